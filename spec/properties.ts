@@ -1,0 +1,112 @@
+/**
+ * Safety invariants and liveness properties, by stable ID. The simulator, the
+ * model checker, the conformance suite and the docs all read this list.
+ */
+
+export const safetyInvariantIds = [
+  'INV-FENCING',
+  'INV-UNIQUE-PLACEMENT',
+  'INV-NAME-UNIQUE',
+  'INV-NO-RESTART-AFTER-DEATH',
+  'INV-TOMBSTONE-DOMINANCE',
+  'INV-CACHE-COVERAGE',
+  'INV-CAPACITY',
+  'INV-NO-OVERSHOOT',
+  'INV-NO-NEEDLESS-KILL',
+  'INV-NO-RESURRECTION',
+  'INV-EPOCH-MONOTONIC',
+] as const;
+
+export const livenessPropertyIds = ['LIVE-CONVERGENCE', 'LIVE-NO-CHURN'] as const;
+
+export type SafetyInvariantId = (typeof safetyInvariantIds)[number];
+export type LivenessPropertyId = (typeof livenessPropertyIds)[number];
+export type PropertyId = SafetyInvariantId | LivenessPropertyId;
+
+export interface PropertyDescription {
+  readonly id: PropertyId;
+  readonly kind: 'safety' | 'liveness';
+  readonly title: string;
+  readonly text: string;
+}
+
+export const properties: readonly PropertyDescription[] = [
+  {
+    id: 'INV-FENCING',
+    kind: 'safety',
+    title: 'Fencing',
+    text: 'No message whose epoch is not the receiver\'s current session epoch for that link is applied.',
+  },
+  {
+    id: 'INV-UNIQUE-PLACEMENT',
+    kind: 'safety',
+    title: 'Unique placement',
+    text: 'A pod is bound to at most one node over its whole life, and has a sandbox on at most one Kubelet.',
+  },
+  {
+    id: 'INV-NAME-UNIQUE',
+    kind: 'safety',
+    title: 'Names are never reused',
+    text: 'A pod name is created at most once, also across restarts of the ReplicaSet.',
+  },
+  {
+    id: 'INV-NO-RESTART-AFTER-DEATH',
+    kind: 'safety',
+    title: 'No restart after death',
+    text: 'Once a sandbox of pod p has ended (killed, failed to start, or died with its node), no sandbox of p is started again anywhere.',
+  },
+  {
+    id: 'INV-TOMBSTONE-DOMINANCE',
+    kind: 'safety',
+    title: 'Tombstone dominance',
+    text: 'On a synced link U>D, if D holds a tombstone for p that originated at U or above, then U holds a tombstone for p.',
+  },
+  {
+    id: 'INV-CACHE-COVERAGE',
+    kind: 'safety',
+    title: 'Cache coverage',
+    text: 'On a synced link U>D, every pod alive at D is held by U, alive or as a tombstone.',
+  },
+  {
+    id: 'INV-CAPACITY',
+    kind: 'safety',
+    title: 'Capacity',
+    text: 'A Kubelet never holds more sandboxes (starting, running or being killed) than its capacity, and never has to reject a binding for lack of capacity.',
+  },
+  {
+    id: 'INV-NO-OVERSHOOT',
+    kind: 'safety',
+    title: 'No overshoot',
+    text: 'For each function, the sandboxes alive at Kubelets (starting, running or being killed) never exceed the highest desired count the Autoscaler has set for it.',
+  },
+  {
+    id: 'INV-NO-NEEDLESS-KILL',
+    kind: 'safety',
+    title: 'No needless kill',
+    text: 'The ReplicaSet never tombstones a pod of a function whose desired count has never decreased. Preemptions, which the Scheduler decides, are not counted.',
+  },
+  {
+    id: 'INV-NO-RESURRECTION',
+    kind: 'safety',
+    title: 'No resurrection',
+    text: 'A stage incarnation that has held a tombstone for p never again holds p alive.',
+  },
+  {
+    id: 'INV-EPOCH-MONOTONIC',
+    kind: 'safety',
+    title: 'Monotonic epochs',
+    text: 'A downstream\'s current epoch for a link never decreases within its incarnation.',
+  },
+  {
+    id: 'LIVE-CONVERGENCE',
+    kind: 'liveness',
+    title: 'Convergence',
+    text: 'After the last fault, under fair delivery, eventually every link is synced, nothing is in flight, every function runs min(desired, what fits by priority) pods, every cache equals the truth below it, and no tombstone is left.',
+  },
+  {
+    id: 'LIVE-NO-CHURN',
+    kind: 'liveness',
+    title: 'No churn',
+    text: 'With too little capacity, unschedulable pods wait at the Scheduler; after the last fault no pod is created and rolled back infinitely often.',
+  },
+];
