@@ -1,0 +1,27 @@
+/**
+ * What a stage asks its driver to do (machines/README.md, "Effects"). Effects of one
+ * step are executed in order: a `store.persist` before any later `message.send`.
+ */
+import type { LinkId } from './ids.js';
+import type { LinkMessage } from './messages.js';
+import type { PodRecord } from './records.js';
+
+export type Effect =
+  /** Send `message` on the current session of `link`. */
+  | { readonly type: 'message.send'; readonly link: LinkId; readonly message: LinkMessage }
+  /** Kubelet: start a sandbox for the pod; report `sandbox.started` or `sandbox.failed`. */
+  | { readonly type: 'sandbox.start'; readonly pod: PodRecord }
+  /** Kubelet: kill the pod's sandbox; report `sandbox.killed`. */
+  | { readonly type: 'sandbox.kill'; readonly pod: PodRecord }
+  /** Autoscaler: make the desired count durable before anything later in this step is sent. */
+  | { readonly type: 'store.persist'; readonly function: string; readonly desired: number };
+
+/** What became of a received message. */
+export type Disposition = 'applied' | 'fenced' | 'none';
+
+export interface StepResult<S> {
+  readonly state: S;
+  readonly effects: readonly Effect[];
+  /** For `message.received`: whether the message was applied or fenced as stale; otherwise `none`. */
+  readonly disposition: Disposition;
+}

@@ -1,0 +1,58 @@
+/**
+ * Stepping a lifecycle machine. Lifecycle machines (pods, sessions, scale entries)
+ * have no context: their state is their state value, kept in the stage state as a
+ * dotted string (`terminating.sent`). Their actions are names that the stage turns
+ * into effects with the data of the entry. Because a step depends only on
+ * (machine, state, event type), it is memoized: XState runs once per distinct step.
+ */
+import { transition, type AnyStateMachine, type StateValue } from 'xstate';
+import { assert } from './assert.js';
+
+export interface LifecycleStep {
+  readonly state: string;
+  readonly actions: readonly string[];
+  /** False when no transition was enabled: the same state, no action. */
+  readonly changed: boolean;
+}
+
+export function stateValueToString(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const keys = Object.keys(value);
+  assert(keys.length === 1, `lifecycle machines have no parallel states: ${JSON.stringify(value)}`);
+  const key = keys[0] as string;
+  return `${key}.${stateValueToString(value[key] as StateValue)}`;
+}
+
+export function stringToStateValue(state: string): StateValue {
+  const at = state.indexOf('.');
+  if (at < 0) return state;
+  return { [state.slice(0, at)]: stringToStateValue(state.slice(at + 1)) };
+}
+
+const memo = new WeakMap<AnyStateMachine, Map<string, LifecycleStep>>();
+
+export function stepLifecycle(machine: AnyStateMachine, state: string, eventType: string): LifecycleStep {
+  let steps = memo.get(machine);
+  if (steps === undefined) {
+    steps = new Map();
+    memo.set(machine, steps);
+  }
+  const key = `${state}|${eventType}`;
+  const cached = steps.get(key);
+  if (cached !== undefined) return cached;
+  const snapshot = machine.resolveState({ value: stringToStateValue(state), context: {} });
+  const [next, actions] = transition(machine, snapshot, { type: eventType });
+  const step: LifecycleStep = {
+    state: stateValueToString(next.value),
+    actions: actions.map((action) => action.type),
+    changed: next !== snapshot,
+  };
+  steps.set(key, step);
+  return step;
+}
+
+/** The initial state of a lifecycle machine, as a dotted string. */
+export function initialLifecycleState(machine: AnyStateMachine): string {
+  const snapshot = machine.resolveState({ value: machine.config.initial as string, context: {} });
+  return stateValueToString(snapshot.value);
+}

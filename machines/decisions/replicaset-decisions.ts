@@ -1,0 +1,73 @@
+/**
+ * The ReplicaSet's decisions (spec/05-stage-decisions.md): how many pods to create
+ * and which to terminate so that a function reaches its desired count.
+ */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import { stateIsAlive, stateIsTombstone } from '../stages/lifecycle-states.js';
+import type { PodEntry } from '../stages/pod-cache.js';
+
+export interface ReplicaDecision {
+  /** How many new pods to create. */
+  readonly create: number;
+  /** Names of the pods to terminate, in order. */
+  readonly victims: readonly string[];
+}
+
+/** Lower is terminated first: never-forwarded, then not yet running, then running. */
+const victimPreference: Readonly<Record<string, number>> = { pending: 0, provisioned: 1, running: 2 };
+
+/**
+ * Terminating pods count against creation: a replacement is created only when the
+ * pod it replaces is dead below, so pods at Kubelets never exceed the desired count.
+ */
+export function decideReplicas(desired: number, entries: readonly PodEntry[]): ReplicaDecision {
+  const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
+  const terminating = entries.filter((e) => stateIsTombstone(e.lifecycle)).length;
+  if (alive.length > desired) {
+    const ranked = [...alive].sort((a, b) => {
+      const byState = (victimPreference[a.lifecycle] ?? 9) - (victimPreference[b.lifecycle] ?? 9);
+      if (byState !== 0) return byState;
+      return compareNewestFirst(a.record.name, b.record.name);
+    });
+    return { create: 0, victims: ranked.slice(0, alive.length - desired).map((e) => e.record.name) };
+  }
+  return { create: Math.max(0, desired - alive.length - terminating), victims: [] };
+}
+
+/** Pod names end in `-<incarnation>-<ordinal>`: newer incarnations and higher ordinals are newer. */
+export function compareNewestFirst(a: string, b: string): number {
+  const ka = nameOrder(a);
+  const kb = nameOrder(b);
+  for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
+    const d = (kb[i] ?? -1) - (ka[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function nameOrder(name: string): number[] {
+  return name
+    .split('-')
+    .slice(-2)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : -1));
+}
+
+/**
+ * The name of a new pod. Correct: `<function>-<incarnation>-<ordinal>`, unique forever
+ * because incarnations strictly increase. The `reuse-pod-name` variant takes the lowest
+ * ordinal not currently in the cache, as a StatefulSet would.
+ */
+export function newPodName(
+  variant: ProtocolVariant,
+  fn: string,
+  incarnation: number,
+  ordinal: number,
+  inCache: (name: string) => boolean,
+): string {
+  if (variant === 'reuse-pod-name') {
+    let k = 0;
+    while (inCache(`${fn}-${k}`)) k++;
+    return `${fn}-${k}`;
+  }
+  return `${fn}-${incarnation}-${ordinal}`;
+}

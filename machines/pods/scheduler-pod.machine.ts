@@ -1,0 +1,122 @@
+/**
+ * The Scheduler's lifecycle of one pod (spec/04-lifecycles.md, "Scheduler pod"):
+ * waiting for capacity, bound to a node, forwarded to that node's Kubelet, running,
+ * and terminated by a tombstone from the ReplicaSet or by the Scheduler's own
+ * preemption. Capacity is held until the termination completes below.
+ */
+import { setup } from 'xstate';
+import { namedActions } from '../core/no-op-actions.js';
+import type { ProtocolVariant } from '../../spec/variants.js';
+
+export const schedulerPodEvents = [
+  'upstream.provision',
+  'upstream.tombstone',
+  'decide.place',
+  'decide.preempt',
+  'forward',
+  'downstream.running',
+  'downstream.failed',
+  'downstream.tombstoneDone',
+  'snapshot.pending',
+  'snapshot.running',
+  'snapshot.tombstone',
+  'snapshot.absent',
+] as const;
+export type SchedulerPodEvent = (typeof schedulerPodEvents)[number];
+
+export const schedulerPodActions = [
+  'sendProvision',
+  'sendTombstone',
+  'notifyRunning',
+  'notifyFailed',
+  'notifyPreempted',
+  'notifyTombstoneDone',
+] as const;
+
+export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') {
+  const tombstoneBound =
+    variant === 'no-tombstones' ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
+  const aliveWhileTerminating = (phase: 'bound' | 'running') =>
+    variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase} as const` } : { target: '#scheduler-pod.terminating.unsent' } as const;
+  return setup({
+    types: { events: {} as { type: SchedulerPodEvent } },
+    actions: namedActions(schedulerPodActions),
+  }).createMachine({
+    id: 'scheduler-pod',
+    initial: 'unknown',
+    states: {
+      unknown: {
+        description: 'Not in the cache. A tombstone for an unknown pod is acknowledged at once (idempotent).',
+        on: {
+          'upstream.provision': 'unscheduled',
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'snapshot.pending': 'bound',
+          'snapshot.running': 'running',
+          'snapshot.tombstone': 'terminating.sent',
+        },
+      },
+      unscheduled: {
+        description: 'Waiting for a node with free capacity. Never an error: no churn.',
+        on: {
+          'decide.place': 'pending',
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+        },
+      },
+      pending: {
+        description: 'Bound to a node, not yet forwarded to its Kubelet.',
+        on: {
+          forward: { target: 'bound', actions: 'sendProvision' } as const,
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+        },
+      },
+      bound: {
+        description: 'Forwarded to the Kubelet, not yet confirmed running (dirty).',
+        on: {
+          'downstream.running': { target: 'running', actions: 'notifyRunning' } as const,
+          'snapshot.running': { target: 'running', actions: 'notifyRunning' } as const,
+          'snapshot.pending': 'bound',
+          'downstream.failed': { target: 'gone', actions: 'notifyFailed' } as const,
+          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' } as const,
+          'snapshot.tombstone': 'terminating.sent',
+          'upstream.tombstone': tombstoneBound,
+          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' } as const,
+        },
+      },
+      running: {
+        description: 'Confirmed running by the Kubelet (clean).',
+        on: {
+          'snapshot.pending': 'bound',
+          'downstream.failed': { target: 'gone', actions: 'notifyFailed' } as const,
+          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' } as const,
+          'snapshot.tombstone': 'terminating.sent',
+          'upstream.tombstone': tombstoneBound,
+          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' } as const,
+        },
+      },
+      terminating: {
+        description: 'A tombstone: still counted against the node until the Kubelet reports the kill.',
+        initial: 'unsent',
+        states: {
+          unsent: {
+            on: {
+              forward:
+                variant === 'drop-tombstone-on-forward'
+                  ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const
+                  : { target: 'sent', actions: 'sendTombstone' } as const,
+            },
+          },
+          sent: {},
+        },
+        on: {
+          'downstream.tombstoneDone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'downstream.failed': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'snapshot.absent': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'snapshot.tombstone': '.sent',
+          'snapshot.pending': aliveWhileTerminating('bound'),
+          'snapshot.running': aliveWhileTerminating('running'),
+        },
+      },
+      gone: { type: 'final', description: 'Rolled back or terminated; capacity is free again.' },
+    },
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The Autoscaler stage: the desired replica count per function, durable through the
+ * backing store. Top of the chain: upstream (client) of the Deployment only.
+ */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import { assert } from '../core/assert.js';
+import type { Disposition, StepResult } from '../core/effects.js';
+import type { StageEvent } from '../core/events.js';
+import type { UpMessage } from '../core/messages.js';
+import { sortedRecord } from '../core/sorted.js';
+import { chainLinks, validDesired } from './config.js';
+import { EffectList } from './effects-builder.js';
+import { machinesFor, type MachineSet } from './machine-set.js';
+import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
+import { clientAdmits, clientSynced, completeHandshake, loseClientSession, newClientSide, openSession, rejectClientSession, type ClientSide } from './session-sides.js';
+
+export interface AutoscalerConfig {
+  readonly variant: ProtocolVariant;
+}
+
+export interface AutoscalerState {
+  readonly role: 'autoscaler';
+  readonly incarnation: number;
+  readonly toDeployment: ClientSide;
+  readonly scales: ScaleTable;
+}
+
+/** `durable` is what the backing store holds: the desired count per function. */
+export function initAutoscaler(incarnation: number, durable: Readonly<Record<string, number>>): AutoscalerState {
+  return {
+    role: 'autoscaler',
+    incarnation,
+    toDeployment: newClientSide(chainLinks.autoscalerToDeployment),
+    scales: sortedRecord(Object.entries(durable).map(([fn, desired]) => [fn, { desired, lifecycle: 'unsent' }] as const)),
+  };
+}
+
+export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState, event: StageEvent): StepResult<AutoscalerState> {
+  const step = new AutoscalerStep(config, state);
+  const disposition = step.handle(event);
+  step.settle();
+  return { state: step.state, effects: step.out.effects, disposition };
+}
+
+class AutoscalerStep {
+  readonly out = new EffectList();
+  readonly machines: MachineSet;
+
+  constructor(
+    readonly config: AutoscalerConfig,
+    public state: AutoscalerState,
+  ) {
+    this.machines = machinesFor(config.variant);
+  }
+
+  handle(event: StageEvent): Disposition {
+    switch (event.type) {
+      case 'scale.requested': {
+        assert(validDesired(event.desired), `desired count out of range: ${event.desired}`);
+        if (this.state.scales[event.function]?.desired === event.desired) return 'none';
+        // Durable first: the count is persisted before any message that carries it.
+        this.out.push({ type: 'store.persist', function: event.function, desired: event.desired });
+        this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, event.function, event.desired) };
+        return 'none';
+      }
+      case 'link.connected': {
+        if (event.link !== this.state.toDeployment.link) return 'none';
+        const opened = openSession(this.machines, this.state.toDeployment, this.state.incarnation);
+        this.state = { ...this.state, toDeployment: opened.side };
+        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        return 'none';
+      }
+      case 'link.lost':
+        if (event.link === this.state.toDeployment.link)
+          this.state = { ...this.state, toDeployment: loseClientSession(this.machines, this.state.toDeployment) };
+        return 'none';
+      case 'message.received':
+        if (event.link !== this.state.toDeployment.link) return 'fenced';
+        return this.fromDeployment(event.message as UpMessage);
+      default:
+        return 'none';
+    }
+  }
+
+  private fromDeployment(message: UpMessage): Disposition {
+    if (!clientAdmits(this.state.toDeployment, message, this.config.variant)) return 'fenced';
+    switch (message.type) {
+      case 'session.snapshot':
+        // The Autoscaler's counts are the truth: all are re-sent, whatever the snapshot holds.
+        this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales), toDeployment: completeHandshake(this.machines, this.state.toDeployment) };
+        this.out.send(this.state.toDeployment.link, { type: 'session.sync', epoch: this.state.toDeployment.epoch });
+        return 'applied';
+      case 'session.rejected':
+        this.state = { ...this.state, toDeployment: rejectClientSession(this.machines, this.state.toDeployment) };
+        return 'applied';
+      case 'scale.applied':
+        this.state = { ...this.state, scales: markApplied(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
+        return 'applied';
+      default:
+        return 'fenced';
+    }
+  }
+
+  settle(): void {
+    if (!clientSynced(this.state.toDeployment)) return;
+    const { table, sent } = forwardUnsentScales(this.machines, this.state.scales);
+    this.state = { ...this.state, scales: table };
+    const side = this.state.toDeployment;
+    for (const scale of sent) this.out.send(side.link, { type: 'scale.set', epoch: side.epoch, scale });
+  }
+}

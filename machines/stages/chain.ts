@@ -1,0 +1,68 @@
+/**
+ * One entry point for every stage of a chain: initialize and step any stage by id.
+ * Drivers (simulator, checker, runtime) use only this and the types it exports.
+ */
+import { assert } from '../core/assert.js';
+import type { StepResult } from '../core/effects.js';
+import type { StageEvent } from '../core/events.js';
+import { nodeOfKubelet, roleOf, type StageId } from '../core/ids.js';
+import { initAutoscaler, stepAutoscaler, type AutoscalerState } from './autoscaler.js';
+import type { ChainConfig, NodeSpec } from './config.js';
+import { initDeployment, stepDeployment, type DeploymentState } from './deployment.js';
+import { initKubelet, stepKubelet, type KubeletState, type SandboxInventoryItem } from './kubelet.js';
+import { initReplicaSet, stepReplicaSet, type ReplicaSetState } from './replicaset.js';
+import { initScheduler, stepScheduler, type SchedulerState } from './scheduler.js';
+
+export type StageState = AutoscalerState | DeploymentState | ReplicaSetState | SchedulerState | KubeletState;
+
+/** What a stage starts from after a (re)start: everything else is volatile and lost. */
+export interface StageBoot {
+  /** Strictly greater than every earlier incarnation of this stage. */
+  readonly incarnation: number;
+  /** Autoscaler: the desired counts in the backing store. */
+  readonly durableDesired?: Readonly<Record<string, number>>;
+  /** Kubelet: the sandboxes that exist on the node. */
+  readonly inventory?: readonly SandboxInventoryItem[];
+}
+
+function nodeSpec(config: ChainConfig, stage: StageId): NodeSpec {
+  const name = nodeOfKubelet(stage);
+  const node = config.nodes.find((n) => n.name === name);
+  assert(node !== undefined, `unknown node ${name}`);
+  return node;
+}
+
+export function initStage(config: ChainConfig, stage: StageId, boot: StageBoot): StageState {
+  switch (roleOf(stage)) {
+    case 'autoscaler':
+      return initAutoscaler(boot.incarnation, boot.durableDesired ?? {});
+    case 'deployment':
+      return initDeployment(boot.incarnation);
+    case 'replicaset':
+      return initReplicaSet(boot.incarnation);
+    case 'scheduler':
+      return initScheduler({ variant: config.variant, nodes: config.nodes }, boot.incarnation);
+    case 'kubelet': {
+      const node = nodeSpec(config, stage);
+      return initKubelet({ variant: config.variant, node: node.name, capacity: node.capacity }, boot.incarnation, boot.inventory ?? []);
+    }
+  }
+}
+
+export function stepStage(config: ChainConfig, stage: StageId, state: StageState, event: StageEvent): StepResult<StageState> {
+  const variant = config.variant;
+  switch (state.role) {
+    case 'autoscaler':
+      return stepAutoscaler({ variant }, state, event);
+    case 'deployment':
+      return stepDeployment({ variant }, state, event);
+    case 'replicaset':
+      return stepReplicaSet({ variant, functions: config.functions }, state, event);
+    case 'scheduler':
+      return stepScheduler({ variant, nodes: config.nodes }, state, event);
+    case 'kubelet': {
+      const node = nodeSpec(config, stage);
+      return stepKubelet({ variant, node: node.name, capacity: node.capacity }, state, event);
+    }
+  }
+}

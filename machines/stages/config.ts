@@ -1,0 +1,88 @@
+/** Static configuration of a chain and of each stage in it. */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import { assert } from '../core/assert.js';
+import { kubeletId, linkId, type LinkId, type StageId } from '../core/ids.js';
+import { desiredMax, functionNameLengthMax, nodeCapacityMax } from '../core/limits.js';
+
+export interface FunctionSpec {
+  readonly name: string;
+  /** Higher wins at preemption. */
+  readonly priority: number;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly capacity: number;
+}
+
+export interface ChainConfig {
+  readonly functions: readonly FunctionSpec[];
+  readonly nodes: readonly NodeSpec[];
+  readonly variant: ProtocolVariant;
+}
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Checks a chain configuration; returns the problems, each with what to change. */
+export function chainConfigProblems(config: ChainConfig): string[] {
+  const problems: string[] = [];
+  if (config.nodes.length === 0) problems.push('at least one node is needed: add one to nodes');
+  const functionNames = new Set<string>();
+  for (const f of config.functions) {
+    if (!dnsLabel.test(f.name) || f.name.length > functionNameLengthMax)
+      problems.push(`function name "${f.name}" must be a DNS label (a-z, 0-9, '-') of at most ${functionNameLengthMax} characters`);
+    if (functionNames.has(f.name)) problems.push(`function "${f.name}" is listed twice`);
+    functionNames.add(f.name);
+    if (!Number.isSafeInteger(f.priority)) problems.push(`function "${f.name}": priority must be an integer`);
+  }
+  const nodeNames = new Set<string>();
+  for (const n of config.nodes) {
+    if (!dnsLabel.test(n.name)) problems.push(`node name "${n.name}" must be a DNS label (a-z, 0-9, '-')`);
+    if (nodeNames.has(n.name)) problems.push(`node "${n.name}" is listed twice`);
+    nodeNames.add(n.name);
+    if (!Number.isInteger(n.capacity) || n.capacity < 0 || n.capacity > nodeCapacityMax)
+      problems.push(`node "${n.name}": capacity must be an integer from 0 to ${nodeCapacityMax}`);
+  }
+  return problems;
+}
+
+export function assertChainConfig(config: ChainConfig): void {
+  const problems = chainConfigProblems(config);
+  assert(problems.length === 0, `invalid chain configuration: ${problems.join('; ')}`);
+}
+
+export function validDesired(desired: number): boolean {
+  return Number.isInteger(desired) && desired >= 0 && desired <= desiredMax;
+}
+
+export const chainStages = {
+  autoscaler: 'autoscaler',
+  deployment: 'deployment',
+  replicaset: 'replicaset',
+  scheduler: 'scheduler',
+} as const;
+
+export const chainLinks = {
+  autoscalerToDeployment: linkId('autoscaler', 'deployment'),
+  deploymentToReplicaSet: linkId('deployment', 'replicaset'),
+  replicaSetToScheduler: linkId('replicaset', 'scheduler'),
+} as const;
+
+export function schedulerToKubelet(node: string): LinkId {
+  return linkId('scheduler', kubeletId(node));
+}
+
+/** Every stage of a chain, top first. */
+export function stagesOf(config: ChainConfig): StageId[] {
+  return ['autoscaler', 'deployment', 'replicaset', 'scheduler', ...config.nodes.map((n) => kubeletId(n.name))];
+}
+
+/** Every link of a chain, top first. */
+export function linksOf(config: ChainConfig): LinkId[] {
+  return [
+    chainLinks.autoscalerToDeployment,
+    chainLinks.deploymentToReplicaSet,
+    chainLinks.replicaSetToScheduler,
+    ...config.nodes.map((n) => schedulerToKubelet(n.name)),
+  ];
+}

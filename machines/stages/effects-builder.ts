@@ -1,0 +1,16 @@
+/** Collects the effects of one step, in order. */
+import type { Effect } from '../core/effects.js';
+import type { LinkId } from '../core/ids.js';
+import type { LinkMessage } from '../core/messages.js';
+
+export class EffectList {
+  readonly effects: Effect[] = [];
+
+  send(link: LinkId, message: LinkMessage): void {
+    this.effects.push({ type: 'message.send', link, message });
+  }
+
+  push(effect: Effect): void {
+    this.effects.push(effect);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The Kubelet stage of one node: runs sandboxes, the ground truth of what runs.
+ * Downstream (server) of the Scheduler; its own downstream is the sandbox runtime.
+ */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import type { Disposition, StepResult } from '../core/effects.js';
+import type { StageEvent } from '../core/events.js';
+import { stepLifecycle } from '../core/lifecycle.js';
+import type { DownMessage, UpMessage } from '../core/messages.js';
+import type { PodRecord } from '../core/records.js';
+import { assert } from '../core/assert.js';
+import { withEntry } from '../core/sorted.js';
+import { schedulerToKubelet } from './config.js';
+import { EffectList } from './effects-builder.js';
+import { machinesFor, type MachineSet } from './machine-set.js';
+import { describeCache, putPod, type PodCache, type PodEntry } from './pod-cache.js';
+import { loseServerSession, newServerSide, receiveHello, receiveSync, serverAdmitsRecord, serverSynced, type ServerSide } from './session-sides.js';
+
+export interface KubeletConfig {
+  readonly variant: ProtocolVariant;
+  readonly node: string;
+  readonly capacity: number;
+}
+
+/** A sandbox found at boot: the Kubelet rebuilds its pod list from these. */
+export interface SandboxInventoryItem {
+  readonly pod: PodRecord;
+  readonly state: 'starting' | 'running' | 'killing';
+}
+
+export interface KubeletState {
+  readonly role: 'kubelet';
+  readonly incarnation: number;
+  readonly fromScheduler: ServerSide;
+  readonly pods: PodCache;
+}
+
+export function initKubelet(config: KubeletConfig, incarnation: number, inventory: readonly SandboxInventoryItem[]): KubeletState {
+  const machines = machinesFor(config.variant);
+  let pods: PodCache = {};
+  for (const item of inventory) {
+    const step = stepLifecycle(machines.kubeletPod, 'unknown', `inventory.${item.state}`);
+    assert(step.changed, `inventory state ${item.state} is adopted`);
+    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin: step.state === 'killing' ? 'kubelet' : null });
+  }
+  return { role: 'kubelet', incarnation, fromScheduler: newServerSide(schedulerToKubelet(config.node)), pods };
+}
+
+export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
+  const step = new KubeletStep(config, state);
+  const disposition = step.handle(event);
+  return { state: step.state, effects: step.out.effects, disposition };
+}
+
+/** Sandboxes that hold capacity: starting, running and being killed. */
+export function sandboxesHeld(pods: PodCache): number {
+  return Object.values(pods).filter((e) => e.lifecycle === 'starting' || e.lifecycle === 'running' || e.lifecycle === 'killing').length;
+}
+
+class KubeletStep {
+  readonly out = new EffectList();
+  readonly machines: MachineSet;
+
+  constructor(
+    readonly config: KubeletConfig,
+    public state: KubeletState,
+  ) {
+    this.machines = machinesFor(config.variant);
+  }
+
+  handle(event: StageEvent): Disposition {
+    switch (event.type) {
+      case 'link.lost':
+        if (event.link === this.state.fromScheduler.link)
+          this.state = { ...this.state, fromScheduler: loseServerSession(this.machines, this.state.fromScheduler) };
+        return 'none';
+      case 'message.received':
+        if (event.link !== this.state.fromScheduler.link) return 'fenced';
+        return this.fromScheduler(event.message as DownMessage);
+      case 'sandbox.started':
+      case 'sandbox.failed':
+      case 'sandbox.killed':
+        this.podEvent(event.pod, event.type);
+        return 'none';
+      default:
+        return 'none';
+    }
+  }
+
+  private fromScheduler(message: DownMessage): Disposition {
+    const link = this.state.fromScheduler.link;
+    if (message.type === 'session.hello') {
+      // The Kubelet has no downstream link: it is always warm.
+      const outcome = receiveHello(this.machines, this.state.fromScheduler, message.epoch, true, this.config.variant);
+      if (outcome.kind === 'rejected') {
+        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
+        return 'fenced';
+      }
+      this.state = { ...this.state, fromScheduler: outcome.side };
+      const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+      this.out.send(link, { type: 'session.snapshot', epoch: outcome.side.epoch, scales: [], ...view });
+      return 'applied';
+    }
+    if (message.type === 'session.sync') {
+      const side = receiveSync(this.machines, this.state.fromScheduler, message.epoch, this.config.variant);
+      if (side === null) return 'fenced';
+      this.state = { ...this.state, fromScheduler: side };
+      return 'applied';
+    }
+    if (!serverAdmitsRecord(this.state.fromScheduler, message, this.config.variant)) return 'fenced';
+    if (message.type === 'pod.provision') {
+      if (message.pod.name in this.state.pods || message.pod.node !== this.config.node) return 'applied';
+      const admit = sandboxesHeld(this.state.pods) < this.config.capacity;
+      const entry: PodEntry = { record: message.pod, lifecycle: 'unknown', origin: null };
+      this.state = { ...this.state, pods: withEntry(this.state.pods, entry.record.name, entry) };
+      this.podEvent(message.pod.name, admit ? 'upstream.provision' : 'decide.reject');
+      assert(sandboxesHeld(this.state.pods) <= this.config.capacity, 'a Kubelet never holds more sandboxes than its capacity');
+      return 'applied';
+    }
+    if (message.type === 'pod.tombstone') {
+      if (!(message.name in this.state.pods)) {
+        this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
+        return 'applied';
+      }
+      this.podEvent(message.name, 'upstream.tombstone', message.origin);
+      return 'applied';
+    }
+    return 'fenced';
+  }
+
+  private podEvent(name: string, event: string, origin: PodEntry['origin'] = null): void {
+    const entry = this.state.pods[name];
+    if (entry === undefined) return;
+    const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
+    if (!step.changed) return;
+    const next: PodEntry = { ...entry, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
+    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+    for (const action of step.actions) {
+      if (action === 'startSandbox') this.out.push({ type: 'sandbox.start', pod: entry.record });
+      else if (action === 'killSandbox') this.out.push({ type: 'sandbox.kill', pod: entry.record });
+      else if (action === 'notifyRunning') this.notifyUp({ type: 'pod.running', epoch: 0, name });
+      else if (action === 'notifyFailed') this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: 'sandbox-failed' });
+      else if (action === 'notifyRejected') this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: 'capacity-exceeded' });
+      else if (action === 'notifyTombstoneDone') this.notifyUp({ type: 'tombstone.done', epoch: 0, name });
+    }
+  }
+
+  private notifyUp(message: UpMessage): void {
+    const side = this.state.fromScheduler;
+    if (!serverSynced(side)) return;
+    this.out.send(side.link, { ...message, epoch: side.epoch });
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The ReplicaSet stage: owner of pod identities. Downstream (server) of the
+ * Deployment for desired counts; upstream (client) of the Scheduler for pods.
+ */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import { assert } from '../core/assert.js';
+import type { StageEvent } from '../core/events.js';
+import type { Disposition, StepResult } from '../core/effects.js';
+import { stepLifecycle } from '../core/lifecycle.js';
+import { podOrdinalMax } from '../core/limits.js';
+import type { DownMessage, UpMessage } from '../core/messages.js';
+import type { Role } from '../core/ids.js';
+import { withEntry, type SortedRecord } from '../core/sorted.js';
+import { decideReplicas, newPodName } from '../decisions/replicaset-decisions.js';
+import { chainLinks, type FunctionSpec } from './config.js';
+import { EffectList } from './effects-builder.js';
+import { stateIsTombstone } from './lifecycle-states.js';
+import { machinesFor, type MachineSet } from './machine-set.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, type PodCache, type PodEntry } from './pod-cache.js';
+import {
+  answerDeferredHello,
+  clientAdmits,
+  clientSynced,
+  completeHandshake,
+  loseClientSession,
+  loseServerSession,
+  newClientSide,
+  newServerSide,
+  openSession,
+  receiveHello,
+  receiveSync,
+  rejectClientSession,
+  serverAdmitsRecord,
+  serverSynced,
+  type ClientSide,
+  type ServerSide,
+} from './session-sides.js';
+
+export interface ReplicaSetConfig {
+  readonly variant: ProtocolVariant;
+  readonly functions: readonly FunctionSpec[];
+}
+
+export interface ReplicaSetState {
+  readonly role: 'replicaset';
+  readonly incarnation: number;
+  readonly fromDeployment: ServerSide;
+  readonly toScheduler: ClientSide;
+  /** Desired count per function; a function is absent while its count is unknown (after a restart). */
+  readonly desired: SortedRecord<number>;
+  readonly pods: PodCache;
+  /** Pods created by this incarnation: the ordinal of the next pod name. */
+  readonly podsCreated: number;
+}
+
+export function initReplicaSet(incarnation: number): ReplicaSetState {
+  return {
+    role: 'replicaset',
+    incarnation,
+    fromDeployment: newServerSide(chainLinks.deploymentToReplicaSet),
+    toScheduler: newClientSide(chainLinks.replicaSetToScheduler),
+    desired: {},
+    pods: {},
+    podsCreated: 0,
+  };
+}
+
+export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState, event: StageEvent): StepResult<ReplicaSetState> {
+  const step = new ReplicaSetStep(config, state);
+  const disposition = step.handle(event);
+  step.settle();
+  return { state: step.state, effects: step.out.effects, disposition };
+}
+
+class ReplicaSetStep {
+  readonly out = new EffectList();
+  readonly machines: MachineSet;
+
+  constructor(
+    readonly config: ReplicaSetConfig,
+    public state: ReplicaSetState,
+  ) {
+    this.machines = machinesFor(config.variant);
+  }
+
+  handle(event: StageEvent): Disposition {
+    switch (event.type) {
+      case 'link.connected': {
+        if (event.link !== this.state.toScheduler.link) return 'none';
+        const opened = openSession(this.machines, this.state.toScheduler, this.state.incarnation);
+        this.state = { ...this.state, toScheduler: opened.side };
+        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        return 'none';
+      }
+      case 'link.lost':
+        if (event.link === this.state.toScheduler.link)
+          this.state = { ...this.state, toScheduler: loseClientSession(this.machines, this.state.toScheduler) };
+        if (event.link === this.state.fromDeployment.link)
+          this.state = { ...this.state, fromDeployment: loseServerSession(this.machines, this.state.fromDeployment) };
+        return 'none';
+      case 'message.received':
+        if (event.link === this.state.fromDeployment.link) return this.fromDeployment(event.message as DownMessage);
+        if (event.link === this.state.toScheduler.link) return this.fromScheduler(event.message as UpMessage);
+        return 'fenced';
+      default:
+        return 'none';
+    }
+  }
+
+  private fromDeployment(message: DownMessage): Disposition {
+    const link = this.state.fromDeployment.link;
+    if (message.type === 'session.hello') {
+      const outcome = receiveHello(this.machines, this.state.fromDeployment, message.epoch, this.warm(), this.config.variant);
+      if (outcome.kind === 'rejected') {
+        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
+        return 'fenced';
+      }
+      this.state = { ...this.state, fromDeployment: outcome.side };
+      if (outcome.answerNow) this.sendSnapshot();
+      return 'applied';
+    }
+    if (message.type === 'session.sync') {
+      const side = receiveSync(this.machines, this.state.fromDeployment, message.epoch, this.config.variant);
+      if (side === null) return 'fenced';
+      this.state = { ...this.state, fromDeployment: side };
+      return 'applied';
+    }
+    if (!serverAdmitsRecord(this.state.fromDeployment, message, this.config.variant)) return 'fenced';
+    if (message.type !== 'scale.set') return 'fenced';
+    this.state = { ...this.state, desired: withEntry(this.state.desired, message.scale.function, message.scale.desired) };
+    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
+    return 'applied';
+  }
+
+  private fromScheduler(message: UpMessage): Disposition {
+    if (!clientAdmits(this.state.toScheduler, message, this.config.variant)) return 'fenced';
+    switch (message.type) {
+      case 'session.snapshot':
+        this.reconcile(message);
+        return 'applied';
+      case 'session.rejected':
+        this.state = { ...this.state, toScheduler: rejectClientSession(this.machines, this.state.toScheduler) };
+        return 'applied';
+      case 'pod.running':
+        this.podEvent(message.name, 'downstream.running', null);
+        return 'applied';
+      case 'pod.failed':
+        this.podEvent(message.name, 'downstream.failed', null);
+        return 'applied';
+      case 'pod.preempted':
+        this.podEvent(message.name, 'downstream.preempted', 'scheduler');
+        return 'applied';
+      case 'tombstone.done':
+        this.podEvent(message.name, 'downstream.tombstoneDone', null);
+        return 'applied';
+      case 'scale.applied':
+        return 'fenced';
+    }
+  }
+
+  /** Round 2 of the handshake with the Scheduler (spec/03-write-back-cache.md, reconciliation table). */
+  private reconcile(snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
+    const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    for (const name of Object.keys(this.state.pods)) this.podEvent(name, snapshotEventFor(index, name), null, index);
+    for (const name of snapshotNames(index)) {
+      if (name in this.state.pods) continue;
+      const found = snapshotRecord(index, name);
+      assert(found !== undefined, 'a snapshot name has a record');
+      this.adopt(found.record, snapshotEventFor(index, name), found.origin);
+    }
+    this.state = { ...this.state, toScheduler: completeHandshake(this.machines, this.state.toScheduler) };
+    this.out.send(this.state.toScheduler.link, { type: 'session.sync', epoch: this.state.toScheduler.epoch });
+  }
+
+  private adopt(record: PodEntry['record'], event: string, origin: Role | null): void {
+    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
+    if (!step.changed) return;
+    this.state = { ...this.state, pods: putPod(this.state.pods, { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null }) };
+  }
+
+  private podEvent(name: string, event: string, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
+    const entry = this.state.pods[name];
+    if (entry === undefined) return; // unknown pod: nothing to roll back or complete
+    const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
+    if (!step.changed) return;
+    let nextOrigin = entry.origin;
+    if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle)) {
+      nextOrigin = origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset';
+    }
+    if (!stateIsTombstone(step.state)) nextOrigin = null;
+    const next: PodEntry = { ...entry, lifecycle: step.state, origin: nextOrigin };
+    for (const action of step.actions) this.podAction(action, next);
+    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+  }
+
+  private podAction(action: string, entry: PodEntry): void {
+    const link = this.state.toScheduler.link;
+    const epoch = this.state.toScheduler.epoch;
+    if (action === 'sendProvision') {
+      assert(clientSynced(this.state.toScheduler), 'provisions are sent only on a synced session');
+      this.out.send(link, { type: 'pod.provision', epoch, pod: entry.record });
+    } else if (action === 'sendTombstone') {
+      // Under `no-tombstones` the kill is fire-and-forget and is lost when no session is synced.
+      if (clientSynced(this.state.toScheduler)) this.out.send(link, { type: 'pod.tombstone', epoch, name: entry.record.name, origin: 'replicaset' });
+    }
+  }
+
+  private warm(): boolean {
+    return this.state.toScheduler.everSynced;
+  }
+
+  private sendSnapshot(): void {
+    const side = this.state.fromDeployment;
+    const scales = Object.entries(this.state.desired).map(([fn, desired]) => ({ function: fn, desired }));
+    this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales, pods: [], tombstones: [] });
+  }
+
+  /** After every event: answer a deferred hello, decide, then forward what is unsent. */
+  settle(): void {
+    if (this.warm()) {
+      const answered = answerDeferredHello(this.machines, this.state.fromDeployment);
+      if (answered !== null) {
+        this.state = { ...this.state, fromDeployment: answered };
+        this.sendSnapshot();
+      }
+    }
+    this.decide();
+    if (clientSynced(this.state.toScheduler)) this.forwardUnsent();
+  }
+
+  private decide(): void {
+    const priorityOf = new Map(this.config.functions.map((f) => [f.name, f.priority]));
+    for (const [fn, desired] of Object.entries(this.state.desired)) {
+      const entries = Object.values(this.state.pods).filter((e) => e.record.function === fn);
+      const decision = decideReplicas(desired, entries);
+      for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
+      for (let i = 0; i < decision.create; i++) this.create(fn, priorityOf.get(fn) ?? 0);
+    }
+  }
+
+  private create(fn: string, priority: number): void {
+    assert(this.state.podsCreated < podOrdinalMax, 'pod ordinal limit reached: restart the ReplicaSet');
+    const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => n in this.state.pods);
+    assert(!(name in this.state.pods), `pod name ${name} is already in the cache`);
+    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
+    const entry: PodEntry = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
+    this.state = { ...this.state, pods: putPod(this.state.pods, entry), podsCreated: this.state.podsCreated + 1 };
+  }
+
+  /** Tombstones first (they free capacity below), then provisions, each in name order. */
+  private forwardUnsent(): void {
+    const entries = Object.values(this.state.pods);
+    for (const e of entries) if (e.lifecycle === 'terminating.unsent') this.podEvent(e.record.name, 'forward', null);
+    for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', null);
+  }
+}
+
+/** What this stage would answer in a snapshot (also used by the inspectors). */
+export function replicaSetSnapshotView(state: ReplicaSetState, variant: ProtocolVariant) {
+  return describeCache(state.pods, (l) => (l === 'running' ? 'running' : 'pending'), variant !== 'no-tombstones');
+}
+
+export function replicaSetServerSynced(state: ReplicaSetState): boolean {
+  return serverSynced(state.fromDeployment);
+}

@@ -1,0 +1,308 @@
+/**
+ * The Scheduler stage: binds pods to nodes within capacity and may preempt.
+ * Downstream (server) of the ReplicaSet; upstream (client) of one Kubelet per node.
+ */
+import type { ProtocolVariant } from '../../spec/variants.js';
+import { assert } from '../core/assert.js';
+import type { Disposition, StepResult } from '../core/effects.js';
+import type { StageEvent } from '../core/events.js';
+import type { LinkId, Role } from '../core/ids.js';
+import { stepLifecycle } from '../core/lifecycle.js';
+import type { DownMessage, UpMessage } from '../core/messages.js';
+import type { FailureReason, PodRecord } from '../core/records.js';
+import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
+import { decidePlacement } from '../decisions/scheduler-decisions.js';
+import { chainLinks, schedulerToKubelet, type NodeSpec } from './config.js';
+import { EffectList } from './effects-builder.js';
+import { stateIsTombstone } from './lifecycle-states.js';
+import { machinesFor, type MachineSet } from './machine-set.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, type PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import {
+  answerDeferredHello,
+  clientAdmits,
+  clientSynced,
+  completeHandshake,
+  loseClientSession,
+  loseServerSession,
+  newClientSide,
+  newServerSide,
+  openSession,
+  receiveHello,
+  receiveSync,
+  rejectClientSession,
+  serverAdmitsRecord,
+  serverSynced,
+  type ClientSide,
+  type ServerSide,
+} from './session-sides.js';
+
+export interface SchedulerConfig {
+  readonly variant: ProtocolVariant;
+  readonly nodes: readonly NodeSpec[];
+}
+
+export interface SchedulerState {
+  readonly role: 'scheduler';
+  readonly incarnation: number;
+  readonly fromReplicaSet: ServerSide;
+  /** One client side per node, keyed by node name. */
+  readonly toKubelets: SortedRecord<ClientSide>;
+  readonly pods: PodCache;
+}
+
+export function initScheduler(config: SchedulerConfig, incarnation: number): SchedulerState {
+  return {
+    role: 'scheduler',
+    incarnation,
+    fromReplicaSet: newServerSide(chainLinks.replicaSetToScheduler),
+    toKubelets: sortedRecord(config.nodes.map((n) => [n.name, newClientSide(schedulerToKubelet(n.name))] as const)),
+    pods: {},
+  };
+}
+
+export function stepScheduler(config: SchedulerConfig, state: SchedulerState, event: StageEvent): StepResult<SchedulerState> {
+  const step = new SchedulerStep(config, state);
+  const disposition = step.handle(event);
+  step.settle();
+  return { state: step.state, effects: step.out.effects, disposition };
+}
+
+/** The reason a rollback is passed up with, for the pod event being applied. */
+interface PodEventContext {
+  readonly origin?: Role;
+  readonly failure?: FailureReason;
+  readonly index?: SnapshotIndex;
+}
+
+class SchedulerStep {
+  readonly out = new EffectList();
+  readonly machines: MachineSet;
+
+  constructor(
+    readonly config: SchedulerConfig,
+    public state: SchedulerState,
+  ) {
+    this.machines = machinesFor(config.variant);
+  }
+
+  private nodeOfLink(link: LinkId): string | null {
+    for (const [node, side] of Object.entries(this.state.toKubelets)) if (side.link === link) return node;
+    return null;
+  }
+
+  private setKubeletSide(node: string, side: ClientSide): void {
+    this.state = { ...this.state, toKubelets: withEntry(this.state.toKubelets, node, side) };
+  }
+
+  handle(event: StageEvent): Disposition {
+    switch (event.type) {
+      case 'link.connected': {
+        const node = this.nodeOfLink(event.link);
+        const side = node === null ? undefined : this.state.toKubelets[node];
+        if (node === null || side === undefined) return 'none';
+        const opened = openSession(this.machines, side, this.state.incarnation);
+        this.setKubeletSide(node, opened.side);
+        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        return 'none';
+      }
+      case 'link.lost': {
+        if (event.link === this.state.fromReplicaSet.link)
+          this.state = { ...this.state, fromReplicaSet: loseServerSession(this.machines, this.state.fromReplicaSet) };
+        const node = this.nodeOfLink(event.link);
+        const side = node === null ? undefined : this.state.toKubelets[node];
+        if (node !== null && side !== undefined) this.setKubeletSide(node, loseClientSession(this.machines, side));
+        return 'none';
+      }
+      case 'message.received': {
+        if (event.link === this.state.fromReplicaSet.link) return this.fromReplicaSet(event.message as DownMessage);
+        const node = this.nodeOfLink(event.link);
+        if (node === null) return 'fenced';
+        return this.fromKubelet(node, event.message as UpMessage);
+      }
+      default:
+        return 'none';
+    }
+  }
+
+  private fromReplicaSet(message: DownMessage): Disposition {
+    const link = this.state.fromReplicaSet.link;
+    if (message.type === 'session.hello') {
+      const outcome = receiveHello(this.machines, this.state.fromReplicaSet, message.epoch, this.warm(), this.config.variant);
+      if (outcome.kind === 'rejected') {
+        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
+        return 'fenced';
+      }
+      this.state = { ...this.state, fromReplicaSet: outcome.side };
+      if (outcome.answerNow) this.sendSnapshot();
+      return 'applied';
+    }
+    if (message.type === 'session.sync') {
+      const side = receiveSync(this.machines, this.state.fromReplicaSet, message.epoch, this.config.variant);
+      if (side === null) return 'fenced';
+      this.state = { ...this.state, fromReplicaSet: side };
+      return 'applied';
+    }
+    if (!serverAdmitsRecord(this.state.fromReplicaSet, message, this.config.variant)) return 'fenced';
+    if (message.type === 'pod.provision') {
+      if (message.pod.name in this.state.pods) return 'applied'; // duplicate: already held
+      this.adopt({ ...message.pod, node: null }, 'upstream.provision', null);
+      return 'applied';
+    }
+    if (message.type === 'pod.tombstone') {
+      if (!(message.name in this.state.pods)) {
+        this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
+        return 'applied';
+      }
+      this.podEvent(message.name, 'upstream.tombstone', { origin: message.origin });
+      return 'applied';
+    }
+    return 'fenced';
+  }
+
+  private fromKubelet(node: string, message: UpMessage): Disposition {
+    const side = this.state.toKubelets[node];
+    assert(side !== undefined, `no link to node ${node}`);
+    if (!clientAdmits(side, message, this.config.variant)) return 'fenced';
+    switch (message.type) {
+      case 'session.snapshot':
+        this.reconcile(node, message);
+        return 'applied';
+      case 'session.rejected':
+        this.setKubeletSide(node, rejectClientSession(this.machines, side));
+        return 'applied';
+      case 'pod.running':
+        this.podEventFromNode(node, message.name, 'downstream.running', {});
+        return 'applied';
+      case 'pod.failed':
+        this.podEventFromNode(node, message.name, 'downstream.failed', { failure: message.reason });
+        return 'applied';
+      case 'tombstone.done':
+        this.podEventFromNode(node, message.name, 'downstream.tombstoneDone', {});
+        return 'applied';
+      default:
+        return 'fenced';
+    }
+  }
+
+  private podEventFromNode(node: string, name: string, event: string, context: PodEventContext): void {
+    const entry = this.state.pods[name];
+    if (entry === undefined || entry.record.node !== node) return;
+    this.podEvent(name, event, context);
+  }
+
+  /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
+  private reconcile(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
+    const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    for (const entry of Object.values(this.state.pods)) {
+      if (entry.record.node !== node) continue;
+      this.podEvent(entry.record.name, snapshotEventFor(index, entry.record.name), { index, failure: 'invalidated' });
+    }
+    for (const name of snapshotNames(index)) {
+      if (name in this.state.pods) continue;
+      const found = snapshotRecord(index, name);
+      assert(found !== undefined, 'a snapshot name has a record');
+      this.adopt({ ...found.record, node }, snapshotEventFor(index, name), found.origin);
+    }
+    const side = this.state.toKubelets[node];
+    assert(side !== undefined, `no link to node ${node}`);
+    const synced = completeHandshake(this.machines, side);
+    this.setKubeletSide(node, synced);
+    this.out.send(synced.link, { type: 'session.sync', epoch: synced.epoch });
+  }
+
+  private adopt(record: PodRecord, event: string, origin: Role | null): void {
+    const step = stepLifecycle(this.machines.schedulerPod, 'unknown', event);
+    if (!step.changed) return;
+    const entry: PodEntry = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
+    this.state = { ...this.state, pods: putPod(this.state.pods, entry) };
+  }
+
+  private podEvent(name: string, event: string, context: PodEventContext): void {
+    const entry = this.state.pods[name];
+    if (entry === undefined) return;
+    const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
+    if (!step.changed) return;
+    let origin = entry.origin;
+    if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
+      origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
+    if (!stateIsTombstone(step.state)) origin = null;
+    const next: PodEntry = { ...entry, lifecycle: step.state, origin };
+    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+    for (const action of step.actions) this.podAction(action, next, context);
+  }
+
+  private podAction(action: string, entry: PodEntry, context: PodEventContext): void {
+    const name = entry.record.name;
+    switch (action) {
+      case 'sendProvision':
+      case 'sendTombstone': {
+        const node = entry.record.node;
+        assert(node !== null, `pod ${name} is forwarded only once bound`);
+        const side = this.state.toKubelets[node];
+        assert(side !== undefined, `no link to node ${node}`);
+        if (!clientSynced(side)) return; // only `no-tombstones` sends outside forward, fire-and-forget
+        if (action === 'sendProvision') this.out.send(side.link, { type: 'pod.provision', epoch: side.epoch, pod: entry.record });
+        else this.out.send(side.link, { type: 'pod.tombstone', epoch: side.epoch, name, origin: entry.origin ?? 'scheduler' });
+        return;
+      }
+      case 'notifyRunning':
+        return this.notifyUp({ type: 'pod.running', epoch: 0, name });
+      case 'notifyFailed':
+        return this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: context.failure ?? 'invalidated' });
+      case 'notifyPreempted':
+        return this.notifyUp({ type: 'pod.preempted', epoch: 0, name });
+      case 'notifyTombstoneDone':
+        return this.notifyUp({ type: 'tombstone.done', epoch: 0, name });
+    }
+  }
+
+  /** Truth flows up only on a synced session; otherwise the next snapshot carries it. */
+  private notifyUp(message: UpMessage): void {
+    const side = this.state.fromReplicaSet;
+    if (!serverSynced(side)) return;
+    this.out.send(side.link, { ...message, epoch: side.epoch });
+  }
+
+  private warm(): boolean {
+    return Object.values(this.state.toKubelets).every((side) => side.everSynced);
+  }
+
+  private sendSnapshot(): void {
+    const side = this.state.fromReplicaSet;
+    const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+    this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales: [], ...view });
+  }
+
+  settle(): void {
+    if (this.warm()) {
+      const answered = answerDeferredHello(this.machines, this.state.fromReplicaSet);
+      if (answered !== null) {
+        this.state = { ...this.state, fromReplicaSet: answered };
+        this.sendSnapshot();
+      }
+    }
+    this.decide();
+    this.forwardUnsent();
+  }
+
+  private decide(): void {
+    const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);
+    const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: Object.values(this.state.pods) });
+    for (const name of decision.preemptions) this.podEvent(name, 'decide.preempt', { origin: 'scheduler' });
+    for (const { pod, node } of decision.placements) {
+      const entry = this.state.pods[pod];
+      assert(entry !== undefined && entry.lifecycle === 'unscheduled', `only waiting pods are placed: ${pod}`);
+      this.state = { ...this.state, pods: putPod(this.state.pods, { ...entry, record: { ...entry.record, node } }) };
+      this.podEvent(pod, 'decide.place', {});
+    }
+  }
+
+  private forwardUnsent(): void {
+    for (const [node, side] of Object.entries(this.state.toKubelets)) {
+      if (!clientSynced(side)) continue;
+      const entries = Object.values(this.state.pods).filter((e) => e.record.node === node);
+      for (const e of entries) if (e.lifecycle === 'terminating.unsent') this.podEvent(e.record.name, 'forward', {});
+      for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', {});
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Read-only views of a stage's state that drivers, invariants and inspectors need:
+ * the session sides per link and the pod cache. Drivers read state only through these.
+ */
+import type { LinkId } from '../core/ids.js';
+import type { StageState } from './chain.js';
+import type { PodCache } from './pod-cache.js';
+import type { ClientSide, ServerSide } from './session-sides.js';
+
+export function clientSides(state: StageState): ClientSide[] {
+  switch (state.role) {
+    case 'autoscaler':
+      return [state.toDeployment];
+    case 'deployment':
+      return [state.toReplicaSet];
+    case 'replicaset':
+      return [state.toScheduler];
+    case 'scheduler':
+      return Object.values(state.toKubelets);
+    case 'kubelet':
+      return [];
+  }
+}
+
+export function serverSide(state: StageState): ServerSide | null {
+  switch (state.role) {
+    case 'autoscaler':
+      return null;
+    case 'deployment':
+      return state.fromAutoscaler;
+    case 'replicaset':
+      return state.fromDeployment;
+    case 'scheduler':
+      return state.fromReplicaSet;
+    case 'kubelet':
+      return state.fromScheduler;
+  }
+}
+
+export function clientSideOf(state: StageState, link: LinkId): ClientSide | undefined {
+  return clientSides(state).find((side) => side.link === link);
+}
+
+export function podCacheOf(state: StageState): PodCache {
+  return state.role === 'replicaset' || state.role === 'scheduler' || state.role === 'kubelet' ? state.pods : {};
+}
+
+/** A stage is warm when each of its downstream links has synced in this incarnation. */
+export function stageIsWarm(state: StageState): boolean {
+  return clientSides(state).every((side) => side.everSynced);
+}
