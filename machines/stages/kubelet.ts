@@ -14,7 +14,7 @@ import { schedulerToKubelet } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { describeCache, putPod, type PodCache, type PodEntry } from './pod-cache.js';
-import { loseServerSession, newServerSide, receiveHello, receiveSync, serverAdmitsRecord, serverSynced, type ServerSide } from './session-sides.js';
+import { loseServerSession, newServerSide, receiveHello, receiveSync, serverAdmitsRecord, serverMaySendUp, type ServerSide } from './session-sides.js';
 
 export interface KubeletConfig {
   readonly variant: ProtocolVariant;
@@ -147,7 +147,7 @@ class KubeletStep {
 
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromScheduler;
-    if (!serverSynced(side)) return;
+    if (!serverMaySendUp(side)) return;
     this.out.send(side.link, { ...message, epoch: side.epoch });
   }
 }

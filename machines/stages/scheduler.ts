@@ -31,7 +31,7 @@ import {
   receiveSync,
   rejectClientSession,
   serverAdmitsRecord,
-  serverSynced,
+  serverMaySendUp,
   type ClientSide,
   type ServerSide,
 } from './session-sides.js';
@@ -259,7 +259,7 @@ class SchedulerStep {
   /** Truth flows up only on a synced session; otherwise the next snapshot carries it. */
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromReplicaSet;
-    if (!serverSynced(side)) return;
+    if (!serverMaySendUp(side)) return;
     this.out.send(side.link, { ...message, epoch: side.epoch });
   }
 

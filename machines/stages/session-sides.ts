@@ -48,6 +48,15 @@ export function serverSynced(side: ServerSide): boolean {
   return side.session === 'synced';
 }
 
+/**
+ * Whether truth may flow up on this session: once the snapshot of the current epoch is
+ * sent, every later change must follow it as a notification (FIFO after the snapshot);
+ * before that, the snapshot itself will carry it.
+ */
+export function serverMaySendUp(side: ServerSide): boolean {
+  return side.session === 'awaitingSync' || side.session === 'synced';
+}
+
 /** Opens a new session with a fresh epoch; returns the side and the hello to send. */
 export function openSession(
   machines: MachineSet,

@@ -1,0 +1,164 @@
+/**
+ * History variables for checking properties, and the checks made on each stage step
+ * (those that need to see a transition, not just a state). Nothing here feeds back
+ * into the machines.
+ */
+import type { PropertyId } from '../spec/properties.js';
+import {
+  roleOf,
+  roleRank,
+  stateIsAlive,
+  stateIsTombstone,
+  podCacheOf,
+  serverSide,
+  clientSideOf,
+  linkEnds,
+  type ChainConfig,
+  type Disposition,
+  type Effect,
+  type StageEvent,
+  type StageId,
+  type StageState,
+  type LinkMessage,
+} from '../machines/index.js';
+import type { World } from './world.js';
+
+export interface Ghost {
+  /** Every pod name the ReplicaSet has created. */
+  readonly created: readonly string[];
+  /** Pods whose sandbox has ended (killed, failed, or died with its node). */
+  readonly dead: readonly string[];
+  /** The node each pod was first bound or started on. */
+  readonly placement: Readonly<Record<string, string>>;
+  /** Per stage, pods its current incarnation has held a tombstone for. */
+  readonly tombstoned: Readonly<Record<StageId, readonly string[]>>;
+  /** Highest desired count ever set, per function. */
+  readonly maxDesired: Readonly<Record<string, number>>;
+  /** Functions whose desired count has decreased at least once. */
+  readonly decreased: readonly string[];
+}
+
+export interface Violation {
+  readonly property: PropertyId;
+  readonly message: string;
+}
+
+export function emptyGhost(_config: ChainConfig): Ghost {
+  return { created: [], dead: [], placement: {}, tombstoned: {}, maxDesired: {}, decreased: [] };
+}
+
+export interface ObservedStep {
+  readonly stage: StageId;
+  readonly event: StageEvent;
+  readonly before: StageState;
+  readonly after: StageState;
+  readonly effects: readonly Effect[];
+  readonly disposition: Disposition;
+  readonly world: World;
+}
+
+function sortedAdd(list: readonly string[], names: Iterable<string>): readonly string[] {
+  const set = new Set(list);
+  let changed = false;
+  for (const n of names) {
+    if (!set.has(n)) {
+      set.add(n);
+      changed = true;
+    }
+  }
+  return changed ? [...set].sort() : list;
+}
+
+export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedStep): { ghost: Ghost; violations: Violation[] } {
+  const violations: Violation[] = [];
+  let next = ghost;
+  const { stage, event, before, after } = step;
+
+  if (event.type === 'message.received' && step.disposition === 'applied' && !isCurrent(before, event.link, event.message))
+    violations.push({ property: 'INV-FENCING', message: `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session` });
+
+  const serverBefore = serverSide(before);
+  const serverAfter = serverSide(after);
+  if (serverBefore !== null && serverAfter !== null && serverAfter.epoch < serverBefore.epoch)
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} went back from ${serverBefore.epoch} to ${serverAfter.epoch}` });
+
+  if (event.type === 'scale.requested') {
+    const previous = ghost.maxDesired[event.function];
+    const current = before.role === 'autoscaler' ? before.scales[event.function]?.desired : undefined;
+    if (current !== undefined && event.desired < current) next = { ...next, decreased: sortedAdd(next.decreased, [event.function]) };
+    if (previous === undefined || event.desired > previous) next = { ...next, maxDesired: { ...next.maxDesired, [event.function]: event.desired } };
+  }
+
+  const podsBefore = podCacheOf(before);
+  const podsAfter = podCacheOf(after);
+  if (after.role === 'replicaset') {
+    const createdNow: string[] = [];
+    for (const [name, entry] of Object.entries(podsAfter)) {
+      const old = podsBefore[name];
+      if (old === undefined && entry.lifecycle === 'pending') {
+        if (next.created.includes(name)) violations.push({ property: 'INV-NAME-UNIQUE', message: `the ReplicaSet created ${name} a second time` });
+        createdNow.push(name);
+      }
+      if (old !== undefined && stateIsAlive(old.lifecycle) && stateIsTombstone(entry.lifecycle) && entry.origin === 'replicaset' && !next.decreased.includes(entry.record.function))
+        violations.push({ property: 'INV-NO-NEEDLESS-KILL', message: `the ReplicaSet terminated ${name} although the desired count of ${entry.record.function} never decreased` });
+    }
+    next = { ...next, created: sortedAdd(next.created, createdNow) };
+  }
+  if (after.role === 'scheduler') {
+    for (const [name, entry] of Object.entries(podsAfter)) {
+      const node = entry.record.node;
+      if (node === null) continue;
+      const first = next.placement[name];
+      if (first === undefined) next = { ...next, placement: { ...next.placement, [name]: node } };
+      else if (first !== node) violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${name} was bound to ${first} and now to ${node}` });
+    }
+  }
+
+  const tombstonedBefore = ghost.tombstoned[stage] ?? [];
+  for (const name of tombstonedBefore) {
+    const entry = podsAfter[name];
+    if (entry !== undefined && stateIsAlive(entry.lifecycle))
+      violations.push({ property: 'INV-NO-RESURRECTION', message: `${stage} held a tombstone for ${name} and now holds it alive (${entry.lifecycle})` });
+  }
+  const tombstonesNow = Object.values(podsAfter).filter((e) => stateIsTombstone(e.lifecycle)).map((e) => e.record.name);
+  const tombstonedAfter = sortedAdd(tombstonedBefore, tombstonesNow);
+  if (tombstonedAfter !== tombstonedBefore) next = { ...next, tombstoned: { ...next.tombstoned, [stage]: tombstonedAfter } };
+
+  for (const effect of step.effects) {
+    if (effect.type === 'sandbox.start') {
+      const node = effect.pod.node ?? '?';
+      if (ghost.dead.includes(effect.pod.name))
+        violations.push({ property: 'INV-NO-RESTART-AFTER-DEATH', message: `${stage} starts ${effect.pod.name}, whose sandbox has already ended` });
+      const first = next.placement[effect.pod.name];
+      if (first !== undefined && first !== node)
+        violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${effect.pod.name} starts on ${node} but was placed on ${first}` });
+      if (first === undefined) next = { ...next, placement: { ...next.placement, [effect.pod.name]: node } };
+    }
+    if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded')
+      violations.push({ property: 'INV-CAPACITY', message: `${stage} had to reject ${effect.message.name}: the Scheduler bound more pods than the node holds` });
+  }
+  void config;
+  return { ghost: next, violations };
+}
+
+/** Whether `message` belongs to the receiver's current session, judged on its state before the step. */
+function isCurrent(receiver: StageState, link: string, message: LinkMessage): boolean {
+  const { upstream } = linkEnds(link);
+  const receiverIsUpstream = roleOf(upstream) === receiver.role && (receiver.role !== 'kubelet');
+  if (receiverIsUpstream && clientSideOf(receiver, link) !== undefined) {
+    const client = clientSideOf(receiver, link);
+    if (client === undefined) return false;
+    if (message.type === 'session.snapshot') return message.epoch === client.epoch && client.session === 'awaitingSnapshot';
+    return message.epoch === client.epoch && client.session !== 'disconnected';
+  }
+  const server = serverSide(receiver);
+  if (server === null) return false;
+  if (message.type === 'session.hello') return message.epoch > server.epoch;
+  if (message.type === 'session.sync') return message.epoch === server.epoch && server.session === 'awaitingSync';
+  return message.epoch === server.epoch && server.session === 'synced';
+}
+
+/** Rank of the role of a stage in the chain, top first (for tombstone origins). */
+export function rankOfStage(stage: StageId): number {
+  return roleRank(roleOf(stage));
+}

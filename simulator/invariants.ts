@@ -1,0 +1,86 @@
+/**
+ * Safety invariants checked on every world state, by spec ID (spec/properties.ts).
+ * The transition-based ones (fencing, names, resurrection, needless kills, restart
+ * after death) are checked in ghost.ts as each step happens.
+ */
+import {
+  linkEnds,
+  linksOf,
+  nodeOfKubelet,
+  podCacheOf,
+  roleOf,
+  roleRank,
+  serverSide,
+  clientSideOf,
+  stateIsAlive,
+  stateIsTombstone,
+  type ChainConfig,
+  type LinkId,
+  type PodEntry,
+} from '../machines/index.js';
+import type { Violation } from './ghost.js';
+import type { World } from './world.js';
+
+/** A link is synced when both ends are synced in the same epoch. */
+export function linkIsSynced(world: World, link: LinkId): boolean {
+  const { upstream, downstream } = linkEnds(link);
+  const up = world.stages[upstream];
+  const down = world.stages[downstream];
+  if (up === undefined || down === undefined) return false;
+  const client = clientSideOf(up, link);
+  const server = serverSide(down);
+  return client !== undefined && server !== null && client.session === 'synced' && server.session === 'synced' && client.epoch === server.epoch;
+}
+
+/** The upstream's entries that concern the downstream of `link` (the Scheduler keeps one view per node). */
+function upstreamView(world: World, link: LinkId): Readonly<Record<string, PodEntry>> {
+  const { upstream, downstream } = linkEnds(link);
+  const state = world.stages[upstream];
+  if (state === undefined) return {};
+  const cache = podCacheOf(state);
+  if (roleOf(downstream) !== 'kubelet') return cache;
+  const node = nodeOfKubelet(downstream);
+  const view: Record<string, PodEntry> = {};
+  for (const [name, entry] of Object.entries(cache)) if (entry.record.node === node) view[name] = entry;
+  return view;
+}
+
+export function checkInvariants(config: ChainConfig, world: World): Violation[] {
+  const violations: Violation[] = [];
+  for (const link of linksOf(config)) {
+    if (!linkIsSynced(world, link)) continue;
+    const { upstream, downstream } = linkEnds(link);
+    if (roleOf(upstream) !== 'replicaset' && roleOf(upstream) !== 'scheduler') continue; // links that carry pods
+    const below = world.stages[downstream];
+    if (below === undefined) continue;
+    const above = upstreamView(world, link);
+    for (const [name, entry] of Object.entries(podCacheOf(below))) {
+      const held = above[name];
+      if (stateIsAlive(entry.lifecycle) && held === undefined)
+        violations.push({ property: 'INV-CACHE-COVERAGE', message: `${downstream} holds ${name} alive, unknown to ${upstream} on synced link ${link}` });
+      if (stateIsTombstone(entry.lifecycle) && entry.origin !== null && roleRank(entry.origin) <= roleRank(roleOf(upstream)) && (held === undefined || !stateIsTombstone(held.lifecycle)))
+        violations.push({
+          property: 'INV-TOMBSTONE-DOMINANCE',
+          message: `${downstream} holds a tombstone for ${name} (from ${entry.origin}) that ${upstream} no longer holds on synced link ${link}`,
+        });
+    }
+  }
+  const perFunction = new Map<string, number>();
+  const nodesOfPod = new Map<string, string[]>();
+  for (const node of config.nodes) {
+    const sandboxes = Object.values(world.sandboxes[node.name] ?? {});
+    if (sandboxes.length > node.capacity)
+      violations.push({ property: 'INV-CAPACITY', message: `${node.name} holds ${sandboxes.length} sandboxes, capacity ${node.capacity}` });
+    for (const s of sandboxes) {
+      perFunction.set(s.pod.function, (perFunction.get(s.pod.function) ?? 0) + 1);
+      nodesOfPod.set(s.pod.name, [...(nodesOfPod.get(s.pod.name) ?? []), node.name]);
+    }
+  }
+  for (const [fn, count] of perFunction) {
+    const max = world.ghost.maxDesired[fn] ?? 0;
+    if (count > max) violations.push({ property: 'INV-NO-OVERSHOOT', message: `${count} sandboxes of ${fn} are alive, above the highest desired count ${max}` });
+  }
+  for (const [pod, nodes] of nodesOfPod)
+    if (nodes.length > 1) violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${pod} has sandboxes on ${nodes.join(' and ')}` });
+  return violations;
+}

@@ -1,0 +1,297 @@
+/**
+ * The world around the machines: one FIFO channel per link and direction, the sandbox
+ * runtime of each node, the backing store, and faults. Pure and JSON-only, so the
+ * simulator and the model checker share it: both step the same machines through
+ * `applyAction`, the single place where a driver's obligations (machines/README.md) are
+ * met in this process.
+ */
+import {
+  assert,
+  initStage,
+  kubeletId,
+  linkEnds,
+  linksOf,
+  nodeOfKubelet,
+  roleOf,
+  stagesOf,
+  stepStage,
+  clientSideOf,
+  serverSide,
+  type ChainConfig,
+  type Effect,
+  type LinkId,
+  type LinkMessage,
+  type PodRecord,
+  type StageEvent,
+  type StageId,
+  type StageState,
+} from '../machines/index.js';
+import { emptyGhost, observeStep, type Ghost, type Violation } from './ghost.js';
+
+export type SandboxState = 'starting' | 'running' | 'killing';
+
+export interface Sandbox {
+  readonly pod: PodRecord;
+  readonly state: SandboxState;
+}
+
+export interface Channel {
+  /** Messages of the current transport, FIFO. */
+  readonly current: readonly LinkMessage[];
+  /** Messages of ended sessions that may still arrive late (or never): the receiver must fence them. */
+  readonly stale: readonly LinkMessage[];
+}
+
+export interface LinkChannels {
+  readonly down: Channel;
+  readonly up: Channel;
+}
+
+export interface World {
+  readonly stages: Readonly<Record<StageId, StageState>>;
+  /** Durable per-process incarnation counters. */
+  readonly incarnations: Readonly<Record<StageId, number>>;
+  /** The Autoscaler's backing store. */
+  readonly store: Readonly<Record<string, number>>;
+  readonly links: Readonly<Record<LinkId, LinkChannels>>;
+  /** The sandbox runtime of each node: the physical truth. */
+  readonly sandboxes: Readonly<Record<string, Readonly<Record<string, Sandbox>>>>;
+  /** History kept only to check properties (never read by the machines). */
+  readonly ghost: Ghost;
+}
+
+export type Direction = 'down' | 'up';
+
+/** Everything that can happen next. Faults and scale requests are chosen by the scenario or the checker. */
+export type WorldAction =
+  | { readonly kind: 'deliver'; readonly link: LinkId; readonly direction: Direction }
+  | { readonly kind: 'deliverStale'; readonly link: LinkId; readonly direction: Direction }
+  | { readonly kind: 'dropStale'; readonly link: LinkId; readonly direction: Direction }
+  | { readonly kind: 'connect'; readonly link: LinkId }
+  | { readonly kind: 'sandboxDone'; readonly node: string; readonly pod: string; readonly outcome: 'started' | 'failed' | 'killed' }
+  | { readonly kind: 'scale'; readonly function: string; readonly desired: number }
+  | { readonly kind: 'cut'; readonly link: LinkId }
+  | { readonly kind: 'crash'; readonly stage: StageId }
+  | { readonly kind: 'nodeCrash'; readonly node: string };
+
+export interface StepOutcome {
+  readonly world: World;
+  readonly violations: readonly Violation[];
+}
+
+const emptyChannel: Channel = { current: [], stale: [] };
+
+export function initialWorld(config: ChainConfig): World {
+  const stages: Record<StageId, StageState> = {};
+  const incarnations: Record<StageId, number> = {};
+  for (const stage of stagesOf(config)) {
+    incarnations[stage] = 1;
+    stages[stage] = initStage(config, stage, { incarnation: 1 });
+  }
+  const links: Record<LinkId, LinkChannels> = {};
+  for (const link of linksOf(config)) links[link] = { down: emptyChannel, up: emptyChannel };
+  const sandboxes: Record<string, Record<string, Sandbox>> = {};
+  for (const node of config.nodes) sandboxes[node.name] = {};
+  return { stages, incarnations, store: {}, links, sandboxes, ghost: emptyGhost(config) };
+}
+
+function stageOf(world: World, stage: StageId): StageState {
+  const state = world.stages[stage];
+  assert(state !== undefined, `unknown stage ${stage}`);
+  return state;
+}
+
+function channelOf(world: World, link: LinkId, direction: Direction): Channel {
+  const channels = world.links[link];
+  assert(channels !== undefined, `unknown link ${link}`);
+  return channels[direction];
+}
+
+function withChannel(world: World, link: LinkId, direction: Direction, channel: Channel): World {
+  const channels = world.links[link];
+  assert(channels !== undefined, `unknown link ${link}`);
+  return { ...world, links: { ...world.links, [link]: { ...channels, [direction]: channel } } };
+}
+
+/** The actions enabled in `world`, excluding faults and scale requests. */
+export function protocolActions(config: ChainConfig, world: World): WorldAction[] {
+  const actions: WorldAction[] = [];
+  for (const link of linksOf(config)) {
+    const channels = world.links[link];
+    if (channels === undefined) continue;
+    for (const direction of ['down', 'up'] as const) {
+      if (channels[direction].current.length > 0) actions.push({ kind: 'deliver', link, direction });
+      if (channels[direction].stale.length > 0) {
+        actions.push({ kind: 'deliverStale', link, direction });
+        actions.push({ kind: 'dropStale', link, direction });
+      }
+    }
+    const { upstream } = linkEnds(link);
+    const client = clientSideOf(stageOf(world, upstream), link);
+    if (client !== undefined && client.session === 'disconnected') actions.push({ kind: 'connect', link });
+  }
+  for (const node of config.nodes) {
+    for (const [pod, sandbox] of Object.entries(world.sandboxes[node.name] ?? {})) {
+      if (sandbox.state === 'starting') {
+        actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'started' });
+        actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'failed' });
+      } else if (sandbox.state === 'killing') {
+        actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'killed' });
+      }
+    }
+  }
+  return actions;
+}
+
+/** Whether `cut` is meaningful for a link: some session is open or being opened on it. */
+export function linkIsOpen(world: World, link: LinkId): boolean {
+  const { upstream } = linkEnds(link);
+  const client = clientSideOf(stageOf(world, upstream), link);
+  return client !== undefined && client.session !== 'disconnected';
+}
+
+export function applyAction(config: ChainConfig, world: World, action: WorldAction): StepOutcome {
+  const violations: Violation[] = [];
+  const run = (w: World, stage: StageId, event: StageEvent): World => deliverEvent(config, w, stage, event, violations);
+  let next = world;
+  switch (action.kind) {
+    case 'deliver':
+    case 'deliverStale': {
+      const channel = channelOf(world, action.link, action.direction);
+      const queue = action.kind === 'deliver' ? channel.current : channel.stale;
+      const [message, ...rest] = queue;
+      assert(message !== undefined, `no message to deliver on ${action.link} ${action.direction}`);
+      next = withChannel(world, action.link, action.direction, action.kind === 'deliver' ? { ...channel, current: rest } : { ...channel, stale: rest });
+      const { upstream, downstream } = linkEnds(action.link);
+      next = run(next, action.direction === 'down' ? downstream : upstream, { type: 'message.received', link: action.link, message });
+      break;
+    }
+    case 'dropStale': {
+      const channel = channelOf(world, action.link, action.direction);
+      next = withChannel(world, action.link, action.direction, { ...channel, stale: channel.stale.slice(1) });
+      break;
+    }
+    case 'connect':
+      next = run(world, linkEnds(action.link).upstream, { type: 'link.connected', link: action.link });
+      break;
+    case 'sandboxDone': {
+      const sandboxes = world.sandboxes[action.node] ?? {};
+      const sandbox = sandboxes[action.pod];
+      assert(sandbox !== undefined, `no sandbox ${action.pod} on ${action.node}`);
+      const remaining = { ...sandboxes };
+      if (action.outcome === 'started') remaining[action.pod] = { ...sandbox, state: 'running' };
+      else delete remaining[action.pod];
+      next = { ...world, sandboxes: { ...world.sandboxes, [action.node]: remaining } };
+      if (action.outcome !== 'started') next = { ...next, ghost: { ...next.ghost, dead: addName(next.ghost.dead, action.pod) } };
+      next = run(next, kubeletId(action.node), { type: `sandbox.${action.outcome}`, pod: action.pod });
+      break;
+    }
+    case 'scale':
+      next = run(world, 'autoscaler', { type: 'scale.requested', function: action.function, desired: action.desired });
+      break;
+    case 'cut':
+      next = endLink(config, world, action.link, violations);
+      break;
+    case 'crash':
+      next = restartStage(config, world, action.stage, false, violations);
+      break;
+    case 'nodeCrash':
+      next = restartStage(config, world, kubeletId(action.node), true, violations);
+      break;
+  }
+  return { world: next, violations };
+}
+
+function addName(list: readonly string[], name: string): readonly string[] {
+  if (list.includes(name)) return list;
+  return [...list, name].sort();
+}
+
+/** The session on `link` ends at both ends; what was in flight may still arrive late. */
+function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[]): World {
+  const channels = world.links[link];
+  assert(channels !== undefined, `unknown link ${link}`);
+  let next: World = {
+    ...world,
+    links: {
+      ...world.links,
+      [link]: {
+        down: { current: [], stale: [...channels.down.stale, ...channels.down.current] },
+        up: { current: [], stale: [...channels.up.stale, ...channels.up.current] },
+      },
+    },
+  };
+  const { upstream, downstream } = linkEnds(link);
+  next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations);
+  next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations);
+  return next;
+}
+
+function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCrash: boolean, violations: Violation[]): World {
+  let next = world;
+  for (const link of linksOf(config)) {
+    const { upstream, downstream } = linkEnds(link);
+    if (upstream !== stage && downstream !== stage) continue;
+    next = endLink(config, next, link, violations);
+  }
+  const incarnation = (next.incarnations[stage] ?? 0) + 1;
+  let inventory: Array<{ pod: PodRecord; state: SandboxState }> = [];
+  if (roleOf(stage) === 'kubelet') {
+    const node = nodeOfKubelet(stage);
+    const sandboxes = next.sandboxes[node] ?? {};
+    if (nodeCrash) {
+      let dead = next.ghost.dead;
+      for (const name of Object.keys(sandboxes)) dead = addName(dead, name);
+      next = { ...next, sandboxes: { ...next.sandboxes, [node]: {} }, ghost: { ...next.ghost, dead } };
+    } else {
+      inventory = Object.values(sandboxes).map((s) => ({ pod: s.pod, state: s.state }));
+    }
+  }
+  const state = initStage(config, stage, { incarnation, durableDesired: next.store, inventory });
+  return {
+    ...next,
+    stages: { ...next.stages, [stage]: state },
+    incarnations: { ...next.incarnations, [stage]: incarnation },
+    ghost: { ...next.ghost, tombstoned: { ...next.ghost.tombstoned, [stage]: [] } },
+  };
+}
+
+/** Steps one stage with one event and carries out its effects, in order. */
+function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[]): World {
+  const before = stageOf(world, stage);
+  const result = stepStage(config, stage, before, event);
+  let next: World = { ...world, stages: { ...world.stages, [stage]: result.state } };
+  for (const effect of result.effects) next = carryOut(next, stage, effect);
+  const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, disposition: result.disposition, world: next });
+  violations.push(...observed.violations);
+  return { ...next, ghost: observed.ghost };
+}
+
+function carryOut(world: World, stage: StageId, effect: Effect): World {
+  switch (effect.type) {
+    case 'message.send': {
+      const { upstream } = linkEnds(effect.link);
+      const direction: Direction = upstream === stage ? 'down' : 'up';
+      const channel = channelOf(world, effect.link, direction);
+      return withChannel(world, effect.link, direction, { ...channel, current: [...channel.current, effect.message] });
+    }
+    case 'sandbox.start': {
+      const node = nodeOfKubelet(stage);
+      const sandboxes = world.sandboxes[node] ?? {};
+      return { ...world, sandboxes: { ...world.sandboxes, [node]: { ...sandboxes, [effect.pod.name]: { pod: effect.pod, state: 'starting' } } } };
+    }
+    case 'sandbox.kill': {
+      const node = nodeOfKubelet(stage);
+      const sandboxes = world.sandboxes[node] ?? {};
+      const sandbox = sandboxes[effect.pod.name];
+      assert(sandbox !== undefined, `the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
+      return { ...world, sandboxes: { ...world.sandboxes, [node]: { ...sandboxes, [effect.pod.name]: { ...sandbox, state: 'killing' } } } };
+    }
+    case 'store.persist':
+      return { ...world, store: { ...world.store, [effect.function]: effect.desired } };
+  }
+}
+
+export function serverSideOfStage(world: World, stage: StageId) {
+  return serverSide(stageOf(world, stage));
+}
