@@ -19,6 +19,7 @@ import {
   type StageEvent,
   type StageId,
   type StageState,
+  type TracePoint,
   type LinkMessage,
 } from '../machines/index.js';
 import type { World } from './world.js';
@@ -53,6 +54,7 @@ export interface ObservedStep {
   readonly before: StageState;
   readonly after: StageState;
   readonly effects: readonly Effect[];
+  readonly trace: readonly TracePoint[];
   readonly disposition: Disposition;
   readonly world: World;
 }
@@ -93,12 +95,14 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   const podsAfter = podCacheOf(after);
   if (after.role === 'replicaset') {
     const createdNow: string[] = [];
+    for (const point of step.trace) {
+      if (point.event !== 'decide.create') continue;
+      if (next.created.includes(point.pod) || createdNow.includes(point.pod))
+        violations.push({ property: 'INV-NAME-UNIQUE', message: `the ReplicaSet created ${point.pod} a second time` });
+      createdNow.push(point.pod);
+    }
     for (const [name, entry] of Object.entries(podsAfter)) {
       const old = podsBefore[name];
-      if (old === undefined && entry.lifecycle === 'pending') {
-        if (next.created.includes(name)) violations.push({ property: 'INV-NAME-UNIQUE', message: `the ReplicaSet created ${name} a second time` });
-        createdNow.push(name);
-      }
       if (old !== undefined && stateIsAlive(old.lifecycle) && stateIsTombstone(entry.lifecycle) && entry.origin === 'replicaset' && !next.decreased.includes(entry.record.function))
         violations.push({ property: 'INV-NO-NEEDLESS-KILL', message: `the ReplicaSet terminated ${name} although the desired count of ${entry.record.function} never decreased` });
     }

@@ -262,7 +262,7 @@ function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: 
   const result = stepStage(config, stage, before, event);
   let next: World = { ...world, stages: { ...world.stages, [stage]: result.state } };
   for (const effect of result.effects) next = carryOut(next, stage, effect);
-  const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, disposition: result.disposition, world: next });
+  const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition, world: next });
   violations.push(...observed.violations);
   return { ...next, ghost: observed.ghost };
 }

@@ -61,13 +61,13 @@ export const variants: readonly VariantDescription[] = [
   {
     name: 'drop-tombstone-on-forward',
     change: 'A stage drops its tombstone when it forwards it instead of when the completion comes back from below.',
-    breaks: ['INV-TOMBSTONE-DOMINANCE'],
+    breaks: ['INV-CACHE-COVERAGE', 'INV-TOMBSTONE-DOMINANCE'],
     preventedBy: 'REQ-TOMB-003',
   },
   {
     name: 'reuse-pod-name',
     change: 'The ReplicaSet names a new pod with the lowest ordinal not currently in its cache.',
-    breaks: ['INV-NAME-UNIQUE'],
+    breaks: ['INV-NAME-UNIQUE', 'INV-UNIQUE-PLACEMENT', 'INV-NO-RESTART-AFTER-DEATH'],
     preventedBy: 'REQ-POD-001',
   },
   {

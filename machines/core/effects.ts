@@ -19,9 +19,23 @@ export type Effect =
 /** What became of a received message. */
 export type Disposition = 'applied' | 'fenced' | 'none';
 
+/**
+ * One pod-lifecycle transition taken in a step, named after the machine event. Drivers
+ * log these as the stage's event trace; checkers use them to see what happened.
+ */
+export interface TracePoint {
+  readonly machine: 'replicaset-pod' | 'scheduler-pod' | 'kubelet-pod';
+  readonly pod: string;
+  readonly event: string;
+  readonly from: string;
+  readonly to: string;
+}
+
 export interface StepResult<S> {
   readonly state: S;
   readonly effects: readonly Effect[];
+  /** The pod-lifecycle transitions of this step, in order. */
+  readonly trace: readonly TracePoint[];
   /** For `message.received`: whether the message was applied or fenced as stale; otherwise `none`. */
   readonly disposition: Disposition;
 }

@@ -27,7 +27,7 @@ export const replicaSetPodActions = ['sendProvision', 'sendTombstone', 'recordRo
 export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct') {
   const terminate = variant === 'no-tombstones' ? { target: '#replicaset-pod.gone', actions: 'sendTombstone' } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'provisioned' | 'running') =>
-    variant === 'adopt-despite-tombstone' ? { target: `#replicaset-pod.${phase} as const` } : { target: '#replicaset-pod.terminating.unsent' } as const;
+    variant === 'adopt-despite-tombstone' ? { target: `#replicaset-pod.${phase}` } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
   return setup({
     types: { events: {} as { type: ReplicaSetPodEvent } },
     actions: namedActions(replicaSetPodActions),
@@ -47,7 +47,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       pending: {
         description: 'Created, never forwarded: it exists nowhere else yet.',
         on: {
-          forward: { target: 'provisioned', actions: 'sendProvision' } as const,
+          forward: { target: 'provisioned', actions: 'sendProvision' },
           'decide.terminate': 'gone',
         },
       },
@@ -57,8 +57,8 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
           'downstream.running': 'running',
           'snapshot.running': 'running',
           'snapshot.pending': 'provisioned',
-          'downstream.failed': { target: 'gone', actions: 'recordRollback' } as const,
-          'snapshot.absent': { target: 'gone', actions: 'recordRollback' } as const,
+          'downstream.failed': { target: 'gone', actions: 'recordRollback' },
+          'snapshot.absent': { target: 'gone', actions: 'recordRollback' },
           'downstream.preempted': 'terminating.sent',
           'snapshot.tombstone': 'terminating.sent',
           'decide.terminate': terminate,
@@ -68,8 +68,8 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
         description: 'Confirmed running by the Kubelet (clean).',
         on: {
           'snapshot.pending': 'provisioned',
-          'downstream.failed': { target: 'gone', actions: 'recordRollback' } as const,
-          'snapshot.absent': { target: 'gone', actions: 'recordRollback' } as const,
+          'downstream.failed': { target: 'gone', actions: 'recordRollback' },
+          'snapshot.absent': { target: 'gone', actions: 'recordRollback' },
           'downstream.preempted': 'terminating.sent',
           'snapshot.tombstone': 'terminating.sent',
           'decide.terminate': terminate,

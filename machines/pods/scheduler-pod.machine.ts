@@ -37,7 +37,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
   const tombstoneBound =
     variant === 'no-tombstones' ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'bound' | 'running') =>
-    variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase} as const` } : { target: '#scheduler-pod.terminating.unsent' } as const;
+    variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase}` } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   return setup({
     types: { events: {} as { type: SchedulerPodEvent } },
     actions: namedActions(schedulerPodActions),
@@ -49,7 +49,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
         description: 'Not in the cache. A tombstone for an unknown pod is acknowledged at once (idempotent).',
         on: {
           'upstream.provision': 'unscheduled',
-          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
           'snapshot.pending': 'bound',
           'snapshot.running': 'running',
           'snapshot.tombstone': 'terminating.sent',
@@ -59,38 +59,38 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
         description: 'Waiting for a node with free capacity. Never an error: no churn.',
         on: {
           'decide.place': 'pending',
-          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
         },
       },
       pending: {
         description: 'Bound to a node, not yet forwarded to its Kubelet.',
         on: {
-          forward: { target: 'bound', actions: 'sendProvision' } as const,
-          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          forward: { target: 'bound', actions: 'sendProvision' },
+          'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
         },
       },
       bound: {
         description: 'Forwarded to the Kubelet, not yet confirmed running (dirty).',
         on: {
-          'downstream.running': { target: 'running', actions: 'notifyRunning' } as const,
-          'snapshot.running': { target: 'running', actions: 'notifyRunning' } as const,
+          'downstream.running': { target: 'running', actions: 'notifyRunning' },
+          'snapshot.running': { target: 'running', actions: 'notifyRunning' },
           'snapshot.pending': 'bound',
-          'downstream.failed': { target: 'gone', actions: 'notifyFailed' } as const,
-          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' } as const,
+          'downstream.failed': { target: 'gone', actions: 'notifyFailed' },
+          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' },
           'snapshot.tombstone': 'terminating.sent',
           'upstream.tombstone': tombstoneBound,
-          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' } as const,
+          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },
         },
       },
       running: {
         description: 'Confirmed running by the Kubelet (clean).',
         on: {
           'snapshot.pending': 'bound',
-          'downstream.failed': { target: 'gone', actions: 'notifyFailed' } as const,
-          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' } as const,
+          'downstream.failed': { target: 'gone', actions: 'notifyFailed' },
+          'snapshot.absent': { target: 'gone', actions: 'notifyFailed' },
           'snapshot.tombstone': 'terminating.sent',
           'upstream.tombstone': tombstoneBound,
-          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' } as const,
+          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },
         },
       },
       terminating: {
@@ -108,9 +108,9 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
           sent: {},
         },
         on: {
-          'downstream.tombstoneDone': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
-          'downstream.failed': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
-          'snapshot.absent': { target: 'gone', actions: 'notifyTombstoneDone' } as const,
+          'downstream.tombstoneDone': { target: 'gone', actions: 'notifyTombstoneDone' },
+          'downstream.failed': { target: 'gone', actions: 'notifyTombstoneDone' },
+          'snapshot.absent': { target: 'gone', actions: 'notifyTombstoneDone' },
           'snapshot.tombstone': '.sent',
           'snapshot.pending': aliveWhileTerminating('bound'),
           'snapshot.running': aliveWhileTerminating('running'),

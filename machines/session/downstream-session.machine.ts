@@ -35,7 +35,7 @@ export function createDownstreamSessionMachine(variant: ProtocolVariant = 'corre
       synced: { description: 'Both sides agree for this epoch: upward notifications are sent.' },
     },
     on: {
-      'hello.whileWarm': { target: '.awaitingSync', actions: ['adoptEpoch', 'sendSnapshot'] } as const,
+      'hello.whileWarm': { target: '.awaitingSync', actions: ['adoptEpoch', 'sendSnapshot'] },
       'hello.whileCold': helloWhileCold,
       'link.lost': '.idle',
     },

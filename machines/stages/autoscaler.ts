@@ -39,7 +39,7 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
   const step = new AutoscalerStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, disposition };
+  return { state: step.state, effects: step.out.effects, trace: [], disposition };
 }
 
 class AutoscalerStep {

@@ -56,7 +56,7 @@ export function stepDeployment(config: DeploymentConfig, state: DeploymentState,
   const step = new DeploymentStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, disposition };
+  return { state: step.state, effects: step.out.effects, trace: [], disposition };
 }
 
 class DeploymentStep {

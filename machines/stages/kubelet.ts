@@ -49,7 +49,7 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
   const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, disposition };
+  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
 /** Sandboxes that hold capacity: starting, running and being killed. */
@@ -133,6 +133,7 @@ class KubeletStep {
     if (entry === undefined) return;
     const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
     if (!step.changed) return;
+    this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
     const next: PodEntry = { ...entry, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
     this.state = { ...this.state, pods: putPod(this.state.pods, next) };
     for (const action of step.actions) {

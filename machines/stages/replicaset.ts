@@ -69,7 +69,7 @@ export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState,
   const step = new ReplicaSetStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, disposition };
+  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
 class ReplicaSetStep {
@@ -175,6 +175,7 @@ class ReplicaSetStep {
   private adopt(record: PodEntry['record'], event: string, origin: Role | null): void {
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
     if (!step.changed) return;
+    this.out.record('replicaset-pod', record.name, event, 'unknown', step.state);
     this.state = { ...this.state, pods: putPod(this.state.pods, { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null }) };
   }
 
@@ -183,6 +184,7 @@ class ReplicaSetStep {
     if (entry === undefined) return; // unknown pod: nothing to roll back or complete
     const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
     if (!step.changed) return;
+    this.out.record('replicaset-pod', name, event, entry.lifecycle, step.state);
     let nextOrigin = entry.origin;
     if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle)) {
       nextOrigin = origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset';
@@ -243,6 +245,7 @@ class ReplicaSetStep {
     const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => n in this.state.pods);
     assert(!(name in this.state.pods), `pod name ${name} is already in the cache`);
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
+    this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
     const entry: PodEntry = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
     this.state = { ...this.state, pods: putPod(this.state.pods, entry), podsCreated: this.state.podsCreated + 1 };
   }

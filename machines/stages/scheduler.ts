@@ -64,7 +64,7 @@ export function stepScheduler(config: SchedulerConfig, state: SchedulerState, ev
   const step = new SchedulerStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, disposition };
+  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
@@ -213,6 +213,7 @@ class SchedulerStep {
   private adopt(record: PodRecord, event: string, origin: Role | null): void {
     const step = stepLifecycle(this.machines.schedulerPod, 'unknown', event);
     if (!step.changed) return;
+    this.out.record('scheduler-pod', record.name, event, 'unknown', step.state);
     const entry: PodEntry = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
     this.state = { ...this.state, pods: putPod(this.state.pods, entry) };
   }
@@ -222,6 +223,7 @@ class SchedulerStep {
     if (entry === undefined) return;
     const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
     if (!step.changed) return;
+    this.out.record('scheduler-pod', name, event, entry.lifecycle, step.state);
     let origin = entry.origin;
     if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
       origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
