@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'docs/site/**', 'coverage/**', 'out/**'] },
+  { ignores: ['node_modules/**', 'docs/site/**', 'coverage/**', 'out/**', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -81,3 +81,11 @@ function sameNames(aName: string, a: Readonly<Record<string, PodEntry>>, bName: 
   for (const name of Object.keys(a)) if (!(name in b)) problems.push(`${aName} holds ${name}, ${bName} does not`);
   for (const name of Object.keys(b)) if (!(name in a)) problems.push(`${bName} holds ${name}, ${aName} does not`);
 }
+
+/** The same verdict as `convergenceProblems(...).length === 0`, without building messages (the checker's hot path). */
+export function isConverged(config: ChainConfig, world: World): boolean {
+  for (const channels of Object.values(world.links)) if (channels.down.current.length > 0 || channels.up.current.length > 0) return false;
+  for (const node of config.nodes) for (const s of Object.values(world.sandboxes[node.name] ?? {})) if (s.state !== 'running') return false;
+  for (const link of linksOf(config)) if (!linkIsSynced(world, link)) return false;
+  return convergenceProblems(config, world).length === 0;
+}

@@ -20,6 +20,7 @@ import {
   type StageId,
   type StageState,
   type TracePoint,
+  withEntry,
   type LinkMessage,
 } from '../machines/index.js';
 import type { World } from './world.js';
@@ -113,7 +114,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       const node = entry.record.node;
       if (node === null) continue;
       const first = next.placement[name];
-      if (first === undefined) next = { ...next, placement: { ...next.placement, [name]: node } };
+      if (first === undefined) next = { ...next, placement: withEntry(next.placement, name, node) };
       else if (first !== node) violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${name} was bound to ${first} and now to ${node}` });
     }
   }
@@ -136,7 +137,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       const first = next.placement[effect.pod.name];
       if (first !== undefined && first !== node)
         violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${effect.pod.name} starts on ${node} but was placed on ${first}` });
-      if (first === undefined) next = { ...next, placement: { ...next.placement, [effect.pod.name]: node } };
+      if (first === undefined) next = { ...next, placement: withEntry(next.placement, effect.pod.name, node) };
     }
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded')
       violations.push({ property: 'INV-CAPACITY', message: `${stage} had to reject ${effect.message.name}: the Scheduler bound more pods than the node holds` });

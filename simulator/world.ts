@@ -7,6 +7,7 @@
  */
 import {
   assert,
+  bootEffects,
   initStage,
   kubeletId,
   linkEnds,
@@ -25,6 +26,8 @@ import {
   type StageEvent,
   type StageId,
   type StageState,
+  withEntry,
+  withoutEntry,
 } from '../machines/index.js';
 import { emptyGhost, observeStep, type Ghost, type Violation } from './ghost.js';
 
@@ -150,9 +153,12 @@ export function linkIsOpen(world: World, link: LinkId): boolean {
   return client !== undefined && client.session !== 'disconnected';
 }
 
-export function applyAction(config: ChainConfig, world: World, action: WorldAction): StepOutcome {
+/** Steps one stage; the model checker passes a memoizing one. */
+export type StageStepper = typeof stepStage;
+
+export function applyAction(config: ChainConfig, world: World, action: WorldAction, stepper: StageStepper = stepStage): StepOutcome {
   const violations: Violation[] = [];
-  const run = (w: World, stage: StageId, event: StageEvent): World => deliverEvent(config, w, stage, event, violations);
+  const run = (w: World, stage: StageId, event: StageEvent): World => deliverEvent(config, w, stage, event, violations, stepper);
   let next = world;
   switch (action.kind) {
     case 'deliver':
@@ -178,9 +184,7 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
       const sandboxes = world.sandboxes[action.node] ?? {};
       const sandbox = sandboxes[action.pod];
       assert(sandbox !== undefined, `no sandbox ${action.pod} on ${action.node}`);
-      const remaining = { ...sandboxes };
-      if (action.outcome === 'started') remaining[action.pod] = { ...sandbox, state: 'running' };
-      else delete remaining[action.pod];
+      const remaining = action.outcome === 'started' ? withEntry(sandboxes, action.pod, { ...sandbox, state: 'running' as const }) : withoutEntry(sandboxes, action.pod);
       next = { ...world, sandboxes: { ...world.sandboxes, [action.node]: remaining } };
       if (action.outcome !== 'started') next = { ...next, ghost: { ...next.ghost, dead: addName(next.ghost.dead, action.pod) } };
       next = run(next, kubeletId(action.node), { type: `sandbox.${action.outcome}`, pod: action.pod });
@@ -190,13 +194,13 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
       next = run(world, 'autoscaler', { type: 'scale.requested', function: action.function, desired: action.desired });
       break;
     case 'cut':
-      next = endLink(config, world, action.link, violations);
+      next = endLink(config, world, action.link, violations, stepper);
       break;
     case 'crash':
-      next = restartStage(config, world, action.stage, false, violations);
+      next = restartStage(config, world, action.stage, false, violations, stepper);
       break;
     case 'nodeCrash':
-      next = restartStage(config, world, kubeletId(action.node), true, violations);
+      next = restartStage(config, world, kubeletId(action.node), true, violations, stepper);
       break;
   }
   return { world: next, violations };
@@ -207,32 +211,33 @@ function addName(list: readonly string[], name: string): readonly string[] {
   return [...list, name].sort();
 }
 
-/** The session on `link` ends at both ends; what was in flight may still arrive late. */
-function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[]): World {
+/**
+ * The session on `link` ends at both ends. What was in flight may still arrive late at a
+ * live receiver (which must fence it), but never at a later incarnation of a crashed one
+ * (spec REQ-FAIL-005: its transport died with it).
+ */
+function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, crashed: StageId | null = null): World {
   const channels = world.links[link];
   assert(channels !== undefined, `unknown link ${link}`);
+  const ends = linkEnds(link);
+  const keep = (channel: Channel, receiver: StageId): Channel =>
+    receiver === crashed ? emptyChannel : channel.current.length === 0 ? channel : { current: [], stale: [...channel.stale, ...channel.current] };
   let next: World = {
     ...world,
-    links: {
-      ...world.links,
-      [link]: {
-        down: { current: [], stale: [...channels.down.stale, ...channels.down.current] },
-        up: { current: [], stale: [...channels.up.stale, ...channels.up.current] },
-      },
-    },
+    links: { ...world.links, [link]: { down: keep(channels.down, ends.downstream), up: keep(channels.up, ends.upstream) } },
   };
   const { upstream, downstream } = linkEnds(link);
-  next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations);
-  next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations);
+  if (upstream !== crashed) next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations, stepper);
+  if (downstream !== crashed) next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper);
   return next;
 }
 
-function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCrash: boolean, violations: Violation[]): World {
+function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCrash: boolean, violations: Violation[], stepper: StageStepper): World {
   let next = world;
   for (const link of linksOf(config)) {
     const { upstream, downstream } = linkEnds(link);
     if (upstream !== stage && downstream !== stage) continue;
-    next = endLink(config, next, link, violations);
+    next = endLink(config, next, link, violations, stepper, stage);
   }
   const incarnation = (next.incarnations[stage] ?? 0) + 1;
   let inventory: Array<{ pod: PodRecord; state: SandboxState }> = [];
@@ -248,6 +253,7 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
     }
   }
   const state = initStage(config, stage, { incarnation, durableDesired: next.store, inventory });
+  for (const effect of bootEffects(state)) next = carryOut(next, stage, effect);
   return {
     ...next,
     stages: { ...next.stages, [stage]: state },
@@ -257,9 +263,9 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
 }
 
 /** Steps one stage with one event and carries out its effects, in order. */
-function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[]): World {
+function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[], stepper: StageStepper): World {
   const before = stageOf(world, stage);
-  const result = stepStage(config, stage, before, event);
+  const result = stepper(config, stage, before, event);
   let next: World = { ...world, stages: { ...world.stages, [stage]: result.state } };
   for (const effect of result.effects) next = carryOut(next, stage, effect);
   const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition, world: next });
@@ -278,17 +284,17 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
     case 'sandbox.start': {
       const node = nodeOfKubelet(stage);
       const sandboxes = world.sandboxes[node] ?? {};
-      return { ...world, sandboxes: { ...world.sandboxes, [node]: { ...sandboxes, [effect.pod.name]: { pod: effect.pod, state: 'starting' } } } };
+      return { ...world, sandboxes: { ...world.sandboxes, [node]: withEntry(sandboxes, effect.pod.name, { pod: effect.pod, state: 'starting' as const }) } };
     }
     case 'sandbox.kill': {
       const node = nodeOfKubelet(stage);
       const sandboxes = world.sandboxes[node] ?? {};
       const sandbox = sandboxes[effect.pod.name];
       assert(sandbox !== undefined, `the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
-      return { ...world, sandboxes: { ...world.sandboxes, [node]: { ...sandboxes, [effect.pod.name]: { ...sandbox, state: 'killing' } } } };
+      return { ...world, sandboxes: { ...world.sandboxes, [node]: withEntry(sandboxes, effect.pod.name, { ...sandbox, state: 'killing' as const }) } };
     }
     case 'store.persist':
-      return { ...world, store: { ...world.store, [effect.function]: effect.desired } };
+      return { ...world, store: withEntry(world.store, effect.function, effect.desired) };
   }
 }
 

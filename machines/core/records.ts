@@ -27,5 +27,5 @@ export interface ScaleRecord {
   readonly desired: number;
 }
 
-export type FailureReason = 'sandbox-failed' | 'capacity-exceeded' | 'invalidated';
+export type FailureReason = 'sandbox-failed' | 'capacity-exceeded' | 'invalidated' | 'unknown-owner';
 export type RejectionReason = 'stale-epoch';

@@ -3,7 +3,7 @@
  * Drivers (simulator, checker, runtime) use only this and the types it exports.
  */
 import { assert } from '../core/assert.js';
-import type { StepResult } from '../core/effects.js';
+import type { Effect, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { nodeOfKubelet, roleOf, type StageId } from '../core/ids.js';
 import { initAutoscaler, stepAutoscaler, type AutoscalerState } from './autoscaler.js';
@@ -41,7 +41,7 @@ export function initStage(config: ChainConfig, stage: StageId, boot: StageBoot):
     case 'replicaset':
       return initReplicaSet(boot.incarnation);
     case 'scheduler':
-      return initScheduler({ variant: config.variant, nodes: config.nodes }, boot.incarnation);
+      return initScheduler({ variant: config.variant, nodes: config.nodes, functions: config.functions }, boot.incarnation);
     case 'kubelet': {
       const node = nodeSpec(config, stage);
       return initKubelet({ variant: config.variant, node: node.name, capacity: node.capacity }, boot.incarnation, boot.inventory ?? []);
@@ -59,10 +59,22 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
     case 'replicaset':
       return stepReplicaSet({ variant, functions: config.functions }, state, event);
     case 'scheduler':
-      return stepScheduler({ variant, nodes: config.nodes }, state, event);
+      return stepScheduler({ variant, nodes: config.nodes, functions: config.functions }, state, event);
     case 'kubelet': {
       const node = nodeSpec(config, stage);
       return stepKubelet({ variant, node: node.name, capacity: node.capacity }, state, event);
     }
   }
+}
+
+/**
+ * What a stage asks of its driver right after (re)starting, before any event: a
+ * restarted Kubelet re-issues the kill of every sandbox it found being killed, because
+ * the request of its previous incarnation may have died with it (REQ-POD-013).
+ */
+export function bootEffects(state: StageState): Effect[] {
+  if (state.role !== 'kubelet') return [];
+  return Object.values(state.pods)
+    .filter((e) => e.lifecycle === 'killing')
+    .map((e) => ({ type: 'sandbox.kill' as const, pod: e.record }));
 }

@@ -12,7 +12,7 @@ import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { FailureReason, PodRecord } from '../core/records.js';
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
-import { chainLinks, schedulerToKubelet, type NodeSpec } from './config.js';
+import { chainLinks, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
@@ -39,6 +39,8 @@ import {
 export interface SchedulerConfig {
   readonly variant: ProtocolVariant;
   readonly nodes: readonly NodeSpec[];
+  /** Functions the Scheduler accepts pods of (REQ-POD-008). */
+  readonly functions: readonly FunctionSpec[];
 }
 
 export interface SchedulerState {
@@ -145,6 +147,10 @@ class SchedulerStep {
     if (!serverAdmitsRecord(this.state.fromReplicaSet, message, this.config.variant)) return 'fenced';
     if (message.type === 'pod.provision') {
       if (message.pod.name in this.state.pods) return 'applied'; // duplicate: already held
+      if (!this.config.functions.some((f) => f.name === message.pod.function)) {
+        this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
+        return 'applied';
+      }
       this.adopt({ ...message.pod, node: null }, 'upstream.provision', null);
       return 'applied';
     }

@@ -1,0 +1,109 @@
+/**
+ * Every limit of the protocol, defined once (spec/10-wire-protocol.md §Limits).
+ * Names end in `Max` (or `Min`), units and qualifiers last. Code must import these
+ * names and never repeat a value. The relations between limits are asserted when
+ * this module is loaded, so a contradiction fails at start rather than in production.
+ */
+
+/**
+ * Sessions one upstream incarnation may open on one link; also the epoch multiplier
+ * (REQ-SESS-002). This is `EPOCH_SESSIONS_PER_INCARNATION_MAX` of the design notes.
+ */
+export const sessionsPerIncarnationMax = 2 ** 20;
+
+/** Incarnations of one stage (REQ-SESS-001), chosen so that every epoch is a safe integer. */
+export const incarnationMax = Math.floor(Number.MAX_SAFE_INTEGER / sessionsPerIncarnationMax) - 1;
+
+/** Pods one ReplicaSet incarnation may create: the counter `<n>` of a pod name stays below it. */
+export const podOrdinalMax = 2 ** 31;
+
+/** Characters of a function name (a DNS-1123 label). */
+export const functionNameLengthMax = 63;
+
+/** Characters of a node name (a DNS-1123 subdomain). */
+export const nodeNameLengthMax = 253;
+
+/** Characters of a stage ID: the longest is `kubelet:` followed by a node name. */
+export const stageIdLengthMax = 'kubelet:'.length + nodeNameLengthMax;
+
+/** Characters of a pod name `<function>-<incarnation>-<n>`: a function name, two dashes, two decimal numbers. */
+export const podNameLengthMax = functionNameLengthMax + 2 + 16 + 10;
+
+/** Configured functions. */
+export const functionsMax = 10_000;
+
+/** Configured nodes. */
+export const nodesMax = 5_000;
+
+/** Capacity (pods) of one node. */
+export const nodeCapacityMax = 100_000;
+
+/** Desired count of one function. */
+export const desiredMax = 1_000_000;
+
+/** Pod entries (alive and tombstones) one stage holds (REQ-RS-006). */
+export const stagePodsMax = 2 ** 20;
+
+/** Records in one batch frame, or in one part of a snapshot. */
+export const batchRecordsMax = 1_024;
+
+/** Encoded size of one frame, in bytes. */
+export const frameBytesMax = 4 * 1024 * 1024;
+
+/** Characters of the message of a rejection. */
+export const rejectionMessageLengthMax = 1_024;
+
+/** First reconnection delay after a session ends (REQ-SESS-017). */
+export const reconnectBackoffMsMin = 50;
+
+/** Longest reconnection delay (REQ-SESS-017). */
+export const reconnectBackoffMsMax = 5_000;
+
+/** Silence after which a peer is considered dead (REQ-WIRE-010). */
+export const linkDeadMsMax = 10_000;
+
+/** Protocol version carried in Hello (REQ-WIRE-009). Not a limit. */
+export const protocolVersion = 1;
+
+/** Largest epoch any stage can allocate. */
+export const epochMax = incarnationMax * sessionsPerIncarnationMax + (sessionsPerIncarnationMax - 1);
+
+/**
+ * Upper bound of the encoded size of one record with its framing, in bytes: a pod
+ * name, a function name and a node name, plus 32 bytes for tags, lengths, the
+ * priority, a phase and a tombstone origin.
+ */
+export const podRecordBytesMax = podNameLengthMax + functionNameLengthMax + nodeNameLengthMax + 32;
+
+/** Bytes of a frame outside its records (epoch, body tag, last flag), generously. */
+export const frameOverheadBytesMax = 64;
+
+function decimalDigits(value: number): number {
+  return String(value).length;
+}
+
+/** Throws if two limits contradict each other. Runs once, when this module loads. */
+export function assertLimitRelations(): void {
+  const failures: string[] = [];
+  const check = (holds: boolean, relation: string): void => {
+    if (!holds) failures.push(relation);
+  };
+  check(Number.isSafeInteger(epochMax), 'the largest epoch is a safe integer');
+  check(incarnationMax >= 1, 'at least one incarnation');
+  check(
+    functionNameLengthMax + 2 + decimalDigits(incarnationMax) + decimalDigits(podOrdinalMax) <= podNameLengthMax,
+    'the longest pod name fits in podNameLengthMax',
+  );
+  check(podNameLengthMax <= 253, 'pod names are valid Kubernetes object names');
+  check(batchRecordsMax * podRecordBytesMax + frameOverheadBytesMax <= frameBytesMax, 'a full batch of the largest records fits in frameBytesMax');
+  check(desiredMax <= stagePodsMax, 'one function at its largest desired count fits in a stage');
+  check(nodeCapacityMax <= stagePodsMax, 'one full node fits in a stage');
+  check(reconnectBackoffMsMin > 0, 'the first reconnection delay is positive');
+  check(reconnectBackoffMsMin <= reconnectBackoffMsMax, 'reconnectBackoffMsMin <= reconnectBackoffMsMax');
+  check(batchRecordsMax >= 1 && functionsMax >= 1 && nodesMax >= 1, 'every count limit is at least 1');
+  if (failures.length > 0) {
+    throw new Error(`kubedirect limits contradict each other: ${failures.join('; ')}`);
+  }
+}
+
+assertLimitRelations();
