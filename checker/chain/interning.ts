@@ -1,0 +1,104 @@
+/**
+ * Hash-consing for the chain model. Equal components (stage states, channels, sandbox
+ * sets, ghost) become one object with one small id, so (1) a state's key is a short
+ * list of ids, computed from a per-object cache, and (2) stage steps are memoized by
+ * (state object, event): the machines run once per distinct step, not once per state.
+ */
+import { stepStage, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
+
+/**
+ * JSON with object keys sorted at every level: equal values, equal strings. The hot
+ * path uses plain JSON.stringify instead, because every record in a world is kept with
+ * sorted keys (machines/core/sorted.ts); this one serves tests and odd inputs.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value as object).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+export class Interner {
+  private readonly ids = new WeakMap<object, number>();
+  private readonly canonicalOf = new WeakMap<object, object>();
+  private readonly byText = new Map<string, { id: number; value: object }>();
+
+  /** The id of `value`'s content. */
+  idOf(value: object): number {
+    const known = this.ids.get(value);
+    if (known !== undefined) return known;
+    const text = JSON.stringify(value);
+    let entry = this.byText.get(text);
+    if (entry === undefined) {
+      entry = { id: this.byText.size, value };
+      this.byText.set(text, entry);
+    }
+    this.ids.set(value, entry.id);
+    return entry.id;
+  }
+
+  /** The one object holding `value`'s content (the first seen). */
+  canonical<T extends object>(value: T): T {
+    const known = this.canonicalOf.get(value);
+    if (known !== undefined) return known as T;
+    const text = JSON.stringify(value);
+    let entry = this.byText.get(text);
+    if (entry === undefined) {
+      entry = { id: this.byText.size, value };
+      this.byText.set(text, entry);
+    }
+    this.ids.set(value, entry.id);
+    this.canonicalOf.set(value, entry.value);
+    return entry.value as T;
+  }
+
+  get size(): number {
+    return this.byText.size;
+  }
+}
+
+/** A memoizing stage stepper: same (canonical state, event) -> the same result object. */
+export class MemoStepper {
+  private readonly memo = new WeakMap<object, Map<string, StepResult<StageState>>>();
+  readonly stages = new Interner();
+  readonly messages = new Interner();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly config: ChainConfig) {}
+
+  readonly step = (config: ChainConfig, stage: StageId, state: StageState, event: StageEvent): StepResult<StageState> => {
+    const canonicalState = this.stages.canonical(state);
+    const key = this.eventKey(stage, event);
+    let table = this.memo.get(canonicalState);
+    if (table === undefined) {
+      table = new Map();
+      this.memo.set(canonicalState, table);
+    }
+    const cached = table.get(key);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const result = stepStage(this.config, stage, canonicalState, event);
+    void config;
+    const canonicalResult = { ...result, state: this.stages.canonical(result.state) };
+    table.set(key, canonicalResult);
+    return canonicalResult;
+  };
+
+  private eventKey(stage: StageId, event: StageEvent): string {
+    switch (event.type) {
+      case 'message.received':
+        return `${stage}|m|${event.link}|${this.messages.idOf(event.message)}`;
+      case 'link.connected':
+      case 'link.lost':
+        return `${stage}|${event.type}|${event.link}`;
+      case 'scale.requested':
+        return `${stage}|s|${event.function}|${event.desired}`;
+      default:
+        return `${stage}|${event.type}|${event.pod}`;
+    }
+  }
+}

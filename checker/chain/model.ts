@@ -1,0 +1,242 @@
+/**
+ * The Kubedirect chain as a model for the search engine: the simulator's world
+ * (simulator/world.ts) stepped through the same machines, plus the environment (scale
+ * script, fault budgets). No protocol decision is made here.
+ */
+import { linksOf, roleOf, stagesOf, stateIsTombstone, podCacheOf, type StageId } from '../../machines/index.js';
+import { convergenceProblems, isConverged } from '../../simulator/convergence.js';
+import { checkInvariants } from '../../simulator/invariants.js';
+import { applyAction, initialWorld, linkIsOpen, protocolActions, type World, type WorldAction } from '../../simulator/world.js';
+import type { Model, SometimesProperty } from '../engine/model.js';
+import { Interner, MemoStepper } from './interning.js';
+import type { CheckConfig, FaultBudgets } from './presets.js';
+
+export interface ChainState {
+  readonly world: World;
+  /** Scale-script steps taken. */
+  readonly scaled: number;
+  /** Faults left, per kind. */
+  readonly budgets: FaultBudgets;
+  /** The last action was a fault (for `sometimes` properties). */
+  readonly lastWasFault: boolean;
+}
+
+export type ChainAction = WorldAction;
+
+const controllerStages: readonly StageId[] = ['autoscaler', 'deployment', 'replicaset', 'scheduler'];
+
+function budgetKind(action: WorldAction): keyof FaultBudgets | null {
+  switch (action.kind) {
+    case 'crash':
+      return roleOf(action.stage) === 'kubelet' ? 'kubeletRestart' : 'controllerCrash';
+    case 'nodeCrash':
+      return 'nodeCrash';
+    case 'cut':
+      return 'linkCut';
+    case 'sandboxDone':
+      return action.outcome === 'failed' ? 'sandboxFailure' : null;
+    default:
+      return null;
+  }
+}
+
+export function describeAction(action: WorldAction): string {
+  switch (action.kind) {
+    case 'deliver':
+      return `deliver ${action.direction} ${action.link}`;
+    case 'deliverStale':
+      return `deliver stale ${action.direction} ${action.link}`;
+    case 'dropStale':
+      return `drop stale ${action.direction} ${action.link}`;
+    case 'connect':
+      return `connect ${action.link}`;
+    case 'sandboxDone':
+      return `sandbox ${action.pod} on ${action.node} ${action.outcome}`;
+    case 'scale':
+      return `scale ${action.function} to ${action.desired}`;
+    case 'cut':
+      return `cut ${action.link}`;
+    case 'crash':
+      return `crash ${action.stage}`;
+    case 'nodeCrash':
+      return `crash node ${action.node}`;
+  }
+}
+
+export class ChainModel implements Model<ChainState, ChainAction> {
+  readonly name: string;
+  readonly goalProperty = 'LIVE-CONVERGENCE';
+  private readonly stepper: MemoStepper;
+  private readonly parts = new Interner();
+  private readonly links: readonly string[];
+  private readonly stages: readonly StageId[];
+  readonly sometimes: readonly SometimesProperty<ChainState, ChainAction>[];
+
+  constructor(readonly check: CheckConfig) {
+    this.name = `${check.name} (${check.chain.variant})`;
+    this.stepper = new MemoStepper(check.chain);
+    this.links = linksOf(check.chain);
+    this.stages = stagesOf(check.chain);
+    this.sometimes = chainSometimes;
+  }
+
+  initialState(): ChainState {
+    if (this.booted === null) {
+      let world = initialWorld(this.check.chain);
+      if (this.check.startSynced === true) {
+        for (let steps = 0; steps < 10_000; steps++) {
+          const first = protocolActions(this.check.chain, world)[0];
+          if (first === undefined) break;
+          world = applyAction(this.check.chain, world, first, this.stepper.step).world;
+        }
+      }
+      this.booted = world;
+    }
+    return { world: this.booted, scaled: 0, budgets: this.check.budgets, lastWasFault: false };
+  }
+
+  private booted: World | null = null;
+
+  actions(state: ChainState): readonly ChainAction[] {
+    const config = this.check.chain;
+    const actions: ChainAction[] = [];
+    const b = state.budgets;
+    for (const action of protocolActions(config, state.world)) {
+      if (action.kind === 'sandboxDone' && action.outcome === 'failed' && (b.sandboxFailure <= 0 || b.total <= 0)) continue;
+      actions.push(action);
+    }
+    const next = this.check.scaleScript[state.scaled];
+    if (next !== undefined) actions.push({ kind: 'scale', function: next.function, desired: next.desired });
+    if (b.total > 0) {
+      if (b.controllerCrash > 0) for (const stage of this.check.crashable ?? controllerStages) actions.push({ kind: 'crash', stage });
+      for (const node of config.nodes) {
+        if (b.kubeletRestart > 0) actions.push({ kind: 'crash', stage: `kubelet:${node.name}` });
+        if (b.nodeCrash > 0) actions.push({ kind: 'nodeCrash', node: node.name });
+      }
+      if (b.linkCut > 0) for (const link of this.links) if (linkIsOpen(state.world, link)) actions.push({ kind: 'cut', link });
+    }
+    return actions;
+  }
+
+  next(state: ChainState, action: ChainAction): { state: ChainState; violations: ReturnType<typeof applyAction>['violations'] } {
+    const outcome = applyAction(this.check.chain, state.world, action, this.stepper.step);
+    const kind = budgetKind(action);
+    const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: state.budgets[kind] - 1 };
+    return {
+      state: { world: outcome.world, scaled: action.kind === 'scale' ? state.scaled + 1 : state.scaled, budgets, lastWasFault: kind !== null },
+      violations: outcome.violations,
+    };
+  }
+
+  /** Ids of each component's content: stages, channels, sandboxes, store, ghost, environment. */
+  key(state: ChainState): string {
+    const w = state.world;
+    const ids: number[] = [];
+    for (const stage of this.stages) ids.push(this.parts.idOf(w.stages[stage] as object));
+    const parts: string[] = [];
+    for (const link of this.links) {
+      const channels = w.links[link];
+      if (channels === undefined) continue;
+      parts.push(this.channelKey(channels.down.current), this.channelKey(channels.down.stale), this.channelKey(channels.up.current), this.channelKey(channels.up.stale));
+    }
+    for (const node of this.check.chain.nodes) ids.push(this.parts.idOf(w.sandboxes[node.name] as object));
+    const g = w.ghost;
+    ids.push(this.parts.idOf(w.store), this.parts.idOf(w.incarnations), this.parts.idOf(state.budgets));
+    // The ghost's parts change one at a time: interning them apart keeps most lookups cached.
+    ids.push(this.parts.idOf(g.created), this.parts.idOf(g.dead), this.parts.idOf(g.placement), this.parts.idOf(g.tombstoned), this.parts.idOf(g.maxDesired), this.parts.idOf(g.decreased));
+    return `${ids.join(',')}|${parts.join('/')}|${state.scaled}`;
+  }
+
+  private channelKey(messages: readonly object[]): string {
+    if (messages.length === 0) return '';
+    let key = '';
+    for (const m of messages) key += `${this.stepper.messages.idOf(m)}.`;
+    return key;
+  }
+
+  invariants(state: ChainState) {
+    return checkInvariants(this.check.chain, state.world);
+  }
+
+  fairness(action: ChainAction): string | null {
+    switch (action.kind) {
+      case 'deliver':
+        return `deliver ${action.direction} ${action.link}`;
+      case 'deliverStale':
+      case 'dropStale':
+        return `stale ${action.direction} ${action.link}`;
+      case 'connect':
+        return `connect ${action.link}`;
+      case 'sandboxDone':
+        return action.outcome === 'failed' ? null : `sandbox ${action.node} ${action.pod}`;
+      default:
+        return null;
+    }
+  }
+
+  readonly goal = (state: ChainState): boolean => {
+    // Cheap necessary condition first: nothing in flight in any current session.
+    for (const channels of Object.values(state.world.links)) if (channels.down.current.length > 0 || channels.up.current.length > 0) return false;
+    return isConverged(this.check.chain, state.world);
+  };
+
+  describe(action: ChainAction): string {
+    return describeAction(action);
+  }
+
+  /** How often the machines really ran, against how often a memoized step was reused. */
+  memoStats(): { stageSteps: number; reused: number; distinctStageStates: number } {
+    return { stageSteps: this.stepper.misses, reused: this.stepper.hits, distinctStageStates: this.stepper.stages.size };
+  }
+}
+
+function anyTombstone(state: ChainState, stage: string): boolean {
+  const s = state.world.stages[stage];
+  return s !== undefined && Object.values(podCacheOf(s)).some((e) => stateIsTombstone(e.lifecycle));
+}
+
+export const chainSometimes: readonly SometimesProperty<ChainState, ChainAction>[] = [
+  {
+    id: 'SOMETIMES-PREEMPTION',
+    description: 'the Scheduler preempted a pod',
+    holds: (s) => Object.values(podCacheOf(s.world.stages['scheduler'] ?? ({} as never))).some((e) => stateIsTombstone(e.lifecycle) && e.origin === 'scheduler'),
+  },
+  {
+    id: 'SOMETIMES-TOMBSTONE-ACROSS-CRASH',
+    description: 'a tombstone was held by a stage right after another stage crashed',
+    holds: (s, a) => a.kind === 'crash' || a.kind === 'nodeCrash' ? ['replicaset', 'scheduler'].some((st) => anyTombstone(s, st)) : false,
+  },
+  {
+    id: 'SOMETIMES-STALE-DELIVERED',
+    description: 'a message of an ended session arrived late (and had to be fenced)',
+    holds: (_s, a) => a.kind === 'deliverStale',
+  },
+  {
+    id: 'SOMETIMES-SCALE-DOWN-DONE',
+    description: 'a termination completed: a sandbox was killed',
+    holds: (_s, a) => a.kind === 'sandboxDone' && a.outcome === 'killed',
+  },
+  {
+    id: 'SOMETIMES-DEFERRED-HELLO',
+    description: 'a restarted stage deferred its upstream hello while cold',
+    holds: (s) => Object.values(s.world.stages).some((st) => 'fromReplicaSet' in st ? st.fromReplicaSet.session === 'helloDeferred' : 'fromDeployment' in st ? st.fromDeployment.session === 'helloDeferred' : false),
+  },
+  {
+    id: 'SOMETIMES-CONVERGED-AFTER-FAULT',
+    description: 'the chain converged after a fault',
+    holds: (s) => s.budgets.total < Number.POSITIVE_INFINITY && s.world.ghost !== undefined && s.lastWasFault === false && faultsUsed(s) > 0 && convergenceProblems(currentConfig(s), s.world).length === 0,
+  },
+];
+
+/** The chain config is not in the state; the sometimes property that needs it reads it from here. */
+let activeConfig: CheckConfig['chain'] | null = null;
+export function setActiveConfig(config: CheckConfig['chain']): void {
+  activeConfig = config;
+}
+function currentConfig(_s: ChainState): CheckConfig['chain'] {
+  if (activeConfig === null) throw new Error('no active chain config');
+  return activeConfig;
+}
+function faultsUsed(s: ChainState): number {
+  return s.world.ghost.dead.length >= 0 ? Object.values(s.world.incarnations).reduce((a, b) => a + b - 1, 0) : 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * What the checker explores: a chain configuration, a scale script and fault budgets.
+ * Presets are named; a config file (JSON or YAML) has the same shape.
+ */
+import type { ChainConfig } from '../../machines/index.js';
+
+export interface FaultBudgets {
+  /** Faults of all kinds together. */
+  readonly total: number;
+  /** Crash-restarts of controllers (Autoscaler, Deployment, ReplicaSet, Scheduler), in total. */
+  readonly controllerCrash: number;
+  /** Kubelet process restarts (sandboxes survive). */
+  readonly kubeletRestart: number;
+  /** Node crashes (Kubelet and sandboxes die). */
+  readonly nodeCrash: number;
+  /** Link cuts (the session ends; in-flight messages become stale and may still arrive). */
+  readonly linkCut: number;
+  /** Sandboxes that fail to start. */
+  readonly sandboxFailure: number;
+}
+
+export interface CheckConfig {
+  readonly name: string;
+  readonly description: string;
+  readonly chain: ChainConfig;
+  /** Desired counts the Autoscaler is asked for, in order; each may happen at any point. */
+  readonly scaleScript: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
+  readonly budgets: FaultBudgets;
+  /**
+   * Start from the chain booted and every link synced (reached by taking the first enabled
+   * action until quiescent) instead of exploring every order of the initial handshakes.
+   * Crashes and cuts still explore handshakes in every order; `smoke` explores the boot.
+   */
+  readonly startSynced?: boolean;
+  /** Controllers that may crash (default: all four). */
+  readonly crashable?: readonly string[];
+  readonly maxStates?: number;
+  readonly maxDepth?: number;
+  readonly maxSeconds?: number;
+}
+
+const noFaults: FaultBudgets = { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 };
+
+export const presets: Readonly<Record<string, CheckConfig>> = {
+  smoke: {
+    name: 'smoke',
+    description: 'one function, one node, scale to 1 and back to 0, no faults (seconds)',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 0 },
+    ],
+    budgets: noFaults,
+  },
+  ci: {
+    name: 'ci',
+    description: 'two Kubelets, scale up to 2 then down to 1; one fault per run: a controller crash, a link cut or a node crash, at any point',
+    chain: {
+      functions: [{ name: 'f', priority: 0 }],
+      nodes: [
+        { name: 'n1', capacity: 1 },
+        { name: 'n2', capacity: 1 },
+      ],
+      variant: 'correct',
+    },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1 },
+    startSynced: true,
+  },
+  deep: {
+    name: 'deep',
+    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind',
+    chain: {
+      functions: [
+        { name: 'lo', priority: 0 },
+        { name: 'hi', priority: 10 },
+      ],
+      nodes: [
+        { name: 'n1', capacity: 1 },
+        { name: 'n2', capacity: 1 },
+        { name: 'n3', capacity: 1 },
+      ],
+      variant: 'correct',
+    },
+    scaleScript: [
+      { function: 'lo', desired: 3 },
+      { function: 'hi', desired: 1 },
+    ],
+    budgets: { total: 2, controllerCrash: 2, kubeletRestart: 2, nodeCrash: 2, linkCut: 2, sandboxFailure: 0 },
+    startSynced: true,
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(presets);
+}

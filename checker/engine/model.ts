@@ -1,0 +1,42 @@
+/**
+ * What the search engine explores: any finite transition system. The Kubedirect chain
+ * is one model (checker/chain/); the engine's own tests use tiny ones with known counts.
+ */
+
+export interface ModelViolation {
+  /** A property ID of spec/properties.ts, or a model's own ID in tests. */
+  readonly property: string;
+  readonly message: string;
+}
+
+export interface SometimesProperty<S, A> {
+  readonly id: string;
+  readonly description: string;
+  /** Checked on every transition (action and the state it leads to). */
+  readonly holds: (next: S, action: A) => boolean;
+}
+
+export interface Model<S, A> {
+  readonly name: string;
+  initialState(): S;
+  /** The enabled actions, in a deterministic order (counterexamples refer to them by index). */
+  actions(state: S): readonly A[];
+  /** The successor, with any property broken by the transition itself. */
+  next(state: S, action: A): { readonly state: S; readonly violations: readonly ModelViolation[] };
+  /** A canonical key: two states are the same iff their keys are equal. */
+  key(state: S): string;
+  /** State invariants. */
+  invariants(state: S): readonly ModelViolation[];
+  /**
+   * Liveness: the fairness class of an action, or null for an environment action (fault,
+   * scale request) that is never owed fairness and is left out of the liveness graph:
+   * liveness is judged after the last environment action.
+   */
+  fairness(action: A): string | null;
+  /** Liveness goal (e.g. converged). Omit to skip liveness. */
+  readonly goal?: (state: S) => boolean;
+  /** The liveness property the goal stands for (for reports). */
+  readonly goalProperty?: string;
+  readonly sometimes?: readonly SometimesProperty<S, A>[];
+  describe(action: A): string;
+}

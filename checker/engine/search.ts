@@ -1,0 +1,259 @@
+/**
+ * Explicit-state search: breadth-first (shortest counterexamples) or depth-first, with
+ * 64-bit fingerprints, parent links, and bounds on states, depth, time and memory.
+ * After an exhaustive search, liveness is checked on the graph of fair transitions.
+ */
+import { collisionProbability, fingerprintOf, FingerprintTable, IntList } from './fingerprint.js';
+import { findLivenessViolation } from './liveness.js';
+import type { Model, ModelViolation } from './model.js';
+
+export interface SearchOptions {
+  readonly strategy?: 'bfs' | 'dfs';
+  readonly maxStates?: number;
+  readonly maxDepth?: number;
+  readonly maxSeconds?: number;
+  readonly maxMemoryBytes?: number;
+  /** Record fair edges and check liveness after an exhaustive search (default true when the model has a goal). */
+  readonly liveness?: boolean;
+  readonly onProgress?: (progress: SearchProgress) => void;
+  readonly progressIntervalMs?: number;
+}
+
+export interface SearchProgress {
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly queued: number;
+  readonly seconds: number;
+  readonly statesPerSecond: number;
+  readonly memoryBytes: number;
+}
+
+export type Verdict = 'verified' | 'violated' | 'bounded';
+
+export interface Counterexample extends ModelViolation {
+  readonly kind: 'safety' | 'liveness' | 'deadlock';
+  /** Action indices from the initial state (each an index into model.actions of the state it leaves). */
+  readonly path: readonly number[];
+  /** For a liveness lasso: the step at which the repeated cycle begins. */
+  readonly cycleStart?: number;
+}
+
+export interface SearchResult {
+  readonly model: string;
+  readonly verdict: Verdict;
+  /** Which bound stopped the search, when bounded. */
+  readonly bound?: string;
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly seconds: number;
+  readonly statesPerSecond: number;
+  readonly peakMemoryBytes: number;
+  readonly collisionProbability: number;
+  readonly violation: Counterexample | null;
+  readonly livenessChecked: boolean;
+  readonly sometimes: ReadonlyArray<{ readonly id: string; readonly description: string; readonly covered: boolean }>;
+}
+
+export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
+  const started = performance.now();
+  const strategy = options.strategy ?? 'bfs';
+  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY;
+  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
+  const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
+  const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
+  const liveness = (options.liveness ?? true) && model.goal !== undefined;
+  const progressInterval = options.progressIntervalMs ?? 1000;
+
+  const table = new FingerprintTable();
+  const parent = new IntList();
+  const parentAction = new IntList();
+  const depthOf = new IntList();
+  /** 1 where the state is a liveness goal (recorded at discovery, only when liveness is checked). */
+  const goalOf = new IntList(liveness ? 1 << 16 : 1);
+  const edgeFrom = new IntList(liveness ? 1 << 16 : 1);
+  const edgeTo = new IntList(liveness ? 1 << 16 : 1);
+  const edgeClass = new IntList(liveness ? 1 << 16 : 1);
+  const edgeAction = new IntList(liveness ? 1 << 16 : 1);
+  const classIds = new Map<string, number>();
+  const sometimes = (model.sometimes ?? []).map((p) => ({ ...p, covered: false }));
+
+  let transitions = 0;
+  let deepest = 0;
+  let peakMemory = 0;
+  let bound: string | undefined;
+  let violation: Counterexample | null = null;
+
+  const pathTo = (index: number): number[] => {
+    const path: number[] = [];
+    for (let i = index; parent.at(i) >= 0; i = parent.at(i)) path.push(parentAction.at(i));
+    return path.reverse();
+  };
+
+  const initial = model.initialState();
+  table.add(fingerprintOf(model.key(initial)), 0);
+  parent.push(-1);
+  parentAction.push(-1);
+  depthOf.push(0);
+  if (liveness) goalOf.push(model.goal?.(initial) === true ? 1 : 0);
+  const initialViolation = model.invariants(initial)[0];
+  if (initialViolation !== undefined) violation = { ...initialViolation, kind: 'safety', path: [] };
+
+  // The frontier holds states with their indices; BFS takes from the front, DFS from the back.
+  const frontier: Array<{ state: S; index: number }> = [{ state: initial, index: 0 }];
+  let head = 0;
+  let lastProgress = started;
+  const memoryNow = () => process.memoryUsage().heapUsed;
+
+  while (violation === null && head < frontier.length) {
+    const item = strategy === 'bfs' ? (frontier[head++] as { state: S; index: number }) : (frontier.pop() as { state: S; index: number });
+    if (strategy === 'bfs' && head > 65536 && head * 2 > frontier.length) {
+      frontier.splice(0, head);
+      head = 0;
+    }
+    const depth = depthOf.at(item.index);
+    if (depth >= maxDepth) {
+      bound = `depth ${maxDepth}`;
+      continue;
+    }
+    const actions = model.actions(item.state);
+    for (let a = 0; a < actions.length; a++) {
+      const action = actions[a] as A;
+      const step = model.next(item.state, action);
+      transitions++;
+      for (const p of sometimes) if (!p.covered && p.holds(step.state, action)) p.covered = true;
+      const transitionViolation = step.violations[0];
+      if (transitionViolation !== undefined) {
+        violation = { ...transitionViolation, kind: 'safety', path: [...pathTo(item.index), a] };
+        break;
+      }
+      const fp = fingerprintOf(model.key(step.state));
+      const known = table.get(fp);
+      let target = known;
+      if (known < 0) {
+        if (parent.length >= maxStates) {
+          bound = `${maxStates} states`;
+          continue;
+        }
+        target = parent.length;
+        table.add(fp, target);
+        parent.push(item.index);
+        parentAction.push(a);
+        depthOf.push(depth + 1);
+        if (liveness) goalOf.push(model.goal?.(step.state) === true ? 1 : 0);
+        if (depth + 1 > deepest) deepest = depth + 1;
+        const stateViolation = model.invariants(step.state)[0];
+        if (stateViolation !== undefined) {
+          violation = { ...stateViolation, kind: 'safety', path: pathTo(target) };
+          break;
+        }
+        frontier.push({ state: step.state, index: target });
+      }
+      if (liveness) {
+        const fairness = model.fairness(action);
+        if (fairness !== null) {
+          let id = classIds.get(fairness);
+          if (id === undefined) {
+            id = classIds.size;
+            classIds.set(fairness, id);
+          }
+          edgeFrom.push(item.index);
+          edgeTo.push(target);
+          edgeClass.push(id);
+          edgeAction.push(a);
+        }
+      }
+    }
+    const now = performance.now();
+    if (now - lastProgress >= progressInterval) {
+      lastProgress = now;
+      const memory = memoryNow();
+      peakMemory = Math.max(peakMemory, memory);
+      const seconds = (now - started) / 1000;
+      options.onProgress?.({
+        states: parent.length,
+        transitions,
+        depth: deepest,
+        queued: frontier.length - head,
+        seconds,
+        statesPerSecond: parent.length / seconds,
+        memoryBytes: memory,
+      });
+      if (seconds > maxSeconds) {
+        bound = `${maxSeconds} s`;
+        break;
+      }
+      if (memory > maxMemory) {
+        bound = `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
+        break;
+      }
+    }
+  }
+
+  const exhaustive = violation === null && bound === undefined;
+  let livenessChecked = false;
+  if (exhaustive && liveness) {
+    livenessChecked = true;
+    const found = findLivenessViolation({
+      states: parent.length,
+      edges: { from: edgeFrom, to: edgeTo, cls: edgeClass, action: edgeAction, length: edgeFrom.length },
+      isGoal: (index) => goalOf.at(index) === 1,
+    });
+    if (found !== null) {
+      const stem = pathTo(found.entry);
+      violation = {
+        property: model.goalProperty ?? 'LIVENESS',
+        kind: found.kind,
+        message:
+          found.kind === 'deadlock'
+            ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
+            : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
+        path: [...stem, ...found.cycle],
+        ...(found.kind === 'liveness' ? { cycleStart: stem.length } : {}),
+      };
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  peakMemory = Math.max(peakMemory, memoryNow());
+  return {
+    model: model.name,
+    verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
+    ...(bound !== undefined && violation === null ? { bound } : {}),
+    states: parent.length,
+    transitions,
+    depth: deepest,
+    seconds,
+    statesPerSecond: parent.length / Math.max(seconds, 1e-9),
+    peakMemoryBytes: peakMemory,
+    collisionProbability: collisionProbability(parent.length),
+    violation,
+    livenessChecked,
+    sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })),
+  };
+}
+
+/** Replays a path of action indices from the initial state. */
+export function stateAt<S, A>(model: Model<S, A>, path: readonly number[]): S {
+  let state = model.initialState();
+  for (const index of path) {
+    const action = model.actions(state)[index];
+    if (action === undefined) throw new Error(`path step ${index} is not an enabled action`);
+    state = model.next(state, action).state;
+  }
+  return state;
+}
+
+/** The actions and states along a path, for printing and replay. */
+export function walkPath<S, A>(model: Model<S, A>, path: readonly number[]): Array<{ action: A; state: S; violations: readonly ModelViolation[] }> {
+  let state = model.initialState();
+  const steps: Array<{ action: A; state: S; violations: readonly ModelViolation[] }> = [];
+  for (const index of path) {
+    const action = model.actions(state)[index];
+    if (action === undefined) throw new Error(`path step ${index} is not an enabled action`);
+    const next = model.next(state, action);
+    state = next.state;
+    steps.push({ action, state, violations: [...next.violations, ...model.invariants(state)] });
+  }
+  return steps;
+}
