@@ -1,9 +1,20 @@
 /** The `kd` command line: one subcommand per job. */
+import { checkExitCodes, runCheck } from './check-command.js';
+import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
-const commands: Readonly<Record<string, { summary: string; run: (argv: readonly string[], print: (line: string) => void) => number | Promise<number> }>> = {
-  simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate },
+interface Command {
+  readonly summary: string;
+  readonly run: (argv: readonly string[], print: (line: string) => void) => number | Promise<number>;
+  /** Exit code for bad usage (kd check reserves 2 for "bound reached"). */
+  readonly usageExitCode: number;
+}
+
+const commands: Readonly<Record<string, Command>> = {
+  simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, usageExitCode: exitCodes.usage },
+  check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, usageExitCode: checkExitCodes.error },
+  replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, usageExitCode: checkExitCodes.error },
 };
 
 export const mainHelp = `Usage: kd COMMAND [options]
@@ -34,7 +45,7 @@ export async function main(argv: readonly string[], print: (line: string) => voi
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`kd ${name}: ${error.message}`);
-      return exitCodes.usage;
+      return command.usageExitCode;
     }
     console.error(`kd ${name}: internal error: ${(error as Error).stack ?? String(error)}`);
     return exitCodes.internal;

@@ -27,6 +27,25 @@ export function fingerprintOf(key: string): Fingerprint {
   return { high: a >>> 0, low: b >>> 0 };
 }
 
+/** The same two hashes over 32-bit integers (for models that key states by component ids). */
+export function fingerprintOfInts(values: Int32Array): Fingerprint {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < values.length; i++) {
+    const c = values[i] as number;
+    a = Math.imul(a ^ c, 0x01000193);
+    a = Math.imul(a ^ (c >>> 16), 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
+  b ^= b >>> 16;
+  return { high: a >>> 0, low: b >>> 0 };
+}
+
 export function collisionProbability(states: number): number {
   return (states * states) / 2 ** 65;
 }

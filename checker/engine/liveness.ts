@@ -40,16 +40,16 @@ export function findLivenessViolation(graph: LivenessGraph): LivenessViolation |
   // Dead ends first: the earliest-found one gives the shortest stem.
   for (let s = 0; s < n; s++) if (start[s] === start[s + 1] && !graph.isGoal(s)) return { kind: 'deadlock', entry: s, cycle: [] };
 
-  const component = tarjan(n, start, order, to);
+  const component = tarjan(n, start, order, to, graph.isGoal);
   const members = new Map<number, number[]>();
   for (let s = 0; s < n; s++) {
     const c = component[s] as number;
+    if (c < 0) continue; // a goal state belongs to no component
     const list = members.get(c);
     if (list === undefined) members.set(c, [s]);
     else list.push(s);
   }
   for (const states of members.values()) {
-    if (states.some((s) => graph.isGoal(s))) continue;
     const c = component[states[0] as number] as number;
     /** For each fairness class, in how many of the component's states it is enabled. */
     const enabledIn = new Map<number, number>();
@@ -71,12 +71,14 @@ export function findLivenessViolation(graph: LivenessGraph): LivenessViolation |
     const fair = [...enabledIn.entries()].every(([x, count]) => count < states.length || inside.has(x));
     if (!fair) continue;
     const entry = Math.min(...states);
-    return { kind: 'liveness', entry, cycle: cycleThrough(entry, c, component, start, order, to, action) };
+    const required = [...enabledIn.entries()].filter(([, count]) => count === states.length).map(([x]) => x);
+    return { kind: 'liveness', entry, cycle: fairCycle(entry, states, required, c, component, start, order, to, cls, action) };
   }
   return null;
 }
 
-function tarjan(n: number, start: Int32Array, order: Int32Array, to: IntList): Int32Array {
+/** Strongly connected components of the subgraph of non-goal states (goal states get -1). */
+function tarjan(n: number, start: Int32Array, order: Int32Array, to: IntList, isGoal: (state: number) => boolean): Int32Array {
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
@@ -86,7 +88,7 @@ function tarjan(n: number, start: Int32Array, order: Int32Array, to: IntList): I
   let counter = 0;
   let components = 0;
   for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue;
+    if (index[root] !== -1 || isGoal(root)) continue;
     callStack.push({ v: root, k: start[root] as number });
     index[root] = low[root] = counter++;
     stack.push(root);
@@ -96,6 +98,7 @@ function tarjan(n: number, start: Int32Array, order: Int32Array, to: IntList): I
       const v = frame.v;
       if (frame.k < (start[v + 1] as number)) {
         const w = to.at(order[frame.k++] as number);
+        if (isGoal(w)) continue;
         if (index[w] === -1) {
           index[w] = low[w] = counter++;
           stack.push(w);
@@ -123,30 +126,84 @@ function tarjan(n: number, start: Int32Array, order: Int32Array, to: IntList): I
   return component;
 }
 
-/** Shortest cycle from `entry` back to itself inside its component, as action indices. */
-function cycleThrough(entry: number, c: number, component: Int32Array, start: Int32Array, order: Int32Array, to: IntList, action: IntList): number[] {
-  const previous = new Map<number, { state: number; action: number }>();
-  const queue = [entry];
-  for (let head = 0; head < queue.length; head++) {
-    const s = queue[head] as number;
-    for (let k = start[s] as number; k < (start[s + 1] as number); k++) {
-      const e = order[k] as number;
-      const t = to.at(e);
-      if (component[t] !== c) continue;
-      if (t === entry) {
-        const cycle = [action.at(e)];
-        for (let x = s; x !== entry; ) {
-          const p = previous.get(x) as { state: number; action: number };
-          cycle.push(p.action);
-          x = p.state;
-        }
-        return cycle.reverse();
-      }
-      if (!previous.has(t) && t !== entry) {
+/**
+ * A closed walk from `entry` inside its component that visits every state of it and
+ * takes one internal edge of every fairness class enabled in all of them: so every
+ * class continuously enabled along the walk is taken, and repeating it is a weakly fair
+ * run that never reaches the goal.
+ */
+function fairCycle(
+  entry: number,
+  states: readonly number[],
+  requiredClasses: readonly number[],
+  c: number,
+  component: Int32Array,
+  start: Int32Array,
+  order: Int32Array,
+  to: IntList,
+  cls: IntList,
+  action: IntList,
+): number[] {
+  const inside = (e: number) => component[to.at(e)] === c;
+  /** Shortest path of action indices from `from` to `target` inside the component (empty when equal). */
+  const path = (from: number, target: number): number[] => {
+    if (from === target) return [];
+    const previous = new Map<number, { state: number; action: number }>([[from, { state: -1, action: -1 }]]);
+    const queue = [from];
+    for (let head = 0; head < queue.length; head++) {
+      const s = queue[head] as number;
+      for (let k = start[s] as number; k < (start[s + 1] as number); k++) {
+        const e = order[k] as number;
+        const t = to.at(e);
+        if (!inside(e) || previous.has(t)) continue;
         previous.set(t, { state: s, action: action.at(e) });
+        if (t === target) {
+          const steps: number[] = [];
+          for (let x = t; x !== from; ) {
+            const p = previous.get(x) as { state: number; action: number };
+            steps.push(p.action);
+            x = p.state;
+          }
+          return steps.reverse();
+        }
         queue.push(t);
       }
     }
+    throw new Error('a strongly connected component is connected');
+  };
+  const walk: number[] = [];
+  let current = entry;
+  const visited = new Set<number>([entry]);
+  const step = (target: number) => {
+    walk.push(...path(current, target));
+    current = target;
+    visited.add(target);
+  };
+  for (const x of requiredClasses) {
+    // One internal edge of class x, from the state nearest in the member list.
+    let edge = -1;
+    for (const s of states) {
+      for (let k = start[s] as number; k < (start[s + 1] as number) && edge < 0; k++) {
+        const e = order[k] as number;
+        if (cls.at(e) === x && inside(e)) edge = e;
+      }
+      if (edge >= 0) break;
+    }
+    if (edge < 0) throw new Error('a required class is taken inside the component');
+    const source = states.find((s) => (start[s] as number) <= order.indexOf(edge) && order.indexOf(edge) < (start[s + 1] as number)) as number;
+    step(source);
+    walk.push(action.at(edge));
+    current = to.at(edge);
+    visited.add(current);
   }
-  return [];
+  for (const s of states) if (!visited.has(s)) step(s);
+  step(entry);
+  if (walk.length === 0) {
+    // A single state with a self-loop: take the loop once.
+    for (let k = start[entry] as number; k < (start[entry + 1] as number); k++) {
+      const e = order[k] as number;
+      if (to.at(e) === entry) return [action.at(e)];
+    }
+  }
+  return walk;
 }

@@ -1,3 +1,5 @@
+import type { Fingerprint } from './fingerprint.js';
+
 /**
  * What the search engine explores: any finite transition system. The Kubedirect chain
  * is one model (checker/chain/); the engine's own tests use tiny ones with known counts.
@@ -25,6 +27,8 @@ export interface Model<S, A> {
   next(state: S, action: A): { readonly state: S; readonly violations: readonly ModelViolation[] };
   /** A canonical key: two states are the same iff their keys are equal. */
   key(state: S): string;
+  /** Optional fast path: the 64-bit fingerprint of `key(state)`'s content, without building the key. */
+  fingerprint?(state: S): Fingerprint;
   /** State invariants. */
   invariants(state: S): readonly ModelViolation[];
   /**

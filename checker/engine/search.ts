@@ -91,8 +91,9 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     return path.reverse();
   };
 
+  const fingerprint = model.fingerprint !== undefined ? (s: S) => (model.fingerprint as (s: S) => ReturnType<typeof fingerprintOf>)(s) : (s: S) => fingerprintOf(model.key(s));
   const initial = model.initialState();
-  table.add(fingerprintOf(model.key(initial)), 0);
+  table.add(fingerprint(initial), 0);
   parent.push(-1);
   parentAction.push(-1);
   depthOf.push(0);
@@ -128,7 +129,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
         violation = { ...transitionViolation, kind: 'safety', path: [...pathTo(item.index), a] };
         break;
       }
-      const fp = fingerprintOf(model.key(step.state));
+      const fp = fingerprint(step.state);
       const known = table.get(fp);
       let target = known;
       if (known < 0) {

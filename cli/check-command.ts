@@ -1,0 +1,265 @@
+/** `kd check`: exhaustive model checking of the chain, and seeded random walks beyond it. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
+import { ChainModel, setActiveConfig } from '../checker/chain/model.js';
+import { presetNames, presets } from '../checker/chain/presets.js';
+import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js';
+import { randomWalks } from '../checker/engine/random-walk.js';
+import { search, type SearchResult } from '../checker/engine/search.js';
+import { traceToHtml, traceToMermaid } from '../checker/render/index.js';
+import { isVariantName, variantNames, type ProtocolVariant } from '../spec/variants.js';
+import { parseWholeNumber, UsageError } from './usage-error.js';
+
+export const checkExitCodes = { verified: 0, violated: 1, bounded: 2, error: 3 } as const;
+
+export const checkHelp = `Usage: kd check [options]
+
+Explores every interleaving of the chain's machines (message deliveries, sandbox
+events, connects), the scale script and the faults of the budgets, checking every
+safety invariant of spec/ in every state and convergence (LIVE-CONVERGENCE) under weak
+fairness after the last fault. Prints the shortest counterexample when one exists.
+
+Options:
+  --preset NAME|FILE   ${presetNames().join(', ')} (default smoke), or a .json/.yaml config
+  --variant NAME       check a known-bad variant: ${variantNames.join(', ')}
+  --strategy bfs|dfs   breadth-first (shortest counterexamples, default) or depth-first
+  --max-states N       stop after N distinct states (exit 2)
+  --max-depth N        do not expand states deeper than N (exit 2 if that cut anything)
+  --max-seconds N      stop after N seconds (exit 2)
+  --max-memory-mb N    stop when the heap exceeds N MiB (exit 2)
+  --no-liveness        check safety only
+  --random-walks N     instead of exhaustive search, N seeded random walks
+  --walk-depth N       steps per random walk (default 400)
+  --seed N             seed of the random walks (default 1)
+  --out DIR            where counterexample files go (default out/counterexamples)
+  --json               one JSON summary on stdout, no progress
+  --list-presets       print the preset names, one a line
+  --list-variants      print the known-bad variant names, one a line
+  -h, --help           show this help
+
+Exit codes: 0 verified, 1 property violated, 2 bound reached before completion, 3 error.`;
+
+interface CheckArguments {
+  readonly preset: string;
+  readonly variant: ProtocolVariant;
+  readonly strategy: 'bfs' | 'dfs';
+  readonly maxStates?: number;
+  readonly maxDepth?: number;
+  readonly maxSeconds?: number;
+  readonly maxMemoryMb?: number;
+  readonly liveness: boolean;
+  readonly randomWalks?: number;
+  readonly walkDepth: number;
+  readonly seed: number;
+  readonly out: string;
+  readonly json: boolean;
+}
+
+function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' | 'list-presets' | 'list-variants' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        preset: { type: 'string' },
+        variant: { type: 'string' },
+        strategy: { type: 'string' },
+        'max-states': { type: 'string' },
+        'max-depth': { type: 'string' },
+        'max-seconds': { type: 'string' },
+        'max-memory-mb': { type: 'string' },
+        'no-liveness': { type: 'boolean' },
+        'random-walks': { type: 'string' },
+        'walk-depth': { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        'list-presets': { type: 'boolean' },
+        'list-variants': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run "kd check --help" for the options.`);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  if (v['list-presets'] === true) return 'list-presets';
+  if (v['list-variants'] === true) return 'list-variants';
+  let variant: ProtocolVariant = 'correct';
+  if (v.variant !== undefined) {
+    if (!isVariantName(v.variant)) throw new UsageError(`unknown variant "${v.variant}"; choose one of: ${variantNames.join(', ')}`);
+    variant = v.variant;
+  }
+  const strategy = v.strategy ?? 'bfs';
+  if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy is bfs or dfs, got "${strategy}"`);
+  const optional = (name: string, raw: string | undefined, max: number) => (raw === undefined ? undefined : parseWholeNumber(name, raw, 0, 1, max));
+  const args: CheckArguments = {
+    preset: v.preset ?? 'smoke',
+    variant,
+    strategy,
+    liveness: v['no-liveness'] !== true,
+    walkDepth: parseWholeNumber('walk-depth', v['walk-depth'], 400, 1, 1e7),
+    seed: parseWholeNumber('seed', v.seed, 1, 0, 2 ** 32 - 1),
+    out: v.out ?? join('out', 'counterexamples'),
+    json: v.json === true,
+  };
+  const maxStates = optional('max-states', v['max-states'], 1e9);
+  const maxDepth = optional('max-depth', v['max-depth'], 1e6);
+  const maxSeconds = optional('max-seconds', v['max-seconds'], 1e6);
+  const maxMemoryMb = optional('max-memory-mb', v['max-memory-mb'], 1e6);
+  const walks = optional('random-walks', v['random-walks'], 1e9);
+  return {
+    ...args,
+    ...(maxStates !== undefined ? { maxStates } : {}),
+    ...(maxDepth !== undefined ? { maxDepth } : {}),
+    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    ...(maxMemoryMb !== undefined ? { maxMemoryMb } : {}),
+    ...(walks !== undefined ? { randomWalks: walks } : {}),
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+function writeCounterexample(dir: string, trace: CounterexampleTrace): { json: string; mermaid: string; html: string } {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${trace.check.name.replace(/[^a-z0-9-]/gi, '_')}-${trace.check.chain.variant}-${trace.property}`);
+  const files = { json: `${base}.json`, mermaid: `${base}.mmd`, html: `${base}.html` };
+  writeFileSync(files.json, `${JSON.stringify(trace, null, 1)}\n`);
+  writeFileSync(files.mermaid, traceToMermaid(trace));
+  writeFileSync(files.html, traceToHtml(trace));
+  return files;
+}
+
+function printTrace(trace: CounterexampleTrace, print: (line: string) => void): void {
+  print(`${trace.kind === 'safety' ? 'Shortest counterexample' : 'Counterexample'} (${trace.steps.length} steps):`);
+  for (const step of trace.steps) {
+    const cycle = trace.cycleStartStep === step.step ? '  <- cycle starts here' : '';
+    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label} e${step.delivered.epoch}` : ''}${cycle}`);
+    for (const change of step.changed) print(`         ${change.stage}: ${change.summary}`);
+    for (const v of step.violations) print(`         !! ${v.property}: ${v.message}`);
+  }
+}
+
+export function runCheck(argv: readonly string[], print: (line: string) => void): number {
+  const args = parseCheckArguments(argv);
+  if (args === 'help') {
+    print(checkHelp);
+    return checkExitCodes.verified;
+  }
+  if (args === 'list-presets') {
+    for (const name of presetNames()) print(name);
+    return checkExitCodes.verified;
+  }
+  if (args === 'list-variants') {
+    for (const name of variantNames) print(name);
+    return checkExitCodes.verified;
+  }
+  let check;
+  try {
+    check = loadCheckConfig(args.preset, args.variant);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  setActiveConfig(check.chain);
+  const model = new ChainModel(check);
+  const progress = (line: string) => {
+    if (!args.json) process.stderr.write(`${line}\n`);
+  };
+  if (!args.json) {
+    print(`kd check: preset ${check.name} (${presets[check.name]?.description ?? check.description}), variant ${check.chain.variant}`);
+    print(
+      `  nodes ${check.chain.nodes.map((n) => `${n.name}:${n.capacity}`).join(' ')}; functions ${check.chain.functions.map((f) => `${f.name}(p${f.priority})`).join(' ')}; ` +
+        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ')}; faults ${JSON.stringify(check.budgets)}`,
+    );
+  }
+
+  if (args.randomWalks !== undefined) {
+    const result = randomWalks(model, {
+      walks: args.randomWalks,
+      depth: args.walkDepth,
+      seed: args.seed,
+      ...(args.maxSeconds !== undefined ? { maxSeconds: args.maxSeconds } : {}),
+      onProgress: (p) => progress(`  walks ${p.walks}, steps ${p.steps}, ${p.seconds.toFixed(0)} s`),
+    });
+    const trace = result.violation === null ? null : buildTrace(check, result.violation);
+    const files = trace === null ? null : writeCounterexample(args.out, trace);
+    if (args.json) print(JSON.stringify({ mode: 'random-walks', ...result, violation: result.violation && { property: result.violation.property, message: result.violation.message, steps: result.violation.path.length }, files }));
+    else {
+      print(`random walks: ${result.walks} walks, ${result.steps} steps, ${result.seconds.toFixed(1)} s, seed ${result.seed}`);
+      if (trace !== null && files !== null) {
+        print(`VIOLATED ${trace.property} in walk ${result.walk} (replay: kd check --preset ${args.preset} --variant ${args.variant} --random-walks ${(result.walk ?? 0) + 1} --seed ${args.seed}, or kd replay ${files.json})`);
+        printTrace(trace, print);
+        print(`files: ${files.json} ${files.mermaid} ${files.html}`);
+      } else print('no violation found (random walks are not exhaustive)');
+    }
+    return result.violation !== null ? checkExitCodes.violated : checkExitCodes.verified;
+  }
+
+  const maxSeconds = args.maxSeconds ?? check.maxSeconds;
+  const maxStates = args.maxStates ?? check.maxStates;
+  const maxDepth = args.maxDepth ?? check.maxDepth;
+  const result: SearchResult = search(model, {
+    strategy: args.strategy,
+    liveness: args.liveness,
+    ...(maxStates !== undefined ? { maxStates } : {}),
+    ...(maxDepth !== undefined ? { maxDepth } : {}),
+    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    ...(args.maxMemoryMb !== undefined ? { maxMemoryBytes: args.maxMemoryMb * 2 ** 20 } : {}),
+    onProgress: (p) =>
+      progress(
+        `  states ${p.states}  transitions ${p.transitions}  depth ${p.depth}  queued ${p.queued}  ${Math.round(p.statesPerSecond)} states/s  ${mib(p.memoryBytes)}  ${p.seconds.toFixed(0)} s`,
+      ),
+  });
+  const trace = result.violation === null ? null : buildTrace(check, result.violation);
+  const files = trace === null ? null : writeCounterexample(args.out, trace);
+  const memo = model.memoStats();
+  if (args.json) {
+    print(
+      JSON.stringify({
+        verdict: result.verdict,
+        bound: result.bound ?? null,
+        preset: check.name,
+        variant: check.chain.variant,
+        strategy: args.strategy,
+        distinctStates: result.states,
+        transitions: result.transitions,
+        depth: result.depth,
+        seconds: result.seconds,
+        statesPerSecond: result.statesPerSecond,
+        peakMemoryBytes: result.peakMemoryBytes,
+        collisionProbability: result.collisionProbability,
+        livenessChecked: result.livenessChecked,
+        violatedProperty: result.violation?.property ?? null,
+        violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
+        sometimes: result.sometimes,
+        machineSteps: memo.stageSteps,
+        memoizedStepsReused: memo.reused,
+        files,
+      }),
+    );
+  } else {
+    print(
+      `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
+        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, peak heap ${mib(result.peakMemoryBytes)}`,
+    );
+    print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
+    print(`  machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
+    print(`  symmetry reduction: off (see spec/09-decisions.md)`);
+    for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : 'NOT covered'} ${s.id}: ${s.description}`);
+    if (trace !== null && files !== null) {
+      print(`VIOLATED ${trace.property} (${trace.kind}): ${trace.message}`);
+      printTrace(trace, print);
+      print(`files: ${files.json} ${files.mermaid} ${files.html}`);
+      print(`replay: kd replay ${files.json}`);
+    }
+  }
+  return result.verdict === 'verified' ? checkExitCodes.verified : result.verdict === 'violated' ? checkExitCodes.violated : checkExitCodes.bounded;
+}
