@@ -35,7 +35,7 @@ export const variants: readonly VariantDescription[] = [
     name: 'no-tombstones',
     change:
       'Termination deletes the cache entry at once and sends a fire-and-forget kill; snapshots carry no tombstones.',
-    breaks: ['INV-CACHE-COVERAGE', 'INV-NO-OVERSHOOT'],
+    breaks: ['INV-CACHE-COVERAGE', 'INV-TOMBSTONE-DOMINANCE', 'INV-NO-OVERSHOOT'],
     preventedBy: 'REQ-TOMB-001',
   },
   {

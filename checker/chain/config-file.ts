@@ -43,6 +43,7 @@ function readConfigFile(path: string): CheckConfig {
     scaleScript: v.scaleScript ?? [],
     budgets: { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0, ...(v.budgets ?? {}) },
     ...(v.startSynced !== undefined ? { startSynced: v.startSynced } : {}),
+    ...(v.scaleWhen !== undefined ? { scaleWhen: v.scaleWhen } : {}),
     ...(v.crashable !== undefined ? { crashable: v.crashable } : {}),
     ...(v.maxStates !== undefined ? { maxStates: v.maxStates } : {}),
     ...(v.maxDepth !== undefined ? { maxDepth: v.maxDepth } : {}),
@@ -62,6 +63,7 @@ export function checkConfigProblems(config: CheckConfig): string[] {
     const n = config.budgets[key];
     if (!Number.isInteger(n) || n < 0) problems.push(`budgets.${key} must be a whole number from 0`);
   }
+  if (config.scaleWhen !== undefined && config.scaleWhen !== 'anytime' && config.scaleWhen !== 'quiescent') problems.push('scaleWhen is "anytime" or "quiescent"');
   for (const stage of config.crashable ?? []) if (!['autoscaler', 'deployment', 'replicaset', 'scheduler'].includes(stage)) problems.push(`crashable: "${stage}" is not a controller`);
   return problems;
 }

@@ -6,7 +6,8 @@
 import { linksOf, roleOf, stagesOf, stateIsTombstone, podCacheOf, type StageId } from '../../machines/index.js';
 import { convergenceProblems, isConverged } from '../../simulator/convergence.js';
 import { checkInvariants } from '../../simulator/invariants.js';
-import { applyAction, initialWorld, linkIsOpen, protocolActions, type World, type WorldAction } from '../../simulator/world.js';
+import { applyAction, bootSequence, initialWorld, linkIsOpen, protocolActions, type World, type WorldAction } from '../../simulator/world.js';
+import { fingerprintOfInts, type Fingerprint } from '../engine/fingerprint.js';
 import type { Model, SometimesProperty } from '../engine/model.js';
 import { Interner, MemoStepper } from './interning.js';
 import type { CheckConfig, FaultBudgets } from './presets.js';
@@ -81,17 +82,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   }
 
   initialState(): ChainState {
-    if (this.booted === null) {
-      let world = initialWorld(this.check.chain);
-      if (this.check.startSynced === true) {
-        for (let steps = 0; steps < 10_000; steps++) {
-          const first = protocolActions(this.check.chain, world)[0];
-          if (first === undefined) break;
-          world = applyAction(this.check.chain, world, first, this.stepper.step).world;
-        }
-      }
-      this.booted = world;
-    }
+    if (this.booted === null)
+      this.booted = this.check.startSynced === true ? bootSequence(this.check.chain, this.stepper.step).world : initialWorld(this.check.chain);
     return { world: this.booted, scaled: 0, budgets: this.check.budgets, lastWasFault: false };
   }
 
@@ -106,7 +98,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       actions.push(action);
     }
     const next = this.check.scaleScript[state.scaled];
-    if (next !== undefined) actions.push({ kind: 'scale', function: next.function, desired: next.desired });
+    const quiescent = this.check.scaleWhen !== 'quiescent' || actions.every((a): boolean => a.kind === 'deliverStale' || a.kind === 'dropStale');
+    if (next !== undefined && quiescent) actions.push({ kind: 'scale', function: next.function, desired: next.desired });
     if (b.total > 0) {
       if (b.controllerCrash > 0) for (const stage of this.check.crashable ?? controllerStages) actions.push({ kind: 'crash', stage });
       for (const node of config.nodes) {
@@ -122,36 +115,84 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     const outcome = applyAction(this.check.chain, state.world, action, this.stepper.step);
     const kind = budgetKind(action);
     const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: state.budgets[kind] - 1 };
-    return {
-      state: { world: outcome.world, scaled: action.kind === 'scale' ? state.scaled + 1 : state.scaled, budgets, lastWasFault: kind !== null },
-      violations: outcome.violations,
-    };
+    const next: ChainState = { world: outcome.world, scaled: action.kind === 'scale' ? state.scaled + 1 : state.scaled, budgets, lastWasFault: kind !== null };
+    this.componentIds(next, state);
+    return { state: next, violations: outcome.violations };
   }
 
-  /** Ids of each component's content: stages, channels, sandboxes, store, ghost, environment. */
-  key(state: ChainState): string {
-    const w = state.world;
-    const ids: number[] = [];
-    for (const stage of this.stages) ids.push(this.parts.idOf(w.stages[stage] as object));
-    const parts: string[] = [];
-    for (const link of this.links) {
-      const channels = w.links[link];
-      if (channels === undefined) continue;
-      parts.push(this.channelKey(channels.down.current), this.channelKey(channels.down.stale), this.channelKey(channels.up.current), this.channelKey(channels.up.stale));
+  /**
+   * A state's identity is the list of its components' content ids: stages, the four
+   * message queues of each link, the sandboxes of each node, the store, incarnations,
+   * budgets, the ghost's parts and the scale-script position. A successor shares most
+   * components with its parent by identity, so only the changed ones are looked up.
+   */
+  private readonly idsOf = new WeakMap<ChainState, Int32Array>();
+  private readonly lists = new Map<string, number>();
+
+  componentIds(state: ChainState, parent?: ChainState): Int32Array {
+    const cached = this.idsOf.get(state);
+    if (cached !== undefined) return cached;
+    const before = parent === undefined ? undefined : this.idsOf.get(parent);
+    const current = this.componentsOf(state);
+    const ids = new Int32Array(current.length + 1);
+    // No closures here: this runs once per transition.
+    if (before !== undefined && parent !== undefined) {
+      const previous = this.componentsOf(parent);
+      for (let i = 0; i < current.length; i++) {
+        const value = current[i] as object;
+        ids[i] = value === previous[i] ? (before[i] as number) : this.idOfComponent(i, value);
+      }
+    } else {
+      for (let i = 0; i < current.length; i++) ids[i] = this.idOfComponent(i, current[i] as object);
     }
-    for (const node of this.check.chain.nodes) ids.push(this.parts.idOf(w.sandboxes[node.name] as object));
-    const g = w.ghost;
-    ids.push(this.parts.idOf(w.store), this.parts.idOf(w.incarnations), this.parts.idOf(state.budgets));
-    // The ghost's parts change one at a time: interning them apart keeps most lookups cached.
-    ids.push(this.parts.idOf(g.created), this.parts.idOf(g.dead), this.parts.idOf(g.placement), this.parts.idOf(g.tombstoned), this.parts.idOf(g.maxDesired), this.parts.idOf(g.decreased));
-    return `${ids.join(',')}|${parts.join('/')}|${state.scaled}`;
+    ids[current.length] = state.scaled;
+    this.idsOf.set(state, ids);
+    return ids;
   }
 
-  private channelKey(messages: readonly object[]): string {
-    if (messages.length === 0) return '';
+  /** Index of the first message-queue component; queues are interned by their messages' ids. */
+  private get firstQueue(): number {
+    return this.stages.length;
+  }
+
+  private idOfComponent(index: number, value: object): number {
+    const isQueue = index >= this.firstQueue && index < this.firstQueue + this.links.length * 4;
+    return isQueue ? this.listId(value as readonly object[]) : this.parts.idOf(value);
+  }
+
+  /** The components of a state, in a fixed order. */
+  private componentsOf(state: ChainState): object[] {
+    const w = state.world;
+    const out: object[] = [];
+    for (const stage of this.stages) out.push(w.stages[stage] as object);
+    for (const link of this.links) {
+      const c = w.links[link] as World['links'][string];
+      out.push(c.down.current, c.down.stale, c.up.current, c.up.stale);
+    }
+    for (const node of this.check.chain.nodes) out.push(w.sandboxes[node.name] as object);
+    const g = w.ghost;
+    out.push(w.store, w.incarnations, state.budgets, g.created, g.dead, g.placement, g.tombstoned, g.maxDesired, g.decreased);
+    return out;
+  }
+
+  private listId(messages: readonly object[]): number {
+    if (messages.length === 0) return 0;
     let key = '';
     for (const m of messages) key += `${this.stepper.messages.idOf(m)}.`;
-    return key;
+    let id = this.lists.get(key);
+    if (id === undefined) {
+      id = this.lists.size + 1;
+      this.lists.set(key, id);
+    }
+    return id;
+  }
+
+  key(state: ChainState): string {
+    return this.componentIds(state).join(',');
+  }
+
+  fingerprint(state: ChainState): Fingerprint {
+    return fingerprintOfInts(this.componentIds(state));
   }
 
   invariants(state: ChainState) {

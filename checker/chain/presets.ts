@@ -23,8 +23,14 @@ export interface CheckConfig {
   readonly name: string;
   readonly description: string;
   readonly chain: ChainConfig;
-  /** Desired counts the Autoscaler is asked for, in order; each may happen at any point. */
+  /** Desired counts the Autoscaler is asked for, in order. */
   readonly scaleScript: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
+  /**
+   * When the next scale request may come: at any point (`anytime`, the default), or only
+   * once the chain is quiescent (`quiescent`: nothing in flight, no sandbox operation
+   * under way), which removes the interleavings of requests with traffic.
+   */
+  readonly scaleWhen?: 'anytime' | 'quiescent';
   readonly budgets: FaultBudgets;
   /**
    * Start from the chain booted and every link synced (reached by taking the first enabled
@@ -54,9 +60,13 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
   },
   ci: {
     name: 'ci',
-    description: 'two Kubelets, scale up to 2 then down to 1; one fault per run: a controller crash, a link cut or a node crash, at any point',
+    description:
+      'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut or a node crash, at any point',
     chain: {
-      functions: [{ name: 'f', priority: 0 }],
+      functions: [
+        { name: 'lo', priority: 0 },
+        { name: 'hi', priority: 10 },
+      ],
       nodes: [
         { name: 'n1', capacity: 1 },
         { name: 'n2', capacity: 1 },
@@ -64,10 +74,12 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
       variant: 'correct',
     },
     scaleScript: [
-      { function: 'f', desired: 2 },
-      { function: 'f', desired: 1 },
+      { function: 'lo', desired: 2 },
+      { function: 'hi', desired: 1 },
+      { function: 'lo', desired: 1 },
     ],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1 },
+    scaleWhen: 'quiescent',
     startSynced: true,
   },
   deep: {
