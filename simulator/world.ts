@@ -301,3 +301,20 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
 export function serverSideOfStage(world: World, stage: StageId) {
   return serverSide(stageOf(world, stage));
 }
+
+/**
+ * The boot of a chain in one fixed order: the first enabled action, repeatedly, until
+ * nothing is left. Replaying these actions from the initial world gives the booted,
+ * synced chain that the model checker may start from.
+ */
+export function bootSequence(config: ChainConfig, stepper: StageStepper = stepStage, stepsMax = 10_000): { world: World; actions: WorldAction[] } {
+  let world = initialWorld(config);
+  const actions: WorldAction[] = [];
+  for (let steps = 0; steps < stepsMax; steps++) {
+    const first = protocolActions(config, world)[0];
+    if (first === undefined) return { world, actions };
+    actions.push(first);
+    world = applyAction(config, world, first, stepper).world;
+  }
+  throw new Error(`the chain did not boot within ${stepsMax} steps`);
+}

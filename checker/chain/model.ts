@@ -14,6 +14,12 @@ import type { CheckConfig, FaultBudgets } from './presets.js';
 
 export interface ChainState {
   readonly world: World;
+  /**
+   * Cached identity: the components of this state in a fixed order and their content
+   * ids. Computed once when the state is made, from its parent's where shared.
+   */
+  readonly components: readonly object[];
+  readonly ids: Int32Array;
   /** Scale-script steps taken. */
   readonly scaled: number;
   /** Faults left, per kind. */
@@ -84,7 +90,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   initialState(): ChainState {
     if (this.booted === null)
       this.booted = this.check.startSynced === true ? bootSequence(this.check.chain, this.stepper.step).world : initialWorld(this.check.chain);
-    return { world: this.booted, scaled: 0, budgets: this.check.budgets, lastWasFault: false };
+    return this.makeState(this.booted, 0, this.check.budgets, false);
   }
 
   private booted: World | null = null;
@@ -115,8 +121,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     const outcome = applyAction(this.check.chain, state.world, action, this.stepper.step);
     const kind = budgetKind(action);
     const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: state.budgets[kind] - 1 };
-    const next: ChainState = { world: outcome.world, scaled: action.kind === 'scale' ? state.scaled + 1 : state.scaled, budgets, lastWasFault: kind !== null };
-    this.componentIds(next, state);
+    const next = this.makeState(outcome.world, action.kind === 'scale' ? state.scaled + 1 : state.scaled, budgets, kind !== null, state);
     return { state: next, violations: outcome.violations };
   }
 
@@ -126,28 +131,19 @@ export class ChainModel implements Model<ChainState, ChainAction> {
    * budgets, the ghost's parts and the scale-script position. A successor shares most
    * components with its parent by identity, so only the changed ones are looked up.
    */
-  private readonly idsOf = new WeakMap<ChainState, Int32Array>();
   private readonly lists = new Map<string, number>();
 
-  componentIds(state: ChainState, parent?: ChainState): Int32Array {
-    const cached = this.idsOf.get(state);
-    if (cached !== undefined) return cached;
-    const before = parent === undefined ? undefined : this.idsOf.get(parent);
-    const current = this.componentsOf(state);
-    const ids = new Int32Array(current.length + 1);
-    // No closures here: this runs once per transition.
-    if (before !== undefined && parent !== undefined) {
-      const previous = this.componentsOf(parent);
-      for (let i = 0; i < current.length; i++) {
-        const value = current[i] as object;
-        ids[i] = value === previous[i] ? (before[i] as number) : this.idOfComponent(i, value);
-      }
-    } else {
-      for (let i = 0; i < current.length; i++) ids[i] = this.idOfComponent(i, current[i] as object);
+  /** Builds a state, reusing the parent's ids for every component it shares by identity. */
+  private makeState(world: World, scaled: number, budgets: FaultBudgets, lastWasFault: boolean, parent?: ChainState): ChainState {
+    const components = this.componentsOf(world, budgets);
+    const ids = new Int32Array(components.length + 1);
+    const previous = parent?.components;
+    for (let i = 0; i < components.length; i++) {
+      const value = components[i] as object;
+      ids[i] = previous !== undefined && value === previous[i] ? (parent?.ids[i] as number) : this.idOfComponent(i, value);
     }
-    ids[current.length] = state.scaled;
-    this.idsOf.set(state, ids);
-    return ids;
+    ids[components.length] = scaled;
+    return { world, components, ids, scaled, budgets, lastWasFault };
   }
 
   /** Index of the first message-queue component; queues are interned by their messages' ids. */
@@ -161,8 +157,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   }
 
   /** The components of a state, in a fixed order. */
-  private componentsOf(state: ChainState): object[] {
-    const w = state.world;
+  private componentsOf(w: World, budgets: FaultBudgets): object[] {
     const out: object[] = [];
     for (const stage of this.stages) out.push(w.stages[stage] as object);
     for (const link of this.links) {
@@ -171,7 +166,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     }
     for (const node of this.check.chain.nodes) out.push(w.sandboxes[node.name] as object);
     const g = w.ghost;
-    out.push(w.store, w.incarnations, state.budgets, g.created, g.dead, g.placement, g.tombstoned, g.maxDesired, g.decreased);
+    out.push(w.store, w.incarnations, budgets, g.created, g.dead, g.placement, g.tombstoned, g.maxDesired, g.decreased);
     return out;
   }
 
@@ -188,11 +183,11 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   }
 
   key(state: ChainState): string {
-    return this.componentIds(state).join(',');
+    return state.ids.join(',');
   }
 
   fingerprint(state: ChainState): Fingerprint {
-    return fingerprintOfInts(this.componentIds(state));
+    return fingerprintOfInts(state.ids);
   }
 
   invariants(state: ChainState) {
