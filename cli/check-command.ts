@@ -234,6 +234,7 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
         depth: result.depth,
         seconds: result.seconds,
         statesPerSecond: result.statesPerSecond,
+        cpuSeconds: result.cpuSeconds,
         peakMemoryBytes: result.peakMemoryBytes,
         collisionProbability: result.collisionProbability,
         livenessChecked: result.livenessChecked,

@@ -49,6 +49,8 @@ export interface SearchResult {
   readonly depth: number;
   readonly seconds: number;
   readonly statesPerSecond: number;
+  /** CPU time of this process during the search (user + system): steadier than wall time on a shared machine. */
+  readonly cpuSeconds: number;
   readonly peakMemoryBytes: number;
   readonly collisionProbability: number;
   readonly violation: Counterexample | null;
@@ -58,6 +60,7 @@ export interface SearchResult {
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const strategy = options.strategy ?? 'bfs';
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY;
   const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
@@ -226,6 +229,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     depth: deepest,
     seconds,
     statesPerSecond: parent.length / Math.max(seconds, 1e-9),
+    cpuSeconds: cpuSecondsSince(cpuStarted),
     peakMemoryBytes: peakMemory,
     collisionProbability: collisionProbability(parent.length),
     violation,
@@ -257,4 +261,9 @@ export function walkPath<S, A>(model: Model<S, A>, path: readonly number[]): Arr
     steps.push({ action, state, violations: [...next.violations, ...model.invariants(state)] });
   }
   return steps;
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
