@@ -12,7 +12,16 @@ import { chainLinks, validDesired } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
-import { clientAdmits, clientSynced, completeHandshake, loseClientSession, newClientSide, openSession, rejectClientSession, type ClientSide } from './session-sides.js';
+import {
+  clientAdmits,
+  clientSynced,
+  completeHandshake,
+  connectClient,
+  loseClientSession,
+  newClientSide,
+  rejectClientSession,
+  type ClientSide,
+} from './session-sides.js';
 
 export interface AutoscalerConfig {
   readonly variant: ProtocolVariant;
@@ -65,9 +74,7 @@ class AutoscalerStep {
       }
       case 'link.connected': {
         if (event.link !== this.state.toDeployment.link) return 'none';
-        const opened = openSession(this.machines, this.state.toDeployment, this.state.incarnation);
-        this.state = { ...this.state, toDeployment: opened.side };
-        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        this.state = { ...this.state, toDeployment: connectClient(this.machines, this.state.toDeployment, this.state.incarnation, this.out) };
         return 'none';
       }
       case 'link.lost':

@@ -17,15 +17,13 @@ import {
   clientAdmits,
   clientSynced,
   completeHandshake,
+  connectClient,
   loseClientSession,
   loseServerSession,
   newClientSide,
   newServerSide,
-  openSession,
-  receiveHello,
-  receiveSync,
+  receiveAtServer,
   rejectClientSession,
-  serverAdmitsRecord,
   type ClientSide,
   type ServerSide,
 } from './session-sides.js';
@@ -74,9 +72,7 @@ class DeploymentStep {
     switch (event.type) {
       case 'link.connected': {
         if (event.link !== this.state.toReplicaSet.link) return 'none';
-        const opened = openSession(this.machines, this.state.toReplicaSet, this.state.incarnation);
-        this.state = { ...this.state, toReplicaSet: opened.side };
-        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        this.state = { ...this.state, toReplicaSet: connectClient(this.machines, this.state.toReplicaSet, this.state.incarnation, this.out) };
         return 'none';
       }
       case 'link.lost':
@@ -96,23 +92,13 @@ class DeploymentStep {
 
   private fromAutoscaler(message: DownMessage): Disposition {
     const link = this.state.fromAutoscaler.link;
-    if (message.type === 'session.hello') {
-      const outcome = receiveHello(this.machines, this.state.fromAutoscaler, message.epoch, this.state.toReplicaSet.everSynced, this.config.variant);
-      if (outcome.kind === 'rejected') {
-        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
-        return 'fenced';
-      }
-      this.state = { ...this.state, fromAutoscaler: outcome.side };
-      if (outcome.answerNow) this.sendSnapshot();
-      return 'applied';
+    const receipt = receiveAtServer(this.machines, this.state.fromAutoscaler, message, this.state.toReplicaSet.everSynced, this.config.variant, this.out);
+    if (receipt.kind === 'session') {
+      this.state = { ...this.state, fromAutoscaler: receipt.side };
+      if (receipt.answerNow) this.sendSnapshot();
+      return receipt.disposition;
     }
-    if (message.type === 'session.sync') {
-      const side = receiveSync(this.machines, this.state.fromAutoscaler, message.epoch, this.config.variant);
-      if (side === null) return 'fenced';
-      this.state = { ...this.state, fromAutoscaler: side };
-      return 'applied';
-    }
-    if (!serverAdmitsRecord(this.state.fromAutoscaler, message, this.config.variant)) return 'fenced';
+    if (!receipt.admitted) return 'fenced';
     if (message.type !== 'scale.set') return 'fenced';
     this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
     this.out.send(link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });

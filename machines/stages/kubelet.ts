@@ -14,7 +14,13 @@ import { schedulerToKubelet } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { describeCache, putPod, type PodCache, type PodEntry } from './pod-cache.js';
-import { loseServerSession, newServerSide, receiveHello, receiveSync, serverAdmitsRecord, serverMaySendUp, type ServerSide } from './session-sides.js';
+import {
+  loseServerSession,
+  newServerSide,
+  receiveAtServer,
+  serverMaySendUp,
+  type ServerSide,
+} from './session-sides.js';
 
 export interface KubeletConfig {
   readonly variant: ProtocolVariant;
@@ -89,25 +95,17 @@ class KubeletStep {
 
   private fromScheduler(message: DownMessage): Disposition {
     const link = this.state.fromScheduler.link;
-    if (message.type === 'session.hello') {
-      // The Kubelet has no downstream link: it is always warm.
-      const outcome = receiveHello(this.machines, this.state.fromScheduler, message.epoch, true, this.config.variant);
-      if (outcome.kind === 'rejected') {
-        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
-        return 'fenced';
+    // The Kubelet has no downstream link: it is always warm.
+    const receipt = receiveAtServer(this.machines, this.state.fromScheduler, message, true, this.config.variant, this.out);
+    if (receipt.kind === 'session') {
+      this.state = { ...this.state, fromScheduler: receipt.side };
+      if (receipt.answerNow) {
+        const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+        this.out.send(link, { type: 'session.snapshot', epoch: receipt.side.epoch, scales: [], ...view });
       }
-      this.state = { ...this.state, fromScheduler: outcome.side };
-      const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
-      this.out.send(link, { type: 'session.snapshot', epoch: outcome.side.epoch, scales: [], ...view });
-      return 'applied';
+      return receipt.disposition;
     }
-    if (message.type === 'session.sync') {
-      const side = receiveSync(this.machines, this.state.fromScheduler, message.epoch, this.config.variant);
-      if (side === null) return 'fenced';
-      this.state = { ...this.state, fromScheduler: side };
-      return 'applied';
-    }
-    if (!serverAdmitsRecord(this.state.fromScheduler, message, this.config.variant)) return 'fenced';
+    if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
       if (message.pod.name in this.state.pods || message.pod.node !== this.config.node) return 'applied';
       const admit = sandboxesHeld(this.state.pods) < this.config.capacity;

@@ -22,15 +22,13 @@ import {
   clientAdmits,
   clientSynced,
   completeHandshake,
+  connectClient,
   loseClientSession,
   loseServerSession,
   newClientSide,
   newServerSide,
-  openSession,
-  receiveHello,
-  receiveSync,
+  receiveAtServer,
   rejectClientSession,
-  serverAdmitsRecord,
   serverSynced,
   type ClientSide,
   type ServerSide,
@@ -87,9 +85,7 @@ class ReplicaSetStep {
     switch (event.type) {
       case 'link.connected': {
         if (event.link !== this.state.toScheduler.link) return 'none';
-        const opened = openSession(this.machines, this.state.toScheduler, this.state.incarnation);
-        this.state = { ...this.state, toScheduler: opened.side };
-        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        this.state = { ...this.state, toScheduler: connectClient(this.machines, this.state.toScheduler, this.state.incarnation, this.out) };
         return 'none';
       }
       case 'link.lost':
@@ -109,23 +105,13 @@ class ReplicaSetStep {
 
   private fromDeployment(message: DownMessage): Disposition {
     const link = this.state.fromDeployment.link;
-    if (message.type === 'session.hello') {
-      const outcome = receiveHello(this.machines, this.state.fromDeployment, message.epoch, this.warm(), this.config.variant);
-      if (outcome.kind === 'rejected') {
-        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
-        return 'fenced';
-      }
-      this.state = { ...this.state, fromDeployment: outcome.side };
-      if (outcome.answerNow) this.sendSnapshot();
-      return 'applied';
+    const receipt = receiveAtServer(this.machines, this.state.fromDeployment, message, this.warm(), this.config.variant, this.out);
+    if (receipt.kind === 'session') {
+      this.state = { ...this.state, fromDeployment: receipt.side };
+      if (receipt.answerNow) this.sendSnapshot();
+      return receipt.disposition;
     }
-    if (message.type === 'session.sync') {
-      const side = receiveSync(this.machines, this.state.fromDeployment, message.epoch, this.config.variant);
-      if (side === null) return 'fenced';
-      this.state = { ...this.state, fromDeployment: side };
-      return 'applied';
-    }
-    if (!serverAdmitsRecord(this.state.fromDeployment, message, this.config.variant)) return 'fenced';
+    if (!receipt.admitted) return 'fenced';
     if (message.type !== 'scale.set') return 'fenced';
     this.state = { ...this.state, desired: withEntry(this.state.desired, message.scale.function, message.scale.desired) };
     this.out.send(link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });

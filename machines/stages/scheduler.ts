@@ -22,15 +22,13 @@ import {
   clientAdmits,
   clientSynced,
   completeHandshake,
+  connectClient,
   loseClientSession,
   loseServerSession,
   newClientSide,
   newServerSide,
-  openSession,
-  receiveHello,
-  receiveSync,
+  receiveAtServer,
   rejectClientSession,
-  serverAdmitsRecord,
   serverMaySendUp,
   type ClientSide,
   type ServerSide,
@@ -102,9 +100,7 @@ class SchedulerStep {
         const node = this.nodeOfLink(event.link);
         const side = node === null ? undefined : this.state.toKubelets[node];
         if (node === null || side === undefined) return 'none';
-        const opened = openSession(this.machines, side, this.state.incarnation);
-        this.setKubeletSide(node, opened.side);
-        if (opened.hello !== null) this.out.send(event.link, opened.hello);
+        this.setKubeletSide(node, connectClient(this.machines, side, this.state.incarnation, this.out));
         return 'none';
       }
       case 'link.lost': {
@@ -127,24 +123,13 @@ class SchedulerStep {
   }
 
   private fromReplicaSet(message: DownMessage): Disposition {
-    const link = this.state.fromReplicaSet.link;
-    if (message.type === 'session.hello') {
-      const outcome = receiveHello(this.machines, this.state.fromReplicaSet, message.epoch, this.warm(), this.config.variant);
-      if (outcome.kind === 'rejected') {
-        this.out.send(link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
-        return 'fenced';
-      }
-      this.state = { ...this.state, fromReplicaSet: outcome.side };
-      if (outcome.answerNow) this.sendSnapshot();
-      return 'applied';
+    const receipt = receiveAtServer(this.machines, this.state.fromReplicaSet, message, this.warm(), this.config.variant, this.out);
+    if (receipt.kind === 'session') {
+      this.state = { ...this.state, fromReplicaSet: receipt.side };
+      if (receipt.answerNow) this.sendSnapshot();
+      return receipt.disposition;
     }
-    if (message.type === 'session.sync') {
-      const side = receiveSync(this.machines, this.state.fromReplicaSet, message.epoch, this.config.variant);
-      if (side === null) return 'fenced';
-      this.state = { ...this.state, fromReplicaSet: side };
-      return 'applied';
-    }
-    if (!serverAdmitsRecord(this.state.fromReplicaSet, message, this.config.variant)) return 'fenced';
+    if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
       if (message.pod.name in this.state.pods) return 'applied'; // duplicate: already held
       if (!this.config.functions.some((f) => f.name === message.pod.function)) {

@@ -7,7 +7,9 @@ import { assert } from '../core/assert.js';
 import { epochOf, type Epoch } from '../core/epoch.js';
 import type { LinkId } from '../core/ids.js';
 import { stepLifecycle } from '../core/lifecycle.js';
+import type { Disposition } from '../core/effects.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
+import type { EffectList } from './effects-builder.js';
 import type { MachineSet } from './machine-set.js';
 
 /** This stage is the upstream (client) of `link`. */
@@ -139,4 +141,45 @@ export function completeHandshake(machines: MachineSet, side: ClientSide): Clien
 export function rejectClientSession(machines: MachineSet, side: ClientSide): ClientSide {
   const step = stepLifecycle(machines.upstreamSession, side.session, 'session.rejected');
   return step.changed ? { ...side, session: step.state } : side;
+}
+
+/** What a message at the downstream side is: a session message handled here, or a record for the stage. */
+export type ServerReceipt =
+  | { readonly kind: 'session'; readonly side: ServerSide; readonly disposition: Disposition; readonly answerNow: boolean }
+  | { readonly kind: 'record'; readonly admitted: boolean };
+
+/**
+ * Every stage's downstream side receives hello and sync the same way: a stale hello is
+ * answered with `session.rejected`; a newer one starts a handshake (answered now if the
+ * stage is warm); sync completes it. Any other message is a record, admitted only in the
+ * current synced session.
+ */
+export function receiveAtServer(
+  machines: MachineSet,
+  side: ServerSide,
+  message: DownMessage,
+  warm: boolean,
+  variant: ProtocolVariant,
+  out: EffectList,
+): ServerReceipt {
+  if (message.type === 'session.hello') {
+    const outcome = receiveHello(machines, side, message.epoch, warm, variant);
+    if (outcome.kind === 'rejected') {
+      out.send(side.link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
+      return { kind: 'session', side, disposition: 'fenced', answerNow: false };
+    }
+    return { kind: 'session', side: outcome.side, disposition: 'applied', answerNow: outcome.answerNow };
+  }
+  if (message.type === 'session.sync') {
+    const synced = receiveSync(machines, side, message.epoch, variant);
+    return synced === null ? { kind: 'session', side, disposition: 'fenced', answerNow: false } : { kind: 'session', side: synced, disposition: 'applied', answerNow: false };
+  }
+  return { kind: 'record', admitted: serverAdmitsRecord(side, message, variant) };
+}
+
+/** The upstream side opens a session when its transport is up: a fresh epoch and a hello. */
+export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {
+  const opened = openSession(machines, side, incarnation);
+  if (opened.hello !== null) out.send(side.link, opened.hello);
+  return opened.side;
 }

@@ -5,6 +5,9 @@
  * in the simulator.
  */
 import { describe, expect, it } from 'vitest';
+
+/** Exhaustive runs take tens of seconds on a quiet machine; a shared one may be several times slower. */
+const exhaustiveRunMs = 600_000;
 import { variants } from '../../../spec/variants.js';
 import { replay } from '../../../simulator/simulate.js';
 import { bootSequence } from '../../../simulator/world.js';
@@ -16,7 +19,7 @@ import { buildTrace } from '../trace.js';
 function check(preset: string, variant: Parameters<typeof loadCheckConfig>[1]) {
   const config = loadCheckConfig(preset, variant);
   setActiveConfig(config.chain);
-  return { config, result: search(new ChainModel(config), { maxSeconds: 240 }) };
+  return { config, result: search(new ChainModel(config), { maxSeconds: 540 }) };
 }
 
 describe('kd check on the correct protocol', () => {
@@ -34,7 +37,7 @@ describe('kd check on the correct protocol', () => {
     expect(result.livenessChecked).toBe(true);
     expect(result.violation).toBeNull();
     for (const s of result.sometimes) expect(s.covered, s.id).toBe(true);
-  });
+  }, exhaustiveRunMs);
 });
 
 describe('kd check catches every known-bad variant on ci', () => {
@@ -55,6 +58,6 @@ describe('kd check catches every known-bad variant on ci', () => {
         expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
         expect(trace.steps[trace.steps.length - 1]?.violations.map((v) => v.property)).toContain(violation.property);
       }
-    });
+    }, exhaustiveRunMs);
   }
 });
