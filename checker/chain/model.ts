@@ -3,6 +3,7 @@
  * (simulator/world.ts) stepped through the same machines, plus the environment (scale
  * script, fault budgets). No protocol decision is made here.
  */
+import { match } from 'ts-pattern';
 import { linksOf, roleOf, stagesOf, stateIsTombstone, podCacheOf, type StageId } from '../../machines/index.js';
 import { convergenceProblems, isConverged } from '../../simulator/convergence.js';
 import { checkInvariants } from '../../simulator/invariants.js';
@@ -48,26 +49,17 @@ function budgetKind(action: WorldAction): keyof FaultBudgets | null {
 }
 
 export function describeAction(action: WorldAction): string {
-  switch (action.kind) {
-    case 'deliver':
-      return `deliver ${action.direction} ${action.link}`;
-    case 'deliverStale':
-      return `deliver stale ${action.direction} ${action.link}`;
-    case 'dropStale':
-      return `drop stale ${action.direction} ${action.link}`;
-    case 'connect':
-      return `connect ${action.link}`;
-    case 'sandboxDone':
-      return `sandbox ${action.pod} on ${action.node} ${action.outcome}`;
-    case 'scale':
-      return `scale ${action.function} to ${action.desired}`;
-    case 'cut':
-      return `cut ${action.link}`;
-    case 'crash':
-      return `crash ${action.stage}`;
-    case 'nodeCrash':
-      return `crash node ${action.node}`;
-  }
+  return match(action)
+    .with({ kind: 'deliver' }, (a) => `deliver ${a.direction} ${a.link}`)
+    .with({ kind: 'deliverStale' }, (a) => `deliver stale ${a.direction} ${a.link}`)
+    .with({ kind: 'dropStale' }, (a) => `drop stale ${a.direction} ${a.link}`)
+    .with({ kind: 'connect' }, (a) => `connect ${a.link}`)
+    .with({ kind: 'sandboxDone' }, (a) => `sandbox ${a.pod} on ${a.node} ${a.outcome}`)
+    .with({ kind: 'scale' }, (a) => `scale ${a.function} to ${a.desired}`)
+    .with({ kind: 'cut' }, (a) => `cut ${a.link}`)
+    .with({ kind: 'crash' }, (a) => `crash ${a.stage}`)
+    .with({ kind: 'nodeCrash' }, (a) => `crash node ${a.node}`)
+    .exhaustive();
 }
 
 export class ChainModel implements Model<ChainState, ChainAction> {
