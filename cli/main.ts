@@ -1,5 +1,7 @@
 /** The `kd` command line: one subcommand per job. */
 import { checkExitCodes, runCheck } from './check-command.js';
+import { runDown, runScale, runStatus, runUp } from './cluster-commands.js';
+import { runNode } from './node-command.js';
 import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
@@ -15,6 +17,11 @@ const commands: Readonly<Record<string, Command>> = {
   simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, usageExitCode: exitCodes.usage },
   check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, usageExitCode: checkExitCodes.error },
   replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, usageExitCode: checkExitCodes.error },
+  node: { summary: 'run one stage of the chain as this process, over gRPC', run: runNode, usageExitCode: exitCodes.usage },
+  up: { summary: 'start a local cluster: every stage its own process on loopback', run: runUp, usageExitCode: exitCodes.usage },
+  scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, usageExitCode: exitCodes.usage },
+  status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, usageExitCode: exitCodes.usage },
+  down: { summary: 'stop the local cluster', run: runDown, usageExitCode: exitCodes.usage },
 };
 
 export const mainHelp = `Usage: kd COMMAND [options]

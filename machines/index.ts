@@ -16,5 +16,6 @@ export type { ReplicaSetState } from './stages/replicaset.js';
 export type { SchedulerState } from './stages/scheduler.js';
 export type { KubeletState, SandboxInventoryItem } from './stages/kubelet.js';
 export { sandboxesHeld } from './stages/kubelet.js';
+export { capacityUsed } from './decisions/scheduler-decisions.js';
 export { machinesFor, type MachineSet } from './stages/machine-set.js';
 export * from './catalog.js';

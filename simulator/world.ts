@@ -3,11 +3,12 @@
  * runtime of each node, the backing store, and faults. Pure and JSON-only, so the
  * simulator and the model checker share it: both step the same machines through
  * `applyAction`, the single place where a driver's obligations (machines/README.md) are
- * met in this process.
+ * met in this process. Checks on the hot path are written `if (...) throw` so that no
+ * message string is built unless the check fails.
  */
 import {
-  assert,
   bootEffects,
+  InvariantViolation,
   initStage,
   kubeletId,
   linkEnds,
@@ -100,19 +101,19 @@ export function initialWorld(config: ChainConfig): World {
 
 function stageOf(world: World, stage: StageId): StageState {
   const state = world.stages[stage];
-  assert(state !== undefined, `unknown stage ${stage}`);
+  if (state === undefined) throw new InvariantViolation(`unknown stage ${stage}`);
   return state;
 }
 
 function channelOf(world: World, link: LinkId, direction: Direction): Channel {
   const channels = world.links[link];
-  assert(channels !== undefined, `unknown link ${link}`);
+  if (channels === undefined) throw new InvariantViolation(`unknown link ${link}`);
   return channels[direction];
 }
 
 function withChannel(world: World, link: LinkId, direction: Direction, channel: Channel): World {
   const channels = world.links[link];
-  assert(channels !== undefined, `unknown link ${link}`);
+  if (channels === undefined) throw new InvariantViolation(`unknown link ${link}`);
   return { ...world, links: { ...world.links, [link]: { ...channels, [direction]: channel } } };
 }
 
@@ -166,7 +167,7 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
       const channel = channelOf(world, action.link, action.direction);
       const queue = action.kind === 'deliver' ? channel.current : channel.stale;
       const [message, ...rest] = queue;
-      assert(message !== undefined, `no message to deliver on ${action.link} ${action.direction}`);
+      if (message === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
       next = withChannel(world, action.link, action.direction, action.kind === 'deliver' ? { ...channel, current: rest } : { ...channel, stale: rest });
       const { upstream, downstream } = linkEnds(action.link);
       next = run(next, action.direction === 'down' ? downstream : upstream, { type: 'message.received', link: action.link, message });
@@ -183,7 +184,7 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
     case 'sandboxDone': {
       const sandboxes = world.sandboxes[action.node] ?? {};
       const sandbox = sandboxes[action.pod];
-      assert(sandbox !== undefined, `no sandbox ${action.pod} on ${action.node}`);
+      if (sandbox === undefined) throw new InvariantViolation(`no sandbox ${action.pod} on ${action.node}`);
       const remaining = action.outcome === 'started' ? withEntry(sandboxes, action.pod, { ...sandbox, state: 'running' as const }) : withoutEntry(sandboxes, action.pod);
       next = { ...world, sandboxes: { ...world.sandboxes, [action.node]: remaining } };
       if (action.outcome !== 'started') next = { ...next, ghost: { ...next.ghost, dead: addName(next.ghost.dead, action.pod) } };
@@ -218,7 +219,7 @@ function addName(list: readonly string[], name: string): readonly string[] {
  */
 function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, crashed: StageId | null = null): World {
   const channels = world.links[link];
-  assert(channels !== undefined, `unknown link ${link}`);
+  if (channels === undefined) throw new InvariantViolation(`unknown link ${link}`);
   const ends = linkEnds(link);
   const keep = (channel: Channel, receiver: StageId): Channel =>
     receiver === crashed ? emptyChannel : channel.current.length === 0 ? channel : { current: [], stale: [...channel.stale, ...channel.current] };
@@ -290,7 +291,7 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
       const node = nodeOfKubelet(stage);
       const sandboxes = world.sandboxes[node] ?? {};
       const sandbox = sandboxes[effect.pod.name];
-      assert(sandbox !== undefined, `the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
+      if (sandbox === undefined) throw new InvariantViolation(`the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
       return { ...world, sandboxes: { ...world.sandboxes, [node]: withEntry(sandboxes, effect.pod.name, { ...sandbox, state: 'killing' as const }) } };
     }
     case 'store.persist':

@@ -22,7 +22,7 @@ export interface TraceNote {
 
 /** The stages of the chain in chain order, then any other stage the trace mentions. */
 export function traceStages(trace: CounterexampleTrace): StageId[] {
-  const stages = stagesOf(trace.check.chain);
+  const stages = [...stagesOf(trace.check.chain)];
   const extra = (stage: StageId): void => {
     if (!stages.includes(stage)) stages.push(stage);
   };

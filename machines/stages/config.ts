@@ -72,17 +72,30 @@ export function schedulerToKubelet(node: string): LinkId {
   return linkId('scheduler', kubeletId(node));
 }
 
-/** Every stage of a chain, top first. */
-export function stagesOf(config: ChainConfig): StageId[] {
-  return ['autoscaler', 'deployment', 'replicaset', 'scheduler', ...config.nodes.map((n) => kubeletId(n.name))];
+const stagesCache = new WeakMap<ChainConfig, readonly StageId[]>();
+const linksCache = new WeakMap<ChainConfig, readonly LinkId[]>();
+
+/** Every stage of a chain, top first (computed once per configuration object). */
+export function stagesOf(config: ChainConfig): readonly StageId[] {
+  let stages = stagesCache.get(config);
+  if (stages === undefined) {
+    stages = ['autoscaler', 'deployment', 'replicaset', 'scheduler', ...config.nodes.map((n) => kubeletId(n.name))];
+    stagesCache.set(config, stages);
+  }
+  return stages;
 }
 
-/** Every link of a chain, top first. */
-export function linksOf(config: ChainConfig): LinkId[] {
-  return [
-    chainLinks.autoscalerToDeployment,
-    chainLinks.deploymentToReplicaSet,
-    chainLinks.replicaSetToScheduler,
-    ...config.nodes.map((n) => schedulerToKubelet(n.name)),
-  ];
+/** Every link of a chain, top first (computed once per configuration object). */
+export function linksOf(config: ChainConfig): readonly LinkId[] {
+  let links = linksCache.get(config);
+  if (links === undefined) {
+    links = [
+      chainLinks.autoscalerToDeployment,
+      chainLinks.deploymentToReplicaSet,
+      chainLinks.replicaSetToScheduler,
+      ...config.nodes.map((n) => schedulerToKubelet(n.name)),
+    ];
+    linksCache.set(config, links);
+  }
+  return links;
 }

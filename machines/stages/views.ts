@@ -49,3 +49,24 @@ export function podCacheOf(state: StageState): PodCache {
 export function stageIsWarm(state: StageState): boolean {
   return clientSides(state).every((side) => side.everSynced);
 }
+
+/** A desired count a stage holds: clean once the downstream has confirmed it. */
+export interface DesiredCountView {
+  readonly function: string;
+  readonly desired: number;
+  readonly clean: boolean;
+}
+
+/** The desired counts a stage holds (Autoscaler, Deployment, ReplicaSet); none for the others. */
+export function desiredCounts(state: StageState): DesiredCountView[] {
+  switch (state.role) {
+    case 'autoscaler':
+    case 'deployment':
+      return Object.entries(state.scales).map(([fn, e]) => ({ function: fn, desired: e.desired, clean: e.lifecycle === 'applied' }));
+    case 'replicaset':
+      // The ReplicaSet is the last stage that holds counts: what it holds is applied.
+      return Object.entries(state.desired).map(([fn, desired]) => ({ function: fn, desired, clean: true }));
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,165 @@
+/** `kd up`, `kd scale`, `kd status`, `kd down`: a local cluster of stage processes on loopback. */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { desiredMax, nodeCapacityMax, stagesOf } from '../machines/index.js';
+import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
+import {
+  configFileOf,
+  logFileOf,
+  runningStages,
+  startStageProcess,
+  stopCluster,
+  waitHealthy,
+  writeClusterConfig,
+} from '../runtime/cluster/local-cluster.js';
+import { setScale } from '../runtime/cluster/rpc.js';
+import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
+import { reasonOfStatus } from '../runtime/wire/errors.js';
+import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
+
+const defaultDir = '.kd';
+
+interface Parsed {
+  readonly values: Readonly<Record<string, string | boolean | undefined>> & { readonly dir?: string; readonly help?: boolean };
+  readonly positionals: readonly string[];
+}
+
+function text(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function parse(command: string, argv: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals = false): Parsed {
+  try {
+    return parseArgs({ args: [...argv], strict: true, allowPositionals: positionals, options: { ...options, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run "kd ${command} --help" for the options.`);
+  }
+}
+
+function loadRunning(dir: string, command: string): ClusterConfig {
+  const file = configFileOf(dir);
+  if (!existsSync(file)) throw new UsageError(`no cluster in ${dir} (${file} is missing): run "kd up" first, or pass --dir`);
+  try {
+    return loadClusterConfig(file);
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message}`);
+  }
+}
+
+export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--dir DIR]
+
+Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
+Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
+simulated sandbox runtime. Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data.
+
+Options:
+  --nodes N           nodes, one Kubelet each (default 4)
+  --capacity N        sandboxes per node (default 100)
+  --functions LIST    comma-separated function names (default fn)
+  --start-delay-ms N  simulated sandbox start delay (default 20)
+  --dir DIR           where the cluster lives (default .kd)`;
+
+export async function runUp(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  const v = parse('up', argv, { nodes: { type: 'string' }, capacity: { type: 'string' }, functions: { type: 'string' }, 'start-delay-ms': { type: 'string' } }).values;
+  if (v.help === true) {
+    print(upHelp);
+    return exitCodes.ok;
+  }
+  const dir = v.dir ?? defaultDir;
+  const running = runningStages(dir);
+  if (running.length > 0) throw new UsageError(`a cluster is already running in ${dir} (${running.map((r) => r.stage).join(', ')}): run "kd down${v.dir === undefined ? '' : ` --dir ${dir}`}" first`);
+  const nodes = parseWholeNumber('nodes', text(v['nodes']), 4, 1, 64);
+  const capacity = parseWholeNumber('capacity', text(v['capacity']), 100, 0, nodeCapacityMax);
+  const startDelayMs = parseWholeNumber('start-delay-ms', text(v['start-delay-ms']), 20, 0, 60_000);
+  const functions = (text(v['functions']) ?? 'fn').split(',').map((f) => f.trim());
+  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10 }).catch((error: Error) => {
+    throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
+  });
+  const stages = stagesOf(config.chain);
+  for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
+  try {
+    await waitHealthy(config, stages, 60_000);
+  } catch (error) {
+    console.error(`kd up: ${(error as Error).message}; see the logs in ${dir}/logs. Stopping what started.`);
+    await stopCluster(dir);
+    return exitCodes.failed;
+  }
+  print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')})`);
+  for (const stage of stages) print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  log ${logFileOf(dir, stage)}`);
+  print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
+  return exitCodes.ok;
+}
+
+export const scaleHelp = `Usage: kd scale FUNCTION N [--dir DIR]
+
+Sets the desired count of FUNCTION to N at the Autoscaler of the cluster in DIR
+(default .kd). Answers once the count is stored durably.`;
+
+export async function runScale(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  const parsed = parse('scale', argv, {}, true);
+  if (parsed.values.help === true) {
+    print(scaleHelp);
+    return exitCodes.ok;
+  }
+  const [fn, count, ...extra] = parsed.positionals;
+  if (fn === undefined || count === undefined || extra.length > 0) throw new UsageError('takes FUNCTION and N, for example: kd scale fn 50');
+  const desired = parseWholeNumber('N', count, 0, 0, desiredMax);
+  const dir = parsed.values.dir ?? defaultDir;
+  const config = loadRunning(dir, 'scale');
+  if (!config.chain.functions.some((f) => f.name === fn))
+    throw new UsageError(`unknown function "${fn}"; the cluster has: ${config.chain.functions.map((f) => f.name).join(', ')}`);
+  const address = config.stages['autoscaler']?.address ?? '';
+  try {
+    const reply = await setScale(address, fn, desired);
+    print(`${reply.function}: desired ${reply.desired} (stored)`);
+    return exitCodes.ok;
+  } catch (error) {
+    const e = error as { details?: string; code?: number };
+    console.error(`kd scale: the autoscaler at ${address} refused or is down: ${reasonOfStatus(e) ?? ''} ${e.details ?? String(error)}`);
+    return exitCodes.failed;
+  }
+}
+
+export const statusHelp = `Usage: kd status [--json] [--wait SECONDS] [--dir DIR]
+
+Shows every stage's sessions and epochs and its cache (dirty/clean/tombstones/waiting),
+and for every function the desired count and the pods running at Kubelets, and whether
+the chain has converged. Waits up to --wait seconds (default 10, 0 for no wait) for the
+chain to converge before it prints. Exit codes: 0 converged, 1 not (yet) converged,
+2 bad usage.`;
+
+export async function runStatus(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  const v = parse('status', argv, { json: { type: 'boolean' }, wait: { type: 'string' } }).values;
+  if (v.help === true) {
+    print(statusHelp);
+    return exitCodes.ok;
+  }
+  const waitSeconds = parseWholeNumber('wait', text(v['wait']), 10, 0, 3_600);
+  const config = loadRunning(v.dir ?? defaultDir, 'status');
+  const deadline = Date.now() + waitSeconds * 1_000;
+  let status = await clusterStatus(config);
+  while (!status.converged && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    status = await clusterStatus(config);
+  }
+  print(v['json'] === true ? JSON.stringify(status, null, 2) : formatStatus(status));
+  return status.converged ? exitCodes.ok : exitCodes.failed;
+}
+
+export const downHelp = `Usage: kd down [--dir DIR]
+
+Stops every stage of the cluster in DIR (SIGTERM, then waits; SIGKILL after 5 s).
+The data in DIR stays (remove DIR to start from nothing).`;
+
+export async function runDown(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  const v = parse('down', argv, {}).values;
+  if (v.help === true) {
+    print(downHelp);
+    return exitCodes.ok;
+  }
+  const dir = v.dir ?? defaultDir;
+  const results = await stopCluster(dir);
+  if (results.length === 0) print(`no stage was running in ${dir}`);
+  for (const r of results) print(`  ${r.stage.padEnd(14)} pid ${r.pid} ${r.outcome}`);
+  return exitCodes.ok;
+}

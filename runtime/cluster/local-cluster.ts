@@ -1,0 +1,176 @@
+/**
+ * A local cluster: every stage as its own detached OS process on loopback, with its
+ * config, logs, pid files and data under one directory (default `.kd`).
+ *
+ *   DIR/cluster.json        the ClusterConfig every stage reads
+ *   DIR/logs/STAGE.log      JSON lines of each stage (stdout and stderr)
+ *   DIR/pids/STAGE.pid      the process id of each running stage
+ *   DIR/data/STAGE/         durable data: incarnation, desired counts, sandboxes
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kubeletId, roleOf, stagesOf, type StageId } from '../../machines/index.js';
+import { loadClusterConfig, type ClusterConfig, type StageEndpoint } from '../config.js';
+import { getStageState } from './rpc.js';
+
+const kdBin = fileURLToPath(new URL('../../bin/kd.mjs', import.meta.url));
+
+export function configFileOf(dir: string): string {
+  return join(resolve(dir), 'cluster.json');
+}
+
+function fileNameOf(stage: StageId): string {
+  return stage.replace(':', '-');
+}
+
+export function logFileOf(dir: string, stage: StageId): string {
+  return join(resolve(dir), 'logs', `${fileNameOf(stage)}.log`);
+}
+
+function pidFileOf(dir: string, stage: StageId): string {
+  return join(resolve(dir), 'pids', `${fileNameOf(stage)}.pid`);
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; the stage binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface ClusterShape {
+  readonly nodes: number;
+  readonly capacity: number;
+  readonly functions: readonly string[];
+  readonly startDelayMs: number;
+  readonly killDelayMs: number;
+}
+
+/** Writes DIR/cluster.json with loopback addresses on free ports. */
+export async function writeClusterConfig(dir: string, shape: ClusterShape): Promise<ClusterConfig> {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true });
+  const chain = {
+    functions: shape.functions.map((name, i) => ({ name, priority: i })),
+    nodes: Array.from({ length: shape.nodes }, (_, i) => ({ name: `n${i + 1}`, capacity: shape.capacity })),
+    variant: 'correct' as const,
+  };
+  const stages: Record<StageId, StageEndpoint> = {};
+  for (const stage of stagesOf(chain)) stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)) };
+  const config = { chain, stages, sandbox: { startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs } };
+  writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
+  return loadClusterConfig(configFileOf(root));
+}
+
+/** Starts one stage as a detached process writing its log to DIR/logs; returns its pid. */
+export function startStageProcess(dir: string, stage: StageId): number {
+  const root = resolve(dir);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  mkdirSync(join(root, 'pids'), { recursive: true });
+  const log = openSync(logFileOf(root, stage), 'a');
+  const role = roleOf(stage);
+  const args = [kdBin, 'node', '--role', role, '--config', configFileOf(root)];
+  if (role === 'kubelet') args.push('--node', stage.slice('kubelet:'.length));
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], cwd: root });
+  closeSync(log);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${stage}`);
+  writeFileSync(pidFileOf(root, stage), `${child.pid}\n`);
+  return child.pid;
+}
+
+export function pidOf(dir: string, stage: StageId): number | null {
+  const file = pidFileOf(dir, stage);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the stages of DIR that are still running. */
+export function runningStages(dir: string): Array<{ stage: StageId; pid: number }> {
+  const pidsDir = join(resolve(dir), 'pids');
+  if (!existsSync(pidsDir)) return [];
+  const running: Array<{ stage: StageId; pid: number }> = [];
+  for (const file of readdirSync(pidsDir)) {
+    if (!file.endsWith('.pid')) continue;
+    const base = file.slice(0, -'.pid'.length);
+    const stage = base.startsWith('kubelet-') ? kubeletId(base.slice('kubelet-'.length)) : base;
+    const pid = pidOf(dir, stage);
+    if (pid !== null && processIsAlive(pid)) running.push({ stage, pid });
+  }
+  return running;
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits until every listed stage answers Inspect.GetState; throws with the stages that did not. */
+export async function waitHealthy(config: ClusterConfig, stages: readonly StageId[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(stages);
+  while (pending.size > 0) {
+    await Promise.all(
+      [...pending].map(async (stage) => {
+        const endpoint = config.stages[stage];
+        if (endpoint === undefined) return;
+        try {
+          await getStageState(endpoint.address, 1_000, { omit_pods: true });
+          pending.delete(stage);
+        } catch {
+          // not up yet
+        }
+      }),
+    );
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) throw new Error(`not healthy after ${timeoutMs} ms: ${[...pending].join(', ')}`);
+    await sleep(200);
+  }
+}
+
+/** Sends SIGTERM to a stage process and waits for it to exit (SIGKILL after `graceMs`). */
+export async function stopProcess(pid: number, graceMs: number): Promise<'stopped' | 'killed'> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return 'stopped';
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!processIsAlive(pid)) return 'stopped';
+    await sleep(50);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+  return 'killed';
+}
+
+/** Stops every stage of DIR; returns what became of each. */
+export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{ stage: StageId; pid: number; outcome: 'stopped' | 'killed' }>> {
+  const running = runningStages(dir);
+  const results = await Promise.all(running.map(async ({ stage, pid }) => ({ stage, pid, outcome: await stopProcess(pid, graceMs) })));
+  rmSync(join(resolve(dir), 'pids'), { recursive: true, force: true });
+  return results;
+}

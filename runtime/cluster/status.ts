@@ -1,0 +1,135 @@
+/**
+ * The status of a running cluster from every stage's Inspect.GetState: sessions,
+ * caches (dirty, clean, tombstones), desired vs running per function, and whether the
+ * chain has converged (LIVE-CONVERGENCE as seen from outside: every link synced at both
+ * ends in one epoch, no tombstone left, every desired count acknowledged, every pod
+ * running or waiting for capacity, and the caches agree with the Kubelets).
+ */
+import { linkEnds, linksOf, stagesOf, stateIsAlive, stateIsTombstone, type StageId } from '../../machines/index.js';
+import type { ClusterConfig } from '../config.js';
+import type { WireStageState } from '../wire/proto.js';
+import { getStageState } from './rpc.js';
+
+export interface StageSummary {
+  readonly stage: StageId;
+  readonly address: string;
+  readonly reachable: boolean;
+  readonly incarnation: number;
+  readonly warm: boolean;
+  readonly sessions: ReadonlyArray<{ link: string; end: string; state: string; epoch: number; lastRejection: string }>;
+  /** Pod entries by class: dirty (forwarded, not confirmed running), clean (running), tombstones, waiting (not yet forwarded). */
+  readonly cache: { readonly dirty: number; readonly clean: number; readonly tombstones: number; readonly waiting: number };
+  readonly scales: ReadonlyArray<{ function: string; desired: number; clean: boolean }>;
+}
+
+export interface FunctionSummary {
+  readonly function: string;
+  readonly desired: number;
+  readonly running: number;
+  readonly waiting: number;
+}
+
+export interface ClusterStatus {
+  readonly stages: readonly StageSummary[];
+  readonly functions: readonly FunctionSummary[];
+  readonly converged: boolean;
+  readonly problems: readonly string[];
+}
+
+export async function inspectCluster(config: ClusterConfig, timeoutMs = 3_000): Promise<Map<StageId, WireStageState | null>> {
+  const states = new Map<StageId, WireStageState | null>();
+  await Promise.all(
+    stagesOf(config.chain).map(async (stage) => {
+      const endpoint = config.stages[stage];
+      try {
+        states.set(stage, endpoint === undefined ? null : await getStageState(endpoint.address, timeoutMs));
+      } catch {
+        states.set(stage, null);
+      }
+    }),
+  );
+  return states;
+}
+
+function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageState | null): StageSummary {
+  const address = config.stages[stage]?.address ?? '';
+  if (state === null)
+    return { stage, address, reachable: false, incarnation: 0, warm: false, sessions: [], cache: { dirty: 0, clean: 0, tombstones: 0, waiting: 0 }, scales: [] };
+  const cache = { dirty: 0, clean: 0, tombstones: 0, waiting: 0 };
+  for (const pod of state.pods) {
+    if (stateIsTombstone(pod.state)) cache.tombstones++;
+    else if (pod.state === 'running') cache.clean++;
+    else if (pod.state === 'pending' || pod.state === 'unscheduled') cache.waiting++;
+    else cache.dirty++;
+  }
+  return {
+    stage,
+    address,
+    reachable: true,
+    incarnation: state.incarnation,
+    warm: state.warm,
+    sessions: state.links.map((l) => ({ link: l.link_id, end: l.end, state: l.state, epoch: l.epoch, lastRejection: l.last_rejection?.reason ?? '' })),
+    cache,
+    scales: state.scales.map((s) => ({ function: s.function, desired: s.desired, clean: s.clean })),
+  };
+}
+
+export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<StageId, WireStageState | null>): ClusterStatus {
+  const problems: string[] = [];
+  const stages = stagesOf(config.chain).map((stage) => summarizeStage(config, stage, states.get(stage) ?? null));
+  for (const s of stages) if (!s.reachable) problems.push(`${s.stage} does not answer at ${s.address}`);
+  for (const s of stages) if (s.cache.tombstones > 0) problems.push(`${s.stage} holds ${s.cache.tombstones} tombstone(s)`);
+  for (const s of stages) for (const scale of s.scales) if (!scale.clean) problems.push(`${s.stage}: desired count of ${scale.function} not yet acknowledged below`);
+  for (const link of linksOf(config.chain)) {
+    const { upstream, downstream } = linkEnds(link);
+    const up = states.get(upstream)?.links.find((l) => l.link_id === link);
+    const down = states.get(downstream)?.links.find((l) => l.link_id === link);
+    if (up === undefined || down === undefined) continue;
+    if (up.state !== 'synced' || down.state !== 'synced' || up.epoch !== down.epoch)
+      problems.push(`link ${link} is not synced (upstream ${up.state} ${up.epoch}, downstream ${down.state} ${down.epoch})`);
+  }
+  const autoscaler = states.get('autoscaler');
+  const scheduler = states.get('scheduler');
+  const replicaset = states.get('replicaset');
+  const kubeletPods = config.chain.nodes.flatMap((n) => states.get(`kubelet:${n.name}`)?.pods ?? []);
+  const functions = config.chain.functions.map((f) => {
+    const desired = autoscaler?.scales.find((s) => s.function === f.name)?.desired ?? 0;
+    const running = kubeletPods.filter((p) => p.record.function === f.name && p.state === 'running').length;
+    const waiting = (scheduler?.pods ?? []).filter((p) => p.record.function === f.name && p.state === 'unscheduled').length;
+    return { function: f.name, desired, running, waiting };
+  });
+  for (const f of functions) if (f.running + f.waiting !== f.desired) problems.push(`${f.function}: ${f.running} running + ${f.waiting} waiting, desired ${f.desired}`);
+  const free = (scheduler?.nodes ?? []).reduce((sum, n) => sum + Math.max(0, n.capacity - n.used), 0);
+  if (functions.some((f) => f.waiting > 0) && free > 0) problems.push(`pods wait although ${free} slot(s) are free`);
+  for (const pod of kubeletPods) if (pod.state !== 'running') problems.push(`kubelet:${pod.record.node} holds ${pod.record.name} as ${pod.state}`);
+  if (replicaset !== undefined && replicaset !== null && scheduler !== undefined && scheduler !== null) {
+    const rsNames = new Set(replicaset.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
+    const schedulerNames = new Set(scheduler.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
+    const kubeletNames = new Set(kubeletPods.map((p) => p.record.name));
+    const bound = scheduler.pods.filter((p) => p.state !== 'unscheduled').map((p) => p.record.name);
+    if (rsNames.size !== schedulerNames.size || [...rsNames].some((n) => !schedulerNames.has(n))) problems.push('replicaset and scheduler hold different pods');
+    if (bound.length !== kubeletNames.size || bound.some((n) => !kubeletNames.has(n))) problems.push('scheduler and kubelets hold different pods');
+    for (const p of scheduler.pods) if (p.state !== 'running' && p.state !== 'unscheduled') problems.push(`scheduler holds ${p.record.name} as ${p.state}`);
+  }
+  return { stages, functions, converged: problems.length === 0, problems: problems.slice(0, 20) };
+}
+
+export async function clusterStatus(config: ClusterConfig): Promise<ClusterStatus> {
+  return clusterStatusOf(config, await inspectCluster(config));
+}
+
+export function formatStatus(status: ClusterStatus): string {
+  const lines: string[] = [];
+  lines.push('stage            address           inc  warm  pods dirty/clean/tombstones/waiting  sessions');
+  for (const s of status.stages) {
+    const sessions = s.sessions.map((l) => `${l.link}(${l.end === 'upstream' ? 'up' : 'down'}):${l.state}@${l.epoch}${l.lastRejection === '' ? '' : ` last-rejection=${l.lastRejection}`}`).join(' ');
+    const cache = `${s.cache.dirty}/${s.cache.clean}/${s.cache.tombstones}/${s.cache.waiting}`;
+    lines.push(
+      `${s.stage.padEnd(16)} ${s.address.padEnd(17)} ${s.reachable ? String(s.incarnation).padStart(3) : '  -'}  ${s.reachable ? (s.warm ? 'yes ' : 'no  ') : 'DOWN'}  ${cache.padEnd(35)} ${sessions}`,
+    );
+  }
+  lines.push('');
+  for (const f of status.functions) lines.push(`function ${f.function}: desired ${f.desired}, running at kubelets ${f.running}, waiting for capacity ${f.waiting}`);
+  lines.push(status.converged ? 'converged: yes' : `converged: no (${status.problems.slice(0, 5).join('; ')})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,86 @@
+/**
+ * The simulated sandbox runtime of one node: a sandbox starts after a delay and is
+ * killed after a delay. Sandboxes are written to a file in the Kubelet's data dir so
+ * they survive a Kubelet process restart (spec 06: sandboxes keep running); the
+ * restarted Kubelet rebuilds its inventory from them.
+ */
+import { join } from 'node:path';
+import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
+import { readJsonFile, writeFileAtomic } from './durable.js';
+
+export type SandboxReport = { readonly type: 'sandbox.started' | 'sandbox.killed'; readonly pod: string };
+
+export class SimulatedSandboxes {
+  private readonly file: string;
+  private readonly sandboxes = new Map<string, SandboxInventoryItem>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    dataDir: string,
+    private readonly delays: { readonly startDelayMs: number; readonly killDelayMs: number },
+    private readonly report: (event: SandboxReport) => void,
+  ) {
+    this.file = join(dataDir, 'sandboxes.json');
+    for (const item of readJsonFile<SandboxInventoryItem[]>(this.file, [])) this.sandboxes.set(item.pod.name, item);
+  }
+
+  /** The sandboxes found on the node at start, for initStage's inventory. */
+  inventory(): SandboxInventoryItem[] {
+    return [...this.sandboxes.values()];
+  }
+
+  /** After a restart: sandboxes still starting report their outcome (kills are re-issued by bootEffects). */
+  resume(): void {
+    for (const item of this.sandboxes.values()) if (item.state === 'starting') this.schedule(item.pod.name, 'sandbox.started', this.delays.startDelayMs);
+  }
+
+  start(pod: PodRecord): void {
+    if (this.sandboxes.has(pod.name)) throw new Error(`sandbox.start for ${pod.name}, which already has a sandbox`);
+    this.sandboxes.set(pod.name, { pod, state: 'starting' });
+    this.save();
+    this.schedule(pod.name, 'sandbox.started', this.delays.startDelayMs);
+  }
+
+  kill(pod: PodRecord): void {
+    const item = this.sandboxes.get(pod.name);
+    if (item === undefined) throw new Error(`sandbox.kill for ${pod.name}, which has no sandbox`);
+    if (item.state === 'killing' && this.timers.has(pod.name)) return;
+    this.sandboxes.set(pod.name, { ...item, state: 'killing' });
+    this.save();
+    this.schedule(pod.name, 'sandbox.killed', this.delays.killDelayMs);
+  }
+
+  count(): number {
+    return this.sandboxes.size;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(name: string, type: SandboxReport['type'], delayMs: number): void {
+    const previous = this.timers.get(name);
+    if (previous !== undefined) clearTimeout(previous);
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        this.timers.delete(name);
+        if (this.stopped) return;
+        const item = this.sandboxes.get(name);
+        if (item === undefined) return;
+        if (type === 'sandbox.started') this.sandboxes.set(name, { ...item, state: 'running' });
+        else this.sandboxes.delete(name);
+        this.save();
+        this.report({ type, pod: name });
+      }, delayMs),
+    );
+  }
+
+  private save(): void {
+    const items = [...this.sandboxes.values()].sort((a, b) => (a.pod.name < b.pod.name ? -1 : 1));
+    writeFileAtomic(this.file, JSON.stringify(items), false);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The wire schema, loaded once from spec/kubedirect.proto with @grpc/proto-loader
+ * (no generated code). Field names stay as in the .proto (`keepCase`), 64-bit integers
+ * are numbers (every epoch is a safe integer, spec/limits.ts), enums are their names,
+ * and `body` names the member of each oneof that is set.
+ */
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export const protoPath = fileURLToPath(new URL('../../spec/kubedirect.proto', import.meta.url));
+
+export const protoLoaderOptions: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+
+const packageDefinition = protoLoader.loadSync(protoPath, protoLoaderOptions);
+const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+  kubedirect: { v1: Record<string, grpc.ServiceClientConstructor> };
+};
+
+function serviceClient(name: string): grpc.ServiceClientConstructor {
+  const constructor = loaded.kubedirect.v1[name];
+  if (constructor === undefined) throw new Error(`spec/kubedirect.proto has no service ${name}`);
+  return constructor;
+}
+
+export const LinkClient = serviceClient('Link');
+export const ScalerClient = serviceClient('Scaler');
+export const InspectClient = serviceClient('Inspect');
+
+// ---------------------------------------------------------------------------
+// Frames as proto-loader gives and takes them. Incoming frames are untrusted: the
+// codec validates every field before anything reaches a machine.
+// ---------------------------------------------------------------------------
+
+export interface WireScale {
+  function: string;
+  desired: number;
+}
+
+export interface WirePodRecord {
+  name: string;
+  function: string;
+  priority: number;
+  node: string;
+}
+
+export interface WireTombstone {
+  name: string;
+  origin: string;
+}
+
+export interface WireHello {
+  upstream_stage_id: string;
+  downstream_stage_id: string;
+  protocol_version: number;
+}
+
+export type UpstreamBody = 'hello' | 'sync' | 'scale_set' | 'provision' | 'tombstone';
+
+export interface UpstreamFrame {
+  epoch: number;
+  body?: UpstreamBody;
+  hello?: WireHello;
+  sync?: Record<string, never>;
+  scale_set?: { scales: WireScale[] };
+  provision?: { pods: WirePodRecord[] };
+  tombstone?: { tombstones: WireTombstone[] };
+}
+
+export interface WireSnapshotPod {
+  record: WirePodRecord | null;
+  phase: string;
+}
+
+export interface WireSnapshotTombstone {
+  record: WirePodRecord | null;
+  origin: string;
+}
+
+export interface WireSnapshot {
+  scales: WireScale[];
+  pods: WireSnapshotPod[];
+  tombstones: WireSnapshotTombstone[];
+  last: boolean;
+}
+
+export type DownstreamBody = 'snapshot' | 'rejected' | 'scale_applied' | 'running' | 'failed' | 'preempted' | 'tombstone_done';
+
+export interface DownstreamFrame {
+  epoch: number;
+  body?: DownstreamBody;
+  snapshot?: WireSnapshot;
+  rejected?: { reason: string; message: string };
+  scale_applied?: { scales: WireScale[] };
+  running?: { names: string[] };
+  failed?: { failures: Array<{ name: string; reason: string }> };
+  preempted?: { names: string[] };
+  tombstone_done?: { names: string[] };
+}
+
+export interface WireErrorDetail {
+  reason: string;
+  epoch: number;
+  link_id: string;
+  message: string;
+}
+
+export interface WireLinkState {
+  link_id: string;
+  end: 'upstream' | 'downstream';
+  state: string;
+  epoch: number;
+  synced_once: boolean;
+  last_rejection: WireErrorDetail | null;
+}
+
+export interface WireScaleState {
+  function: string;
+  known: boolean;
+  desired: number;
+  clean: boolean;
+}
+
+export interface WirePodState {
+  record: WirePodRecord;
+  state: string;
+  tombstone_origin: string;
+}
+
+export interface WireNodeState {
+  node: string;
+  capacity: number;
+  used: number;
+  warm: boolean;
+}
+
+export interface WireStageState {
+  stage_id: string;
+  incarnation: number;
+  warm: boolean;
+  protocol_version: number;
+  links: WireLinkState[];
+  scales: WireScaleState[];
+  pods: WirePodState[];
+  nodes: WireNodeState[];
+}
