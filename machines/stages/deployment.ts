@@ -24,6 +24,7 @@ import {
   newServerSide,
   receiveAtServer,
   rejectClientSession,
+  serverMaySendUp,
   type ClientSide,
   type ServerSide,
 } from './session-sides.js';
@@ -100,8 +101,13 @@ class DeploymentStep {
     }
     if (!receipt.admitted) return 'fenced';
     if (message.type !== 'scale.set') return 'fenced';
+    const held = this.state.scales[message.scale.function];
+    // Acknowledgements are tail-first (REQ-SCALE-004): only a value already in force at the ReplicaSet is acknowledged now.
+    if (held !== undefined && held.desired === message.scale.desired && held.lifecycle === 'applied') {
+      this.out.send(link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });
+      return 'applied';
+    }
     this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
-    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });
     return 'applied';
   }
 
@@ -120,9 +126,15 @@ class DeploymentStep {
       case 'session.rejected':
         this.state = { ...this.state, toReplicaSet: rejectClientSession(this.machines, this.state.toReplicaSet) };
         return 'applied';
-      case 'scale.applied':
+      case 'scale.applied': {
+        const before = this.state.scales[message.scale.function];
         this.state = { ...this.state, scales: markApplied(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
+        const after = this.state.scales[message.scale.function];
+        // The entry just became clean: the value is in force below, so the acknowledgement goes up.
+        if (before !== after && after?.lifecycle === 'applied' && serverMaySendUp(this.state.fromAutoscaler))
+          this.out.send(this.state.fromAutoscaler.link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });
         return 'applied';
+      }
       default:
         return 'fenced';
     }

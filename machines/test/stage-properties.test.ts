@@ -560,10 +560,22 @@ function checkStep(run: StageRun, before: StageState, event: StageEvent, result:
       checkAutoscalerStep(run, result.effects);
       break;
     case 'deployment':
+      // Tail-first acknowledgement (REQ-SCALE-004): `scale.applied{f, d}` goes up only for a
+      // value in force below: on `scale.set{f, d}` for an entry already clean at d, or when
+      // the ReplicaSet's `scale.applied{f, d}` makes the entry clean at d.
       for (const effect of result.effects)
         if (effect.type === 'message.send' && effect.message.type === 'scale.applied') {
-          expect(event.type === 'message.received' && event.message.type === 'scale.set' && result.disposition === 'applied').toBe(true);
-          if (event.type === 'message.received' && event.message.type === 'scale.set') expect(effect.message.scale).toStrictEqual(event.message.scale);
+          expect(event.type === 'message.received' && result.disposition === 'applied').toBe(true);
+          if (event.type !== 'message.received' || before.role !== 'deployment' || after.role !== 'deployment') continue;
+          const m = event.message;
+          expect(m.type === 'scale.set' || m.type === 'scale.applied', `acknowledged on ${m.type}`).toBe(true);
+          if (m.type !== 'scale.set' && m.type !== 'scale.applied') continue;
+          expect(effect.message.scale).toStrictEqual(m.scale);
+          const held = after.scales[m.scale.function];
+          expect(held?.desired).toBe(m.scale.desired);
+          expect(held?.lifecycle).toBe('applied');
+          if (m.type === 'scale.set') expect(before.scales[m.scale.function]?.lifecycle).toBe('applied');
+          else expect(before.scales[m.scale.function]?.lifecycle).not.toBe('applied');
         }
       break;
     case 'replicaset':
