@@ -267,11 +267,11 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
 function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[], stepper: StageStepper): World {
   const before = stageOf(world, stage);
   const result = stepper(config, stage, before, event);
-  let next: World = { ...world, stages: { ...world.stages, [stage]: result.state } };
+  let next: World = result.state === before ? world : { ...world, stages: { ...world.stages, [stage]: result.state } };
   for (const effect of result.effects) next = carryOut(next, stage, effect);
   const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition, world: next });
-  violations.push(...observed.violations);
-  return { ...next, ghost: observed.ghost };
+  if (observed.violations.length > 0) violations.push(...observed.violations);
+  return observed.ghost === next.ghost ? next : { ...next, ghost: observed.ghost };
 }
 
 function carryOut(world: World, stage: StageId, effect: Effect): World {

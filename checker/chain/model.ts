@@ -16,10 +16,9 @@ import type { CheckConfig, FaultBudgets } from './presets.js';
 export interface ChainState {
   readonly world: World;
   /**
-   * Cached identity: the components of this state in a fixed order and their content
-   * ids. Computed once when the state is made, from its parent's where shared.
+   * Cached identity: the content ids of this state's components in a fixed order,
+   * computed once when the state is made, from its parent's where shared.
    */
-  readonly components: readonly object[];
   readonly ids: Int32Array;
   /** Scale-script steps taken. */
   readonly scaled: number;
@@ -69,6 +68,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly parts = new Interner();
   private readonly links: readonly string[];
   private readonly stages: readonly StageId[];
+  private readonly nodes: readonly string[];
   readonly sometimes: readonly SometimesProperty<ChainState, ChainAction>[];
 
   constructor(readonly check: CheckConfig) {
@@ -76,6 +76,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.stepper = new MemoStepper(check.chain);
     this.links = linksOf(check.chain);
     this.stages = stagesOf(check.chain);
+    this.nodes = check.chain.nodes.map((n) => n.name);
     this.sometimes = chainSometimes;
   }
 
@@ -125,41 +126,58 @@ export class ChainModel implements Model<ChainState, ChainAction> {
    */
   private readonly lists = new Map<string, number>();
 
-  /** Builds a state, reusing the parent's ids for every component it shares by identity. */
+  /**
+   * Builds a state, reusing the parent's id for every component it shares by identity:
+   * stages, the four message queues of each link, each node's sandboxes, the store,
+   * incarnations, budgets, the ghost's parts, then the scale-script position.
+   */
   private makeState(world: World, scaled: number, budgets: FaultBudgets, lastWasFault: boolean, parent?: ChainState): ChainState {
-    const components = this.componentsOf(world, budgets);
-    const ids = new Int32Array(components.length + 1);
-    const previous = parent?.components;
-    for (let i = 0; i < components.length; i++) {
-      const value = components[i] as object;
-      ids[i] = previous !== undefined && value === previous[i] ? (parent?.ids[i] as number) : this.idOfComponent(i, value);
+    const ids = new Int32Array(this.componentCount);
+    const pw = parent?.world;
+    const pids = parent?.ids;
+    let i = 0;
+    for (const stage of this.stages) {
+      const value = world.stages[stage] as object;
+      ids[i] = pids !== undefined && pw?.stages[stage] === value ? (pids[i] as number) : this.parts.idOf(value);
+      i++;
     }
-    ids[components.length] = scaled;
-    return { world, components, ids, scaled, budgets, lastWasFault };
-  }
-
-  /** Index of the first message-queue component; queues are interned by their messages' ids. */
-  private get firstQueue(): number {
-    return this.stages.length;
-  }
-
-  private idOfComponent(index: number, value: object): number {
-    const isQueue = index >= this.firstQueue && index < this.firstQueue + this.links.length * 4;
-    return isQueue ? this.listId(value as readonly object[]) : this.parts.idOf(value);
-  }
-
-  /** The components of a state, in a fixed order. */
-  private componentsOf(w: World, budgets: FaultBudgets): object[] {
-    const out: object[] = [];
-    for (const stage of this.stages) out.push(w.stages[stage] as object);
     for (const link of this.links) {
-      const c = w.links[link] as World['links'][string];
-      out.push(c.down.current, c.down.stale, c.up.current, c.up.stale);
+      const c = world.links[link] as World['links'][string];
+      const p = pw?.links[link];
+      ids[i] = pids !== undefined && p?.down.current === c.down.current ? (pids[i] as number) : this.listId(c.down.current);
+      ids[i + 1] = pids !== undefined && p?.down.stale === c.down.stale ? (pids[i + 1] as number) : this.listId(c.down.stale);
+      ids[i + 2] = pids !== undefined && p?.up.current === c.up.current ? (pids[i + 2] as number) : this.listId(c.up.current);
+      ids[i + 3] = pids !== undefined && p?.up.stale === c.up.stale ? (pids[i + 3] as number) : this.listId(c.up.stale);
+      i += 4;
     }
-    for (const node of this.check.chain.nodes) out.push(w.sandboxes[node.name] as object);
-    const g = w.ghost;
-    out.push(w.store, w.incarnations, budgets, g.created, g.dead, g.placement, g.tombstoned, g.maxDesired, g.decreased);
-    return out;
+    for (const node of this.nodes) {
+      const value = world.sandboxes[node] as object;
+      ids[i] = pids !== undefined && pw?.sandboxes[node] === value ? (pids[i] as number) : this.parts.idOf(value);
+      i++;
+    }
+    const g = world.ghost;
+    const pg = pw?.ghost;
+    i = this.putPart(ids, i, pids, world.store, pw?.store);
+    i = this.putPart(ids, i, pids, world.incarnations, pw?.incarnations);
+    i = this.putPart(ids, i, pids, budgets, parent?.budgets);
+    i = this.putPart(ids, i, pids, g.created, pg?.created);
+    i = this.putPart(ids, i, pids, g.dead, pg?.dead);
+    i = this.putPart(ids, i, pids, g.placement, pg?.placement);
+    i = this.putPart(ids, i, pids, g.tombstoned, pg?.tombstoned);
+    i = this.putPart(ids, i, pids, g.maxDesired, pg?.maxDesired);
+    i = this.putPart(ids, i, pids, g.decreased, pg?.decreased);
+    ids[i] = scaled;
+    return { world, ids, scaled, budgets, lastWasFault };
+  }
+
+  /** Writes the id of `value` at `i` (the parent's when shared) and returns the next index. */
+  private putPart(ids: Int32Array, i: number, parentIds: Int32Array | undefined, value: object, previous: object | undefined): number {
+    ids[i] = parentIds !== undefined && value === previous ? (parentIds[i] as number) : this.parts.idOf(value);
+    return i + 1;
+  }
+
+  private get componentCount(): number {
+    return this.stages.length + this.links.length * 4 + this.nodes.length + 10;
   }
 
   private listId(messages: readonly object[]): number {
