@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
 import { ChainModel, setActiveConfig } from '../checker/chain/model.js';
 import { presetNames, presets } from '../checker/chain/presets.js';
@@ -28,7 +29,7 @@ Options:
   --max-states N       stop after N distinct states (exit 2)
   --max-depth N        do not expand states deeper than N (exit 2 if that cut anything)
   --max-seconds N      stop after N seconds (exit 2)
-  --max-memory-mb N    stop when the heap exceeds N MiB (exit 2)
+  --max-memory-mb N    stop when the heap exceeds N MiB (exit 2; default 80% of the heap limit)
   --no-liveness        check safety only
   --random-walks N     instead of exhaustive search, N seeded random walks
   --walk-depth N       steps per random walk (default 400)
@@ -212,7 +213,8 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
     ...(maxStates !== undefined ? { maxStates } : {}),
     ...(maxDepth !== undefined ? { maxDepth } : {}),
     ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-    ...(args.maxMemoryMb !== undefined ? { maxMemoryBytes: args.maxMemoryMb * 2 ** 20 } : {}),
+    // Without --max-memory-mb, stop at 80% of the heap limit: exit 2 with a stated bound, not a crash.
+    maxMemoryBytes: args.maxMemoryMb !== undefined ? args.maxMemoryMb * 2 ** 20 : Math.floor(getHeapStatistics().heap_size_limit * 0.8),
     onProgress: (p) =>
       progress(
         `  states ${p.states}  transitions ${p.transitions}  depth ${p.depth}  queued ${p.queued}  ${Math.round(p.statesPerSecond)} states/s  ${mib(p.memoryBytes)}  ${p.seconds.toFixed(0)} s`,

@@ -103,6 +103,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { total: 2, controllerCrash: 2, kubeletRestart: 2, nodeCrash: 2, linkCut: 2, sandboxFailure: 0 },
     startSynced: true,
+    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
+    maxSeconds: 600,
   },
 };
 
