@@ -13,6 +13,8 @@ import {
   writeClusterConfig,
 } from '../runtime/cluster/local-cluster.js';
 import { setScale } from '../runtime/cluster/rpc.js';
+import { EtcdStore } from '../runtime/store/etcd-store.js';
+import { etcdEndpointProblem } from '../runtime/store/store.js';
 import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
@@ -46,7 +48,7 @@ function loadRunning(dir: string, command: string): ClusterConfig {
   }
 }
 
-export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--dir DIR]
+export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--store file|etcd] [--etcd URL] [--dir DIR]
 
 Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
@@ -57,10 +59,12 @@ Options:
   --capacity N        sandboxes per node (default 100)
   --functions LIST    comma-separated function names (default fn)
   --start-delay-ms N  simulated sandbox start delay (default 20)
+  --store KIND        backing store: file (default; DIR/data, DIR/objects/pods) or etcd
+  --etcd URL          etcd client URL for --store etcd (default http://127.0.0.1:2379)
   --dir DIR           where the cluster lives (default .kd)`;
 
 export async function runUp(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const v = parse('up', argv, { nodes: { type: 'string' }, capacity: { type: 'string' }, functions: { type: 'string' }, 'start-delay-ms': { type: 'string' } }).values;
+  const v = parse('up', argv, { nodes: { type: 'string' }, capacity: { type: 'string' }, functions: { type: 'string' }, 'start-delay-ms': { type: 'string' }, store: { type: 'string' }, etcd: { type: 'string' } }).values;
   if (v.help === true) {
     print(upHelp);
     return exitCodes.ok;
@@ -72,7 +76,8 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   const capacity = parseWholeNumber('capacity', text(v['capacity']), 100, 0, nodeCapacityMax);
   const startDelayMs = parseWholeNumber('start-delay-ms', text(v['start-delay-ms']), 20, 0, 60_000);
   const functions = (text(v['functions']) ?? 'fn').split(',').map((f) => f.trim());
-  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10 }).catch((error: Error) => {
+  const store = await storeOption(text(v['store']), text(v['etcd']));
+  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, store }).catch((error: Error) => {
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
@@ -85,9 +90,28 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     return exitCodes.failed;
   }
   print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')})`);
-  for (const stage of stages) print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  log ${logFileOf(dir, stage)}`);
+  for (const stage of stages)
+    print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
   print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
   return exitCodes.ok;
+}
+
+/** The backing store of `kd up --store KIND [--etcd URL]`; an etcd must answer before any stage starts. */
+async function storeOption(kind: string | undefined, etcd: string | undefined): Promise<{ kind: 'file' } | { kind: 'etcd'; endpoint: string }> {
+  if (kind === undefined || kind === 'file') {
+    if (etcd !== undefined) throw new UsageError('--etcd is only for --store etcd');
+    return { kind: 'file' };
+  }
+  if (kind !== 'etcd') throw new UsageError(`--store must be file or etcd, got "${kind}"`);
+  const endpoint = (etcd ?? 'http://127.0.0.1:2379').replace(/\/+$/, '');
+  const problem = etcdEndpointProblem(endpoint);
+  if (problem !== null) throw new UsageError(`--etcd: ${problem}`);
+  try {
+    await new EtcdStore(endpoint, () => {}).ping();
+  } catch (error) {
+    throw new UsageError(`--etcd ${endpoint}: etcd does not answer (${(error as Error).message}); start it first (Debian: apt-get install -y etcd-server)`);
+  }
+  return { kind: 'etcd', endpoint };
 }
 
 export const scaleHelp = `Usage: kd scale FUNCTION N [--dir DIR]

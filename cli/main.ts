@@ -4,6 +4,7 @@ import { runDown, runScale, runStatus, runUp } from './cluster-commands.js';
 import { runNode } from './node-command.js';
 import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
+import { runValidate } from './validate-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -22,6 +23,7 @@ const commands: Readonly<Record<string, Command>> = {
   scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, usageExitCode: exitCodes.usage },
   status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, usageExitCode: exitCodes.usage },
   down: { summary: 'stop the local cluster', run: runDown, usageExitCode: exitCodes.usage },
+  validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },
 };
 
 export const mainHelp = `Usage: kd COMMAND [options]

@@ -51,7 +51,7 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
   const log = (record: Record<string, unknown>): void => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), stage, ...record })}\n`);
   };
-  const node = new StageNode(config, stage, log);
+  const node = await StageNode.open(config, stage, log);
   await node.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, dirname, resolve } from 'node:path';
+import { storeConfigOf, type StoreConfig } from './store/store.js';
 import { chainConfigProblems, linkEnds, linksOf, stagesOf, type ChainConfig, type LinkId, type StageId } from '../machines/index.js';
 
 export interface StageEndpoint {
@@ -12,12 +13,16 @@ export interface StageEndpoint {
   readonly address: string;
   /** Directory of the stage's durable data (incarnation counter, store, sandboxes). */
   readonly dataDir: string;
+  /** host:port of the stage's /metrics and /healthz (loopback only); absent: no HTTP endpoint. */
+  readonly metricsAddress?: string;
 }
 
 export interface ClusterConfig {
   readonly chain: ChainConfig;
   readonly stages: Readonly<Record<StageId, StageEndpoint>>;
   readonly sandbox: { readonly startDelayMs: number; readonly killDelayMs: number };
+  /** The backing store (runtime/store/store.ts); absent: the file store. */
+  readonly store?: StoreConfig;
 }
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -42,6 +47,8 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
     else if (!loopbackHosts.has(hostOf(endpoint.address)))
       problems.push(`stage "${stage}": address "${endpoint.address}" is not loopback; this runtime has no TLS yet and serves on loopback only (127.0.0.1)`);
     if (typeof endpoint.dataDir !== 'string' || endpoint.dataDir === '') problems.push(`stage "${stage}": dataDir is missing`);
+    if (endpoint.metricsAddress !== undefined && !loopbackHosts.has(hostOf(endpoint.metricsAddress)))
+      problems.push(`stage "${stage}": metricsAddress "${endpoint.metricsAddress}" must be a loopback host:port (127.0.0.1:PORT)`);
   }
   const { startDelayMs, killDelayMs } = config.sandbox;
   if (!Number.isInteger(startDelayMs) || startDelayMs < 0 || !Number.isInteger(killDelayMs) || killDelayMs < 0)
@@ -55,8 +62,12 @@ export function loadClusterConfig(file: string): ClusterConfig {
   const base = dirname(resolve(file));
   const stages: Record<StageId, StageEndpoint> = {};
   for (const [stage, endpoint] of Object.entries(raw.stages ?? {}))
-    stages[stage] = { address: endpoint.address, dataDir: isAbsolute(endpoint.dataDir) ? endpoint.dataDir : join(base, endpoint.dataDir) };
-  const config: ClusterConfig = { chain: raw.chain, stages, sandbox: raw.sandbox ?? { startDelayMs: 20, killDelayMs: 10 } };
+    stages[stage] = {
+      address: endpoint.address,
+      dataDir: isAbsolute(endpoint.dataDir) ? endpoint.dataDir : join(base, endpoint.dataDir),
+      ...(endpoint.metricsAddress === undefined ? {} : { metricsAddress: endpoint.metricsAddress }),
+    };
+  const config: ClusterConfig = { chain: raw.chain, stages, sandbox: raw.sandbox ?? { startDelayMs: 20, killDelayMs: 10 }, store: storeConfigOf(raw.store, base) };
   const problems = clusterConfigProblems(config);
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
   return config;

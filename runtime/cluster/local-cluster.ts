@@ -6,6 +6,7 @@
  *   DIR/logs/STAGE.log      JSON lines of each stage (stdout and stderr)
  *   DIR/pids/STAGE.pid      the process id of each running stage
  *   DIR/data/STAGE/         durable data: incarnation, desired counts, sandboxes
+ *   DIR/objects/pods/       Pod objects of the file store (runtime/store/file-store.ts)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -54,6 +55,8 @@ export interface ClusterShape {
   readonly functions: readonly string[];
   readonly startDelayMs: number;
   readonly killDelayMs: number;
+  /** The backing store; absent: the file store in DIR (objects in DIR/objects/pods). */
+  readonly store?: { readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string };
 }
 
 /** Writes DIR/cluster.json with loopback addresses on free ports. */
@@ -66,8 +69,9 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
     variant: 'correct' as const,
   };
   const stages: Record<StageId, StageEndpoint> = {};
-  for (const stage of stagesOf(chain)) stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)) };
-  const config = { chain, stages, sandbox: { startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs } };
+  for (const stage of stagesOf(chain))
+    stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `127.0.0.1:${await freePort()}` };
+  const config = { chain, stages, sandbox: { startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs }, store: shape.store ?? { kind: 'file' } };
   writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
   return loadClusterConfig(configFileOf(root));
 }

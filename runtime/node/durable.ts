@@ -44,7 +44,7 @@ export function nextIncarnation(dataDir: string): number {
   return incarnation;
 }
 
-/** The Autoscaler's backing store of desired counts: one JSON file, fsynced on every write. */
+/** The file store's desired counts (runtime/store/file-store.ts): one JSON file, fsynced on every write. */
 export class DesiredStore {
   private readonly file: string;
   private desired: Record<string, number>;

@@ -12,7 +12,7 @@
  *   it ends, `link.lost`, then reconnection with exponential backoff.
  * - Effects, in order: `message.send` to the stream of the session whose epoch it
  *   carries (dropped if that session is over), batched per stream on the next turn of
- *   the event loop; `store.persist` written and fsynced at once (so before any later
+ *   the event loop; `store.persist` to the backing store (runtime/store/), every later effect held until it is durable (so before any later
  *   send); `sandbox.start` / `sandbox.kill` to the simulated sandbox runtime.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -37,9 +37,13 @@ import { downstreamLinksOf, endpointOf, upstreamLinkOf, type ClusterConfig } fro
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler, validFunctionName, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { InspectClient, LinkClient, ScalerClient, type DownstreamFrame, type UpstreamFrame, type WireErrorDetail } from '../wire/proto.js';
-import { DesiredStore, nextIncarnation } from './durable.js';
+import { nextIncarnation } from './durable.js';
+import { openStore } from '../store/open-store.js';
+import { podWritesOf } from '../store/pod-objects.js';
+import type { BackingStore } from '../store/store.js';
 import { inspectState } from './inspect.js';
 import { SimulatedSandboxes } from './simulated-sandboxes.js';
+import { StageObserver } from '../observe/observer.js';
 
 export type Logger = (record: Record<string, unknown>) => void;
 
@@ -86,7 +90,11 @@ export class StageNode {
   private readonly upstreamStage: StageId | null;
   private serverCurrent: ServerSession | null = null;
   private readonly clients = new Map<LinkId, ClientLink>();
-  private readonly store: DesiredStore | null;
+  /** The backing store; `store` is it at the Autoscaler (desired counts), null elsewhere. */
+  private readonly store: BackingStore | null;
+  /** Effects waiting for a `store.persist` in flight (machines/README.md: durable before later sends); null when none is. */
+  private heldEffects: Array<readonly [Effect, ServerSession | null]> | null = null;
+  private persistedWaiters: Array<() => void> = [];
   private readonly sandboxes: SimulatedSandboxes | null;
   private readonly lastRejections = new Map<LinkId, WireErrorDetail>();
   private readonly functions: ReadonlySet<string>;
@@ -94,12 +102,15 @@ export class StageNode {
   private readonly dirtyServer = new Set<ServerSession>();
   private readonly dirtyClients = new Set<ClientSession>();
   private stopped = false;
+  private readonly observer: StageObserver;
   port = 0;
 
   constructor(
     private readonly config: ClusterConfig,
     readonly stage: StageId,
     private readonly log: Logger,
+    private readonly backing: BackingStore,
+    durableDesired: Readonly<Record<string, number>>,
   ) {
     const endpoint = endpointOf(config, stage);
     this.functions = new Set(config.chain.functions.map((f) => f.name));
@@ -107,19 +118,38 @@ export class StageNode {
     this.upstreamLink = upstreamLinkOf(config, stage);
     this.upstreamStage = this.upstreamLink === null ? null : linkEnds(this.upstreamLink).upstream;
     const role = roleOf(stage);
-    this.store = role === 'autoscaler' ? new DesiredStore(endpoint.dataDir) : null;
+    this.store = role === 'autoscaler' ? backing : null;
     this.sandboxes =
       role === 'kubelet'
         ? new SimulatedSandboxes(endpoint.dataDir, config.sandbox, (report) => this.deliver({ type: report.type, pod: report.pod }, null))
         : null;
     this.state = initStage(config.chain, stage, {
       incarnation: this.incarnation,
-      ...(this.store === null ? {} : { durableDesired: this.store.all() }),
+      ...(this.store === null ? {} : { durableDesired }),
       ...(this.sandboxes === null ? {} : { inventory: this.sandboxes.inventory() }),
     });
     this.log({ event: 'stage.started', stage, incarnation: this.incarnation, sandboxes: this.sandboxes?.count() ?? 0 });
-    for (const effect of bootEffects(this.state)) this.carryOut(effect, null);
+    this.observer = new StageObserver({
+      chain: config.chain,
+      stage,
+      incarnation: this.incarnation,
+      dataDir: endpoint.dataDir,
+      metricsAddress: endpoint.metricsAddress ?? null,
+      warn: (message) => this.log({ event: 'trace.warning', message }),
+      state: () => this.state,
+    });
+    const boot = bootEffects(this.state);
+    this.observer.started(this.state, boot);
+    for (const effect of boot) this.carryOutInOrder(effect, null);
     this.sandboxes?.resume();
+  }
+
+  /** Opens the configured backing store (loading the Autoscaler's durable desired counts) and makes the stage. */
+  static async open(config: ClusterConfig, stage: StageId, log: Logger): Promise<StageNode> {
+    const backing = openStore(config, (record) => log(record));
+    const durableDesired = roleOf(stage) === 'autoscaler' ? await backing.loadDesired() : {};
+    log({ event: 'store.opened', store: backing.kind, desired: durableDesired });
+    return new StageNode(config, stage, log, backing, durableDesired);
   }
 
   /** Binds the server (loopback address of the config) and starts the downstream links. */
@@ -139,11 +169,13 @@ export class StageNode {
       this.clients.set(link, entry);
       this.connect(entry);
     }
-    this.log({ event: 'stage.listening', stage: this.stage, address, port: this.port });
+    await this.observer.listen();
+    this.log({ event: 'stage.listening', stage: this.stage, address, port: this.port, metricsPort: this.observer.port });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.observer.close();
     this.sandboxes?.stop();
     for (const entry of this.clients.values()) {
       if (entry.timer !== null) clearTimeout(entry.timer);
@@ -164,6 +196,7 @@ export class StageNode {
         resolve();
       });
     });
+    await this.backing.close();
   }
 
   /** The stage's state (read-only; for tests and Inspect). */
@@ -178,17 +211,23 @@ export class StageNode {
   /** Steps the machine with one event and carries out its effects in order. `origin` is the stream a received message came on. */
   private deliver(event: StageEvent, origin: ServerSession | null): Disposition {
     if (this.stopped) return 'none';
+    const startedNs = process.hrtime.bigint();
+    const before = this.state;
     let result;
     try {
       result = stepStage(this.config.chain, this.stage, this.state, event);
     } catch (error) {
       // An InvariantViolation is a bug: stop, never continue (machines/README.md).
       this.log({ event: 'stage.failed', stage: this.stage, error: String((error as Error).stack ?? error), on: event });
+      this.observer.flush();
       process.exit(70);
     }
     this.state = result.state;
     for (const t of result.trace) this.log({ event: 'pod.transition', machine: t.machine, pod: t.pod, action: t.event, from: t.from, to: t.to });
-    for (const effect of result.effects) this.carryOut(effect, origin);
+    this.observer.step(event, before, result);
+    for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
+    for (const effect of result.effects) this.carryOutInOrder(effect, origin);
+    this.observer.stepDone(process.hrtime.bigint() - startedNs);
     return result.disposition;
   }
 
@@ -200,8 +239,7 @@ export class StageNode {
         return;
       case 'store.persist':
         if (this.store === null) throw new Error(`store.persist at ${this.stage}`);
-        this.store.persist(effect.function, effect.desired);
-        this.log({ event: 'store.persisted', function: effect.function, desired: effect.desired });
+        this.persist(this.store, effect.function, effect.desired, 0);
         return;
       case 'sandbox.start':
         this.requireSandboxes().start(effect.pod);
@@ -210,6 +248,40 @@ export class StageNode {
         this.requireSandboxes().kill(effect.pod);
         return;
     }
+  }
+
+  /** Carries out an effect, or holds it while a `store.persist` is in flight (effects keep their order). */
+  private carryOutInOrder(effect: Effect, origin: ServerSession | null): void {
+    if (this.heldEffects !== null) this.heldEffects.push([effect, origin]);
+    else this.carryOut(effect, origin);
+  }
+
+  /** Writes a desired count; every later effect waits until the store says it is durable (retried while the store is down). */
+  private persist(store: BackingStore, fn: string, desired: number, attempt: number): void {
+    this.heldEffects ??= [];
+    store.putDesired(fn, desired).then(
+      () => {
+        this.log({ event: 'store.persisted', function: fn, desired, store: store.kind });
+        const held = this.heldEffects ?? [];
+        this.heldEffects = null;
+        for (const [effect, origin] of held) this.carryOutInOrder(effect, origin);
+        if (this.heldEffects !== null) return;
+        const waiters = this.persistedWaiters;
+        this.persistedWaiters = [];
+        for (const w of waiters) w();
+      },
+      (error: Error) => {
+        this.log({ event: 'store.persist-failed', function: fn, desired, store: store.kind, attempt, error: error.message });
+        if (this.stopped) return;
+        setTimeout(() => this.persist(store, fn, desired, attempt + 1), Math.min(reconnectBackoffMsMax, reconnectBackoffMsMin * 2 ** attempt));
+      },
+    );
+  }
+
+  /** Runs `then` once no `store.persist` is in flight. */
+  private whenPersisted(then: () => void): void {
+    if (this.heldEffects === null) then();
+    else this.persistedWaiters.push(then);
   }
 
   private requireSandboxes(): SimulatedSandboxes {
@@ -444,8 +516,8 @@ export class StageNode {
     if (!this.functions.has(fn)) return fail(rejection('UNKNOWN_FUNCTION', `function "${fn}" is not configured; configured: ${[...this.functions].join(', ')}`));
     if (!validDesired(desired)) return fail(rejection('MALFORMED', `desired must be a whole number from 0 to 1000000, got ${desired}`));
     this.deliver({ type: 'scale.requested', function: fn, desired }, null);
-    // store.persist ran synchronously inside the step: the value is durable now.
-    callback(null, { function: fn, desired });
+    // Answer once the step's store.persist is durable.
+    this.whenPersisted(() => callback(null, { function: fn, desired }));
   }
 
   private getState(call: grpc.ServerUnaryCall<{ function: string; omit_pods: boolean }, unknown>, callback: grpc.sendUnaryData<unknown>): void {

@@ -1,0 +1,194 @@
+/**
+ * What a stage process tells the outside about itself, beyond its logs: the NDJSON
+ * event trace (trace.ts), Prometheus `/metrics` and `/healthz` on a loopback HTTP port.
+ * The stage driver calls `started` once and `step` after each step's effects are carried
+ * out; this class only observes and reports, it never changes the stage's state.
+ */
+import { createServer, type Server } from 'node:http';
+import {
+  nodeOfKubelet,
+  podCacheOf,
+  roleOf,
+  stageIsWarm,
+  stateIsTombstone,
+  type ChainConfig,
+  type Effect,
+  type StageEvent,
+  type StageId,
+  type StageState,
+  type StepResult,
+} from '../../machines/index.js';
+import { MetricRegistry } from './metrics.js';
+import { sessionsOf, summarizeEffect, summarizeEvent, TraceWriter, traceFileOf, type TraceRecord } from './trace.js';
+
+export interface ObserverOptions {
+  readonly chain: ChainConfig;
+  readonly stage: StageId;
+  readonly incarnation: number;
+  readonly dataDir: string;
+  /** host:port of /metrics and /healthz (loopback; port 0 picks a free one); none: no HTTP endpoint. */
+  readonly metricsAddress: string | null;
+  readonly warn: (message: string) => void;
+  /** The stage's current state (read at scrape time for the gauges). */
+  readonly state: () => StageState;
+}
+
+/** The cache class of a pod entry, as `kd status` shows it: waiting (not yet forwarded), dirty, clean (running), tombstone. */
+export function cacheClassOf(lifecycle: string): 'dirty' | 'clean' | 'tombstone' | 'waiting' {
+  if (stateIsTombstone(lifecycle)) return 'tombstone';
+  if (lifecycle === 'running') return 'clean';
+  if (lifecycle === 'pending' || lifecycle === 'unscheduled') return 'waiting';
+  return 'dirty';
+}
+
+export class StageObserver {
+  readonly metrics: MetricRegistry;
+  private readonly trace: TraceWriter;
+  private readonly node: string;
+  private seq = 0;
+  private server: Server | null = null;
+  port = 0;
+
+  constructor(private readonly options: ObserverOptions) {
+    this.node = roleOf(options.stage) === 'kubelet' ? nodeOfKubelet(options.stage) : '';
+    this.trace = new TraceWriter(traceFileOf(options.dataDir), options.warn);
+    const m = new MetricRegistry({ stage: options.stage });
+    m.declare('kubedirect_incarnation', 'gauge', 'Incarnation of this stage process (strictly increasing across restarts).');
+    m.declare('kubedirect_stage_steps_total', 'counter', 'Events applied to the stage, by event type.');
+    m.declare('kubedirect_messages_received_total', 'counter', 'Messages received, by link, type and disposition (applied or fenced).');
+    m.declare('kubedirect_messages_sent_total', 'counter', 'message.send effects carried out (sent on the current session or dropped with it), by link and type.');
+    m.declare('kubedirect_messages_fenced_total', 'counter', 'Received messages fenced (not applied: stale epoch or not allowed in the session state), by link.');
+    m.declare('kubedirect_sessions_opened_total', 'counter', 'Sessions opened on a link (a new epoch at this end), by link.');
+    m.declare('kubedirect_epoch', 'gauge', "This end's current (or last) session epoch, by link.");
+    m.declare('kubedirect_cache_pods', 'gauge', 'Pod cache entries by class: dirty (forwarded, not confirmed), clean (running), tombstone, waiting (not yet forwarded).');
+    m.declare('kubedirect_invalidations_total', 'counter', 'Pod cache entries a session snapshot changed (reason: the snapshot event, e.g. snapshot.absent).');
+    m.declare('kubedirect_tombstones_total', 'counter', 'Pod transitions into a tombstone state.');
+    m.declare('kubedirect_pod_transitions_total', 'counter', 'Pod lifecycle transitions, by machine event.');
+    m.declare('kubedirect_sandbox_effects_total', 'counter', 'Kubelet: sandbox.start and sandbox.kill effects carried out.');
+    m.set('kubedirect_incarnation', {}, options.incarnation);
+    this.metrics = m;
+  }
+
+  /** The boot record: the state after initStage and the boot effects about to be carried out. */
+  started(state: StageState, bootEffects: readonly Effect[]): void {
+    const kubelet = state.role === 'kubelet';
+    const capacity = this.options.chain.nodes.find((n) => n.name === this.node)?.capacity;
+    this.trace.append({
+      t: new Date().toISOString(),
+      stage: this.options.stage,
+      incarnation: this.options.incarnation,
+      seq: 0,
+      event: { type: 'stage.started' },
+      disposition: 'none',
+      transitions: [],
+      effects: bootEffects.map((e) => summarizeEffect(e, this.node)),
+      sessions: sessionsOf(state),
+      ...(kubelet ? { capacity: capacity ?? 0, sandboxes: Object.keys(podCacheOf(state)) } : {}),
+    });
+  }
+
+  /** One step, recorded before its effects are carried out (a nested step, if any, is then recorded after it). */
+  step(event: StageEvent, before: StageState, result: StepResult<StageState>): void {
+    const m = this.metrics;
+    this.seq++;
+    const record: TraceRecord = {
+      t: new Date().toISOString(),
+      stage: this.options.stage,
+      incarnation: this.options.incarnation,
+      seq: this.seq,
+      event: summarizeEvent(event),
+      disposition: result.disposition,
+      transitions: result.trace,
+      effects: result.effects.map((e) => summarizeEffect(e, this.node)),
+      sessions: sessionsOf(result.state),
+    };
+    this.trace.append(record);
+    m.add('kubedirect_stage_steps_total', { event: event.type });
+    if (event.type === 'message.received') {
+      m.add('kubedirect_messages_received_total', { link: event.link, type: event.message.type, disposition: result.disposition });
+      if (result.disposition === 'fenced') m.add('kubedirect_messages_fenced_total', { link: event.link });
+    }
+    for (const effect of result.effects) {
+      if (effect.type === 'message.send') m.add('kubedirect_messages_sent_total', { link: effect.link, type: effect.message.type });
+      if (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill') m.add('kubedirect_sandbox_effects_total', { effect: effect.type });
+    }
+    for (const point of result.trace) {
+      m.add('kubedirect_pod_transitions_total', { machine: point.machine, event: point.event });
+      if (stateIsTombstone(point.to) && !stateIsTombstone(point.from)) m.add('kubedirect_tombstones_total', {});
+      if (point.event.startsWith('snapshot.') && point.from !== point.to) m.add('kubedirect_invalidations_total', { reason: point.event });
+    }
+    const epochsBefore = new Map(sessionsOf(before).map((s) => [`${s.end} ${s.link}`, s.epoch]));
+    for (const side of record.sessions)
+      if (side.epoch !== 0 && side.epoch !== epochsBefore.get(`${side.end} ${side.link}`)) m.add('kubedirect_sessions_opened_total', { link: side.link });
+  }
+
+  /** The step's effects were carried out: `elapsedNs` covers the step and its effects (the stage latency). */
+  stepDone(elapsedNs: bigint): void {
+    this.metrics.observeStepSeconds(Number(elapsedNs) / 1e9);
+  }
+
+  /** The gauges read from the current state, then the exposition. */
+  exposition(): string {
+    const state = this.options.state();
+    const counts = { dirty: 0, clean: 0, tombstone: 0, waiting: 0 };
+    for (const entry of Object.values(podCacheOf(state))) counts[cacheClassOf(entry.lifecycle)]++;
+    this.metrics.replace(
+      'kubedirect_cache_pods',
+      Object.entries(counts).map(([cls, value]) => ({ labels: { state: cls }, value })),
+    );
+    this.metrics.replace(
+      'kubedirect_epoch',
+      sessionsOf(state).map((s) => ({ labels: { link: s.link }, value: s.epoch })),
+    );
+    return this.metrics.exposition();
+  }
+
+  health(): { status: 'serving'; stage: string; incarnation: number; warm: boolean } {
+    return { status: 'serving', stage: this.options.stage, incarnation: this.options.incarnation, warm: stageIsWarm(this.options.state()) };
+  }
+
+  /** Serves /metrics and /healthz on the configured loopback address, if any. */
+  async listen(): Promise<void> {
+    const address = this.options.metricsAddress;
+    if (address === null) return;
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(at + 1));
+    const server = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method !== 'GET') {
+        response.writeHead(405, { allow: 'GET' }).end();
+      } else if (path === '/metrics') {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.exposition());
+      } else if (path === '/healthz') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(this.health())}\n`);
+      } else {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+      }
+    });
+    this.port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        const bound = server.address();
+        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
+      });
+    });
+    this.server = server;
+  }
+
+  /** Writes what is buffered and stops serving. */
+  async close(): Promise<void> {
+    this.trace.close();
+    const server = this.server;
+    this.server = null;
+    if (server === null) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  /** Writes what is buffered now (before a process exit). */
+  flush(): void {
+    this.trace.flush();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The NDJSON event trace of one stage process: one JSON object per step, appended to
+ * `<dataDir>/trace.ndjson` (all incarnations of the stage share the file). Events,
+ * transitions and effects keep the names of the spec and the machines (`message.received`,
+ * `decide.create`, `sandbox.start`), so `kd validate` can check runs against the spec.
+ * Observation only: nothing here feeds back into the machines.
+ */
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  clientSides,
+  serverSide,
+  type Disposition,
+  type Effect,
+  type LinkMessage,
+  type StageEvent,
+  type StageId,
+  type StageState,
+  type TracePoint,
+} from '../../machines/index.js';
+
+/** Size limit of one trace file; past it the stage stops tracing with a warning (a trace with holes could not be checked). */
+export const traceBytesMax = 256 * 1024 * 1024;
+/** Longest time a trace record waits in memory before it is written. */
+export const traceFlushMsMax = 200;
+
+export const traceFileName = 'trace.ndjson';
+
+export function traceFileOf(dataDir: string): string {
+  return join(dataDir, traceFileName);
+}
+
+/** A message in the trace: its type, epoch and the fields that name what it is about (never whole snapshots). */
+export interface MessageSummary {
+  readonly type: string;
+  readonly epoch: number;
+  readonly name?: string;
+  readonly node?: string;
+  readonly function?: string;
+  readonly desired?: number;
+  readonly reason?: string;
+  readonly origin?: string;
+  readonly pods?: number;
+}
+
+export interface TraceEvent {
+  readonly type: string;
+  readonly link?: string;
+  readonly message?: MessageSummary;
+  readonly function?: string;
+  readonly desired?: number;
+  readonly pod?: string;
+}
+
+export type TraceEffect =
+  | { readonly type: 'message.send'; readonly link: string; readonly message: MessageSummary }
+  | { readonly type: 'sandbox.start' | 'sandbox.kill'; readonly pod: string; readonly node: string }
+  | { readonly type: 'store.persist'; readonly function: string; readonly desired: number };
+
+/** A session side after the step: `end` is this stage's end of the link (`upstream` = client). */
+export interface TraceSession {
+  readonly link: string;
+  readonly end: 'upstream' | 'downstream';
+  readonly session: string;
+  readonly epoch: number;
+}
+
+export interface TraceRecord {
+  readonly t: string;
+  readonly stage: StageId;
+  readonly incarnation: number;
+  /** 0 for the boot record (`stage.started`), then 1, 2, … per step of this incarnation. */
+  readonly seq: number;
+  readonly event: TraceEvent;
+  readonly disposition: Disposition;
+  readonly transitions: readonly TracePoint[];
+  readonly effects: readonly TraceEffect[];
+  readonly sessions: readonly TraceSession[];
+  /** Boot record of a Kubelet: its capacity and the sandboxes it found on the node. */
+  readonly capacity?: number;
+  readonly sandboxes?: readonly string[];
+}
+
+export function summarizeMessage(message: LinkMessage): MessageSummary {
+  const base = { type: message.type, epoch: message.epoch };
+  switch (message.type) {
+    case 'scale.set':
+    case 'scale.applied':
+      return { ...base, function: message.scale.function, desired: message.scale.desired };
+    case 'pod.provision':
+      return { ...base, name: message.pod.name, ...(message.pod.node === null ? {} : { node: message.pod.node }) };
+    case 'pod.tombstone':
+      return { ...base, name: message.name, origin: message.origin };
+    case 'pod.failed':
+      return { ...base, name: message.name, reason: message.reason };
+    case 'pod.running':
+    case 'pod.preempted':
+    case 'tombstone.done':
+      return { ...base, name: message.name };
+    case 'session.rejected':
+      return { ...base, reason: message.reason };
+    case 'session.snapshot':
+      return { ...base, pods: message.pods.length + message.tombstones.length };
+    default:
+      return base;
+  }
+}
+
+export function summarizeEvent(event: StageEvent): TraceEvent {
+  switch (event.type) {
+    case 'message.received':
+      return { type: event.type, link: event.link, message: summarizeMessage(event.message) };
+    case 'link.connected':
+    case 'link.lost':
+      return { type: event.type, link: event.link };
+    case 'scale.requested':
+      return { type: event.type, function: event.function, desired: event.desired };
+    case 'sandbox.started':
+    case 'sandbox.failed':
+    case 'sandbox.killed':
+      return { type: event.type, pod: event.pod };
+  }
+}
+
+export function summarizeEffect(effect: Effect, node: string): TraceEffect {
+  switch (effect.type) {
+    case 'message.send':
+      return { type: effect.type, link: effect.link, message: summarizeMessage(effect.message) };
+    case 'sandbox.start':
+    case 'sandbox.kill':
+      return { type: effect.type, pod: effect.pod.name, node: effect.pod.node ?? node };
+    case 'store.persist':
+      return { type: effect.type, function: effect.function, desired: effect.desired };
+  }
+}
+
+export function sessionsOf(state: StageState): TraceSession[] {
+  const sessions: TraceSession[] = [];
+  const server = serverSide(state);
+  if (server !== null) sessions.push({ link: server.link, end: 'downstream', session: server.session, epoch: server.epoch });
+  for (const side of clientSides(state)) sessions.push({ link: side.link, end: 'upstream', session: side.session, epoch: side.epoch });
+  return sessions;
+}
+
+/** Appends records to a trace file: buffered, written at least every `traceFlushMsMax` and on exit, never past `traceBytesMax`. */
+export class TraceWriter {
+  private buffer: string[] = [];
+  private bytes: number;
+  private stoppedWhy: string | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onExit = (): void => this.flush();
+
+  constructor(
+    readonly file: string,
+    private readonly warn: (message: string) => void,
+    private readonly bytesMax: number = traceBytesMax,
+  ) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.bytes = existsSync(file) ? statSync(file).size : 0;
+    this.timer = setInterval(() => this.flush(), traceFlushMsMax);
+    this.timer.unref();
+    process.on('exit', this.onExit);
+  }
+
+  append(record: TraceRecord): void {
+    if (this.stoppedWhy !== null) return;
+    const line = `${JSON.stringify(record)}\n`;
+    const size = Buffer.byteLength(line);
+    if (this.bytes + size > this.bytesMax) {
+      this.stoppedWhy = `${this.file} reached traceBytesMax (${this.bytesMax} bytes): tracing stopped for this incarnation`;
+      const note = `${JSON.stringify({ t: record.t, stage: record.stage, incarnation: record.incarnation, seq: record.seq, event: { type: 'trace.stopped' }, reason: 'traceBytesMax' })}\n`;
+      this.buffer.push(note);
+      this.flush();
+      this.warn(this.stoppedWhy);
+      return;
+    }
+    this.bytes += size;
+    this.buffer.push(line);
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return;
+    const text = this.buffer.join('');
+    this.buffer = [];
+    try {
+      appendFileSync(this.file, text);
+    } catch (error) {
+      this.stoppedWhy = `cannot write ${this.file}: ${(error as Error).message}`;
+      this.warn(this.stoppedWhy);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    process.off('exit', this.onExit);
+  }
+}
