@@ -25,22 +25,16 @@ export class Interner {
 
   /** The id of `value`'s content. */
   idOf(value: object): number {
-    const known = this.ids.get(value);
-    if (known !== undefined) return known;
-    const text = JSON.stringify(value);
-    let entry = this.byText.get(text);
-    if (entry === undefined) {
-      entry = { id: this.byText.size, value };
-      this.byText.set(text, entry);
-    }
-    this.ids.set(value, entry.id);
-    return entry.id;
+    return this.ids.get(value) ?? this.intern(value).id;
   }
 
   /** The one object holding `value`'s content (the first seen). */
   canonical<T extends object>(value: T): T {
-    const known = this.canonicalOf.get(value);
-    if (known !== undefined) return known as T;
+    return (this.canonicalOf.get(value) ?? this.intern(value).value) as T;
+  }
+
+  /** Looks up (or records) `value`'s content once; later calls hit the identity caches. */
+  private intern(value: object): { id: number; value: object } {
     const text = JSON.stringify(value);
     let entry = this.byText.get(text);
     if (entry === undefined) {
@@ -49,7 +43,7 @@ export class Interner {
     }
     this.ids.set(value, entry.id);
     this.canonicalOf.set(value, entry.value);
-    return entry.value as T;
+    return entry;
   }
 
   get size(): number {

@@ -19,6 +19,11 @@ export function fingerprintOf(key: string): Fingerprint {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
+  return finish(a, b);
+}
+
+/** Final avalanche of both halves. */
+function finish(a: number, b: number): Fingerprint {
   a ^= a >>> 16;
   a = Math.imul(a, 0x85ebca6b);
   a ^= a >>> 13;
@@ -38,12 +43,7 @@ export function fingerprintOfInts(values: Int32Array): Fingerprint {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  a ^= a >>> 16;
-  a = Math.imul(a, 0x85ebca6b);
-  a ^= a >>> 13;
-  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
-  b ^= b >>> 16;
-  return { high: a >>> 0, low: b >>> 0 };
+  return finish(a, b);
 }
 
 export function collisionProbability(states: number): number {
