@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
-import { ChainModel, setActiveConfig } from '../checker/chain/model.js';
+import { ChainModel } from '../checker/chain/model.js';
 import { presetNames, presets } from '../checker/chain/presets.js';
 import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js';
 import { randomWalks } from '../checker/engine/random-walk.js';
@@ -169,7 +169,6 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
-  setActiveConfig(check.chain);
   const model = new ChainModel(check);
   const progress = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);

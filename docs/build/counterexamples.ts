@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadCheckConfig } from '../../checker/chain/config-file.js';
-import { ChainModel, setActiveConfig } from '../../checker/chain/model.js';
+import { ChainModel } from '../../checker/chain/model.js';
 import { buildTrace, type CounterexampleTrace } from '../../checker/chain/trace.js';
 import { search } from '../../checker/engine/search.js';
 import { isVariantName, type VariantName } from '../../spec/variants.js';
@@ -31,7 +31,6 @@ export interface VariantCheck {
 /** Runs the checker on one variant in this process. */
 export function checkVariant(variant: VariantName, preset = galleryPreset): VariantCheck {
   const config = loadCheckConfig(preset, variant);
-  setActiveConfig(config.chain);
   const result = search(new ChainModel(config), { strategy: 'bfs', maxSeconds: searchSecondsMax });
   return {
     variant,

@@ -13,12 +13,11 @@ import { replay } from '../../../simulator/simulate.js';
 import { bootSequence } from '../../../simulator/world.js';
 import { search } from '../../engine/search.js';
 import { loadCheckConfig } from '../config-file.js';
-import { ChainModel, setActiveConfig } from '../model.js';
+import { ChainModel } from '../model.js';
 import { buildTrace } from '../trace.js';
 
 function check(preset: string, variant: Parameters<typeof loadCheckConfig>[1]) {
   const config = loadCheckConfig(preset, variant);
-  setActiveConfig(config.chain);
   return { config, result: search(new ChainModel(config), { maxSeconds: 540 }) };
 }
 
