@@ -32,7 +32,7 @@ import {
   type UpMessage,
   type Disposition,
 } from '../../machines/index.js';
-import { protocolVersion, reconnectBackoffMsMax, reconnectBackoffMsMin, linkDeadMsMax, frameBytesMax } from '../../spec/limits.js';
+import { desiredMax, frameBytesMax, linkDeadMsMax, protocolVersion, reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
 import { downstreamLinksOf, endpointOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler, validFunctionName, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
@@ -514,7 +514,7 @@ export class StageNode {
     const fail = (r: Rejection): void => callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
     if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `bad function name ${JSON.stringify(fn)}`));
     if (!this.functions.has(fn)) return fail(rejection('UNKNOWN_FUNCTION', `function "${fn}" is not configured; configured: ${[...this.functions].join(', ')}`));
-    if (!validDesired(desired)) return fail(rejection('MALFORMED', `desired must be a whole number from 0 to 1000000, got ${desired}`));
+    if (!validDesired(desired)) return fail(rejection('MALFORMED', `desired must be a whole number from 0 to ${desiredMax}, got ${desired}`));
     this.deliver({ type: 'scale.requested', function: fn, desired }, null);
     // Answer once the step's store.persist is durable.
     this.whenPersisted(() => callback(null, { function: fn, desired }));
