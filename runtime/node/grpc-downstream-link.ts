@@ -1,0 +1,179 @@
+/**
+ * The gRPC transport of a link on which this stage is the upstream: a `Link.Session`
+ * client. When the channel is ready a stream is opened and `link.connected`
+ * delivered (the machines answer with a hello of a fresh epoch, or with nothing when
+ * no session is needed); when the stream ends, `link.lost`, then reconnection with
+ * exponential backoff between `reconnectBackoffMsMin` and `reconnectBackoffMsMax`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
+import { frameBytesMax, linkDeadMsMax, reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
+import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
+import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
+import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
+
+type ClientStream = grpc.ClientDuplexStream<UpstreamFrame, DownstreamFrame>;
+
+interface ClientSession {
+  readonly call: ClientStream;
+  epoch: number;
+  ended: boolean;
+  outbox: DownMessage[];
+  readonly assembler: SnapshotAssembler;
+}
+
+export const linkChannelOptions: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': Math.floor(linkDeadMsMax / 2),
+  'grpc.keepalive_timeout_ms': Math.floor(linkDeadMsMax / 2),
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': frameBytesMax,
+  'grpc.max_send_message_length': frameBytesMax,
+  'grpc.initial_reconnect_backoff_ms': reconnectBackoffMsMin,
+  'grpc.max_reconnect_backoff_ms': reconnectBackoffMsMax,
+};
+
+export class GrpcDownstreamLink implements DownstreamLinkTransport {
+  private readonly client: grpc.Client;
+  private readonly downstream: StageId;
+  private readonly context: LinkContext;
+  private current: ClientSession | null = null;
+  private backoffMs = reconnectBackoffMsMin;
+  private timer: NodeJS.Timeout | null = null;
+  private flushScheduled = false;
+
+  constructor(
+    readonly link: LinkId,
+    private readonly stage: StageId,
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    functions: ReadonlySet<string>,
+    private readonly port: StagePort,
+  ) {
+    this.downstream = linkEnds(link).downstream;
+    this.context = { link, functions };
+    this.client = new LinkClient(address, credentials, linkChannelOptions);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  send(message: DownMessage): void {
+    const session = this.current;
+    if (session === null || session.ended) return;
+    if (message.type === 'session.hello') session.epoch = message.epoch;
+    if (session.epoch !== message.epoch) return;
+    session.outbox.push(message);
+    this.scheduleFlush();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.current?.call.cancel();
+    this.client.close();
+    return Promise.resolve();
+  }
+
+  /** Writes waiting messages as batched frames on the next turn (REQ-WIRE-003: only what is already waiting). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const session = this.current;
+      if (session === null) return;
+      const messages = session.outbox;
+      session.outbox = [];
+      if (!session.ended) for (const frame of encodeDown(messages, { upstream: this.stage, downstream: this.downstream })) session.call.write(frame);
+    });
+  }
+
+  private connect(): void {
+    if (this.port.stopped) return;
+    this.timer = null;
+    this.client.waitForReady(Date.now() + Math.max(1_000, this.backoffMs), (error) => {
+      if (this.port.stopped) return;
+      if (error !== undefined && error !== null) return this.scheduleReconnect();
+      const call = this.client.makeBidiStreamRequest(
+        '/kubedirect.v1.Link/Session',
+        (frame: UpstreamFrame) => serializeUpstream(frame),
+        (bytes: Buffer) => deserializeDownstream(bytes),
+      ) as ClientStream;
+      const session: ClientSession = { call, epoch: 0, ended: false, outbox: [], assembler: new SnapshotAssembler() };
+      this.current = session;
+      call.on('data', (frame: DownstreamFrame) => this.onFrame(session, frame));
+      call.on('error', (e: grpc.ServiceError) => this.endSession(session, e.details));
+      call.on('end', () => this.endSession(session, 'stream ended'));
+      call.on('status', (s: grpc.StatusObject) => this.endSession(session, s.details));
+      this.port.deliver({ type: 'link.connected', link: this.link }, null);
+      if (session.epoch === 0) {
+        // No session to open (the side was not disconnected): give the transport back.
+        session.ended = true;
+        this.current = null;
+        call.cancel();
+        this.scheduleReconnect();
+      } else this.port.log({ event: 'session.opened', link: this.link, epoch: session.epoch });
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.port.stopped || this.timer !== null || this.current !== null) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(reconnectBackoffMsMax, this.backoffMs * 2);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  private onFrame(session: ClientSession, frame: DownstreamFrame): void {
+    if (session.ended) return;
+    const decoded = decodeDownstreamFrame(frame, this.context);
+    if (!decoded.ok) {
+      this.noteRejection(decoded.rejection.reason, frame?.epoch ?? 0, `received an invalid frame: ${decoded.rejection.message}`);
+      return this.endSession(session, decoded.rejection.message);
+    }
+    const value = decoded.value;
+    if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a frame between the parts of a snapshot (REQ-WIRE-008)');
+    switch (value.kind) {
+      case 'snapshot': {
+        const message = session.assembler.add(value.epoch, value.part);
+        if (message !== null) {
+          this.backoffMs = reconnectBackoffMsMin;
+          this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+        }
+        return;
+      }
+      case 'rejected':
+        this.noteRejection(value.reason, value.epoch, value.message);
+        if (value.reason === 'STALE_EPOCH')
+          this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.rejected', epoch: value.epoch, reason: 'stale-epoch' } }, null);
+        return;
+      case 'records':
+        for (const message of value.messages) {
+          if (session.ended) return;
+          this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+        }
+        return;
+    }
+  }
+
+  private noteRejection(reason: string, epoch: number, message: string): void {
+    this.port.recordRejection(this.link, { reason, epoch, link_id: this.link, message });
+    this.port.log({ event: 'session.rejection-received', link: this.link, epoch, reason, message });
+  }
+
+  private endSession(session: ClientSession, why: string | undefined): void {
+    if (session.ended) return;
+    session.ended = true;
+    session.call.cancel();
+    if (this.current !== session) return;
+    this.current = null;
+    this.port.log({ event: 'session.ended', link: this.link, epoch: session.epoch, why: why ?? '' });
+    this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    this.scheduleReconnect();
+  }
+}
+
+// The client stream uses the Link service's own (de)serializers.
+const sessionMethod = (LinkClient.service as grpc.ServiceDefinition)['Session'];
+if (sessionMethod === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
+const serializeUpstream = sessionMethod.requestSerialize as (frame: UpstreamFrame) => Buffer;
+const deserializeDownstream = sessionMethod.responseDeserialize as (bytes: Buffer) => DownstreamFrame;

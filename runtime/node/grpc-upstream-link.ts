@@ -1,0 +1,152 @@
+/**
+ * The gRPC transport of the link on which this stage is the downstream: a
+ * `Link.Session` server. Each stream is one session; frames are validated
+ * (runtime/wire/codec.ts) and their records delivered one by one as
+ * `message.received`; the end of the current session's stream is `link.lost`
+ * (REQ-SESS-015). Only the checks of the wire chapter (10) are made here: the
+ * session rules themselves are the machines'.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
+import { protocolVersion } from '../../spec/limits.js';
+import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
+import { rejection, statusOf, type Rejection } from '../wire/errors.js';
+import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
+import type { SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
+
+export type ServerStream = grpc.ServerDuplexStream<UpstreamFrame, DownstreamFrame>;
+
+interface ServerSession {
+  readonly call: ServerStream;
+  epoch: number;
+  helloSeen: boolean;
+  ended: boolean;
+  outbox: UpMessage[];
+}
+
+export class GrpcUpstreamLink implements UpstreamLinkTransport {
+  private current: ServerSession | null = null;
+  private readonly dirty = new Set<ServerSession>();
+  private flushScheduled = false;
+  private readonly upstreamStage: StageId;
+  private readonly context: LinkContext;
+
+  constructor(
+    readonly link: LinkId,
+    private readonly stage: StageId,
+    functions: ReadonlySet<string>,
+    private readonly port: StagePort,
+  ) {
+    this.upstreamStage = linkEnds(link).upstream;
+    this.context = { link, functions };
+  }
+
+  /** The `Link.Session` handler to register on the stage's server. */
+  readonly accept = (call: ServerStream): void => {
+    const session: ServerSession = { call, epoch: 0, helloSeen: false, ended: false, outbox: [] };
+    call.on('data', (frame: UpstreamFrame) => this.onFrame(session, frame));
+    const end = (): void => this.endSession(session);
+    call.on('end', end);
+    call.on('cancelled', end);
+    call.on('close', end);
+  };
+
+  send(message: UpMessage, origin: SessionOrigin | null): void {
+    if (message.type === 'session.rejected') {
+      if (origin !== null) this.reject(origin as ServerSession, rejection('STALE_EPOCH', `epoch ${message.epoch} is not newer than the current epoch`), message.epoch);
+      return;
+    }
+    const from = origin as ServerSession | null;
+    const session = from !== null && from.epoch === message.epoch ? from : this.current;
+    if (session === null || session.ended || session.epoch !== message.epoch) return; // the session is over: drop
+    session.outbox.push(message);
+    this.dirty.add(session);
+    this.scheduleFlush();
+  }
+
+  async stop(): Promise<void> {
+    const session = this.current;
+    if (session !== null && !session.ended) {
+      session.ended = true;
+      session.call.end();
+    }
+    return Promise.resolve();
+  }
+
+  /** Writes waiting messages as batched frames on the next turn (REQ-WIRE-003: only what is already waiting). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const session of this.dirty) {
+        const messages = session.outbox;
+        session.outbox = [];
+        if (!session.ended) for (const frame of encodeUp(messages)) session.call.write(frame);
+      }
+      this.dirty.clear();
+    });
+  }
+
+  private onFrame(session: ServerSession, frame: UpstreamFrame): void {
+    if (session.ended || this.port.stopped) return;
+    const decoded = decodeUpstreamFrame(frame, this.context);
+    const epoch = typeof frame?.epoch === 'number' ? frame.epoch : 0;
+    if (!decoded.ok) return this.reject(session, decoded.rejection, epoch);
+    const value = decoded.value;
+    if (!session.helloSeen) {
+      if (value.kind !== 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'the first frame of a session must be a Hello'), epoch);
+      const hello = value.hello;
+      if (hello.upstream_stage_id !== this.upstreamStage)
+        return this.reject(session, rejection('UNAUTHORIZED_UPSTREAM', `"${hello.upstream_stage_id}" is not the configured upstream of ${this.stage}`), epoch);
+      if (hello.downstream_stage_id !== this.stage)
+        return this.reject(session, rejection('WRONG_DOWNSTREAM', `this is ${this.stage}, not "${hello.downstream_stage_id}"`), epoch);
+      if (hello.protocol_version !== protocolVersion)
+        return this.reject(session, rejection('UNSUPPORTED_VERSION', `protocol version ${hello.protocol_version}; this stage speaks ${protocolVersion}`), epoch);
+      session.helloSeen = true;
+      session.epoch = value.epoch;
+      const disposition = this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.hello', epoch: value.epoch } }, session);
+      if (disposition !== 'applied' || session.ended) return;
+      const previous = this.current;
+      this.current = session;
+      this.port.log({ event: 'session.accepted', link: this.link, epoch: value.epoch });
+      if (previous !== null && previous !== session && !previous.ended)
+        this.reject(previous, rejection('STALE_EPOCH', `superseded by the session of epoch ${value.epoch}`), previous.epoch);
+      return;
+    }
+    if (value.kind === 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'a second Hello on one stream'), epoch);
+    if (session !== this.current) return; // a superseded stream: discarded (REQ-WIRE-007)
+    if (value.epoch !== session.epoch) return this.reject(session, rejection('STALE_EPOCH', `epoch ${value.epoch} is not this session's (${session.epoch})`), epoch);
+    for (const message of value.messages) {
+      const disposition = this.port.deliver({ type: 'message.received', link: this.link, message }, session);
+      if (disposition === 'fenced') return this.reject(session, rejection('OUT_OF_ORDER', `${message.type} is not allowed in this session state`), epoch);
+    }
+  }
+
+  /** Sends Rejected and ends the stream with the reason's status (REQ-WIRE-005); the end of the current session is its link.lost. */
+  private reject(session: ServerSession, r: Rejection, epoch: number): void {
+    if (session.ended) return;
+    this.port.recordRejection(this.link, { reason: r.reason, epoch, link_id: this.link, message: r.message });
+    this.port.log({ event: 'session.rejected', link: this.link, epoch, reason: r.reason, message: r.message });
+    session.ended = true;
+    for (const frame of encodeUp(session.outbox)) session.call.write(frame);
+    session.outbox = [];
+    session.call.write({ epoch, rejected: { reason: r.reason, message: r.message } });
+    session.call.emit('error', statusOf(r, { epoch, link: this.link }));
+    if (this.current === session) {
+      this.current = null;
+      this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    }
+  }
+
+  private endSession(session: ServerSession): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (!session.call.writableEnded) session.call.end();
+    if (this.current === session) {
+      this.current = null;
+      this.port.log({ event: 'session.ended', link: this.link, epoch: session.epoch });
+      this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    }
+  }
+}

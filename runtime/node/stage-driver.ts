@@ -1,0 +1,203 @@
+/**
+ * The transport-independent half of a stage process: it owns the stage's state, steps
+ * the machines of machines/ with one event at a time and carries out their effects in
+ * order (machines/README.md is the contract). It decides nothing about the protocol.
+ *
+ * - `message.send` goes to the link's transport (link-transport.ts).
+ * - `store.persist` goes to the backing store (runtime/store/); every later effect is
+ *   held until the write is durable (REQ-FAIL-002: before any later send).
+ * - `sandbox.start` / `sandbox.kill` go to the sandbox runtime of a Kubelet.
+ */
+import {
+  bootEffects,
+  initStage,
+  roleOf,
+  stepStage,
+  type Disposition,
+  type DownMessage,
+  type Effect,
+  type LinkId,
+  type StageEvent,
+  type StageId,
+  type StageState,
+  type UpMessage,
+} from '../../machines/index.js';
+import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
+import { endpointOf, type ClusterConfig } from '../config.js';
+import { StageObserver } from '../observe/observer.js';
+import { podWritesOf } from '../store/pod-objects.js';
+import type { BackingStore } from '../store/store.js';
+import type { WireErrorDetail } from '../wire/proto.js';
+import { nextIncarnation } from './durable.js';
+import type { DownstreamLinkTransport, Logger, SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
+import { SimulatedSandboxes } from './simulated-sandboxes.js';
+
+type HeldEffect = readonly [Effect, SessionOrigin | null];
+
+export class StageDriver implements StagePort {
+  private state: StageState;
+  readonly incarnation: number;
+  /** The backing store at the Autoscaler (desired counts); null at every other stage. */
+  readonly desiredStore: BackingStore | null;
+  readonly sandboxes: SimulatedSandboxes | null;
+  readonly observer: StageObserver;
+  readonly lastRejections = new Map<LinkId, WireErrorDetail>();
+  stopped = false;
+  private upstream: UpstreamLinkTransport | null = null;
+  private readonly downstreams = new Map<LinkId, DownstreamLinkTransport>();
+  /** Effects waiting for a `store.persist` in flight; null when none is. */
+  private heldEffects: HeldEffect[] | null = null;
+  private persistedWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly config: ClusterConfig,
+    readonly stage: StageId,
+    readonly log: Logger,
+    private readonly backing: BackingStore,
+    durableDesired: Readonly<Record<string, number>>,
+  ) {
+    const endpoint = endpointOf(config, stage);
+    this.incarnation = nextIncarnation(endpoint.dataDir);
+    const role = roleOf(stage);
+    this.desiredStore = role === 'autoscaler' ? backing : null;
+    this.sandboxes =
+      role === 'kubelet'
+        ? new SimulatedSandboxes(endpoint.dataDir, config.sandbox, (report) => this.deliver({ type: report.type, pod: report.pod }, null))
+        : null;
+    this.state = initStage(config.chain, stage, {
+      incarnation: this.incarnation,
+      ...(this.desiredStore === null ? {} : { durableDesired }),
+      ...(this.sandboxes === null ? {} : { inventory: this.sandboxes.inventory() }),
+    });
+    this.log({ event: 'stage.started', stage, incarnation: this.incarnation, sandboxes: this.sandboxes?.count() ?? 0 });
+    this.observer = new StageObserver({
+      chain: config.chain,
+      stage,
+      incarnation: this.incarnation,
+      dataDir: endpoint.dataDir,
+      metricsAddress: endpoint.metricsAddress ?? null,
+      warn: (message) => this.log({ event: 'trace.warning', message }),
+      state: () => this.state,
+    });
+  }
+
+  /** The stage's state (read-only; for Inspect and tests). */
+  get stageState(): StageState {
+    return this.state;
+  }
+
+  /** Connects the link transports, then carries out the boot effects and resumes the sandboxes. */
+  boot(upstream: UpstreamLinkTransport | null, downstreams: readonly DownstreamLinkTransport[]): void {
+    this.upstream = upstream;
+    for (const d of downstreams) this.downstreams.set(d.link, d);
+    const boot = bootEffects(this.state);
+    this.observer.started(this.state, boot);
+    for (const effect of boot) this.carryOutInOrder(effect, null);
+    this.sandboxes?.resume();
+  }
+
+  /** Stops delivering, flushes the trace, stops the sandbox timers and ends every session. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.observer.close();
+    this.sandboxes?.stop();
+    await Promise.all([...this.downstreams.values()].map((d) => d.stop()));
+    await this.upstream?.stop();
+  }
+
+  /** Closes the backing store (after the server is down). */
+  async closeStore(): Promise<void> {
+    await this.backing.close();
+  }
+
+  recordRejection(link: LinkId, detail: WireErrorDetail): void {
+    this.lastRejections.set(link, detail);
+  }
+
+  /** Steps the machine with one event and carries out its effects in order. `origin` is the session a received message came on. */
+  deliver(event: StageEvent, origin: SessionOrigin | null): Disposition {
+    if (this.stopped) return 'none';
+    const startedNs = process.hrtime.bigint();
+    const before = this.state;
+    let result;
+    try {
+      result = stepStage(this.config.chain, this.stage, this.state, event);
+    } catch (error) {
+      // An InvariantViolation is a bug: stop, never continue (REQ-FAIL-008, machines/README.md).
+      this.log({ event: 'stage.failed', stage: this.stage, error: String((error as Error).stack ?? error), on: event });
+      this.observer.flush();
+      process.exit(70);
+    }
+    this.state = result.state;
+    for (const t of result.trace) this.log({ event: 'pod.transition', machine: t.machine, pod: t.pod, action: t.event, from: t.from, to: t.to });
+    this.observer.step(event, before, result);
+    for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
+    for (const effect of result.effects) this.carryOutInOrder(effect, origin);
+    this.observer.stepDone(process.hrtime.bigint() - startedNs);
+    return result.disposition;
+  }
+
+  /** Runs `then` once no `store.persist` is in flight. */
+  whenPersisted(then: () => void): void {
+    if (this.heldEffects === null) then();
+    else this.persistedWaiters.push(then);
+  }
+
+  private carryOut(effect: Effect, origin: SessionOrigin | null): void {
+    switch (effect.type) {
+      case 'message.send':
+        if (effect.link === this.upstream?.link) this.upstream.send(effect.message as UpMessage, origin);
+        else this.downstreamOf(effect.link).send(effect.message as DownMessage);
+        return;
+      case 'store.persist':
+        if (this.desiredStore === null) throw new Error(`store.persist at ${this.stage}`);
+        this.persist(this.desiredStore, effect.function, effect.desired, 0);
+        return;
+      case 'sandbox.start':
+        this.requireSandboxes().start(effect.pod);
+        return;
+      case 'sandbox.kill':
+        this.requireSandboxes().kill(effect.pod);
+        return;
+    }
+  }
+
+  /** Carries out an effect, or holds it while a `store.persist` is in flight (effects keep their order). */
+  private carryOutInOrder(effect: Effect, origin: SessionOrigin | null): void {
+    if (this.heldEffects !== null) this.heldEffects.push([effect, origin]);
+    else this.carryOut(effect, origin);
+  }
+
+  /** Writes a desired count; every later effect waits until the store says it is durable (retried while the store is down). */
+  private persist(store: BackingStore, fn: string, desired: number, attempt: number): void {
+    this.heldEffects ??= [];
+    store.putDesired(fn, desired).then(
+      () => {
+        this.log({ event: 'store.persisted', function: fn, desired, store: store.kind });
+        const held = this.heldEffects ?? [];
+        this.heldEffects = null;
+        for (const [effect, origin] of held) this.carryOutInOrder(effect, origin);
+        if (this.heldEffects !== null) return;
+        const waiters = this.persistedWaiters;
+        this.persistedWaiters = [];
+        for (const w of waiters) w();
+      },
+      (error: Error) => {
+        this.log({ event: 'store.persist-failed', function: fn, desired, store: store.kind, attempt, error: error.message });
+        if (this.stopped) return;
+        setTimeout(() => this.persist(store, fn, desired, attempt + 1), Math.min(reconnectBackoffMsMax, reconnectBackoffMsMin * 2 ** attempt));
+      },
+    );
+  }
+
+  private downstreamOf(link: LinkId): DownstreamLinkTransport {
+    const transport = this.downstreams.get(link);
+    if (transport === undefined) throw new Error(`message.send on ${link}, which is not a link of ${this.stage}`);
+    return transport;
+  }
+
+  private requireSandboxes(): SimulatedSandboxes {
+    if (this.sandboxes === null) throw new Error(`sandbox effect at ${this.stage}`);
+    return this.sandboxes;
+  }
+}
