@@ -16,8 +16,18 @@ export type Effect =
   /** Autoscaler: make the desired count durable before anything later in this step is sent. */
   | { readonly type: 'store.persist'; readonly function: string; readonly desired: number };
 
-/** What became of a received message. */
-export type Disposition = 'applied' | 'fenced' | 'none';
+/**
+ * What became of the event: a received message was `applied` or `fenced` as stale; a
+ * request (`scale.requested`) was `rejected` without any state change (the step's
+ * `rejection` says why); otherwise `none`.
+ */
+export type Disposition = 'applied' | 'fenced' | 'rejected' | 'none';
+
+/** Why a request was refused (REQ-SCALE-001); the driver answers the requester with it. */
+export interface RequestRejection {
+  readonly reason: 'unknown-function' | 'malformed';
+  readonly message: string;
+}
 
 /**
  * One pod-lifecycle transition taken in a step, named after the machine event. Drivers
@@ -36,6 +46,8 @@ export interface StepResult<S> {
   readonly effects: readonly Effect[];
   /** The pod-lifecycle transitions of this step, in order. */
   readonly trace: readonly TracePoint[];
-  /** For `message.received`: whether the message was applied or fenced as stale; otherwise `none`. */
+  /** For `message.received`: whether the message was applied or fenced as stale; for a refused request `rejected`; otherwise `none`. */
   readonly disposition: Disposition;
+  /** Present exactly when `disposition` is `rejected`. */
+  readonly rejection?: RequestRejection;
 }

@@ -4,11 +4,12 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
-import type { Disposition, StepResult } from '../core/effects.js';
+import type { Disposition, RequestRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { UpMessage } from '../core/messages.js';
+import { desiredMax } from '../core/limits.js';
 import { sortedRecord } from '../core/sorted.js';
-import { chainLinks, validDesired } from './config.js';
+import { chainLinks, validDesired, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
@@ -25,6 +26,8 @@ import {
 
 export interface AutoscalerConfig {
   readonly variant: ProtocolVariant;
+  /** The functions of the chain: a request for any other is refused (REQ-SCALE-001). */
+  readonly functions: readonly FunctionSpec[];
 }
 
 export interface AutoscalerState {
@@ -47,6 +50,10 @@ export function initAutoscaler(incarnation: number, durable: Readonly<Record<str
 export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState, event: StageEvent): StepResult<AutoscalerState> {
   const step = new AutoscalerStep(config, state);
   const disposition = step.handle(event);
+  if (disposition === 'rejected') {
+    assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected request changes nothing');
+    return { state, effects: [], trace: [], disposition, rejection: step.rejection };
+  }
   step.settle();
   return { state: step.state, effects: step.out.effects, trace: [], disposition };
 }
@@ -54,6 +61,7 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
 class AutoscalerStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  rejection: RequestRejection | null = null;
 
   constructor(
     readonly config: AutoscalerConfig,
@@ -65,7 +73,10 @@ class AutoscalerStep {
   handle(event: StageEvent): Disposition {
     switch (event.type) {
       case 'scale.requested': {
-        assert(validDesired(event.desired), `desired count out of range: ${event.desired}`);
+        // REQ-SCALE-001: refuse, with no state change, what the configuration does not allow.
+        if (!this.config.functions.some((f) => f.name === event.function))
+          return this.reject({ reason: 'unknown-function', message: `function "${event.function}" is not configured; configured: ${this.config.functions.map((f) => f.name).join(', ')}` });
+        if (!validDesired(event.desired)) return this.reject({ reason: 'malformed', message: `desired must be a whole number from 0 to ${desiredMax}, got ${event.desired}` });
         if (this.state.scales[event.function]?.desired === event.desired) return 'none';
         // Durable first: the count is persisted before any message that carries it.
         this.out.push({ type: 'store.persist', function: event.function, desired: event.desired });
@@ -87,6 +98,11 @@ class AutoscalerStep {
       default:
         return 'none';
     }
+  }
+
+  private reject(rejection: RequestRejection): Disposition {
+    this.rejection = rejection;
+    return 'rejected';
   }
 
   private fromDeployment(message: UpMessage): Disposition {

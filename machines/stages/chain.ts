@@ -53,7 +53,7 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
   const variant = config.variant;
   switch (state.role) {
     case 'autoscaler':
-      return stepAutoscaler({ variant }, state, event);
+      return stepAutoscaler({ variant, functions: config.functions }, state, event);
     case 'deployment':
       return stepDeployment({ variant }, state, event);
     case 'replicaset':

@@ -16,6 +16,8 @@ import {
   type Disposition,
   type DownMessage,
   type Effect,
+  type RequestRejection,
+  type StepResult,
   type LinkId,
   type StageEvent,
   type StageId,
@@ -116,7 +118,16 @@ export class StageDriver implements StagePort {
 
   /** Steps the machine with one event and carries out its effects in order. `origin` is the session a received message came on. */
   deliver(event: StageEvent, origin: SessionOrigin | null): Disposition {
-    if (this.stopped) return 'none';
+    return this.step(event, origin)?.disposition ?? 'none';
+  }
+
+  /** Delivers a request (`scale.requested`); returns why the machines refused it, or null when they took it. */
+  request(event: StageEvent): RequestRejection | null {
+    return this.step(event, null)?.rejection ?? null;
+  }
+
+  private step(event: StageEvent, origin: SessionOrigin | null): StepResult<StageState> | null {
+    if (this.stopped) return null;
     const startedNs = process.hrtime.bigint();
     const before = this.state;
     let result;
@@ -134,7 +145,7 @@ export class StageDriver implements StagePort {
     for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
     for (const effect of result.effects) this.carryOutInOrder(effect, origin);
     this.observer.stepDone(process.hrtime.bigint() - startedNs);
-    return result.disposition;
+    return result;
   }
 
   /** Runs `then` once no `store.persist` is in flight. */

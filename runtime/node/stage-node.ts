@@ -6,8 +6,8 @@
  * nothing about the protocol.
  */
 import * as grpc from '@grpc/grpc-js';
-import { linkEnds, validDesired, type StageId, type StageState } from '../../machines/index.js';
-import { desiredMax, frameBytesMax } from '../../spec/limits.js';
+import { linkEnds, type StageId, type StageState } from '../../machines/index.js';
+import { frameBytesMax } from '../../spec/limits.js';
 import { downstreamLinksOf, endpointOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
@@ -19,6 +19,7 @@ import { GrpcUpstreamLink } from './grpc-upstream-link.js';
 import { inspectState } from './inspect.js';
 import type { Logger } from './link-transport.js';
 import { StageDriver } from './stage-driver.js';
+import { mediatedTransportsOf, type MediatedTransports } from '../mediated/transport.js';
 import type { BackingStore } from '../store/store.js';
 
 export type { Logger } from './link-transport.js';
@@ -30,6 +31,8 @@ export class StageNode {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': frameBytesMax, 'grpc.keepalive_permit_without_calls': 1 });
   private readonly upstream: GrpcUpstreamLink | null;
   private readonly downstreams: GrpcDownstreamLink[];
+  /** The store-mediated transports (runtime/mediated/) when the config's transport says so; then no gRPC link is made. */
+  private readonly mediated: MediatedTransports | null;
   private readonly functions: ReadonlySet<string>;
   private listening = false;
   port = 0;
@@ -44,12 +47,13 @@ export class StageNode {
     this.functions = new Set(config.chain.functions.map((f) => f.name));
     this.driver = new StageDriver(config, stage, log, backing, durableDesired);
     const upstreamLink = upstreamLinkOf(config, stage);
-    this.upstream = upstreamLink === null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver);
-    this.downstreams = downstreamLinksOf(config, stage).map(
+    this.mediated = mediatedTransportsOf(config, stage, this.functions, this.driver, this.driver.incarnation);
+    this.upstream = upstreamLink === null || this.mediated !== null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver);
+    this.downstreams = (this.mediated !== null ? [] : downstreamLinksOf(config, stage)).map(
       (link) =>
         new GrpcDownstreamLink(link, stage, endpointOf(config, linkEnds(link).downstream).address, grpc.credentials.createInsecure(), this.functions, this.driver),
     );
-    this.driver.boot(this.upstream, this.downstreams);
+    this.driver.boot(this.mediated?.upstream ?? this.upstream, this.mediated?.downstreams ?? this.downstreams);
   }
 
   get incarnation(): number {
@@ -74,6 +78,7 @@ export class StageNode {
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => (error === null ? resolve(port) : reject(error))),
     );
+    await this.mediated?.start();
     for (const link of this.downstreams) link.start();
     await this.driver.observer.listen();
     this.listening = true;
@@ -104,9 +109,9 @@ export class StageNode {
     const { function: fn, desired } = call.request;
     const fail = (r: Rejection): void => callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
     if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `bad function name ${JSON.stringify(fn)}`));
-    if (!this.functions.has(fn)) return fail(rejection('UNKNOWN_FUNCTION', `function "${fn}" is not configured; configured: ${[...this.functions].join(', ')}`));
-    if (!validDesired(desired)) return fail(rejection('MALFORMED', `desired must be a whole number from 0 to ${desiredMax}, got ${desired}`));
-    this.driver.deliver({ type: 'scale.requested', function: fn, desired }, null);
+    // The machines decide what a valid request is (REQ-SCALE-001); this only maps their answer to a status.
+    const refused = this.driver.request({ type: 'scale.requested', function: fn, desired });
+    if (refused !== null) return fail(rejection(refused.reason === 'unknown-function' ? 'UNKNOWN_FUNCTION' : 'MALFORMED', refused.message));
     // Answer once the step's store.persist is durable.
     this.driver.whenPersisted(() => callback(null, { function: fn, desired }));
   }
