@@ -18,13 +18,17 @@ export type Effect =
 
 /**
  * What became of the event: a received message was `applied` or `fenced` as stale; a
- * request (`scale.requested`) was `rejected` without any state change (the step's
- * `rejection` says why); otherwise `none`.
+ * request (`scale.requested`) or a received message was `rejected` as invalid input
+ * without any state change (the step's `rejection` says why; for a message the driver
+ * ends that session with the wire error MALFORMED); otherwise `none`.
  */
 export type Disposition = 'applied' | 'fenced' | 'rejected' | 'none';
 
-/** Why a request was refused (REQ-SCALE-001); the driver answers the requester with it. */
-export interface RequestRejection {
+/**
+ * Why an input was refused: a request (REQ-SCALE-001), which the driver answers with
+ * it, or a received message that violates the protocol (REQ-CACHE-010).
+ */
+export interface InputRejection {
   readonly reason: 'unknown-function' | 'malformed';
   readonly message: string;
 }
@@ -49,5 +53,5 @@ export interface StepResult<S> {
   /** For `message.received`: whether the message was applied or fenced as stale; for a refused request `rejected`; otherwise `none`. */
   readonly disposition: Disposition;
   /** Present exactly when `disposition` is `rejected`. */
-  readonly rejection?: RequestRejection;
+  readonly rejection?: InputRejection;
 }

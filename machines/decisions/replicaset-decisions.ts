@@ -19,8 +19,10 @@ const victimPreference: Readonly<Record<string, number>> = { pending: 0, provisi
 /**
  * Terminating pods count against creation: a replacement is created only when the
  * pod it replaces is dead below, so pods at Kubelets never exceed the desired count.
+ * At most `room` pods are created (the entries the stage may still hold,
+ * REQ-RS-006); the rest are postponed to a later step, after entries are removed.
  */
-export function decideReplicas(desired: number, entries: readonly PodEntry[]): ReplicaDecision {
+export function decideReplicas(desired: number, entries: readonly PodEntry[], room: number): ReplicaDecision {
   const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
   const terminating = entries.filter((e) => stateIsTombstone(e.lifecycle)).length;
   if (alive.length > desired) {
@@ -31,7 +33,7 @@ export function decideReplicas(desired: number, entries: readonly PodEntry[]): R
     });
     return { create: 0, victims: ranked.slice(0, alive.length - desired).map((e) => e.record.name) };
   }
-  return { create: Math.max(0, desired - alive.length - terminating), victims: [] };
+  return { create: Math.min(Math.max(0, room), Math.max(0, desired - alive.length - terminating)), victims: [] };
 }
 
 /** Pod names end in `-<incarnation>-<ordinal>`: newer incarnations and higher ordinals are newer. */

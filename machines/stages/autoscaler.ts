@@ -4,7 +4,7 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
-import type { Disposition, RequestRejection, StepResult } from '../core/effects.js';
+import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { UpMessage } from '../core/messages.js';
 import { desiredMax } from '../core/limits.js';
@@ -61,7 +61,7 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
 class AutoscalerStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
-  rejection: RequestRejection | null = null;
+  rejection: InputRejection | null = null;
 
   constructor(
     readonly config: AutoscalerConfig,
@@ -100,7 +100,7 @@ class AutoscalerStep {
     }
   }
 
-  private reject(rejection: RequestRejection): Disposition {
+  private reject(rejection: InputRejection): Disposition {
     this.rejection = rejection;
     return 'rejected';
   }

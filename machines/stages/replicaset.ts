@@ -7,7 +7,7 @@ import { assert } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import { stepLifecycle } from '../core/lifecycle.js';
-import { podOrdinalMax } from '../core/limits.js';
+import { podOrdinalMax, stagePodsMax } from '../core/limits.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
@@ -220,7 +220,8 @@ class ReplicaSetStep {
     const priorityOf = new Map(this.config.functions.map((f) => [f.name, f.priority]));
     for (const [fn, desired] of Object.entries(this.state.desired)) {
       const entries = Object.values(this.state.pods).filter((e) => e.record.function === fn);
-      const decision = decideReplicas(desired, entries);
+      // REQ-RS-006: never hold more than stagePodsMax entries (alive and tombstones).
+      const decision = decideReplicas(desired, entries, stagePodsMax - Object.keys(this.state.pods).length);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       for (let i = 0; i < decision.create; i++) this.create(fn, priorityOf.get(fn) ?? 0);
     }
@@ -234,6 +235,7 @@ class ReplicaSetStep {
     this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
     const entry: PodEntry = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
     this.state = { ...this.state, pods: putPod(this.state.pods, entry), podsCreated: this.state.podsCreated + 1 };
+    assert(Object.keys(this.state.pods).length <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
   }
 
   /** Tombstones first (they free capacity below), then provisions, each in name order. */

@@ -4,7 +4,7 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
-import type { Disposition, StepResult } from '../core/effects.js';
+import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { LinkId, Role } from '../core/ids.js';
 import { stepLifecycle } from '../core/lifecycle.js';
@@ -63,6 +63,10 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
 export function stepScheduler(config: SchedulerConfig, state: SchedulerState, event: StageEvent): StepResult<SchedulerState> {
   const step = new SchedulerStep(config, state);
   const disposition = step.handle(event);
+  if (disposition === 'rejected') {
+    assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
+    return { state, effects: [], trace: [], disposition, rejection: step.rejection };
+  }
   step.settle();
   return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
@@ -77,6 +81,7 @@ interface PodEventContext {
 class SchedulerStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  rejection: InputRejection | null = null;
 
   constructor(
     readonly config: SchedulerConfig,
@@ -155,9 +160,15 @@ class SchedulerStep {
     assert(side !== undefined, `no link to node ${node}`);
     if (!clientAdmits(side, message, this.config.variant)) return 'fenced';
     switch (message.type) {
-      case 'session.snapshot':
+      case 'session.snapshot': {
+        const misplaced = misplacedInSnapshot(node, message, this.state.pods);
+        if (misplaced !== null) {
+          this.rejection = { reason: 'malformed', message: misplaced };
+          return 'rejected';
+        }
         this.reconcile(node, message);
         return 'applied';
+      }
       case 'session.rejected':
         this.setKubeletSide(node, rejectClientSession(this.machines, side));
         return 'applied';
@@ -298,4 +309,18 @@ class SchedulerStep {
       for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', {});
     }
   }
+}
+
+/**
+ * REQ-CACHE-010: a snapshot from `kubelet:<node>` is malformed when a pod in it names
+ * another node, or is a pod this Scheduler holds placed on another node. Returns why,
+ * or null when the snapshot is well-formed.
+ */
+export function misplacedInSnapshot(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>, pods: PodCache): string | null {
+  for (const { record } of [...snapshot.pods, ...snapshot.tombstones]) {
+    if (record.node !== null && record.node !== node) return `pod ${record.name} in the snapshot of kubelet:${node} names node ${record.node}`;
+    const held = pods[record.name]?.record.node ?? null;
+    if (held !== null && held !== node) return `pod ${record.name} in the snapshot of kubelet:${node} is placed on node ${held} here`;
+  }
+  return null;
 }

@@ -16,7 +16,7 @@ import {
   type Disposition,
   type DownMessage,
   type Effect,
-  type RequestRejection,
+  type InputRejection,
   type StepResult,
   type LinkId,
   type StageEvent,
@@ -25,13 +25,15 @@ import {
   type UpMessage,
 } from '../../machines/index.js';
 import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
-import { endpointOf, type ClusterConfig } from '../config.js';
+import { endpointOf, sandboxDriverOf, type ClusterConfig } from '../config.js';
 import { StageObserver } from '../observe/observer.js';
 import { podWritesOf } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
 import type { WireErrorDetail } from '../wire/proto.js';
 import { nextIncarnation } from './durable.js';
 import type { DownstreamLinkTransport, Logger, SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
+import { ProcessSandboxes } from './process-sandboxes.js';
+import type { SandboxReporter, SandboxRuntime } from './sandbox-runtime.js';
 import { SimulatedSandboxes } from './simulated-sandboxes.js';
 
 type HeldEffect = readonly [Effect, SessionOrigin | null];
@@ -41,7 +43,7 @@ export class StageDriver implements StagePort {
   readonly incarnation: number;
   /** The backing store at the Autoscaler (desired counts); null at every other stage. */
   readonly desiredStore: BackingStore | null;
-  readonly sandboxes: SimulatedSandboxes | null;
+  readonly sandboxes: SandboxRuntime | null;
   readonly observer: StageObserver;
   readonly lastRejections = new Map<LinkId, WireErrorDetail>();
   stopped = false;
@@ -62,16 +64,19 @@ export class StageDriver implements StagePort {
     this.incarnation = nextIncarnation(endpoint.dataDir);
     const role = roleOf(stage);
     this.desiredStore = role === 'autoscaler' ? backing : null;
+    const report: SandboxReporter = (r) => this.deliver({ type: r.type, pod: r.pod }, null);
     this.sandboxes =
-      role === 'kubelet'
-        ? new SimulatedSandboxes(endpoint.dataDir, config.sandbox, (report) => this.deliver({ type: report.type, pod: report.pod }, null))
-        : null;
+      role !== 'kubelet'
+        ? null
+        : sandboxDriverOf(config) === 'process'
+          ? new ProcessSandboxes(endpoint.dataDir, report)
+          : new SimulatedSandboxes(endpoint.dataDir, config.sandbox, report);
     this.state = initStage(config.chain, stage, {
       incarnation: this.incarnation,
       ...(this.desiredStore === null ? {} : { durableDesired }),
       ...(this.sandboxes === null ? {} : { inventory: this.sandboxes.inventory() }),
     });
-    this.log({ event: 'stage.started', stage, incarnation: this.incarnation, sandboxes: this.sandboxes?.count() ?? 0 });
+    this.log({ event: 'stage.started', stage, incarnation: this.incarnation, sandboxes: this.sandboxes?.count() ?? 0, ...(this.sandboxes === null ? {} : { sandboxDriver: sandboxDriverOf(config) }) });
     this.observer = new StageObserver({
       chain: config.chain,
       stage,
@@ -122,7 +127,7 @@ export class StageDriver implements StagePort {
   }
 
   /** Delivers a request (`scale.requested`); returns why the machines refused it, or null when they took it. */
-  request(event: StageEvent): RequestRejection | null {
+  request(event: StageEvent): InputRejection | null {
     return this.step(event, null)?.rejection ?? null;
   }
 
@@ -140,6 +145,7 @@ export class StageDriver implements StagePort {
       process.exit(70);
     }
     this.state = result.state;
+    if (result.rejection !== undefined) this.log({ event: 'input.rejected', on: event.type, reason: result.rejection.reason, message: result.rejection.message });
     for (const t of result.trace) this.log({ event: 'pod.transition', machine: t.machine, pod: t.pod, action: t.event, from: t.from, to: t.to });
     this.observer.step(event, before, result);
     for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
@@ -207,7 +213,7 @@ export class StageDriver implements StagePort {
     return transport;
   }
 
-  private requireSandboxes(): SimulatedSandboxes {
+  private requireSandboxes(): SandboxRuntime {
     if (this.sandboxes === null) throw new Error(`sandbox effect at ${this.stage}`);
     return this.sandboxes;
   }
