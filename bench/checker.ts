@@ -1,20 +1,31 @@
 /**
- * `npm run bench:checker`: the model checker's throughput on the `ci` and `deep`
- * presets, each run in a fresh process, several times, medians printed. `deep` does not
- * finish; it runs to a time bound and its rate is reported over what it explored.
- * Usage: npm run bench:checker -- [--runs N] [--deep-seconds N] [--json]
+ * `npm run bench:checker`: the model checker's throughput on the `ci` and `deep` presets,
+ * with one worker (this thread) and with several worker threads, each run in a fresh
+ * process, several times, medians printed. Runs are interleaved (ci w1, ci w2, ci w1, ...)
+ * so that a noisy shared machine slows every configuration alike; CPU-seconds (user +
+ * system of the whole process, all threads, during the search) are printed beside wall
+ * time because they are steadier there. `deep` does not finish; it runs to a time bound
+ * and its rate is over what it explored.
+ * Usage: npm run bench:checker -- [--runs N] [--deep-seconds N] [--workers 1,2] [--presets ci,deep] [--json]
  */
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, 'deep-seconds': { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string' }, 'deep-seconds': { type: 'string' }, workers: { type: 'string' }, presets: { type: 'string' }, json: { type: 'boolean' } },
+});
 const runs = Number(values.runs ?? 3);
 const deepSeconds = Number(values['deep-seconds'] ?? 60);
+const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
+const presets = (values.presets ?? 'ci,deep').split(',');
 const bin = fileURLToPath(new URL('../bin/kd.mjs', import.meta.url));
 
 interface Summary {
   verdict: string;
+  bound: string | null;
+  workers: number;
   distinctStates: number;
   transitions: number;
   seconds: number;
@@ -23,16 +34,10 @@ interface Summary {
   cpuSeconds: number;
 }
 
-function runOnce(preset: string, extra: string[]): Summary {
-  const started = process.hrtime.bigint();
-  const out = execFileSync(process.execPath, [bin, 'check', '--preset', preset, '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
-  void started;
-  return JSON.parse(out.split('\n').pop() as string) as Summary;
-}
-
-function runChecked(preset: string, extra: string[]): Summary {
+function runChecked(preset: string, workers: number): Summary {
+  const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
   try {
-    return runOnce(preset, extra);
+    return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n').pop() as string) as Summary;
   } catch (error) {
     // Exit code 2 (bounded) is expected for deep: the summary is still on stdout.
     const stdout = (error as { stdout?: string }).stdout ?? '';
@@ -47,36 +52,64 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-const results: Record<string, unknown> = {};
-for (const [preset, extra] of [
-  ['ci', [] as string[]],
-  ['deep', ['--max-seconds', String(deepSeconds)]],
-] as const) {
-  const samples: Summary[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = runChecked(preset, [...extra]);
-    samples.push(s);
-    if (values.json !== true)
-      console.error(`${preset} run ${i + 1}/${runs}: ${s.verdict}, ${s.distinctStates} states, ${s.seconds.toFixed(1)} s wall, ${s.cpuSeconds.toFixed(1)} s CPU`);
-  }
-  const row = {
-    verdict: samples.map((s) => s.verdict).join(','),
-    distinctStates: median(samples.map((s) => s.distinctStates)),
-    transitions: median(samples.map((s) => s.transitions)),
-    wallSeconds: median(samples.map((s) => s.seconds)),
-    statesPerSecond: Math.round(median(samples.map((s) => s.statesPerSecond))),
-    statesPerCpuSecond: Math.round(median(samples.map((s) => s.distinctStates / s.cpuSeconds))),
-    peakHeapMiB: Math.round(median(samples.map((s) => s.peakMemoryBytes)) / 2 ** 20),
-    runs,
-  };
-  results[preset] = row;
+interface Row {
+  preset: string;
+  workers: number;
+  verdict: string;
+  distinctStates: number;
+  transitions: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  statesPerSecond: number;
+  statesPerCpuSecond: number;
+  peakMemoryMiB: number;
+  runs: number;
 }
-if (values.json === true) console.log(JSON.stringify(results));
+
+const rows: Row[] = [];
+for (const preset of presets) {
+  const samples = new Map<number, Summary[]>(workerCounts.map((w) => [w, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const workers of workerCounts) {
+      const s = runChecked(preset, workers);
+      samples.get(workers)?.push(s);
+      if (values.json !== true)
+        console.error(
+          `${preset} workers ${workers} run ${i + 1}/${runs}: ${s.verdict}, ${s.distinctStates} states, ${s.transitions} transitions, ${s.seconds.toFixed(1)} s wall, ${s.cpuSeconds.toFixed(1)} s CPU`,
+        );
+    }
+  }
+  for (const workers of workerCounts) {
+    const list = samples.get(workers) ?? [];
+    rows.push({
+      preset,
+      workers,
+      verdict: [...new Set(list.map((s) => (s.bound !== null ? `${s.verdict} (${s.bound})` : s.verdict)))].join(','),
+      distinctStates: median(list.map((s) => s.distinctStates)),
+      transitions: median(list.map((s) => s.transitions)),
+      wallSeconds: median(list.map((s) => s.seconds)),
+      cpuSeconds: median(list.map((s) => s.cpuSeconds)),
+      statesPerSecond: Math.round(median(list.map((s) => s.distinctStates / s.seconds))),
+      statesPerCpuSecond: Math.round(median(list.map((s) => s.distinctStates / s.cpuSeconds))),
+      peakMemoryMiB: Math.round(median(list.map((s) => s.peakMemoryBytes)) / 2 ** 20),
+      runs: list.length,
+    });
+  }
+}
+
+if (values.json === true) console.log(JSON.stringify(rows));
 else {
-  console.log('preset  verdict                    distinct states  transitions  wall s   states/s  states/CPU-s  peak heap');
-  for (const [preset, r] of Object.entries(results) as Array<[string, Record<string, number | string>]>)
+  console.log('preset  workers  verdict                  distinct states  transitions  wall s  CPU s  states/s  states/CPU-s  peak memory');
+  for (const r of rows)
     console.log(
-      `${preset.padEnd(7)} ${String(r.verdict).padEnd(26)} ${String(r.distinctStates).padStart(15)}  ${String(r.transitions).padStart(11)}  ${Number(r.wallSeconds).toFixed(1).padStart(6)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakHeapMiB} MiB`,
+      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${String(r.distinctStates).padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(6)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
     );
-  console.log(`medians of ${runs} runs each, one process per run; ${process.version}; ${(await import('node:os')).cpus().length} cores`);
+  for (const preset of presets) {
+    const one = rows.find((r) => r.preset === preset && r.workers === 1);
+    for (const r of rows.filter((x) => x.preset === preset && x.workers > 1))
+      if (one !== undefined) console.log(`${preset}: ${r.workers} workers vs 1: ${(r.statesPerSecond / one.statesPerSecond).toFixed(2)}x states per wall second`);
+  }
+  console.log(
+    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; peak memory: heap of the one thread, or with workers the sum of their heaps, the main thread's and the shared state table`,
+  );
 }

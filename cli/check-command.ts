@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
-import { ChainModel } from '../checker/chain/model.js';
+import { ChainModel, chainModelModule } from '../checker/chain/model.js';
 import { presetNames, presets } from '../checker/chain/presets.js';
 import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js';
 import { randomWalks } from '../checker/engine/random-walk.js';
-import { search, type SearchResult } from '../checker/engine/search.js';
+import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
+import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
 import { traceToHtml, traceToMermaid } from '../checker/render/index.js';
 import { isVariantName, variantNames, type ProtocolVariant } from '../spec/variants.js';
 import { parseWholeNumber, UsageError } from './usage-error.js';
@@ -26,6 +27,9 @@ Options:
   --preset NAME|FILE   ${presetNames().join(', ')} (default smoke), or a .json/.yaml config
   --variant NAME       check a known-bad variant: ${variantNames.join(', ')}
   --strategy bfs|dfs   breadth-first (shortest counterexamples, default) or depth-first
+  --workers N|auto     breadth-first search on N worker threads sharing one state table
+                       (default 1: this thread; auto: one per core but one). Liveness is
+                       then checked on the main thread after the search
   --max-states N       stop after N distinct states (exit 2)
   --max-depth N        do not expand states deeper than N (exit 2 if that cut anything)
   --max-seconds N      stop after N seconds (exit 2)
@@ -46,6 +50,7 @@ interface CheckArguments {
   readonly preset: string;
   readonly variant: ProtocolVariant;
   readonly strategy: 'bfs' | 'dfs';
+  readonly workers: number;
   readonly maxStates?: number;
   readonly maxDepth?: number;
   readonly maxSeconds?: number;
@@ -69,6 +74,7 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
         preset: { type: 'string' },
         variant: { type: 'string' },
         strategy: { type: 'string' },
+        workers: { type: 'string' },
         'max-states': { type: 'string' },
         'max-depth': { type: 'string' },
         'max-seconds': { type: 'string' },
@@ -99,10 +105,13 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
   const strategy = v.strategy ?? 'bfs';
   if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy is bfs or dfs, got "${strategy}"`);
   const optional = (name: string, raw: string | undefined, max: number) => (raw === undefined ? undefined : parseWholeNumber(name, raw, 0, 1, max));
+  const workers = v.workers === 'auto' ? autoWorkers() : parseWholeNumber('workers', v.workers, 1, 1, 256);
+  if (workers > 1 && strategy === 'dfs') throw new UsageError('--workers above 1 searches breadth-first; drop --strategy dfs or use --workers 1');
   const args: CheckArguments = {
     preset: v.preset ?? 'smoke',
     variant,
     strategy,
+    workers,
     liveness: v['no-liveness'] !== true,
     walkDepth: parseWholeNumber('walk-depth', v['walk-depth'], 400, 1, 1e7),
     seed: parseWholeNumber('seed', v.seed, 1, 0, 2 ** 32 - 1),
@@ -148,7 +157,7 @@ function printTrace(trace: CounterexampleTrace, print: (line: string) => void): 
   }
 }
 
-export function runCheck(argv: readonly string[], print: (line: string) => void): number {
+export async function runCheck(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const args = parseCheckArguments(argv);
   if (args === 'help') {
     print(checkHelp);
@@ -206,7 +215,7 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
   const maxSeconds = args.maxSeconds ?? check.maxSeconds;
   const maxStates = args.maxStates ?? check.maxStates;
   const maxDepth = args.maxDepth ?? check.maxDepth;
-  const result: SearchResult = search(model, {
+  const searchOptions: SearchOptions = {
     strategy: args.strategy,
     liveness: args.liveness,
     ...(maxStates !== undefined ? { maxStates } : {}),
@@ -218,7 +227,11 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
       progress(
         `  states ${p.states}  transitions ${p.transitions}  depth ${p.depth}  queued ${p.queued}  ${Math.round(p.statesPerSecond)} states/s  ${mib(p.memoryBytes)}  ${p.seconds.toFixed(0)} s`,
       ),
-  });
+  };
+  const result: SearchResult =
+    args.workers > 1
+      ? await searchParallel(model, { module: chainModelModule, exportName: 'chainModelOf', argument: check }, { ...searchOptions, workers: args.workers })
+      : search(model, searchOptions);
   const trace = result.violation === null ? null : buildTrace(check, result.violation);
   const files = trace === null ? null : writeCounterexample(args.out, trace);
   const memo = model.memoStats();
@@ -230,6 +243,7 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
         preset: check.name,
         variant: check.chain.variant,
         strategy: args.strategy,
+        workers: result.workers,
         distinctStates: result.states,
         transitions: result.transitions,
         depth: result.depth,
@@ -242,18 +256,19 @@ export function runCheck(argv: readonly string[], print: (line: string) => void)
         violatedProperty: result.violation?.property ?? null,
         violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
         sometimes: result.sometimes,
-        machineSteps: memo.stageSteps,
-        memoizedStepsReused: memo.reused,
+        // With worker threads each worker memoizes its own steps; they are not collected.
+        machineSteps: result.workers === 1 ? memo.stageSteps : null,
+        memoizedStepsReused: result.workers === 1 ? memo.reused : null,
         files,
       }),
     );
   } else {
     print(
       `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
-        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, peak heap ${mib(result.peakMemoryBytes)}`,
+        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, peak heap ${mib(result.peakMemoryBytes)}, ${result.workers} worker${result.workers === 1 ? '' : 's'}`,
     );
     print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
-    print(`  machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
+    print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
     print(`  symmetry reduction: off (see spec/09-decisions.md)`);
     for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : 'NOT covered'} ${s.id}: ${s.description}`);
     if (trace !== null && files !== null) {

@@ -12,9 +12,13 @@ import {
   waitHealthy,
   writeClusterConfig,
 } from '../runtime/cluster/local-cluster.js';
-import { setScale } from '../runtime/cluster/rpc.js';
+import { setScale, stageTargetOf } from '../runtime/cluster/rpc.js';
+import { CertsError } from '../runtime/security/certs.js';
+import { operatorChannelOf } from '../runtime/security/credentials.js';
+import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/identity.js';
 import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
+import type { TransportConfig } from '../runtime/mediated/transport-config.js';
 import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
@@ -42,29 +46,51 @@ function loadRunning(dir: string, command: string): ClusterConfig {
   const file = configFileOf(dir);
   if (!existsSync(file)) throw new UsageError(`no cluster in ${dir} (${file} is missing): run "kd up" first, or pass --dir`);
   try {
-    return loadClusterConfig(file);
+    const config = loadClusterConfig(file);
+    // With tls, the operator identity must be usable before any call (its problems said once, with the fix).
+    if (config.tls !== undefined) operatorChannelOf(config, 'autoscaler');
+    return config;
   } catch (error) {
     throw new UsageError(`${command}: ${(error as Error).message}`);
   }
 }
 
-export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--store file|etcd] [--etcd URL] [--dir DIR]
+export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--dir DIR]
 
 Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
-simulated sandbox runtime. Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data.
+simulated sandbox runtime (or real processes: --sandbox process). Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data.
 
 Options:
   --nodes N           nodes, one Kubelet each (default 4)
   --capacity N        sandboxes per node (default 100)
   --functions LIST    comma-separated function names (default fn)
   --start-delay-ms N  simulated sandbox start delay (default 20)
+  --sandbox DRIVER    sandbox runtime of the Kubelets: simulated (default) or process (each
+                      sandbox a real child process, started and killed; kd down kills them)
   --store KIND        backing store: file (default; DIR/data, DIR/objects/pods) or etcd
-  --etcd URL          etcd client URL for --store etcd (default http://127.0.0.1:2379)
+  --transport KIND    how the links travel: direct (default; gRPC streams) or store-mediated
+                      (the benchmark baseline: one etcd object per record, watches; needs --etcd)
+  --etcd URL          etcd client URL for --store etcd and --transport store-mediated
+                      (default http://127.0.0.1:2379)
+  --tls               mutual TLS (1.3) between stages and for kd scale/status: makes the
+                      development CA and certificates in DIR/certs (kd certs), or reuses them
+  --trust-domain D    the SPIFFE trust domain of --tls (default ${defaultTrustDomain})
   --dir DIR           where the cluster lives (default .kd)`;
 
 export async function runUp(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const v = parse('up', argv, { nodes: { type: 'string' }, capacity: { type: 'string' }, functions: { type: 'string' }, 'start-delay-ms': { type: 'string' }, store: { type: 'string' }, etcd: { type: 'string' } }).values;
+  const v = parse('up', argv, {
+    nodes: { type: 'string' },
+    capacity: { type: 'string' },
+    functions: { type: 'string' },
+    'start-delay-ms': { type: 'string' },
+    sandbox: { type: 'string' },
+    store: { type: 'string' },
+    etcd: { type: 'string' },
+    transport: { type: 'string' },
+    tls: { type: 'boolean' },
+    'trust-domain': { type: 'string' },
+  }).values;
   if (v.help === true) {
     print(upHelp);
     return exitCodes.ok;
@@ -76,8 +102,13 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   const capacity = parseWholeNumber('capacity', text(v['capacity']), 100, 0, nodeCapacityMax);
   const startDelayMs = parseWholeNumber('start-delay-ms', text(v['start-delay-ms']), 20, 0, 60_000);
   const functions = (text(v['functions']) ?? 'fn').split(',').map((f) => f.trim());
-  const store = await storeOption(text(v['store']), text(v['etcd']));
-  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, store }).catch((error: Error) => {
+  const sandboxDriver = text(v['sandbox']) ?? 'simulated';
+  if (sandboxDriver !== 'simulated' && sandboxDriver !== 'process') throw new UsageError(`--sandbox must be simulated or process, got "${sandboxDriver}"`);
+  const transport = await transportOption(text(v['transport']), text(v['etcd']));
+  const store = await storeOption(text(v['store']), transport !== undefined && text(v['store']) !== 'etcd' ? undefined : text(v['etcd']));
+  const tls = tlsOption(v['tls'] === true, text(v['trust-domain']));
+  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, store, ...(tls === undefined ? {} : { tls }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
+    if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
@@ -89,11 +120,37 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     await stopCluster(dir);
     return exitCodes.failed;
   }
-  print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')})`);
+  print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
   for (const stage of stages)
     print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
   print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
   return exitCodes.ok;
+}
+
+/** The transport of `kd up --transport KIND [--etcd URL]`: undefined for direct; store-mediated needs an etcd that answers. */
+async function transportOption(kind: string | undefined, etcd: string | undefined): Promise<TransportConfig | undefined> {
+  if (kind === undefined || kind === 'direct') return undefined;
+  if (kind !== 'store-mediated') throw new UsageError(`--transport must be direct or store-mediated, got "${kind}"`);
+  const endpoint = (etcd ?? 'http://127.0.0.1:2379').replace(/\/+$/, '');
+  const problem = etcdEndpointProblem(endpoint);
+  if (problem !== null) throw new UsageError(`--etcd: ${problem}`);
+  try {
+    await new EtcdStore(endpoint, () => {}).ping();
+  } catch (error) {
+    throw new UsageError(`--etcd ${endpoint}: etcd does not answer (${(error as Error).message}); --transport store-mediated needs a running etcd (Debian: apt-get install -y etcd-server)`);
+  }
+  return { kind: 'store-mediated', etcd: endpoint };
+}
+
+/** The tls of `kd up --tls [--trust-domain D]`. */
+function tlsOption(tls: boolean, trustDomain: string | undefined): { trustDomain: string } | undefined {
+  if (!tls) {
+    if (trustDomain !== undefined) throw new UsageError('--trust-domain is only for --tls');
+    return undefined;
+  }
+  const problem = trustDomainProblem(trustDomain ?? defaultTrustDomain);
+  if (problem !== null) throw new UsageError(`--trust-domain: ${problem}`);
+  return { trustDomain: trustDomain ?? defaultTrustDomain };
 }
 
 /** The backing store of `kd up --store KIND [--etcd URL]`; an etcd must answer before any stage starts. */
@@ -134,7 +191,7 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
     throw new UsageError(`unknown function "${fn}"; the cluster has: ${config.chain.functions.map((f) => f.name).join(', ')}`);
   const address = config.stages['autoscaler']?.address ?? '';
   try {
-    const reply = await setScale(address, fn, desired);
+    const reply = await setScale(stageTargetOf(config, 'autoscaler'), fn, desired);
     print(`${reply.function}: desired ${reply.desired} (stored)`);
     return exitCodes.ok;
   } catch (error) {

@@ -2,9 +2,12 @@
 import { checkExitCodes, runCheck } from './check-command.js';
 import { runDown, runScale, runStatus, runUp } from './cluster-commands.js';
 import { runNode } from './node-command.js';
+import { runConformance } from './conformance-command.js';
+import { runRemoveNode } from './remove-node-command.js';
 import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
 import { runValidate } from './validate-command.js';
+import { runCerts } from './certs-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -23,7 +26,10 @@ const commands: Readonly<Record<string, Command>> = {
   scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, usageExitCode: exitCodes.usage },
   status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, usageExitCode: exitCodes.usage },
   down: { summary: 'stop the local cluster', run: runDown, usageExitCode: exitCodes.usage },
+  'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, usageExitCode: exitCodes.usage },
+  conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, usageExitCode: exitCodes.usage },
   validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },
+  certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, usageExitCode: exitCodes.usage },
 };
 
 export const mainHelp = `Usage: kd COMMAND [options]

@@ -2,21 +2,30 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kubeletId, roles, type StageId } from '../machines/index.js';
-import { loadClusterConfig } from '../runtime/config.js';
+import { variantNames } from '../spec/variants.js';
+import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
+import { clusterConfigOfLaunch, launchConfigEnv, loadLaunchConfig, variantOf } from '../runtime/launch-config.js';
 import { StageNode } from '../runtime/node/stage-node.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
-export const nodeHelp = `Usage: kd node --role ROLE --config FILE [--node NAME]
+export const nodeHelp = `Usage: kd node --role ROLE --config FILE [--node NAME] [--variant NAME]
+       kd node --launch-config FILE [--variant NAME]
 
 Runs one stage of the Kubedirect chain as this process until SIGTERM or SIGINT.
 
 Options:
-  --role ROLE      ${roles.join(' | ')}
-  --node NAME      the node of a kubelet (required with --role kubelet)
-  --config FILE    the cluster configuration (kd up writes one to .kd/cluster.json)
-  -h, --help       show this help
+  --role ROLE           ${roles.join(' | ')}
+  --node NAME           the node of a kubelet (required with --role kubelet)
+  --config FILE         the cluster configuration (kd up writes one to .kd/cluster.json)
+  --launch-config FILE  a conformance launch config (spec/11-conformance.md): role, stage,
+                        listen address, data dir and peers come from it. Without --config
+                        and --launch-config, the file named by $${launchConfigEnv} is used.
+  --variant NAME        run a known-bad protocol variant (for testing the test suites):
+                        ${variantNames.join(', ')}
+  -h, --help            show this help
 
-Logs are JSON lines on stdout. Exit codes: 0 stopped cleanly, 2 bad usage, 70 internal assertion failed.`;
+Logs are JSON lines on stdout. Exit codes: 0 stopped cleanly, 2 bad usage (or a launch
+config version this runtime does not know), 70 internal assertion failed.`;
 
 export async function runNode(argv: readonly string[], print: (line: string) => void): Promise<number> {
   let parsed;
@@ -25,7 +34,14 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { role: { type: 'string' }, node: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        role: { type: 'string' },
+        node: { type: 'string' },
+        config: { type: 'string' },
+        'launch-config': { type: 'string' },
+        variant: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. Run "kd node --help" for the options.`);
@@ -35,22 +51,47 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     print(nodeHelp);
     return exitCodes.ok;
   }
-  if (v.role === undefined || !(roles as readonly string[]).includes(v.role)) throw new UsageError(`--role must be one of ${roles.join(', ')} (for example --role scheduler)`);
-  if (v.config === undefined) throw new UsageError('--config FILE is required (kd up writes .kd/cluster.json)');
-  if (!existsSync(v.config)) throw new UsageError(`--config ${v.config}: no such file (run "kd up" to write one)`);
-  if (v.role === 'kubelet' && v.node === undefined) throw new UsageError('--role kubelet needs --node NAME (for example --node n1)');
-  if (v.role !== 'kubelet' && v.node !== undefined) throw new UsageError('--node is only for --role kubelet');
-  let config;
+  let variant;
   try {
-    config = loadClusterConfig(v.config);
+    variant = variantOf(v.variant);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const stage: StageId = v.role === 'kubelet' ? kubeletId(v.node ?? '') : v.role;
-  if (config.stages[stage] === undefined) throw new UsageError(`${v.config} has no stage "${stage}"; its stages: ${Object.keys(config.stages).join(', ')}`);
+  const fromEnv = process.env[launchConfigEnv];
+  const launchFile = v['launch-config'] ?? (v.config === undefined && fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  let config: ClusterConfig;
+  let stage: StageId;
+  if (launchFile !== undefined) {
+    if (v.config !== undefined) throw new UsageError('--config and --launch-config are alternatives: give one');
+    if (v.role !== undefined || v.node !== undefined) throw new UsageError('with a launch config, the role and node come from the file: drop --role and --node');
+    if (!existsSync(launchFile)) throw new UsageError(`launch config ${launchFile}: no such file`);
+    try {
+      const launch = loadLaunchConfig(launchFile);
+      config = clusterConfigOfLaunch(launch, variant);
+      stage = launch.stage;
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  } else {
+    if (v.role === undefined || !(roles as readonly string[]).includes(v.role)) throw new UsageError(`--role must be one of ${roles.join(', ')} (for example --role scheduler)`);
+    if (v.config === undefined) throw new UsageError(`--config FILE is required (kd up writes .kd/cluster.json), or --launch-config FILE, or $${launchConfigEnv}`);
+    if (!existsSync(v.config)) throw new UsageError(`--config ${v.config}: no such file (run "kd up" to write one)`);
+    if (v.role === 'kubelet' && v.node === undefined) throw new UsageError('--role kubelet needs --node NAME (for example --node n1)');
+    if (v.role !== 'kubelet' && v.node !== undefined) throw new UsageError('--node is only for --role kubelet');
+    let loaded;
+    try {
+      loaded = loadClusterConfig(v.config);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    config = v.variant === undefined ? loaded : { ...loaded, chain: { ...loaded.chain, variant } };
+    stage = v.role === 'kubelet' ? kubeletId(v.node ?? '') : v.role;
+    if (config.stages[stage] === undefined) throw new UsageError(`${v.config} has no stage "${stage}"; its stages: ${Object.keys(config.stages).join(', ')}`);
+  }
   const log = (record: Record<string, unknown>): void => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), stage, ...record })}\n`);
   };
+  if (variant !== 'correct') log({ event: 'stage.variant', variant, warning: 'a known-bad protocol variant is active' });
   const node = await StageNode.open(config, stage, log);
   await node.start();
   await new Promise<void>((resolve) => {

@@ -6,10 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, dirname, resolve } from 'node:path';
 import { storeConfigOf, type StoreConfig } from './store/store.js';
+import { transportConfigOf, type TransportConfig } from './mediated/transport-config.js';
+import { tlsConfigOf, type TlsConfig } from './security/tls-config.js';
 import { chainConfigProblems, linkEnds, linksOf, stagesOf, type ChainConfig, type LinkId, type StageId } from '../machines/index.js';
+import { frameBytesMax, frameBytesMin } from '../spec/limits.js';
 
 export interface StageEndpoint {
-  /** host:port the stage serves on; loopback only. */
+  /** host:port the stage serves on; loopback only unless the cluster has `tls`. */
   readonly address: string;
   /** Directory of the stage's durable data (incarnation counter, store, sandboxes). */
   readonly dataDir: string;
@@ -20,12 +23,28 @@ export interface StageEndpoint {
 export interface ClusterConfig {
   readonly chain: ChainConfig;
   readonly stages: Readonly<Record<StageId, StageEndpoint>>;
-  readonly sandbox: { readonly startDelayMs: number; readonly killDelayMs: number };
+  /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's. */
+  readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number };
+  /** Flow control (runtime/node/flow-control.ts); absent: the spec's limits. `frameBytesMax` may lower the frame size limit (frameBytesMin..frameBytesMax), e.g. to test splitting. */
+  readonly flow?: { readonly frameBytesMax: number };
+  /**
+   * For tests of faults: the address the upstream of a link dials instead of the
+   * downstream's own address (e.g. a fault-injecting proxy, runtime/faults/tcp-proxy.ts).
+   * Loopback host:port only. Absent for a link: its downstream's address.
+   */
+  readonly linkDialAddresses?: Readonly<Record<LinkId, string>>;
   /** The backing store (runtime/store/store.ts); absent: the file store. */
   readonly store?: StoreConfig;
+  /** How the links travel (runtime/mediated/transport-config.ts): absent or `direct` gRPC streams; `store-mediated` through etcd (the benchmark baseline). */
+  readonly transport?: TransportConfig;
+  /** Mutual TLS between stages and for operator calls (runtime/security/tls-config.ts); absent: plaintext, loopback only. */
+  readonly tls?: TlsConfig;
 }
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export const sandboxDrivers = ['simulated', 'process'] as const;
+export type SandboxDriver = (typeof sandboxDrivers)[number];
 
 export function hostOf(address: string): string {
   const at = address.lastIndexOf(':');
@@ -44,11 +63,25 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
     }
     if (!/^[^:]+:\d{1,5}$/.test(endpoint.address) && !/^\[::1\]:\d{1,5}$/.test(endpoint.address))
       problems.push(`stage "${stage}": address "${endpoint.address}" must be host:port`);
-    else if (!loopbackHosts.has(hostOf(endpoint.address)))
-      problems.push(`stage "${stage}": address "${endpoint.address}" is not loopback; this runtime has no TLS yet and serves on loopback only (127.0.0.1)`);
+    else if (config.tls === undefined && !loopbackHosts.has(hostOf(endpoint.address)))
+      problems.push(`stage "${stage}": address "${endpoint.address}" is not loopback; without TLS a stage serves on loopback only (127.0.0.1): add a "tls" section (npx kd certs, then kd up --tls) or use 127.0.0.1`);
     if (typeof endpoint.dataDir !== 'string' || endpoint.dataDir === '') problems.push(`stage "${stage}": dataDir is missing`);
     if (endpoint.metricsAddress !== undefined && !loopbackHosts.has(hostOf(endpoint.metricsAddress)))
       problems.push(`stage "${stage}": metricsAddress "${endpoint.metricsAddress}" must be a loopback host:port (127.0.0.1:PORT)`);
+  }
+  const driver: unknown = config.sandbox.driver;
+  if (driver !== undefined && !(sandboxDrivers as readonly unknown[]).includes(driver))
+    problems.push(`sandbox.driver must be "simulated" or "process", got ${JSON.stringify(driver)}`);
+  if (config.flow !== undefined) {
+    const bytes: unknown = config.flow.frameBytesMax;
+    if (!Number.isInteger(bytes) || (bytes as number) < frameBytesMin || (bytes as number) > frameBytesMax)
+      problems.push(`flow.frameBytesMax must be a whole number of bytes from ${frameBytesMin} to ${frameBytesMax}, got ${JSON.stringify(bytes)}`);
+  }
+  const links = new Set<string>(linksOf(config.chain));
+  for (const [link, address] of Object.entries(config.linkDialAddresses ?? {})) {
+    if (!links.has(link)) problems.push(`linkDialAddresses: "${link}" is not a link of this chain (links: ${[...links].join(', ')})`);
+    if (typeof address !== 'string' || !loopbackHosts.has(hostOf(address)) || !/:\d{1,5}$/.test(address))
+      problems.push(`linkDialAddresses["${link}"]: ${JSON.stringify(address)} must be a loopback host:port (127.0.0.1:PORT)`);
   }
   const { startDelayMs, killDelayMs } = config.sandbox;
   if (!Number.isInteger(startDelayMs) || startDelayMs < 0 || !Number.isInteger(killDelayMs) || killDelayMs < 0)
@@ -67,7 +100,18 @@ export function loadClusterConfig(file: string): ClusterConfig {
       dataDir: isAbsolute(endpoint.dataDir) ? endpoint.dataDir : join(base, endpoint.dataDir),
       ...(endpoint.metricsAddress === undefined ? {} : { metricsAddress: endpoint.metricsAddress }),
     };
-  const config: ClusterConfig = { chain: raw.chain, stages, sandbox: raw.sandbox ?? { startDelayMs: 20, killDelayMs: 10 }, store: storeConfigOf(raw.store, base) };
+  const tls = tlsConfigOf((raw as { tls?: unknown }).tls, base, file, Object.keys(stages));
+  if (tls.problems.length > 0) throw new Error(`${file}: ${tls.problems.join('; ')}`);
+  const config: ClusterConfig = {
+    chain: raw.chain,
+    stages,
+    sandbox: raw.sandbox ?? { startDelayMs: 20, killDelayMs: 10 },
+    store: storeConfigOf(raw.store, base),
+    ...(raw.transport === undefined ? {} : { transport: transportConfigOf(raw.transport) }),
+    ...(tls.tls === undefined ? {} : { tls: tls.tls }),
+    ...(raw.flow === undefined ? {} : { flow: raw.flow }),
+    ...(raw.linkDialAddresses === undefined ? {} : { linkDialAddresses: raw.linkDialAddresses }),
+  };
   const problems = clusterConfigProblems(config);
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
   return config;
@@ -87,4 +131,19 @@ export function endpointOf(config: ClusterConfig, stage: StageId): StageEndpoint
   const endpoint = config.stages[stage];
   if (endpoint === undefined) throw new Error(`no endpoint configured for ${stage}`);
   return endpoint;
+}
+
+/** The address the upstream of `link` dials: the override for tests if any, else the downstream's own address. */
+export function dialAddressOf(config: ClusterConfig, link: LinkId): string {
+  return config.linkDialAddresses?.[link] ?? endpointOf(config, linkEnds(link).downstream).address;
+}
+
+/** The frame size limit of this cluster's links: `flow.frameBytesMax`, else the spec's `frameBytesMax`. */
+export function frameBytesLimitOf(config: ClusterConfig): number {
+  return config.flow?.frameBytesMax ?? frameBytesMax;
+}
+
+/** The Kubelets' sandbox driver (default `simulated`). */
+export function sandboxDriverOf(config: ClusterConfig): SandboxDriver {
+  return config.sandbox.driver ?? 'simulated';
 }

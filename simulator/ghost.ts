@@ -23,7 +23,6 @@ import {
   withEntry,
   type LinkMessage,
 } from '../machines/index.js';
-import type { World } from './world.js';
 
 export interface Ghost {
   /** Every pod name the ReplicaSet has created. */
@@ -57,7 +56,6 @@ export interface ObservedStep {
   readonly effects: readonly Effect[];
   readonly trace: readonly TracePoint[];
   readonly disposition: Disposition;
-  readonly world: World;
 }
 
 function sortedAdd(list: readonly string[], names: Iterable<string>): readonly string[] {

@@ -30,7 +30,7 @@ import {
   withEntry,
   withoutEntry,
 } from '../machines/index.js';
-import { emptyGhost, observeStep, type Ghost, type Violation } from './ghost.js';
+import { emptyGhost, observeStep, type Ghost, type ObservedStep, type Violation } from './ghost.js';
 
 export type SandboxState = 'starting' | 'running' | 'killing';
 
@@ -157,59 +157,85 @@ export function linkIsOpen(world: World, link: LinkId): boolean {
 /** Steps one stage; the model checker passes a memoizing one. */
 export type StageStepper = typeof stepStage;
 
-export function applyAction(config: ChainConfig, world: World, action: WorldAction, stepper: StageStepper = stepStage): StepOutcome {
+/**
+ * Observes one stage step for the history checks (simulator/ghost.ts); the model checker
+ * may pass a memoizing one. It must return `ghost` itself when nothing changed.
+ */
+export type StepObserver = (config: ChainConfig, ghost: Ghost, step: ObservedStep) => { ghost: Ghost; violations: readonly Violation[] };
+
+// Hot-path note: no closures are created per action (tsx keeps function names by
+// wrapping each closure, which costs more than the closure itself).
+export function applyAction(config: ChainConfig, world: World, action: WorldAction, stepper: StageStepper = stepStage, observe: StepObserver = observeStep): StepOutcome {
   const violations: Violation[] = [];
-  const run = (w: World, stage: StageId, event: StageEvent): World => deliverEvent(config, w, stage, event, violations, stepper);
   let next = world;
   switch (action.kind) {
     case 'deliver':
     case 'deliverStale': {
       const channel = channelOf(world, action.link, action.direction);
       const queue = action.kind === 'deliver' ? channel.current : channel.stale;
-      const [message, ...rest] = queue;
+      const message = queue[0];
       if (message === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
-      next = withChannel(world, action.link, action.direction, action.kind === 'deliver' ? { ...channel, current: rest } : { ...channel, stale: rest });
+      const rest = queue.slice(1);
+      next = withChannel(world, action.link, action.direction, action.kind === 'deliver' ? { current: rest, stale: channel.stale } : { current: channel.current, stale: rest });
       const { upstream, downstream } = linkEnds(action.link);
-      next = run(next, action.direction === 'down' ? downstream : upstream, { type: 'message.received', link: action.link, message });
+      next = deliverEvent(config, next, action.direction === 'down' ? downstream : upstream, { type: 'message.received', link: action.link, message }, violations, stepper, observe);
       break;
     }
     case 'dropStale': {
       const channel = channelOf(world, action.link, action.direction);
-      next = withChannel(world, action.link, action.direction, { ...channel, stale: channel.stale.slice(1) });
+      next = withChannel(world, action.link, action.direction, { current: channel.current, stale: channel.stale.slice(1) });
       break;
     }
     case 'connect':
-      next = run(world, linkEnds(action.link).upstream, { type: 'link.connected', link: action.link });
+      next = deliverEvent(config, world, linkEnds(action.link).upstream, { type: 'link.connected', link: action.link }, violations, stepper, observe);
       break;
     case 'sandboxDone': {
-      const sandboxes = world.sandboxes[action.node] ?? {};
-      const sandbox = sandboxes[action.pod];
-      if (sandbox === undefined) throw new InvariantViolation(`no sandbox ${action.pod} on ${action.node}`);
-      const remaining = action.outcome === 'started' ? withEntry(sandboxes, action.pod, { ...sandbox, state: 'running' as const }) : withoutEntry(sandboxes, action.pod);
+      const remaining = sandboxesAfterDone(world.sandboxes[action.node] ?? {}, action.node, action.pod, action.outcome);
       next = { ...world, sandboxes: { ...world.sandboxes, [action.node]: remaining } };
       if (action.outcome !== 'started') next = { ...next, ghost: { ...next.ghost, dead: addName(next.ghost.dead, action.pod) } };
-      next = run(next, kubeletId(action.node), { type: `sandbox.${action.outcome}`, pod: action.pod });
+      next = deliverEvent(config, next, kubeletId(action.node), { type: `sandbox.${action.outcome}`, pod: action.pod }, violations, stepper, observe);
       break;
     }
     case 'scale':
-      next = run(world, 'autoscaler', { type: 'scale.requested', function: action.function, desired: action.desired });
+      next = deliverEvent(config, world, 'autoscaler', { type: 'scale.requested', function: action.function, desired: action.desired }, violations, stepper, observe);
       break;
     case 'cut':
-      next = endLink(config, world, action.link, violations, stepper);
+      next = endLink(config, world, action.link, violations, stepper, observe);
       break;
     case 'crash':
-      next = restartStage(config, world, action.stage, false, violations, stepper);
+      next = restartStage(config, world, action.stage, false, violations, stepper, observe);
       break;
     case 'nodeCrash':
-      next = restartStage(config, world, kubeletId(action.node), true, violations, stepper);
+      next = restartStage(config, world, kubeletId(action.node), true, violations, stepper, observe);
       break;
   }
   return { world: next, violations };
 }
 
-function addName(list: readonly string[], name: string): readonly string[] {
+/** `list` (sorted names) with `name` added. */
+export function addName(list: readonly string[], name: string): readonly string[] {
   if (list.includes(name)) return list;
   return [...list, name].sort();
+}
+
+/** A node's sandboxes after the runtime reports `outcome` for `pod`: running once started, gone once failed or killed. */
+export function sandboxesAfterDone(sandboxes: Readonly<Record<string, Sandbox>>, node: string, pod: string, outcome: 'started' | 'failed' | 'killed'): Readonly<Record<string, Sandbox>> {
+  const sandbox = sandboxes[pod];
+  if (sandbox === undefined) throw new InvariantViolation(`no sandbox ${pod} on ${node}`);
+  return outcome === 'started' ? withEntry(sandboxes, pod, { ...sandbox, state: 'running' as const }) : withoutEntry(sandboxes, pod);
+}
+
+/** A node's sandboxes after its Kubelet's `sandbox.start` or `sandbox.kill` effect. */
+export function sandboxesAfterEffect(sandboxes: Readonly<Record<string, Sandbox>>, node: string, effect: Extract<Effect, { type: 'sandbox.start' | 'sandbox.kill' }>): Readonly<Record<string, Sandbox>> {
+  if (effect.type === 'sandbox.start') return withEntry(sandboxes, effect.pod.name, { pod: effect.pod, state: 'starting' as const });
+  const sandbox = sandboxes[effect.pod.name];
+  if (sandbox === undefined) throw new InvariantViolation(`the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
+  return withEntry(sandboxes, effect.pod.name, { ...sandbox, state: 'killing' as const });
+}
+
+/** The backing store after the Autoscaler's `store.persist` effect. */
+export function storeAfterEffect(store: Readonly<Record<string, number>>, effect: Extract<Effect, { type: 'store.persist' }>): Readonly<Record<string, number>> {
+  return withEntry(store, effect.function, effect.desired);
 }
 
 /**
@@ -217,28 +243,30 @@ function addName(list: readonly string[], name: string): readonly string[] {
  * live receiver (which must fence it), but never at a later incarnation of a crashed one
  * (spec REQ-FAIL-005: its transport died with it).
  */
-function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, crashed: StageId | null = null): World {
+function endLink(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, observe: StepObserver, crashed: StageId | null = null): World {
   const channels = world.links[link];
   if (channels === undefined) throw new InvariantViolation(`unknown link ${link}`);
-  const ends = linkEnds(link);
-  const keep = (channel: Channel, receiver: StageId): Channel =>
-    receiver === crashed ? emptyChannel : channel.current.length === 0 ? channel : { current: [], stale: [...channel.stale, ...channel.current] };
+  const { upstream, downstream } = linkEnds(link);
   let next: World = {
     ...world,
-    links: { ...world.links, [link]: { down: keep(channels.down, ends.downstream), up: keep(channels.up, ends.upstream) } },
+    links: { ...world.links, [link]: { down: keepInFlight(channels.down, downstream, crashed), up: keepInFlight(channels.up, upstream, crashed) } },
   };
-  const { upstream, downstream } = linkEnds(link);
-  if (upstream !== crashed) next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations, stepper);
-  if (downstream !== crashed) next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper);
+  if (upstream !== crashed) next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations, stepper, observe);
+  if (downstream !== crashed) next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
   return next;
 }
 
-function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCrash: boolean, violations: Violation[], stepper: StageStepper): World {
+/** What stays of a channel when its session ends: nothing for a crashed receiver, else everything, as stale. */
+function keepInFlight(channel: Channel, receiver: StageId, crashed: StageId | null): Channel {
+  return receiver === crashed ? emptyChannel : channel.current.length === 0 ? channel : { current: [], stale: [...channel.stale, ...channel.current] };
+}
+
+function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCrash: boolean, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
   let next = world;
   for (const link of linksOf(config)) {
     const { upstream, downstream } = linkEnds(link);
     if (upstream !== stage && downstream !== stage) continue;
-    next = endLink(config, next, link, violations, stepper, stage);
+    next = endLink(config, next, link, violations, stepper, observe, stage);
   }
   const incarnation = (next.incarnations[stage] ?? 0) + 1;
   let inventory: Array<{ pod: PodRecord; state: SandboxState }> = [];
@@ -264,13 +292,13 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
 }
 
 /** Steps one stage with one event and carries out its effects, in order. */
-function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[], stepper: StageStepper): World {
+function deliverEvent(config: ChainConfig, world: World, stage: StageId, event: StageEvent, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
   const before = stageOf(world, stage);
   const result = stepper(config, stage, before, event);
   let next: World = result.state === before ? world : { ...world, stages: { ...world.stages, [stage]: result.state } };
   for (const effect of result.effects) next = carryOut(next, stage, effect);
-  const observed = observeStep(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition, world: next });
-  if (observed.violations.length > 0) violations.push(...observed.violations);
+  const observed = observe(config, next.ghost, { stage, event, before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition });
+  for (const v of observed.violations) violations.push(v);
   return observed.ghost === next.ghost ? next : { ...next, ghost: observed.ghost };
 }
 
@@ -282,20 +310,13 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
       const channel = channelOf(world, effect.link, direction);
       return withChannel(world, effect.link, direction, { ...channel, current: [...channel.current, effect.message] });
     }
-    case 'sandbox.start': {
-      const node = nodeOfKubelet(stage);
-      const sandboxes = world.sandboxes[node] ?? {};
-      return { ...world, sandboxes: { ...world.sandboxes, [node]: withEntry(sandboxes, effect.pod.name, { pod: effect.pod, state: 'starting' as const }) } };
-    }
+    case 'sandbox.start':
     case 'sandbox.kill': {
       const node = nodeOfKubelet(stage);
-      const sandboxes = world.sandboxes[node] ?? {};
-      const sandbox = sandboxes[effect.pod.name];
-      if (sandbox === undefined) throw new InvariantViolation(`the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
-      return { ...world, sandboxes: { ...world.sandboxes, [node]: withEntry(sandboxes, effect.pod.name, { ...sandbox, state: 'killing' as const }) } };
+      return { ...world, sandboxes: { ...world.sandboxes, [node]: sandboxesAfterEffect(world.sandboxes[node] ?? {}, node, effect) } };
     }
     case 'store.persist':
-      return { ...world, store: withEntry(world.store, effect.function, effect.desired) };
+      return { ...world, store: storeAfterEffect(world.store, effect) };
   }
 }
 

@@ -50,6 +50,24 @@ export const batchRecordsMax = 1_024;
 /** Encoded size of one frame, in bytes. */
 export const frameBytesMax = 4 * 1024 * 1024;
 
+/**
+ * The smallest frame size limit a cluster may configure below `frameBytesMax` (a
+ * runtime setting, e.g. for tests of splitting): room for a Hello with the longest
+ * stage IDs and for one record of the largest size. A Rejected frame's message is
+ * cut to fit.
+ */
+export const frameBytesMin = 1_024;
+
+/**
+ * Records (a snapshot counts each of its records) waiting in one session's send
+ * queue, not yet taken by the transport. Twice `stagePodsMax`: a record for every
+ * entry a stage can hold and one more for each (a provision and its tombstone), so a
+ * healthy session never reaches it, even in a burst; a session whose peer stops
+ * reading does, and is then ended by the sender like a link cut (REQ-FAIL-004): what
+ * was queued is lost and the next session reconciles.
+ */
+export const sessionRecordsQueuedMax = 2 * stagePodsMax;
+
 /** Characters of the message of a rejection. */
 export const rejectionMessageLengthMax = 1_024;
 
@@ -61,6 +79,12 @@ export const reconnectBackoffMsMax = 5_000;
 
 /** Silence after which a peer is considered dead (REQ-WIRE-010). */
 export const linkDeadMsMax = 10_000;
+
+/** Time a `process` sandbox has to become ready after it is started; past it, it is killed and reported failed. */
+export const sandboxStartMsMax = 30_000;
+
+/** Time a `process` sandbox has to exit after SIGTERM before it gets SIGKILL. */
+export const sandboxTerminationGraceMsMax = 2_000;
 
 /** Protocol version carried in Hello (REQ-WIRE-009). Not a limit. */
 export const protocolVersion = 1;
@@ -101,6 +125,11 @@ export function assertLimitRelations(): void {
   check(reconnectBackoffMsMin > 0, 'the first reconnection delay is positive');
   check(reconnectBackoffMsMin <= reconnectBackoffMsMax, 'reconnectBackoffMsMin <= reconnectBackoffMsMax');
   check(batchRecordsMax >= 1 && functionsMax >= 1 && nodesMax >= 1, 'every count limit is at least 1');
+  check(frameBytesMin <= frameBytesMax, 'frameBytesMin <= frameBytesMax');
+  check(podRecordBytesMax + frameOverheadBytesMax <= frameBytesMin, 'one record of the largest size fits in frameBytesMin');
+  check(2 * (stageIdLengthMax + 3) + frameOverheadBytesMax <= frameBytesMin, 'a Hello with the longest stage IDs fits in frameBytesMin');
+  check(sessionRecordsQueuedMax >= 2 * stagePodsMax, 'a session queue holds two records for every entry a stage can hold');
+  check(sandboxStartMsMax > 0 && sandboxTerminationGraceMsMax > 0, 'sandbox time limits are positive');
   if (failures.length > 0) {
     throw new Error(`kubedirect limits contradict each other: ${failures.join('; ')}`);
   }

@@ -713,7 +713,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '05-stage-decisions',
     roles: ['scheduler'],
-    text: 'When the operator removes node `n` from the configuration, the Scheduler MUST close the link to `kubelet:n` for good, treat every pod placed on `n` as gone (alive ones roll back with `pod.failed{invalidated}` up, tombstones complete with `tombstone.done` up), free nothing else, and stop waiting for `n` to become warm; the operator MUST make sure that no sandbox of `n` is still alive before removing it (the node is fenced or powered off).',
+    text: 'Node removal is a reconfiguration of the Scheduler (DEC-29): before removing node `n`, the operator MUST make sure that no sandbox of `n` is still alive (the node is fenced or powered off) and that its Kubelet is stopped, then restart the Scheduler with a configuration without `n`. A Scheduler MUST NOT open a link to, wait for, or place a pod on a node that is not in its configuration; its bottom-up recovery (REQ-REC-005) therefore reports no pod of `n`, and the ReplicaSet\'s reconciliation treats every pod placed on `n` as gone (alive ones roll back, tombstones complete) and frees nothing else.',
     protects: ['LIVE-CONVERGENCE', 'INV-NO-OVERSHOOT'],
   },
   {

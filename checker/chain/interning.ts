@@ -4,6 +4,7 @@
  * list of ids, computed from a per-object cache, and (2) stage steps are memoized by
  * (state object, event): the machines run once per distinct step, not once per state.
  */
+import { fingerprintOf } from '../engine/fingerprint.js';
 import { stepStage, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
 
 /**
@@ -22,6 +23,15 @@ export class Interner {
   private readonly ids = new WeakMap<object, number>();
   private readonly canonicalOf = new WeakMap<object, object>();
   private readonly byText = new Map<string, { id: number; value: object }>();
+  /**
+   * The 64-bit content hash of each id's JSON text (two 32-bit halves). Ids depend on the
+   * order things were first seen; hashes do not, so fingerprints built from them mean the
+   * same in every worker thread.
+   */
+  readonly hashHigh: number[] = [];
+  readonly hashLow: number[] = [];
+  /** The canonical object of each id. */
+  readonly values: object[] = [];
 
   /** The id of `value`'s content. */
   idOf(value: object): number {
@@ -40,6 +50,10 @@ export class Interner {
     if (entry === undefined) {
       entry = { id: this.byText.size, value };
       this.byText.set(text, entry);
+      const fp = fingerprintOf(text);
+      this.values.push(value);
+      this.hashHigh.push(fp.high);
+      this.hashLow.push(fp.low);
     }
     this.ids.set(value, entry.id);
     this.canonicalOf.set(value, entry.value);

@@ -40,6 +40,12 @@ export interface CheckConfig {
   readonly startSynced?: boolean;
   /** Controllers that may crash (default: all four). */
   readonly crashable?: readonly string[];
+  /**
+   * Debug: check invariants and convergence in full in every state instead of memoized,
+   * and re-run every packed transition through the simulator's `applyAction`, failing on
+   * any difference (several times slower).
+   */
+  readonly debugChecks?: boolean;
   readonly maxStates?: number;
   readonly maxDepth?: number;
   readonly maxSeconds?: number;

@@ -56,6 +56,8 @@ export interface SearchResult {
   readonly violation: Counterexample | null;
   readonly livenessChecked: boolean;
   readonly sometimes: ReadonlyArray<{ readonly id: string; readonly description: string; readonly covered: boolean }>;
+  /** Worker threads that searched (1: this thread, sequentially). */
+  readonly workers: number;
 }
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
@@ -235,6 +237,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     violation,
     livenessChecked,
     sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })),
+    workers: 1,
   };
 }
 

@@ -37,6 +37,7 @@ export const navigation: ReadonlyArray<{ readonly label: string; readonly path: 
   { label: 'State machines', path: 'machines/index.html' },
   { label: 'Messages', path: 'messages.html' },
   { label: 'Requirements', path: 'requirements.html' },
+  { label: 'Conformance', path: 'conformance.html' },
   { label: 'Counterexamples', path: 'gallery/index.html' },
   { label: 'API (TypeScript)', path: 'api/index.html' },
 ];

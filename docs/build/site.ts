@@ -14,8 +14,10 @@ import { correctMachines, lifecycleCatalog, machinesFor, type LifecycleMachineEn
 import { properties, requirements, variants, type PropertyDescription, type Requirement, type VariantDescription } from '../../spec/index.js';
 import { buildApiReference } from './api-reference.js';
 import { checkVariants, galleryPreset, type VariantCheck } from './counterexamples.js';
+import { conformancePage, caseLinks } from './conformance-page.js';
 import { escapeHtml, linkTo, mermaidBlock, renderPage, type Page } from './layout.js';
-import { linkIds, markdownSections, renderMarkdown, type IdRegistry, type IdTarget } from './markdown.js';
+import { idLink, inlineText } from './links.js';
+import { markdownSections, renderMarkdown, type IdRegistry, type IdTarget } from './markdown.js';
 import { protoReference } from './proto-reference.js';
 import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type MachineDescription } from './state-diagram.js';
 
@@ -67,17 +69,6 @@ function buildIdRegistry(): Map<string, IdTarget> {
 }
 
 /** Inline Markdown-ish text of the data files (backticks only) as HTML, with IDs linked. */
-function inlineText(text: string, page: string, ids: IdRegistry): string {
-  const html = escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
-  return linkIds(html, page, ids);
-}
-
-function idLink(page: string, id: string, ids: IdRegistry): string {
-  const target = ids.get(id);
-  if (target === undefined) return `<code>${escapeHtml(id)}</code>`;
-  return `<a class="id-link" href="${linkTo(page, `${target.page}#${id}`)}" title="${escapeHtml(target.title)}">${escapeHtml(id)}</a>`;
-}
-
 /** Where `kd check` evaluates a property, read from the checker's sources. */
 function checkedBy(property: PropertyDescription): { readonly files: readonly string[]; readonly text: string } {
   const read = (path: string): string => {
@@ -264,7 +255,7 @@ function requirementsPage(ids: IdRegistry): Page {
       const checked = r.protects.length === 0 ? '<span class="muted">-</span>' : r.protects.map((p) => `${idLink(page, p, ids)}: ${escapeHtml(checks.get(p)?.text ?? '')}`).join('<br>');
       const vs = [...new Set([...breaking(r.protects), ...variants.filter((v) => v.preventedBy === r.id)])];
       const filter = `${r.id} ${r.level} ${r.roles.join(' ')} ${r.section} ${r.protects.join(' ')} ${r.text}`.toLowerCase();
-      return `<tr data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${badge('not yet (issue 7)', 'not-yet')}</td></tr>`;
+      return `<tr data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${caseLinks(page, r.id) || badge('no case', 'not-yet')}</td></tr>`;
     })
     .join('\n');
   const propertyRows = properties
@@ -280,7 +271,7 @@ function requirementsPage(ids: IdRegistry): Page {
     title: 'Requirements',
     body: `<h1>Requirements and their coverage</h1>
 <p class="lead">Every requirement of the spec (${requirements.length}, from <code>spec/requirements.ts</code>, which a test keeps equal to the prose) with the properties it protects, where the model checker checks those properties, the known-bad variants that break them, and its conformance cases.</p>
-<div class="callout"><strong>Conformance: not yet.</strong> The conformance suite is issue 7 and does not exist yet, so no requirement has a conformance case. A requirement is covered today only through the properties it protects: <code>kd check</code> checks every safety invariant in every reachable state (predicates in <code>simulator/invariants.ts</code> and <code>simulator/ghost.ts</code>) and LIVE-CONVERGENCE under weak fairness (<code>checker/engine/liveness.ts</code>).${unchecked.length === 0 ? '' : ` Not checked by any predicate yet: ${unchecked.map((id) => idLink(page, id, ids)).join(', ')}.`} Requirements that protect no property (interoperability, diagnostics) are not covered by the checker at all.</div>
+<div class="callout"><strong>Coverage.</strong> A requirement is checked in two ways. Over the wire, by the cases of the <a href="${linkTo(page, 'conformance.html')}">conformance suite</a> listed in the last column (${requirements.filter((r) => r.level === 'MUST' && caseLinks(page, r.id) === '').length} MUST requirements have no case yet). In the model, through the properties it protects: <code>kd check</code> checks every safety invariant in every reachable state (predicates in <code>simulator/invariants.ts</code> and <code>simulator/ghost.ts</code>) and LIVE-CONVERGENCE under weak fairness (<code>checker/engine/liveness.ts</code>).${unchecked.length === 0 ? '' : ` Not checked by any predicate yet: ${unchecked.map((id) => idLink(page, id, ids)).join(', ')}.`}</div>
 <h2 id="properties">Properties</h2>
 <table><thead><tr><th>property</th><th>kind</th><th>title</th><th>checked by</th><th>broken by variants</th><th>requirements</th></tr></thead><tbody>
 ${propertyRows}
@@ -381,8 +372,8 @@ ${cards.join('\n')}
 function startPages(ids: IdRegistry): Page[] {
   const audiences = [
     { file: 'reader', title: 'Reader', summary: 'What Kubedirect is, the order to read the spec in, and where the diagrams are.' },
-    { file: 'implementer', title: 'Implementer', summary: 'The wire protocol, the .proto, the requirements that bind a stage, and what the conformance suite will do.' },
-    { file: 'operator', title: 'Operator', summary: 'The local gRPC cluster (kd up; the runtime, issue 4, is still open), kd simulate and kd check.' },
+    { file: 'implementer', title: 'Implementer', summary: 'The wire protocol, the .proto, the requirements that bind a stage, and how to run the conformance suite against your stage.' },
+    { file: 'operator', title: 'Operator', summary: 'The local gRPC cluster (kd up), mutual TLS, the backing store, metrics and traces, kd simulate and kd check.' },
   ];
   const pages: Page[] = audiences.map((a) => {
     const page = `start/${a.file}.html`;
@@ -489,6 +480,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
     ...machines.pages,
     { path: 'messages.html', title: 'Messages', body: `<h1>Message reference</h1>\n${messages.html}` },
     requirementsPage(ids),
+    conformancePage(ids),
     ...gallery.pages,
   ];
   for (const page of pages) {

@@ -7,15 +7,20 @@
  *   DIR/pids/STAGE.pid      the process id of each running stage
  *   DIR/data/STAGE/         durable data: incarnation, desired counts, sandboxes
  *   DIR/objects/pods/       Pod objects of the file store (runtime/store/file-store.ts)
+ *   DIR/certs/              with tls: the development CA and every identity (runtime/security/certs.ts)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kubeletId, roleOf, stagesOf, type StageId } from '../../machines/index.js';
-import { loadClusterConfig, type ClusterConfig, type StageEndpoint } from '../config.js';
-import { getStageState } from './rpc.js';
+import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
+import { loadClusterConfig, type ClusterConfig, type SandboxDriver, type StageEndpoint } from '../config.js';
+import { killProcessSandboxes } from '../node/process-sandboxes.js';
+import { makeCertificates } from '../security/certs.js';
+import { operatorIdentity } from '../security/identity.js';
+import { getStageState, stageTargetOf } from './rpc.js';
+import type { TransportConfig } from '../mediated/transport-config.js';
 
 const kdBin = fileURLToPath(new URL('../../bin/kd.mjs', import.meta.url));
 
@@ -57,7 +62,18 @@ export interface ClusterShape {
   readonly killDelayMs: number;
   /** The backing store; absent: the file store in DIR (objects in DIR/objects/pods). */
   readonly store?: { readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string };
+  /** The Kubelets' sandbox driver; absent: simulated. */
+  readonly sandboxDriver?: SandboxDriver;
+  /** A frame size limit below the spec's frameBytesMax (config `flow.frameBytesMax`), e.g. for tests. */
+  readonly frameBytesMax?: number;
+  /** Mutual TLS: certificates made (or completed) in DIR/certs by `kd certs`; absent: plaintext on loopback. */
+  readonly tls?: { readonly trustDomain: string };
+  /** How the links travel (runtime/mediated/transport-config.ts); absent: direct gRPC. */
+  readonly transport?: TransportConfig;
 }
+
+/** Where `kd up --tls` keeps the cluster's CA and certificates, relative to DIR. */
+export const certsDirName = 'certs';
 
 /** Writes DIR/cluster.json with loopback addresses on free ports. */
 export async function writeClusterConfig(dir: string, shape: ClusterShape): Promise<ClusterConfig> {
@@ -71,7 +87,14 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
   const stages: Record<StageId, StageEndpoint> = {};
   for (const stage of stagesOf(chain))
     stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `127.0.0.1:${await freePort()}` };
-  const config = { chain, stages, sandbox: { startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs }, store: shape.store ?? { kind: 'file' } };
+  let tls: { trustDomain: string; certsDir: string } | undefined;
+  if (shape.tls !== undefined) {
+    await makeCertificates({ dir: join(root, certsDirName), trustDomain: shape.tls.trustDomain, identities: [...stagesOf(chain), operatorIdentity], force: false });
+    tls = { trustDomain: shape.tls.trustDomain, certsDir: certsDirName };
+  }
+  const sandbox = { ...(shape.sandboxDriver === undefined ? {} : { driver: shape.sandboxDriver }), startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs };
+  const flow = shape.frameBytesMax === undefined ? {} : { flow: { frameBytesMax: shape.frameBytesMax } };
+  const config = { chain, stages, sandbox, ...flow, store: shape.store ?? { kind: 'file' }, ...(tls === undefined ? {} : { tls }), ...(shape.transport === undefined ? {} : { transport: shape.transport }) };
   writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
   return loadClusterConfig(configFileOf(root));
 }
@@ -137,8 +160,9 @@ export async function waitHealthy(config: ClusterConfig, stages: readonly StageI
       [...pending].map(async (stage) => {
         const endpoint = config.stages[stage];
         if (endpoint === undefined) return;
+        const target = stageTargetOf(config, stage);
         try {
-          await getStageState(endpoint.address, 1_000, { omit_pods: true });
+          await getStageState(target, 1_000, { omit_pods: true });
           pending.delete(stage);
         } catch {
           // not up yet
@@ -171,10 +195,30 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'stoppe
   return 'killed';
 }
 
-/** Stops every stage of DIR; returns what became of each. */
+/**
+ * For fault tests: makes the upstream of each listed link dial the given address (a
+ * fault-injecting proxy, runtime/faults/tcp-proxy.ts) instead of its downstream's
+ * (`linkDialAddresses` in DIR/cluster.json). Write it before the upstream starts.
+ */
+export function setLinkDialAddresses(dir: string, addresses: Readonly<Record<LinkId, string>>): ClusterConfig {
+  const file = configFileOf(dir);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, `${JSON.stringify({ ...raw, linkDialAddresses: addresses }, null, 2)}\n`);
+  return loadClusterConfig(file);
+}
+
+/** Stops every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
 export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{ stage: StageId; pid: number; outcome: 'stopped' | 'killed' }>> {
   const running = runningStages(dir);
   const results = await Promise.all(running.map(async ({ stage, pid }) => ({ stage, pid, outcome: await stopProcess(pid, graceMs) })));
   rmSync(join(resolve(dir), 'pids'), { recursive: true, force: true });
+  if (existsSync(configFileOf(dir))) {
+    const config = loadClusterConfig(configFileOf(dir));
+    if (config.sandbox.driver === 'process')
+      for (const node of config.chain.nodes) {
+        const endpoint = config.stages[kubeletId(node.name)];
+        if (endpoint !== undefined) killProcessSandboxes(endpoint.dataDir);
+      }
+  }
   return results;
 }

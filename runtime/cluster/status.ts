@@ -8,7 +8,7 @@
 import { linkEnds, linksOf, stagesOf, stateIsAlive, stateIsTombstone, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
 import type { WireStageState } from '../wire/proto.js';
-import { getStageState } from './rpc.js';
+import { getStageState, stageTargetOf } from './rpc.js';
 
 export interface StageSummary {
   readonly stage: StageId;
@@ -42,7 +42,7 @@ export async function inspectCluster(config: ClusterConfig, timeoutMs = 3_000): 
     stagesOf(config.chain).map(async (stage) => {
       const endpoint = config.stages[stage];
       try {
-        states.set(stage, endpoint === undefined ? null : await getStageState(endpoint.address, timeoutMs));
+        states.set(stage, endpoint === undefined ? null : await getStageState(stageTargetOf(config, stage), timeoutMs));
       } catch {
         states.set(stage, null);
       }

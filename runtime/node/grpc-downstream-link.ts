@@ -7,20 +7,26 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
-import { frameBytesMax, linkDeadMsMax, reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
+import { frameBytesMax, linkDeadMsMax, reconnectBackoffMsMax, reconnectBackoffMsMin, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
+import { fitFrame, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
+import { flowObserversOf, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
 
-type ClientStream = grpc.ClientDuplexStream<UpstreamFrame, DownstreamFrame>;
+/** A Link.Session client stream; it takes frames already serialized by the writer (flow-control.ts). */
+type ClientStream = grpc.ClientDuplexStream<UpstreamFrame | Buffer, DownstreamFrame>;
 
 interface ClientSession {
   readonly call: ClientStream;
   epoch: number;
   ended: boolean;
-  outbox: DownMessage[];
+  /** The bounded send queue with backpressure (flow-control.ts). */
+  readonly writer: SessionWriter<DownMessage>;
   readonly assembler: SnapshotAssembler;
 }
+
+const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, metrics: null };
 
 export const linkChannelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': Math.floor(linkDeadMsMax / 2),
@@ -40,6 +46,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
   private backoffMs = reconnectBackoffMsMin;
   private timer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
+  private readonly flowObservers: ReturnType<typeof flowObserversOf>;
 
   constructor(
     readonly link: LinkId,
@@ -48,10 +55,20 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     credentials: grpc.ChannelCredentials,
     functions: ReadonlySet<string>,
     private readonly port: StagePort,
+    /** Channel options the credentials need (runtime/security/credentials.ts: the TLS server name). */
+    credentialOptions: grpc.ChannelOptions = {},
+    /** Frame size limit, send queue bound and flow metrics (flow-control.ts). */
+    private readonly flow: LinkFlow = defaultFlow,
   ) {
     this.downstream = linkEnds(link).downstream;
     this.context = { link, functions };
-    this.client = new LinkClient(address, credentials, linkChannelOptions);
+    this.flowObservers = flowObserversOf(flow, link);
+    this.client = new LinkClient(address, credentials, {
+      ...linkChannelOptions,
+      'grpc.max_receive_message_length': flow.frameBytesMax,
+      'grpc.max_send_message_length': flow.frameBytesMax,
+      ...credentialOptions,
+    });
   }
 
   start(): void {
@@ -63,7 +80,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     if (session === null || session.ended) return;
     if (message.type === 'session.hello') session.epoch = message.epoch;
     if (session.epoch !== message.epoch) return;
-    session.outbox.push(message);
+    if (!session.writer.enqueue(message)) return this.overflow(session);
     this.scheduleFlush();
   }
 
@@ -81,10 +98,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     setImmediate(() => {
       this.flushScheduled = false;
       const session = this.current;
-      if (session === null) return;
-      const messages = session.outbox;
-      session.outbox = [];
-      if (!session.ended) for (const frame of encodeDown(messages, { upstream: this.stage, downstream: this.downstream })) session.call.write(frame);
+      if (session !== null && !session.ended) session.writer.flush();
     });
   }
 
@@ -96,10 +110,18 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
       if (error !== undefined && error !== null) return this.scheduleReconnect();
       const call = this.client.makeBidiStreamRequest(
         '/kubedirect.v1.Link/Session',
-        (frame: UpstreamFrame) => serializeUpstream(frame),
+        (frame: UpstreamFrame | Buffer) => (Buffer.isBuffer(frame) ? frame : serializeUpstream(frame)),
         (bytes: Buffer) => deserializeDownstream(bytes),
       ) as ClientStream;
-      const session: ClientSession = { call, epoch: 0, ended: false, outbox: [], assembler: new SnapshotAssembler() };
+      const identity = { upstream: this.stage, downstream: this.downstream };
+      const writer = new SessionWriter<DownMessage>(call, {
+        frames: (messages) =>
+          encodeDown(messages, identity).flatMap((frame) => fitFrame(frame, this.flow.frameBytesMax, serializeUpstream, splitUpstreamFrame, recordsOfUpstreamFrame)),
+        recordsOf: () => 1,
+        recordsQueuedMax: this.flow.recordsQueuedMax,
+        ...this.flowObservers,
+      });
+      const session: ClientSession = { call, epoch: 0, ended: false, writer, assembler: new SnapshotAssembler() };
       this.current = session;
       call.on('data', (frame: DownstreamFrame) => this.onFrame(session, frame));
       call.on('error', (e: grpc.ServiceError) => this.endSession(session, e.details));
@@ -137,7 +159,11 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
         const message = session.assembler.add(value.epoch, value.part);
         if (message !== null) {
           this.backoffMs = reconnectBackoffMsMin;
-          this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+          // The machines refuse a snapshot that violates the protocol (REQ-CACHE-010): that session ends.
+          if (this.port.deliver({ type: 'message.received', link: this.link, message }, null) === 'rejected') {
+            this.noteRejection('MALFORMED', value.epoch, 'the snapshot was refused as malformed (REQ-CACHE-010)');
+            return this.endSession(session, 'malformed snapshot');
+          }
         }
         return;
       }
@@ -160,9 +186,18 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     this.port.log({ event: 'session.rejection-received', link: this.link, epoch, reason, message });
   }
 
+  /** The send queue would exceed its bound: the downstream does not read. The session ends as in a link cut (flow-control.ts), on the next turn (never inside the sending step). */
+  private overflow(session: ClientSession): void {
+    session.writer.close();
+    this.flow.metrics?.add('kubedirect_send_queue_overflows_total', { link: this.link });
+    this.port.log({ event: 'session.overflow', link: this.link, epoch: session.epoch, recordsQueuedMax: this.flow.recordsQueuedMax });
+    setImmediate(() => this.endSession(session, `send queue over ${this.flow.recordsQueuedMax} records: the downstream does not read`));
+  }
+
   private endSession(session: ClientSession, why: string | undefined): void {
     if (session.ended) return;
     session.ended = true;
+    session.writer.close();
     session.call.cancel();
     if (this.current !== session) return;
     this.current = null;

@@ -6,23 +6,46 @@
  * (REQ-SESS-015). Only the checks of the wire chapter (10) are made here: the
  * session rules themselves are the machines'.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
-import { protocolVersion } from '../../spec/limits.js';
+import { frameBytesMax, protocolVersion, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
-import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
+import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
+import { fitFrame, recordsOfDownstreamFrame, rejectedFrameWithin, splitDownstreamFrame } from '../wire/frame-size.js';
+import { flowObserversOf, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
 
-export type ServerStream = grpc.ServerDuplexStream<UpstreamFrame, DownstreamFrame>;
+/** A Link.Session server stream; it takes frames already serialized by the writer (see linkService). */
+export type ServerStream = grpc.ServerDuplexStream<UpstreamFrame, DownstreamFrame | Buffer>;
 
 interface ServerSession {
   readonly call: ServerStream;
   epoch: number;
   helloSeen: boolean;
   ended: boolean;
-  outbox: UpMessage[];
+  /** The bounded send queue with backpressure (flow-control.ts). */
+  readonly writer: SessionWriter<UpMessage>;
 }
+
+// Frames up are serialized by the writer (to measure and split them); the Link service
+// registered on the server takes those bytes as they are (linkService below).
+const baseSession = (LinkClient.service as grpc.ServiceDefinition)['Session'];
+if (baseSession === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
+const serializeDownstream = baseSession.responseSerialize as (frame: DownstreamFrame) => Buffer;
+
+/** The Link service definition to register: as in the .proto, except that a response already serialized (a Buffer) is sent as is. */
+export const linkService: grpc.ServiceDefinition = {
+  ...(LinkClient.service as grpc.ServiceDefinition),
+  Session: { ...baseSession, responseSerialize: (value: DownstreamFrame | Buffer) => (Buffer.isBuffer(value) ? value : serializeDownstream(value)) },
+};
+
+/** A message's records in the send queue bound (a snapshot counts each record). */
+function recordsOfUp(message: UpMessage): number {
+  return message.type === 'session.snapshot' ? Math.max(1, message.scales.length + message.pods.length + message.tombstones.length) : 1;
+}
+
+const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, metrics: null };
 
 export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private current: ServerSession | null = null;
@@ -31,19 +54,36 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private readonly upstreamStage: StageId;
   private readonly context: LinkContext;
 
+  private readonly flowObservers: ReturnType<typeof flowObserversOf>;
+
   constructor(
     readonly link: LinkId,
     private readonly stage: StageId,
     functions: ReadonlySet<string>,
     private readonly port: StagePort,
+    /** Frame size limit, send queue bound and flow metrics (flow-control.ts). */
+    private readonly flow: LinkFlow = defaultFlow,
   ) {
+    this.flowObservers = flowObserversOf(flow, link);
     this.upstreamStage = linkEnds(link).upstream;
     this.context = { link, functions };
   }
 
   /** The `Link.Session` handler to register on the stage's server. */
   readonly accept = (call: ServerStream): void => {
-    const session: ServerSession = { call, epoch: 0, helloSeen: false, ended: false, outbox: [] };
+    const session: ServerSession = {
+      call,
+      epoch: 0,
+      helloSeen: false,
+      ended: false,
+      writer: new SessionWriter<UpMessage>(call, {
+        frames: (messages) =>
+          encodeUp(messages).flatMap((frame) => fitFrame(frame, this.flow.frameBytesMax, serializeDownstream, splitDownstreamFrame, recordsOfDownstreamFrame)),
+        recordsOf: recordsOfUp,
+        recordsQueuedMax: this.flow.recordsQueuedMax,
+        ...this.flowObservers,
+      }),
+    };
     call.on('data', (frame: UpstreamFrame) => this.onFrame(session, frame));
     const end = (): void => this.endSession(session);
     call.on('end', end);
@@ -59,7 +99,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     const from = origin as ServerSession | null;
     const session = from !== null && from.epoch === message.epoch ? from : this.current;
     if (session === null || session.ended || session.epoch !== message.epoch) return; // the session is over: drop
-    session.outbox.push(message);
+    if (!session.writer.enqueue(message)) return this.overflow(session);
     this.dirty.add(session);
     this.scheduleFlush();
   }
@@ -79,11 +119,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      for (const session of this.dirty) {
-        const messages = session.outbox;
-        session.outbox = [];
-        if (!session.ended) for (const frame of encodeUp(messages)) session.call.write(frame);
-      }
+      for (const session of this.dirty) if (!session.ended) session.writer.flush();
       this.dirty.clear();
     });
   }
@@ -129,9 +165,9 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     this.port.recordRejection(this.link, { reason: r.reason, epoch, link_id: this.link, message: r.message });
     this.port.log({ event: 'session.rejected', link: this.link, epoch, reason: r.reason, message: r.message });
     session.ended = true;
-    for (const frame of encodeUp(session.outbox)) session.call.write(frame);
-    session.outbox = [];
-    session.call.write({ epoch, rejected: { reason: r.reason, message: r.message } });
+    session.writer.flush(); // what the stream takes now; the rest is lost with the session
+    session.writer.close();
+    session.call.write(serializeDownstream(rejectedFrameWithin({ epoch, rejected: { reason: r.reason, message: r.message } }, this.flow.frameBytesMax, serializeDownstream)));
     session.call.emit('error', statusOf(r, { epoch, link: this.link }));
     if (this.current === session) {
       this.current = null;
@@ -139,9 +175,29 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     }
   }
 
+  /**
+   * The send queue would exceed its bound: the peer does not read. The session ends
+   * as in a link cut (flow-control.ts); not a rejection, so no ErrorDetail. The
+   * link.lost is delivered on the next turn, never inside the step that sent.
+   */
+  private overflow(session: ServerSession): void {
+    if (session.ended) return;
+    session.ended = true;
+    session.writer.close();
+    this.flow.metrics?.add('kubedirect_send_queue_overflows_total', { link: this.link });
+    this.port.log({ event: 'session.overflow', link: this.link, epoch: session.epoch, recordsQueuedMax: this.flow.recordsQueuedMax });
+    session.call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `send queue over ${this.flow.recordsQueuedMax} records: the upstream does not read` });
+    setImmediate(() => {
+      if (this.current !== session) return;
+      this.current = null;
+      this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    });
+  }
+
   private endSession(session: ServerSession): void {
     if (session.ended) return;
     session.ended = true;
+    session.writer.close();
     if (!session.call.writableEnded) session.call.end();
     if (this.current === session) {
       this.current = null;

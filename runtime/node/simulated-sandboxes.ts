@@ -7,10 +7,16 @@
 import { join } from 'node:path';
 import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
 import { readJsonFile, writeFileAtomic } from './durable.js';
+import type { SandboxReport, SandboxRuntime } from './sandbox-runtime.js';
 
-export type SandboxReport = { readonly type: 'sandbox.started' | 'sandbox.killed'; readonly pod: string };
+export type { SandboxReport } from './sandbox-runtime.js';
 
-export class SimulatedSandboxes {
+/** Where a Kubelet's simulated sandboxes are kept. */
+export function simulatedSandboxesFileOf(dataDir: string): string {
+  return join(dataDir, 'sandboxes.json');
+}
+
+export class SimulatedSandboxes implements SandboxRuntime {
   private readonly file: string;
   private readonly sandboxes = new Map<string, SandboxInventoryItem>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -21,7 +27,7 @@ export class SimulatedSandboxes {
     private readonly delays: { readonly startDelayMs: number; readonly killDelayMs: number },
     private readonly report: (event: SandboxReport) => void,
   ) {
-    this.file = join(dataDir, 'sandboxes.json');
+    this.file = simulatedSandboxesFileOf(dataDir);
     for (const item of readJsonFile<SandboxInventoryItem[]>(this.file, [])) this.sandboxes.set(item.pod.name, item);
   }
 
@@ -61,7 +67,7 @@ export class SimulatedSandboxes {
     this.timers.clear();
   }
 
-  private schedule(name: string, type: SandboxReport['type'], delayMs: number): void {
+  private schedule(name: string, type: 'sandbox.started' | 'sandbox.killed', delayMs: number): void {
     const previous = this.timers.get(name);
     if (previous !== undefined) clearTimeout(previous);
     this.timers.set(

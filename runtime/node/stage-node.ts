@@ -7,19 +7,21 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type StageId, type StageState } from '../../machines/index.js';
-import { frameBytesMax } from '../../spec/limits.js';
-import { downstreamLinksOf, endpointOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
+import { sessionRecordsQueuedMax } from '../../spec/limits.js';
+import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { HealthClient, healthService } from '../wire/health.js';
-import { InspectClient, LinkClient, ScalerClient } from '../wire/proto.js';
+import { InspectClient, ScalerClient } from '../wire/proto.js';
 import { GrpcDownstreamLink } from './grpc-downstream-link.js';
-import { GrpcUpstreamLink } from './grpc-upstream-link.js';
+import { GrpcUpstreamLink, linkService } from './grpc-upstream-link.js';
+import { declareFlowMetrics, type LinkFlow } from './flow-control.js';
 import { inspectState } from './inspect.js';
 import type { Logger } from './link-transport.js';
 import { StageDriver } from './stage-driver.js';
 import { mediatedTransportsOf, type MediatedTransports } from '../mediated/transport.js';
+import { stageSecurityOf, type StageSecurity } from '../security/credentials.js';
 import type { BackingStore } from '../store/store.js';
 
 export type { Logger } from './link-transport.js';
@@ -28,12 +30,14 @@ const service = (c: grpc.ServiceClientConstructor): grpc.ServiceDefinition => c.
 
 export class StageNode {
   private readonly driver: StageDriver;
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': frameBytesMax, 'grpc.keepalive_permit_without_calls': 1 });
+  private readonly server: grpc.Server;
   private readonly upstream: GrpcUpstreamLink | null;
   private readonly downstreams: GrpcDownstreamLink[];
   /** The store-mediated transports (runtime/mediated/) when the config's transport says so; then no gRPC link is made. */
   private readonly mediated: MediatedTransports | null;
   private readonly functions: ReadonlySet<string>;
+  /** Plaintext, or mutual TLS with the access policy of the stage (runtime/security/credentials.ts). */
+  private readonly security: StageSecurity;
   private listening = false;
   port = 0;
 
@@ -45,14 +49,20 @@ export class StageNode {
     durableDesired: Readonly<Record<string, number>>,
   ) {
     this.functions = new Set(config.chain.functions.map((f) => f.name));
+    this.security = stageSecurityOf(config, stage, log);
     this.driver = new StageDriver(config, stage, log, backing, durableDesired);
+    // Flow control (flow-control.ts): the link's frame size limit, the send queue bound, and their metrics.
+    const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, metrics: declareFlowMetrics(this.driver.observer.metrics) };
+    // Only received messages are capped on the server: Link frames sent are cut to the limit by the writer, and Inspect answers may be larger.
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': flow.frameBytesMax, 'grpc.keepalive_permit_without_calls': 1 });
     const upstreamLink = upstreamLinkOf(config, stage);
     this.mediated = mediatedTransportsOf(config, stage, this.functions, this.driver, this.driver.incarnation);
-    this.upstream = upstreamLink === null || this.mediated !== null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver);
-    this.downstreams = (this.mediated !== null ? [] : downstreamLinksOf(config, stage)).map(
-      (link) =>
-        new GrpcDownstreamLink(link, stage, endpointOf(config, linkEnds(link).downstream).address, grpc.credentials.createInsecure(), this.functions, this.driver),
-    );
+    this.upstream = upstreamLink === null || this.mediated !== null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver, flow);
+    this.downstreams = (this.mediated !== null ? [] : downstreamLinksOf(config, stage)).map((link) => {
+      const downstream = linkEnds(link).downstream;
+      const channel = this.security.channelTo(downstream);
+      return new GrpcDownstreamLink(link, stage, dialAddressOf(config, link), channel.credentials, this.functions, this.driver, channel.options, flow);
+    });
     this.driver.boot(this.mediated?.upstream ?? this.upstream, this.mediated?.downstreams ?? this.downstreams);
   }
 
@@ -70,19 +80,19 @@ export class StageNode {
 
   /** Binds the server (loopback address of the config) and starts the downstream links. */
   async start(): Promise<void> {
-    if (this.upstream !== null) this.server.addService(service(LinkClient), { Session: this.upstream.accept });
+    if (this.upstream !== null) this.server.addService(linkService, { Session: this.upstream.accept });
     if (this.driver.desiredStore !== null) this.server.addService(service(ScalerClient), { SetScale: this.setScale.bind(this) });
     this.server.addService(service(InspectClient), { GetState: this.getState.bind(this) });
     this.server.addService(service(HealthClient), healthService(() => this.listening && !this.driver.stopped));
     const address = endpointOf(this.config, this.stage).address;
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => (error === null ? resolve(port) : reject(error))),
+      this.server.bindAsync(address, this.security.server, (error, port) => (error === null ? resolve(port) : reject(error))),
     );
     await this.mediated?.start();
     for (const link of this.downstreams) link.start();
     await this.driver.observer.listen();
     this.listening = true;
-    this.log({ event: 'stage.listening', stage: this.stage, address, port: this.port, metricsPort: this.driver.observer.port });
+    this.log({ event: 'stage.listening', stage: this.stage, address, port: this.port, metricsPort: this.driver.observer.port, tls: this.security.tls });
   }
 
   async stop(): Promise<void> {

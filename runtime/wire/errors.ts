@@ -1,9 +1,18 @@
 /**
  * Rejections on the wire (spec/10-wire-protocol.md §Errors): one reason, its gRPC
  * status code, and a message of at most rejectionMessageLengthMax characters.
+ *
+ * The status of a rejection carries, in the `grpc-status-details-bin` trailer, a
+ * `google.rpc.Status{code, message, details}` whose details hold one
+ * `kubedirect.v1.ErrorDetail{reason, epoch, link_id, message}` and one
+ * `google.rpc.ErrorInfo{reason, domain: "kubedirect.io"}` (spec 10 §Errors). The
+ * status message is the rejection message. For older readers the reason, epoch and
+ * link also travel as plain metadata (`kubedirect-reason`, `kubedirect-epoch`,
+ * `kubedirect-link`).
  */
 import * as grpc from '@grpc/grpc-js';
 import { rejectionMessageLengthMax } from '../../spec/limits.js';
+import { decodeRpcStatus, encodeRpcStatus, errorDetailTypeUrl, type RpcStatusDetail } from './status-details.js';
 
 export const errorReasons = [
   'STALE_EPOCH',
@@ -47,19 +56,50 @@ export function rejection(reason: ErrorReason, message: string): Rejection {
   return { reason, message: message.slice(0, rejectionMessageLengthMax) };
 }
 
+/** The standard trailer carrying a serialized google.rpc.Status. */
+export const statusDetailsMetadataKey = 'grpc-status-details-bin';
+
+/** `google.rpc.ErrorInfo.domain` of every rejection. */
+export const errorInfoDomain = 'kubedirect.io';
+
 /** The gRPC status object that ends a call or answers a unary request. */
-export function statusOf(r: Rejection, details: { epoch: number; link: string }): Partial<grpc.StatusObject> & { code: grpc.status } {
+export function statusOf(r: Rejection, details: { epoch: number; link: string }): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+  const code = statusOfReason[r.reason];
   const metadata = new grpc.Metadata();
   metadata.set(reasonMetadataKey, r.reason);
   metadata.set('kubedirect-epoch', String(details.epoch));
   if (details.link !== '') metadata.set('kubedirect-link', details.link);
-  return { code: statusOfReason[r.reason], details: `${r.reason}: ${r.message}`, metadata };
+  metadata.set(
+    statusDetailsMetadataKey,
+    encodeRpcStatus({
+      code,
+      message: r.message,
+      errorDetail: { reason: r.reason, epoch: details.epoch, link_id: details.link, message: r.message },
+      errorInfo: { reason: r.reason, domain: errorInfoDomain },
+    }),
+  );
+  return { code, details: r.message, metadata };
 }
 
-/** The wire reason of a status received from a stage, if it carries one. */
+/** The ErrorDetail of a status received from a stage (from `grpc-status-details-bin`), or null when it carries none or it does not decode. */
+export function errorDetailOfStatus(error: { metadata?: grpc.Metadata }): RpcStatusDetail | null {
+  const value = error.metadata?.get(statusDetailsMetadataKey)[0];
+  if (!Buffer.isBuffer(value)) return null;
+  try {
+    return decodeRpcStatus(value).errorDetail;
+  } catch {
+    return null;
+  }
+}
+
+/** The wire reason of a status received from a stage, if it carries one: the ErrorDetail, else the metadata, else a `REASON:` message prefix. */
 export function reasonOfStatus(error: { metadata?: grpc.Metadata; details?: string }): string | null {
+  const detail = errorDetailOfStatus(error);
+  if (detail !== null) return detail.reason;
   const value = error.metadata?.get(reasonMetadataKey)[0];
   if (typeof value === 'string') return value;
   const match = /^([A-Z_]+):/.exec(error.details ?? '');
   return match?.[1] ?? null;
 }
+
+export { errorDetailTypeUrl };

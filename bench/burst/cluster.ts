@@ -1,0 +1,165 @@
+/**
+ * One benchmark cluster: every stage its own OS process (runtime/cluster/local-cluster.ts),
+ * links either direct (gRPC) or store-mediated (etcd), simulated sandboxes. The driver
+ * scales through the Autoscaler's Scaler service, as `kd scale` does, and learns that a
+ * burst is complete from the Kubelets' /metrics; timings come from the stages' NDJSON
+ * traces afterwards (traces.ts).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stagesOf, type StageId } from '../../machines/index.js';
+import type { ClusterConfig } from '../../runtime/config.js';
+import { pidOf, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../../runtime/cluster/local-cluster.js';
+import { StageClients } from './clients.js';
+import { clusterStatus } from '../../runtime/cluster/status.js';
+import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+
+export interface ClusterOptions {
+  readonly mode: TransportKind;
+  readonly functions: number;
+  readonly nodes: number;
+  /** Sandboxes per node (large enough that placement never waits). */
+  readonly capacity: number;
+  /** etcd client URL for the store-mediated links. */
+  readonly etcd: string | null;
+  /** Simulated sandbox start delay (0 for latency runs). */
+  readonly startDelayMs: number;
+  /** Function names (default fn, or fn000... for several). */
+  readonly functionNames?: readonly string[];
+}
+
+/** Time for a whole cluster to start and sync. */
+const clusterStartMsMax = 120_000;
+/** Pause between two polls of the Kubelets' counters while a burst runs. */
+const pollMs = 25;
+
+export function functionNamesOf(count: number): string[] {
+  return count === 1 ? ['fn'] : Array.from({ length: count }, (_, i) => `fn${String(i).padStart(3, '0')}`);
+}
+
+/** Per-function desired counts that add up to `total`, spread as evenly as possible. */
+export function spread(total: number, functions: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  functions.forEach((fn, i) => counts.set(fn, Math.floor(total / functions.length) + (i < total % functions.length ? 1 : 0)));
+  return counts;
+}
+
+export class BenchCluster {
+  readonly dir: string;
+  readonly functionNames: string[];
+  config: ClusterConfig | null = null;
+  private clientsOf: StageClients | null = null;
+
+  constructor(readonly options: ClusterOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), `kd-bench-${options.mode}-`));
+    this.functionNames = options.functionNames !== undefined ? [...options.functionNames] : functionNamesOf(options.functions);
+  }
+
+  get stages(): StageId[] {
+    return this.config === null ? [] : [...stagesOf(this.config.chain)];
+  }
+
+  async start(): Promise<void> {
+    const { mode, etcd } = this.options;
+    if (mode === 'store-mediated' && etcd === null) throw new Error('store-mediated needs an etcd');
+    this.config = await writeClusterConfig(this.dir, {
+      nodes: this.options.nodes,
+      capacity: this.options.capacity,
+      functions: this.functionNames,
+      startDelayMs: this.options.startDelayMs,
+      killDelayMs: 0,
+      ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd } } : {}),
+    });
+    const stages = stagesOf(this.config.chain);
+    for (const stage of [...stages].reverse()) startStageProcess(this.dir, stage);
+    await waitHealthy(this.config, stages, clusterStartMsMax);
+    const config = this.config;
+    this.clientsOf = new StageClients(config.stages['autoscaler']?.address ?? '', new Map(stages.map((s) => [s, config.stages[s]?.address ?? ''])));
+    await this.waitConverged(0, clusterStartMsMax);
+  }
+
+  private requireConfig(): ClusterConfig {
+    if (this.config === null) throw new Error('the cluster is not started');
+    return this.config;
+  }
+
+  get clients(): StageClients {
+    if (this.clientsOf === null) throw new Error('the cluster is not started');
+    return this.clientsOf;
+  }
+
+  /** Sets every function's desired count at once (concurrent Scaler calls); resolves when all are stored. */
+  async scaleAll(counts: ReadonlyMap<string, number>): Promise<void> {
+    await Promise.all([...counts].map(([fn, n]) => this.clients.setScale(fn, n)));
+  }
+
+  /** Sum over the Kubelets of sandboxes started in this incarnation (from /metrics). */
+  async sandboxesStarted(): Promise<number> {
+    const config = this.requireConfig();
+    const counts = await Promise.all(
+      config.chain.nodes.map(async (n) => {
+        const address = config.stages[`kubelet:${n.name}`]?.metricsAddress;
+        const text = await (await fetch(`http://${address}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('kubedirect_stage_steps_total{') && l.includes('event="sandbox.started"'));
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Waits until `target` sandboxes have started in total; false after `timeoutMs`. */
+  async waitStarted(target: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.sandboxesStarted()) >= target) return true;
+      await sleep(pollMs);
+    }
+    return false;
+  }
+
+  /** Waits until the chain has converged with every function at `desired`; false after `timeoutMs`. */
+  async waitConverged(desired: number, timeoutMs: number): Promise<boolean> {
+    const config = this.requireConfig();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const status = await clusterStatus(config);
+      if (status.converged && status.functions.every((f) => f.desired === desired)) return true;
+      await sleep(250);
+    }
+    return false;
+  }
+
+  /** Peak resident memory (VmHWM) of each stage process so far, in bytes. */
+  peakRss(): Record<string, number> {
+    const peaks: Record<string, number> = {};
+    for (const stage of this.stages) {
+      const pid = pidOf(this.dir, stage);
+      if (pid !== null) peaks[stage] = peakRssOf(pid) ?? 0;
+    }
+    return peaks;
+  }
+
+  traceFileOf(stage: StageId): string {
+    const endpoint = this.requireConfig().stages[stage];
+    if (endpoint === undefined) throw new Error(`no stage ${stage}`);
+    return join(endpoint.dataDir, 'trace.ndjson');
+  }
+
+  async stop(): Promise<void> {
+    this.clientsOf?.close();
+    await stopCluster(this.dir, 5_000);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** VmHWM of a process (Linux), in bytes; null when it cannot be read. */
+export function peakRssOf(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+    return match === null ? null : Number(match[1]) * 1024;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * `npm run bench:burst`: direct message passing against the store-mediated baseline
+ * (the Kubernetes API-server pattern over a real etcd), side by side in one invocation.
+ *
+ * For each function count (1 and 100 by default) one cluster per mode runs at once (8
+ * Kubelets, simulated sandboxes with start delay 0, so the control plane is all that is
+ * measured); bursts of each size are interleaved between the modes, repetition by
+ * repetition. A burst scales from 0 to N pods (spread over the functions) with
+ * concurrent Scaler calls, waits until the Kubelets have started N sandboxes, then
+ * scales back to 0 and waits for convergence. Latency is from the scale request to the
+ * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
+ * same traces (traces.ts). Then the trace replay (replay.ts) and, with --calibrate, the
+ * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
+ *
+ * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--quick]
+ *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
+ *          [--replay-functions N] [--replay-minute-ms MS]
+ *          [--out DIR] [--json]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sleep } from '../../runtime/cluster/local-cluster.js';
+import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+import { traceFlushMsMax } from '../../runtime/observe/trace.js';
+import { startEtcd } from '../../runtime/store/etcd-server.js';
+import { calibrate, type CalibrationSummary } from './calibrate.js';
+import { BenchCluster, peakRssOf, spread } from './cluster.js';
+import { latencyPlotSvg, type PlotSeries } from './plot.js';
+import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
+import { distributionOf, median, type Distribution } from './stats.js';
+import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
+
+export interface BurstRun {
+  readonly mode: TransportKind;
+  readonly functions: number;
+  readonly size: number;
+  readonly rep: number;
+  /** finished; timeout: not all pods ran within the timeout; skipped: a smaller burst of this series timed out. */
+  readonly outcome: 'finished' | 'timeout' | 'skipped';
+  /** Scale request to the last sandbox.started (Kubelet traces), ms. */
+  readonly latencyMs: number | null;
+  readonly podsPerSecond: number | null;
+  readonly stages: Record<string, StageSpan>;
+  /** Scale back to 0 and convergence, ms (not part of the latency). */
+  readonly scaleDownMs: number | null;
+}
+
+export interface BurstSummary {
+  readonly functions: number;
+  readonly size: number;
+  readonly latencyMs: Record<string, Distribution>;
+  /** Median store-mediated latency / median direct latency. */
+  readonly ratioP50: number | null;
+  /** Median per-stage spans (first/last handling after the scale request), ms. */
+  readonly stages: Record<string, Record<string, { firstMs: number | null; lastMs: number | null }>>;
+  readonly podsPerSecondP50: Record<string, number | null>;
+}
+
+export interface BenchResult {
+  readonly command: string;
+  readonly machine: { cpus: number; model: string; memoryBytes: number; node: string; loadAverageStart: number[]; loadAverageEnd: number[]; etcd: string };
+  readonly options: Record<string, unknown>;
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly calibration: CalibrationSummary | null;
+  readonly runs: BurstRun[];
+  readonly summary: BurstSummary[];
+  readonly throughput: Record<string, { size: number; functions: number; podsPerSecondP50: number | null } | null>;
+  /** Peak RSS (VmHWM) per stage process and of etcd, per mode, bytes. */
+  readonly peakRssBytes: Record<string, Record<string, number>>;
+  readonly replay: ReplayResult | null;
+}
+
+const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
+
+function list(text: string | undefined, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`expected whole numbers separated by commas, got "${text}"`);
+  return values;
+}
+
+function etcdVersion(): string {
+  try {
+    return execFileSync('/usr/bin/etcd', ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number): Promise<BurstRun> {
+  const { mode, functions } = cluster.options;
+  const cursor = new TraceCursor();
+  const stages = cluster.stages;
+  cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
+  const before = await cluster.sandboxesStarted();
+  const requestedAt = Date.now();
+  await cluster.scaleAll(spread(size, cluster.functionNames));
+  const finished = await cluster.waitStarted(before + size, timeoutMs);
+  await sleep(traceFlushMsMax + 200);
+  const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
+  const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
+  let scaleDownMs: number | null = null;
+  if (finished) {
+    const down = Date.now();
+    await cluster.scaleAll(spread(0, cluster.functionNames));
+    if (await cluster.waitConverged(0, timeoutMs)) scaleDownMs = Date.now() - down;
+  }
+  return {
+    mode,
+    functions,
+    size,
+    rep,
+    outcome: latencyMs !== null && scaleDownMs !== null ? 'finished' : 'timeout',
+    latencyMs,
+    podsPerSecond: latencyMs === null || latencyMs <= 0 ? null : size / (latencyMs / 1000),
+    stages: timings.stages,
+    scaleDownMs,
+  };
+}
+
+function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): BurstSummary[] {
+  const keys = [...new Set(runs.map((r) => `${r.functions}/${r.size}`))];
+  return keys.map((key) => {
+    const [functions, size] = key.split('/').map(Number) as [number, number];
+    const of = (mode: TransportKind): BurstRun[] => runs.filter((r) => r.functions === functions && r.size === size && r.mode === mode && r.outcome === 'finished');
+    const latencyMs: Record<string, Distribution> = {};
+    const stages: BurstSummary['stages'] = {};
+    const podsPerSecondP50: Record<string, number | null> = {};
+    for (const mode of modes) {
+      const done = of(mode);
+      latencyMs[mode] = distributionOf(done.map((r) => r.latencyMs as number));
+      podsPerSecondP50[mode] = median(done.map((r) => r.podsPerSecond ?? 0));
+      const groups = [...new Set(done.flatMap((r) => Object.keys(r.stages)))];
+      stages[mode] = Object.fromEntries(
+        groups.map((g) => [g, { firstMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].firstMs]))), lastMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].lastMs]))) }]),
+      );
+    }
+    const direct = latencyMs['direct']?.p50 ?? null;
+    const mediated = latencyMs['store-mediated']?.p50 ?? null;
+    // Medians of all repetitions only when every repetition finished in both modes.
+    const complete = modes.every((m) => latencyMs[m]?.count === runs.filter((r) => r.functions === functions && r.size === size && r.mode === m).length);
+    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50 };
+  });
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+export function report(result: BenchResult): string {
+  const lines: string[] = [];
+  lines.push(`bench:burst on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, ${result.machine.etcd}; load average at start ${result.machine.loadAverageStart.map((l) => l.toFixed(1)).join(' ')}`);
+  lines.push(`command: ${result.command}`);
+  if (result.calibration !== null)
+    for (const m of result.calibration.medians) lines.push(`calibration (4-hop etcd chain, ${m.client}): ${m.objects} objects ${m.medianSeconds === null ? 'unfinished' : `${m.medianSeconds.toFixed(2)} s`}`);
+  lines.push('');
+  lines.push('functions  burst   direct p50/p90/p100          store-mediated p50/p90/p100   ratio p50   pods/s direct / mediated');
+  for (const s of result.summary) {
+    const d = s.latencyMs['direct'];
+    const m = s.latencyMs['store-mediated'];
+    const three = (x: Distribution | undefined): string => (x === undefined || x.count === 0 ? '-' : `${formatMs(x.p50)} / ${formatMs(x.p90)} / ${formatMs(x.p100)}`);
+    lines.push(
+      `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}`,
+    );
+  }
+  const unfinished = result.runs.filter((r) => r.outcome !== 'finished');
+  if (unfinished.length > 0) lines.push(`unfinished: ${unfinished.map((r) => `${r.mode} ${r.functions}fn ${r.size} (${r.outcome})`).join(', ')}`);
+  lines.push('');
+  lines.push('per-stage breakdown (medians; first-last handling of the burst after the scale request):');
+  for (const s of result.summary)
+    for (const [mode, groups] of Object.entries(s.stages))
+      lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(groups).map(([g, span]) => `${g} ${formatMs(span.firstMs)}-${formatMs(span.lastMs)}`).join(', ')}`);
+  lines.push('');
+  for (const [mode, peaks] of Object.entries(result.peakRssBytes)) lines.push(`peak RSS ${mode}: ${Object.entries(peaks).map(([s, b]) => `${s} ${mib(b)}`).join(', ')}`);
+  for (const [mode, t] of Object.entries(result.throughput)) lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s (median, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
+  if (result.replay !== null) {
+    lines.push('');
+    lines.push(`trace replay: ${result.replay.trace.functions} functions, ${result.replay.trace.minutes} minutes (1 minute = ${result.replay.minuteMs} ms), ${result.replay.trace.invocations} invocations, seed ${result.replay.trace.seed}`);
+    for (const [mode, r] of Object.entries(result.replay.modes))
+      lines.push(`  ${mode.padEnd(15)} scheduling delay p50 ${formatMs(r.delayMs.p50)}, p90 ${formatMs(r.delayMs.p90)}, p99 ${formatMs(r.delayMs.p99)}, max ${formatMs(r.delayMs.p100)}; waited >100 ms ${r.waitedFraction === null ? '-' : `${(r.waitedFraction * 100).toFixed(1)}%`}; ${r.scaleCalls} scale calls`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string' },
+      functions: { type: 'string' },
+      reps: { type: 'string' },
+      nodes: { type: 'string' },
+      modes: { type: 'string' },
+      'timeout-s': { type: 'string' },
+      quick: { type: 'boolean' },
+      calibrate: { type: 'boolean' },
+      'no-replay': { type: 'boolean' },
+      'replay-only': { type: 'boolean' },
+      'replay-csv': { type: 'string' },
+      'replay-seed': { type: 'string' },
+      'replay-minutes': { type: 'string' },
+      'replay-functions': { type: 'string' },
+      'replay-minute-ms': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const quick = values.quick === true;
+  const sizes = list(values.sizes, quick ? [20, 50] : [100, 500, 1000, 5000]).sort((a, b) => a - b);
+  const functionCounts = list(values.functions, quick ? [1] : [1, 100]);
+  const reps = Number(values.reps ?? (quick ? 1 : 3));
+  const nodes = Number(values.nodes ?? 8);
+  const timeoutMs = Number(values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
+  const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
+  for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
+  const outDir = resolve(values.out ?? 'out/bench');
+  const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const started = Date.now();
+  const loadAverageStart = loadavg();
+  const etcd = modes.includes('store-mediated') || values.calibrate === true ? await startEtcd() : null;
+  const runs: BurstRun[] = [];
+  const peakRssBytes: Record<string, Record<string, number>> = {};
+  let calibration: CalibrationSummary | null = null;
+  let replay: ReplayResult | null = null;
+  const notePeaks = (cluster: BenchCluster): void => {
+    const peaks = (peakRssBytes[cluster.options.mode] ??= {});
+    for (const [stage, bytes] of Object.entries(cluster.peakRss())) peaks[stage] = Math.max(peaks[stage] ?? 0, bytes);
+  };
+  try {
+    if (values.calibrate === true && etcd !== null) {
+      log('calibration: plain 4-hop etcd chain');
+      calibration = await calibrate(etcd.endpoint, quick ? [200] : [1000, 5000], quick ? 1 : 3, ['grpc', 'gateway'], log);
+    }
+    for (const functions of values['replay-only'] === true ? [] : functionCounts) {
+      const make = (mode: TransportKind): BenchCluster =>
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes), etcd: etcd?.endpoint ?? null, startDelayMs: 0 });
+      const clusters = new Map<TransportKind, BenchCluster>();
+      for (const mode of modes) {
+        const cluster = make(mode);
+        log(`starting the ${mode} cluster (${functions} function(s), ${nodes} Kubelets) in ${cluster.dir}`);
+        await cluster.start();
+        clusters.set(mode, cluster);
+      }
+      const gaveUpAt = new Map<TransportKind, number>();
+      try {
+        for (let rep = 0; rep < reps; rep++)
+          for (const size of sizes) {
+            // Alternate which mode goes first, so neither always runs right after the other's scale-down.
+            const order = (rep + sizes.indexOf(size)) % 2 === 0 ? modes : [...modes].reverse();
+            for (const mode of order) {
+              const limit = gaveUpAt.get(mode);
+              if (limit !== undefined && size >= limit) {
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, scaleDownMs: null });
+                continue;
+              }
+              const cluster = clusters.get(mode) as BenchCluster;
+              const run = await runBurst(cluster, size, rep, timeoutMs);
+              runs.push(run);
+              log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), scale-down ${formatMs(run.scaleDownMs)}` : run.outcome}`);
+              if (run.outcome !== 'finished') {
+                // The cluster may still be busy: replace it, and skip larger bursts of this series.
+                gaveUpAt.set(mode, size);
+                notePeaks(cluster);
+                await cluster.stop();
+                const fresh = make(mode);
+                await fresh.start();
+                clusters.set(mode, fresh);
+              }
+            }
+          }
+      } finally {
+        for (const cluster of clusters.values()) {
+          notePeaks(cluster);
+          await cluster.stop();
+        }
+      }
+    }
+    if (values['no-replay'] !== true) {
+      mkdirSync(outDir, { recursive: true });
+      replay = await runReplay({
+        modes,
+        nodes,
+        etcd: etcd?.endpoint ?? null,
+        seed: Number(values['replay-seed'] ?? 1),
+        minutes: Number(values['replay-minutes'] ?? (quick ? 3 : 20)),
+        functions: Number(values['replay-functions'] ?? (quick ? 10 : 50)),
+        csv: values['replay-csv'] ?? null,
+        minuteMs: Number(values['replay-minute-ms'] ?? replayMinuteMsDefault),
+        log,
+        writeCsvTo: values['replay-csv'] === undefined ? join(outDir, 'replay-trace.csv') : null,
+      });
+    }
+  } finally {
+    if (etcd !== null) {
+      const mediatedPeaks = peakRssBytes['store-mediated'];
+      if (mediatedPeaks !== undefined) mediatedPeaks['etcd'] = peakRssOf(etcd.process.pid ?? 0) ?? 0;
+      await etcd.stop();
+    }
+  }
+  const summary = summarize(runs, modes);
+  const throughput: BenchResult['throughput'] = {};
+  for (const mode of modes) {
+    const candidates = summary.filter((s) => (s.podsPerSecondP50[mode] ?? null) !== null && (s.latencyMs[mode]?.count ?? 0) > 0);
+    const largest = candidates.sort((a, b) => b.size - a.size || a.functions - b.functions)[0];
+    throughput[mode] = largest === undefined ? null : { size: largest.size, functions: largest.functions, podsPerSecondP50: largest.podsPerSecondP50[mode] ?? null };
+  }
+  const result: BenchResult = {
+    command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)' },
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    calibration,
+    runs,
+    summary,
+    throughput,
+    peakRssBytes,
+    replay,
+  };
+  mkdirSync(outDir, { recursive: true });
+  const jsonFile = join(outDir, 'burst.json');
+  writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  const colors: Record<string, string> = { direct: '#1f77b4', 'store-mediated': '#d62728' };
+  const series: PlotSeries[] = [];
+  for (const mode of modes)
+    for (const functions of functionCounts)
+      series.push({
+        label: `${mode}, ${functions} fn`,
+        color: colors[mode] ?? '#555',
+        dashed: functions !== functionCounts[0],
+        points: summary
+          .filter((s) => s.functions === functions && (s.latencyMs[mode]?.count ?? 0) > 0)
+          .map((s) => ({ size: s.size, p50Ms: s.latencyMs[mode]?.p50 ?? 0, p100Ms: s.latencyMs[mode]?.p100 ?? 0 })),
+      });
+  const svgFile = join(outDir, 'burst.svg');
+  writeFileSync(svgFile, latencyPlotSvg(`Upscaling latency, ${nodes} Kubelets, ${cpus().length} cores (median, whisker to max of ${reps})`, series));
+  if (values.json === true) console.log(readFileSync(jsonFile, 'utf8').trimEnd());
+  else console.log(report(result));
+  log(`wrote ${jsonFile} and ${svgFile}`);
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) await main();

@@ -1,0 +1,108 @@
+/**
+ * Per-stage timings of one burst, from the stages' NDJSON traces
+ * (runtime/observe/trace.ts): each stage's records written after the burst's scale
+ * request are read (from the byte offset noted before it), and for each stage the first
+ * and last record that handled the burst's downward path are kept: a scale request, a
+ * received `scale.set` or `pod.provision`, a sent `scale.set` or `pod.provision`, a
+ * `sandbox.start`, or a `sandbox.started`. The burst ends with the last `sandbox.started`.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { roleOf, type StageId } from '../../machines/index.js';
+
+interface TraceLine {
+  readonly t: string;
+  readonly event: { readonly type: string; readonly message?: { readonly type: string } };
+  readonly effects: ReadonlyArray<{ readonly type: string; readonly message?: { readonly type: string } }>;
+}
+
+const downward = new Set(['scale.set', 'pod.provision']);
+
+function handlesBurst(line: TraceLine): boolean {
+  const e = line.event;
+  if (e.type === 'scale.requested' || e.type === 'sandbox.started') return true;
+  if (e.type === 'message.received' && e.message !== undefined && downward.has(e.message.type)) return true;
+  return line.effects.some((f) => f.type === 'sandbox.start' || (f.type === 'message.send' && f.message !== undefined && downward.has(f.message.type)));
+}
+
+/** Byte offsets of trace files, to read only what a burst appended. */
+export class TraceCursor {
+  private readonly offsets = new Map<string, number>();
+
+  mark(files: readonly string[]): void {
+    for (const file of files) this.offsets.set(file, existsSync(file) ? statSync(file).size : 0);
+  }
+
+  /** The complete lines appended to `file` since `mark`. */
+  readNew(file: string): TraceLine[] {
+    if (!existsSync(file)) return [];
+    const from = this.offsets.get(file) ?? 0;
+    const size = statSync(file).size;
+    if (size <= from) return [];
+    const buffer = Buffer.alloc(size - from);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, from);
+    } finally {
+      closeSync(fd);
+    }
+    const text = buffer.toString('utf8');
+    const lines: TraceLine[] = [];
+    for (const raw of text.split('\n')) {
+      if (raw === '') continue;
+      try {
+        lines.push(JSON.parse(raw) as TraceLine);
+      } catch {
+        // a line cut by a flush in progress: the burst is read after the traces settle
+      }
+    }
+    return lines;
+  }
+}
+
+export interface StageSpan {
+  /** First and last record that handled the burst, in ms after the scale request. */
+  readonly firstMs: number;
+  readonly lastMs: number;
+  readonly records: number;
+}
+
+export interface BurstTimings {
+  /** Last sandbox.started after the scale request, in ms; null when none. */
+  readonly endMs: number | null;
+  readonly sandboxesStarted: number;
+  /** Per stage group: autoscaler, deployment, replicaset, scheduler, kubelets. */
+  readonly stages: Record<string, StageSpan>;
+}
+
+export function groupOf(stage: StageId): string {
+  return roleOf(stage) === 'kubelet' ? 'kubelets' : stage;
+}
+
+export function burstTimings(linesByStage: ReadonlyMap<StageId, readonly TraceLine[]>, requestedAtMs: number): BurstTimings {
+  const spans = new Map<string, { first: number; last: number; records: number }>();
+  let end: number | null = null;
+  let started = 0;
+  for (const [stage, lines] of linesByStage) {
+    const group = groupOf(stage);
+    for (const line of lines) {
+      const at = Date.parse(line.t) - requestedAtMs;
+      if (!handlesBurst(line)) continue;
+      const span = spans.get(group) ?? { first: at, last: at, records: 0 };
+      span.first = Math.min(span.first, at);
+      span.last = Math.max(span.last, at);
+      span.records += 1;
+      spans.set(group, span);
+      if (line.event.type === 'sandbox.started') {
+        started += 1;
+        end = end === null ? at : Math.max(end, at);
+      }
+    }
+  }
+  const order = ['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelets'];
+  const stages: Record<string, StageSpan> = {};
+  for (const group of order) {
+    const span = spans.get(group);
+    if (span !== undefined) stages[group] = { firstMs: span.first, lastMs: span.last, records: span.records };
+  }
+  return { endMs: end, sandboxesStarted: started, stages };
+}

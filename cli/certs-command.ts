@@ -1,0 +1,105 @@
+/** `kd certs`: a development CA and one certificate per stage (and the operator) for mutual TLS. */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { chainConfigProblems, stagesOf, type ChainConfig } from '../machines/index.js';
+import { caCertFileName, certificateDaysDefault, certificateDaysMax, CertsError, makeCertificates } from '../runtime/security/certs.js';
+import { defaultTrustDomain, operatorIdentity, spiffeIdOf } from '../runtime/security/identity.js';
+import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
+
+export const certsHelp = `Usage: kd certs --out DIR (--config FILE | --nodes N) [--trust-domain DOMAIN] [--days N] [--force]
+
+Makes a development certificate authority and, for mutual TLS between stages, one
+ECDSA P-256 key and certificate per stage and one for the operator (the kd command
+line), each with the URI SAN spiffe://DOMAIN/kubedirect/IDENTITY. Needs the openssl
+program (Debian: apt-get install -y openssl).
+
+  DIR/ca.crt, DIR/ca.key      the CA (keep ca.key private: it can issue identities)
+  DIR/STAGE.crt, DIR/STAGE.key one per stage (kubelet:n1 -> kubelet-n1.crt), keys mode 0600
+  DIR/operator.crt/.key       the identity allowed to call Scaler and Inspect
+
+Run again, it keeps what is there and valid and issues what is missing with the same
+CA; files that do not fit (another CA, another identity) are refused unless --force,
+which makes a new CA and replaces every certificate of the cluster.
+
+Options:
+  --out DIR             where the files go (kd up --tls uses .kd/certs)
+  --config FILE         issue for the stages of this cluster configuration
+  --nodes N             or: for the stages of kd up --nodes N (Kubelets n1..nN)
+  --trust-domain DOMAIN the SPIFFE trust domain (default: the config's tls.trustDomain, else ${defaultTrustDomain})
+  --days N              validity in days (default ${certificateDaysDefault}, at most ${certificateDaysMax})
+  --force               make a new CA and replace the files
+
+Then set "tls": {"trustDomain": "DOMAIN", "certsDir": "DIR"} in the cluster
+configuration, or run "kd up --tls", which does both.`;
+
+export async function runCerts(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        out: { type: 'string' },
+        config: { type: 'string' },
+        nodes: { type: 'string' },
+        'trust-domain': { type: 'string' },
+        days: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run "kd certs --help" for the options.`);
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    print(certsHelp);
+    return exitCodes.ok;
+  }
+  if (v.out === undefined || v.out === '') throw new UsageError('--out DIR is required (for example --out .kd/certs)');
+  if ((v.config === undefined) === (v.nodes === undefined)) throw new UsageError('pass either --config FILE (a cluster configuration) or --nodes N (the stages of kd up --nodes N)');
+  const days = parseWholeNumber('days', v.days, certificateDaysDefault, 1, certificateDaysMax);
+  let chain: ChainConfig;
+  let configTrustDomain: string | undefined;
+  if (v.config !== undefined) ({ chain, trustDomain: configTrustDomain } = chainOfConfigFile(v.config));
+  else {
+    const nodes = parseWholeNumber('nodes', v.nodes, 4, 1, 64);
+    chain = { functions: [{ name: 'fn', priority: 0 }], nodes: Array.from({ length: nodes }, (_, i) => ({ name: `n${i + 1}`, capacity: 1 })), variant: 'correct' };
+  }
+  const trustDomain = v['trust-domain'] ?? configTrustDomain ?? defaultTrustDomain;
+  const identities = [...stagesOf(chain), operatorIdentity];
+  try {
+    const outcome = await makeCertificates({ dir: v.out, trustDomain, identities, force: v.force === true, days });
+    print(`${outcome.caCreated ? 'made the CA' : 'kept the CA'} ${outcome.dir}/${caCertFileName}`);
+    if (outcome.issued.length > 0) print(`issued (${outcome.issued.length}): ${outcome.issued.map((n) => spiffeIdOf(trustDomain, n)).join(' ')}`);
+    if (outcome.kept.length > 0) print(`kept, already valid (${outcome.kept.length}): ${outcome.kept.join(' ')}`);
+    print(`next: "tls": {"trustDomain": "${trustDomain}", "certsDir": "${v.out}"} in the cluster configuration, or kd up --tls`);
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof CertsError) {
+      console.error(`kd certs: ${error.message}`);
+      return exitCodes.failed;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The chain (and tls.trustDomain, if any) of a cluster configuration, read without
+ * loading its tls section (whose files this command is about to make).
+ */
+function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: string | undefined } {
+  if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file (kd up writes .kd/cluster.json)`);
+  let raw: { chain?: ChainConfig; tls?: { trustDomain?: unknown } };
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
+  } catch (error) {
+    throw new UsageError(`--config ${file}: not JSON: ${(error as Error).message}`);
+  }
+  if (raw.chain === undefined) throw new UsageError(`--config ${file}: no "chain" section`);
+  const problems = chainConfigProblems(raw.chain);
+  if (problems.length > 0) throw new UsageError(`--config ${file}: ${problems.join('; ')}`);
+  const trustDomain = typeof raw.tls?.trustDomain === 'string' ? raw.tls.trustDomain : undefined;
+  return { chain: raw.chain, trustDomain };
+}

@@ -1,0 +1,187 @@
+/**
+ * Cases that several roles share, built per role: the session rules every downstream
+ * must keep (stale hellos, unauthorized peers, malformed frames), the cold start of a
+ * middle stage, and the fault cases of a stage that holds pods and forwards them
+ * (ReplicaSet, Scheduler): a lost tombstone, a stale notification.
+ */
+import { stateIsTombstone, type Role, type StageId } from '../../machines/index.js';
+import type { ConformanceCase } from './case.js';
+import { downstreamLink, downstreamSynced, everyDownstreamSynced, hello, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+
+/** The stage directly below a role, as the suite's peer. */
+export function downstreamPeerOf(role: Role): StageId[] {
+  switch (role) {
+    case 'autoscaler':
+      return ['deployment'];
+    case 'deployment':
+      return ['replicaset'];
+    case 'replicaset':
+      return ['scheduler'];
+    case 'scheduler':
+      return ['kubelet:n1', 'kubelet:n2'];
+    case 'kubelet':
+      return [];
+  }
+}
+
+/** The first frame of a session with the testee's upstream role after the handshake: sent in a synced session. */
+export interface MalformedFrame {
+  readonly what: string;
+  readonly frame: (epoch: number) => Record<string, unknown>;
+  readonly reason: 'MALFORMED' | 'UNKNOWN_FUNCTION';
+  readonly requirements: readonly string[];
+}
+
+/** Session cases of a downstream role other than the Kubelet (which has its own, more detailed ones). */
+export function downstreamSessionCases(role: 'deployment' | 'replicaset' | 'scheduler', malformed: readonly MalformedFrame[]): ConformanceCase[] {
+  const roles = [role] as const;
+  return [
+    {
+      id: `${role}.stale-hello`,
+      roles,
+      requirements: ['REQ-SESS-004', 'REQ-SESS-006', 'REQ-WIRE-005', 'REQ-WIRE-006'],
+      title: 'Rejects a hello whose epoch is not newer (STALE_EPOCH)',
+      description: 'While its upstream peer is synced at epoch E, a second stream says Hello with epoch E-1: Rejected{STALE_EPOCH}, FAILED_PRECONDITION; the session of E goes on.',
+      async run(ctx) {
+        if (!(await ctx.waitFor(['REQ-SESS-011'], 'the upstream session synced', () => upstreamSynced(ctx), 10_000))) return;
+        const link = upstreamLink(ctx);
+        const current = link.current;
+        ctx.step(`a hello with epoch ${link.epoch - 1}`);
+        const raw = link.rawStream('stale hello');
+        raw.write(hello(ctx, link.epoch - 1));
+        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${link.epoch - 1}`);
+        ctx.check(['REQ-SESS-006'], link.current === current && current !== null && !current.ended, 'a stale hello ended the current session');
+      },
+    },
+    {
+      id: `${role}.unauthorized-upstream`,
+      roles,
+      requirements: ['REQ-SEC-002', 'REQ-SEC-003', 'REQ-SESS-007', 'REQ-FAIL-007'],
+      title: 'Rejects a hello from a stage that is not its configured upstream',
+      description: 'A second stream says Hello with a newer epoch from "kubelet:n1" (UNAUTHORIZED_UPSTREAM, PERMISSION_DENIED) and one addressed to another stage (WRONG_DOWNSTREAM); the real session goes on.',
+      async run(ctx) {
+        if (!(await ctx.waitFor(['REQ-SESS-011'], 'the upstream session synced', () => upstreamSynced(ctx), 10_000))) return;
+        const link = upstreamLink(ctx);
+        const current = link.current;
+        ctx.step('a hello from kubelet:n1');
+        const a = link.rawStream('hello from a non-configured upstream');
+        a.write(hello(ctx, link.epoch + 10, { upstream_stage_id: 'kubelet:n1' }));
+        await ctx.expectRejection(a.stream, 'UNAUTHORIZED_UPSTREAM', ['REQ-SEC-002', 'REQ-SEC-003'], 'a hello from kubelet:n1');
+        ctx.step('a hello for another stage');
+        const b = link.rawStream('hello for another downstream');
+        b.write(hello(ctx, link.epoch + 11, { downstream_stage_id: role === 'scheduler' ? 'replicaset' : 'scheduler' }));
+        await ctx.expectRejection(b.stream, 'WRONG_DOWNSTREAM', ['REQ-SEC-003'], 'a hello for another stage');
+        ctx.check(['REQ-SESS-007', 'REQ-FAIL-007'], link.current === current && current !== null && !current.ended, 'a rejected hello ended the current session');
+      },
+    },
+    {
+      id: `${role}.malformed-frames`,
+      roles,
+      requirements: ['REQ-WIRE-004', 'REQ-FAIL-007', 'REQ-WIRE-005', 'REQ-WIRE-006', ...new Set(malformed.flatMap((m) => m.requirements))],
+      title: 'Rejects malformed frames as a whole',
+      description: `In the synced session: ${malformed.map((m) => `${m.what} (${m.reason})`).join('; ')}. Each must end the stream with its reason and status; the upstream reconnects.`,
+      timeoutMs: 30_000,
+      async run(ctx) {
+        const link = upstreamLink(ctx);
+        for (const m of malformed) {
+          if (!(await ctx.waitFor(['REQ-SESS-011'], 'the upstream session synced', () => upstreamSynced(ctx), 10_000))) return;
+          ctx.step(m.what);
+          const stream = link.inject(m.frame(link.epoch) as never, m.what);
+          if (stream !== null) await ctx.expectRejection(stream, m.reason, m.requirements, m.what);
+        }
+        await ctx.waitFor(['REQ-SESS-011'], 'the upstream session synced again', () => upstreamSynced(ctx), 10_000);
+      },
+    },
+    {
+      id: `${role}.cold-start-defers-hello`,
+      roles,
+      requirements: ['REQ-REC-001', 'REQ-REC-002', 'REQ-REC-004', ...(role === 'scheduler' ? ['REQ-REC-005'] : [])],
+      title: 'Answers its upstream only once every downstream link has synced',
+      description:
+        'The suite holds the links to the testee\'s downstream peers, so the freshly started testee is cold. Its upstream peer says Hello: for one second no snapshot may come back. Then the downstream links are released; once they sync the testee must answer the deferred hello.',
+      setup(chain) {
+        for (const link of chain.fromTestee.values()) link.hold(true);
+      },
+      async run(ctx) {
+        const link = upstreamLink(ctx);
+        ctx.step('the upstream peer says hello while the downstream links are held');
+        await ctx.waitFor(['REQ-REC-002'], 'the upstream peer\'s hello sent', () => link.current !== null && link.current.epoch > 0);
+        await ctx.holdsFor(['REQ-REC-001', 'REQ-REC-002'], 'no snapshot to the upstream while a downstream link has not synced (the testee is cold)', () => link.current === null || snapshotIn(link.current) === null, 1_000);
+        ctx.step('release the downstream links');
+        for (const l of ctx.chain.fromTestee.values()) l.hold(false);
+        if (!(await ctx.waitFor(['REQ-REC-004'], 'every downstream link synced', () => everyDownstreamSynced(ctx), 10_000))) return;
+        await ctx.waitFor(['REQ-REC-002'], 'the deferred hello answered and the upstream session synced', () => upstreamSynced(ctx), 10_000);
+      },
+    },
+  ];
+}
+
+/** Fault cases of a stage that forwards pods (ReplicaSet, Scheduler). */
+export function podForwarderCases(role: 'replicaset' | 'scheduler'): ConformanceCase[] {
+  const roles = [role] as const;
+  const below = downstreamPeerOf(role);
+  const settle = async (ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> =>
+    (await ctx.waitFor(['REQ-SESS-011'], 'every link of the testee synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000)) &&
+    ctx.waitFor(['REQ-SESS-011'], 'every link of the testee synced', () => below.every((d) => downstreamSynced(ctx, d)));
+  return [
+    {
+      id: `${role}.tombstone-resent-after-loss`,
+      roles,
+      requirements: ['REQ-CACHE-005', 'REQ-TOMB-003', 'REQ-TOMB-001', 'REQ-CACHE-006'],
+      title: 'Keeps a tombstone whose delivery was lost and sends it again',
+      description:
+        'Two pods run. Scale to 0: the first tombstone the testee sends down is lost and the link cut. In the next session the peer\'s snapshot shows the pod alive; the testee must keep its tombstone (not adopt the pod alive) and send it again in round 2, so that both pods end.',
+      timeoutMs: 30_000,
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        ctx.step('scale fn to 2');
+        await ctx.scale('fn', 2);
+        if (!(await ctx.waitFor(['REQ-POD-006'], 'two sandboxes running', () => ctx.chain.runningSandboxes().length === 2, 10_000))) return;
+        ctx.step('scale fn to 0; the first tombstone sent down is lost');
+        const links = below.map((d) => downstreamLink(ctx, d));
+        let lost = false;
+        for (const l of links) l.dropAndCutOn((m) => (m.type === 'pod.tombstone' && !lost ? ((lost = true), true) : false));
+        await ctx.scale('fn', 0);
+        await ctx.waitFor(['REQ-TOMB-001'], 'a tombstone sent down', () => lost);
+        ctx.step('the next session: the tombstone must be sent again');
+        await ctx.waitFor(
+          ['REQ-CACHE-005', 'REQ-TOMB-003'],
+          `every sandbox ended (still running: ${ctx.chain.runningSandboxes().join(', ')}); a tombstone lost on the wire must be kept and sent again after the snapshot shows the pod alive`,
+          () => ctx.chain.runningSandboxes().length === 0 && ctx.chain.nodes.size > 0 && [...ctx.chain.nodes.values()].every((n) => n.sandboxes.size === 0),
+          10_000,
+        );
+      },
+    },
+    {
+      id: `${role}.stale-notification-ignored`,
+      roles,
+      requirements: ['REQ-SESS-005', 'REQ-FAIL-006', 'REQ-SESS-004'],
+      title: 'Ignores a notification of an ended session',
+      description:
+        'Pods run; the link to a downstream peer is cut and the testee reconnects. The suite then writes on the new stream a pod.failed carrying the epoch of the ended session, for a running pod. The testee must not apply it: no rollback, no replacement pod provisioned, the pod still held below.',
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        await ctx.scale('fn', 2);
+        if (!(await ctx.waitFor(['REQ-POD-006'], 'two sandboxes running', () => ctx.chain.runningSandboxes().length === 2, 10_000))) return;
+        const link = downstreamLink(ctx, below[0] ?? '');
+        await ctx.waitFor(['REQ-SESS-011'], 'the link synced', () => downstreamSynced(ctx, link.peer));
+        const victim = ctx.chain
+          .podsOf(link.peer)
+          .filter((p) => !stateIsTombstone(p.lifecycle))
+          .map((p) => p.name)[0];
+        if (victim === undefined) return void ctx.check(['REQ-POD-006'], false, `no pod held by ${link.peer}`);
+        const e1 = link.current?.epoch ?? 0;
+        ctx.step(`cut the link to ${link.peer}`);
+        link.cut();
+        if (!(await ctx.waitFor(['REQ-FAIL-004', 'REQ-SESS-017'], 'the testee reconnected and synced', () => downstreamSynced(ctx, link.peer) && (link.current?.epoch ?? 0) > e1, 10_000))) return;
+        const provisionsBefore = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
+        ctx.step(`a late pod.failed{${victim}} of epoch ${e1}`);
+        link.inject({ epoch: e1, failed: { failures: [{ name: victim, reason: 'SANDBOX_FAILED' }] } }, `late pod.failed of ${victim} from epoch ${e1}`);
+        await ctx.sleep(800);
+        const provisionsAfter = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
+        ctx.check(['REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);
+        ctx.check(['REQ-SESS-005'], ctx.chain.runningSandboxes().includes(victim), `${victim} must still run`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,407 @@
+/**
+ * The Kubelet profile. The testee is `kubelet:n1`; the suite runs the rest of the chain
+ * (Autoscaler, Deployment, ReplicaSet, Scheduler) as reference machines, and the
+ * reference Scheduler dials the testee. Cases that need frames no correct Scheduler
+ * sends take the link over with a raw session (helpers.ts).
+ */
+import { batchRecordsMax, frameBytesMax } from '../../spec/limits.js';
+import { outcomeOf } from '../harness/links.js';
+import type { ConformanceCase } from './case.js';
+import {
+  alivePods,
+  failuresIn,
+  hello,
+  namesIn,
+  podRecord,
+  podsIn,
+  rawSyncedSession,
+  restoreUpstream,
+  snapshotIn,
+  upstreamLink,
+  upstreamSynced,
+} from './helpers.js';
+
+const kubelet = ['kubelet'] as const;
+const scheduler = 'scheduler';
+
+/** A pod name from an imaginary ReplicaSet incarnation, never used by the reference peers. */
+function foreignPod(n: number): string {
+  return `fn-77-${n}`;
+}
+
+export const kubeletCases: readonly ConformanceCase[] = [
+  {
+    id: 'kubelet.handshake',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-001', 'REQ-SESS-009', 'REQ-SESS-011', 'REQ-SESS-020', 'REQ-TOPO-003'],
+    title: 'Answers a hello with a snapshot and syncs',
+    description:
+      'The reference Scheduler opens a session (Hello with a fresh epoch). The testee must answer with its snapshot (empty at first start) carrying the same epoch, accept session.sync, and the link must be synced at the Scheduler.',
+    async run(ctx) {
+      ctx.step('the Scheduler opens a session');
+      if (!(await ctx.waitFor(['REQ-SESS-009', 'REQ-SESS-011'], 'the session with the testee synced at the reference Scheduler', () => upstreamSynced(ctx)))) return;
+      const stream = upstreamLink(ctx).current;
+      const snapshot = stream === null ? null : snapshotIn(stream);
+      ctx.check(['REQ-SESS-009'], snapshot !== null && snapshot.pods.size === 0 && snapshot.tombstones.size === 0, 'a freshly started Kubelet with no sandboxes must send an empty snapshot');
+    },
+  },
+  {
+    id: 'kubelet.provision-and-terminate',
+    roles: kubelet,
+    requirements: ['REQ-POD-006', 'REQ-POD-011', 'REQ-TOMB-002', 'REQ-TOMB-005', 'REQ-SESS-013', 'REQ-WIRE-002'],
+    title: 'Starts provisioned pods, reports them running, kills tombstoned ones',
+    description:
+      'Scale to 3: the reference Scheduler provisions three pods on n1; each must be reported pod.running. Scale to 1: two tombstones; each must be answered tombstone.done once killed, and the third pod must stay running.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.step('scale fn to 3');
+      ctx.chain.scale('fn', 3);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'three pods running on n1 at the reference Scheduler', () => podsIn(ctx, scheduler, 'running', 'n1').length === 3))) return;
+      ctx.step('scale fn to 1');
+      ctx.chain.scale('fn', 1);
+      if (!(await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-005'], 'the two tombstones acknowledged (tombstone.done) and one pod left', () => ctx.chain.podsOf(scheduler).length === 1))) return;
+      ctx.check(['REQ-TOMB-002'], podsIn(ctx, scheduler, 'running', 'n1').length === 1, 'the pod that was not tombstoned must still be running');
+    },
+  },
+  {
+    id: 'kubelet.capacity-exceeded',
+    roles: kubelet,
+    requirements: ['REQ-POD-012', 'REQ-POD-011'],
+    title: 'Refuses a provision beyond its capacity',
+    description:
+      'A raw session provisions capacity + 1 pods (capacity 4) in one batch. Exactly four must be reported running and the fifth must be answered pod.failed{CAPACITY_EXCEEDED}; a duplicate provision of a running pod must be ignored.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.step('a raw session provisions five pods on a node of capacity 4');
+      const raw = await rawSyncedSession(ctx, 'provision beyond capacity');
+      if (raw === null) return;
+      const names = [1, 2, 3, 4, 5].map(foreignPod);
+      raw.write({ epoch: raw.epoch, provision: { pods: names.map((n) => podRecord(n, 'n1')) } });
+      const done = (): boolean => namesIn(raw.stream, 'running').length >= 4 && failuresIn(raw.stream).length >= 1;
+      if (await ctx.waitFor(['REQ-POD-012'], 'four pod.running and one pod.failed', done)) {
+        const failures = failuresIn(raw.stream);
+        ctx.check(['REQ-POD-012'], failures.length === 1 && failures[0]?.name === names[4] && failures[0]?.reason === 'CAPACITY_EXCEEDED', `expected pod.failed{${names[4]}, CAPACITY_EXCEEDED}, got ${JSON.stringify(failures)}`);
+      }
+      ctx.step('a duplicate provision of a running pod');
+      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(names[0] ?? '', 'n1')] } });
+      await ctx.sleep(200);
+      ctx.check(['REQ-POD-011'], failuresIn(raw.stream).length === 1 && !raw.stream.ended, 'a provision for a pod the Kubelet already holds must be ignored (no failure, no rejection)');
+      ctx.check(['REQ-POD-011'], namesIn(raw.stream, 'running').filter((n) => n === names[0]).length === 1, `${names[0]} must be reported running exactly once`);
+      raw.end();
+    },
+  },
+  {
+    id: 'kubelet.tombstone-idempotent',
+    roles: kubelet,
+    requirements: ['REQ-TOMB-004', 'REQ-TOMB-006'],
+    title: 'Acknowledges a tombstone for an unknown pod and ignores a provision after a tombstone',
+    description:
+      'In a raw session: a tombstone for a pod the Kubelet never held must be answered tombstone.done at once (never an error); a pod provisioned, tombstoned and provisioned again must not run again.',
+    sandbox: { startDelayMs: 5, killDelayMs: 5 },
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const raw = await rawSyncedSession(ctx, 'tombstones');
+      if (raw === null) return;
+      ctx.step('a tombstone for an unknown pod');
+      raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: foreignPod(9), origin: 'replicaset' }] } });
+      await ctx.waitFor(['REQ-TOMB-004'], `tombstone.done for the unknown pod ${foreignPod(9)}`, () => namesIn(raw.stream, 'tombstone_done').includes(foreignPod(9)));
+      ctx.step('provision, tombstone, provision again');
+      const pod = foreignPod(10);
+      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(pod, 'n1')] } });
+      await ctx.waitFor(['REQ-POD-006'], `pod.running for ${pod}`, () => namesIn(raw.stream, 'running').includes(pod));
+      raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: pod, origin: 'scheduler' }] } });
+      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(pod, 'n1')] } });
+      await ctx.waitFor(['REQ-TOMB-005'], `tombstone.done for ${pod}`, () => namesIn(raw.stream, 'tombstone_done').includes(pod));
+      await ctx.sleep(150);
+      ctx.check(['REQ-TOMB-006'], namesIn(raw.stream, 'running').filter((n) => n === pod).length === 1, `${pod} must not run again after its tombstone`);
+      ctx.check(['REQ-TOMB-006'], !raw.stream.ended, 'a provision after a tombstone is ignored, not an error');
+      await restoreUpstream(ctx, raw);
+      ctx.check(['REQ-TOMB-006'], !alivePods(ctx, scheduler).includes(pod), `${pod} must not be in the Kubelet's snapshot alive`);
+    },
+  },
+  {
+    id: 'kubelet.stale-hello',
+    roles: kubelet,
+    requirements: ['REQ-SESS-004', 'REQ-SESS-006', 'REQ-WIRE-005', 'REQ-WIRE-006'],
+    title: 'Rejects a hello whose epoch is not newer (STALE_EPOCH)',
+    description:
+      'While the reference Scheduler is synced at epoch E, a second stream says Hello with epoch E and then E-1. Each must be answered Rejected{STALE_EPOCH} and ended with FAILED_PRECONDITION; the session of epoch E must go on.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      const current = link.current;
+      for (const delta of [0, -1]) {
+        const epoch = link.epoch + delta;
+        ctx.step(`a hello with epoch ${epoch} (current ${link.epoch})`);
+        const raw = link.rawStream(`stale hello ${epoch}`);
+        raw.write(hello(ctx, epoch));
+        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${epoch}`);
+      }
+      ctx.check(['REQ-SESS-006', 'REQ-SESS-004'], link.current === current && current !== null && !current.ended, 'the current session must not be ended by a stale hello');
+      ctx.step('the current session still works');
+      ctx.chain.scale('fn', 1);
+      await ctx.waitFor(['REQ-SESS-004'], 'one pod running through the current session', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1);
+    },
+  },
+  {
+    id: 'kubelet.late-frames',
+    roles: kubelet,
+    requirements: ['REQ-SESS-004', 'REQ-FAIL-006', 'REQ-WIRE-001', 'REQ-FAIL-007'],
+    title: 'Fences a late frame of an ended session',
+    description:
+      'The link is cut after session E1; the Scheduler reconnects with E2. A provision frame of E1 (a late duplicate) written on the E2 stream must be rejected STALE_EPOCH and not applied: after the next resync the pod must not exist.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      const e1 = link.epoch;
+      ctx.step('cut the link; the Scheduler reconnects');
+      link.cut();
+      if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
+      ctx.step(`a late provision of epoch ${e1} on the stream of epoch ${link.epoch}`);
+      const pod = foreignPod(20);
+      const stream = link.inject({ epoch: e1, provision: { pods: [podRecord(pod, 'n1')] } }, `late provision of ${pod} from epoch ${e1}`);
+      if (stream === null) return;
+      await ctx.expectRejection(stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-WIRE-001'], `a provision of the ended session ${e1}`);
+      ctx.step('resync: the late pod must not exist');
+      await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx));
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-SESS-004', 'REQ-FAIL-006'], snapshot !== null && !snapshot.pods.has(pod) && !snapshot.tombstones.has(pod), `the fenced provision of ${pod} was applied: the next snapshot holds it`);
+    },
+  },
+  {
+    id: 'kubelet.malformed-records',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-004', 'REQ-POD-005', 'REQ-POD-007', 'REQ-TOPO-004', 'REQ-FAIL-007', 'REQ-WIRE-005'],
+    title: 'Rejects malformed frames as a whole (MALFORMED) without applying any record',
+    description:
+      'In the synced session the suite writes frames that break REQ-WIRE-004: a provision batch whose second record names another node, a pod name that does not start with its function, a scale_set (not allowed down a Kubelet link), a tombstone with an unknown origin. Each must be answered Rejected{MALFORMED} with INVALID_ARGUMENT and no record of it applied (the good first record of the batch must not run).',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const link = upstreamLink(ctx);
+      const frames: Array<[string, (epoch: number) => Record<string, unknown>, string[]]> = [
+        ['a batch whose second record names node n2', (e) => ({ epoch: e, provision: { pods: [podRecord(foreignPod(30), 'n1'), podRecord(foreignPod(31), 'n2')] } }), ['REQ-POD-007', 'REQ-WIRE-004']],
+        ['a pod name that does not start with its function', (e) => ({ epoch: e, provision: { pods: [podRecord(foreignPod(32), 'n1'), { ...podRecord('other-77-1', 'n1') }] } }), ['REQ-POD-005']],
+        ['a scale_set down a Kubelet link', (e) => ({ epoch: e, scale_set: { scales: [{ function: 'fn', desired: 1 }] } }), ['REQ-TOPO-004']],
+        ['a tombstone with an unknown origin', (e) => ({ epoch: e, tombstone: { tombstones: [{ name: foreignPod(33), origin: 'autoscaler' }] } }), ['REQ-WIRE-004', 'REQ-TOMB-008']],
+      ];
+      for (const [what, make, reqs] of frames) {
+        if (!(await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx)))) return;
+        ctx.step(what);
+        const stream = link.inject(make(link.epoch) as never, what);
+        if (stream === null) return;
+        await ctx.expectRejection(stream, 'MALFORMED', reqs, what);
+      }
+      ctx.step('nothing of the rejected frames was applied');
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const leaked = [30, 31, 32, 33].map(foreignPod).filter((p) => snapshot === null || snapshot.pods.has(p) || snapshot.tombstones.has(p));
+      ctx.check(['REQ-WIRE-004', 'REQ-FAIL-007'], snapshot !== null && leaked.length === 0, `records of rejected frames were applied: ${leaked.join(', ')}`);
+    },
+  },
+  {
+    id: 'kubelet.malformed-hello',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-004', 'REQ-SESS-003', 'REQ-WIRE-009', 'REQ-SESS-007', 'REQ-FAIL-007', 'REQ-WIRE-005', 'REQ-WIRE-006'],
+    title: 'Rejects a malformed hello without changing its epoch',
+    description:
+      'Extra streams send: a Hello with epoch 0 (MALFORMED), a frame with no body (MALFORMED), a Hello with protocol version 2 and a huge epoch (UNSUPPORTED_VERSION). Each must be rejected with its reason and status; afterwards a hello with the current epoch + 1 must still be accepted (the rejected hellos did not raise the epoch).',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      const huge = link.epoch + 1_000_000;
+      const cases: Array<[string, Record<string, unknown>, 'MALFORMED' | 'UNSUPPORTED_VERSION', string[]]> = [
+        ['a Hello with epoch 0', hello(ctx, 0) as never, 'MALFORMED', ['REQ-SESS-003', 'REQ-WIRE-004']],
+        ['a frame with no body', { epoch: huge }, 'MALFORMED', ['REQ-WIRE-004']],
+        ['a Hello with protocol version 2', hello(ctx, huge, { protocol_version: 2 }) as never, 'UNSUPPORTED_VERSION', ['REQ-WIRE-009']],
+      ];
+      for (const [what, frame, reason, reqs] of cases) {
+        ctx.step(what);
+        const raw = link.rawStream(what);
+        raw.write(frame as never);
+        await ctx.expectRejection(raw.stream, reason, reqs, what);
+      }
+      ctx.step('a hello with the current epoch + 1 is still accepted');
+      const raw = await rawSyncedSession(ctx, 'epoch after rejected hellos');
+      ctx.check(['REQ-SESS-007', 'REQ-FAIL-007'], raw !== null && !raw.stream.ended, 'a rejected hello changed the current epoch');
+      await restoreUpstream(ctx, raw);
+    },
+  },
+  {
+    id: 'kubelet.oversized',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-004', 'REQ-WIRE-006', 'REQ-FAIL-007'],
+    title: 'Rejects a batch of more than batchRecordsMax records (BATCH_TOO_LARGE)',
+    description: `In the synced session a provision batch of ${batchRecordsMax + 1} records must be rejected with BATCH_TOO_LARGE and RESOURCE_EXHAUSTED, none applied; a frame larger than frameBytesMax (${frameBytesMax} bytes) must end the stream with RESOURCE_EXHAUSTED.`,
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      ctx.step(`a provision batch of ${batchRecordsMax + 1} records`);
+      const pods = Array.from({ length: batchRecordsMax + 1 }, (_, i) => podRecord(foreignPod(100 + i), 'n1'));
+      const stream = link.inject({ epoch: link.epoch, provision: { pods } }, `${pods.length} records in one batch`);
+      if (stream !== null) await ctx.expectRejection(stream, 'BATCH_TOO_LARGE', ['REQ-WIRE-004'], 'an oversized batch');
+      ctx.step(`a frame larger than ${frameBytesMax} bytes`);
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const big = link.inject({ epoch: link.epoch, tombstone: { tombstones: [{ name: foreignPod(5000), origin: 'x'.repeat(frameBytesMax + 10) }] } }, 'a frame above frameBytesMax');
+      if (big !== null) {
+        const outcome = await outcomeOf(big, 3_000);
+        ctx.check(['REQ-WIRE-004', 'REQ-WIRE-006'], outcome !== null && outcome.code === 8, `a frame above frameBytesMax must end the stream with RESOURCE_EXHAUSTED, got ${outcome === null ? 'no end' : outcome.code}`);
+      }
+      ctx.step('nothing was applied');
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-WIRE-004', 'REQ-FAIL-007'], snapshot !== null && snapshot.pods.size === 0, 'records of a rejected batch were applied');
+    },
+  },
+  {
+    id: 'kubelet.unauthorized-upstream',
+    roles: kubelet,
+    requirements: ['REQ-SEC-002', 'REQ-SEC-003', 'REQ-SESS-007', 'REQ-FAIL-007', 'REQ-WIRE-006'],
+    title: 'Rejects a hello from a stage that is not its configured upstream',
+    description:
+      'Extra streams say Hello with a newer epoch but upstream_stage_id "replicaset" (UNAUTHORIZED_UPSTREAM, PERMISSION_DENIED), and with downstream_stage_id "kubelet:n9" (WRONG_DOWNSTREAM, FAILED_PRECONDITION). The session of the real Scheduler must go on and keep working.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      const current = link.current;
+      ctx.step('a hello from "replicaset"');
+      const a = link.rawStream('hello from a non-configured upstream');
+      a.write(hello(ctx, link.epoch + 10, { upstream_stage_id: 'replicaset' }));
+      await ctx.expectRejection(a.stream, 'UNAUTHORIZED_UPSTREAM', ['REQ-SEC-002', 'REQ-SEC-003'], 'a hello from replicaset');
+      ctx.step('a hello for "kubelet:n9"');
+      const b = link.rawStream('hello for another downstream');
+      b.write(hello(ctx, link.epoch + 11, { downstream_stage_id: 'kubelet:n9' }));
+      await ctx.expectRejection(b.stream, 'WRONG_DOWNSTREAM', ['REQ-SEC-003'], 'a hello for kubelet:n9');
+      ctx.check(['REQ-SESS-007', 'REQ-FAIL-007'], link.current === current && current !== null && !current.ended, 'a rejected hello ended the current session');
+      ctx.step('the current session still works');
+      ctx.chain.scale('fn', 1);
+      await ctx.waitFor(['REQ-SESS-007'], 'one pod running through the current session', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1);
+    },
+  },
+  {
+    id: 'kubelet.out-of-order',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-001', 'REQ-SESS-011'],
+    title: 'Rejects frames out of session order (OUT_OF_ORDER)',
+    description:
+      'Extra streams: a stream whose first frame is a Sync; a session that sends a provision before its Sync; a second Hello on one stream. Each must be rejected OUT_OF_ORDER with FAILED_PRECONDITION and nothing applied.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      ctx.step('a stream that starts with a Sync');
+      const a = link.rawStream('sync first');
+      a.write({ epoch: link.epoch + 5, sync: {} });
+      await ctx.expectRejection(a.stream, 'OUT_OF_ORDER', ['REQ-WIRE-001'], 'a Sync as the first frame');
+      ctx.step('a provision before the Sync');
+      link.pause();
+      link.cut();
+      const epoch = link.epochMax + 1;
+      const b = link.rawStream('provision before sync');
+      b.write(hello(ctx, epoch));
+      await ctx.waitFor(['REQ-SESS-009'], 'the snapshot', () => b.stream.snapshotDone || b.stream.ended);
+      b.write({ epoch, provision: { pods: [podRecord(foreignPod(40), 'n1')] } });
+      await ctx.expectRejection(b.stream, 'OUT_OF_ORDER', ['REQ-SESS-011'], 'a provision before the Sync');
+      ctx.step('a second Hello on one stream');
+      const c = link.rawStream('second hello');
+      c.write(hello(ctx, epoch + 1));
+      await ctx.waitFor(['REQ-SESS-009'], 'the snapshot', () => c.stream.snapshotDone || c.stream.ended);
+      c.write(hello(ctx, epoch + 2));
+      await ctx.expectRejection(c.stream, 'OUT_OF_ORDER', ['REQ-WIRE-001'], 'a second Hello on one stream');
+      await restoreUpstream(ctx, null);
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-SESS-011'], snapshot !== null && !snapshot.pods.has(foreignPod(40)), 'the provision sent before the Sync was applied');
+    },
+  },
+  {
+    id: 'kubelet.newer-hello-supersedes',
+    roles: kubelet,
+    requirements: ['REQ-WIRE-007', 'REQ-SESS-006', 'REQ-SESS-018'],
+    title: 'A newer hello ends the previous session with STALE_EPOCH',
+    description:
+      'While the reference Scheduler is synced at epoch E, a second stream says Hello with E+1. The testee must answer it with a snapshot and end the stream of E with Rejected{STALE_EPOCH} (FAILED_PRECONDITION).',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      const link = upstreamLink(ctx);
+      const old = link.current;
+      if (old === null) return;
+      link.pause();
+      ctx.step(`a hello with epoch ${old.epoch + 1} on a new stream`);
+      const raw = link.rawStream('newer hello');
+      raw.write(hello(ctx, old.epoch + 1));
+      await ctx.waitFor(['REQ-SESS-006'], 'a snapshot for the newer hello', () => raw.stream.snapshotDone);
+      await ctx.expectRejection(old, 'STALE_EPOCH', ['REQ-WIRE-007'], `the superseded session of epoch ${old.epoch}`);
+      await restoreUpstream(ctx, { stream: raw.stream, epoch: old.epoch + 1, write: raw.write, end: raw.end });
+    },
+  },
+  {
+    id: 'kubelet.link-cut',
+    roles: kubelet,
+    requirements: ['REQ-FAIL-004', 'REQ-SESS-018', 'REQ-SESS-009'],
+    title: 'Keeps its pods across a link cut and reports them in the next snapshot',
+    description: 'Two pods run; the link is cut; the Scheduler reconnects with a newer epoch. The snapshot must list both pods running, and nothing must be rolled back.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.chain.scale('fn', 2);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'two pods running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 2))) return;
+      const before = podsIn(ctx, scheduler, 'running', 'n1');
+      const link = upstreamLink(ctx);
+      const e1 = link.epoch;
+      ctx.step('cut the link');
+      link.cut();
+      if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-SESS-009', 'REQ-FAIL-004'], snapshot !== null && before.every((p) => snapshot.pods.get(p) === 'RUNNING'), `the snapshot after the cut must list ${before.join(', ')} running`);
+      ctx.check(['REQ-FAIL-004'], podsIn(ctx, scheduler, 'running', 'n1').join() === before.join(), 'the pods must still be running at the Scheduler after the resync');
+    },
+  },
+  {
+    id: 'kubelet.restart-keeps-sandboxes',
+    roles: kubelet,
+    requirements: ['REQ-FAIL-003', 'REQ-POD-013', 'REQ-SESS-001', 'REQ-FAIL-001', 'REQ-REC-003'],
+    title: 'A restarted Kubelet finds its sandboxes and reports them',
+    description:
+      'Two pods run; the testee is killed (SIGKILL) and started again with the same launch config. The reference Scheduler reconnects; the snapshot must list both pods (their sandboxes survived the process), and they must be tombstoned and killed normally afterwards.',
+    restartsTestee: true,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.chain.scale('fn', 2);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'two pods running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 2))) return;
+      const before = podsIn(ctx, scheduler, 'running', 'n1');
+      ctx.step('SIGKILL and restart the testee');
+      await ctx.restartTestee();
+      const link = upstreamLink(ctx);
+      if (!(await ctx.waitFor(['REQ-SESS-001', 'REQ-REC-003'], 'a synced session with the restarted testee', () => upstreamSynced(ctx) && link.current !== null && snapshotIn(link.current) !== null, 10_000))) return;
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-FAIL-003', 'REQ-POD-013'], snapshot !== null && before.every((p) => snapshot.pods.has(p)), `the restarted Kubelet's snapshot must list ${before.join(', ')}, got ${JSON.stringify([...(snapshot?.pods.keys() ?? [])])}`);
+      ctx.step('scale to 0: the found pods are killed');
+      ctx.chain.scale('fn', 0);
+      await ctx.waitFor(['REQ-POD-013', 'REQ-TOMB-005'], 'both pods terminated (tombstone.done)', () => ctx.chain.podsOf(scheduler).length === 0);
+    },
+  },
+  {
+    id: 'kubelet.killing-is-tombstone',
+    roles: kubelet,
+    requirements: ['REQ-TOMB-007', 'REQ-TOMB-001', 'REQ-SESS-009'],
+    title: 'A sandbox being killed stays a tombstone in the snapshot',
+    description:
+      'With a slow sandbox runtime (kills take 1.5 s) a running pod is tombstoned; right after the tombstone reaches the testee the link is cut. The next snapshot must carry the pod as a tombstone (neither alive nor absent) until the kill ends, then tombstone.done.',
+    sandbox: { startDelayMs: 5, killDelayMs: 1_500 },
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.chain.scale('fn', 1);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1))) return;
+      const pod = podsIn(ctx, scheduler, 'running', 'n1')[0] ?? '';
+      const link = upstreamLink(ctx);
+      ctx.step('scale to 0; cut the link once the tombstone is sent');
+      ctx.chain.scale('fn', 0);
+      await ctx.waitFor(['REQ-TOMB-002'], `the tombstone of ${pod} sent`, () => podsIn(ctx, scheduler, 'terminating.sent').includes(pod));
+      await ctx.sleep(100);
+      const e1 = link.epoch;
+      link.cut();
+      if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-TOMB-007', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod) && !snapshot.pods.has(pod), `while its sandbox is being killed, ${pod} must be a tombstone in the snapshot; got ${snapshot === null ? 'no snapshot' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
+      await ctx.waitFor(['REQ-TOMB-005'], `tombstone.done for ${pod}`, () => ctx.chain.podsOf(scheduler).length === 0, 5_000);
+    },
+  },
+];

@@ -1,0 +1,18 @@
+/** Every conformance case, by role. IDs are stable; the index (conformance/INDEX.md) is generated from this list. */
+import type { Role } from '../../machines/index.js';
+import type { ConformanceCase } from './case.js';
+import { autoscalerCases } from './autoscaler.js';
+import { deploymentCases } from './deployment.js';
+import { kubeletCases } from './kubelet.js';
+import { replicaSetCases } from './replicaset.js';
+import { schedulerCases } from './scheduler.js';
+
+export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases];
+
+export function casesForRole(role: Role): ConformanceCase[] {
+  return allCases.filter((c) => c.roles.includes(role));
+}
+
+export function caseById(id: string): ConformanceCase | undefined {
+  return allCases.find((c) => c.id === id);
+}

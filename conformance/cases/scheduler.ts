@@ -1,0 +1,134 @@
+/**
+ * The Scheduler profile. The testee is `scheduler`; the reference ReplicaSet dials it,
+ * and it dials the suite's reference Kubelets `kubelet:n1` and `kubelet:n2`
+ * (capacity 2 each; functions `fn` priority 0 and `hi` priority 10).
+ */
+import type { ConformanceCase } from './case.js';
+import { downstreamSessionCases, podForwarderCases } from './common.js';
+import { downstreamLink, everyDownstreamSynced, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+
+const roles = ['scheduler'] as const;
+
+function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
+  return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the Scheduler synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
+}
+
+function perNode(ctx: Parameters<ConformanceCase['run']>[0]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [node, n] of ctx.chain.nodes) counts[node] = n.sandboxes.size;
+  return counts;
+}
+
+export const schedulerCases: readonly ConformanceCase[] = [
+  {
+    id: 'scheduler.place-and-terminate',
+    roles,
+    requirements: ['REQ-POD-006', 'REQ-POD-007', 'REQ-SCHED-002', 'REQ-SCHED-009', 'REQ-TOMB-002', 'REQ-TOMB-005'],
+    title: 'Places pods on warm nodes within capacity, passes running up, forwards tombstones',
+    description:
+      'Scale fn to 4 (two nodes of capacity 2): every pod must be provisioned to a Kubelet with its node set, two per node, and reported running up to the ReplicaSet. Scale to 0: every tombstone must reach the Kubelets and come back as tombstone.done.',
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.step('scale fn to 4');
+      ctx.chain.scale('fn', 4);
+      if (!(await ctx.waitFor(['REQ-POD-006', 'REQ-SCHED-009'], 'four pods running at the reference ReplicaSet', () => ctx.chain.podsOf('replicaset').filter((p) => p.lifecycle === 'running').length === 4, 10_000))) return;
+      const counts = perNode(ctx);
+      ctx.check(['REQ-SCHED-002'], counts['n1'] === 2 && counts['n2'] === 2, `four pods on two nodes of capacity 2 must be two per node, got ${JSON.stringify(counts)}`);
+      ctx.step('scale fn to 0');
+      ctx.chain.scale('fn', 0);
+      await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-005'], 'every pod terminated and confirmed', () => ctx.chain.podsOf('replicaset').length === 0 && ctx.chain.runningSandboxes().length === 0, 10_000);
+    },
+  },
+  {
+    id: 'scheduler.capacity-until-kill-confirmed',
+    roles,
+    requirements: ['REQ-SCHED-003', 'REQ-SCHED-004', 'REQ-SCHED-006', 'REQ-SCHED-008'],
+    title: 'Counts a preempted pod against its node until the kill is confirmed',
+    description:
+      'Both nodes are full of fn pods (priority 0); the Kubelets hold every kill. A hi pod (priority 10) arrives: the Scheduler preempts one fn pod (pod.preempted up, tombstone down) but must not place the hi pod on that node before tombstone.done (a reference Kubelet would refuse it: CAPACITY_EXCEEDED). Once kills are released the hi pod must run.',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.chain.scale('fn', 4);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'four fn pods running', () => ctx.chain.runningSandboxes().length === 4, 10_000))) return;
+      ctx.step('hold every kill; scale hi to 1');
+      ctx.chain.holdKills('n1', true);
+      ctx.chain.holdKills('n2', true);
+      ctx.chain.scale('hi', 1);
+      await ctx.waitFor(['REQ-SCHED-006', 'REQ-SCHED-008'], 'a fn pod preempted (its sandbox being killed)', () => [...ctx.chain.nodes.values()].some((n) => n.heldKills.length > 0), 10_000);
+      await ctx.sleep(500);
+      ctx.check(['REQ-SCHED-003'], !ctx.chain.runningSandboxes().some((p) => p.startsWith('hi-')) && [...ctx.chain.nodes.values()].every((n) => [...n.sandboxes.keys()].every((p) => !p.startsWith('hi-'))), 'the hi pod was placed while the preempted pod was still being killed');
+      ctx.step('release the kills');
+      ctx.chain.holdKills('n1', false);
+      ctx.chain.holdKills('n2', false);
+      await ctx.waitFor(['REQ-SCHED-003'], 'the hi pod running', () => ctx.chain.runningSandboxes().some((p) => p.startsWith('hi-')), 10_000);
+    },
+  },
+  {
+    id: 'scheduler.snapshot-keeps-tombstone',
+    roles,
+    requirements: ['REQ-TOMB-003', 'REQ-SESS-009', 'REQ-TOMB-001'],
+    title: 'A tombstone forwarded but not confirmed stays in the snapshot',
+    description:
+      'A pod runs; the Kubelets hold kills; scale to 0 forwards its tombstone, unconfirmed. The link from the ReplicaSet is cut; the Scheduler\'s snapshot in the next session must carry the tombstone (it holds it until tombstone.done).',
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.chain.scale('fn', 1);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => ctx.chain.runningSandboxes().length === 1, 10_000))) return;
+      const pod = ctx.chain.runningSandboxes()[0] ?? '';
+      ctx.chain.holdKills('n1', true);
+      ctx.chain.holdKills('n2', true);
+      ctx.step('scale to 0; the kill is held');
+      ctx.chain.scale('fn', 0);
+      if (!(await ctx.waitFor(['REQ-TOMB-002'], `the tombstone of ${pod} at its Kubelet`, () => [...ctx.chain.nodes.values()].some((n) => n.heldKills.includes(pod)), 10_000))) return;
+      const link = upstreamLink(ctx);
+      const e1 = link.epoch;
+      ctx.step('cut the link from the ReplicaSet');
+      link.cut();
+      if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session with the ReplicaSet', () => upstreamSynced(ctx) && link.epoch > e1, 10_000))) return;
+      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      ctx.check(['REQ-TOMB-003', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod), `the snapshot must carry the unconfirmed tombstone of ${pod}; got ${snapshot === null ? 'none' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
+      ctx.chain.holdKills('n1', false);
+      ctx.chain.holdKills('n2', false);
+      await ctx.waitFor(['REQ-TOMB-005'], 'the tombstone confirmed', () => ctx.chain.podsOf('replicaset').length === 0, 10_000);
+    },
+  },
+  {
+    id: 'scheduler.restart-adopts-pods',
+    roles,
+    requirements: ['REQ-SESS-001', 'REQ-SESS-002', 'REQ-REC-004', 'REQ-REC-005', 'REQ-CACHE-009', 'REQ-FAIL-001'],
+    title: 'A restarted Scheduler opens sessions with newer epochs and adopts the running pods',
+    description:
+      'Three pods run; the testee is killed and restarted. Its hellos must carry epochs greater than every epoch of its previous incarnation; it must adopt the pods from the Kubelets\' snapshots, answer the ReplicaSet once warm, and no pod may be killed or failed.',
+    restartsTestee: true,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.chain.scale('fn', 3);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'three pods running', () => ctx.chain.runningSandboxes().length === 3, 10_000))) return;
+      const before = ctx.chain.runningSandboxes();
+      ctx.step('SIGKILL and restart the testee');
+      await ctx.restartTestee();
+      if (!(await synced(ctx))) return;
+      await ctx.sleep(300);
+      ctx.check(['REQ-CACHE-009', 'REQ-REC-004'], ctx.chain.runningSandboxes().join() === before.join(), `the pods running before the restart must still run: before ${before.join(', ')}, after ${ctx.chain.runningSandboxes().join(', ')}`);
+      ctx.check(['REQ-CACHE-009'], ctx.chain.podsOf('replicaset').filter((p) => p.lifecycle === 'running').length === 3, 'the ReplicaSet must still hold three running pods');
+      ctx.check(['REQ-SESS-002'], [...ctx.chain.fromTestee.values()].every((l) => downstreamLink(ctx, l.peer).epochMax > 0), 'every Kubelet link must have a session');
+    },
+  },
+  ...podForwarderCases('scheduler'),
+  ...downstreamSessionCases('scheduler', [
+    {
+      what: 'a provision from the ReplicaSet that names a node',
+      frame: (e) => ({ epoch: e, provision: { pods: [{ name: 'fn-77-1', function: 'fn', priority: 0, node: 'n1' }] } }),
+      reason: 'MALFORMED',
+      requirements: ['REQ-POD-007'],
+    },
+    {
+      what: 'a scale_set down the ReplicaSet link',
+      frame: (e) => ({ epoch: e, scale_set: { scales: [{ function: 'fn', desired: 1 }] } }),
+      reason: 'MALFORMED',
+      requirements: ['REQ-TOPO-004'],
+    },
+  ]),
+];

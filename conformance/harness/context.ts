@@ -1,0 +1,140 @@
+/**
+ * What a case works with: the testee (restart, kill), the reference peers and their
+ * links (faults), steps, checks that name requirements, and waits that fail with the
+ * requirement they were waiting for.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Role, StageId } from '../../machines/index.js';
+import { statusOfReason, type ErrorReason } from '../../runtime/wire/errors.js';
+import { ScalerClient } from '../../runtime/wire/proto.js';
+import type { LaunchConfig } from '../../runtime/launch-config.js';
+import { outcomeOf, type ClientStream, type ServerStream } from './links.js';
+import type { PeerChain } from './peer-chain.js';
+import type { RunLog } from './run-log.js';
+import type { Random } from './random.js';
+import type { TesteeProcess } from './launch.js';
+
+/** A case that cannot run in this mode (e.g. it restarts the testee under --attach). */
+export class CaseSkipped extends Error {
+  override readonly name = 'CaseSkipped';
+}
+
+export class CaseContext {
+  constructor(
+    readonly role: Role,
+    readonly stage: StageId,
+    readonly launch: LaunchConfig,
+    readonly chain: PeerChain,
+    readonly log: RunLog,
+    readonly random: Random,
+    private readonly testee: TesteeProcess | null,
+  ) {}
+
+  step(name: string): void {
+    this.log.beginStep(name);
+  }
+
+  /** Records a violation of `requirements` unless `ok`. Returns ok. */
+  check(requirements: readonly string[], ok: boolean, message: string): boolean {
+    if (!ok) this.log.violation(requirements, message);
+    return ok;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  /** Polls `predicate` until it holds; after `timeoutMs` records a violation of `requirements` saying what was awaited. */
+  async waitFor(requirements: readonly string[], what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (predicate()) return true;
+      await this.sleep(10);
+    }
+    if (predicate()) return true;
+    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}`);
+    return false;
+  }
+
+  /** Whether `predicate` holds during the whole of `ms` (checked every 10 ms); a violation of `requirements` the first time it does not. */
+  async holdsFor(requirements: readonly string[], what: string, predicate: () => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (!predicate()) {
+        this.log.violation(requirements, `expected to hold for ${ms} ms, but did not: ${what}`);
+        return false;
+      }
+      await this.sleep(10);
+    }
+    return true;
+  }
+
+  get canRestart(): boolean {
+    return this.testee !== null;
+  }
+
+  private requireProcess(): TesteeProcess {
+    if (this.testee === null) throw new CaseSkipped('the case restarts the testee, which --attach cannot do');
+    return this.testee;
+  }
+
+  /** SIGKILL of the testee, then the same command again (a crash-restart); waits for readiness. */
+  async restartTestee(): Promise<void> {
+    const testee = this.requireProcess();
+    this.log.add({ kind: 'fault', from: 'suite', to: this.stage, summary: 'SIGKILL of the testee, then a restart' });
+    await testee.kill();
+    for (const server of this.chain.fromTestee.values()) server.testeeRestarted = true;
+    await testee.start();
+    this.log.add({ kind: 'note', from: 'suite', to: this.stage, summary: 'the testee is ready again' });
+  }
+
+  /** A new desired count: Scaler.SetScale at a testee Autoscaler, else at the Autoscaler peer. */
+  async scale(fn: string, desired: number): Promise<void> {
+    if (this.role !== 'autoscaler') return this.chain.scale(fn, desired);
+    this.log.add({ kind: 'fault', from: 'suite', to: this.stage, summary: `Scaler.SetScale ${fn}=${desired}` });
+    const outcome = await setScale(this.launch.listen, fn, desired);
+    this.log.add({ kind: 'status', from: this.stage, to: 'suite', summary: `SetScale answered: ${outcome.code === grpc.status.OK ? 'OK' : `${grpc.status[outcome.code]} ${outcome.details}`}` });
+    this.check(['REQ-SCALE-001'], outcome.code === grpc.status.OK, `Scaler.SetScale ${fn}=${desired} failed: ${grpc.status[outcome.code]} ${outcome.details}`);
+  }
+
+  /** Waits for a stream to end with `reason`: a Rejected frame with it (REQ-WIRE-005) and its gRPC status (REQ-WIRE-006). */
+  async expectRejection(stream: ClientStream | ServerStream, reason: ErrorReason, requirements: readonly string[], what: string, timeoutMs = 3_000): Promise<boolean> {
+    const outcome = await outcomeOf(stream, timeoutMs);
+    if (outcome === null) {
+      this.log.violation(requirements, `${what}: the testee did not end the stream within ${timeoutMs / 1000} s (expected ${reason})`);
+      return false;
+    }
+    const rejected = stream.rejections.map((r) => r.reason);
+    let ok = true;
+    if (!rejected.includes(reason)) {
+      ok = false;
+      this.log.violation(
+        rejected.length === 0 ? [...requirements, 'REQ-WIRE-005'] : [...requirements, 'REQ-WIRE-006'],
+        rejected.length === 0 ? `${what}: the stream ended (${grpc.status[outcome.code]}) without a Rejected frame ${reason}` : `${what}: rejected as ${rejected.join(', ')}, expected ${reason}`,
+      );
+    }
+    const code = statusOfReason[reason];
+    if (outcome.code !== code) {
+      ok = false;
+      this.log.violation(['REQ-WIRE-005', 'REQ-WIRE-006'], `${what}: the stream ended with gRPC status ${grpc.status[outcome.code]}, expected ${grpc.status[code]} for ${reason}`);
+    }
+    return ok;
+  }
+}
+
+function setScale(address: string, fn: string, desired: number): Promise<{ code: grpc.status; details: string }> {
+  const client = new ScalerClient(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    (client as unknown as { SetScale: (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void }).SetScale(
+      { function: fn, desired },
+      { deadline: Date.now() + 5_000 },
+      (error) => {
+        client.close();
+        resolve(error === null ? { code: grpc.status.OK, details: '' } : { code: error.code, details: error.details });
+      },
+    );
+  });
+}
+
+/** A raw Scaler.SetScale call (for the Autoscaler's input validation cases). */
+export { setScale };

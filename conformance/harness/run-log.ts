@@ -1,0 +1,106 @@
+/**
+ * What one case saw and judged: every frame between the suite and the testee (both
+ * directions, every stream), the faults the suite injected, the steps of the case,
+ * and the violations, each naming requirement IDs, the step and the message.
+ */
+export type Party = string;
+
+export interface LogEntry {
+  readonly seq: number;
+  /** Milliseconds since the case started. */
+  readonly t: number;
+  readonly step: number;
+  readonly kind: 'frame' | 'status' | 'fault' | 'step' | 'note';
+  readonly from: Party;
+  readonly to: Party;
+  readonly link?: string;
+  /** The gRPC stream, numbered per case. */
+  readonly stream?: number;
+  readonly summary: string;
+  readonly frame?: unknown;
+}
+
+export interface Violation {
+  readonly requirements: readonly string[];
+  readonly step: number;
+  readonly stepName: string;
+  readonly message: string;
+  /** The log entry of the offending frame, when one is to blame. */
+  readonly entry?: LogEntry;
+}
+
+export class RunLog {
+  readonly entries: LogEntry[] = [];
+  readonly violations: Violation[] = [];
+  readonly steps: string[] = ['setup'];
+  private readonly started = Date.now();
+
+  get step(): number {
+    return this.steps.length - 1;
+  }
+
+  get stepName(): string {
+    return this.steps[this.steps.length - 1] ?? '';
+  }
+
+  beginStep(name: string): void {
+    this.steps.push(name);
+    this.add({ kind: 'step', from: 'suite', to: 'suite', summary: name });
+  }
+
+  add(entry: Omit<LogEntry, 'seq' | 't' | 'step'>): LogEntry {
+    const full: LogEntry = { seq: this.entries.length + 1, t: Date.now() - this.started, step: this.step, ...entry };
+    this.entries.push(full);
+    return full;
+  }
+
+  violation(requirements: readonly string[], message: string, entry?: LogEntry): void {
+    this.violations.push({ requirements, step: this.step, stepName: this.stepName, message, ...(entry === undefined ? {} : { entry }) });
+    this.add({ kind: 'note', from: 'suite', to: 'suite', summary: `VIOLATION ${requirements.join(', ')}: ${message}` });
+  }
+
+  ndjson(): string {
+    return this.entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  }
+}
+
+/** A one-line description of a frame, for logs and diagrams. */
+export function summarizeFrame(frame: unknown): string {
+  if (typeof frame !== 'object' || frame === null) return String(frame);
+  const f = frame as Record<string, unknown>;
+  const body = typeof f['body'] === 'string' ? f['body'] : Object.keys(f).find((k) => k !== 'epoch' && f[k] !== undefined && f[k] !== null) ?? '?';
+  const content = f[body] as Record<string, unknown> | undefined;
+  const epoch = `e${String(f['epoch'])}`;
+  if (content === undefined || content === null) return `${body} ${epoch}`;
+  switch (body) {
+    case 'hello':
+      return `hello ${epoch} ${String(content['upstream_stage_id'])}->${String(content['downstream_stage_id'])} v${String(content['protocol_version'])}`;
+    case 'provision':
+      return `provision ${epoch} [${listOf(content['pods']).map((p) => `${String(p['name'])}${p['node'] ? `@${String(p['node'])}` : ''}`).join(' ')}]`;
+    case 'tombstone':
+      return `tombstone ${epoch} [${listOf(content['tombstones']).map((t) => `${String(t['name'])}/${String(t['origin'])}`).join(' ')}]`;
+    case 'scale_set':
+    case 'scale_applied':
+      return `${body} ${epoch} [${listOf(content['scales']).map((s) => `${String(s['function'])}=${String(s['desired'])}`).join(' ')}]`;
+    case 'snapshot': {
+      const pods = listOf(content['pods']).map((p) => `${String((p['record'] as Record<string, unknown> | null)?.['name'])}:${String(p['phase']).toLowerCase()}`);
+      const tombs = listOf(content['tombstones']).map((t) => `${String((t['record'] as Record<string, unknown> | null)?.['name'])}:tomb`);
+      const scales = listOf(content['scales']).map((s) => `${String(s['function'])}=${String(s['desired'])}`);
+      return `snapshot ${epoch}${content['last'] === false ? ' (part)' : ''} [${[...scales, ...pods, ...tombs].join(' ')}]`;
+    }
+    case 'running':
+    case 'preempted':
+    case 'tombstone_done':
+      return `${body} ${epoch} [${(Array.isArray(content['names']) ? content['names'] : []).join(' ')}]`;
+    case 'failed':
+      return `failed ${epoch} [${listOf(content['failures']).map((x) => `${String(x['name'])}:${String(x['reason'])}`).join(' ')}]`;
+    case 'rejected':
+      return `rejected ${epoch} ${String(content['reason'])}`;
+    default:
+      return `${body} ${epoch}`;
+  }
+}
+
+function listOf(value: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(value) ? (value.filter((v) => typeof v === 'object' && v !== null) as Array<Record<string, unknown>>) : [];
+}

@@ -1,0 +1,168 @@
+/**
+ * Runs cases against one testee: a fresh scratch directory, free ports, a launch config,
+ * the reference peers and a fresh testee process per case (so every case starts from a
+ * new stage and replays from its seed), then the verdict of each case.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubeletId, linkEnds, linksOf, roleOf, type ChainConfig, type Role, type StageId } from '../../machines/index.js';
+import type { LaunchConfig, LaunchPeer } from '../../runtime/launch-config.js';
+import { defaultChain, levelOf, type CaseLevel, type ConformanceCase } from '../cases/case.js';
+import { CaseContext, CaseSkipped } from './context.js';
+import { HarnessError, TesteeProcess } from './launch.js';
+import { PeerChain } from './peer-chain.js';
+import { freePort } from './ports.js';
+import { Random } from './random.js';
+import { RunLog, type Violation } from './run-log.js';
+
+export type TesteeSpec =
+  | { readonly kind: 'command'; readonly command: string; readonly label: string }
+  | { readonly kind: 'attach'; readonly address: string };
+
+export type CaseStatus = 'passed' | 'failed' | 'skipped' | 'error';
+
+export interface CaseResult {
+  readonly id: string;
+  readonly title: string;
+  readonly level: CaseLevel;
+  readonly requirements: readonly string[];
+  readonly status: CaseStatus;
+  readonly durationMs: number;
+  /** The seed of this case (derived from the run's seed and the case ID). */
+  readonly seed: number;
+  readonly violations: readonly Violation[];
+  /** Why the case was skipped or could not run. */
+  readonly reason?: string;
+  readonly stderrTail?: string;
+}
+
+export interface CaseRun {
+  readonly result: CaseResult;
+  readonly log: RunLog;
+  readonly participants: readonly string[];
+}
+
+export const caseTimeoutMsDefault = 20_000;
+
+/** The case's own seed: the same for `--case ID --seed N` as inside the whole run. */
+export function caseSeed(runSeed: number, caseId: string): number {
+  let h = runSeed >>> 0 ^ 0x9e3779b9;
+  for (let i = 0; i < caseId.length; i++) h = Math.imul(h ^ caseId.charCodeAt(i), 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/** The testee's stage for a role: Kubelets are `kubelet:n1`. */
+export function testeeStageOf(role: Role): StageId {
+  return role === 'kubelet' ? kubeletId('n1') : role;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CaseTimeout(`${what} did not finish within ${ms / 1000} s`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+class CaseTimeout extends Error {}
+
+export interface RunCaseOptions {
+  readonly role: Role;
+  readonly testee: TesteeSpec;
+  readonly runSeed: number;
+  /** Where scratch directories go (removed after the case). */
+  readonly scratchRoot?: string;
+}
+
+export async function runCase(c: ConformanceCase, options: RunCaseOptions): Promise<CaseRun> {
+  const started = Date.now();
+  const seed = caseSeed(options.runSeed, c.id);
+  const random = new Random(seed);
+  const role = options.role;
+  const stage = testeeStageOf(role);
+  const log = new RunLog();
+  const base = { id: c.id, title: c.title, level: levelOf(c), requirements: c.requirements, seed };
+  const shape = c.chain ?? defaultChain(role);
+  const chainConfig: ChainConfig = { functions: shape.functions, nodes: shape.nodes, variant: 'correct' };
+  const scratch = mkdtempSync(join(options.scratchRoot ?? tmpdir(), `kd-conformance-${c.id.replace(/[^a-z0-9-]/g, '-')}-`));
+  const participants = new Set<string>();
+  let testee: TesteeProcess | null = null;
+  let chain: PeerChain | null = null;
+  const finish = (status: CaseStatus, extra: Partial<CaseResult> = {}): CaseRun => ({
+    result: { ...base, status, durationMs: Date.now() - started, violations: log.violations, ...extra },
+    log,
+    participants: [...participants],
+  });
+  try {
+    if (options.testee.kind === 'attach' && c.restartsTestee === true) return finish('skipped', { reason: 'restarts the testee, which --attach cannot do' });
+    const listen = options.testee.kind === 'attach' ? options.testee.address : `127.0.0.1:${await freePort()}`;
+    const peerAddresses: Record<StageId, string> = {};
+    const peerOf = (s: StageId): LaunchPeer => ({ stage: s, role: roleOf(s), address: peerAddresses[s] ?? '' });
+    let upstream: StageId | null = null;
+    const downstreams: StageId[] = [];
+    for (const link of linksOf(chainConfig)) {
+      const ends = linkEnds(link);
+      if (ends.downstream === stage) upstream = ends.upstream;
+      if (ends.upstream === stage) downstreams.push(ends.downstream);
+    }
+    for (const d of downstreams) peerAddresses[d] = `127.0.0.1:${await freePort()}`;
+    if (upstream !== null) peerAddresses[upstream] = `127.0.0.1:${await freePort()}`; // unused by the suite: the testee never dials its upstream
+    const sandbox = c.sandbox ?? { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) };
+    const launch: LaunchConfig = {
+      launchVersion: 1,
+      role,
+      stage,
+      ...(role === 'kubelet' ? { node: 'n1' } : {}),
+      listen,
+      dataDir: join(scratch, 'testee', 'data'),
+      upstream: upstream === null ? null : peerOf(upstream),
+      downstreams: downstreams.map(peerOf),
+      chain: { functions: shape.functions, nodes: shape.nodes },
+      sandbox,
+    };
+    chain = new PeerChain({ chain: chainConfig, testee: stage, testeeAddress: listen, peerAddresses, sandbox: { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) }, log, reconnectDelayMs: 30 });
+    participants.add(stage);
+    for (const s of chain.states.keys()) participants.add(s);
+    await chain.start();
+    c.setup?.(chain);
+    if (options.testee.kind === 'command') {
+      testee = new TesteeProcess({ command: options.testee.command, launch, dir: join(scratch, 'testee') });
+      await testee.start();
+    }
+    chain.connectTestee();
+    const ctx = new CaseContext(role, stage, launch, chain, log, random, testee);
+    await withTimeout(c.run(ctx), c.timeoutMs ?? caseTimeoutMsDefault, `case ${c.id}`);
+    const failed = log.violations.length > 0;
+    return finish(failed ? 'failed' : 'passed', failed && testee !== null ? { stderrTail: testee.stderrTail(30) } : {});
+  } catch (error) {
+    if (error instanceof CaseSkipped) return finish('skipped', { reason: error.message });
+    if (error instanceof CaseTimeout) {
+      log.violation(c.requirements, error.message);
+      return finish('failed', testee === null ? {} : { stderrTail: testee.stderrTail(30) });
+    }
+    const message = error instanceof HarnessError ? error.message : `harness error: ${(error as Error).stack ?? String(error)}`;
+    return finish('error', { reason: message });
+  } finally {
+    await chain?.stop().catch(() => undefined);
+    await testee?.stop().catch(() => undefined);
+    try {
+      rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch {
+      // a file still being written by a dying process: left in the temporary directory
+    }
+  }
+}
+
+export function ensureDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

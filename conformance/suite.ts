@@ -1,0 +1,133 @@
+/**
+ * One run of the conformance suite against one testee: selects the cases, runs each
+ * (harness/runner.ts), applies the strict expected-failure list, writes results.json,
+ * JUnit XML and, for each failing case, its message trace (NDJSON) and sequence diagram
+ * (SVG), and computes the exit code: 0 every required case passes, 1 a required case
+ * fails (or an expected failure passes), 2 harness error.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Role } from '../machines/index.js';
+import { casesForRole } from './cases/registry.js';
+import type { ConformanceCase } from './cases/case.js';
+import { runCase, testeeStageOf, type CaseRun, type TesteeSpec } from './harness/runner.js';
+import { traceToSvg } from './report/diagram.js';
+import { junitXml, resultsSchema, resultsSchemaVersion, specInfo, suiteVersion, type CaseReport, type Results } from './report/results.js';
+
+export interface SuiteOptions {
+  readonly role: Role;
+  readonly testee: TesteeSpec;
+  readonly seed: number;
+  /** Case IDs to run (all of the role's when empty). */
+  readonly caseIds: readonly string[];
+  readonly expectedFailures: ReadonlySet<string>;
+  readonly outDir: string;
+  readonly print: (line: string) => void;
+}
+
+/** Reads an expected-failures file: one case ID per line, `#` starts a comment. */
+export function readExpectedFailures(file: string): Set<string> {
+  const ids = new Set<string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const id = line.replace(/#.*/, '').trim();
+    if (id !== '') ids.add(id);
+  }
+  return ids;
+}
+
+/** The IDs of the cases that failed (or errored) in an earlier results.json. */
+export function failedCaseIds(resultsFile: string): { ids: string[]; seed: number; role: string } {
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
+  if (results.schema !== resultsSchema) throw new Error(`${resultsFile} is not a conformance results file (schema ${String(results.schema)})`);
+  return { ids: results.cases.filter((c) => c.status === 'failed' || c.status === 'error' || c.failsRun).map((c) => c.id), seed: results.seed, role: results.testee.role };
+}
+
+export function selectCases(role: Role, ids: readonly string[]): ConformanceCase[] {
+  const cases = casesForRole(role);
+  if (ids.length === 0) return cases;
+  const unknown = ids.filter((id) => !cases.some((c) => c.id === id));
+  if (unknown.length > 0) throw new Error(`no case ${unknown.join(', ')} for role ${role}; its cases: ${cases.map((c) => c.id).join(', ')}`);
+  return cases.filter((c) => ids.includes(c.id));
+}
+
+function statusMark(report: CaseReport): string {
+  if (report.status === 'error') return 'ERROR';
+  if (report.status === 'skipped') return 'SKIP ';
+  if (report.expectedToFail) return report.status === 'failed' ? 'XFAIL' : 'XPASS';
+  return report.status === 'passed' ? 'PASS ' : 'FAIL ';
+}
+
+export async function runSuite(options: SuiteOptions): Promise<Results> {
+  const { role, print } = options;
+  const cases = selectCases(role, options.caseIds);
+  const startedAt = new Date();
+  mkdirSync(options.outDir, { recursive: true });
+  const stage = testeeStageOf(role);
+  const testeeInfo: Results['testee'] =
+    options.testee.kind === 'command'
+      ? { role, stage, mode: options.testee.label, command: options.testee.command }
+      : { role, stage, mode: 'attach', address: options.testee.address };
+  print(`kd conformance: role ${role} (${stage}), testee ${options.testee.kind === 'command' ? options.testee.label : `attached at ${options.testee.address}`}, ${cases.length} case(s), seed ${options.seed}`);
+  const reports: CaseReport[] = [];
+  for (const c of cases) {
+    const run: CaseRun = await runCase(c, { role, testee: options.testee, runSeed: options.seed });
+    const r = run.result;
+    const expectedToFail = options.expectedFailures.has(c.id);
+    const failsRun = r.status === 'error' ? false : expectedToFail ? r.status === 'passed' : r.status === 'failed' && r.level === 'required';
+    let artifacts: CaseReport['artifacts'] = {};
+    if (r.status === 'failed' || r.status === 'error' || (expectedToFail && r.status === 'passed')) {
+      const dir = join(options.outDir, 'cases', c.id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'trace.ndjson'), run.log.ndjson());
+      writeFileSync(join(dir, 'sequence.svg'), traceToSvg(run.log, run.participants, stage, `${c.id} (${r.status}) seed ${r.seed}`));
+      if (r.stderrTail !== undefined) writeFileSync(join(dir, 'testee.stderr.tail.log'), r.stderrTail);
+      artifacts = { trace: join('cases', c.id, 'trace.ndjson'), diagram: join('cases', c.id, 'sequence.svg') };
+    }
+    const report: CaseReport = { ...r, expectedToFail, failsRun, artifacts };
+    reports.push(report);
+    print(`${statusMark(report)} ${c.id} [${r.level}] ${(r.durationMs / 1000).toFixed(1)} s  ${c.title}`);
+    if (r.status === 'error') print(`      harness error: ${(r.reason ?? '').split('\n').slice(0, 6).join('\n      ')}`);
+    if (r.status === 'skipped') print(`      skipped: ${r.reason ?? ''}`);
+    if (expectedToFail && r.status === 'passed') print('      listed in the expected failures but passed: remove it from the list');
+    for (const v of r.violations.slice(0, 5)) {
+      print(`      ${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}`);
+      if (v.entry !== undefined) print(`        message #${v.entry.seq} ${v.entry.from} -> ${v.entry.to}: ${v.entry.summary}`);
+    }
+    if (r.violations.length > 5) print(`      … ${r.violations.length - 5} more in results.json`);
+    if (artifacts.trace !== undefined) print(`      trace: ${join(options.outDir, artifacts.trace)}  diagram: ${join(options.outDir, artifacts.diagram ?? '')}`);
+  }
+  const count = (p: (c: CaseReport) => boolean): number => reports.filter(p).length;
+  const summary: Results['summary'] = {
+    passed: count((c) => c.status === 'passed'),
+    failed: count((c) => c.status === 'failed'),
+    skipped: count((c) => c.status === 'skipped'),
+    errors: count((c) => c.status === 'error'),
+    requiredFailed: count((c) => c.status === 'failed' && c.level === 'required' && !c.expectedToFail),
+    recommendedFailed: count((c) => c.status === 'failed' && c.level === 'recommended' && !c.expectedToFail),
+    expectedFailures: count((c) => c.expectedToFail && c.status === 'failed'),
+    unexpectedPasses: count((c) => c.expectedToFail && c.status === 'passed'),
+  };
+  const exitCode: 0 | 1 | 2 = summary.errors > 0 ? 2 : reports.some((c) => c.failsRun) ? 1 : 0;
+  const results: Results = {
+    schema: resultsSchema,
+    schemaVersion: resultsSchemaVersion,
+    suite: { name: 'kubedirect-conformance', version: suiteVersion },
+    spec: specInfo(),
+    testee: testeeInfo,
+    seed: options.seed,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    verdict: exitCode === 0 ? 'pass' : exitCode === 1 ? 'fail' : 'error',
+    exitCode,
+    summary,
+    cases: reports,
+  };
+  writeFileSync(join(options.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'junit.xml'), junitXml(results));
+  print(
+    `${summary.passed} passed, ${summary.failed} failed (${summary.requiredFailed} required, ${summary.recommendedFailed} recommended${summary.expectedFailures > 0 ? `, ${summary.expectedFailures} expected` : ''}), ${summary.skipped} skipped, ${summary.errors} harness error(s)${summary.unexpectedPasses > 0 ? `, ${summary.unexpectedPasses} expected failure(s) passed` : ''} in ${(results.durationMs / 1000).toFixed(1)} s`,
+  );
+  print(`verdict: ${results.verdict.toUpperCase()} (exit ${exitCode}); seed ${options.seed}; results: ${join(options.outDir, 'results.json')}, ${join(options.outDir, 'junit.xml')}`);
+  if (exitCode !== 0) print(`rerun the failing cases: kd conformance --role ${role} ... --rerun-failed ${join(options.outDir, 'results.json')}`);
+  return results;
+}

@@ -1,0 +1,219 @@
+/**
+ * The store-mediated transport of a link on which this stage is the upstream (the
+ * counterpart of runtime/node/grpc-downstream-link.ts). The link is "connected" while
+ * the downstream's presence key exists in etcd: then `link.connected` is delivered and
+ * the machines' hello opens a session of a fresh epoch. Every record the machines send
+ * is one etcd put under the link's `down/` prefix (keys.ts), issued at once; what the
+ * downstream writes under `up/` for the current epoch comes back through a prefix watch
+ * and is delivered in its sender's order. The session ends (`link.lost`, then a new
+ * `link.connected` after a backoff) when the downstream rejects it, when its presence
+ * key changes (it restarted or stopped) or when the watch breaks.
+ */
+import { linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
+import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
+import type { DownstreamLinkTransport, StagePort } from '../node/link-transport.js';
+import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
+import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
+import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
+import { labelOfDown, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type LinkKeys } from './keys.js';
+import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
+
+interface StoreClientSession {
+  epoch: number;
+  ended: boolean;
+  sent: number;
+  readonly inbound: SequenceBuffer<DownstreamFrame>;
+  readonly assembler: SnapshotAssembler;
+}
+
+export class StoreDownstreamLink implements DownstreamLinkTransport {
+  private readonly keys: LinkKeys;
+  private readonly etcd: EtcdGrpcClient;
+  private readonly downstream: StageId;
+  private readonly context: LinkContext;
+  private current: StoreClientSession | null = null;
+  private downstreamPresent = false;
+  private backoffMs = reconnectBackoffMsMin;
+  private timer: NodeJS.Timeout | null = null;
+  private watches: Watch[] = [];
+  private stopped = false;
+  private lastRevision = 0;
+
+  constructor(
+    readonly link: LinkId,
+    private readonly stage: StageId,
+    functions: ReadonlySet<string>,
+    private readonly port: StagePort,
+    private readonly shared: SharedEtcdClient,
+    private readonly incarnation: number,
+  ) {
+    this.keys = linkKeysOf(link);
+    this.etcd = shared.acquire();
+    this.downstream = linkEnds(link).downstream;
+    this.context = { link, functions };
+  }
+
+  start(): void {
+    void this.begin().catch((error: Error) => {
+      this.port.log({ event: 'mediated.start-failed', link: this.link, error: error.message });
+      if (!this.stopped) this.timer = setTimeout(() => this.start(), reconnectBackoffMsMax);
+    });
+  }
+
+  /** Announces this stage, reads whether the downstream is there, and watches its presence and records from then on. */
+  private async begin(): Promise<void> {
+    await this.etcd.put(this.keys.upstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
+    const presence = await this.etcd.rangePrefix(this.keys.downstreamPresence);
+    this.lastRevision = presence.revision;
+    this.watch(presence.revision + 1);
+    this.downstreamPresent = presence.kvs.some((kv) => kv.key === this.keys.downstreamPresence);
+    if (this.downstreamPresent) this.connect();
+  }
+
+  private watch(fromRevision: number): void {
+    if (this.stopped) return;
+    const onEnd = (why: string): void => this.watchEnded(why);
+    this.watches = [
+      this.etcd.watchPrefix(this.keys.up, fromRevision, { onEvents: (events) => this.onRecords(events), onEnd }),
+      this.etcd.watchPrefix(this.keys.downstreamPresence, fromRevision, { onEvents: (events) => this.onDownstreamPresence(events), onEnd }),
+    ];
+  }
+
+  private watchEnded(why: string): void {
+    for (const w of this.watches) w.cancel();
+    this.watches = [];
+    if (this.stopped) return;
+    this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
+    if (this.current !== null) this.endSession(this.current, `watch ended: ${why}`);
+    setTimeout(() => this.watch(this.lastRevision + 1), reconnectBackoffMsMin);
+  }
+
+  send(message: DownMessage): void {
+    const session = this.current;
+    if (session === null || session.ended) return;
+    if (message.type === 'session.hello') session.epoch = message.epoch;
+    if (session.epoch !== message.epoch) return;
+    for (const frame of encodeDown([message], { upstream: this.stage, downstream: this.downstream })) this.write(session, frame);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    for (const w of this.watches) w.cancel();
+    this.watches = [];
+    await bounded(this.etcd.delete(this.keys.upstreamPresence).catch(() => 0), presenceRemovalMsMax);
+    this.shared.release();
+  }
+
+  /** One put per record, issued at once; a failed put breaks the session's order, so it ends the session. */
+  private write(session: StoreClientSession, frame: UpstreamFrame): void {
+    session.sent += 1;
+    const key = recordKeyOf(this.keys.down, session.epoch, session.sent, labelOfDown(frame));
+    this.etcd.put(key, JSON.stringify(frame)).catch((error: Error) => {
+      this.port.log({ event: 'mediated.put-failed', link: this.link, key, error: error.message });
+      this.endSession(session, `put failed: ${error.message}`);
+    });
+  }
+
+  /** Opens a session if none is open and the downstream is there (the machines answer link.connected with a hello). */
+  private connect(): void {
+    this.timer = null;
+    if (this.stopped || this.port.stopped || this.current !== null || !this.downstreamPresent) return;
+    const session: StoreClientSession = { epoch: 0, ended: false, sent: 0, inbound: new SequenceBuffer(), assembler: new SnapshotAssembler() };
+    this.current = session;
+    this.port.deliver({ type: 'link.connected', link: this.link }, null);
+    if (session.epoch === 0) {
+      // No session to open (the side was not disconnected): try again later.
+      session.ended = true;
+      this.current = null;
+      this.scheduleReconnect();
+    } else this.port.log({ event: 'session.opened', link: this.link, epoch: session.epoch, transport: 'store-mediated' });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.timer !== null || this.current !== null) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(reconnectBackoffMsMax, this.backoffMs * 2);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  private onDownstreamPresence(events: readonly WatchEvent[]): void {
+    const last = events[events.length - 1];
+    if (last === undefined || this.stopped) return;
+    this.lastRevision = Math.max(this.lastRevision, last.modRevision);
+    this.downstreamPresent = last.type === 'put';
+    if (this.current !== null) this.endSession(this.current, last.type === 'put' ? 'the downstream restarted' : 'the downstream stopped');
+    else if (this.downstreamPresent) this.connect();
+  }
+
+  private onRecords(events: readonly WatchEvent[]): void {
+    for (const event of events) {
+      this.lastRevision = Math.max(this.lastRevision, event.modRevision);
+      const session = this.current;
+      if (session === null || session.ended || this.stopped || this.port.stopped) continue;
+      if (event.type !== 'put') continue;
+      const at = parseRecordKey(this.keys.up, event.key);
+      if (at === null || at.epoch !== session.epoch) continue; // another session's record: dropped
+      let frame: unknown;
+      try {
+        frame = JSON.parse(event.value.toString('utf8'));
+      } catch {
+        this.endSession(session, `${event.key}: not JSON`);
+        continue;
+      }
+      for (const next of session.inbound.take(at.seq, frame as DownstreamFrame)) {
+        if (session.ended) break;
+        this.onFrame(session, next);
+      }
+    }
+  }
+
+  /** What grpc-downstream-link.ts does with one frame. */
+  private onFrame(session: StoreClientSession, frame: DownstreamFrame): void {
+    const decoded = decodeDownstreamFrame(frame, this.context);
+    if (!decoded.ok) {
+      this.noteRejection(decoded.rejection.reason, frame?.epoch ?? 0, `received an invalid record: ${decoded.rejection.message}`);
+      return this.endSession(session, decoded.rejection.message);
+    }
+    const value = decoded.value;
+    if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a record between the parts of a snapshot (REQ-WIRE-008)');
+    switch (value.kind) {
+      case 'snapshot': {
+        const message = session.assembler.add(value.epoch, value.part);
+        if (message !== null) {
+          this.backoffMs = reconnectBackoffMsMin;
+          this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+        }
+        return;
+      }
+      case 'rejected':
+        this.noteRejection(value.reason, value.epoch, value.message);
+        if (value.reason === 'STALE_EPOCH')
+          this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.rejected', epoch: value.epoch, reason: 'stale-epoch' } }, null);
+        // The downstream ended the session with its rejection (as a gRPC stream ends with its status).
+        return this.endSession(session, `rejected: ${value.reason}`);
+      case 'records':
+        for (const message of value.messages) {
+          if (session.ended) return;
+          this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+        }
+        return;
+    }
+  }
+
+  private noteRejection(reason: string, epoch: number, message: string): void {
+    this.port.recordRejection(this.link, { reason, epoch, link_id: this.link, message });
+    this.port.log({ event: 'session.rejection-received', link: this.link, epoch, reason, message });
+  }
+
+  private endSession(session: StoreClientSession, why: string): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (this.current !== session) return;
+    this.current = null;
+    this.port.log({ event: 'session.ended', link: this.link, epoch: session.epoch, why });
+    this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    this.scheduleReconnect();
+  }
+}

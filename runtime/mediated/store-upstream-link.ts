@@ -1,0 +1,221 @@
+/**
+ * The store-mediated transport of the link on which this stage is the downstream
+ * (the counterpart of runtime/node/grpc-upstream-link.ts). Instead of a Link.Session
+ * stream, the upstream writes one etcd object per record under the link's `down/`
+ * prefix and this stage learns of them through a prefix watch; what it sends up is
+ * written the same way under `up/` (keys.ts). Records are validated with the gRPC
+ * transport's codec and delivered one by one as `message.received`, in the sender's
+ * order (sequence numbers). The same wire checks as the gRPC transport are made here
+ * (first record a hello, the configured upstream, this stage, the protocol version);
+ * the session rules themselves are the machines'.
+ *
+ * Sessions (README.md): an epoch's records are one session; a hello the machines
+ * accept makes it current. It ends (`link.lost`) when this transport rejects it, when
+ * the upstream's presence key changes (a new incarnation, or removed when it stops) or
+ * when the watch breaks.
+ */
+import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
+import { protocolVersion, reconnectBackoffMsMin } from '../../spec/limits.js';
+import type { SessionOrigin, StagePort, UpstreamLinkTransport } from '../node/link-transport.js';
+import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
+import { rejection, type Rejection } from '../wire/errors.js';
+import type { UpstreamFrame } from '../wire/proto.js';
+import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
+import { labelOfUp, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type LinkKeys } from './keys.js';
+import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
+
+interface StoreServerSession {
+  readonly epoch: number;
+  helloSeen: boolean;
+  ended: boolean;
+  /** Sequence number of the last record written up in this session. */
+  sent: number;
+  readonly inbound: SequenceBuffer<UpstreamFrame>;
+}
+
+/** Sessions (epochs) this side keeps track of at once; older ones are forgotten (their records are ignored). */
+const sessionsTrackedMax = 16;
+
+export class StoreUpstreamLink implements UpstreamLinkTransport {
+  private readonly keys: LinkKeys;
+  private readonly etcd: EtcdGrpcClient;
+  private readonly context: LinkContext;
+  private readonly upstreamStage: StageId;
+  private readonly sessions = new Map<number, StoreServerSession>();
+  private current: StoreServerSession | null = null;
+  /** The highest epoch whose records were seen: records of lower unknown epochs are stale. */
+  private highestEpoch = 0;
+  private watches: Watch[] = [];
+  private stopped = false;
+  private lastRevision = 0;
+
+  constructor(
+    readonly link: LinkId,
+    private readonly stage: StageId,
+    functions: ReadonlySet<string>,
+    private readonly port: StagePort,
+    private readonly shared: SharedEtcdClient,
+    private readonly incarnation: number,
+  ) {
+    this.keys = linkKeysOf(link);
+    this.etcd = shared.acquire();
+    this.context = { link, functions };
+    this.upstreamStage = linkEnds(link).upstream;
+  }
+
+  /** Announces this stage (its presence key) and watches the upstream's records and presence from then on. */
+  async start(): Promise<void> {
+    const revision = await this.etcd.put(this.keys.downstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
+    this.lastRevision = revision;
+    this.watch(revision + 1);
+    this.port.log({ event: 'mediated.listening', link: this.link, prefix: this.keys.down, revision });
+  }
+
+  private watch(fromRevision: number): void {
+    if (this.stopped) return;
+    const onEnd = (why: string): void => this.watchEnded(why);
+    this.watches = [
+      this.etcd.watchPrefix(this.keys.down, fromRevision, { onEvents: (events) => this.onRecords(events), onEnd }),
+      this.etcd.watchPrefix(this.keys.upstreamPresence, fromRevision, { onEvents: (events) => this.onUpstreamPresence(events), onEnd }),
+    ];
+  }
+
+  /** A broken watch ends the session (records may have been missed) and is re-created after a pause. */
+  private watchEnded(why: string): void {
+    for (const w of this.watches) w.cancel();
+    this.watches = [];
+    if (this.stopped) return;
+    this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
+    if (this.current !== null) this.endCurrent(`watch ended: ${why}`);
+    setTimeout(() => this.watch(this.lastRevision + 1), reconnectBackoffMsMin);
+  }
+
+  send(message: UpMessage, origin: SessionOrigin | null): void {
+    if (message.type === 'session.rejected') {
+      if (origin !== null) this.reject(origin as StoreServerSession, rejection('STALE_EPOCH', `epoch ${message.epoch} is not newer than the current epoch`), message.epoch);
+      return;
+    }
+    const from = origin as StoreServerSession | null;
+    const session = from !== null && from.epoch === message.epoch ? from : this.current;
+    if (session === null || session.ended || session.epoch !== message.epoch) return; // the session is over: drop
+    for (const frame of encodeUp([message])) this.write(session, frame);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const w of this.watches) w.cancel();
+    this.watches = [];
+    await bounded(this.etcd.delete(this.keys.downstreamPresence).catch(() => 0), presenceRemovalMsMax);
+    this.shared.release();
+  }
+
+  /** One put per record, issued at once; a failed put breaks the session's order, so it ends the session. */
+  private write(session: StoreServerSession, frame: Parameters<typeof labelOfUp>[0]): void {
+    session.sent += 1;
+    const key = recordKeyOf(this.keys.up, session.epoch, session.sent, labelOfUp(frame));
+    this.etcd.put(key, JSON.stringify(frame)).catch((error: Error) => {
+      this.port.log({ event: 'mediated.put-failed', link: this.link, key, error: error.message });
+      if (session === this.current) this.endCurrent(`put failed: ${error.message}`);
+    });
+  }
+
+  private onUpstreamPresence(events: readonly WatchEvent[]): void {
+    const last = events[events.length - 1];
+    if (last !== undefined) this.lastRevision = Math.max(this.lastRevision, last.modRevision);
+    if (this.current !== null && !this.stopped) this.endCurrent(last?.type === 'delete' ? 'the upstream stopped' : 'the upstream restarted');
+  }
+
+  private onRecords(events: readonly WatchEvent[]): void {
+    for (const event of events) {
+      this.lastRevision = Math.max(this.lastRevision, event.modRevision);
+      if (this.stopped || this.port.stopped) return;
+      if (event.type !== 'put') continue;
+      const at = parseRecordKey(this.keys.down, event.key);
+      if (at === null) continue;
+      let session = this.sessions.get(at.epoch);
+      if (session === undefined) {
+        if (at.epoch <= this.highestEpoch) continue; // a session already over
+        this.highestEpoch = at.epoch;
+        session = { epoch: at.epoch, helloSeen: false, ended: false, sent: 0, inbound: new SequenceBuffer() };
+        this.sessions.set(at.epoch, session);
+        this.forgetOldSessions();
+      }
+      if (session.ended) continue;
+      let frame: unknown;
+      try {
+        frame = JSON.parse(event.value.toString('utf8'));
+      } catch {
+        this.reject(session, rejection('MALFORMED', `${event.key}: not JSON`), at.epoch);
+        continue;
+      }
+      for (const next of session.inbound.take(at.seq, frame as UpstreamFrame)) {
+        if (session.ended) break;
+        this.onFrame(session, next);
+      }
+    }
+  }
+
+  private forgetOldSessions(): void {
+    if (this.sessions.size <= sessionsTrackedMax) return;
+    for (const [epoch, session] of this.sessions) {
+      if (this.sessions.size <= sessionsTrackedMax) break;
+      if (session !== this.current) this.sessions.delete(epoch);
+    }
+  }
+
+  /** What grpc-upstream-link.ts does with one frame, with the same checks and rejections. */
+  private onFrame(session: StoreServerSession, frame: UpstreamFrame): void {
+    const decoded = decodeUpstreamFrame(frame, this.context);
+    const epoch = typeof frame?.epoch === 'number' ? frame.epoch : 0;
+    if (!decoded.ok) return this.reject(session, decoded.rejection, epoch);
+    const value = decoded.value;
+    if (value.epoch !== session.epoch) return this.reject(session, rejection('STALE_EPOCH', `epoch ${value.epoch} is not this session's (${session.epoch})`), epoch);
+    if (!session.helloSeen) {
+      if (value.kind !== 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'the first record of a session must be a Hello'), epoch);
+      const hello = value.hello;
+      if (hello.upstream_stage_id !== this.upstreamStage)
+        return this.reject(session, rejection('UNAUTHORIZED_UPSTREAM', `"${hello.upstream_stage_id}" is not the configured upstream of ${this.stage}`), epoch);
+      if (hello.downstream_stage_id !== this.stage) return this.reject(session, rejection('WRONG_DOWNSTREAM', `this is ${this.stage}, not "${hello.downstream_stage_id}"`), epoch);
+      if (hello.protocol_version !== protocolVersion)
+        return this.reject(session, rejection('UNSUPPORTED_VERSION', `protocol version ${hello.protocol_version}; this stage speaks ${protocolVersion}`), epoch);
+      session.helloSeen = true;
+      const disposition = this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.hello', epoch: value.epoch } }, session);
+      if (disposition !== 'applied' || session.ended) return;
+      const previous = this.current;
+      this.current = session;
+      this.port.log({ event: 'session.accepted', link: this.link, epoch: value.epoch, transport: 'store-mediated' });
+      if (previous !== null && previous !== session && !previous.ended)
+        this.reject(previous, rejection('STALE_EPOCH', `superseded by the session of epoch ${value.epoch}`), previous.epoch);
+      return;
+    }
+    if (value.kind === 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'a second Hello in one session'), epoch);
+    if (session !== this.current) return; // a superseded session: discarded (REQ-WIRE-007)
+    for (const message of value.messages) {
+      const disposition = this.port.deliver({ type: 'message.received', link: this.link, message }, session);
+      if (disposition === 'fenced') return this.reject(session, rejection('OUT_OF_ORDER', `${message.type} is not allowed in this session state`), epoch);
+    }
+  }
+
+  /** Writes a Rejected record up and ends the session; the end of the current session is its link.lost. */
+  private reject(session: StoreServerSession, r: Rejection, epoch: number): void {
+    if (session.ended) return;
+    this.port.recordRejection(this.link, { reason: r.reason, epoch, link_id: this.link, message: r.message });
+    this.port.log({ event: 'session.rejected', link: this.link, epoch, reason: r.reason, message: r.message });
+    this.write(session, { epoch: session.epoch, rejected: { reason: r.reason, message: r.message } });
+    session.ended = true;
+    if (this.current === session) {
+      this.current = null;
+      this.port.deliver({ type: 'link.lost', link: this.link }, null);
+    }
+  }
+
+  private endCurrent(why: string): void {
+    const session = this.current;
+    if (session === null) return;
+    session.ended = true;
+    this.current = null;
+    this.port.log({ event: 'session.ended', link: this.link, epoch: session.epoch, why });
+    this.port.deliver({ type: 'link.lost', link: this.link }, null);
+  }
+}

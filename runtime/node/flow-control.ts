@@ -1,0 +1,157 @@
+/**
+ * Flow control of one session's sending side (spec 10 §Limits): the messages the
+ * machines send on a session wait in a bounded queue and leave as frames only while
+ * the transport accepts them.
+ *
+ * - Batching (REQ-WIRE-002, REQ-WIRE-003): when the stream can take frames, every
+ *   message waiting is encoded at once (batches of at most `batchRecordsMax` records,
+ *   runtime/wire/codec.ts), and each frame is cut to the link's frame size limit
+ *   (runtime/wire/frame-size.ts). Nothing is delayed on purpose to fill a batch.
+ * - Backpressure: a `write` that returns false means the stream's buffer is full; no
+ *   further frame is written until the stream emits `drain`. Messages sent meanwhile
+ *   wait in the queue (and are batched together when it drains).
+ * - Bound: the queue holds at most `recordsQueuedMax` records (`sessionRecordsQueuedMax`;
+ *   a snapshot counts each record). A message that would exceed it is refused
+ *   (`enqueue` returns false) and the caller ends the session, as a link cut
+ *   (REQ-FAIL-004): the queue is dropped and the next session reconciles through its
+ *   snapshot. Blocking the stage instead would stall every other link of the stage
+ *   behind one slow peer; dropping single messages would break FIFO delivery within a
+ *   session (REQ-SESS-014).
+ */
+
+/** What the writer needs of a stream: a Node writable stream in object mode taking serialized frames. */
+export interface FrameStream {
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export interface SessionWriterOptions<M> {
+  /** Serialized frames, each within the frame size limit, for the messages in order. */
+  readonly frames: (messages: readonly M[]) => Array<{ readonly bytes: Buffer; readonly records: number }>;
+  /** Records a message counts for in the queue bound. */
+  readonly recordsOf: (message: M) => number;
+  readonly recordsQueuedMax: number;
+  /** Called for every frame written (bytes, records). */
+  readonly onFrame?: (bytes: number, records: number) => void;
+  /** Called when a write returned false (the writer now waits for `drain`). */
+  readonly onBlocked?: () => void;
+}
+
+export class SessionWriter<M> {
+  private outbox: M[] = [];
+  private outboxRecords = 0;
+  private encoded: Array<{ readonly bytes: Buffer; readonly records: number }> = [];
+  private encodedRecords = 0;
+  private waitingForDrain = false;
+  private closed = false;
+  /** Times a write returned false on this session. */
+  blockedCount = 0;
+
+  constructor(
+    private readonly stream: FrameStream,
+    private readonly options: SessionWriterOptions<M>,
+  ) {}
+
+  /** Records waiting (not yet taken by the stream). */
+  get recordsQueued(): number {
+    return this.outboxRecords + this.encodedRecords;
+  }
+
+  /** True when nothing waits. */
+  get idle(): boolean {
+    return this.outbox.length === 0 && this.encoded.length === 0;
+  }
+
+  /** Queues a message; false (and nothing queued) when the queue would exceed `recordsQueuedMax`: the caller must end the session. */
+  enqueue(message: M): boolean {
+    if (this.closed) return true; // the session is over: dropped, as the driver contract says
+    const records = this.options.recordsOf(message);
+    if (this.recordsQueued + records > this.options.recordsQueuedMax) return false;
+    this.outbox.push(message);
+    this.outboxRecords += records;
+    return true;
+  }
+
+  /** Writes waiting messages as frames while the stream accepts them. */
+  flush(): void {
+    while (!this.closed && !this.waitingForDrain) {
+      if (this.encoded.length === 0) {
+        if (this.outbox.length === 0) return;
+        const messages = this.outbox;
+        this.outbox = [];
+        this.outboxRecords = 0;
+        this.encoded = this.options.frames(messages);
+        this.encodedRecords = this.encoded.reduce((sum, f) => sum + f.records, 0);
+      }
+      const next = this.encoded.shift();
+      if (next === undefined) continue;
+      this.encodedRecords -= next.records;
+      const accepted = this.stream.write(next.bytes);
+      this.options.onFrame?.(next.bytes.length, next.records);
+      if (!accepted) {
+        this.waitingForDrain = true;
+        this.blockedCount++;
+        this.options.onBlocked?.();
+        this.stream.once('drain', () => {
+          this.waitingForDrain = false;
+          this.flush();
+        });
+      }
+    }
+  }
+
+  /** The session is over: drops what waits; later messages are dropped. */
+  close(): void {
+    this.closed = true;
+    this.outbox = [];
+    this.encoded = [];
+    this.outboxRecords = 0;
+    this.encodedRecords = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Per-link settings and metrics
+// ---------------------------------------------------------------------------
+
+/** Flow control settings of one link end. */
+export interface LinkFlow {
+  /** The frame size limit of the link (the config's `flow.frameBytesMax`, else the spec's `frameBytesMax`). */
+  readonly frameBytesMax: number;
+  /** `sessionRecordsQueuedMax`. */
+  readonly recordsQueuedMax: number;
+  /** Where flow metrics go (declared by `declareFlowMetrics`); null: none. */
+  readonly metrics: FlowMetrics | null;
+}
+
+/** The part of the stage's metric registry (runtime/observe/metrics.ts) flow control uses. */
+export interface FlowMetrics {
+  declare(name: string, kind: 'counter' | 'gauge', help: string): void;
+  add(name: string, labels: Readonly<Record<string, string>>, by?: number): void;
+  set(name: string, labels: Readonly<Record<string, string>>, value: number): void;
+}
+
+export function declareFlowMetrics(m: FlowMetrics): FlowMetrics {
+  m.declare('kubedirect_frames_sent_total', 'counter', 'Frames written to a session stream, by link.');
+  m.declare('kubedirect_frame_bytes_largest', 'gauge', 'Largest frame written in this incarnation, in bytes, by link (at most the frame size limit).');
+  m.declare('kubedirect_send_blocked_total', 'counter', 'Writes after which the stream was full (backpressure: the sender waited for drain), by link.');
+  m.declare('kubedirect_send_queue_overflows_total', 'counter', 'Sessions ended by their sender because the send queue would exceed sessionRecordsQueuedMax, by link.');
+  return m;
+}
+
+/** The writer options' metric callbacks for one link. */
+export function flowObserversOf(flow: LinkFlow, link: string): Pick<SessionWriterOptions<unknown>, 'onFrame' | 'onBlocked'> {
+  const m = flow.metrics;
+  if (m === null) return {};
+  let largest = 0;
+  return {
+    onFrame: (bytes) => {
+      m.add('kubedirect_frames_sent_total', { link });
+      if (bytes > largest) {
+        largest = bytes;
+        m.set('kubedirect_frame_bytes_largest', { link }, bytes);
+      }
+    },
+    onBlocked: () => m.add('kubedirect_send_blocked_total', { link }),
+  };
+}
