@@ -1,12 +1,13 @@
 /** `kd certs`: a development CA and one certificate per stage (and the operator) for mutual TLS. */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainConfigProblems, stagesOf, type ChainConfig } from '../machines/index.js';
 import { caCertFileName, certificateDaysDefault, certificateDaysMax, CertsError, makeCertificates } from '../runtime/security/certs.js';
 import { defaultTrustDomain, operatorIdentity, spiffeIdOf } from '../runtime/security/identity.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
-export const certsHelp = `Usage: kd certs --out DIR (--config FILE | --nodes N) [--trust-domain DOMAIN] [--days N] [--force]
+export const certsHelp = `Usage: kd certs (--config FILE | --nodes N) [--out DIR] [--trust-domain DOMAIN] [--days N] [--force]
 
 Makes a development certificate authority and, for mutual TLS between stages, one
 ECDSA P-256 key and certificate per stage and one for the operator (the kd command
@@ -22,7 +23,8 @@ CA; files that do not fit (another CA, another identity) are refused unless --fo
 which makes a new CA and replaces every certificate of the cluster.
 
 Options:
-  --out DIR             where the files go (kd up --tls uses .kd/certs)
+  --out DIR             where the files go (default with --config: its tls.certsDir;
+                        kd up --tls uses DIR/certs)
   --config FILE         issue for the stages of this cluster configuration
   --nodes N             or: for the stages of kd up --nodes N (Kubelets n1..nN)
   --trust-domain DOMAIN the SPIFFE trust domain (default: the config's tls.trustDomain, else ${defaultTrustDomain})
@@ -57,24 +59,28 @@ export async function runCerts(argv: readonly string[], print: (line: string) =>
     print(certsHelp);
     return exitCodes.ok;
   }
-  if (v.out === undefined || v.out === '') throw new UsageError('--out DIR is required (for example --out .kd/certs)');
   if ((v.config === undefined) === (v.nodes === undefined)) throw new UsageError('pass either --config FILE (a cluster configuration) or --nodes N (the stages of kd up --nodes N)');
   const days = parseWholeNumber('days', v.days, certificateDaysDefault, 1, certificateDaysMax);
   let chain: ChainConfig;
   let configTrustDomain: string | undefined;
-  if (v.config !== undefined) ({ chain, trustDomain: configTrustDomain } = chainOfConfigFile(v.config));
-  else {
+  let out = v.out;
+  if (v.config !== undefined) {
+    const read = chainOfConfigFile(v.config);
+    ({ chain, trustDomain: configTrustDomain } = read);
+    out ??= read.certsDir;
+  } else {
     const nodes = parseWholeNumber('nodes', v.nodes, 4, 1, 64);
     chain = { functions: [{ name: 'fn', priority: 0 }], nodes: Array.from({ length: nodes }, (_, i) => ({ name: `n${i + 1}`, capacity: 1 })), variant: 'correct' };
   }
+  if (out === undefined || out === '') throw new UsageError('--out DIR is required (for example --out .kd/certs), unless --config names a file with tls.certsDir');
   const trustDomain = v['trust-domain'] ?? configTrustDomain ?? defaultTrustDomain;
   const identities = [...stagesOf(chain), operatorIdentity];
   try {
-    const outcome = await makeCertificates({ dir: v.out, trustDomain, identities, force: v.force === true, days });
+    const outcome = await makeCertificates({ dir: out, trustDomain, identities, force: v.force === true, days });
     print(`${outcome.caCreated ? 'made the CA' : 'kept the CA'} ${outcome.dir}/${caCertFileName}`);
     if (outcome.issued.length > 0) print(`issued (${outcome.issued.length}): ${outcome.issued.map((n) => spiffeIdOf(trustDomain, n)).join(' ')}`);
     if (outcome.kept.length > 0) print(`kept, already valid (${outcome.kept.length}): ${outcome.kept.join(' ')}`);
-    print(`next: "tls": {"trustDomain": "${trustDomain}", "certsDir": "${v.out}"} in the cluster configuration, or kd up --tls`);
+    print(`next: "tls": {"trustDomain": "${trustDomain}", "certsDir": "${out}"} in the cluster configuration, or kd up --tls`);
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof CertsError) {
@@ -86,12 +92,12 @@ export async function runCerts(argv: readonly string[], print: (line: string) =>
 }
 
 /**
- * The chain (and tls.trustDomain, if any) of a cluster configuration, read without
- * loading its tls section (whose files this command is about to make).
+ * The chain (and tls.trustDomain and tls.certsDir, if any) of a cluster configuration,
+ * read without loading its tls section (whose files this command is about to make).
  */
-function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: string | undefined } {
+function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: string | undefined; certsDir: string | undefined } {
   if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file (kd up writes .kd/cluster.json)`);
-  let raw: { chain?: ChainConfig; tls?: { trustDomain?: unknown } };
+  let raw: { chain?: ChainConfig; tls?: { trustDomain?: unknown; certsDir?: unknown } };
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
   } catch (error) {
@@ -101,5 +107,6 @@ function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: str
   const problems = chainConfigProblems(raw.chain);
   if (problems.length > 0) throw new UsageError(`--config ${file}: ${problems.join('; ')}`);
   const trustDomain = typeof raw.tls?.trustDomain === 'string' ? raw.tls.trustDomain : undefined;
-  return { chain: raw.chain, trustDomain };
+  const certsDir = typeof raw.tls?.certsDir === 'string' && raw.tls.certsDir !== '' ? resolve(dirname(resolve(file)), raw.tls.certsDir) : undefined;
+  return { chain: raw.chain, trustDomain, certsDir };
 }

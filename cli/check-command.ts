@@ -244,6 +244,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
         variant: check.chain.variant,
         strategy: args.strategy,
         workers: result.workers,
+        expandedPerWorker: result.expandedPerWorker ?? null,
         distinctStates: result.states,
         transitions: result.transitions,
         depth: result.depth,

@@ -68,6 +68,15 @@ export const frameBytesMin = 1_024;
  */
 export const sessionRecordsQueuedMax = 2 * stagePodsMax;
 
+/**
+ * Received frames waiting to be applied on one session stream; at this many the
+ * receiver stops reading the stream until it has caught up (backpressure to the sender).
+ */
+export const receivedFramesQueuedMax = 16;
+
+/** Longest run of received records a stage applies before it lets its event loop serve other work (sends, keepalives, Inspect). */
+export const receiveSliceMsMax = 10;
+
 /** Characters of the message of a rejection. */
 export const rejectionMessageLengthMax = 1_024;
 
@@ -130,6 +139,7 @@ export function assertLimitRelations(): void {
   check(2 * (stageIdLengthMax + 3) + frameOverheadBytesMax <= frameBytesMin, 'a Hello with the longest stage IDs fits in frameBytesMin');
   check(sessionRecordsQueuedMax >= 2 * stagePodsMax, 'a session queue holds two records for every entry a stage can hold');
   check(sandboxStartMsMax > 0 && sandboxTerminationGraceMsMax > 0, 'sandbox time limits are positive');
+  check(receivedFramesQueuedMax >= 2 && receiveSliceMsMax > 0 && receiveSliceMsMax < linkDeadMsMax, 'the receive queue holds frames and a slice is far shorter than linkDeadMsMax');
   if (failures.length > 0) {
     throw new Error(`kubedirect limits contradict each other: ${failures.join('; ')}`);
   }

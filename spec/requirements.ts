@@ -929,7 +929,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],
-    text: 'A downstream MUST accept a `Link.Session` stream only from the authenticated identity configured as the upstream of that link and MUST reject any other peer (`UNAUTHENTICATED` without an identity, `UNAUTHORIZED_UPSTREAM` otherwise) before reading any epoch, with no state change.',
+    text: 'A downstream MUST accept a `Link.Session` stream only from the authenticated identity configured as the upstream of that link and MUST reject any other peer before reading any epoch, with no state change: a peer without a client certificate of the cluster\'s authority fails the TLS handshake (no call exists, so the peer sees the connection fail), a certificate without a stage identity of the trust domain gets `UNAUTHENTICATED`, and any other identity `UNAUTHORIZED_UPSTREAM`.',
     protects: ['INV-FENCING', 'INV-CACHE-COVERAGE', 'INV-CAPACITY'],
   },
   {

@@ -45,6 +45,9 @@ export function spread(total: number, functions: readonly string[]): Map<string,
   return counts;
 }
 
+/** Clusters started and not yet stopped (stopped on SIGINT/SIGTERM by the benchmark). */
+export const activeClusters = new Set<BenchCluster>();
+
 export class BenchCluster {
   readonly dir: string;
   readonly functionNames: string[];
@@ -72,6 +75,7 @@ export class BenchCluster {
       ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd } } : {}),
     });
     const stages = stagesOf(this.config.chain);
+    activeClusters.add(this);
     for (const stage of [...stages].reverse()) startStageProcess(this.dir, stage);
     await waitHealthy(this.config, stages, clusterStartMsMax);
     const config = this.config;
@@ -148,6 +152,7 @@ export class BenchCluster {
 
   async stop(): Promise<void> {
     this.clientsOf?.close();
+    activeClusters.delete(this);
     await stopCluster(this.dir, 5_000);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -28,7 +28,7 @@ import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { traceFlushMsMax } from '../../runtime/observe/trace.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
-import { BenchCluster, peakRssOf, spread } from './cluster.js';
+import { activeClusters, BenchCluster, peakRssOf, spread } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
@@ -227,6 +227,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadAverageStart = loadavg();
   const etcd = modes.includes('store-mediated') || values.calibrate === true ? await startEtcd() : null;
+  // Interrupted: stop every stage process and etcd before leaving (they are detached).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      log(`${signal}: stopping the clusters and etcd`);
+      void Promise.all([...activeClusters].map((c) => c.stop()))
+        .then(() => etcd?.stop())
+        .finally(() => process.exit(130));
+    });
   const runs: BurstRun[] = [];
   const peakRssBytes: Record<string, Record<string, number>> = {};
   let calibration: CalibrationSummary | null = null;

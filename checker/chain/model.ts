@@ -64,10 +64,12 @@ import type { CheckConfig, FaultBudgets } from './presets.js';
 export class ChainState {
   private materialized: World | undefined;
   /**
-   * Interned ids of groups of components (-1 until asked), for memo keys: [0] every stage
-   * and the sandboxes, [1] the stages that hold pods and the sandboxes, [2] the sandboxes.
+   * Interned ids of groups of components (-1 until asked), for memo keys: 0 every stage
+   * and the sandboxes, 1 the stages that hold pods and the sandboxes, 2 the sandboxes.
    */
-  readonly groups = new Int32Array([-1, -1, -1]);
+  group0 = -1;
+  group1 = -1;
+  group2 = -1;
 
   constructor(
     private readonly model: ChainModel,
@@ -163,6 +165,14 @@ interface ProtocolInfo {
   readonly open: readonly boolean[];
 }
 
+/** A state in transit between worker threads (see ChainModel.encode). */
+interface EncodedState {
+  readonly ids: Int32Array;
+  readonly parts: ReadonlyArray<readonly [number, string]>;
+  readonly lists: ReadonlyArray<readonly [number, readonly number[]]>;
+  readonly messages: ReadonlyArray<readonly [number, string]>;
+}
+
 type PackedAction = Extract<WorldAction, { kind: 'deliver' | 'deliverStale' | 'dropStale' | 'connect' | 'sandboxDone' | 'scale' }>;
 
 export class ChainModel implements Model<ChainState, ChainAction> {
@@ -217,7 +227,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly controllerCrashes: readonly ChainAction[];
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
-  /** Per component group (see ChainState.groups): its positions, and key -> group id. */
+  /** Per component group (see ChainState.group0): its positions, and key -> group id. */
   private readonly groupPositions: readonly Int32Array[];
   private readonly groupIds = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
   private readonly clientStatusMemo: ReadonlyArray<Map<number, number>>;
@@ -574,9 +584,9 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     return this.parts.values[ids[pos] as number] as StageState;
   }
 
-  /** The id of a group of a state's components (see ChainState.groups), interned, computed once per state. */
+  /** The id of a group of a state's components (see ChainState.group0), interned, computed once per state. */
   private groupOf(state: ChainState, group: 0 | 1 | 2): number {
-    const known = state.groups[group] as number;
+    const known = group === 0 ? state.group0 : group === 1 ? state.group1 : state.group2;
     if (known >= 0) return known;
     const ids = state.ids;
     const positions = this.groupPositions[group] as Int32Array;
@@ -589,7 +599,9 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       if (id >= idSpan) throw new InvariantViolation('more distinct component groups than the packed model\'s memo keys allow');
       table.set(key, id);
     }
-    state.groups[group] = id;
+    if (group === 0) state.group0 = id;
+    else if (group === 1) state.group1 = id;
+    else state.group2 = id;
     return id;
   }
 
@@ -630,6 +642,65 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       byKey.set(key, info);
     }
     return info;
+  }
+
+  // Handing states to other worker threads (parallel search): ids are local to a worker,
+  // so a state travels as the sender's ids plus the content of every component the peer
+  // has not been sent before; the peer keeps a translation of the sender's ids to its own.
+  private readonly sentTo = new Map<number, { parts: Set<number>; lists: Set<number>; messages: Set<number> }>();
+  private readonly receivedFrom = new Map<number, { parts: number[]; lists: number[]; messages: number[] }>();
+
+  encode(state: ChainState, peer: number): EncodedState {
+    let sent = this.sentTo.get(peer);
+    if (sent === undefined) {
+      sent = { parts: new Set(), lists: new Set(), messages: new Set() };
+      this.sentTo.set(peer, sent);
+    }
+    const parts: Array<[number, string]> = [];
+    const lists: Array<[number, number[]]> = [];
+    const messages: Array<[number, string]> = [];
+    const ids = state.ids;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      const kind = this.kinds[i];
+      if (kind === 0 && !sent.parts.has(id)) {
+        sent.parts.add(id);
+        parts.push([id, JSON.stringify(this.parts.values[id])]);
+      } else if (kind === 1 && !sent.lists.has(id)) {
+        sent.lists.add(id);
+        const messageIds = this.listMessageIds[id] as number[];
+        for (const m of messageIds)
+          if (!sent.messages.has(m)) {
+            sent.messages.add(m);
+            messages.push([m, JSON.stringify(this.stepper.messages.values[m])]);
+          }
+        lists.push([id, messageIds]);
+      }
+    }
+    return { ids, parts, lists, messages };
+  }
+
+  decode(data: unknown, from: number): ChainState {
+    const encoded = data as EncodedState;
+    let known = this.receivedFrom.get(from);
+    if (known === undefined) {
+      known = { parts: [], lists: [], messages: [] };
+      this.receivedFrom.set(from, known);
+    }
+    for (const [m, json] of encoded.messages) known.messages[m] = this.stepper.messages.idOf(JSON.parse(json) as object);
+    const messages = known.messages;
+    for (const [list, messageIds] of encoded.lists) known.lists[list] = this.listOfIds(messageIds.map((m) => messages[m] as number));
+    for (const [part, json] of encoded.parts) known.parts[part] = this.parts.idOf(JSON.parse(json) as object);
+    const ids = new Int32Array(encoded.ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = encoded.ids[i] as number;
+      const kind = this.kinds[i];
+      const local = kind === 0 ? known.parts[id] : kind === 1 ? known.lists[id] : id;
+      if (local === undefined) throw new InvariantViolation(`worker ${from} sent component ${id} at position ${i} without its content`);
+      ids[i] = local;
+    }
+    this.ghostId(this.parts.values[ids[this.ghostAt] as number] as Ghost);
+    return new ChainState(this, ids, ids[this.scaledAt] as number, this.parts.values[ids[this.budgetsAt] as number] as FaultBudgets);
   }
 
   key(state: ChainState): string {

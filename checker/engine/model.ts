@@ -43,4 +43,12 @@ export interface Model<S, A> {
   readonly goalProperty?: string;
   readonly sometimes?: readonly SometimesProperty<S, A>[];
   describe(action: A): string;
+  /**
+   * Parallel search: a state as structured-clonable data for worker `peer`, and back
+   * (`decode` gets the sending worker's index). Calls between one pair of workers arrive
+   * in order, so a model may send what the peer has not seen once and refer to it later.
+   * Without these the state itself is sent (it must then be plain data).
+   */
+  encode?(state: S, peer: number): unknown;
+  decode?(data: unknown, peer: number): S;
 }

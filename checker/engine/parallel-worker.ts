@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import type { Model } from './model.js';
-import type { DoneReport, LevelReport, WorkerCommand, WorkerSetup, WorkerViolation } from './parallel.js';
+import type { DoneReport, HandedState, LevelReport, WorkerCommand, WorkerSetup, WorkerViolation } from './parallel.js';
 import { SharedStateTable, tableFull } from './shared-table.js';
 
 interface Item<S> {
@@ -17,6 +17,7 @@ interface Item<S> {
 
 interface LevelOutcome<S> {
   readonly next: Item<S>[];
+  readonly outbox: HandedState[][];
   readonly violation: WorkerViolation | null;
   readonly bound: string | null;
 }
@@ -43,6 +44,7 @@ class Explorer<S, A> {
   private edges = new IntList(1 << 12);
   private readonly classIds = new Map<string, number>();
   private transitions = 0;
+  private expanded = 0;
   private deepest = 0;
   private peakHeap = 0;
   private readonly commands: WorkerCommand[] = [];
@@ -80,7 +82,7 @@ class Explorer<S, A> {
     let bound: string | null = null;
     let level: Item<S>[] = [{ state: initial, index, depth: 0 }];
     while (violation === null && level.length > 0 && level.length < this.setup.prefixStates) {
-      const outcome = this.expand(level, prefixTable);
+      const outcome = this.expand(level, prefixTable, false);
       level = outcome.next;
       violation = outcome.violation;
       if (outcome.bound !== null) bound = outcome.bound;
@@ -95,18 +97,23 @@ class Explorer<S, A> {
       bound = null;
     }
     let own = level.filter((_, i) => i % workers === worker);
+    let outbox: HandedState[][] = [];
     for (;;) {
-      this.report(own.length, violation, bound);
+      this.report(own.length, violation, bound, outbox);
       const command = await this.nextCommand();
       if (command.type === 'finish') break;
-      const outcome = this.expand(own, this.shared);
+      for (const { from, states } of command.inbox)
+        for (const handed of states) own.push({ state: this.decode(handed.data, from), index: handed.index, depth: handed.depth });
+      this.expanded += own.length;
+      const outcome = this.expand(own, this.shared, true);
       own = outcome.next;
+      outbox = outcome.outbox;
       violation = outcome.violation;
       bound = outcome.bound;
     }
     const edges = new Int32Array(this.edges.length);
     for (let k = 0; k < edges.length; k++) edges[k] = this.edges.at(k);
-    const done: DoneReport = { type: 'done', worker, edges, classes: [...this.classIds.keys()] };
+    const done: DoneReport = { type: 'done', worker, edges, classes: [...this.classIds.keys()], expanded: this.expanded };
     this.port.postMessage(done, [edges.buffer]);
   }
 
@@ -118,7 +125,15 @@ class Explorer<S, A> {
     });
   }
 
-  private report(next: number, violation: WorkerViolation | null, bound: string | null): void {
+  private encode(state: S, peer: number): unknown {
+    return this.model.encode !== undefined ? this.model.encode(state, peer) : state;
+  }
+
+  private decode(data: unknown, from: number): S {
+    return this.model.decode !== undefined ? this.model.decode(data, from) : (data as S);
+  }
+
+  private report(next: number, violation: WorkerViolation | null, bound: string | null, outbox: HandedState[][]): void {
     this.peakHeap = Math.max(this.peakHeap, process.memoryUsage().heapUsed);
     const report: LevelReport = {
       type: 'level',
@@ -130,6 +145,7 @@ class Explorer<S, A> {
       bound,
       sometimes: this.covered,
       peakHeapBytes: this.peakHeap,
+      outbox,
     };
     this.transitions = 0;
     this.port.postMessage(report);
@@ -143,17 +159,21 @@ class Explorer<S, A> {
     if (depth > this.deepest) this.deepest = depth;
   }
 
-  /** Expands the states of one level that this worker owns; returns the next level's. */
-  private expand(level: readonly Item<S>[], table: SharedStateTable): LevelOutcome<S> {
+  /**
+   * Expands the states of one level that this worker owns; returns the next level's that
+   * it owns, and (with `handOver`) the others' by owner.
+   */
+  private expand(level: readonly Item<S>[], table: SharedStateTable, handOver: boolean): LevelOutcome<S> {
     const { model, setup } = this;
     const next: Item<S>[] = [];
+    const outbox: HandedState[][] = Array.from({ length: setup.workers }, () => []);
     let bound: string | null = null;
     for (let k = 0; k < level.length; k++) {
       if ((k & 255) === 255) {
-        if (Date.now() > setup.deadline) return { next, violation: null, bound: 'time' };
+        if (Date.now() > setup.deadline) return { next, outbox, violation: null, bound: 'time' };
         const heap = process.memoryUsage().heapUsed;
         this.peakHeap = Math.max(this.peakHeap, heap);
-        if (heap > setup.maxMemoryBytesPerWorker) return { next, violation: null, bound: `${Math.round((setup.maxMemoryBytesPerWorker * setup.workers) / 2 ** 20)} MiB of memory` };
+        if (heap > setup.maxMemoryBytesPerWorker) return { next, outbox, violation: null, bound: `${Math.round((setup.maxMemoryBytesPerWorker * setup.workers) / 2 ** 20)} MiB of memory` };
       }
       const item = level[k] as Item<S>;
       if (item.depth >= setup.maxDepth) {
@@ -167,18 +187,20 @@ class Explorer<S, A> {
         this.transitions++;
         for (let p = 0; p < this.sometimes.length; p++) if (this.covered[p] !== true && (this.sometimes[p] as { holds: (s: S, a: A) => boolean }).holds(step.state, action)) this.covered[p] = true;
         const broken = step.violations[0];
-        if (broken !== undefined) return { next, violation: { property: broken.property, message: broken.message, parent: item.index, action: a }, bound };
+        if (broken !== undefined) return { next, outbox, violation: { property: broken.property, message: broken.message, parent: item.index, action: a }, bound };
         const fp = this.fingerprint(step.state);
         const r = table.insert(fp.high, fp.low);
-        if (r === tableFull) return { next, violation: null, bound: `${table.statesMax} states (the shared table is full)` };
+        if (r === tableFull) return { next, outbox, violation: null, bound: `${table.statesMax} states (the shared table is full)` };
         let target = r;
         if (r < 0) {
           target = -r - 1;
           this.record(table, target, item.index, a, item.depth + 1, step.state);
-          if (target >= setup.maxStates) return { next, violation: null, bound: `${setup.maxStates} states` };
+          if (target >= setup.maxStates) return { next, outbox, violation: null, bound: `${setup.maxStates} states` };
           const invariant = model.invariants(step.state)[0];
-          if (invariant !== undefined) return { next, violation: { property: invariant.property, message: invariant.message, parent: item.index, action: a }, bound };
-          next.push({ state: step.state, index: target, depth: item.depth + 1 });
+          if (invariant !== undefined) return { next, outbox, violation: { property: invariant.property, message: invariant.message, parent: item.index, action: a }, bound };
+          const owner = handOver ? fp.low % setup.workers : setup.worker;
+          if (owner === setup.worker) next.push({ state: step.state, index: target, depth: item.depth + 1 });
+          else (outbox[owner] as HandedState[]).push({ index: target, depth: item.depth + 1, data: this.encode(step.state, owner) });
         }
         if (setup.liveness) {
           const fairness = model.fairness(action);
@@ -196,6 +218,6 @@ class Explorer<S, A> {
         }
       }
     }
-    return { next, violation: null, bound };
+    return { next, outbox, violation: null, bound };
   }
 }

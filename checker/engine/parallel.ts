@@ -11,8 +11,12 @@
  * those states to the shared table, the others to a private one; both give the same
  * indices), then worker w takes the states of that level whose position is w modulo the
  * worker count. After that the search is level-synchronous: each worker expands its part
- * of a level, the main thread waits for all of them (a barrier), and a violation found at
- * level d + 1 stops the search after level d, so counterexamples are still shortest.
+ * of a level; a new state is checked (invariants, goal) by the worker that found it and
+ * expanded at the next level by its owner, the worker numbered by its fingerprint modulo
+ * the worker count, so the work stays even. A state for another owner is handed over in
+ * the model's encoding (`Model.encode`/`decode`), relayed by the main thread at the level
+ * barrier. A violation found at level d + 1 stops the search after level d, so
+ * counterexamples are still shortest.
  * Liveness is checked afterwards on the main thread, on the union of the workers' fair
  * edges (single-threaded).
  */
@@ -73,6 +77,15 @@ export interface LevelReport {
   readonly bound: string | null;
   readonly sometimes: readonly boolean[];
   readonly peakHeapBytes: number;
+  /** Per worker: the new states this worker found that the other one owns, to expand next. */
+  readonly outbox: ReadonlyArray<readonly HandedState[]>;
+}
+
+/** A state handed to its owner: its index, depth and the model's encoding. */
+export interface HandedState {
+  readonly index: number;
+  readonly depth: number;
+  readonly data: unknown;
 }
 
 export interface DoneReport {
@@ -81,9 +94,12 @@ export interface DoneReport {
   /** Fair edges as [from, to, class, action] quadruples; class ids index `classes`. */
   readonly edges: Int32Array;
   readonly classes: readonly string[];
+  /** States this worker expanded after the shared prefix (how evenly the work was split). */
+  readonly expanded: number;
 }
 
-export type WorkerCommand = { readonly type: 'go' } | { readonly type: 'finish' };
+/** `go` carries the states handed to this worker, by sending worker. */
+export type WorkerCommand = { readonly type: 'go'; readonly inbox: ReadonlyArray<{ readonly from: number; readonly states: readonly HandedState[] }> } | { readonly type: 'finish' };
 
 /** The default worker count for `kd check --workers auto`: one per core but one. */
 export function autoWorkers(): number {
@@ -167,8 +183,12 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
       const memory = peakHeap.reduce((x, y) => x + y, 0);
       if (found === null && bound === undefined && memory > maxMemory) bound = `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
       // A depth bound only cuts expansions; any other bound, a violation or an empty frontier ends the search.
+      for (const r of reports) for (const handed of r.outbox) next += handed.length;
       const stop = found !== null || next === 0 || (bound !== undefined && !bound.startsWith('depth'));
-      for (const thread of threads) thread.postMessage({ type: stop ? 'finish' : 'go' } satisfies WorkerCommand);
+      threads.forEach((thread, to) => {
+        const command: WorkerCommand = stop ? { type: 'finish' } : { type: 'go', inbox: reports.map((r) => ({ from: r.worker, states: r.outbox[to] ?? [] })) };
+        thread.postMessage(command);
+      });
       if (stop) break;
     }
     const done = (await Promise.all(inboxes.map((inbox) => inbox.take()))) as DoneReport[];
@@ -219,11 +239,14 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
       livenessChecked,
       sometimes,
       workers,
+      expandedPerWorker: done.map((d) => d.expanded),
     };
+  } catch (error) {
+    // A worker's own error says more than the rejected wait it caused.
+    throw failure ?? error;
   } finally {
     if (progressTimer !== null) clearInterval(progressTimer);
     await Promise.all(threads.map((t) => t.terminate()));
-    if (failure !== null) throw failure;
   }
 }
 

@@ -58,6 +58,8 @@ export interface SearchResult {
   readonly sometimes: ReadonlyArray<{ readonly id: string; readonly description: string; readonly covered: boolean }>;
   /** Worker threads that searched (1: this thread, sequentially). */
   readonly workers: number;
+  /** With worker threads: the states each expanded after the shared prefix. */
+  readonly expandedPerWorker?: readonly number[];
 }
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {

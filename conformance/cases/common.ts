@@ -179,7 +179,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         link.inject({ epoch: e1, failed: { failures: [{ name: victim, reason: 'SANDBOX_FAILED' }] } }, `late pod.failed of ${victim} from epoch ${e1}`);
         await ctx.sleep(800);
         const provisionsAfter = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
-        ctx.check(['REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);
+        ctx.check(['REQ-SESS-004', 'REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);
         ctx.check(['REQ-SESS-005'], ctx.chain.runningSandboxes().includes(victim), `${victim} must still run`);
       },
     },

@@ -400,7 +400,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       link.cut();
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
       const snapshot = link.current === null ? null : snapshotIn(link.current);
-      ctx.check(['REQ-TOMB-007', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod) && !snapshot.pods.has(pod), `while its sandbox is being killed, ${pod} must be a tombstone in the snapshot; got ${snapshot === null ? 'no snapshot' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
+      ctx.check(['REQ-TOMB-001', 'REQ-TOMB-007', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod) && !snapshot.pods.has(pod), `while its sandbox is being killed, ${pod} must be a tombstone in the snapshot; got ${snapshot === null ? 'no snapshot' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
       await ctx.waitFor(['REQ-TOMB-005'], `tombstone.done for ${pod}`, () => ctx.chain.podsOf(scheduler).length === 0, 5_000);
     },
   },

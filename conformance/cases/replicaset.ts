@@ -73,7 +73,7 @@ export const replicaSetCases: readonly ConformanceCase[] = [
   {
     id: 'replicaset.terminating-counts',
     roles,
-    requirements: ['REQ-RS-004', 'REQ-TOMB-003', 'REQ-RS-002'],
+    requirements: ['REQ-RS-004', 'REQ-TOMB-001', 'REQ-TOMB-003', 'REQ-RS-002'],
     title: 'Pods being terminated count against creation until confirmed',
     description:
       'Two pods run; the Kubelets hold every kill. Scale to 0 then back to 2: while the two tombstones are unconfirmed the testee must not create any pod (alive 0 + terminating 2 = 2). Once the kills are released and confirmed it must create exactly two new pods.',
@@ -91,7 +91,7 @@ export const replicaSetCases: readonly ConformanceCase[] = [
       ctx.step('scale back to 2 while both tombstones are unconfirmed');
       ctx.chain.scale('fn', 2);
       await ctx.sleep(700);
-      ctx.check(['REQ-RS-004', 'REQ-TOMB-003'], link.provisionCount === before, `while two tombstones are unconfirmed, desired 2 must create no pod; created ${link.provisionCount - before}`);
+      ctx.check(['REQ-RS-004', 'REQ-TOMB-001', 'REQ-TOMB-003'], link.provisionCount === before, `while two tombstones are unconfirmed, desired 2 must create no pod; created ${link.provisionCount - before}`);
       ctx.step('release the kills');
       ctx.chain.holdKills('n1', false);
       ctx.chain.holdKills('n2', false);

@@ -45,7 +45,7 @@ export const schedulerCases: readonly ConformanceCase[] = [
     requirements: ['REQ-SCHED-003', 'REQ-SCHED-004', 'REQ-SCHED-006', 'REQ-SCHED-008'],
     title: 'Counts a preempted pod against its node until the kill is confirmed',
     description:
-      'Both nodes are full of fn pods (priority 0); the Kubelets hold every kill. A hi pod (priority 10) arrives: the Scheduler preempts one fn pod (pod.preempted up, tombstone down) but must not place the hi pod on that node before tombstone.done (a reference Kubelet would refuse it: CAPACITY_EXCEEDED). Once kills are released the hi pod must run.',
+      'Both nodes are full of fn pods (priority 0); the Kubelets hold every kill. A hi pod (priority 10) arrives: the Scheduler preempts one fn pod (pod.preempted up, tombstone down). A fifth fn pod then arrives (a new decision round). The Scheduler must not place any pod on the node of the victim before tombstone.done (a reference Kubelet would refuse it: CAPACITY_EXCEEDED). Once kills are released the hi pod must run.',
     timeoutMs: 30_000,
     async run(ctx) {
       if (!(await synced(ctx))) return;
@@ -56,7 +56,9 @@ export const schedulerCases: readonly ConformanceCase[] = [
       ctx.chain.holdKills('n2', true);
       ctx.chain.scale('hi', 1);
       await ctx.waitFor(['REQ-SCHED-006', 'REQ-SCHED-008'], 'a fn pod preempted (its sandbox being killed)', () => [...ctx.chain.nodes.values()].some((n) => n.heldKills.length > 0), 10_000);
-      await ctx.sleep(500);
+      ctx.step('one more fn pod: a new event at the Scheduler, which decides placements again');
+      ctx.chain.scale('fn', 5);
+      await ctx.sleep(700);
       ctx.check(['REQ-SCHED-003'], !ctx.chain.runningSandboxes().some((p) => p.startsWith('hi-')) && [...ctx.chain.nodes.values()].every((n) => [...n.sandboxes.keys()].every((p) => !p.startsWith('hi-'))), 'the hi pod was placed while the preempted pod was still being killed');
       ctx.step('release the kills');
       ctx.chain.holdKills('n1', false);

@@ -295,6 +295,12 @@ export class ClientLinkToTestee {
 
   private judge(message: UpMessage, entry: LogEntry): void {
     const disposition = this.chain.deliver(this.peer, { type: 'message.received', link: this.link, message });
+    if (disposition === 'rejected')
+      this.chain.log.violation(
+        message.type === 'session.snapshot' ? ['REQ-CACHE-010', 'REQ-WIRE-004'] : ['REQ-WIRE-004'],
+        `the reference ${this.peer} refuses ${message.type} (epoch ${message.epoch}) from the testee as invalid input`,
+        entry,
+      );
     if (disposition === 'fenced')
       this.chain.log.violation(
         message.type === 'session.snapshot' ? ['REQ-SESS-020', 'REQ-WIRE-008'] : ['REQ-SESS-013'],
@@ -421,6 +427,7 @@ export class ServerLinkForTestee {
       ? this.chain.log.add({ kind: 'note', from: this.testee, to: this.peer, link: this.link, stream: stream.id, summary: `released: ${summarizeFrame(frame)}` })
       : this.chain.log.add({ kind: 'frame', from: this.testee, to: this.peer, link: this.link, stream: stream.id, summary: summarizeFrame(frame), frame });
     if (stream.ended) return;
+    this.trackProvisions(frame, entry);
     const decoded = decodeUpstreamFrame(frame, this.context);
     if (!decoded.ok) {
       this.chain.log.violation(requirementsOfInvalidFrame(decoded.rejection), `the testee sent an invalid frame (${decoded.rejection.reason}): ${decoded.rejection.message}`, entry);
@@ -468,16 +475,6 @@ export class ServerLinkForTestee {
       return this.reject(stream, rejection('STALE_EPOCH', `epoch ${value.epoch} is not this session's`), value.epoch);
     }
     for (const message of value.messages) {
-      if (message.type === 'pod.provision') {
-        if (this.provisioned.has(message.pod.name))
-          this.chain.log.violation(
-            roleOf(this.testee) === 'replicaset' ? ['REQ-POD-001', 'REQ-CACHE-004'] : ['REQ-CACHE-004'],
-            `${message.pod.name} is provisioned a second time (a pod name is never provisioned twice: a rolled-back or terminated pod is replaced by a new name)`,
-            entry,
-          );
-        this.provisioned.add(message.pod.name);
-        this.provisionCount += 1;
-      }
       if (this.dropAndCut !== null && this.dropAndCut(message)) {
         this.dropAndCut = null;
         this.dropped.push(message);
@@ -485,11 +482,32 @@ export class ServerLinkForTestee {
         return this.cut();
       }
       const disposition = this.chain.deliver(this.peer, { type: 'message.received', link: this.link, message });
+      if (disposition === 'rejected') {
+        this.chain.log.violation(['REQ-WIRE-004'], `the reference ${this.peer} refuses ${message.type} (epoch ${message.epoch}) from the testee as invalid input`, entry);
+        return this.reject(stream, rejection('MALFORMED', `${message.type} refused`), value.epoch);
+      }
       if (disposition === 'fenced') {
         const requirements = message.type === 'session.sync' ? ['REQ-SESS-010', 'REQ-SESS-011'] : ['REQ-SESS-012'];
         this.chain.log.violation(requirements, `the reference ${this.peer} fences ${message.type} (epoch ${message.epoch}): the testee sent it before its session allowed it`, entry);
         return this.reject(stream, rejection('OUT_OF_ORDER', `${message.type} is not allowed in this session state`), value.epoch);
       }
+    }
+  }
+
+  /** Every name the testee provisions must be new, whether or not the frame is valid otherwise (REQ-POD-001, REQ-CACHE-004). */
+  private trackProvisions(frame: UpstreamFrame, entry: LogEntry): void {
+    const pods: unknown = frame?.provision?.pods;
+    if (!Array.isArray(pods)) return;
+    for (const pod of pods as Array<{ name?: unknown }>) {
+      const name = String(pod?.name);
+      if (this.provisioned.has(name))
+        this.chain.log.violation(
+          roleOf(this.testee) === 'replicaset' ? ['REQ-POD-001', 'REQ-CACHE-004'] : ['REQ-CACHE-004'],
+          `${name} is provisioned a second time (a pod name is never provisioned twice: a rolled-back or terminated pod is replaced by a new name)`,
+          entry,
+        );
+      this.provisioned.add(name);
+      this.provisionCount += 1;
     }
   }
 

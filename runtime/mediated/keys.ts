@@ -9,7 +9,8 @@
  *
  * The value of a record is the JSON of a one-record frame of spec/kubedirect.proto
  * (UpstreamFrame down, DownstreamFrame up), so the receiver validates it with the same
- * codec as the gRPC transport (runtime/wire/codec.ts). SEQ numbers a session's records
+ * codec as the gRPC transport (runtime/wire/codec.ts), or an end record (EndRecord,
+ * key label `ended`) that ends the session as a closed stream would. SEQ numbers a session's records
  * in one direction from 1 (the hello, or the first record up), so the receiver restores
  * the sender's order although the puts are issued concurrently.
  */
@@ -53,6 +54,19 @@ export function parseRecordKey(prefix: string, key: string): { epoch: number; se
   const seq = Number(rest.slice(slash + 1, dash));
   if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(seq) || seq < 1) return null;
   return { epoch, seq };
+}
+
+/**
+ * The end of a session, written by the side that ends it (as closing a gRPC stream
+ * would tell the peer): a transport signal, never delivered to the machines.
+ */
+export interface EndRecord {
+  readonly epoch: number;
+  readonly ended: { readonly why: string };
+}
+
+export function isEndRecord(value: unknown): value is EndRecord {
+  return typeof value === 'object' && value !== null && typeof (value as { ended?: unknown }).ended === 'object' && (value as { ended?: unknown }).ended !== null;
 }
 
 /** A readable label for a record key: the frame's kind and, for one pod or function, its name. */

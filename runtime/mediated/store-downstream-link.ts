@@ -15,12 +15,14 @@ import type { DownstreamLinkTransport, StagePort } from '../node/link-transport.
 import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
 import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
-import { labelOfDown, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type LinkKeys } from './keys.js';
+import { isEndRecord, labelOfDown, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
 import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
 
 interface StoreClientSession {
   epoch: number;
   ended: boolean;
+  /** The put of the session's hello: its revision orders the session against the downstream's presence changes. */
+  helloPut: Promise<number> | null;
   sent: number;
   readonly inbound: SequenceBuffer<DownstreamFrame>;
   readonly assembler: SnapshotAssembler;
@@ -38,6 +40,8 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   private watches: Watch[] = [];
   private stopped = false;
   private lastRevision = 0;
+  /** Pause before a broken watch is re-created; doubled per failure, reset by any event. */
+  private watchBackoffMs = reconnectBackoffMsMin;
 
   constructor(
     readonly link: LinkId,
@@ -84,8 +88,10 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     this.watches = [];
     if (this.stopped) return;
     this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
-    if (this.current !== null) this.endSession(this.current, `watch ended: ${why}`);
-    setTimeout(() => this.watch(this.lastRevision + 1), reconnectBackoffMsMin);
+    if (this.current !== null) this.endSession(this.current, `watch ended: ${why}`, true);
+    const delay = this.watchBackoffMs;
+    this.watchBackoffMs = Math.min(reconnectBackoffMsMax, this.watchBackoffMs * 2);
+    setTimeout(() => this.watch(this.lastRevision + 1), delay);
   }
 
   send(message: DownMessage): void {
@@ -107,12 +113,14 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   }
 
   /** One put per record, issued at once; a failed put breaks the session's order, so it ends the session. */
-  private write(session: StoreClientSession, frame: UpstreamFrame): void {
+  private write(session: StoreClientSession, frame: UpstreamFrame | EndRecord): void {
     session.sent += 1;
-    const key = recordKeyOf(this.keys.down, session.epoch, session.sent, labelOfDown(frame));
-    this.etcd.put(key, JSON.stringify(frame)).catch((error: Error) => {
+    const key = recordKeyOf(this.keys.down, session.epoch, session.sent, isEndRecord(frame) ? 'ended' : labelOfDown(frame));
+    const put = this.etcd.put(key, JSON.stringify(frame));
+    if (session.sent === 1) session.helloPut = put;
+    put.catch((error: Error) => {
       this.port.log({ event: 'mediated.put-failed', link: this.link, key, error: error.message });
-      this.endSession(session, `put failed: ${error.message}`);
+      this.endSession(session, `put failed: ${error.message}`, false);
     });
   }
 
@@ -120,7 +128,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   private connect(): void {
     this.timer = null;
     if (this.stopped || this.port.stopped || this.current !== null || !this.downstreamPresent) return;
-    const session: StoreClientSession = { epoch: 0, ended: false, sent: 0, inbound: new SequenceBuffer(), assembler: new SnapshotAssembler() };
+    const session: StoreClientSession = { epoch: 0, ended: false, helloPut: null, sent: 0, inbound: new SequenceBuffer(), assembler: new SnapshotAssembler() };
     this.current = session;
     this.port.deliver({ type: 'link.connected', link: this.link }, null);
     if (session.epoch === 0) {
@@ -138,16 +146,34 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
+  /**
+   * The downstream restarted (a new presence) or stopped (presence removed). The current
+   * session ends if its hello was written before the change (the restarted downstream
+   * watches only from its presence on); a hello written after it is seen and stays.
+   */
   private onDownstreamPresence(events: readonly WatchEvent[]): void {
     const last = events[events.length - 1];
     if (last === undefined || this.stopped) return;
     this.lastRevision = Math.max(this.lastRevision, last.modRevision);
     this.downstreamPresent = last.type === 'put';
-    if (this.current !== null) this.endSession(this.current, last.type === 'put' ? 'the downstream restarted' : 'the downstream stopped');
-    else if (this.downstreamPresent) this.connect();
+    const session = this.current;
+    if (session === null) {
+      if (this.downstreamPresent) this.connect();
+      return;
+    }
+    const why = last.type === 'put' ? 'the downstream restarted' : 'the downstream stopped';
+    const helloPut = session.helloPut;
+    if (helloPut === null) return this.endSession(session, why, false);
+    void helloPut.then(
+      (helloRevision) => {
+        if (helloRevision < last.modRevision || last.type === 'delete') this.endSession(session, why, false);
+      },
+      () => this.endSession(session, why, false),
+    );
   }
 
   private onRecords(events: readonly WatchEvent[]): void {
+    this.watchBackoffMs = reconnectBackoffMsMin;
     for (const event of events) {
       this.lastRevision = Math.max(this.lastRevision, event.modRevision);
       const session = this.current;
@@ -159,11 +185,15 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
       try {
         frame = JSON.parse(event.value.toString('utf8'));
       } catch {
-        this.endSession(session, `${event.key}: not JSON`);
+        this.endSession(session, `${event.key}: not JSON`, true);
         continue;
       }
       for (const next of session.inbound.take(at.seq, frame as DownstreamFrame)) {
         if (session.ended) break;
+        if (isEndRecord(next)) {
+          this.endSession(session, `the downstream ended the session: ${next.ended.why}`, false);
+          break;
+        }
         this.onFrame(session, next);
       }
     }
@@ -174,10 +204,10 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     const decoded = decodeDownstreamFrame(frame, this.context);
     if (!decoded.ok) {
       this.noteRejection(decoded.rejection.reason, frame?.epoch ?? 0, `received an invalid record: ${decoded.rejection.message}`);
-      return this.endSession(session, decoded.rejection.message);
+      return this.endSession(session, decoded.rejection.message, true);
     }
     const value = decoded.value;
-    if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a record between the parts of a snapshot (REQ-WIRE-008)');
+    if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a record between the parts of a snapshot (REQ-WIRE-008)', true);
     switch (value.kind) {
       case 'snapshot': {
         const message = session.assembler.add(value.epoch, value.part);
@@ -192,7 +222,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
         if (value.reason === 'STALE_EPOCH')
           this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.rejected', epoch: value.epoch, reason: 'stale-epoch' } }, null);
         // The downstream ended the session with its rejection (as a gRPC stream ends with its status).
-        return this.endSession(session, `rejected: ${value.reason}`);
+        return this.endSession(session, `rejected: ${value.reason}`, false);
       case 'records':
         for (const message of value.messages) {
           if (session.ended) return;
@@ -207,8 +237,10 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     this.port.log({ event: 'session.rejection-received', link: this.link, epoch, reason, message });
   }
 
-  private endSession(session: StoreClientSession, why: string): void {
+  /** Ends a session (link.lost if it is the current one, then a reconnection); with `notify`, tells the downstream with an end record (as a cancelled stream would). */
+  private endSession(session: StoreClientSession, why: string, notify: boolean): void {
     if (session.ended) return;
+    if (notify && session.epoch !== 0) this.write(session, { epoch: session.epoch, ended: { why } });
     session.ended = true;
     if (this.current !== session) return;
     this.current = null;

@@ -15,18 +15,20 @@
  * when the watch breaks.
  */
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
-import { protocolVersion, reconnectBackoffMsMin } from '../../spec/limits.js';
+import { protocolVersion, reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from '../node/link-transport.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
 import { rejection, type Rejection } from '../wire/errors.js';
-import type { UpstreamFrame } from '../wire/proto.js';
+import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
-import { labelOfUp, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type LinkKeys } from './keys.js';
+import { isEndRecord, labelOfUp, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
 import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
 
 interface StoreServerSession {
   readonly epoch: number;
   helloSeen: boolean;
+  /** etcd revision of the session's hello record: a change of the upstream's presence after it ends the session. */
+  helloRevision: number;
   ended: boolean;
   /** Sequence number of the last record written up in this session. */
   sent: number;
@@ -48,6 +50,8 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   private watches: Watch[] = [];
   private stopped = false;
   private lastRevision = 0;
+  /** Pause before a broken watch is re-created; doubled per failure, reset by any event. */
+  private watchBackoffMs = reconnectBackoffMsMin;
 
   constructor(
     readonly link: LinkId,
@@ -86,8 +90,10 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     this.watches = [];
     if (this.stopped) return;
     this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
-    if (this.current !== null) this.endCurrent(`watch ended: ${why}`);
-    setTimeout(() => this.watch(this.lastRevision + 1), reconnectBackoffMsMin);
+    if (this.current !== null) this.endCurrent(`watch ended: ${why}`, true);
+    const delay = this.watchBackoffMs;
+    this.watchBackoffMs = Math.min(reconnectBackoffMsMax, this.watchBackoffMs * 2);
+    setTimeout(() => this.watch(this.lastRevision + 1), delay);
   }
 
   send(message: UpMessage, origin: SessionOrigin | null): void {
@@ -111,22 +117,30 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   }
 
   /** One put per record, issued at once; a failed put breaks the session's order, so it ends the session. */
-  private write(session: StoreServerSession, frame: Parameters<typeof labelOfUp>[0]): void {
+  private write(session: StoreServerSession, frame: DownstreamFrame | EndRecord): void {
     session.sent += 1;
-    const key = recordKeyOf(this.keys.up, session.epoch, session.sent, labelOfUp(frame));
+    const key = recordKeyOf(this.keys.up, session.epoch, session.sent, isEndRecord(frame) ? 'ended' : labelOfUp(frame));
     this.etcd.put(key, JSON.stringify(frame)).catch((error: Error) => {
       this.port.log({ event: 'mediated.put-failed', link: this.link, key, error: error.message });
-      if (session === this.current) this.endCurrent(`put failed: ${error.message}`);
+      if (session === this.current) this.endCurrent(`put failed: ${error.message}`, false);
     });
   }
 
+  /**
+   * The upstream restarted (a new presence) or stopped (presence removed): the current
+   * session ends if its hello is older than the change. Watches deliver the presence and
+   * the records separately, so a newer session's hello may have arrived first: it stays.
+   */
   private onUpstreamPresence(events: readonly WatchEvent[]): void {
     const last = events[events.length - 1];
-    if (last !== undefined) this.lastRevision = Math.max(this.lastRevision, last.modRevision);
-    if (this.current !== null && !this.stopped) this.endCurrent(last?.type === 'delete' ? 'the upstream stopped' : 'the upstream restarted');
+    if (last === undefined || this.stopped) return;
+    this.lastRevision = Math.max(this.lastRevision, last.modRevision);
+    const current = this.current;
+    if (current !== null && current.helloRevision < last.modRevision) this.endCurrent(last.type === 'delete' ? 'the upstream stopped' : 'the upstream restarted', true);
   }
 
   private onRecords(events: readonly WatchEvent[]): void {
+    this.watchBackoffMs = reconnectBackoffMsMin;
     for (const event of events) {
       this.lastRevision = Math.max(this.lastRevision, event.modRevision);
       if (this.stopped || this.port.stopped) return;
@@ -137,7 +151,7 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
       if (session === undefined) {
         if (at.epoch <= this.highestEpoch) continue; // a session already over
         this.highestEpoch = at.epoch;
-        session = { epoch: at.epoch, helloSeen: false, ended: false, sent: 0, inbound: new SequenceBuffer() };
+        session = { epoch: at.epoch, helloSeen: false, helloRevision: 0, ended: false, sent: 0, inbound: new SequenceBuffer() };
         this.sessions.set(at.epoch, session);
         this.forgetOldSessions();
       }
@@ -149,8 +163,14 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
         this.reject(session, rejection('MALFORMED', `${event.key}: not JSON`), at.epoch);
         continue;
       }
+      if (at.seq === 1) session.helloRevision = event.modRevision;
       for (const next of session.inbound.take(at.seq, frame as UpstreamFrame)) {
         if (session.ended) break;
+        if (isEndRecord(next)) {
+          if (session === this.current) this.endCurrent(`the upstream ended the session: ${next.ended.why}`, false);
+          session.ended = true;
+          break;
+        }
         this.onFrame(session, next);
       }
     }
@@ -210,9 +230,11 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     }
   }
 
-  private endCurrent(why: string): void {
+  /** Ends the current session (link.lost); with `notify`, tells the upstream with an end record (as a closed stream would). */
+  private endCurrent(why: string, notify: boolean): void {
     const session = this.current;
     if (session === null) return;
+    if (notify) this.write(session, { epoch: session.epoch, ended: { why } });
     session.ended = true;
     this.current = null;
     this.port.log({ event: 'session.ended', link: this.link, epoch: session.epoch, why });

@@ -155,3 +155,78 @@ export function flowObserversOf(flow: LinkFlow, link: string): Pick<SessionWrite
     onBlocked: () => m.add('kubedirect_send_blocked_total', { link }),
   };
 }
+
+// ---------------------------------------------------------------------------
+// Receiving: bounded, sliced, with backpressure to the sender
+// ---------------------------------------------------------------------------
+
+/** What the receive queue needs of a stream: pause and resume its 'data' events. */
+export interface PausableStream {
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/**
+ * The frames received on one session stream, applied in order in slices of at most
+ * `receiveSliceMsMax` so that one large burst never holds the event loop: between
+ * slices the stage writes its frames, answers keepalive pings and serves Inspect.
+ * Each frame is a generator that yields after every record it delivers (REQ-WIRE-002:
+ * a batch means its records one by one, as if each were its own frame, so other events
+ * may come between them). While `receivedFramesQueuedMax` frames wait, the stream is
+ * paused: gRPC stops reading, the HTTP/2 window fills, and the sender's writes report
+ * a full stream (backpressure end to end). A frame still queued when its session ends
+ * finds the session over and applies nothing (its records are lost with the session).
+ */
+export class ReceiveQueue {
+  private readonly frames: Array<Iterator<unknown>> = [];
+  private scheduled = false;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly stream: PausableStream,
+    private readonly limits: { readonly sliceMsMax: number; readonly framesQueuedMax: number },
+  ) {}
+
+  /** Queues the processing of one frame (a generator yielding after each record it delivers). */
+  push(work: Iterator<unknown>): void {
+    if (this.closed) return;
+    this.frames.push(work);
+    if (!this.paused && this.frames.length >= this.limits.framesQueuedMax) {
+      this.paused = true;
+      this.stream.pause();
+    }
+    this.schedule();
+  }
+
+  /** The session is over: nothing queued is applied. */
+  close(): void {
+    this.closed = true;
+    this.frames.length = 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.runSlice();
+    });
+  }
+
+  private runSlice(): void {
+    const deadline = performance.now() + this.limits.sliceMsMax;
+    while (!this.closed) {
+      const head = this.frames[0];
+      if (head === undefined) break;
+      if (head.next().done === true) this.frames.shift();
+      if (performance.now() >= deadline) break;
+    }
+    if (this.closed) return;
+    if (this.paused && this.frames.length < this.limits.framesQueuedMax / 2) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    if (this.frames.length > 0) this.schedule();
+  }
+}

@@ -8,12 +8,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
-import { frameBytesMax, protocolVersion, sessionRecordsQueuedMax } from '../../spec/limits.js';
+import { frameBytesMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
 import { fitFrame, recordsOfDownstreamFrame, rejectedFrameWithin, splitDownstreamFrame } from '../wire/frame-size.js';
-import { flowObserversOf, SessionWriter, type LinkFlow } from './flow-control.js';
+import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
 
 /** A Link.Session server stream; it takes frames already serialized by the writer (see linkService). */
@@ -26,6 +26,8 @@ interface ServerSession {
   ended: boolean;
   /** The bounded send queue with backpressure (flow-control.ts). */
   readonly writer: SessionWriter<UpMessage>;
+  /** Received frames, applied in order in slices; pauses the stream while full (flow-control.ts). */
+  readonly inbox: ReceiveQueue;
 }
 
 // Frames up are serialized by the writer (to measure and split them); the Link service
@@ -83,8 +85,9 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
       }),
+      inbox: new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, framesQueuedMax: receivedFramesQueuedMax }),
     };
-    call.on('data', (frame: UpstreamFrame) => this.onFrame(session, frame));
+    call.on('data', (frame: UpstreamFrame) => session.inbox.push(this.onFrame(session, frame)));
     const end = (): void => this.endSession(session);
     call.on('end', end);
     call.on('cancelled', end);
@@ -124,7 +127,8 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     });
   }
 
-  private onFrame(session: ServerSession, frame: UpstreamFrame): void {
+  /** Applies one received frame; a generator that yields after each record delivered (runs in the session's ReceiveQueue). */
+  private *onFrame(session: ServerSession, frame: UpstreamFrame): Generator<void, void, void> {
     if (session.ended || this.port.stopped) return;
     const decoded = decodeUpstreamFrame(frame, this.context);
     const epoch = typeof frame?.epoch === 'number' ? frame.epoch : 0;
@@ -154,8 +158,10 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     if (session !== this.current) return; // a superseded stream: discarded (REQ-WIRE-007)
     if (value.epoch !== session.epoch) return this.reject(session, rejection('STALE_EPOCH', `epoch ${value.epoch} is not this session's (${session.epoch})`), epoch);
     for (const message of value.messages) {
+      if (session.ended || this.port.stopped) return; // the session ended between two records: the rest is lost with it
       const disposition = this.port.deliver({ type: 'message.received', link: this.link, message }, session);
       if (disposition === 'fenced') return this.reject(session, rejection('OUT_OF_ORDER', `${message.type} is not allowed in this session state`), epoch);
+      yield;
     }
   }
 
@@ -165,6 +171,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     this.port.recordRejection(this.link, { reason: r.reason, epoch, link_id: this.link, message: r.message });
     this.port.log({ event: 'session.rejected', link: this.link, epoch, reason: r.reason, message: r.message });
     session.ended = true;
+    session.inbox.close();
     session.writer.flush(); // what the stream takes now; the rest is lost with the session
     session.writer.close();
     session.call.write(serializeDownstream(rejectedFrameWithin({ epoch, rejected: { reason: r.reason, message: r.message } }, this.flow.frameBytesMax, serializeDownstream)));
@@ -183,6 +190,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private overflow(session: ServerSession): void {
     if (session.ended) return;
     session.ended = true;
+    session.inbox.close();
     session.writer.close();
     this.flow.metrics?.add('kubedirect_send_queue_overflows_total', { link: this.link });
     this.port.log({ event: 'session.overflow', link: this.link, epoch: session.epoch, recordsQueuedMax: this.flow.recordsQueuedMax });
@@ -197,6 +205,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private endSession(session: ServerSession): void {
     if (session.ended) return;
     session.ended = true;
+    session.inbox.close();
     session.writer.close();
     if (!session.call.writableEnded) session.call.end();
     if (this.current === session) {

@@ -33,7 +33,7 @@ export const sandboxProgram = fileURLToPath(new URL('./sandbox-program.sh', impo
 const shell = '/bin/sh';
 
 /** How often liveness and readiness are checked besides exit and file events. */
-const pollIntervalMs = 100;
+const pollIntervalMs = 200;
 
 type SandboxState = SandboxInventoryItem['state'];
 
@@ -69,14 +69,23 @@ function readyFileOf(dataDir: string, pod: string): string {
   return join(sandboxesDirOf(dataDir), `${pod}.ready`);
 }
 
-function alive(pid: number): boolean {
+/** True when `pid` runs: it exists and (where /proc tells) is not a zombie waiting to be reaped. */
+export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return existsSync('/proc/self/stat') ? false : true; // gone meanwhile, or no procfs (then kill(0) is all there is)
   }
 }
+
+const alive = processRuns;
 
 /** True when `pid` is alive and runs the sandbox program for `pod` of the Kubelet whose data is in `dataDir`. */
 export function isOurSandbox(pid: number, dataDir: string, pod: string): boolean {

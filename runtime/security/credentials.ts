@@ -98,8 +98,8 @@ export function loadTlsMaterial(tls: TlsConfig, identity: string): TlsMaterial {
 // ---------------------------------------------------------------------------
 
 export interface AccessRule {
-  /** Identities allowed; 'any' is any identity of the trust domain. */
-  readonly allowed: ReadonlySet<string> | 'any';
+  /** Identities allowed. */
+  readonly allowed: ReadonlySet<string>;
   /** The link named in a rejection ('' for Scaler and Inspect). */
   readonly link: string;
   /** What is refused, for messages: "a Link.Session", "Inspect"... */
@@ -151,7 +151,7 @@ export function accessRefusalOf(policy: AccessPolicy, method: string, certificat
   if (policy.openPrefixes.some((prefix) => method.startsWith(prefix))) return null;
   const rule = policy.rules.get(method);
   if (rule === undefined) return { method, peer: identity.name, reason: 'UNAUTHORIZED_UPSTREAM', message: `${method} is not served to "${identity.name}"` };
-  if (rule.allowed === 'any' || rule.allowed.has(identity.name)) return null;
+  if (rule.allowed.has(identity.name)) return null;
   return {
     method,
     peer: identity.name,

@@ -9,8 +9,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PodRecord } from '../../machines/index.js';
-import { isOurSandbox, killProcessSandboxes, ProcessSandboxes, processSandboxesFileOf, type ProcessSandboxRecord } from '../node/process-sandboxes.js';
+import { runDown, runScale, runUp } from '../../cli/cluster-commands.js';
+import { kubeletId, type PodRecord } from '../../machines/index.js';
+import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
+import { getStageState } from '../cluster/rpc.js';
+import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { loadClusterConfig, type ClusterConfig } from '../config.js';
+import { isOurSandbox, killProcessSandboxes, ProcessSandboxes, processRuns, processSandboxesFileOf, type ProcessSandboxRecord } from '../node/process-sandboxes.js';
 import type { SandboxReport } from '../node/sandbox-runtime.js';
 
 const dirs: string[] = [];
@@ -31,14 +36,7 @@ function pod(n: number): PodRecord {
   return { name: `fn-1-${n}`, function: 'fn', priority: 0, node: 'n1' };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = processRuns;
 
 async function until(what: string, holds: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -146,4 +144,87 @@ describe('process sandboxes', () => {
     expect(sandboxes.count()).toBe(0);
     sandboxes.stop();
   });
+});
+
+// ---------------------------------------------------------------------------
+// A real cluster with the process driver (kd up --sandbox process)
+// ---------------------------------------------------------------------------
+
+describe('a cluster with process sandboxes', () => {
+  const dir = tempDir('kd-process-cluster-');
+  let config: ClusterConfig;
+
+  afterAll(async () => {
+    await stopCluster(dir, 5_000);
+    for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
+  }, 30_000);
+
+  async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
+    const started = Date.now();
+    let status: ClusterStatus | null = null;
+    while (Date.now() - started < timeoutMs) {
+      status = await clusterStatus(config);
+      if (status.converged && status.functions[0]?.desired === desired) return status;
+      await sleep(200);
+    }
+    throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
+  }
+
+  /** pod -> pid of every sandbox process the Kubelets hold, from their pid files. */
+  function sandboxPids(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const node of config.chain.nodes) {
+      const dataDir = config.stages[kubeletId(node.name)]?.dataDir ?? '';
+      let records: ProcessSandboxRecord[] = [];
+      try {
+        records = JSON.parse(readFileSync(processSandboxesFileOf(dataDir), 'utf8')) as ProcessSandboxRecord[];
+      } catch {
+        records = [];
+      }
+      for (const r of records) if (r.pid !== null) pids.set(r.pod.name, r.pid);
+    }
+    return pids;
+  }
+
+  it('scale up starts real processes, a Kubelet restart keeps them, scale down and kd down end them', async () => {
+    expect(await runUp(['--nodes', '2', '--capacity', '20', '--sandbox', 'process', '--dir', dir], () => {})).toBe(0);
+    config = loadClusterConfig(configFileOf(dir));
+    expect(config.sandbox.driver).toBe('process');
+    await waitConverged(0, 30_000);
+
+    expect(await runScale(['fn', '8', '--dir', dir], () => {})).toBe(0);
+    await waitConverged(8, 60_000);
+    const up = sandboxPids();
+    expect(up.size).toBe(8);
+    for (const [pod, pid] of up) {
+      expect(processIsAlive(pid)).toBe(true);
+      const node = config.chain.nodes.find((n) => readFileSync(processSandboxesFileOf(config.stages[kubeletId(n.name)]?.dataDir ?? ''), 'utf8').includes(pod));
+      expect(isOurSandbox(pid, config.stages[kubeletId(node?.name ?? '')]?.dataDir ?? '', pod)).toBe(true);
+    }
+
+    // A Kubelet process restart: its sandboxes keep running and are re-adopted (same pids, same pods).
+    const kubelet = kubeletId('n1');
+    const kubeletPid = pidOf(dir, kubelet) as number;
+    const onN1 = (await getStageState(config.stages[kubelet]?.address ?? '')).pods.map((p) => p.record.name).sort();
+    expect(onN1.length).toBeGreaterThan(0);
+    process.kill(kubeletPid, 'SIGKILL');
+    while (processIsAlive(kubeletPid)) await sleep(20);
+    for (const pod of onN1) expect(processIsAlive(up.get(pod) as number)).toBe(true);
+    startStageProcess(dir, kubelet);
+    await waitHealthy(config, [kubelet], 30_000);
+    await waitConverged(8, 60_000);
+    expect((await getStageState(config.stages[kubelet]?.address ?? '')).pods.map((p) => p.record.name).sort()).toEqual(onN1);
+    expect(sandboxPids()).toEqual(up);
+
+    // Scale down: the victims' processes are really gone, the others still run.
+    expect(await runScale(['fn', '3', '--dir', dir], () => {})).toBe(0);
+    await waitConverged(3, 60_000);
+    const down = sandboxPids();
+    expect(down.size).toBe(3);
+    for (const [pod, pid] of up) expect(processRuns(pid)).toBe(down.has(pod));
+
+    // kd down stops the stages and kills the sandboxes.
+    expect(await runDown(['--dir', dir], () => {})).toBe(0);
+    await until('every sandbox process gone', () => [...down.values()].every((pid) => !processRuns(pid)));
+  }, 180_000);
 });

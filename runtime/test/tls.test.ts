@@ -19,12 +19,12 @@ import { runScale, runStatus, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import type { StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, runningStages, sleep, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, runningStages, sleep, startStageProcess, stopCluster, stopProcess } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
 import { clusterStatus } from '../cluster/status.js';
 import { certFileOf, keyFileOf } from '../security/certs.js';
-import { channelCredentialsOf, tlsChannelOptions, type TlsMaterial } from '../security/credentials.js';
-import { spiffeIdOf } from '../security/identity.js';
+import { accessPolicyOf, channelCredentialsOf, loadTlsMaterial, serverCredentialsOf, tlsChannelOptions, type TlsMaterial } from '../security/credentials.js';
+import { identityOfSubjectAltName, spiffeIdOf } from '../security/identity.js';
 import { reasonOfStatus } from '../wire/errors.js';
 import { InspectClient, LinkClient, ScalerClient, type DownstreamFrame, type UpstreamFrame, type WireStageState } from '../wire/proto.js';
 
@@ -108,6 +108,29 @@ describe('kd certs', () => {
 });
 
 // ---------------------------------------------------------------------------
+// Identities
+// ---------------------------------------------------------------------------
+
+describe('identities', () => {
+  it('takes exactly one URI SAN of the trust domain under /kubedirect/', () => {
+    expect(identityOfSubjectAltName(trustDomain, 'URI:spiffe://cluster.local/kubedirect/kubelet:n1')).toMatchObject({ kind: 'identity', name: 'kubelet:n1' });
+    expect(identityOfSubjectAltName(trustDomain, 'DNS:a.example.test, URI:spiffe://cluster.local/kubedirect/scheduler')).toMatchObject({ kind: 'identity', name: 'scheduler' });
+    const none = (san: string | undefined): string => {
+      const identity = identityOfSubjectAltName(trustDomain, san);
+      return identity.kind === 'none' ? identity.why : `identity ${identity.name}`;
+    };
+    expect(none(undefined)).toMatch(/no URI subject alternative name/);
+    expect(none('DNS:scheduler')).toMatch(/no URI subject alternative name/);
+    expect(none('URI:spiffe://cluster.local/kubedirect/scheduler, URI:spiffe://cluster.local/kubedirect/replicaset')).toMatch(/2 URI subject alternative names/);
+    expect(none('URI:spiffe://other.test/kubedirect/scheduler')).toMatch(/not an identity of the trust domain cluster\.local/);
+    expect(none('URI:spiffe://cluster.local/other/scheduler')).toMatch(/not an identity/);
+    expect(none('URI:spiffe://cluster.local/kubedirect/kubelet:n1/extra')).toMatch(/not an identity/);
+    // Node quotes a value with special characters as a JSON string: it is one value, not two.
+    expect(none('URI:"spiffe://cluster.local/kubedirect/scheduler, URI:x"')).toMatch(/not an identity/);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------
 
@@ -134,7 +157,8 @@ describe('tls configuration', () => {
 
   it('accepts non-loopback addresses with tls once the certificates exist, and rejects bad tls sections', async () => {
     const file = write('ok', { chain, stages: stages('10.0.0.5'), tls: { trustDomain, certsDir: 'certs' } });
-    expect(await main(['certs', '--out', join(root, 'configs', 'ok', 'certs'), '--config', file], noPrint)).toBe(0);
+    // --out defaults to the configuration's tls.certsDir.
+    expect(await main(['certs', '--config', file], noPrint)).toBe(0);
     const config = loadClusterConfig(file);
     expect(config.tls?.trustDomain).toBe(trustDomain);
     expect(config.tls?.identities['kubelet:n1']?.cert).toBe(join(root, 'configs', 'ok', 'certs', 'kubelet-n1.crt'));
@@ -249,6 +273,16 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
     expect(stranger.frames).toEqual([]);
     expect(await protocolState('kubelet:n1')).toEqual(before);
     expect(readFileSync(join(dir, 'logs', 'kubelet-n1.log'), 'utf8')).toMatch(/"event":"call\.refused".*"peer":"replicaset","reason":"UNAUTHORIZED_UPSTREAM"/);
+
+    // A certificate of the cluster's CA whose identity is of another trust domain: no identity here, UNAUTHENTICATED.
+    const foreign = join(root, 'foreign-domain');
+    mkdirSync(foreign, { recursive: true });
+    for (const file of ['ca.crt', 'ca.key']) writeFileSync(join(foreign, file), readFileSync(join(certs, file)), { mode: 0o600 });
+    expect(await main(['certs', '--out', foreign, '--nodes', '1', '--trust-domain', 'other.test'], noPrint)).toBe(0);
+    const unauthenticated = await session('kubelet:n1', channelCredentialsOf(material(foreign, 'scheduler'), 'kubelet:n1'), [hello('scheduler', 'kubelet:n1', 2 ** 40)]);
+    expect([unauthenticated.code, unauthenticated.reason]).toEqual([grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED']);
+    expect(unauthenticated.details).toContain('spiffe://other.test/kubedirect/scheduler" is not an identity of the trust domain cluster.local');
+    expect(await protocolState('kubelet:n1')).toEqual(before);
   });
 
   it('rejects a Hello whose upstream_stage_id is not the authenticated identity (UNAUTHORIZED_UPSTREAM), with no state change', async () => {
@@ -327,4 +361,41 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
     const asOperator = await unary(InspectClient, 'autoscaler', channelCredentialsOf(material(certs, 'operator'), 'autoscaler'), 'GetState', {});
     expect(asOperator.code).toBe(grpc.status.OK);
   });
+
+  it('an upstream stage sends no hello to a server that is not its configured downstream, and reconnects once the right one is back (REQ-SEC-004)', async () => {
+    // kubelet:n2 goes away; in its place, on its address, a server with kubelet:n1's certificate.
+    const pid = pidOf(dir, 'kubelet:n2');
+    expect(pid).not.toBeNull();
+    await stopProcess(pid ?? 0, 5_000);
+    const impostor = new grpc.Server();
+    const framesReceived: UpstreamFrame[] = [];
+    impostor.addService(LinkClient.service, { Session: (call: grpc.ServerDuplexStream<UpstreamFrame, DownstreamFrame>) => call.on('data', (f: UpstreamFrame) => framesReceived.push(f)) });
+    const tls = config.tls;
+    if (tls === undefined) throw new Error('the cluster has no tls');
+    const credentials = serverCredentialsOf(loadTlsMaterial(tls, 'kubelet:n1'), accessPolicyOf(config, tls, 'kubelet:n1'), () => {});
+    await new Promise<number>((resolve, reject) => impostor.bindAsync(config.stages['kubelet:n2']?.address ?? '', credentials, (e, port) => (e === null ? resolve(port) : reject(e))));
+    const schedulerLog = join(dir, 'logs', 'scheduler.log');
+    const refusedBefore = (readFileSync(schedulerLog, 'utf8').match(/"event":"link\.server-refused"/g) ?? []).length;
+    const deadline = Date.now() + 20_000;
+    let refused = refusedBefore;
+    while (refused === refusedBefore && Date.now() < deadline) {
+      await sleep(200);
+      refused = (readFileSync(schedulerLog, 'utf8').match(/"event":"link\.server-refused"/g) ?? []).length;
+    }
+    impostor.forceShutdown();
+    expect(refused).toBeGreaterThan(refusedBefore);
+    expect(readFileSync(schedulerLog, 'utf8')).toMatch(/"event":"link\.server-refused","downstream":"kubelet:n2","why":"the server is not spiffe:\/\/cluster\.local\/kubedirect\/kubelet:n2: it is spiffe:\/\/cluster\.local\/kubedirect\/kubelet:n1/);
+    expect(framesReceived).toEqual([]);
+
+    // The real kubelet:n2 again: the chain converges.
+    startStageProcess(dir, 'kubelet:n2');
+    const started = Date.now();
+    let status = await clusterStatus(config);
+    while (!(status.converged && status.functions[0]?.running === 10) && Date.now() - started < 60_000) {
+      await sleep(250);
+      status = await clusterStatus(config);
+    }
+    expect(status.problems).toEqual([]);
+    expect(status.converged).toBe(true);
+  }, 90_000);
 });

@@ -1,0 +1,100 @@
+/**
+ * bench:burst pieces without clusters (trace generation and its CSV form, per-stage
+ * timings from trace lines, percentiles, the plot), then one smoke run of the real
+ * benchmark with tiny sizes, both modes on a real etcd, that checks the JSON it writes
+ * has every field the README quotes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResult } from '../burst/main.js';
+import { latencyPlotSvg } from '../burst/plot.js';
+import { generateTrace, traceFromCsv, traceToCsv } from '../burst/replay.js';
+import { distributionOf, median, percentile } from '../burst/stats.js';
+import { burstTimings } from '../burst/traces.js';
+import { spread } from '../burst/cluster.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'kd-bench-smoke-'));
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('bench:burst pieces', () => {
+  it('a generated trace is the same from the same seed, heavy-tailed, and survives its CSV form', () => {
+    const a = generateTrace(7, 40, 12);
+    const b = generateTrace(7, 40, 12);
+    expect(a.counts).toEqual(b.counts);
+    expect(generateTrace(8, 40, 12).counts).not.toEqual(a.counts);
+    const totals = a.counts.map((row) => row.reduce((x, y) => x + y, 0)).sort((x, y) => y - x);
+    const top = totals.slice(0, 4).reduce((x, y) => x + y, 0);
+    expect(top / a.invocations).toBeGreaterThan(0.4); // a few functions take most invocations
+    const back = traceFromCsv(traceToCsv(a), 7);
+    expect(back.counts).toEqual(a.counts);
+    expect(back.names).toEqual(a.names);
+    expect(() => traceFromCsv('function\nfn,1\n', 1)).toThrow(/header/);
+  });
+
+  it('per-stage spans and the end of a burst come from the trace lines after the request', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    const at = (ms: number): string => new Date(t0 + ms).toISOString();
+    const lines = new Map([
+      ['autoscaler', [{ t: at(2), event: { type: 'scale.requested' }, effects: [] }]],
+      ['scheduler', [
+        { t: at(10), event: { type: 'message.received', message: { type: 'pod.provision' } }, effects: [] },
+        { t: at(30), event: { type: 'message.received', message: { type: 'pod.running' } }, effects: [] },
+      ]],
+      ['kubelet:n1', [{ t: at(20), event: { type: 'sandbox.started' }, effects: [] }]],
+      ['kubelet:n2', [{ t: at(25), event: { type: 'sandbox.started' }, effects: [] }]],
+    ]);
+    const timings = burstTimings(lines, t0);
+    expect(timings.endMs).toBe(25);
+    expect(timings.sandboxesStarted).toBe(2);
+    expect(timings.stages['scheduler']).toEqual({ firstMs: 10, lastMs: 10, records: 1 });
+    expect(timings.stages['kubelets']).toEqual({ firstMs: 20, lastMs: 25, records: 2 });
+  });
+
+  it('percentiles, medians, spreads and the plot', () => {
+    expect(percentile([5, 1, 3], 50)).toBe(3);
+    expect(percentile([5, 1, 3], 100)).toBe(5);
+    expect(median([1, 2, 3, 4])).toBe(2.5);
+    expect(distributionOf([]).p50).toBeNull();
+    expect([...spread(10, ['a', 'b', 'c']).values()]).toEqual([4, 3, 3]);
+    const svg = latencyPlotSvg('t', [{ label: 'direct, 1 fn', color: '#00f', dashed: false, points: [{ size: 100, p50Ms: 50, p100Ms: 80 }, { size: 1000, p50Ms: 900, p100Ms: 1200 }] }]);
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('direct, 1 fn');
+  });
+});
+
+describe('bench:burst smoke run', () => {
+  it('runs both modes on tiny bursts and a tiny replay, and writes JSON with the reported fields', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '1', '--reps', '1', '--nodes', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
+      { cwd: root, maxBuffer: 1 << 26, timeout: 170_000 },
+    );
+    const result = JSON.parse(stdout) as BenchResult;
+    expect(JSON.parse(readFileSync(join(out, 'burst.json'), 'utf8'))).toEqual(result);
+    expect(readFileSync(join(out, 'burst.svg'), 'utf8')).toMatch(/<svg /);
+    expect(result.machine.cpus).toBeGreaterThan(0);
+    expect(result.runs.map((r) => r.mode).sort()).toEqual(['direct', 'store-mediated']);
+    for (const run of result.runs) {
+      expect(run.outcome).toBe('finished');
+      expect(run.latencyMs).toBeGreaterThan(0);
+      expect(Object.keys(run.stages)).toEqual(expect.arrayContaining(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelets']));
+    }
+    const summary = result.summary[0];
+    expect(summary?.size).toBe(4);
+    expect(summary?.latencyMs['direct']?.p50).toBeGreaterThan(0);
+    expect(summary?.latencyMs['store-mediated']?.p90).toBeGreaterThan(0);
+    expect(summary?.ratioP50).toBeGreaterThan(0);
+    expect(result.throughput['direct']?.podsPerSecondP50).toBeGreaterThan(0);
+    expect(Object.keys(result.peakRssBytes['direct'] ?? {})).toContain('scheduler');
+    expect(result.peakRssBytes['store-mediated']?.['etcd']).toBeGreaterThan(0);
+    expect(result.replay?.trace.functions).toBe(3);
+    for (const mode of ['direct', 'store-mediated']) expect(result.replay?.modes[mode]?.delayMs.count).toBe(result.replay?.trace.invocations);
+  }, 180_000);
+});
