@@ -266,7 +266,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
   } else {
     print(
       `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
-        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, peak heap ${mib(result.peakMemoryBytes)}, ${result.workers} worker${result.workers === 1 ? '' : 's'}`,
+        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, ` +
+        `${result.workers === 1 ? `peak heap ${mib(result.peakMemoryBytes)}, 1 worker` : `peak memory ${mib(result.peakMemoryBytes)} (worker heaps and the shared state table), ${result.workers} workers`}`,
     );
     print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
     print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);

@@ -239,6 +239,10 @@ async function main(): Promise<void> {
   const peakRssBytes: Record<string, Record<string, number>> = {};
   let calibration: CalibrationSummary | null = null;
   let replay: ReplayResult | null = null;
+  const replayFunctions = Number(values['replay-functions'] ?? (quick ? 10 : 100));
+  const replayEnabled = values['no-replay'] !== true;
+  // The last burst clusters are kept for the replay when they have its functions (a generated trace names them as the bursts do).
+  const keptForReplay = new Map<TransportKind, BenchCluster>();
   const notePeaks = (cluster: BenchCluster): void => {
     const peaks = (peakRssBytes[cluster.options.mode] ??= {});
     for (const [stage, bytes] of Object.entries(cluster.peakRss())) peaks[stage] = Math.max(peaks[stage] ?? 0, bytes);
@@ -273,6 +277,9 @@ async function main(): Promise<void> {
               const cluster = clusters.get(mode) as BenchCluster;
               const run = await runBurst(cluster, size, rep, timeoutMs);
               runs.push(run);
+              // What is measured so far, in case the run is cut short.
+              mkdirSync(outDir, { recursive: true });
+              writeFileSync(join(outDir, 'burst.partial.json'), `${JSON.stringify({ runs, peakRssBytes }, null, 2)}\n`);
               log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), scale-down ${formatMs(run.scaleDownMs)}` : run.outcome}`);
               if (run.outcome !== 'finished') {
                 // The cluster may still be busy: replace it, and skip larger bursts of this series.
@@ -286,13 +293,15 @@ async function main(): Promise<void> {
             }
           }
       } finally {
-        for (const cluster of clusters.values()) {
+        const keep = replayEnabled && values['replay-csv'] === undefined && functions === replayFunctions && functions === functionCounts[functionCounts.length - 1];
+        for (const [mode, cluster] of clusters) {
           notePeaks(cluster);
-          await cluster.stop();
+          if (keep) keptForReplay.set(mode, cluster);
+          else await cluster.stop();
         }
       }
     }
-    if (values['no-replay'] !== true) {
+    if (replayEnabled) {
       mkdirSync(outDir, { recursive: true });
       replay = await runReplay({
         modes,
@@ -300,7 +309,8 @@ async function main(): Promise<void> {
         etcd: etcd?.endpoint ?? null,
         seed: Number(values['replay-seed'] ?? 1),
         minutes: Number(values['replay-minutes'] ?? (quick ? 3 : 20)),
-        functions: Number(values['replay-functions'] ?? (quick ? 10 : 50)),
+        functions: replayFunctions,
+        clusters: keptForReplay,
         csv: values['replay-csv'] ?? null,
         minuteMs: Number(values['replay-minute-ms'] ?? replayMinuteMsDefault),
         log,
@@ -308,6 +318,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
+    for (const cluster of activeClusters) await cluster.stop();
     if (etcd !== null) {
       const mediatedPeaks = peakRssBytes['store-mediated'];
       if (mediatedPeaks !== undefined) mediatedPeaks['etcd'] = peakRssOf(etcd.process.pid ?? 0) ?? 0;

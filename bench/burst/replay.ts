@@ -155,6 +155,8 @@ export interface ReplayOptions {
   /** Real milliseconds per trace minute. */
   readonly minuteMs: number;
   readonly log: (line: string) => void;
+  /** Clusters of the bursts, at 0 pods, to replay on when they have the trace's functions (else a cluster is started per mode); stopped here. */
+  readonly clusters?: ReadonlyMap<TransportKind, BenchCluster>;
   /** Where the generated trace is written (CSV); null: not written. */
   readonly writeCsvTo?: string | null;
 }
@@ -320,8 +322,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   options.log(`trace replay: ${trace.functions} functions, ${trace.minutes} minutes, ${trace.invocations} invocations (${options.csv ?? `seed ${options.seed}`})`);
   const modes: Record<string, ReplayModeResult> = {};
   for (const mode of options.modes) {
-    const cluster = new BenchCluster({ mode, functions: trace.functions, nodes: options.nodes, capacity: 1_000, etcd: options.etcd, startDelayMs: 0, functionNames: trace.names });
-    await cluster.start();
+    const kept = options.clusters?.get(mode);
+    const reuse = kept !== undefined && kept.functionNames.join(',') === trace.names.join(',');
+    const cluster = reuse ? kept : new BenchCluster({ mode, functions: trace.functions, nodes: options.nodes, capacity: 1_000, etcd: options.etcd, startDelayMs: 0, functionNames: trace.names });
+    if (!reuse) await cluster.start();
     try {
       options.log(`trace replay on the ${mode} cluster`);
       const result = await replayOnce(cluster, trace, arrivals, options.minuteMs, options.log);

@@ -73,7 +73,7 @@ describe('bench:burst smoke run', () => {
   it('runs both modes on tiny bursts and a tiny replay, and writes JSON with the reported fields', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '1', '--reps', '1', '--nodes', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
+      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
       { cwd: root, maxBuffer: 1 << 26, timeout: 170_000 },
     );
     const result = JSON.parse(stdout) as BenchResult;

@@ -3,6 +3,7 @@
  * model, runs the shared deterministic prefix, then expands its part of each level when
  * the main thread says `go`, inserting successors into the shared state table.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import type { Model } from './model.js';
@@ -134,7 +135,7 @@ class Explorer<S, A> {
   }
 
   private report(next: number, violation: WorkerViolation | null, bound: string | null, outbox: HandedState[][]): void {
-    this.peakHeap = Math.max(this.peakHeap, process.memoryUsage().heapUsed);
+    this.peakHeap = Math.max(this.peakHeap, getHeapStatistics().used_heap_size);
     const report: LevelReport = {
       type: 'level',
       worker: this.setup.worker,
@@ -171,7 +172,7 @@ class Explorer<S, A> {
     for (let k = 0; k < level.length; k++) {
       if ((k & 255) === 255) {
         if (Date.now() > setup.deadline) return { next, outbox, violation: null, bound: 'time' };
-        const heap = process.memoryUsage().heapUsed;
+        const heap = getHeapStatistics().used_heap_size;
         this.peakHeap = Math.max(this.peakHeap, heap);
         if (heap > setup.maxMemoryBytesPerWorker) return { next, outbox, violation: null, bound: `${Math.round((setup.maxMemoryBytesPerWorker * setup.workers) / 2 ** 20)} MiB of memory` };
       }

@@ -114,7 +114,8 @@ export class SharedStateTable {
       }
       while (t === claimed) t = Atomics.load(this.tag, i);
       if (t === overflow) return tableFull;
-      if (Atomics.load(this.high, i) === h && Atomics.load(this.low, i) === l) return t - 1;
+      // Plain reads suffice: the atomic load of the tag above orders them after the writer's stores.
+      if (this.high[i] === h && this.low[i] === l) return t - 1;
     }
   }
 }

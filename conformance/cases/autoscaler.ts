@@ -56,7 +56,7 @@ export const autoscalerCases: readonly ConformanceCase[] = [
   {
     id: 'autoscaler.durable-desired',
     roles,
-    requirements: ['REQ-SCALE-002', 'REQ-FAIL-002', 'REQ-SESS-001', 'REQ-SESS-002'],
+    requirements: ['REQ-SCALE-002', 'REQ-FAIL-002', 'REQ-SESS-001', 'REQ-SESS-002', 'REQ-CACHE-001'],
     title: 'A count answered OK survives a crash and is sent by the next incarnation',
     description:
       'The suite holds the link to the Deployment, so nothing the testee sends arrives. SetScale fn=5 is answered; the testee is killed at once and restarted. Its new session must use a greater epoch and round 2 must carry scale.set{fn,5}.',
@@ -77,7 +77,7 @@ export const autoscalerCases: readonly ConformanceCase[] = [
   {
     id: 'autoscaler.link-cut-resends',
     roles,
-    requirements: ['REQ-FAIL-004', 'REQ-CACHE-011', 'REQ-SESS-002', 'REQ-SESS-016'],
+    requirements: ['REQ-FAIL-004', 'REQ-CACHE-011', 'REQ-SESS-002', 'REQ-SESS-016', 'REQ-CACHE-001'],
     title: 'After a cut it opens a newer session and resends every count it knows',
     description: 'With fn=2 and g=1 applied, the link is cut. The testee must reconnect with a greater epoch and send both counts again in round 2.',
     async run(ctx) {

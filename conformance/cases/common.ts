@@ -155,7 +155,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
     {
       id: `${role}.stale-notification-ignored`,
       roles,
-      requirements: ['REQ-SESS-005', 'REQ-FAIL-006', 'REQ-SESS-004'],
+      requirements: ['REQ-SESS-005', 'REQ-FAIL-006', 'REQ-SESS-004', 'REQ-CACHE-002'],
       title: 'Ignores a notification of an ended session',
       description:
         'Pods run; the link to a downstream peer is cut and the testee reconnects. The suite then writes on the new stream a pod.failed carrying the epoch of the ended session, for a running pod. The testee must not apply it: no rollback, no replacement pod provisioned, the pod still held below.',
@@ -180,7 +180,85 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         await ctx.sleep(800);
         const provisionsAfter = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
         ctx.check(['REQ-SESS-004', 'REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);
-        ctx.check(['REQ-SESS-005'], ctx.chain.runningSandboxes().includes(victim), `${victim} must still run`);
+        ctx.check(['REQ-SESS-005', 'REQ-CACHE-002'], ctx.chain.runningSandboxes().includes(victim), `${victim} must still run`);
+      },
+    },
+    {
+      id: `${role}.failed-pod-replaced`,
+      roles,
+      requirements: ['REQ-CACHE-003', 'REQ-CACHE-004', ...(role === 'scheduler' ? ['REQ-SCHED-009'] : ['REQ-RS-002'])],
+      title: 'Rolls back a pod whose sandbox failed; a new pod replaces it',
+      description:
+        'The next sandbox start on every node fails. Scale fn to 1: the failed pod must be rolled back (pod.failed passed up by a Scheduler), never provisioned again under its name, and a new pod (a new name) must end up running.',
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        for (const n of ctx.chain.nodes.values()) n.failNext = 1;
+        ctx.step('scale fn to 1; the first start fails');
+        await ctx.scale('fn', 1);
+        await ctx.waitFor(['REQ-CACHE-003'], 'a pod running after the failed one was replaced', () => ctx.chain.runningSandboxes().length === 1 && [...ctx.chain.nodes.values()].some((n) => n.failStarts.size > 0), 10_000);
+        const failed = [...ctx.chain.nodes.values()].flatMap((n) => [...n.failStarts]);
+        ctx.check(['REQ-CACHE-003', 'REQ-CACHE-004'], failed.every((p) => !ctx.chain.runningSandboxes().includes(p)), `a failed pod must not run again: ${failed.join(', ')}`);
+      },
+    },
+    {
+      id: `${role}.provision-lost-invalidated`,
+      roles,
+      requirements: ['REQ-CACHE-007', 'REQ-CACHE-004', 'REQ-CACHE-006'],
+      title: 'A provision lost on the wire is rolled back at the next snapshot, not re-sent',
+      description:
+        'The first provision the testee sends down is lost and the link cut. The next snapshot does not contain the pod: the testee must invalidate it (never send the same name again) and the chain must still reach the desired count with a new pod.',
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        let lost = false;
+        for (const d of below) downstreamLink(ctx, d).dropAndCutOn((m) => (m.type === 'pod.provision' && !lost ? ((lost = true), true) : false));
+        ctx.step('scale fn to 1; the provision is lost');
+        await ctx.scale('fn', 1);
+        await ctx.waitFor(['REQ-CACHE-007'], 'one pod running after the lost provision', () => lost && ctx.chain.runningSandboxes().length === 1, 10_000);
+      },
+    },
+    {
+      id: `${role}.unsent-sent-in-round-2`,
+      roles,
+      requirements: ['REQ-CACHE-008', 'REQ-CACHE-001', 'REQ-SESS-012', 'REQ-SESS-010'],
+      title: 'Pods decided while the link is down are sent in round 2 of the next session',
+      description:
+        'Every downstream peer becomes unreachable; fn is scaled to 2. The testee must keep the new pods unsent (not invalidate them) and, once the peers are reachable again, provision each exactly once in round 2 of the new session; both must run.',
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        ctx.step('downstream peers unreachable; scale fn to 2');
+        for (const d of below) downstreamLink(ctx, d).refuse(true);
+        await ctx.scale('fn', 2);
+        await ctx.sleep(500);
+        ctx.check(['REQ-SESS-012'], ctx.chain.runningSandboxes().length === 0, 'pods ran while every downstream link was down');
+        ctx.step('the peers are reachable again');
+        for (const d of below) downstreamLink(ctx, d).refuse(false);
+        await ctx.waitFor(['REQ-CACHE-008', 'REQ-SESS-010'], 'both pods running after the reconnection', () => ctx.chain.runningSandboxes().length === 2, 15_000);
+      },
+    },
+    {
+      id: `${role}.unknown-notifications-ignored`,
+      roles,
+      requirements: ['REQ-CACHE-012'],
+      title: 'Ignores notifications about pods it does not hold or that do not apply',
+      description:
+        'In the current session of a downstream link the suite writes pod.running and tombstone.done for a pod the testee never held, and tombstone.done for a pod that is alive. The testee must ignore them: the session goes on, no pod is rolled back or replaced, the alive pod keeps running.',
+      async run(ctx) {
+        if (!(await settle(ctx))) return;
+        await ctx.scale('fn', 1);
+        if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => ctx.chain.runningSandboxes().length === 1, 10_000))) return;
+        const pod = ctx.chain.runningSandboxes()[0] ?? '';
+        const link = [...ctx.chain.fromTestee.values()].find((l) => ctx.chain.podsOf(l.peer).some((p) => p.name === pod)) ?? downstreamLink(ctx, below[0] ?? '');
+        const current = link.current;
+        const epoch = current?.epoch ?? 0;
+        const before = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
+        ctx.step('notifications that do not apply');
+        link.inject({ epoch, running: { names: ['fn-77-1'] } }, 'pod.running for an unknown pod');
+        link.inject({ epoch, tombstone_done: { names: ['fn-77-2'] } }, 'tombstone.done for an unknown pod');
+        link.inject({ epoch, tombstone_done: { names: [pod] } }, `tombstone.done for the alive pod ${pod}`);
+        await ctx.sleep(700);
+        const after = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
+        ctx.check(['REQ-CACHE-012'], after === before, `a notification that does not apply changed the testee: ${after - before} new pod(s) provisioned`);
+        ctx.check(['REQ-CACHE-012'], ctx.chain.runningSandboxes().includes(pod), `${pod} must keep running`);
       },
     },
   ];

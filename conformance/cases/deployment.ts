@@ -22,7 +22,7 @@ export const deploymentCases: readonly ConformanceCase[] = [
   {
     id: 'deployment.forwards-desired-counts',
     roles,
-    requirements: ['REQ-SCALE-004', 'REQ-SCALE-003', 'REQ-SCALE-005'],
+    requirements: ['REQ-SCALE-004', 'REQ-SCALE-003', 'REQ-SCALE-005', 'REQ-TOPO-001', 'REQ-TOPO-007'],
     title: 'Forwards every desired count and confirms it once in force below',
     description: 'Scale fn to 3 then 1 and g to 2 at the Autoscaler: the ReplicaSet must receive each count, the pods must follow, and the Autoscaler\'s entries must become clean (scale.applied echoed with the exact values).',
     async run(ctx) {
@@ -40,7 +40,7 @@ export const deploymentCases: readonly ConformanceCase[] = [
   {
     id: 'deployment.link-cut-resends',
     roles,
-    requirements: ['REQ-FAIL-004', 'REQ-SESS-002', 'REQ-CACHE-011', 'REQ-SESS-010'],
+    requirements: ['REQ-FAIL-004', 'REQ-SESS-002', 'REQ-CACHE-011', 'REQ-SESS-010', 'REQ-SESS-015', 'REQ-SESS-016', 'REQ-CACHE-001'],
     title: 'After a cut of its downstream link it opens a newer session and resends every count',
     description: 'With fn=2, the link to the ReplicaSet is cut. The testee must reconnect with a greater epoch and send scale.set{fn,2} in round 2 even though the snapshot already shows 2.',
     async run(ctx) {

@@ -33,7 +33,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.handshake',
     roles: kubelet,
-    requirements: ['REQ-WIRE-001', 'REQ-SESS-009', 'REQ-SESS-011', 'REQ-SESS-020', 'REQ-TOPO-003'],
+    requirements: ['REQ-WIRE-001', 'REQ-SESS-009', 'REQ-SESS-011', 'REQ-SESS-020', 'REQ-TOPO-003', 'REQ-WIRE-008'],
     title: 'Answers a hello with a snapshot and syncs',
     description:
       'The reference Scheduler opens a session (Hello with a fresh epoch). The testee must answer with its snapshot (empty at first start) carrying the same epoch, accept session.sync, and the link must be synced at the Scheduler.',
@@ -255,7 +255,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.unauthorized-upstream',
     roles: kubelet,
-    requirements: ['REQ-SEC-002', 'REQ-SEC-003', 'REQ-SESS-007', 'REQ-FAIL-007', 'REQ-WIRE-006'],
+    requirements: ['REQ-SEC-002', 'REQ-SEC-003', 'REQ-SESS-007', 'REQ-FAIL-007', 'REQ-WIRE-006', 'REQ-TOPO-001'],
     title: 'Rejects a hello from a stage that is not its configured upstream',
     description:
       'Extra streams say Hello with a newer epoch but upstream_stage_id "replicaset" (UNAUTHORIZED_UPSTREAM, PERMISSION_DENIED), and with downstream_stage_id "kubelet:n9" (WRONG_DOWNSTREAM, FAILED_PRECONDITION). The session of the real Scheduler must go on and keep working.',
@@ -335,7 +335,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.link-cut',
     roles: kubelet,
-    requirements: ['REQ-FAIL-004', 'REQ-SESS-018', 'REQ-SESS-009'],
+    requirements: ['REQ-FAIL-004', 'REQ-SESS-018', 'REQ-SESS-009', 'REQ-SESS-015'],
     title: 'Keeps its pods across a link cut and reports them in the next snapshot',
     description: 'Two pods run; the link is cut; the Scheduler reconnects with a newer epoch. The snapshot must list both pods running, and nothing must be rolled back.',
     async run(ctx) {
@@ -381,7 +381,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.killing-is-tombstone',
     roles: kubelet,
-    requirements: ['REQ-TOMB-007', 'REQ-TOMB-001', 'REQ-SESS-009'],
+    requirements: ['REQ-TOMB-007', 'REQ-TOMB-001', 'REQ-SESS-009', 'REQ-TOMB-008'],
     title: 'A sandbox being killed stays a tombstone in the snapshot',
     description:
       'With a slow sandbox runtime (kills take 1.5 s) a running pod is tombstoned; right after the tombstone reaches the testee the link is cut. The next snapshot must carry the pod as a tombstone (neither alive nor absent) until the kill ends, then tombstone.done.',
@@ -401,6 +401,8 @@ export const kubeletCases: readonly ConformanceCase[] = [
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
       const snapshot = link.current === null ? null : snapshotIn(link.current);
       ctx.check(['REQ-TOMB-001', 'REQ-TOMB-007', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod) && !snapshot.pods.has(pod), `while its sandbox is being killed, ${pod} must be a tombstone in the snapshot; got ${snapshot === null ? 'no snapshot' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
+      const origins = (link.current?.received ?? []).flatMap((f) => ((f as { snapshot?: { tombstones?: Array<{ record: { name: string } | null; origin: string }> } }).snapshot?.tombstones ?? []).filter((t) => t.record?.name === pod).map((t) => t.origin));
+      ctx.check(['REQ-TOMB-008'], origins.length === 0 || origins.every((o) => o === 'replicaset'), `the tombstone of ${pod} (a scale-down: origin replicaset) came back with origin ${origins.join(', ')}`);
       await ctx.waitFor(['REQ-TOMB-005'], `tombstone.done for ${pod}`, () => ctx.chain.podsOf(scheduler).length === 0, 5_000);
     },
   },

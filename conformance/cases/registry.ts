@@ -3,11 +3,12 @@ import type { Role } from '../../machines/index.js';
 import type { ConformanceCase } from './case.js';
 import { autoscalerCases } from './autoscaler.js';
 import { deploymentCases } from './deployment.js';
+import { inspectCases } from './inspect.js';
 import { kubeletCases } from './kubelet.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 
-export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases];
+export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases, ...inspectCases];
 
 export function casesForRole(role: Role): ConformanceCase[] {
   return allCases.filter((c) => c.roles.includes(role));

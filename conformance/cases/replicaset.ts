@@ -19,7 +19,7 @@ export const replicaSetCases: readonly ConformanceCase[] = [
   {
     id: 'replicaset.scale-up-and-down',
     roles,
-    requirements: ['REQ-RS-002', 'REQ-RS-003', 'REQ-RS-005', 'REQ-POD-002', 'REQ-POD-007', 'REQ-SCALE-003'],
+    requirements: ['REQ-RS-002', 'REQ-RS-003', 'REQ-RS-005', 'REQ-POD-002', 'REQ-POD-007', 'REQ-SCALE-003', 'REQ-TOPO-001', 'REQ-TOPO-007'],
     title: 'Creates and terminates exactly the pods the desired count asks for',
     description:
       'Scale fn to 3: exactly three pods named fn-<incarnation>-<n> are provisioned (no node), and scale.applied{fn,3} goes up. Scale to 1: exactly two are terminated, one keeps running.',
@@ -47,7 +47,7 @@ export const replicaSetCases: readonly ConformanceCase[] = [
   {
     id: 'replicaset.names-never-reused',
     roles,
-    requirements: ['REQ-POD-001', 'REQ-POD-002', 'REQ-SESS-001'],
+    requirements: ['REQ-POD-001', 'REQ-POD-002', 'REQ-POD-003', 'REQ-SESS-001'],
     title: 'Never names two pods alike, also after a scale-down and a restart',
     description: 'Scale fn 2, 0, 2, restart the testee, scale 3: every provisioned name must be new (the suite checks every provision of the run), with the incarnation of the process that created it.',
     restartsTestee: true,
@@ -101,7 +101,7 @@ export const replicaSetCases: readonly ConformanceCase[] = [
   {
     id: 'replicaset.restart-waits-for-scale',
     roles,
-    requirements: ['REQ-REC-007', 'REQ-REC-004', 'REQ-CACHE-009', 'REQ-FAIL-001'],
+    requirements: ['REQ-REC-007', 'REQ-REC-004', 'REQ-CACHE-009', 'REQ-FAIL-001', 'REQ-CACHE-002'],
     title: 'A restarted ReplicaSet adopts the running pods and decides nothing before a scale.set',
     description: 'Three pods run; the testee is killed and restarted. It must adopt the three pods from the Scheduler\'s snapshot and neither create nor terminate any pod; after the Deployment\'s round 2 (scale.set fn=3) the count stays 3.',
     restartsTestee: true,

@@ -13,6 +13,14 @@ function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
   return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the Scheduler synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
 }
 
+/** Origins of every tombstone the testee sent to the Kubelet peers. */
+function tombstoneOrigins(ctx: Parameters<ConformanceCase['run']>[0]): string[] {
+  const origins: string[] = [];
+  for (const link of ctx.chain.fromTestee.values())
+    for (const stream of link.streams) for (const f of stream.received as Array<{ tombstone?: { tombstones?: Array<{ origin: string }> } }>) origins.push(...(f.tombstone?.tombstones ?? []).map((t) => t.origin));
+  return origins;
+}
+
 function perNode(ctx: Parameters<ConformanceCase['run']>[0]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [node, n] of ctx.chain.nodes) counts[node] = n.sandboxes.size;
@@ -23,7 +31,7 @@ export const schedulerCases: readonly ConformanceCase[] = [
   {
     id: 'scheduler.place-and-terminate',
     roles,
-    requirements: ['REQ-POD-006', 'REQ-POD-007', 'REQ-SCHED-002', 'REQ-SCHED-009', 'REQ-TOMB-002', 'REQ-TOMB-005'],
+    requirements: ['REQ-POD-006', 'REQ-POD-007', 'REQ-SCHED-002', 'REQ-SCHED-009', 'REQ-TOMB-002', 'REQ-TOMB-005', 'REQ-TOMB-008', 'REQ-TOPO-001', 'REQ-TOPO-002'],
     title: 'Places pods on warm nodes within capacity, passes running up, forwards tombstones',
     description:
       'Scale fn to 4 (two nodes of capacity 2): every pod must be provisioned to a Kubelet with its node set, two per node, and reported running up to the ReplicaSet. Scale to 0: every tombstone must reach the Kubelets and come back as tombstone.done.',
@@ -37,12 +45,32 @@ export const schedulerCases: readonly ConformanceCase[] = [
       ctx.step('scale fn to 0');
       ctx.chain.scale('fn', 0);
       await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-005'], 'every pod terminated and confirmed', () => ctx.chain.podsOf('replicaset').length === 0 && ctx.chain.runningSandboxes().length === 0, 10_000);
+      const origins = tombstoneOrigins(ctx);
+      ctx.check(['REQ-TOMB-008'], origins.length === 4 && origins.every((o) => o === 'replicaset'), `the tombstones of a scale-down must reach the Kubelets with origin replicaset, got ${origins.join(', ')}`);
+    },
+  },
+  {
+    id: 'scheduler.unschedulable-waits',
+    roles,
+    requirements: ['REQ-SCHED-005', 'REQ-SCHED-002'],
+    title: 'A pod that fits nowhere waits; it is neither failed nor rolled back',
+    description: 'Scale fn to 6 on two nodes of capacity 2: four pods run; the other two must wait unscheduled (no pod.failed up, the ReplicaSet keeps six alive pods). Scale to 4: the waiting ones are withdrawn, four keep running.',
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.chain.scale('fn', 6);
+      if (!(await ctx.waitFor(['REQ-SCHED-002'], 'four pods running', () => ctx.chain.runningSandboxes().length === 4, 10_000))) return;
+      await ctx.sleep(500);
+      const failed = (upstreamLink(ctx).current?.received ?? []).some((f) => (f as { failed?: unknown }).failed !== undefined && (f as { failed?: unknown }).failed !== null);
+      ctx.check(['REQ-SCHED-005'], !failed, 'a pod that fits nowhere was reported failed');
+      ctx.check(['REQ-SCHED-005'], ctx.chain.podsOf('replicaset').length === 6 && ctx.chain.runningSandboxes().length === 4, `six pods must be alive at the ReplicaSet (four running), got ${ctx.chain.podsOf('replicaset').length}`);
+      ctx.chain.scale('fn', 4);
+      await ctx.waitFor(['REQ-SCHED-005'], 'four pods held and running', () => ctx.chain.podsOf('replicaset').length === 4 && ctx.chain.runningSandboxes().length === 4, 10_000);
     },
   },
   {
     id: 'scheduler.capacity-until-kill-confirmed',
     roles,
-    requirements: ['REQ-SCHED-003', 'REQ-SCHED-004', 'REQ-SCHED-006', 'REQ-SCHED-008'],
+    requirements: ['REQ-SCHED-003', 'REQ-SCHED-004', 'REQ-SCHED-006', 'REQ-SCHED-007', 'REQ-SCHED-008', 'REQ-TOMB-008'],
     title: 'Counts a preempted pod against its node until the kill is confirmed',
     description:
       'Both nodes are full of fn pods (priority 0); the Kubelets hold every kill. A hi pod (priority 10) arrives: the Scheduler preempts one fn pod (pod.preempted up, tombstone down). A fifth fn pod then arrives (a new decision round). The Scheduler must not place any pod on the node of the victim before tombstone.done (a reference Kubelet would refuse it: CAPACITY_EXCEEDED). Once kills are released the hi pod must run.',
@@ -60,6 +88,9 @@ export const schedulerCases: readonly ConformanceCase[] = [
       ctx.chain.scale('fn', 5);
       await ctx.sleep(700);
       ctx.check(['REQ-SCHED-003'], !ctx.chain.runningSandboxes().some((p) => p.startsWith('hi-')) && [...ctx.chain.nodes.values()].every((n) => [...n.sandboxes.keys()].every((p) => !p.startsWith('hi-'))), 'the hi pod was placed while the preempted pod was still being killed');
+      const preempted = (upstreamLink(ctx).current?.received ?? []).flatMap((f) => (f as { preempted?: { names?: string[] } }).preempted?.names ?? []);
+      ctx.check(['REQ-SCHED-007'], preempted.length === 1, `one waiting hi pod needs exactly one preemption, got ${preempted.length}: ${preempted.join(', ')}`);
+      ctx.check(['REQ-TOMB-008', 'REQ-SCHED-008'], tombstoneOrigins(ctx).every((o) => o === 'scheduler') && tombstoneOrigins(ctx).length >= 1, `a preemption's tombstone must carry origin scheduler, got ${tombstoneOrigins(ctx).join(', ')}`);
       ctx.step('release the kills');
       ctx.chain.holdKills('n1', false);
       ctx.chain.holdKills('n2', false);
@@ -98,7 +129,7 @@ export const schedulerCases: readonly ConformanceCase[] = [
   {
     id: 'scheduler.restart-adopts-pods',
     roles,
-    requirements: ['REQ-SESS-001', 'REQ-SESS-002', 'REQ-REC-004', 'REQ-REC-005', 'REQ-CACHE-009', 'REQ-FAIL-001'],
+    requirements: ['REQ-SESS-001', 'REQ-SESS-002', 'REQ-REC-004', 'REQ-REC-005', 'REQ-CACHE-009', 'REQ-FAIL-001', 'REQ-CACHE-002'],
     title: 'A restarted Scheduler opens sessions with newer epochs and adopts the running pods',
     description:
       'Three pods run; the testee is killed and restarted. Its hellos must carry epochs greater than every epoch of its previous incarnation; it must adopt the pods from the Kubelets\' snapshots, answer the ReplicaSet once warm, and no pod may be killed or failed.',

@@ -1,6 +1,6 @@
 /**
  * The testee as a process, started per the launch contract (spec/11-conformance.md):
- * `/bin/sh -c COMMAND` in a scratch directory, KD_LAUNCH_CONFIG set to the launch
+ * `/bin/sh -c COMMAND` from the directory the suite runs in, KD_LAUNCH_CONFIG set to the launch
  * config's absolute path, stdout and stderr kept in files, readiness by
  * `grpc.health.v1.Health/Check` answering SERVING within readinessMsMax.
  */
@@ -24,8 +24,10 @@ export class HarnessError extends Error {
 export interface TesteeProcessOptions {
   readonly command: string;
   readonly launch: LaunchConfig;
-  /** The scratch directory: the working directory, the launch config and the logs live here. */
+  /** The scratch directory: the launch config, the logs and the data directory live here. */
   readonly dir: string;
+  /** The testee's working directory: where the suite was started, so that relative paths in the command work (spec/11). */
+  readonly cwd?: string;
   readonly readinessMs?: number;
 }
 
@@ -63,7 +65,7 @@ export class TesteeProcess {
     const out = openSync(this.stdoutPath, 'a');
     const err = openSync(this.stderrPath, 'a');
     const child = spawn('/bin/sh', ['-c', this.options.command], {
-      cwd: this.options.dir,
+      cwd: this.options.cwd ?? process.cwd(),
       env: { ...process.env, KD_LAUNCH_CONFIG: this.launchConfigPath },
       stdio: ['ignore', out, err],
       detached: true,

@@ -187,6 +187,7 @@ export class ClientLinkToTestee {
     if (stream === null || stream.ended) return;
     if (message.type === 'session.hello') stream.epoch = message.epoch;
     if (message.epoch !== stream.epoch) return;
+    if (message.type === 'pod.provision') this.chain.sentToTestee.add(message.pod.name);
     for (const frame of encodeDown([message], { upstream: this.peer, downstream: this.testee })) this.write(stream, frame);
   }
 
@@ -348,6 +349,8 @@ export class ServerLinkForTestee {
   /** The testee restarted since epochMax was set. */
   testeeRestarted = false;
   private holding = false;
+  /** While true, every stream the testee opens is ended at once (the peer is unreachable). */
+  private refusing = false;
   /** When set, the first matching frame from the testee is not delivered and the link is cut instead. */
   private dropAndCut: ((message: DownMessage) => boolean) | null = null;
   dropped: DownMessage[] = [];
@@ -402,7 +405,18 @@ export class ServerLinkForTestee {
     this.dropAndCut = predicate;
   }
 
+  /** Makes the peer unreachable (the current stream is cut, new ones are ended at once) or reachable again. */
+  refuse(refusing: boolean): void {
+    this.refusing = refusing;
+    if (refusing) this.cut();
+  }
+
   private accept(call: ServerStream['call']): void {
+    if (this.refusing) {
+      this.chain.log.add({ kind: 'fault', from: 'suite', to: this.testee, link: this.link, summary: 'connection refused (the peer is unreachable)' });
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'unreachable (conformance suite)', metadata: new grpc.Metadata() });
+      return;
+    }
     const stream: ServerStream = { id: ++streamCounter, call, epoch: 0, ended: false, received: [], rejections: [], outcome: null, outcomeWaiters: [], helloSeen: false, held: [] };
     this.streams.push(stream);
     this.chain.log.add({ kind: 'note', from: this.testee, to: this.peer, link: this.link, stream: stream.id, summary: 'stream opened by the testee' });
@@ -506,6 +520,8 @@ export class ServerLinkForTestee {
           `${name} is provisioned a second time (a pod name is never provisioned twice: a rolled-back or terminated pod is replaced by a new name)`,
           entry,
         );
+      if (roleOf(this.testee) === 'scheduler' && !this.chain.sentToTestee.has(name))
+        this.chain.log.violation(['REQ-TOPO-002'], `the Scheduler provisions ${name}, a pod the ReplicaSet never sent it (only the ReplicaSet creates pods)`, entry);
       this.provisioned.add(name);
       this.provisionCount += 1;
     }

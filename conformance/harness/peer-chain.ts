@@ -64,6 +64,8 @@ interface NodeSandboxes {
   heldKills: string[];
   /** Pod names whose start fails. */
   readonly failStarts: Set<string>;
+  /** How many of the next sandbox starts fail (a sandbox runtime that breaks). */
+  failNext: number;
 }
 
 export class PeerChain {
@@ -75,6 +77,8 @@ export class PeerChain {
   /** The links on which the testee is the upstream (peers serve the testee). */
   readonly fromTestee = new Map<LinkId, ServerLinkForTestee>();
   readonly nodes = new Map<string, NodeSandboxes>();
+  /** Pod names the peers provisioned to the testee. */
+  readonly sentToTestee = new Set<string>();
   /** The Autoscaler peer's backing store. */
   readonly store = new Map<string, number>();
   /** Peers whose machine raised an assertion: they take no more events. */
@@ -87,7 +91,7 @@ export class PeerChain {
     for (const stage of stagesOf(chain)) {
       if (stage === testee) continue;
       this.incarnations.set(stage, 1);
-      if (roleOf(stage) === 'kubelet') this.nodes.set(nodeOfKubelet(stage), { sandboxes: new Map(), holdKills: false, heldKills: [], failStarts: new Set() });
+      if (roleOf(stage) === 'kubelet') this.nodes.set(nodeOfKubelet(stage), { sandboxes: new Map(), holdKills: false, heldKills: [], failStarts: new Set(), failNext: 0 });
       this.states.set(stage, this.boot(stage));
     }
     for (const link of linksOf(chain)) {
@@ -239,6 +243,10 @@ export class PeerChain {
     this.later(this.options.sandbox.startDelayMs, () => {
       const sandbox = node.sandboxes.get(pod.name);
       if (sandbox?.state !== 'starting') return;
+      if (node.failNext > 0) {
+        node.failNext -= 1;
+        node.failStarts.add(pod.name);
+      }
       if (node.failStarts.has(pod.name)) {
         node.sandboxes.delete(pod.name);
         this.deliver(stage, { type: 'sandbox.failed', pod: pod.name });

@@ -7,11 +7,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
-import { frameBytesMax, linkDeadMsMax, reconnectBackoffMsMax, reconnectBackoffMsMin, sessionRecordsQueuedMax } from '../../spec/limits.js';
+import {
+  frameBytesMax,
+  linkDeadMsMax,
+  receiveSliceMsMax,
+  receivedFramesQueuedMax,
+  reconnectBackoffMsMax,
+  reconnectBackoffMsMin,
+  sessionRecordsQueuedMax,
+} from '../../spec/limits.js';
 import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
 import { fitFrame, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
-import { flowObserversOf, SessionWriter, type LinkFlow } from './flow-control.js';
+import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
 
 /** A Link.Session client stream; it takes frames already serialized by the writer (flow-control.ts). */
@@ -23,6 +31,8 @@ interface ClientSession {
   ended: boolean;
   /** The bounded send queue with backpressure (flow-control.ts). */
   readonly writer: SessionWriter<DownMessage>;
+  /** Received frames, applied in order in slices; pauses the stream while full (flow-control.ts). */
+  readonly inbox: ReceiveQueue;
   readonly assembler: SnapshotAssembler;
 }
 
@@ -121,9 +131,10 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
       });
-      const session: ClientSession = { call, epoch: 0, ended: false, writer, assembler: new SnapshotAssembler() };
+      const inbox = new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, framesQueuedMax: receivedFramesQueuedMax });
+      const session: ClientSession = { call, epoch: 0, ended: false, writer, inbox, assembler: new SnapshotAssembler() };
       this.current = session;
-      call.on('data', (frame: DownstreamFrame) => this.onFrame(session, frame));
+      call.on('data', (frame: DownstreamFrame) => inbox.push(this.onFrame(session, frame)));
       call.on('error', (e: grpc.ServiceError) => this.endSession(session, e.details));
       call.on('end', () => this.endSession(session, 'stream ended'));
       call.on('status', (s: grpc.StatusObject) => this.endSession(session, s.details));
@@ -145,8 +156,9 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
-  private onFrame(session: ClientSession, frame: DownstreamFrame): void {
-    if (session.ended) return;
+  /** Applies one received frame; a generator that yields after each record delivered (runs in the session's ReceiveQueue). */
+  private *onFrame(session: ClientSession, frame: DownstreamFrame): Generator<void, void, void> {
+    if (session.ended || this.port.stopped) return;
     const decoded = decodeDownstreamFrame(frame, this.context);
     if (!decoded.ok) {
       this.noteRejection(decoded.rejection.reason, frame?.epoch ?? 0, `received an invalid frame: ${decoded.rejection.message}`);
@@ -174,8 +186,9 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
         return;
       case 'records':
         for (const message of value.messages) {
-          if (session.ended) return;
+          if (session.ended || this.port.stopped) return;
           this.port.deliver({ type: 'message.received', link: this.link, message }, null);
+          yield;
         }
         return;
     }
@@ -197,6 +210,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
   private endSession(session: ClientSession, why: string | undefined): void {
     if (session.ended) return;
     session.ended = true;
+    session.inbox.close();
     session.writer.close();
     session.call.cancel();
     if (this.current !== session) return;

@@ -2,8 +2,9 @@
  * Flow control (runtime/node/flow-control.ts, runtime/wire/frame-size.ts): frames cut
  * to the frame size limit with records in order; backpressure (no write while the
  * stream is full, batching of what waited); the send queue bound. Then a real cluster
- * with a small frame size limit (`flow.frameBytesMax` = 1,024 bytes): a 2,000-pod burst
- * converges, no frame written on any link exceeded the limit, and backpressure happened.
+ * with a small frame size limit (`flow.frameBytesMax` = 1,024 bytes): a burst (800 pods;
+ * KD_FLOW_BURST=2000 for the issue's 2,000) converges, no frame written on any link
+ * exceeded the limit, and backpressure happened.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,8 +176,14 @@ describe('SessionWriter', () => {
 // ---------------------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-flow-'));
-/** Pods of the burst (KD_FLOW_BURST overrides, for measuring). */
-const burst = Number(process.env['KD_FLOW_BURST'] ?? 2_000);
+/**
+ * Pods of the burst: 800 by default (about 25 frames of 1 KiB in one flush of the
+ * ReplicaSet, more than the stream's buffer of 16: backpressure is certain), so the
+ * test stays under a minute on a loaded 2-core machine. KD_FLOW_BURST=2000 runs the
+ * issue's 2,000-pod burst (measured: converges in about 3 minutes at load 11-15 on 2
+ * cores; the time goes to machine steps at the Scheduler, about 40 ms each there).
+ */
+const burst = Number(process.env['KD_FLOW_BURST'] ?? 800);
 let config: ClusterConfig;
 
 afterAll(async () => {
@@ -207,7 +214,7 @@ async function samples(stage: string, name: string): Promise<Map<string, number>
 }
 
 describe('a cluster with a 1 KiB frame size limit', () => {
-  it('a 2,000-pod burst converges, no frame exceeds the limit, and senders waited for drain', async () => {
+  it(`a ${burst}-pod burst converges, no frame exceeds the limit, and senders waited for drain`, async () => {
     const frameBytesMax = frameBytesMin;
     config = await writeClusterConfig(dir, { nodes: 4, capacity: 600, functions: ['fn'], startDelayMs: 5, killDelayMs: 5, frameBytesMax });
     expect(loadClusterConfig(configFileOf(dir)).flow).toEqual({ frameBytesMax });
@@ -218,7 +225,7 @@ describe('a cluster with a 1 KiB frame size limit', () => {
 
     const started = Date.now();
     expect(await runScale(['fn', String(burst), '--dir', dir], () => {})).toBe(0);
-    const status = await waitConverged(burst, 120_000);
+    const status = await waitConverged(burst, Math.max(120_000, burst * 150));
     console.log(`[flow] 0 -> ${burst} pods with 1 KiB frames converged in ${Date.now() - started} ms`);
     expect(status.functions[0]).toMatchObject({ desired: burst, running: burst });
 
@@ -239,5 +246,5 @@ describe('a cluster with a 1 KiB frame size limit', () => {
     expect(frames).toBeGreaterThan((4 * burst) / 40);
     expect(largestSeen).toBeGreaterThan(frameBytesMax / 2);
     expect(blocked).toBeGreaterThan(0);
-  }, 240_000);
+  }, Math.max(240_000, burst * 200));
 });

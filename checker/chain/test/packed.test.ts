@@ -5,6 +5,7 @@
  * the same chain states as the sequential one.
  */
 import { describe, expect, it } from 'vitest';
+import { runCheck } from '../../../cli/check-command.js';
 import { searchParallel } from '../../engine/parallel.js';
 import { search, walkPath } from '../../engine/search.js';
 import { loadCheckConfig } from '../config-file.js';
@@ -88,4 +89,26 @@ describe('parallel search of the chain (2 workers)', () => {
     const steps = walkPath(new ChainModel(config), parallel.violation?.path ?? []);
     expect(steps[steps.length - 1]?.violations.map((v) => v.property)).toContain(parallel.violation?.property);
   }, 300_000);
+});
+
+describe('kd check --workers', () => {
+  async function check(argv: string[]): Promise<{ code: number; out: string }> {
+    const lines: string[] = [];
+    const code = await runCheck(argv, (l) => lines.push(l));
+    return { code, out: lines.join('\n') };
+  }
+
+  it('--workers 2 reports the same states and transitions as one worker', async () => {
+    const one = JSON.parse((await check(['--preset', 'smoke', '--json'])).out) as Record<string, unknown>;
+    const r = await check(['--preset', 'smoke', '--json', '--workers', '2']);
+    expect(r.code).toBe(0);
+    const two = JSON.parse(r.out) as Record<string, unknown>;
+    expect(two).toMatchObject({ verdict: 'verified', workers: 2, livenessChecked: true, distinctStates: one.distinctStates, transitions: one.transitions, depth: one.depth });
+    expect(one.workers).toBe(1);
+  }, 300_000);
+
+  it('rejects --workers with depth-first search, and a worker count of 0', async () => {
+    await expect(check(['--workers', '2', '--strategy', 'dfs'])).rejects.toThrow(/--workers above 1 searches breadth-first/);
+    await expect(check(['--workers', '0'])).rejects.toThrow(/--workers must be from 1/);
+  });
 });
