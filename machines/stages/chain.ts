@@ -44,7 +44,7 @@ export function initStage(config: ChainConfig, stage: StageId, boot: StageBoot):
       return initScheduler({ variant: config.variant, nodes: config.nodes, functions: config.functions }, boot.incarnation);
     case 'kubelet': {
       const node = nodeSpec(config, stage);
-      return initKubelet({ variant: config.variant, node: node.name, capacity: node.capacity }, boot.incarnation, boot.inventory ?? []);
+      return initKubelet({ variant: config.variant, node: node.name, capacity: node.capacity, functions: config.functions }, boot.incarnation, boot.inventory ?? []);
     }
   }
 }
@@ -62,7 +62,7 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
       return stepScheduler({ variant, nodes: config.nodes, functions: config.functions }, state, event);
     case 'kubelet': {
       const node = nodeSpec(config, stage);
-      return stepKubelet({ variant, node: node.name, capacity: node.capacity }, state, event);
+      return stepKubelet({ variant, node: node.name, capacity: node.capacity, functions: config.functions }, state, event);
     }
   }
 }

@@ -10,7 +10,7 @@ import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { PodRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
 import { withEntry } from '../core/sorted.js';
-import { schedulerToKubelet } from './config.js';
+import { schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { describeCache, putPod, type PodCache, type PodEntry } from './pod-cache.js';
@@ -26,6 +26,8 @@ export interface KubeletConfig {
   readonly variant: ProtocolVariant;
   readonly node: string;
   readonly capacity: number;
+  /** The functions of the chain: a provision for any other is refused per pod (REQ-POD-008, DEC-17). */
+  readonly functions: readonly FunctionSpec[];
 }
 
 /** A sandbox found at boot: the Kubelet rebuilds its pod list from these. */
@@ -108,6 +110,11 @@ class KubeletStep {
     if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
       if (message.pod.name in this.state.pods || message.pod.node !== this.config.node) return 'applied';
+      if (!this.config.functions.some((f) => f.name === message.pod.function)) {
+        // Not held: refused per pod, like a full node (04, Kubelet sandbox table; DEC-17).
+        this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
+        return 'applied';
+      }
       const admit = sandboxesHeld(this.state.pods) < this.config.capacity;
       const entry: PodEntry = { record: message.pod, lifecycle: 'unknown', origin: null };
       this.state = { ...this.state, pods: withEntry(this.state.pods, entry.record.name, entry) };

@@ -54,3 +54,22 @@ describe('Scheduler snapshot validation (REQ-CACHE-010)', () => {
     expect(misplacedInSnapshot('n1', message, held)).toBeNull();
   });
 });
+
+describe('Kubelet provision of an unconfigured function (REQ-POD-008, DEC-17)', () => {
+  it('is refused per pod with pod.failed{unknown-owner}, holding nothing and starting no sandbox', () => {
+    const kubelet = 'kubelet:n1';
+    const kubeletLink = schedulerToKubelet('n1');
+    const epoch = 2 ** 20 + 1;
+    let state = initStage(config, kubelet, { incarnation: 1 });
+    for (const message of [{ type: 'session.hello', epoch }, { type: 'session.sync', epoch }] as DownMessage[])
+      state = stepStage(config, kubelet, state, { type: 'message.received', link: kubeletLink, message }).state;
+    const result = stepStage(config, kubelet, state, {
+      type: 'message.received',
+      link: kubeletLink,
+      message: { type: 'pod.provision', epoch, pod: { name: 'other-1-0', function: 'other', priority: 0, node: 'n1' } },
+    });
+    expect(result.disposition).toBe('applied');
+    expect(result.effects).toEqual([{ type: 'message.send', link: kubeletLink, message: { type: 'pod.failed', epoch, name: 'other-1-0', reason: 'unknown-owner' } }]);
+    expect(result.effects.some((e) => e.type === 'sandbox.start')).toBe(false);
+  });
+});

@@ -20,6 +20,16 @@ function overTheWire<T>(frame: T, kind: 'up' | 'down'): unknown {
 }
 
 describe('encodeDown / decodeUpstreamFrame', () => {
+  it('lets a provision for an unconfigured function through (the machines refuse it per pod, DEC-17) but not a scale.set', () => {
+    const context = { link: 'replicaset>scheduler', functions };
+    const provision = encodeDown([{ type: 'pod.provision', epoch, pod: { name: 'other-1-0', function: 'other', priority: 0, node: null } }], identity)[0];
+    const decoded = decodeUpstreamFrame(overTheWire(provision, 'down'), context);
+    expect(decoded.ok).toBe(true);
+    const scale = encodeDown([{ type: 'scale.set', epoch, scale: { function: 'other', desired: 1 } }], { upstream: 'deployment', downstream: 'replicaset' })[0];
+    const refused = decodeUpstreamFrame(overTheWire(scale, 'down'), { link: 'deployment>replicaset', functions });
+    expect(refused.ok ? null : refused.rejection.reason).toBe('UNKNOWN_FUNCTION');
+  });
+
   it('batches consecutive records of one kind and decodes exactly them, in order', () => {
     const messages: DownMessage[] = [
       { type: 'session.sync', epoch },
@@ -48,7 +58,8 @@ describe('encodeDown / decodeUpstreamFrame', () => {
     expect(reason({ epoch })).toBe('MALFORMED');
     expect(reason({ epoch, provision: { pods: [{ name: 'fn-1-1', function: 'fn', priority: 0, node: 'n2' }] } })).toBe('MALFORMED');
     expect(reason({ epoch, provision: { pods: [{ name: 'Bad Name', function: 'fn', priority: 0, node: 'n1' }] } })).toBe('MALFORMED');
-    expect(reason({ epoch, provision: { pods: [{ name: 'other-1-1', function: 'other', priority: 0, node: 'n1' }] } })).toBe('MALFORMED');
+    // An unconfigured function is valid on the wire in a provision: the Kubelet refuses that pod alone (DEC-17).
+    expect(reason({ epoch, provision: { pods: [{ name: 'other-1-1', function: 'other', priority: 0, node: 'n1' }] } })).toBe('ok');
     expect(reason({ epoch, tombstone: { tombstones: [{ name: 'fn-1-1', origin: 'kubelet' }] } })).toBe('MALFORMED');
     expect(reason({ epoch, scale_set: { scales: [{ function: 'fn', desired: 1 }] } })).toBe('MALFORMED');
     const many = Array.from({ length: batchRecordsMax + 1 }, (_, i) => ({ name: `fn-1-${i}`, function: 'fn', priority: 0, node: 'n1' }));

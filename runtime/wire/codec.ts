@@ -314,8 +314,18 @@ function decodeScale(value: unknown, context: LinkContext): Result<ScaleRecord> 
   return ok({ function: fn, desired });
 }
 
-/** `node` says what the node field must be: 'empty', 'any' (set or empty), or a node name it must equal. */
-function decodePod(value: unknown, context: LinkContext, node: 'empty' | 'any' | { readonly equals: string }): Result<PodRecord> {
+/**
+ * `node` says what the node field must be: 'empty', 'any' (set or empty), or a node name
+ * it must equal. `functions` says whether the function must be configured here: a
+ * provision for an unconfigured function is valid on the wire and refused per pod by the
+ * machines (`pod.failed{unknown-owner}`, DEC-17); a snapshot never holds one.
+ */
+function decodePod(
+  value: unknown,
+  context: LinkContext,
+  node: 'empty' | 'any' | { readonly equals: string },
+  functions: 'configured' | 'any' = 'configured',
+): Result<PodRecord> {
   if (!isObject(value)) return fail('MALFORMED', 'pod record: missing');
   const { name, priority } = value;
   const fn = value['function'];
@@ -323,7 +333,7 @@ function decodePod(value: unknown, context: LinkContext, node: 'empty' | 'any' |
   if (!validPodName(name)) return fail('MALFORMED', `pod record: bad pod name ${JSON.stringify(name)}`);
   if (!validFunctionName(fn)) return fail('MALFORMED', `pod ${name}: bad function name ${JSON.stringify(fn)}`);
   if (!name.startsWith(`${fn}-`)) return fail('MALFORMED', `pod ${name}: the name does not start with its function "${fn}"`);
-  if (!context.functions.has(fn)) return fail('MALFORMED', `pod ${name}: function "${fn}" is not configured here`);
+  if (functions === 'configured' && !context.functions.has(fn)) return fail('MALFORMED', `pod ${name}: function "${fn}" is not configured here`);
   if (typeof priority !== 'number' || !Number.isSafeInteger(priority)) return fail('MALFORMED', `pod ${name}: bad priority`);
   if (typeof nodeName !== 'string') return fail('MALFORMED', `pod ${name}: bad node`);
   if (nodeName !== '' && !validNodeName(nodeName)) return fail('MALFORMED', `pod ${name}: bad node name ${JSON.stringify(nodeName)}`);
@@ -390,7 +400,7 @@ export function decodeUpstreamFrame(frame: unknown, context: LinkContext): Resul
       const nodeRule = kind === 'pod-to-kubelet' ? { equals: downstream.slice('kubelet:'.length) } : ('empty' as const);
       const messages: DownMessage[] = [];
       for (const item of batch.value) {
-        const pod = decodePod(item, context, nodeRule);
+        const pod = decodePod(item, context, nodeRule, 'any');
         if (!pod.ok) return pod;
         messages.push({ type: 'pod.provision', epoch, pod: pod.value });
       }
