@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Role } from '../machines/index.js';
 import { casesForRole } from './cases/registry.js';
 import type { ConformanceCase } from './cases/case.js';
-import { runCase, testeeStageOf, type CaseRun, type TesteeSpec } from './harness/runner.js';
+import { attachLaunchConfig, runCase, testeeStageOf, type CaseRun, type TesteeSpec } from './harness/runner.js';
+import { checkHealth } from './harness/health.js';
 import { traceToSvg } from './report/diagram.js';
 import { junitXml, resultsSchema, resultsSchemaVersion, specInfo, suiteVersion, type CaseReport, type Results } from './report/results.js';
 
@@ -68,9 +69,20 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
       ? { role, stage, mode: options.testee.label, command: options.testee.command }
       : { role, stage, mode: 'attach', address: options.testee.address };
   print(`kd conformance: role ${role} (${stage}), testee ${options.testee.kind === 'command' ? options.testee.label : `attached at ${options.testee.address}`}, ${cases.length} case(s), seed ${options.seed}`);
+  let attachProblem: string | null = null;
+  if (options.testee.kind === 'attach') {
+    const file = join(options.outDir, 'attach-launch.json');
+    writeFileSync(file, `${JSON.stringify(attachLaunchConfig(role, options.testee.address, join(options.outDir, 'attached-data')), null, 2)}\n`);
+    print(`--attach: the stage must run with the launch config ${file} (any dataDir); the suite's peers listen on the ports after ${options.testee.address}.`);
+    print('--attach: all cases share one process: cases that restart the testee or need their own configuration are skipped, and state left by one case is seen by the next.');
+    const answer = await checkHealth(options.testee.address, 3_000);
+    if (!('status' in answer) || answer.status !== 'SERVING')
+      attachProblem = `nothing at ${options.testee.address} answers Health/Check with SERVING: start the stage with KD_LAUNCH_CONFIG=${file}, then run this command again`;
+  }
+  if (attachProblem !== null) print(`harness error: ${attachProblem}`);
   const reports: CaseReport[] = [];
-  for (const c of cases) {
-    const run: CaseRun = await runCase(c, { role, testee: options.testee, runSeed: options.seed });
+  for (const [index, c] of (attachProblem === null ? cases : []).entries()) {
+    const run: CaseRun = await runCase(c, { role, testee: options.testee, runSeed: options.seed, caseIndex: index });
     const r = run.result;
     const expectedToFail = options.expectedFailures.has(c.id);
     const failsRun = r.status === 'error' ? false : expectedToFail ? r.status === 'passed' : r.status === 'failed' && r.level === 'required';
@@ -107,7 +119,7 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
     expectedFailures: count((c) => c.expectedToFail && c.status === 'failed'),
     unexpectedPasses: count((c) => c.expectedToFail && c.status === 'passed'),
   };
-  const exitCode: 0 | 1 | 2 = summary.errors > 0 ? 2 : reports.some((c) => c.failsRun) ? 1 : 0;
+  const exitCode: 0 | 1 | 2 = summary.errors > 0 || attachProblem !== null ? 2 : reports.some((c) => c.failsRun) ? 1 : 0;
   const results: Results = {
     schema: resultsSchema,
     schemaVersion: resultsSchemaVersion,

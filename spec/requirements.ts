@@ -865,7 +865,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: all,
-    text: 'A receiver MUST validate a whole frame before it applies any record of it: the epoch is not 0; exactly one body is set; the body is allowed on this link in this direction (REQ-TOPO-004); no enum field has its `UNSPECIFIED` value; every name has the syntax and length of 01; the function of every `scale.set` and of every snapshot entry is configured (a `pod.provision` for an unconfigured function is valid on the wire and refused per pod, DEC-17); `desired <= desiredMax`; the node rule of REQ-POD-007 holds; the limits below hold. A frame that fails MUST be rejected as a whole with the matching error and no record of it applied.',
+    text: 'A receiver MUST validate a whole frame before it applies any record of it: the epoch is from 1 to `epochMax`; exactly one body is set; no batch is empty; the body is allowed on this link in this direction (REQ-TOPO-004); no enum field has its `UNSPECIFIED` value; every name has the syntax and length of 01; the function of every `scale.set` and of every snapshot entry is configured (a `pod.provision` for an unconfigured function is valid on the wire and refused per pod, DEC-17); `desired <= desiredMax`; the node rule of REQ-POD-007 holds; the limits below hold. A frame that fails MUST be rejected as a whole with the matching error and no record of it applied.',
     protects: ['INV-FENCING', 'INV-CACHE-COVERAGE'],
   },
   {

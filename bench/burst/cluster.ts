@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stagesOf, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../../runtime/config.js';
 import { pidOf, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../../runtime/cluster/local-cluster.js';
@@ -72,7 +72,8 @@ export class BenchCluster {
       functions: this.functionNames,
       startDelayMs: this.options.startDelayMs,
       killDelayMs: 0,
-      ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd } } : {}),
+      // A prefix of its own: clusters of one benchmark share the etcd, and their epochs repeat.
+      ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd, prefix: `/kubedirect/bench/${basename(this.dir)}/` } } : {}),
     });
     const stages = stagesOf(this.config.chain);
     activeClusters.add(this);

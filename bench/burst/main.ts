@@ -7,13 +7,14 @@
  * measured); bursts of each size are interleaved between the modes, repetition by
  * repetition. A burst scales from 0 to N pods (spread over the functions) with
  * concurrent Scaler calls, waits until the Kubelets have started N sandboxes, then
- * scales back to 0 and waits for convergence. Latency is from the scale request to the
+ * scales back to 0 and waits for convergence (from --restart-from pods on, the cluster
+ * is replaced by a fresh one instead, which is faster than a large scale-down). Latency is from the scale request to the
  * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
  * same traces (traces.ts). Then the trace replay (replay.ts) and, with --calibrate, the
  * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--out DIR] [--json]
@@ -92,7 +93,7 @@ function etcdVersion(): string {
   }
 }
 
-async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number): Promise<BurstRun> {
+async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
   const cursor = new TraceCursor();
   const stages = cluster.stages;
@@ -105,7 +106,7 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
   const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
   const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
   let scaleDownMs: number | null = null;
-  if (finished) {
+  if (finished && scaleDown) {
     const down = Date.now();
     await cluster.scaleAll(spread(0, cluster.functionNames));
     if (await cluster.waitConverged(0, timeoutMs)) scaleDownMs = Date.now() - down;
@@ -115,7 +116,7 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
     functions,
     size,
     rep,
-    outcome: latencyMs !== null && scaleDownMs !== null ? 'finished' : 'timeout',
+    outcome: latencyMs !== null && (scaleDownMs !== null || !scaleDown) ? 'finished' : 'timeout',
     latencyMs,
     podsPerSecond: latencyMs === null || latencyMs <= 0 ? null : size / (latencyMs / 1000),
     stages: timings.stages,
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
       nodes: { type: 'string' },
       modes: { type: 'string' },
       'timeout-s': { type: 'string' },
+      'restart-from': { type: 'string' },
       quick: { type: 'boolean' },
       calibrate: { type: 'boolean' },
       'no-replay': { type: 'boolean' },
@@ -220,6 +222,7 @@ async function main(): Promise<void> {
   const reps = Number(values.reps ?? (quick ? 1 : 3));
   const nodes = Number(values.nodes ?? 8);
   const timeoutMs = Number(values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
+  const restartFromSize = Number(values['restart-from'] ?? 1000);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const outDir = resolve(values.out ?? 'out/bench');
@@ -275,15 +278,17 @@ async function main(): Promise<void> {
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;
-              const run = await runBurst(cluster, size, rep, timeoutMs);
+              // Large bursts are followed by a fresh cluster instead of a scale-down (cheaper, and the same start state).
+              const restart = size >= restartFromSize;
+              const run = await runBurst(cluster, size, rep, timeoutMs, !restart);
               runs.push(run);
               // What is measured so far, in case the run is cut short.
               mkdirSync(outDir, { recursive: true });
               writeFileSync(join(outDir, 'burst.partial.json'), `${JSON.stringify({ runs, peakRssBytes }, null, 2)}\n`);
-              log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), scale-down ${formatMs(run.scaleDownMs)}` : run.outcome}`);
-              if (run.outcome !== 'finished') {
-                // The cluster may still be busy: replace it, and skip larger bursts of this series.
-                gaveUpAt.set(mode, size);
+              log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), ${restart ? 'fresh cluster next' : `scale-down ${formatMs(run.scaleDownMs)}`}` : run.outcome}`);
+              if (run.outcome !== 'finished' || restart) {
+                // The cluster may still be busy (or holds the burst): replace it; after a timeout skip larger bursts of this series.
+                if (run.outcome !== 'finished') gaveUpAt.set(mode, size);
                 notePeaks(cluster);
                 await cluster.stop();
                 const fresh = make(mode);
@@ -335,7 +340,7 @@ async function main(): Promise<void> {
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)' },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)' },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,

@@ -148,7 +148,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
           ['REQ-CACHE-005', 'REQ-TOMB-003'],
           `every sandbox ended (still running: ${ctx.chain.runningSandboxes().join(', ')}); a tombstone lost on the wire must be kept and sent again after the snapshot shows the pod alive`,
           () => ctx.chain.runningSandboxes().length === 0 && ctx.chain.nodes.size > 0 && [...ctx.chain.nodes.values()].every((n) => n.sandboxes.size === 0),
-          10_000,
+          6_000,
         );
       },
     },

@@ -4,11 +4,12 @@ import type { ConformanceCase } from './case.js';
 import { autoscalerCases } from './autoscaler.js';
 import { deploymentCases } from './deployment.js';
 import { inspectCases } from './inspect.js';
+import { wholeChainCases } from './whole-chain.js';
 import { kubeletCases } from './kubelet.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 
-export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases, ...inspectCases];
+export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases, ...inspectCases, ...wholeChainCases];
 
 export function casesForRole(role: Role): ConformanceCase[] {
   return allCases.filter((c) => c.roles.includes(role));

@@ -21,7 +21,7 @@ export function requirementsOfInvalidFrame(r: Rejection): string[] {
   const m = r.message;
   if (/bad epoch/.test(m)) return ['REQ-SESS-003', 'REQ-WIRE-004'];
   if (/not allowed (down|up)/.test(m) || /on a (scale|pod) link/.test(m)) return ['REQ-TOPO-004'];
-  if (/REQ-POD-007/.test(m)) return ['REQ-POD-007'];
+  if (/REQ-POD-007/.test(m)) return ['REQ-POD-007', 'REQ-WIRE-004'];
   if (/pod name|does not start with its function/.test(m)) return ['REQ-POD-005'];
   if (/REQ-TOMB-008|origin/.test(m)) return ['REQ-TOMB-008'];
   if (r.reason === 'BATCH_TOO_LARGE') return ['REQ-WIRE-008', 'REQ-WIRE-004'];

@@ -42,6 +42,8 @@ export interface PeerChainOptions {
   readonly log: RunLog;
   /** Delay before a peer reopens a link that ended. */
   readonly reconnectDelayMs: number;
+  /** The peers' first incarnation (with --attach each case starts above the last, so its epochs are newer). */
+  readonly incarnationBase?: number;
 }
 
 interface MemoryLink {
@@ -90,7 +92,7 @@ export class PeerChain {
     const { chain, testee } = options;
     for (const stage of stagesOf(chain)) {
       if (stage === testee) continue;
-      this.incarnations.set(stage, 1);
+      this.incarnations.set(stage, options.incarnationBase ?? 1);
       if (roleOf(stage) === 'kubelet') this.nodes.set(nodeOfKubelet(stage), { sandboxes: new Map(), holdKills: false, heldKills: [], failStarts: new Set(), failNext: 0 });
       this.states.set(stage, this.boot(stage));
     }

@@ -79,6 +79,8 @@ export interface RunCaseOptions {
   readonly role: Role;
   readonly testee: TesteeSpec;
   readonly runSeed: number;
+  /** With --attach: the position of the case in the run (its peers' incarnations start above every earlier case's). */
+  readonly caseIndex?: number;
   /** Where scratch directories go (removed after the case). */
   readonly scratchRoot?: string;
 }
@@ -104,6 +106,8 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
   });
   try {
     if (options.testee.kind === 'attach' && c.restartsTestee === true) return finish('skipped', { reason: 'restarts the testee, which --attach cannot do' });
+    if (options.testee.kind === 'attach' && (c.chain !== undefined || c.sandbox !== undefined || c.setup !== undefined))
+      return finish('skipped', { reason: 'needs its own configuration or a fresh start of the testee, which --attach cannot give' });
     const listen = options.testee.kind === 'attach' ? options.testee.address : `127.0.0.1:${await freePort()}`;
     const peerAddresses: Record<StageId, string> = {};
     const peerOf = (s: StageId): LaunchPeer => ({ stage: s, role: roleOf(s), address: peerAddresses[s] ?? '' });
@@ -114,9 +118,10 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
       if (ends.downstream === stage) upstream = ends.upstream;
       if (ends.upstream === stage) downstreams.push(ends.downstream);
     }
-    for (const d of downstreams) peerAddresses[d] = `127.0.0.1:${await freePort()}`;
+    const attach = options.testee.kind === 'attach' ? attachPorts(options.testee.address) : null;
+    for (const [i, d] of downstreams.entries()) peerAddresses[d] = attach === null ? `127.0.0.1:${await freePort()}` : `127.0.0.1:${attach + 1 + i}`;
     if (upstream !== null) peerAddresses[upstream] = `127.0.0.1:${await freePort()}`; // unused by the suite: the testee never dials its upstream
-    const sandbox = c.sandbox ?? { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) };
+    const sandbox = c.sandbox ?? (attach === null ? { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) } : attachSandbox);
     const launch: LaunchConfig = {
       launchVersion: 1,
       role,
@@ -129,7 +134,7 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
       chain: { functions: shape.functions, nodes: shape.nodes },
       sandbox,
     };
-    chain = new PeerChain({ chain: chainConfig, testee: stage, testeeAddress: listen, peerAddresses, sandbox: { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) }, log, reconnectDelayMs: 30 });
+    chain = new PeerChain({ chain: chainConfig, testee: stage, testeeAddress: listen, peerAddresses, sandbox: { startDelayMs: random.int(2, 10), killDelayMs: random.int(2, 10) }, log, reconnectDelayMs: 30, incarnationBase: 1 + (options.caseIndex ?? 0) * 8 });
     participants.add(stage);
     for (const s of chain.states.keys()) participants.add(s);
     await chain.start();
@@ -160,6 +165,29 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
       // a file still being written by a dying process: left in the temporary directory
     }
   }
+}
+
+/** With --attach, the suite's peers listen on the ports after the testee's (testee port + 1, + 2, ...). */
+function attachPorts(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
+const attachSandbox = { startDelayMs: 5, killDelayMs: 5 };
+
+/** The launch config an operator must give a stage before `kd conformance --attach HOST:PORT` (printed by the suite). */
+export function attachLaunchConfig(role: Role, address: string, dataDir: string): LaunchConfig {
+  const stage = testeeStageOf(role);
+  const shape = defaultChain(role);
+  const chainConfig: ChainConfig = { functions: shape.functions, nodes: shape.nodes, variant: 'correct' };
+  const base = attachPorts(address);
+  let upstream: LaunchPeer | null = null;
+  const downstreams: LaunchPeer[] = [];
+  for (const link of linksOf(chainConfig)) {
+    const ends = linkEnds(link);
+    if (ends.downstream === stage) upstream = { stage: ends.upstream, role: roleOf(ends.upstream), address: '127.0.0.1:1' };
+    if (ends.upstream === stage) downstreams.push({ stage: ends.downstream, role: roleOf(ends.downstream), address: `127.0.0.1:${base + 1 + downstreams.length}` });
+  }
+  return { launchVersion: 1, role, stage, ...(role === 'kubelet' ? { node: 'n1' } : {}), listen: address, dataDir, upstream, downstreams, chain: { functions: shape.functions, nodes: shape.nodes }, sandbox: attachSandbox };
 }
 
 export function ensureDir(dir: string): string {

@@ -26,8 +26,12 @@ function serviceOf(name: string): grpc.ServiceClientConstructor {
 const KVClient = serviceOf('KV');
 const WatchClient = serviceOf('Watch');
 
-/** Time one unary call to etcd may take. */
-export const etcdCallMsMax = 10_000;
+/**
+ * Time one unary call to etcd may take. Long on purpose: a stage busy stepping a large
+ * batch may not run its event loop for seconds on a loaded machine, and a deadline that
+ * fires then says nothing about etcd (it would end a healthy session).
+ */
+export const etcdCallMsMax = 120_000;
 /** Largest message etcd sends us (a watch response batches many events). */
 const etcdMessageBytesMax = 64 * 1024 * 1024;
 

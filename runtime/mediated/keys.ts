@@ -2,6 +2,8 @@
  * Where the store-mediated transport keeps a link's objects in etcd (one key space per
  * link; see README.md for the mapping of sessions and epochs):
  *
+ * Under the cluster's prefix (default /kubedirect/mediated/, transport-config.ts):
+ *
  *   /kubedirect/mediated/LINK/upstream               the upstream stage's presence: {"incarnation": N}
  *   /kubedirect/mediated/LINK/downstream             the downstream stage's presence: {"incarnation": N}
  *   /kubedirect/mediated/LINK/down/EPOCH/SEQ-KIND[-NAME]   one record sent down in the session EPOCH
@@ -15,9 +17,9 @@
  * the sender's order although the puts are issued concurrently.
  */
 import type { LinkId } from '../../machines/index.js';
+import { mediatedPrefixDefault } from './transport-config.js';
 import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 
-export const mediatedPrefix = '/kubedirect/mediated/';
 
 const epochDigits = 16;
 const seqDigits = 10;
@@ -32,8 +34,9 @@ export interface LinkKeys {
   readonly up: string;
 }
 
-export function linkKeysOf(link: LinkId): LinkKeys {
-  const base = `${mediatedPrefix}${link}/`;
+/** The keys of `link` under `prefix` (transport-config.ts: one prefix per cluster). */
+export function linkKeysOf(link: LinkId, prefix: string = mediatedPrefixDefault): LinkKeys {
+  const base = `${prefix}${link}/`;
   return { base, upstreamPresence: `${base}upstream`, downstreamPresence: `${base}downstream`, down: `${base}down/`, up: `${base}up/` };
 }
 

@@ -50,8 +50,9 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     private readonly port: StagePort,
     private readonly shared: SharedEtcdClient,
     private readonly incarnation: number,
+    prefix: string,
   ) {
-    this.keys = linkKeysOf(link);
+    this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
     this.downstream = linkEnds(link).downstream;
     this.context = { link, functions };

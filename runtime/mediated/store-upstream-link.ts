@@ -60,8 +60,9 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     private readonly port: StagePort,
     private readonly shared: SharedEtcdClient,
     private readonly incarnation: number,
+    prefix: string,
   ) {
-    this.keys = linkKeysOf(link);
+    this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
     this.context = { link, functions };
     this.upstreamStage = linkEnds(link).upstream;

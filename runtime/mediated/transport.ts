@@ -8,7 +8,7 @@
  */
 import { linkEnds, type StageId } from '../../machines/index.js';
 import type { StagePort } from '../node/link-transport.js';
-import type { TransportKind } from './transport-config.js';
+import { mediatedPrefixDefault, type TransportKind } from './transport-config.js';
 import type { ClusterConfig } from '../config.js';
 import { downstreamLinksOf, upstreamLinkOf } from '../config.js';
 import { SharedEtcdClient } from './shared-client.js';
@@ -31,11 +31,12 @@ export function mediatedTransportsOf(config: ClusterConfig, stage: StageId, func
   const transport = config.transport;
   if (transport === undefined || transport.kind !== 'store-mediated') return null;
   const shared = new SharedEtcdClient(transport.etcd);
+  const prefix = transport.prefix ?? mediatedPrefixDefault;
   const upstreamLink = upstreamLinkOf(config, stage);
-  const upstream = upstreamLink === null ? null : new StoreUpstreamLink(upstreamLink, stage, functions, port, shared, incarnation);
+  const upstream = upstreamLink === null ? null : new StoreUpstreamLink(upstreamLink, stage, functions, port, shared, incarnation, prefix);
   const downstreams = downstreamLinksOf(config, stage).map((link) => {
     if (linkEnds(link).upstream !== stage) throw new Error(`${link} is not a link from ${stage}`);
-    return new StoreDownstreamLink(link, stage, functions, port, shared, incarnation);
+    return new StoreDownstreamLink(link, stage, functions, port, shared, incarnation, prefix);
   });
   return {
     upstream,

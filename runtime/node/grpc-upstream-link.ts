@@ -36,11 +36,38 @@ const baseSession = (LinkClient.service as grpc.ServiceDefinition)['Session'];
 if (baseSession === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
 const serializeDownstream = baseSession.responseSerialize as (frame: DownstreamFrame) => Buffer;
 
-/** The Link service definition to register: as in the .proto, except that a response already serialized (a Buffer) is sent as is. */
+const deserializeUpstream = baseSession.requestDeserialize as (bytes: Buffer) => UpstreamFrame;
+
+/** The encoded size of each received frame, so that a frame over the link's limit is rejected as BATCH_TOO_LARGE (REQ-WIRE-004). */
+const receivedFrameBytes = new WeakMap<object, number>();
+
+/**
+ * The Link service definition to register: as in the .proto, except that a response
+ * already serialized (a Buffer) is sent as is, and the size of every received frame
+ * is noted for the frame size check.
+ */
 export const linkService: grpc.ServiceDefinition = {
   ...(LinkClient.service as grpc.ServiceDefinition),
-  Session: { ...baseSession, responseSerialize: (value: DownstreamFrame | Buffer) => (Buffer.isBuffer(value) ? value : serializeDownstream(value)) },
+  Session: {
+    ...baseSession,
+    responseSerialize: (value: DownstreamFrame | Buffer) => (Buffer.isBuffer(value) ? value : serializeDownstream(value)),
+    requestDeserialize: (bytes: Buffer) => {
+      const frame = deserializeUpstream(bytes);
+      if (typeof frame === 'object' && frame !== null) receivedFrameBytes.set(frame, bytes.length);
+      return frame;
+    },
+  },
 };
+
+/**
+ * The gRPC receive limit of a server whose links allow frames of `frameBytesMax`: twice
+ * that, so that a frame somewhat over the limit is read and rejected with the spec's
+ * BATCH_TOO_LARGE (Rejected frame and ErrorDetail); a larger one is refused by gRPC
+ * itself, with the same status code (RESOURCE_EXHAUSTED).
+ */
+export function serverReceiveBytesMaxOf(frameBytesMax: number): number {
+  return 2 * frameBytesMax;
+}
 
 /** A message's records in the send queue bound (a snapshot counts each record). */
 function recordsOfUp(message: UpMessage): number {
@@ -130,8 +157,11 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   /** Applies one received frame; a generator that yields after each record delivered (runs in the session's ReceiveQueue). */
   private *onFrame(session: ServerSession, frame: UpstreamFrame): Generator<void, void, void> {
     if (session.ended || this.port.stopped) return;
-    const decoded = decodeUpstreamFrame(frame, this.context);
     const epoch = typeof frame?.epoch === 'number' ? frame.epoch : 0;
+    const bytes = typeof frame === 'object' && frame !== null ? receivedFrameBytes.get(frame) : undefined;
+    if (bytes !== undefined && bytes > this.flow.frameBytesMax)
+      return this.reject(session, rejection('BATCH_TOO_LARGE', `a frame of ${bytes} bytes; the limit of this link is ${this.flow.frameBytesMax}`), epoch);
+    const decoded = decodeUpstreamFrame(frame, this.context);
     if (!decoded.ok) return this.reject(session, decoded.rejection, epoch);
     const value = decoded.value;
     if (!session.helloSeen) {

@@ -15,7 +15,7 @@ import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { HealthClient, healthService } from '../wire/health.js';
 import { InspectClient, ScalerClient } from '../wire/proto.js';
 import { GrpcDownstreamLink } from './grpc-downstream-link.js';
-import { GrpcUpstreamLink, linkService } from './grpc-upstream-link.js';
+import { GrpcUpstreamLink, linkService, serverReceiveBytesMaxOf } from './grpc-upstream-link.js';
 import { declareFlowMetrics, type LinkFlow } from './flow-control.js';
 import { inspectState } from './inspect.js';
 import type { Logger } from './link-transport.js';
@@ -54,7 +54,7 @@ export class StageNode {
     // Flow control (flow-control.ts): the link's frame size limit, the send queue bound, and their metrics.
     const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, metrics: declareFlowMetrics(this.driver.observer.metrics) };
     // Only received messages are capped on the server: Link frames sent are cut to the limit by the writer, and Inspect answers may be larger.
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': flow.frameBytesMax, 'grpc.keepalive_permit_without_calls': 1 });
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': serverReceiveBytesMaxOf(flow.frameBytesMax), 'grpc.keepalive_permit_without_calls': 1 });
     const upstreamLink = upstreamLinkOf(config, stage);
     this.mediated = mediatedTransportsOf(config, stage, this.functions, this.driver, this.driver.incarnation);
     this.upstream = upstreamLink === null || this.mediated !== null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver, flow);

@@ -7,10 +7,12 @@
  * - a node crash: Kubelet n2 is SIGKILLed and its sandboxes are lost (REQ-FAIL-003),
  *   then the Kubelet restarts empty: the pods are re-provisioned and the run converges.
  * Also: a rejection by a real stage carries the spec's ErrorDetail in
- * `grpc-status-details-bin`. One cluster for the file; every process is stopped in
+ * `grpc-status-details-bin`; and the proxy itself (forward, cut, refuse, blackhole,
+ * resume) against an echo server. One cluster for the file; every process is stopped in
  * afterAll, also when a test fails.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -210,4 +212,66 @@ describe('rejections by a real stage', () => {
     expect(decoded.message).toBe(status.details);
     expect(decoded.errorInfo).toEqual({ reason: 'STALE_EPOCH', domain: 'kubedirect.io' });
   }, 30_000);
+});
+
+describe('the fault-injecting proxy itself', () => {
+  /** Connects through the proxy, sends `text`, and says what happened within `ms`: the echo, a reset/close, or silence. */
+  function probe(address: string, text: string, ms = 500): Promise<string> {
+    const at = address.lastIndexOf(':');
+    return new Promise((resolve) => {
+      const socket: Socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+      let got = '';
+      const done = (what: string): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(what);
+      };
+      const timer = setTimeout(() => done(got === '' ? 'silence' : `echo ${got}`), ms);
+      socket.on('data', (d) => {
+        got += d.toString();
+        if (got === text) done(`echo ${got}`);
+      });
+      socket.on('error', () => done('closed'));
+      socket.on('close', () => done(got === '' ? 'closed' : `echo ${got}`));
+      socket.write(text);
+    });
+  }
+
+  it('forwards, cuts open connections at both sides, refuses, blackholes and resumes', async () => {
+    const echo = createServer((s) => {
+      s.on('error', () => {});
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const proxy = new TcpProxy(`127.0.0.1:${(echo.address() as AddressInfo).port}`);
+    await proxy.start();
+    try {
+      expect(await probe(proxy.address, 'hello')).toBe('echo hello');
+
+      // cut: an open connection is reset; the server side is destroyed too.
+      const at = proxy.address.lastIndexOf(':');
+      const held = connect({ host: '127.0.0.1', port: Number(proxy.address.slice(at + 1)) });
+      const ended = new Promise<string>((r) => {
+        held.on('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+        held.on('close', () => r('close'));
+      });
+      await new Promise<void>((r) => held.on('connect', () => r()));
+      await sleep(50);
+      expect(proxy.openConnections).toBe(1);
+      expect(proxy.cut()).toBe(1);
+      expect(['ECONNRESET', 'close']).toContain(await ended);
+      expect(proxy.openConnections).toBe(0);
+
+      proxy.refuse();
+      expect(await probe(proxy.address, 'x')).toBe('closed');
+      proxy.blackhole();
+      expect(await probe(proxy.address, 'y')).toBe('silence');
+      proxy.resume();
+      expect(await probe(proxy.address, 'back')).toBe('echo back');
+      expect(proxy.counters).toMatchObject({ connectionsForwarded: 3, connectionsRefused: 2, connectionsCut: 1 });
+    } finally {
+      await proxy.stop();
+      await new Promise<void>((r) => echo.close(() => r()));
+    }
+  });
 });

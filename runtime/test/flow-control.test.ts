@@ -21,6 +21,8 @@ import { SessionWriter } from '../node/flow-control.js';
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler } from '../wire/codec.js';
 import { fitFrame, recordsOfDownstreamFrame, recordsOfUpstreamFrame, rejectedFrameWithin, splitDownstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
+import { errorDetailOfStatus } from '../wire/errors.js';
+import { getStageState } from '../cluster/rpc.js';
 import { stagesOf } from '../../machines/index.js';
 
 const session = (LinkClient.service as grpc.ServiceDefinition)['Session'];
@@ -246,5 +248,30 @@ describe('a cluster with a 1 KiB frame size limit', () => {
     expect(frames).toBeGreaterThan((4 * burst) / 40);
     expect(largestSeen).toBeGreaterThan(frameBytesMax / 2);
     expect(blocked).toBeGreaterThan(0);
+
+    // A frame over the link's limit (fewer than batchRecordsMax records, but more bytes) is rejected as
+    // BATCH_TOO_LARGE with the Rejected frame and the ErrorDetail, and the real session goes on.
+    const kubelet = config.stages['kubelet:n1']?.address ?? '';
+    const sessionBefore = (await getStageState(kubelet, 5_000, { omit_pods: true })).links[0];
+    const pods = Array.from({ length: 60 }, (_, i) => ({ name: `fn-1-${i}`, function: 'fn', priority: 0, node: 'n1' }));
+    const oversized: UpstreamFrame = { epoch: 2 ** 40, provision: { pods } };
+    const size = serializeUp(oversized).length;
+    expect(size).toBeGreaterThan(frameBytesMax);
+    expect(size).toBeLessThan(2 * frameBytesMax);
+    const client = new LinkClient(kubelet, grpc.credentials.createInsecure());
+    const call = (client as unknown as { Session: () => grpc.ClientDuplexStream<UpstreamFrame, DownstreamFrame> }).Session();
+    const received: DownstreamFrame[] = [];
+    const refused = await new Promise<grpc.StatusObject>((resolve) => {
+      call.on('data', (f: DownstreamFrame) => received.push(f));
+      call.on('error', () => {});
+      call.on('status', resolve);
+      call.write(oversized);
+    });
+    client.close();
+    expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(errorDetailOfStatus(refused)).toMatchObject({ reason: 'BATCH_TOO_LARGE', epoch: 2 ** 40, link_id: 'scheduler>kubelet:n1' });
+    expect(received.at(-1)?.rejected?.reason).toBe('BATCH_TOO_LARGE');
+    const sessionAfter = (await getStageState(kubelet, 5_000, { omit_pods: true })).links[0];
+    expect([sessionAfter?.state, sessionAfter?.epoch]).toEqual(['synced', sessionBefore?.epoch]);
   }, Math.max(240_000, burst * 200));
 });

@@ -60,6 +60,9 @@ describe('store-mediated transport: keys and order (no etcd)', () => {
     expect(transportConfigOf({ kind: 'store-mediated', etcd: 'http://127.0.0.1:2379/' })).toEqual({ kind: 'store-mediated', etcd: 'http://127.0.0.1:2379' });
     expect(() => transportConfigOf({ kind: 'store-mediated', etcd: 'http://10.1.2.3:2379' })).toThrow(/loopback/);
     expect(() => transportConfigOf({ kind: 'carrier-pigeon' })).toThrow(/direct.*store-mediated/);
+    expect(transportConfigOf({ kind: 'store-mediated', etcd: 'http://127.0.0.1:2379', prefix: '/kd/a/' })).toMatchObject({ prefix: '/kd/a/' });
+    expect(() => transportConfigOf({ kind: 'store-mediated', etcd: 'http://127.0.0.1:2379', prefix: 'no-slash' })).toThrow(/prefix/);
+    expect(linkKeysOf('a>b', '/kd/a/').down).toBe('/kd/a/a>b/down/');
   });
 });
 
