@@ -1,0 +1,34 @@
+/** The generated index of cases (conformance/INDEX.md): `npm run conformance:index` writes it, a test keeps it current. */
+import { requirements } from '../spec/requirements.js';
+import { roles } from '../machines/index.js';
+import { allCases } from './cases/registry.js';
+import { levelOf } from './cases/case.js';
+import { notObservable } from './not-observable.js';
+
+export function indexMarkdown(): string {
+  const lines: string[] = [
+    '# Conformance cases',
+    '',
+    'Generated from `conformance/cases/` by `npm run conformance:index`; do not edit. A case is',
+    '*required* when every requirement it checks is a MUST (spec/11 §Verdicts).',
+    '',
+  ];
+  for (const role of roles) {
+    const cases = allCases.filter((c) => c.roles.includes(role));
+    lines.push(`## ${role} (${cases.length} cases)`, '', '| Case | Level | Requirements | What it checks |', '| --- | --- | --- | --- |');
+    for (const c of cases) lines.push(`| \`${c.id}\` | ${levelOf(c)} | ${c.requirements.join(' ')} | ${c.description.replaceAll('|', '\\|')} |`);
+    lines.push('');
+  }
+  const covered = new Map<string, string[]>();
+  for (const c of allCases) for (const id of c.requirements) covered.set(id, [...(covered.get(id) ?? []), c.id]);
+  lines.push('## Requirements', '', '| Requirement | Level | Cases |', '| --- | --- | --- |');
+  for (const r of requirements) {
+    const cases = covered.get(r.id);
+    const elsewhere = notObservable.find((n) => n.id === r.id);
+    lines.push(`| ${r.id} | ${r.level} | ${cases !== undefined ? cases.map((c) => `\`${c}\``).join(' ') : elsewhere !== undefined ? `not judged over the wire (below)` : '-'} |`);
+  }
+  lines.push('', '## MUST requirements no case checks', '', '| Requirement | Why | Covered by |', '| --- | --- | --- |');
+  for (const n of notObservable) lines.push(`| ${n.id} | ${n.why} | ${n.coveredBy} |`);
+  lines.push('');
+  return lines.join('\n');
+}
