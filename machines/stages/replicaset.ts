@@ -218,12 +218,19 @@ class ReplicaSetStep {
 
   private decide(): void {
     const priorityOf = new Map(this.config.functions.map((f) => [f.name, f.priority]));
+    const byFunction = new Map<string, PodEntry[]>();
+    for (const e of Object.values(this.state.pods)) {
+      const list = byFunction.get(e.record.function);
+      if (list === undefined) byFunction.set(e.record.function, [e]);
+      else list.push(e);
+    }
+    // REQ-RS-006: never hold more than stagePodsMax entries (alive and tombstones).
+    let held = Object.keys(this.state.pods).length;
     for (const [fn, desired] of Object.entries(this.state.desired)) {
-      const entries = Object.values(this.state.pods).filter((e) => e.record.function === fn);
-      // REQ-RS-006: never hold more than stagePodsMax entries (alive and tombstones).
-      const decision = decideReplicas(desired, entries, stagePodsMax - Object.keys(this.state.pods).length);
+      const decision = decideReplicas(desired, byFunction.get(fn) ?? [], stagePodsMax - held);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       for (let i = 0; i < decision.create; i++) this.create(fn, priorityOf.get(fn) ?? 0);
+      held += decision.create;
     }
   }
 
