@@ -1,5 +1,5 @@
 /** `kd conformance`: the black-box conformance suite for one stage (conformance/README.md). */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ Options:
   --expected-failures FILE case IDs expected to fail, one per line (# comments); strict:
                            a listed case that passes fails the run
   --out DIR                where results go (default out/conformance/ROLE)
+  --testee-version TEXT    the version of the testee, recorded in results.json
   --json                   print results.json on stdout (the summary goes to stderr)
   --list                   list the role's cases and exit
   -h, --help               show this help
@@ -44,6 +45,14 @@ and DIR/cases/ID/sequence.svg. Exit codes: 0 every required case passed, 1 a req
 case failed (or an expected failure passed), 2 harness error or bad usage.`;
 
 const referenceBin = fileURLToPath(new URL('../bin/kd.mjs', import.meta.url));
+
+function packageVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Runs the command; an unexpected failure of the suite itself is a harness error (exit 2), never a verdict. */
 export async function runConformance(argv: readonly string[], print: (line: string) => void): Promise<number> {
@@ -74,6 +83,7 @@ async function conformance(argv: readonly string[], print: (line: string) => voi
         'rerun-failed': { type: 'string' },
         'expected-failures': { type: 'string' },
         out: { type: 'string' },
+        'testee-version': { type: 'string' },
         json: { type: 'boolean' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -142,7 +152,8 @@ async function conformance(argv: readonly string[], print: (line: string) => voi
   }
   const outDir = resolve(v.out ?? `out/conformance/${role}`);
   const human = v.json === true ? (line: string): void => void process.stderr.write(`${line}\n`) : print;
-  const results = await runSuite({ role, testee, seed, caseIds, expectedFailures, outDir, print: human });
+  const testeeVersion = v['testee-version'] ?? (v.reference === true || v.variant !== undefined ? `kubedirect-ts ${packageVersion()}${v.variant === undefined ? '' : ` (variant ${v.variant})`}` : 'unknown');
+  const results = await runSuite({ role, testee, seed, caseIds, expectedFailures, outDir, testeeVersion, print: human });
   if (v.json === true) print(JSON.stringify(results, null, 2));
   return results.exitCode;
 }

@@ -23,6 +23,8 @@ export interface SuiteOptions {
   readonly caseIds: readonly string[];
   readonly expectedFailures: ReadonlySet<string>;
   readonly outDir: string;
+  /** What the testee says it is (--testee-version); recorded in results.json. */
+  readonly testeeVersion: string;
   readonly print: (line: string) => void;
 }
 
@@ -66,8 +68,8 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
   const stage = testeeStageOf(role);
   const testeeInfo: Results['testee'] =
     options.testee.kind === 'command'
-      ? { role, stage, mode: options.testee.label, command: options.testee.command }
-      : { role, stage, mode: 'attach', address: options.testee.address };
+      ? { role, stage, mode: options.testee.label, version: options.testeeVersion, command: options.testee.command }
+      : { role, stage, mode: 'attach', version: options.testeeVersion, address: options.testee.address };
   print(`kd conformance: role ${role} (${stage}), testee ${options.testee.kind === 'command' ? options.testee.label : `attached at ${options.testee.address}`}, ${cases.length} case(s), seed ${options.seed}`);
   let attachProblem: string | null = null;
   if (options.testee.kind === 'attach') {

@@ -159,10 +159,14 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
   } finally {
     await chain?.stop().catch(() => undefined);
     await testee?.stop().catch(() => undefined);
-    try {
-      rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
-    } catch {
-      // a file still being written by a dying process: left in the temporary directory
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+        break;
+      } catch {
+        // a file still being written by a process that is dying: try again shortly
+        await new Promise((r) => setTimeout(r, 300));
+      }
     }
   }
 }

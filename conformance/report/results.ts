@@ -25,7 +25,7 @@ export interface Results {
   readonly schemaVersion: typeof resultsSchemaVersion;
   readonly suite: { readonly name: 'kubedirect-conformance'; readonly version: string };
   readonly spec: { readonly protocolVersion: number; readonly launchVersion: number; readonly requirements: number };
-  readonly testee: { readonly role: string; readonly stage: string; readonly mode: string; readonly command?: string; readonly address?: string };
+  readonly testee: { readonly role: string; readonly stage: string; readonly mode: string; readonly version: string; readonly command?: string; readonly address?: string };
   readonly seed: number;
   readonly startedAt: string;
   readonly durationMs: number;

@@ -8,11 +8,20 @@ export type SortedRecord<V> = Readonly<Record<string, V>>;
 
 export function withEntry<V>(record: SortedRecord<V>, key: string, value: V): SortedRecord<V> {
   if (key in record) return { ...record, [key]: value };
+  // The keys are already sorted: find the new key's place by binary search (the same
+  // order as Array.prototype.sort's default, UTF-16 code units) and copy once.
   const keys = Object.keys(record);
-  keys.push(key);
-  keys.sort();
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((keys[middle] as string) < key) low = middle + 1;
+    else high = middle;
+  }
   const next: Record<string, V> = {};
-  for (const k of keys) next[k] = k === key ? value : (record[k] as V);
+  for (let i = 0; i < low; i++) next[keys[i] as string] = record[keys[i] as string] as V;
+  next[key] = value;
+  for (let i = low; i < keys.length; i++) next[keys[i] as string] = record[keys[i] as string] as V;
   return next;
 }
 

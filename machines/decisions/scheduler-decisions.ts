@@ -38,8 +38,23 @@ export function capacityUsed(variant: ProtocolVariant, pods: readonly PodEntry[]
   return used;
 }
 
+/** `capacityUsed` of every node in one pass over the pods. */
+function capacityUsedByNode(variant: ProtocolVariant, pods: readonly PodEntry[]): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const e of pods) {
+    if (e.record.node === null || !holdsCapacity.has(e.lifecycle)) continue;
+    if (variant === 'free-capacity-on-preempt' && stateIsTombstone(e.lifecycle) && e.origin === 'scheduler') continue;
+    used.set(e.record.node, (used.get(e.record.node) ?? 0) + 1);
+  }
+  return used;
+}
+
 export function decidePlacement(input: PlacementInput): PlacementDecision {
-  const free = new Map(input.nodes.map((n) => [n.name, n.capacity - capacityUsed(input.variant, input.pods, n.name)]));
+  const used = capacityUsedByNode(input.variant, input.pods);
+  // Nodes in name order, so that ties go to the first name (mostFree).
+  const free = new Map(
+    [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => [n.name, n.capacity - (used.get(n.name) ?? 0)]),
+  );
   const waiting = input.pods
     .filter((e) => e.lifecycle === 'unscheduled')
     .sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1));
@@ -57,10 +72,11 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   return { placements, preemptions: choosePreemptions(input, unplaced) };
 }
 
+/** The node with the most free capacity; ties go to the first in `free`'s order (name order). */
 function mostFree(free: ReadonlyMap<string, number>): string | null {
   let best: string | null = null;
   let bestFree = 0;
-  for (const [node, n] of [...free.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [node, n] of free) {
     if (n > bestFree) {
       best = node;
       bestFree = n;
@@ -75,6 +91,7 @@ function mostFree(free: ReadonlyMap<string, number>): string | null {
  * the lowest-priority (then newest) bound or running pod of strictly lower priority is preempted.
  */
 function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[]): string[] {
+  if (unplaced.length === 0) return [];
   const warm = new Set(input.nodes.map((n) => n.name));
   let underWay = input.pods.filter((e) => stateIsTombstone(e.lifecycle) && e.record.node !== null && warm.has(e.record.node)).length;
   const candidates = input.pods

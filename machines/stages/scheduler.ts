@@ -302,9 +302,17 @@ class SchedulerStep {
   }
 
   private forwardUnsent(): void {
+    // One pass over the cache: forwarding a pod of one node changes no pod of another.
+    const unsentByNode = new Map<string, PodEntry[]>();
+    for (const e of Object.values(this.state.pods)) {
+      if (e.record.node === null || (e.lifecycle !== 'terminating.unsent' && e.lifecycle !== 'pending')) continue;
+      const list = unsentByNode.get(e.record.node);
+      if (list === undefined) unsentByNode.set(e.record.node, [e]);
+      else list.push(e);
+    }
     for (const [node, side] of Object.entries(this.state.toKubelets)) {
-      if (!clientSynced(side)) continue;
-      const entries = Object.values(this.state.pods).filter((e) => e.record.node === node);
+      const entries = unsentByNode.get(node);
+      if (entries === undefined || !clientSynced(side)) continue;
       for (const e of entries) if (e.lifecycle === 'terminating.unsent') this.podEvent(e.record.name, 'forward', {});
       for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', {});
     }
