@@ -456,8 +456,8 @@ export const requirements: readonly Requirement[] = [
     id: 'REQ-POD-008',
     level: 'MUST',
     section: '04-lifecycles',
-    roles: ['scheduler'],
-    text: 'A Scheduler receiving `pod.provision` for a function that is not in its configuration MUST NOT hold the pod and MUST answer `pod.failed{unknown-owner}`.',
+    roles: ['scheduler', 'kubelet'],
+    text: 'A Scheduler or Kubelet receiving `pod.provision` for a function that is not in its configuration MUST NOT hold the pod (a Kubelet starts no sandbox) and MUST answer `pod.failed{unknown-owner}`; the rest of the frame is applied (DEC-17).',
     protects: ['LIVE-CONVERGENCE'],
   },
   {

@@ -91,6 +91,32 @@ export const kubeletCases: readonly ConformanceCase[] = [
     },
   },
   {
+    id: 'kubelet.unknown-owner',
+    roles: kubelet,
+    requirements: ['REQ-POD-008'],
+    title: 'Refuses per pod a provision for a function it is not configured with',
+    description:
+      'A raw session provisions, in one batch, a pod of the configured function and a pod of function `other`, which is not configured. The first must run; the second must be answered pod.failed{UNKNOWN_OWNER}, never reported running, and the session must go on.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      ctx.step('a raw session provisions a pod of fn and a pod of the unconfigured function other');
+      const raw = await rawSyncedSession(ctx, 'unknown owner');
+      if (raw === null) return;
+      const known = foreignPod(21);
+      const unknown = 'other-77-22';
+      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(known, 'n1'), podRecord(unknown, 'n1', 'other')] } });
+      const done = (): boolean => namesIn(raw.stream, 'running').includes(known) && failuresIn(raw.stream).length >= 1;
+      if (await ctx.waitFor(['REQ-POD-008'], `pod.running for ${known} and a pod.failed`, done)) {
+        const failures = failuresIn(raw.stream);
+        ctx.check(['REQ-POD-008'], failures.length === 1 && failures[0]?.name === unknown && failures[0]?.reason === 'UNKNOWN_OWNER', `expected pod.failed{${unknown}, UNKNOWN_OWNER}, got ${JSON.stringify(failures)}`);
+      }
+      await ctx.sleep(200);
+      ctx.check(['REQ-POD-008'], !namesIn(raw.stream, 'running').includes(unknown), `${unknown} must never be reported running`);
+      ctx.check(['REQ-POD-008'], !raw.stream.ended, 'the session must go on after a per-pod refusal');
+      raw.end();
+    },
+  },
+  {
     id: 'kubelet.tombstone-idempotent',
     roles: kubelet,
     requirements: ['REQ-TOMB-004', 'REQ-TOMB-006'],
