@@ -1,4 +1,4 @@
-/** A small seeded generator (mulberry32): every simulated run replays from its seed. */
+/** A small seeded generator (mulberry32): a simulated run, a conformance run and a benchmark trace each replay from their seed. */
 export class SeededRandom {
   private state: number;
 
@@ -13,6 +13,11 @@ export class SeededRandom {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** A whole number in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
   }
 
   /** Uniform integer in [0, n). */

@@ -15,6 +15,7 @@
  * invocation count for each minute. The generated trace is written next to the results
  * (replay-trace.csv) so a run can be repeated from the file.
  */
+import { SeededRandom } from '../../simulator/random.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { sleep } from '../../runtime/cluster/local-cluster.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
@@ -33,16 +34,10 @@ export interface InvocationTrace {
   readonly invocations: number;
 }
 
-/** Deterministic random numbers in [0, 1). */
+/** Deterministic random numbers in [0, 1) from a seed (the simulator's mulberry32). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function poisson(random: () => number, mean: number): number {

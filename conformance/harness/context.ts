@@ -11,7 +11,7 @@ import type { LaunchConfig } from '../../runtime/launch-config.js';
 import { outcomeOf, type ClientStream, type ServerStream } from './links.js';
 import type { PeerChain } from './peer-chain.js';
 import type { RunLog } from './run-log.js';
-import type { Random } from './random.js';
+import type { SeededRandom as Random } from '../../simulator/random.js';
 import type { TesteeProcess } from './launch.js';
 
 /** A case that cannot run in this mode (e.g. it restarts the testee under --attach). */

@@ -13,7 +13,7 @@ import { CaseContext, CaseSkipped } from './context.js';
 import { HarnessError, TesteeProcess } from './launch.js';
 import { PeerChain } from './peer-chain.js';
 import { freePort } from './ports.js';
-import { Random } from './random.js';
+import { SeededRandom as Random } from '../../simulator/random.js';
 import { RunLog, type Violation } from './run-log.js';
 
 export type TesteeSpec =

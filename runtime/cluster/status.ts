@@ -133,3 +133,15 @@ export function formatStatus(status: ClusterStatus): string {
   lines.push(status.converged ? 'converged: yes' : `converged: no (${status.problems.slice(0, 5).join('; ')})`);
   return lines.join('\n');
 }
+
+/** Polls `clusterStatus` until the chain has converged on `desired` pods of its first function; throws with the last problems after `timeoutMs`. */
+export async function waitConverged(config: ClusterConfig, desired: number, timeoutMs: number, pollMs = 200): Promise<ClusterStatus> {
+  const started = Date.now();
+  let status: ClusterStatus | null = null;
+  while (Date.now() - started < timeoutMs) {
+    status = await clusterStatus(config);
+    if (status.converged && status.functions[0]?.desired === desired) return status;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
+}

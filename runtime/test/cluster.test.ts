@@ -17,7 +17,7 @@ import { batchRecordsMax } from '../../spec/limits.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { getStageState, setScale } from '../cluster/rpc.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { clusterStatus, waitConverged } from '../cluster/status.js';
 import { reasonOfStatus } from '../wire/errors.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
 
@@ -25,16 +25,6 @@ const dir = mkdtempSync(join(tmpdir(), 'kd-cluster-'));
 let config: ClusterConfig;
 const noPrint = (): void => {};
 
-async function waitConverged(desired: number, timeoutMs: number): Promise<{ status: ClusterStatus; ms: number }> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return { status, ms: Date.now() - started };
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 async function scale(n: number): Promise<void> {
   expect(await runScale(['fn', String(n), '--dir', dir], noPrint)).toBe(0);
@@ -45,7 +35,7 @@ beforeAll(async () => {
   expect(await runUp(['--nodes', '4', '--dir', dir], (l) => lines.push(l))).toBe(0);
   expect(lines.join('\n')).toMatch(/kubelet:n4 +127\.0\.0\.1:\d+/);
   config = loadClusterConfig(configFileOf(dir));
-  await waitConverged(0, 60_000);
+  await waitConverged(config, 0, 60_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -158,9 +148,9 @@ describe('burst', () => {
   it('converges to 200 pods on 4 Kubelets, then to 50 through tombstones', async () => {
     const up = Date.now();
     await scale(200);
-    const scaledUp = await waitConverged(200, 90_000);
+    const scaledUp = await waitConverged(config, 200, 90_000);
     const upMs = Date.now() - up;
-    expect(scaledUp.status.functions[0]).toMatchObject({ desired: 200, running: 200 });
+    expect(scaledUp.functions[0]).toMatchObject({ desired: 200, running: 200 });
     console.log(`[runtime] 0 -> 200 pods on 4 nodes converged in ${upMs} ms (wall clock, polled every 200 ms)`);
 
     const down = Date.now();
@@ -168,10 +158,10 @@ describe('burst', () => {
     // The tombstones are visible on the way down (or already acknowledged, on a fast run).
     const during = await clusterStatus(config);
     const seenTombstones = during.stages.some((s) => s.cache.tombstones > 0);
-    const scaledDown = await waitConverged(50, 90_000);
+    const scaledDown = await waitConverged(config, 50, 90_000);
     console.log(`[runtime] 200 -> 50 pods converged in ${Date.now() - down} ms (tombstones seen mid-way: ${seenTombstones})`);
-    expect(scaledDown.status.functions[0]).toMatchObject({ desired: 50, running: 50 });
-    for (const s of scaledDown.status.stages) expect(s.cache.tombstones).toBe(0);
+    expect(scaledDown.functions[0]).toMatchObject({ desired: 50, running: 50 });
+    for (const s of scaledDown.stages) expect(s.cache.tombstones).toBe(0);
 
     const lines: string[] = [];
     expect(await runStatus(['--json', '--dir', dir], (l) => lines.push(l))).toBe(0);
@@ -200,13 +190,13 @@ describe('crash and restart during a burst', () => {
       while (processIsAlive(pid as number)) await sleep(20);
       startStageProcess(dir, stage);
       await waitHealthy(config, [stage], 60_000);
-      const converged = await waitConverged(target, 90_000);
+      const converged = await waitConverged(config, target, 90_000);
       console.log(`[runtime] SIGKILL ${stage} during 0..${target}: converged ${Date.now() - started} ms after the scale request`);
-      const after = converged.status.stages.find((s) => s.stage === stage);
+      const after = converged.stages.find((s) => s.stage === stage);
       expect(after?.incarnation).toBeGreaterThan(incarnation);
-      expect(converged.status.functions[0]).toMatchObject({ desired: target, running: target });
+      expect(converged.functions[0]).toMatchObject({ desired: target, running: target });
       // Every link is in a session whose epoch was opened by the current upstream incarnation.
-      for (const s of converged.status.stages)
+      for (const s of converged.stages)
         for (const l of s.sessions) if (l.end === 'upstream') expect(Math.floor(l.epoch / 2 ** 20)).toBe(s.incarnation);
       expect(linkEnds('scheduler>kubelet:n2').downstream).toBe('kubelet:n2');
     }, 200_000);

@@ -22,7 +22,7 @@ import { main } from '../../cli/main.js';
 import { stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import { logFileOf, pidOf, processIsAlive, runningStages, setLinkDialAddresses, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { getStageState } from '../cluster/rpc.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
 import { crashNodeSandboxes } from '../faults/node-crash.js';
 import { TcpProxy } from '../faults/tcp-proxy.js';
@@ -36,16 +36,6 @@ let config: ClusterConfig;
 const proxies = new Map<LinkId, TcpProxy>();
 const proxiedLinks: LinkId[] = ['replicaset>scheduler', 'scheduler>kubelet:n1'];
 
-async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return status;
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 async function scale(n: number): Promise<void> {
   expect(await runScale(['fn', String(n), '--dir', dir], () => {})).toBe(0);
@@ -99,7 +89,7 @@ beforeAll(async () => {
   const stages = stagesOf(config.chain);
   for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
   await waitHealthy(config, stages, 60_000);
-  await waitConverged(0, 60_000);
+  await waitConverged(config, 0, 60_000);
   for (const proxy of proxies.values()) expect(proxy.openConnections).toBeGreaterThan(0); // the links go through the proxies
 }, 120_000);
 
@@ -120,7 +110,7 @@ describe('link cut through a fault-injecting proxy, during a burst', () => {
     await scale(120);
     await sleep(100);
     expect(proxy.cut()).toBeGreaterThan(0);
-    const status = await waitConverged(120, 60_000);
+    const status = await waitConverged(config, 120, 60_000);
     console.log(`[faults] cut of ${link} during 0..120: converged ${Date.now() - started} ms after the scale request`);
     expect(status.functions[0]).toMatchObject({ desired: 120, running: 120 });
     const after = await epochAt('replicaset', link);
@@ -145,7 +135,7 @@ describe('link cut through a fault-injecting proxy, during a burst', () => {
     await sleep(1_000);
     expect(proxy.counters.connectionsRefused).toBeGreaterThan(0); // the Scheduler kept trying
     proxy.resume();
-    const status = await waitConverged(40, 60_000);
+    const status = await waitConverged(config, 40, 60_000);
     console.log(`[faults] cut + 1 s refused on ${link} during 120..40: converged ${Date.now() - started} ms after the scale request`);
     expect(status.functions[0]).toMatchObject({ desired: 40, running: 40 });
     const after = await epochAt('scheduler', link);
@@ -161,7 +151,7 @@ describe('node crash during a burst', () => {
   it('Kubelet n2 is SIGKILLed and its sandboxes are lost; it restarts empty, the pods are re-provisioned, the run converges', async () => {
     const stage: StageId = 'kubelet:n2';
     await scale(150);
-    await waitConverged(150, 60_000);
+    await waitConverged(config, 150, 60_000);
     const lost = (await stateOf(stage)).pods.map((p) => p.record.name);
     expect(lost.length).toBeGreaterThan(0);
     const incarnation = (await stateOf(stage)).incarnation;
@@ -176,7 +166,7 @@ describe('node crash during a burst', () => {
     expect(crash.simulatedSandboxesLost).toBe(true);
     startStageProcess(dir, stage);
     await waitHealthy(config, [stage], 60_000);
-    const status = await waitConverged(180, 60_000);
+    const status = await waitConverged(config, 180, 60_000);
     console.log(`[faults] node crash of n2 (${lost.length} pods lost) during 150..180: converged ${Date.now() - started} ms after the scale request`);
     expect(status.functions[0]).toMatchObject({ desired: 180, running: 180 });
 

@@ -14,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
 import { linksOf, type DownMessage, type PodRecord, type UpMessage } from '../../machines/index.js';
 import { frameBytesMin } from '../../spec/limits.js';
-import { configFileOf, runningStages, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { configFileOf, runningStages, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
+import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { SessionWriter } from '../node/flow-control.js';
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler } from '../wire/codec.js';
@@ -194,16 +194,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return status;
-    await sleep(300);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 /** Every sample of a metric family, as {labels text: value}. */
 async function samples(stage: string, name: string): Promise<Map<string, number>> {
@@ -223,11 +213,11 @@ describe('a cluster with a 1 KiB frame size limit', () => {
     const stages = stagesOf(config.chain);
     for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
     await waitHealthy(config, stages, 60_000);
-    await waitConverged(0, 30_000);
+    await waitConverged(config, 0, 30_000);
 
     const started = Date.now();
     expect(await runScale(['fn', String(burst), '--dir', dir], () => {})).toBe(0);
-    const status = await waitConverged(burst, Math.max(120_000, burst * 150));
+    const status = await waitConverged(config, burst, Math.max(120_000, burst * 150));
     console.log(`[flow] 0 -> ${burst} pods with 1 KiB frames converged in ${Date.now() - started} ms`);
     expect(status.functions[0]).toMatchObject({ desired: burst, running: burst });
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { configFileOf, pidOf, runningStages, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import { EtcdGrpcClient } from '../mediated/etcd-grpc.js';
 import { linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer } from '../mediated/keys.js';
 import { transportConfigOf } from '../mediated/transport-config.js';
@@ -24,16 +24,6 @@ let etcd: EtcdServer | null = null;
 let config: ClusterConfig;
 const noPrint = (): void => {};
 
-async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let status: ClusterStatus | null = null;
-  while (Date.now() < deadline) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return status;
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 describe('store-mediated transport: keys and order (no etcd)', () => {
   it('record keys carry the session epoch and the sequence number, and parse back', () => {
@@ -72,7 +62,7 @@ describe('store-mediated cluster on a real etcd', () => {
     expect(await runUp(['--nodes', '2', '--capacity', '20', '--start-delay-ms', '0', '--transport', 'store-mediated', '--etcd', etcd.endpoint, '--dir', dir], noPrint)).toBe(0);
     config = loadClusterConfig(configFileOf(dir));
     expect(config.transport).toEqual({ kind: 'store-mediated', etcd: etcd.endpoint });
-    await waitConverged(0, 40_000);
+    await waitConverged(config, 0, 40_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -84,10 +74,10 @@ describe('store-mediated cluster on a real etcd', () => {
 
   it('converges for a burst of 12 pods and back down to 4, every record an etcd object', async () => {
     expect(await runScale(['fn', '12', '--dir', dir], noPrint)).toBe(0);
-    const up = await waitConverged(12, 30_000);
+    const up = await waitConverged(config, 12, 30_000);
     expect(up.functions[0]).toMatchObject({ desired: 12, running: 12 });
     expect(await runScale(['fn', '4', '--dir', dir], noPrint)).toBe(0);
-    await waitConverged(4, 30_000);
+    await waitConverged(config, 4, 30_000);
     const client = new EtcdGrpcClient(etcd?.endpoint ?? '');
     try {
       const provisions = await client.rangePrefix(linkKeysOf('replicaset>scheduler').down);
@@ -112,7 +102,7 @@ describe('store-mediated cluster on a real etcd', () => {
     await sleep(300);
     startStageProcess(dir, 'scheduler');
     expect(await runScale(['fn', '9', '--dir', dir], noPrint)).toBe(0);
-    const status = await waitConverged(9, 45_000);
+    const status = await waitConverged(config, 9, 45_000);
     const scheduler = status.stages.find((s) => s.stage === 'scheduler');
     expect(scheduler?.incarnation).toBe(2);
     expect(scheduler?.sessions.every((l) => l.state === 'synced')).toBe(true);

@@ -11,25 +11,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { kubeletId } from '../../machines/index.js';
-import { loadClusterConfig, type ClusterConfig } from '../config.js';
+import { loadClusterConfig,} from '../config.js';
 import { configFileOf, pidOf, processIsAlive, runningStages, sleep, stopCluster } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-node-removal-'));
 const noPrint = (): void => {};
 
-async function waitConverged(config: ClusterConfig, desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired && status.functions[0]?.running === desired) return status;
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 beforeAll(async () => {
   expect(await runUp(['--nodes', '3', '--capacity', '4', '--dir', dir], noPrint)).toBe(0);

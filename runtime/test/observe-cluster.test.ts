@@ -12,23 +12,13 @@ import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-observe-'));
 let config: ClusterConfig;
 const noPrint = (): void => {};
 
-async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return status;
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 async function fetchText(stage: string, path: string): Promise<{ status: number; text: string }> {
   const address = config.stages[stage]?.metricsAddress;
@@ -54,7 +44,7 @@ beforeAll(async () => {
   expect(await runUp(['--nodes', '2', '--dir', dir], (l) => lines.push(l))).toBe(0);
   expect(lines.join('\n')).toMatch(/replicaset +127\.0\.0\.1:\d+ +metrics http:\/\/127\.0\.0\.1:\d+\/metrics/);
   config = loadClusterConfig(configFileOf(dir));
-  await waitConverged(0, 30_000);
+  await waitConverged(config, 0, 30_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -65,7 +55,7 @@ afterAll(async () => {
 
 it('metrics, health and traces of a run with a Scheduler crash: the numbers add up and kd validate finds nothing', async () => {
   expect(await runScale(['fn', '30', '--dir', dir], noPrint)).toBe(0);
-  await waitConverged(30, 60_000);
+  await waitConverged(config, 30, 60_000);
 
   const pid = pidOf(dir, 'scheduler');
   expect(pid).not.toBeNull();
@@ -75,7 +65,7 @@ it('metrics, health and traces of a run with a Scheduler crash: the numbers add 
   await waitHealthy(config, ['scheduler'], 30_000);
 
   expect(await runScale(['fn', '10', '--dir', dir], noPrint)).toBe(0);
-  await waitConverged(10, 60_000);
+  await waitConverged(config, 10, 60_000);
 
   const rs = await fetchText('replicaset', '/metrics');
   expect(rs.status).toBe(200);

@@ -13,7 +13,7 @@ import { runDown, runScale, runUp } from '../../cli/cluster-commands.js';
 import { kubeletId, type PodRecord } from '../../machines/index.js';
 import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { getStageState } from '../cluster/rpc.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { isOurSandbox, killProcessSandboxes, ProcessSandboxes, processRuns, processSandboxesFileOf, type ProcessSandboxRecord } from '../node/process-sandboxes.js';
 import type { SandboxReport } from '../node/sandbox-runtime.js';
@@ -159,16 +159,6 @@ describe('a cluster with process sandboxes', () => {
     for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
   }, 30_000);
 
-  async function waitConverged(desired: number, timeoutMs: number): Promise<ClusterStatus> {
-    const started = Date.now();
-    let status: ClusterStatus | null = null;
-    while (Date.now() - started < timeoutMs) {
-      status = await clusterStatus(config);
-      if (status.converged && status.functions[0]?.desired === desired) return status;
-      await sleep(200);
-    }
-    throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-  }
 
   /** pod -> pid of every sandbox process the Kubelets hold, from their pid files. */
   function sandboxPids(): Map<string, number> {
@@ -190,10 +180,10 @@ describe('a cluster with process sandboxes', () => {
     expect(await runUp(['--nodes', '2', '--capacity', '20', '--sandbox', 'process', '--dir', dir], () => {})).toBe(0);
     config = loadClusterConfig(configFileOf(dir));
     expect(config.sandbox.driver).toBe('process');
-    await waitConverged(0, 30_000);
+    await waitConverged(config, 0, 30_000);
 
     expect(await runScale(['fn', '8', '--dir', dir], () => {})).toBe(0);
-    await waitConverged(8, 60_000);
+    await waitConverged(config, 8, 60_000);
     const up = sandboxPids();
     expect(up.size).toBe(8);
     for (const [pod, pid] of up) {
@@ -212,13 +202,13 @@ describe('a cluster with process sandboxes', () => {
     for (const pod of onN1) expect(processIsAlive(up.get(pod) as number)).toBe(true);
     startStageProcess(dir, kubelet);
     await waitHealthy(config, [kubelet], 30_000);
-    await waitConverged(8, 60_000);
+    await waitConverged(config, 8, 60_000);
     expect((await getStageState(config.stages[kubelet]?.address ?? '')).pods.map((p) => p.record.name).sort()).toEqual(onN1);
     expect(sandboxPids()).toEqual(up);
 
     // Scale down: the victims' processes are really gone, the others still run.
     expect(await runScale(['fn', '3', '--dir', dir], () => {})).toBe(0);
-    await waitConverged(3, 60_000);
+    await waitConverged(config, 3, 60_000);
     const down = sandboxPids();
     expect(down.size).toBe(3);
     for (const [pod, pid] of up) expect(processRuns(pid)).toBe(down.has(pod));

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { configFileOf, pidOf, processIsAlive, sleep, startStageProcess, waitHealthy } from '../cluster/local-cluster.js';
-import { clusterStatus, type ClusterStatus } from '../cluster/status.js';
+import { waitConverged } from '../cluster/status.js';
 import { podObjectOf, type PodObject } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
 
@@ -62,16 +62,6 @@ export interface ClusterRun {
   config: ClusterConfig | null;
 }
 
-async function waitConverged(config: ClusterConfig, desired: number, timeoutMs: number): Promise<ClusterStatus> {
-  const started = Date.now();
-  let status: ClusterStatus | null = null;
-  while (Date.now() - started < timeoutMs) {
-    status = await clusterStatus(config);
-    if (status.converged && status.functions[0]?.desired === desired) return status;
-    await sleep(200);
-  }
-  throw new Error(`not converged to ${desired} in ${timeoutMs} ms: ${JSON.stringify(status?.problems)}`);
-}
 
 /** Waits until the store holds exactly `count` Pod objects, all Running on a node and owned by the function's ReplicaSet. */
 async function waitPodObjects(read: () => Promise<PodObject[]>, count: number, timeoutMs: number): Promise<PodObject[]> {
