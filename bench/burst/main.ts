@@ -193,9 +193,45 @@ export function report(result: BenchResult): string {
   return lines.join('\n');
 }
 
+const usage = `Usage: npm run bench:burst -- [options]
+
+Runs the burst benchmark: direct gRPC links against the store-mediated baseline (etcd),
+interleaved, and writes out/bench/burst.json and burst.svg.
+
+Options:
+  --sizes 100,500,1000,5000   burst sizes (pods)
+  --functions 1,100           functions per burst
+  --reps N                    repetitions per size (default 3)
+  --nodes N                   Kubelets (default 8)
+  --modes direct,store-mediated
+  --timeout-s N               per burst (default 300)
+  --restart-from N            a fresh cluster per burst from this size (default 1000)
+  --quick                     tiny sizes, one repetition
+  --calibrate                 also the plain 4-hop etcd chain
+  --no-replay | --replay-only the trace replay off, or only it
+  --replay-csv FILE | --replay-seed N | --replay-minutes N | --replay-functions N | --replay-minute-ms N
+  --out DIR                   default out/bench
+  --json                      print the JSON result instead of the report
+  -h, --help                  show this help`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: burstOptions, strict: true });
+  } catch (error) {
+    console.error(`bench:burst: ${(error as Error).message}. Run "npm run bench:burst -- --help" for the options.`);
+    process.exit(2);
+  }
+  const { values } = parsed;
+  if (values.help === true) {
+    console.log(usage);
+    return;
+  }
+  await runBench(values);
+}
+
+const burstOptions = {
+    help: { type: 'boolean', short: 'h' },
       sizes: { type: 'string' },
       functions: { type: 'string' },
       reps: { type: 'string' },
@@ -214,8 +250,9 @@ async function main(): Promise<void> {
       'replay-minute-ms': { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
-    },
-  });
+} as const;
+
+async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof burstOptions }>>['values']): Promise<void> {
   const quick = values.quick === true;
   const sizes = list(values.sizes, quick ? [20, 50] : [100, 500, 1000, 5000]).sort((a, b) => a - b);
   const functionCounts = list(values.functions, quick ? [1] : [1, 100]);
