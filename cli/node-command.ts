@@ -6,6 +6,7 @@ import { variantNames } from '../spec/variants.js';
 import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import { clusterConfigOfLaunch, launchConfigEnv, loadLaunchConfig, variantOf } from '../runtime/launch-config.js';
 import { StageNode } from '../runtime/node/stage-node.js';
+import { TlsConfigurationError } from '../runtime/security/credentials.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 export const nodeHelp = `Usage: kd node --role ROLE --config FILE [--node NAME] [--variant NAME]
@@ -92,8 +93,15 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), stage, ...record })}\n`);
   };
   if (variant !== 'correct') log({ event: 'stage.variant', variant, warning: 'a known-bad protocol variant is active' });
-  const node = await StageNode.open(config, stage, log);
-  await node.start();
+  let node: StageNode;
+  try {
+    node = await StageNode.open(config, stage, log);
+    await node.start();
+  } catch (error) {
+    // A certificate that cannot work is the operator's to fix, not an internal error.
+    if (error instanceof TlsConfigurationError) throw new UsageError(`${error.message}; fix the tls section of the configuration or run "kd certs"`);
+    throw error;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log({ event: 'stage.stopping', signal });

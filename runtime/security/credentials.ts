@@ -28,6 +28,9 @@ import { InspectClient, LinkClient, ScalerClient } from '../wire/proto.js';
 import { identityOfCertificate, identityOfPeerCertificate, operatorIdentity, spiffeIdOf } from './identity.js';
 import { identityFilesOf, type TlsConfig } from './tls-config.js';
 
+/** A TLS setting that cannot work (missing file, wrong identity): the operator must change the configuration or the certificates. */
+export class TlsConfigurationError extends Error {}
+
 /** The only TLS version offered or accepted (REQ-SEC-001). */
 export const tlsVersion = 'TLSv1.3';
 
@@ -53,7 +56,7 @@ function readPem(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new Error(`tls: cannot read the ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (make it with "npx kd certs")`);
+    throw new TlsConfigurationError(`tls: cannot read the ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (make it with "npx kd certs")`);
   }
 }
 
@@ -72,23 +75,23 @@ export function loadTlsMaterial(tls: TlsConfig, identity: string): TlsMaterial {
   try {
     caCertificate = new X509Certificate(ca);
   } catch (error) {
-    throw new Error(`tls: ${tls.ca} is not a PEM certificate: ${(error as Error).message}`);
+    throw new TlsConfigurationError(`tls: ${tls.ca} is not a PEM certificate: ${(error as Error).message}`);
   }
   try {
     certificate = new X509Certificate(cert);
   } catch (error) {
-    throw new Error(`tls: ${files.cert} is not a PEM certificate: ${(error as Error).message}`);
+    throw new TlsConfigurationError(`tls: ${files.cert} is not a PEM certificate: ${(error as Error).message}`);
   }
   if (!certificate.verify(caCertificate.publicKey))
-    throw new Error(`tls: ${files.cert} was not issued by the CA ${tls.ca}; issue it again with "npx kd certs" (--force for a new CA)`);
+    throw new TlsConfigurationError(`tls: ${files.cert} was not issued by the CA ${tls.ca}; issue it again with "npx kd certs" (--force for a new CA)`);
   const named = identityOfCertificate(tls.trustDomain, certificate);
-  if (named.kind !== 'identity') throw new Error(`tls: ${files.cert}: ${named.why}`);
-  if (named.name !== identity) throw new Error(`tls: ${files.cert} is the identity "${named.name}", not "${identity}" (expected URI SAN ${spiffeIdOf(tls.trustDomain, identity)})`);
-  if (Date.parse(certificate.validTo) <= Date.now()) throw new Error(`tls: ${files.cert} expired on ${certificate.validTo}; issue a new one with "npx kd certs --force"`);
+  if (named.kind !== 'identity') throw new TlsConfigurationError(`tls: ${files.cert}: ${named.why}`);
+  if (named.name !== identity) throw new TlsConfigurationError(`tls: ${files.cert} is the identity "${named.name}", not "${identity}" (expected URI SAN ${spiffeIdOf(tls.trustDomain, identity)})`);
+  if (Date.parse(certificate.validTo) <= Date.now()) throw new TlsConfigurationError(`tls: ${files.cert} expired on ${certificate.validTo}; issue a new one with "npx kd certs --force"`);
   try {
     if (!certificate.checkPrivateKey(createPrivateKey(key))) throw new Error('mismatch');
   } catch {
-    throw new Error(`tls: ${files.key} is not the private key of ${files.cert}`);
+    throw new TlsConfigurationError(`tls: ${files.key} is not the private key of ${files.cert}`);
   }
   return { trustDomain: tls.trustDomain, identity, ca, cert, key };
 }
