@@ -40,18 +40,33 @@ function pidFileOf(dir: string, stage: StageId): string {
   return join(resolve(dir), 'pids', `${fileNameOf(stage)}.pid`);
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; the stage binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
+/** Ports this process has handed out: the OS may give a just-released port again, so each is handed out once. */
+const portsHandedOut = new Set<number>();
+/** How many ports freePort tries before it gives up (it only retries a port it already handed out). */
+export const freePortAttemptsMax = 1_000;
+
+/**
+ * A free TCP port on 127.0.0.1 (bound and released; the stage binds it right after),
+ * never one this process already handed out (a cluster's ports must all differ).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < freePortAttemptsMax; attempt++) {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      const server = createServer();
+      server.unref();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : 0;
+        server.close(() => resolvePort(bound));
+      });
     });
-  });
+    if (!portsHandedOut.has(port)) {
+      portsHandedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port in ${freePortAttemptsMax} attempts that this process has not already handed out`);
 }
 
 export interface ClusterShape {
