@@ -14,7 +14,8 @@ import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.
 import type { DownstreamLinkTransport, StagePort } from '../node/link-transport.js';
 import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
 import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
-import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
+import type { EtcdGrpcClient, WatchEvent } from './etcd-grpc.js';
+import { LinkWatches } from './link-watches.js';
 import { isEndRecord, labelOfDown, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
 import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
 
@@ -37,11 +38,8 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   private downstreamPresent = false;
   private backoffMs = reconnectBackoffMsMin;
   private timer: NodeJS.Timeout | null = null;
-  private watches: Watch[] = [];
+  private readonly watches: LinkWatches;
   private stopped = false;
-  private lastRevision = 0;
-  /** Pause before a broken watch is re-created; doubled per failure, reset by any event. */
-  private watchBackoffMs = reconnectBackoffMsMin;
 
   constructor(
     readonly link: LinkId,
@@ -54,6 +52,14 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   ) {
     this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
+    this.watches = new LinkWatches(this.etcd, this.keys.up, this.keys.downstreamPresence, {
+      onRecords: (events) => this.onRecords(events),
+      onPresence: (events) => this.onDownstreamPresence(events),
+      onBroken: (why) => {
+        this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
+        if (this.current !== null) this.endSession(this.current, `watch ended: ${why}`, true);
+      },
+    });
     this.downstream = linkEnds(link).downstream;
     this.context = { link, functions };
   }
@@ -69,30 +75,9 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   private async begin(): Promise<void> {
     await this.etcd.put(this.keys.upstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
     const presence = await this.etcd.rangePrefix(this.keys.downstreamPresence);
-    this.lastRevision = presence.revision;
-    this.watch(presence.revision + 1);
+    this.watches.start(presence.revision + 1);
     this.downstreamPresent = presence.kvs.some((kv) => kv.key === this.keys.downstreamPresence);
     if (this.downstreamPresent) this.connect();
-  }
-
-  private watch(fromRevision: number): void {
-    if (this.stopped) return;
-    const onEnd = (why: string): void => this.watchEnded(why);
-    this.watches = [
-      this.etcd.watchPrefix(this.keys.up, fromRevision, { onEvents: (events) => this.onRecords(events), onEnd }),
-      this.etcd.watchPrefix(this.keys.downstreamPresence, fromRevision, { onEvents: (events) => this.onDownstreamPresence(events), onEnd }),
-    ];
-  }
-
-  private watchEnded(why: string): void {
-    for (const w of this.watches) w.cancel();
-    this.watches = [];
-    if (this.stopped) return;
-    this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
-    if (this.current !== null) this.endSession(this.current, `watch ended: ${why}`, true);
-    const delay = this.watchBackoffMs;
-    this.watchBackoffMs = Math.min(reconnectBackoffMsMax, this.watchBackoffMs * 2);
-    setTimeout(() => this.watch(this.lastRevision + 1), delay);
   }
 
   send(message: DownMessage): void {
@@ -107,8 +92,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
-    for (const w of this.watches) w.cancel();
-    this.watches = [];
+    this.watches.stop();
     await bounded(this.etcd.delete(this.keys.upstreamPresence).catch(() => 0), presenceRemovalMsMax);
     this.shared.release();
   }
@@ -155,7 +139,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   private onDownstreamPresence(events: readonly WatchEvent[]): void {
     const last = events[events.length - 1];
     if (last === undefined || this.stopped) return;
-    this.lastRevision = Math.max(this.lastRevision, last.modRevision);
+    this.watches.saw(last.modRevision);
     this.downstreamPresent = last.type === 'put';
     const session = this.current;
     if (session === null) {
@@ -174,9 +158,8 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
   }
 
   private onRecords(events: readonly WatchEvent[]): void {
-    this.watchBackoffMs = reconnectBackoffMsMin;
     for (const event of events) {
-      this.lastRevision = Math.max(this.lastRevision, event.modRevision);
+      this.watches.saw(event.modRevision);
       const session = this.current;
       if (session === null || session.ended || this.stopped || this.port.stopped) continue;
       if (event.type !== 'put') continue;

@@ -15,12 +15,13 @@
  * when the watch breaks.
  */
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
-import { protocolVersion, reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
+import { protocolVersion } from '../../spec/limits.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from '../node/link-transport.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
 import { rejection, type Rejection } from '../wire/errors.js';
 import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
-import type { EtcdGrpcClient, Watch, WatchEvent } from './etcd-grpc.js';
+import type { EtcdGrpcClient, WatchEvent } from './etcd-grpc.js';
+import { LinkWatches } from './link-watches.js';
 import { isEndRecord, labelOfUp, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
 import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
 
@@ -47,11 +48,8 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   private current: StoreServerSession | null = null;
   /** The highest epoch whose records were seen: records of lower unknown epochs are stale. */
   private highestEpoch = 0;
-  private watches: Watch[] = [];
+  private readonly watches: LinkWatches;
   private stopped = false;
-  private lastRevision = 0;
-  /** Pause before a broken watch is re-created; doubled per failure, reset by any event. */
-  private watchBackoffMs = reconnectBackoffMsMin;
 
   constructor(
     readonly link: LinkId,
@@ -64,6 +62,14 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   ) {
     this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
+    this.watches = new LinkWatches(this.etcd, this.keys.down, this.keys.upstreamPresence, {
+      onRecords: (events) => this.onRecords(events),
+      onPresence: (events) => this.onUpstreamPresence(events),
+      onBroken: (why) => {
+        this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
+        if (this.current !== null) this.endCurrent(`watch ended: ${why}`, true);
+      },
+    });
     this.context = { link, functions };
     this.upstreamStage = linkEnds(link).upstream;
   }
@@ -71,30 +77,8 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   /** Announces this stage (its presence key) and watches the upstream's records and presence from then on. */
   async start(): Promise<void> {
     const revision = await this.etcd.put(this.keys.downstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
-    this.lastRevision = revision;
-    this.watch(revision + 1);
+    this.watches.start(revision + 1);
     this.port.log({ event: 'mediated.listening', link: this.link, prefix: this.keys.down, revision });
-  }
-
-  private watch(fromRevision: number): void {
-    if (this.stopped) return;
-    const onEnd = (why: string): void => this.watchEnded(why);
-    this.watches = [
-      this.etcd.watchPrefix(this.keys.down, fromRevision, { onEvents: (events) => this.onRecords(events), onEnd }),
-      this.etcd.watchPrefix(this.keys.upstreamPresence, fromRevision, { onEvents: (events) => this.onUpstreamPresence(events), onEnd }),
-    ];
-  }
-
-  /** A broken watch ends the session (records may have been missed) and is re-created after a pause. */
-  private watchEnded(why: string): void {
-    for (const w of this.watches) w.cancel();
-    this.watches = [];
-    if (this.stopped) return;
-    this.port.log({ event: 'mediated.watch-ended', link: this.link, why });
-    if (this.current !== null) this.endCurrent(`watch ended: ${why}`, true);
-    const delay = this.watchBackoffMs;
-    this.watchBackoffMs = Math.min(reconnectBackoffMsMax, this.watchBackoffMs * 2);
-    setTimeout(() => this.watch(this.lastRevision + 1), delay);
   }
 
   send(message: UpMessage, origin: SessionOrigin | null): void {
@@ -111,8 +95,7 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const w of this.watches) w.cancel();
-    this.watches = [];
+    this.watches.stop();
     await bounded(this.etcd.delete(this.keys.downstreamPresence).catch(() => 0), presenceRemovalMsMax);
     this.shared.release();
   }
@@ -135,15 +118,14 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   private onUpstreamPresence(events: readonly WatchEvent[]): void {
     const last = events[events.length - 1];
     if (last === undefined || this.stopped) return;
-    this.lastRevision = Math.max(this.lastRevision, last.modRevision);
+    this.watches.saw(last.modRevision);
     const current = this.current;
     if (current !== null && current.helloRevision < last.modRevision) this.endCurrent(last.type === 'delete' ? 'the upstream stopped' : 'the upstream restarted', true);
   }
 
   private onRecords(events: readonly WatchEvent[]): void {
-    this.watchBackoffMs = reconnectBackoffMsMin;
     for (const event of events) {
-      this.lastRevision = Math.max(this.lastRevision, event.modRevision);
+      this.watches.saw(event.modRevision);
       if (this.stopped || this.port.stopped) return;
       if (event.type !== 'put') continue;
       const at = parseRecordKey(this.keys.down, event.key);
