@@ -28,7 +28,7 @@ export interface FunctionStatus {
 
 export function functionStatus(config: ChainConfig, world: World): FunctionStatus[] {
   const scheduler = world.stages['scheduler'];
-  const waiting = scheduler === undefined ? [] : Object.values(podCacheOf(scheduler)).filter((e) => e.lifecycle === 'unscheduled');
+  const waiting = scheduler === undefined ? [] : [...podCacheOf(scheduler).entries()].filter((e) => e.lifecycle === 'unscheduled');
   return config.functions.map((f) => {
     let running = 0;
     for (const node of config.nodes) for (const s of Object.values(world.sandboxes[node.name] ?? {})) if (s.pod.function === f.name && s.state === 'running') running++;
@@ -42,7 +42,7 @@ export function convergenceProblems(config: ChainConfig, world: World): string[]
   if (!isQuiescent(config, world)) problems.push('not quiescent: messages or sandbox operations are still under way');
   for (const link of linksOf(config)) if (!linkIsSynced(world, link)) problems.push(`link ${link} is not synced`);
   for (const [stage, state] of Object.entries(world.stages)) {
-    const tombstones = Object.values(podCacheOf(state)).filter((e) => stateIsTombstone(e.lifecycle));
+    const tombstones = [...podCacheOf(state).entries()].filter((e) => stateIsTombstone(e.lifecycle));
     if (tombstones.length > 0) problems.push(`${stage} still holds ${tombstones.length} tombstone(s)`);
   }
   const replicaset = world.stages['replicaset'];
@@ -50,13 +50,13 @@ export function convergenceProblems(config: ChainConfig, world: World): string[]
   if (replicaset === undefined || scheduler === undefined) return problems;
   const rsPods = podCacheOf(replicaset);
   const schedPods = podCacheOf(scheduler);
-  sameNames('replicaset', rsPods, 'scheduler', schedPods, problems);
+  sameNames('replicaset', rsPods.toJSON(), 'scheduler', schedPods.toJSON(), problems);
   for (const node of config.nodes) {
     const kubelet = world.stages[`kubelet:${node.name}`];
     if (kubelet === undefined) continue;
     const bound: Record<string, PodEntry> = {};
-    for (const [name, e] of Object.entries(schedPods)) if (e.record.node === node.name && e.lifecycle !== 'pending') bound[name] = e;
-    sameNames('scheduler', bound, `kubelet:${node.name}`, podCacheOf(kubelet), problems);
+    for (const [name, e] of schedPods.entriesByName()) if (e.record.node === node.name && e.lifecycle !== 'pending') bound[name] = e;
+    sameNames('scheduler', bound, `kubelet:${node.name}`, podCacheOf(kubelet).toJSON(), problems);
     for (const e of Object.values(bound)) if (e.lifecycle !== 'running') problems.push(`scheduler holds ${e.record.name} as ${e.lifecycle}, not running`);
   }
   for (const status of functionStatus(config, world)) {
@@ -66,7 +66,7 @@ export function convergenceProblems(config: ChainConfig, world: World): string[]
     if (status.waiting > 0 && freeCapacity(config, world) > 0)
       problems.push(`${status.function}: ${status.waiting} pod(s) wait although capacity is free`);
   }
-  for (const [name, e] of Object.entries(rsPods)) if (stateIsAlive(e.lifecycle) && e.lifecycle !== 'running' && !(name in schedPods && schedPods[name]?.lifecycle === 'unscheduled'))
+  for (const [name, e] of rsPods.entriesByName()) if (stateIsAlive(e.lifecycle) && e.lifecycle !== 'running' && schedPods.get(name)?.lifecycle !== 'unscheduled')
     problems.push(`replicaset holds ${name} as ${e.lifecycle}`);
   return problems;
 }

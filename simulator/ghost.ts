@@ -100,15 +100,15 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
         violations.push({ property: 'INV-NAME-UNIQUE', message: `the ReplicaSet created ${point.pod} a second time` });
       createdNow.push(point.pod);
     }
-    for (const [name, entry] of Object.entries(podsAfter)) {
-      const old = podsBefore[name];
+    for (const [name, entry] of podsAfter.entriesByName()) {
+      const old = podsBefore.get(name);
       if (old !== undefined && stateIsAlive(old.lifecycle) && stateIsTombstone(entry.lifecycle) && entry.origin === 'replicaset' && !next.decreased.includes(entry.record.function))
         violations.push({ property: 'INV-NO-NEEDLESS-KILL', message: `the ReplicaSet terminated ${name} although the desired count of ${entry.record.function} never decreased` });
     }
     next = { ...next, created: sortedAdd(next.created, createdNow) };
   }
   if (after.role === 'scheduler') {
-    for (const [name, entry] of Object.entries(podsAfter)) {
+    for (const [name, entry] of podsAfter.entriesByName()) {
       const node = entry.record.node;
       if (node === null) continue;
       const first = next.placement[name];
@@ -119,11 +119,11 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
 
   const tombstonedBefore = ghost.tombstoned[stage] ?? [];
   for (const name of tombstonedBefore) {
-    const entry = podsAfter[name];
+    const entry = podsAfter.get(name);
     if (entry !== undefined && stateIsAlive(entry.lifecycle))
       violations.push({ property: 'INV-NO-RESURRECTION', message: `${stage} held a tombstone for ${name} and now holds it alive (${entry.lifecycle})` });
   }
-  const tombstonesNow = Object.values(podsAfter).filter((e) => stateIsTombstone(e.lifecycle)).map((e) => e.record.name);
+  const tombstonesNow = [...podsAfter.entries()].filter((e) => stateIsTombstone(e.lifecycle)).map((e) => e.record.name);
   const tombstonedAfter = sortedAdd(tombstonedBefore, tombstonesNow);
   if (tombstonedAfter !== tombstonedBefore) next = { ...next, tombstoned: { ...next.tombstoned, [stage]: tombstonedAfter } };
 

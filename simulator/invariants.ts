@@ -38,10 +38,10 @@ function upstreamView(world: World, link: LinkId): Readonly<Record<string, PodEn
   const state = world.stages[upstream];
   if (state === undefined) return {};
   const cache = podCacheOf(state);
-  if (roleOf(downstream) !== 'kubelet') return cache;
+  if (roleOf(downstream) !== 'kubelet') return cache.toJSON();
   const node = nodeOfKubelet(downstream);
   const view: Record<string, PodEntry> = {};
-  for (const [name, entry] of Object.entries(cache)) if (entry.record.node === node) view[name] = entry;
+  for (const [name, entry] of cache.entriesByName()) if (entry.record.node === node) view[name] = entry;
   return view;
 }
 
@@ -54,7 +54,7 @@ export function checkInvariants(config: ChainConfig, world: World): Violation[] 
     const below = world.stages[downstream];
     if (below === undefined) continue;
     const above = upstreamView(world, link);
-    for (const [name, entry] of Object.entries(podCacheOf(below))) {
+    for (const [name, entry] of podCacheOf(below).entriesByName()) {
       const held = above[name];
       if (stateIsAlive(entry.lifecycle) && held === undefined)
         violations.push({ property: 'INV-CACHE-COVERAGE', message: `${downstream} holds ${name} alive, unknown to ${upstream} on synced link ${link}` });

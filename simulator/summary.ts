@@ -10,7 +10,7 @@ function countBy(states: readonly string[]): Map<string, number> {
 
 function lifecycles(world: World, stage: string): string[] {
   const state = world.stages[stage];
-  return state === undefined ? [] : Object.values(podCacheOf(state)).map((e) => e.lifecycle);
+  return state === undefined ? [] : [...podCacheOf(state).entries()].map((e) => e.lifecycle);
 }
 
 export interface CacheSummary {

@@ -27,6 +27,7 @@ import {
   stagesOf,
   stateIsTombstone,
   podCacheOf,
+  reviveStageState,
   InvariantViolation,
   type ChainConfig,
   type Effect,
@@ -690,7 +691,12 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     for (const [m, json] of encoded.messages) known.messages[m] = this.stepper.messages.idOf(JSON.parse(json) as object);
     const messages = known.messages;
     for (const [list, messageIds] of encoded.lists) known.lists[list] = this.listOfIds(messageIds.map((m) => messages[m] as number));
-    for (const [part, json] of encoded.parts) known.parts[part] = this.parts.idOf(JSON.parse(json) as object);
+    // A stage state's pod cache is a class (machines/README.md, "Canonical state"): revive it.
+    const stageParts = new Set(encoded.ids.slice(0, this.stages.length));
+    for (const [part, json] of encoded.parts) {
+      const value = JSON.parse(json) as object;
+      known.parts[part] = this.parts.idOf(stageParts.has(part) ? reviveStageState(value) : value);
+    }
     const ids = new Int32Array(encoded.ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = encoded.ids[i] as number;
@@ -805,7 +811,7 @@ export function chainModelOf(check: CheckConfig): ChainModel {
 export const chainModelModule = import.meta.url;
 
 function anyTombstone(state: ChainState, stage: StageId): boolean {
-  return Object.values(podCacheOf(state.stage(stage))).some((e) => stateIsTombstone(e.lifecycle));
+  return [...podCacheOf(state.stage(stage)).entries()].some((e) => stateIsTombstone(e.lifecycle));
 }
 
 /**
@@ -818,7 +824,7 @@ export function chainSometimes(check: CheckConfig, converged: (s: ChainState) =>
     {
       id: 'SOMETIMES-PREEMPTION',
       description: 'the Scheduler preempted a pod',
-      holds: (s) => Object.values(podCacheOf(s.stage('scheduler'))).some((e) => stateIsTombstone(e.lifecycle) && e.origin === 'scheduler'),
+      holds: (s) => [...podCacheOf(s.stage('scheduler')).entries()].some((e) => stateIsTombstone(e.lifecycle) && e.origin === 'scheduler'),
     },
     {
       id: 'SOMETIMES-TOMBSTONE-ACROSS-CRASH',

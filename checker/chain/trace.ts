@@ -87,7 +87,7 @@ function traceMessage(link: LinkId, direction: 'down' | 'up', message: LinkMessa
 
 /** One line per stage: sessions and pod cache. */
 export function summarizeStage(state: StageState): string {
-  const pods = Object.values(podCacheOf(state))
+  const pods = [...podCacheOf(state).entries()]
     .map((e) => `${e.record.name}:${e.lifecycle}${e.record.node !== null && state.role === 'scheduler' ? `@${e.record.node}` : ''}`)
     .join(' ');
   const sessions: string[] = [];

@@ -315,7 +315,7 @@ export class PeerChain {
   podsOf(stage: StageId): Array<{ name: string; lifecycle: string; node: string | null }> {
     const state = this.state(stage);
     if (state.role !== 'replicaset' && state.role !== 'scheduler' && state.role !== 'kubelet') return [];
-    return Object.values(state.pods).map((e) => ({ name: e.record.name, lifecycle: e.lifecycle, node: e.record.node }));
+    return [...state.pods.entries()].map((e) => ({ name: e.record.name, lifecycle: e.lifecycle, node: e.record.node }));
   }
 
   /** Sandboxes running on the Kubelet peers. */

@@ -56,3 +56,22 @@ export function initialLifecycleState(machine: AnyStateMachine): string {
   const snapshot = machine.resolveState({ value: machine.config.initial as string, context: {} });
   return stateValueToString(snapshot.value);
 }
+
+const statesMemo = new WeakMap<AnyStateMachine, readonly string[]>();
+
+/** Every leaf state of a lifecycle machine, as dotted strings, in definition order. */
+export function lifecycleStatesOf(machine: AnyStateMachine): readonly string[] {
+  let states = statesMemo.get(machine);
+  if (states === undefined) {
+    const leaves: string[] = [];
+    const visit = (node: { path: readonly string[]; states: Record<string, unknown> }): void => {
+      const children = Object.values(node.states) as Array<{ path: readonly string[]; states: Record<string, unknown> }>;
+      if (children.length === 0 && node.path.length > 0) leaves.push(node.path.join('.'));
+      for (const child of children) visit(child);
+    };
+    visit(machine.root as unknown as { path: readonly string[]; states: Record<string, unknown> });
+    states = leaves;
+    statesMemo.set(machine, states);
+  }
+  return states;
+}

@@ -4,7 +4,9 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { stateIsAlive, stateIsTombstone } from '../stages/lifecycle-states.js';
-import type { PodEntry } from '../stages/pod-cache.js';
+import type { AnyStateMachine } from 'xstate';
+import { lifecycleStatesOf } from '../core/lifecycle.js';
+import type { PodCache, PodEntry } from '../stages/pod-cache.js';
 
 export interface ReplicaDecision {
   /** How many new pods to create. */
@@ -22,18 +24,46 @@ const victimPreference: Readonly<Record<string, number>> = { pending: 0, provisi
  * At most `room` pods are created (the entries the stage may still hold,
  * REQ-RS-006); the rest are postponed to a later step, after entries are removed.
  */
-export function decideReplicas(desired: number, entries: readonly PodEntry[], room: number): ReplicaDecision {
-  const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
-  const terminating = entries.filter((e) => stateIsTombstone(e.lifecycle)).length;
-  if (alive.length > desired) {
-    const ranked = [...alive].sort((a, b) => {
+export function decideReplicas(desired: number, pods: FunctionPods, room: number): ReplicaDecision {
+  if (pods.alive > desired) {
+    const ranked = [...pods.aliveEntries()].sort((a, b) => {
       const byState = (victimPreference[a.lifecycle] ?? 9) - (victimPreference[b.lifecycle] ?? 9);
       if (byState !== 0) return byState;
       return compareNewestFirst(a.record.name, b.record.name);
     });
-    return { create: 0, victims: ranked.slice(0, alive.length - desired).map((e) => e.record.name) };
+    return { create: 0, victims: ranked.slice(0, pods.alive - desired).map((e) => e.record.name) };
   }
-  return { create: Math.min(Math.max(0, room), Math.max(0, desired - alive.length - terminating)), victims: [] };
+  return { create: Math.min(Math.max(0, room), Math.max(0, desired - pods.alive - pods.terminating)), victims: [] };
+}
+
+/** What the replica decision reads of one function's entries. */
+export interface FunctionPods {
+  readonly alive: number;
+  readonly terminating: number;
+  /** The alive entries; read only when some are to be terminated. */
+  aliveEntries(): readonly PodEntry[];
+}
+
+/** A function's entries given as a list (tests, small inputs). */
+export function functionPodsOf(entries: readonly PodEntry[]): FunctionPods {
+  const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
+  return { alive: alive.length, terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length, aliveEntries: () => alive };
+}
+
+/** A function's entries in a cache, counted from the cache's groups without a scan. */
+export function functionPodsIn(machine: AnyStateMachine, pods: PodCache, fn: string): FunctionPods {
+  let alive = 0;
+  let terminating = 0;
+  for (const state of lifecycleStatesOf(machine)) {
+    const count = pods.ofFunction(fn, state).size;
+    if (stateIsAlive(state)) alive += count;
+    else if (stateIsTombstone(state)) terminating += count;
+  }
+  return {
+    alive,
+    terminating,
+    aliveEntries: () => lifecycleStatesOf(machine).filter(stateIsAlive).flatMap((state) => [...pods.ofFunction(fn, state).values()]),
+  };
 }
 
 /** Pod names end in `-<incarnation>-<ordinal>`: newer incarnations and higher ordinals are newer. */

@@ -4,14 +4,14 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { stateIsTombstone } from '../stages/lifecycle-states.js';
-import type { PodEntry } from '../stages/pod-cache.js';
+import type { PodCache, PodEntry } from '../stages/pod-cache.js';
 import { compareNewestFirst } from './replicaset-decisions.js';
 
 export interface PlacementInput {
   readonly variant: ProtocolVariant;
   /** Nodes whose view is warm (their link has synced in this incarnation), with capacity. */
   readonly nodes: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
-  readonly pods: readonly PodEntry[];
+  readonly pods: PodCache;
 }
 
 export interface PlacementDecision {
@@ -21,43 +21,35 @@ export interface PlacementDecision {
   readonly preemptions: readonly string[];
 }
 
-const holdsCapacity = new Set(['pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent']);
+/** The Scheduler pod states that hold capacity on the pod's node. */
+const holdsCapacity = ['pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent'] as const;
+const tombstoneStates = holdsCapacity.filter(stateIsTombstone);
 
 /**
  * Capacity used on a node: every pod bound to it, tombstones included until the
  * Kubelet reports the kill. The `free-capacity-on-preempt` variant stops counting a
  * pod as soon as the Scheduler preempts it.
  */
-export function capacityUsed(variant: ProtocolVariant, pods: readonly PodEntry[], node: string): number {
+export function capacityUsed(variant: ProtocolVariant, pods: PodCache, node: string): number {
   let used = 0;
-  for (const e of pods) {
-    if (e.record.node !== node || !holdsCapacity.has(e.lifecycle)) continue;
-    if (variant === 'free-capacity-on-preempt' && stateIsTombstone(e.lifecycle) && e.origin === 'scheduler') continue;
-    used++;
-  }
+  for (const state of holdsCapacity) used += pods.onNode(node, state).size;
+  if (variant === 'free-capacity-on-preempt')
+    for (const state of tombstoneStates) for (const e of pods.onNode(node, state).values()) if (e.origin === 'scheduler') used--;
   return used;
 }
 
-/** `capacityUsed` of every node in one pass over the pods. */
-function capacityUsedByNode(variant: ProtocolVariant, pods: readonly PodEntry[]): Map<string, number> {
-  const used = new Map<string, number>();
-  for (const e of pods) {
-    if (e.record.node === null || !holdsCapacity.has(e.lifecycle)) continue;
-    if (variant === 'free-capacity-on-preempt' && stateIsTombstone(e.lifecycle) && e.origin === 'scheduler') continue;
-    used.set(e.record.node, (used.get(e.record.node) ?? 0) + 1);
-  }
-  return used;
+/** Pods waiting for a node, highest priority first, then by name. */
+function waitingPods(pods: PodCache): PodEntry[] {
+  return [...pods.inLifecycle('unscheduled').values()].sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1));
 }
 
 export function decidePlacement(input: PlacementInput): PlacementDecision {
-  const used = capacityUsedByNode(input.variant, input.pods);
+  const waiting = waitingPods(input.pods);
+  if (waiting.length === 0) return { placements: [], preemptions: [] };
   // Nodes in name order, so that ties go to the first name (mostFree).
   const free = new Map(
-    [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => [n.name, n.capacity - (used.get(n.name) ?? 0)]),
+    [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => [n.name, n.capacity - capacityUsed(input.variant, input.pods, n.name)]),
   );
-  const waiting = input.pods
-    .filter((e) => e.lifecycle === 'unscheduled')
-    .sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1));
   const placements: Array<{ pod: string; node: string }> = [];
   const unplaced: PodEntry[] = [];
   for (const pod of waiting) {
@@ -92,10 +84,11 @@ function mostFree(free: ReadonlyMap<string, number>): string | null {
  */
 function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[]): string[] {
   if (unplaced.length === 0) return [];
-  const warm = new Set(input.nodes.map((n) => n.name));
-  let underWay = input.pods.filter((e) => stateIsTombstone(e.lifecycle) && e.record.node !== null && warm.has(e.record.node)).length;
-  const candidates = input.pods
-    .filter((e) => (e.lifecycle === 'bound' || e.lifecycle === 'running') && e.record.node !== null && warm.has(e.record.node))
+  let underWay = 0;
+  for (const node of input.nodes) for (const state of tombstoneStates) underWay += input.pods.onNode(node.name, state).size;
+  if (underWay >= unplaced.length) return [];
+  const candidates = input.nodes
+    .flatMap((node) => [...input.pods.onNode(node.name, 'bound').values(), ...input.pods.onNode(node.name, 'running').values()])
     .sort((a, b) => a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name));
   const preemptions: string[] = [];
   for (const pod of unplaced) {

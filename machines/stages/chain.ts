@@ -12,6 +12,7 @@ import { initDeployment, stepDeployment, type DeploymentState } from './deployme
 import { initKubelet, stepKubelet, type KubeletState, type SandboxInventoryItem } from './kubelet.js';
 import { initReplicaSet, stepReplicaSet, type ReplicaSetState } from './replicaset.js';
 import { initScheduler, stepScheduler, type SchedulerState } from './scheduler.js';
+import { PodCache, type PodEntry } from './pod-cache.js';
 
 export type StageState = AutoscalerState | DeploymentState | ReplicaSetState | SchedulerState | KubeletState;
 
@@ -74,7 +75,16 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
  */
 export function bootEffects(state: StageState): Effect[] {
   if (state.role !== 'kubelet') return [];
-  return Object.values(state.pods)
-    .filter((e) => e.lifecycle === 'killing')
-    .map((e) => ({ type: 'sandbox.kill' as const, pod: e.record }));
+  return [...state.pods.inLifecycle('killing').values()].map((e) => ({ type: 'sandbox.kill' as const, pod: e.record }));
+}
+
+/**
+ * A stage state from its JSON form (`JSON.parse(JSON.stringify(state))`): the pod
+ * cache becomes a `PodCache` again; everything else is plain data already.
+ */
+export function reviveStageState(json: unknown): StageState {
+  const plain = json as StageState;
+  if (plain.role === 'replicaset' || plain.role === 'scheduler' || plain.role === 'kubelet')
+    return { ...plain, pods: PodCache.fromJSON(plain.pods as unknown as Record<string, PodEntry>) } as StageState;
+  return plain;
 }

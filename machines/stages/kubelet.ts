@@ -9,11 +9,10 @@ import { stepLifecycle } from '../core/lifecycle.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { PodRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
-import { withEntry } from '../core/sorted.js';
 import { schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, putPod, type PodCache, type PodEntry } from './pod-cache.js';
+import { describeCache, putPod, PodCache, type PodEntry } from './pod-cache.js';
 import {
   loseServerSession,
   newServerSide,
@@ -45,7 +44,7 @@ export interface KubeletState {
 
 export function initKubelet(config: KubeletConfig, incarnation: number, inventory: readonly SandboxInventoryItem[]): KubeletState {
   const machines = machinesFor(config.variant);
-  let pods: PodCache = {};
+  let pods = PodCache.empty;
   for (const item of inventory) {
     const step = stepLifecycle(machines.kubeletPod, 'unknown', `inventory.${item.state}`);
     assert(step.changed, `inventory state ${item.state} is adopted`);
@@ -62,7 +61,7 @@ export function stepKubelet(config: KubeletConfig, state: KubeletState, event: S
 
 /** Sandboxes that hold capacity: starting, running and being killed. */
 export function sandboxesHeld(pods: PodCache): number {
-  return Object.values(pods).filter((e) => e.lifecycle === 'starting' || e.lifecycle === 'running' || e.lifecycle === 'killing').length;
+  return pods.inLifecycle('starting').size + pods.inLifecycle('running').size + pods.inLifecycle('killing').size;
 }
 
 class KubeletStep {
@@ -109,7 +108,7 @@ class KubeletStep {
     }
     if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
-      if (message.pod.name in this.state.pods || message.pod.node !== this.config.node) return 'applied';
+      if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return 'applied';
       if (!this.config.functions.some((f) => f.name === message.pod.function)) {
         // Not held: refused per pod, like a full node (04, Kubelet sandbox table; DEC-17).
         this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
@@ -117,13 +116,13 @@ class KubeletStep {
       }
       const admit = sandboxesHeld(this.state.pods) < this.config.capacity;
       const entry: PodEntry = { record: message.pod, lifecycle: 'unknown', origin: null };
-      this.state = { ...this.state, pods: withEntry(this.state.pods, entry.record.name, entry) };
+      this.state = { ...this.state, pods: this.state.pods.put(entry) };
       this.podEvent(message.pod.name, admit ? 'upstream.provision' : 'decide.reject');
       assert(sandboxesHeld(this.state.pods) <= this.config.capacity, 'a Kubelet never holds more sandboxes than its capacity');
       return 'applied';
     }
     if (message.type === 'pod.tombstone') {
-      if (!(message.name in this.state.pods)) {
+      if (!this.state.pods.has(message.name)) {
         this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
         return 'applied';
       }
@@ -134,7 +133,7 @@ class KubeletStep {
   }
 
   private podEvent(name: string, event: string, origin: PodEntry['origin'] = null): void {
-    const entry = this.state.pods[name];
+    const entry = this.state.pods.get(name);
     if (entry === undefined) return;
     const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
     if (!step.changed) return;

@@ -6,7 +6,8 @@
 import { stateIsAlive, stateIsTombstone } from './lifecycle-states.js';
 import type { Role } from '../core/ids.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
-import { withEntry, withoutEntry, type SortedRecord } from '../core/sorted.js';
+import { assert } from '../core/assert.js';
+import { SortedMap } from '../core/sorted-map.js';
 
 export interface PodEntry {
   readonly record: PodRecord;
@@ -16,12 +17,144 @@ export interface PodEntry {
   readonly origin: Role | null;
 }
 
-export type PodCache = SortedRecord<PodEntry>;
+/** The entries of one group (one lifecycle state, on one node or of one function), by pod name. */
+export type PodGroup = SortedMap<PodEntry>;
+
+const noEntries: PodGroup = SortedMap.empty<PodEntry>();
+
+function lifecycleGroup(lifecycle: string): string {
+  return `lifecycle:${lifecycle}`;
+}
+
+function nodeGroup(node: string, lifecycle: string): string {
+  return `node:${node}/${lifecycle}`;
+}
+
+function functionGroup(fn: string, lifecycle: string): string {
+  return `function:${fn}/${lifecycle}`;
+}
+
+/** The groups an entry belongs to: its lifecycle state, alone, on its node and of its function. */
+function groupsOf(entry: PodEntry): string[] {
+  const groups = [lifecycleGroup(entry.lifecycle), functionGroup(entry.record.function, entry.lifecycle)];
+  if (entry.record.node !== null) groups.push(nodeGroup(entry.record.node, entry.lifecycle));
+  return groups;
+}
+
+/**
+ * A stage's cache of pods, immutable: every update returns a new cache and leaves the
+ * old one as it was. Entries are kept by pod name, and also by lifecycle state (alone,
+ * per node and per function), so that the stages' decisions read only the entries
+ * they act on instead of scanning the whole cache on every step. The groups are
+ * derived from the entries and are not part of the state's content: `toJSON()` is the
+ * entries by name only, the same JSON as a plain sorted record.
+ */
+export class PodCache {
+  private constructor(
+    private readonly byName: SortedMap<PodEntry>,
+    private readonly groups: SortedMap<PodGroup>,
+  ) {}
+
+  static readonly empty = new PodCache(SortedMap.empty(), SortedMap.empty());
+
+  /** A cache of these entries (e.g. from a state's JSON). */
+  static of(entries: Iterable<PodEntry>): PodCache {
+    let cache = PodCache.empty;
+    for (const entry of entries) cache = cache.put(entry);
+    return cache;
+  }
+
+  /** Revives a cache from its JSON form (`toJSON()`), e.g. a state sent between threads. */
+  static fromJSON(plain: Readonly<Record<string, PodEntry>>): PodCache {
+    return PodCache.of(Object.values(plain));
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  get(name: string): PodEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Every entry, in pod-name order. */
+  entries(): IterableIterator<PodEntry> {
+    return this.byName.values();
+  }
+
+  /** Every (pod name, entry) pair, in pod-name order. */
+  entriesByName(): IterableIterator<[string, PodEntry]> {
+    return this.byName.entries();
+  }
+
+  names(): string[] {
+    return this.byName.keys();
+  }
+
+  /** Stores the entry, or removes it when its lifecycle reached `gone`. */
+  put(entry: PodEntry): PodCache {
+    const name = entry.record.name;
+    const previous = this.byName.get(name);
+    if (previous === entry) return this;
+    let groups = previous === undefined ? this.groups : this.withoutInGroups(previous);
+    if (entry.lifecycle === 'gone') return previous === undefined ? this : new PodCache(this.byName.delete(name), groups);
+    for (const group of groupsOf(entry)) groups = groups.set(group, (groups.get(group) ?? noEntries).set(name, entry));
+    return new PodCache(this.byName.set(name, entry), groups);
+  }
+
+  private withoutInGroups(entry: PodEntry): SortedMap<PodGroup> {
+    let groups = this.groups;
+    for (const group of groupsOf(entry)) {
+      const members = (groups.get(group) ?? noEntries).delete(entry.record.name);
+      groups = members.size === 0 ? groups.delete(group) : groups.set(group, members);
+    }
+    return groups;
+  }
+
+  /** The entries in `lifecycle`, by name. */
+  inLifecycle(lifecycle: string): PodGroup {
+    return this.groups.get(lifecycleGroup(lifecycle)) ?? noEntries;
+  }
+
+  /** The entries bound to `node` in `lifecycle`, by name. */
+  onNode(node: string, lifecycle: string): PodGroup {
+    return this.groups.get(nodeGroup(node, lifecycle)) ?? noEntries;
+  }
+
+  /** The entries of function `fn` in `lifecycle`, by name. */
+  ofFunction(fn: string, lifecycle: string): PodGroup {
+    return this.groups.get(functionGroup(fn, lifecycle)) ?? noEntries;
+  }
+
+  /** The lifecycle states some entry is in, in order. */
+  lifecycles(): string[] {
+    const prefix = lifecycleGroup('');
+    const states: string[] = [];
+    for (const group of this.groups.keys()) if (group.startsWith(prefix)) states.push(group.slice(prefix.length));
+    return states;
+  }
+
+  toJSON(): Record<string, PodEntry> {
+    return this.byName.toJSON();
+  }
+
+  /** Checks that every group holds exactly the entries that belong to it (tests and debug checks). */
+  checkGroups(): void {
+    this.byName.checkShape();
+    const rebuilt = PodCache.of(this.entries());
+    const expected = JSON.stringify([...rebuilt.groups.entries()].map(([group, members]) => [group, members.keys()]));
+    const actual = JSON.stringify([...this.groups.entries()].map(([group, members]) => [group, members.keys()]));
+    assert(expected === actual, `pod cache groups match their entries: ${actual} instead of ${expected}`);
+  }
+}
 
 /** Stores the entry, or removes it when its lifecycle reached `gone`. */
 export function putPod(pods: PodCache, entry: PodEntry): PodCache {
-  if (entry.lifecycle === 'gone') return withoutEntry(pods, entry.record.name);
-  return withEntry(pods, entry.record.name, entry);
+  return pods.put(entry);
 }
 
 /** The snapshot event a pod gets at reconciliation: how the downstream holds it. */
@@ -67,7 +200,7 @@ export function describeCache(
 ): { pods: AlivePod[]; tombstones: TombstoneRecord[] } {
   const alive: AlivePod[] = [];
   const tombstones: TombstoneRecord[] = [];
-  for (const entry of Object.values(pods)) {
+  for (const entry of pods.entries()) {
     if (stateIsTombstone(entry.lifecycle)) {
       if (withTombstones) tombstones.push({ record: entry.record, origin: entry.origin ?? 'kubelet' });
     } else if (stateIsAlive(entry.lifecycle)) {

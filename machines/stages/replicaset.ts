@@ -11,12 +11,12 @@ import { podOrdinalMax, stagePodsMax } from '../core/limits.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
-import { decideReplicas, newPodName } from '../decisions/replicaset-decisions.js';
+import { decideReplicas, functionPodsIn, newPodName } from '../decisions/replicaset-decisions.js';
 import { chainLinks, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, type PodCache, type PodEntry } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, PodCache, type PodEntry } from './pod-cache.js';
 import {
   answerDeferredHello,
   clientAdmits,
@@ -58,7 +58,7 @@ export function initReplicaSet(incarnation: number): ReplicaSetState {
     fromDeployment: newServerSide(chainLinks.deploymentToReplicaSet),
     toScheduler: newClientSide(chainLinks.replicaSetToScheduler),
     desired: {},
-    pods: {},
+    pods: PodCache.empty,
     podsCreated: 0,
   };
 }
@@ -147,9 +147,9 @@ class ReplicaSetStep {
   /** Round 2 of the handshake with the Scheduler (spec/03-write-back-cache.md, reconciliation table). */
   private reconcile(snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
-    for (const name of Object.keys(this.state.pods)) this.podEvent(name, snapshotEventFor(index, name), null, index);
+    for (const name of this.state.pods.names()) this.podEvent(name, snapshotEventFor(index, name), null, index);
     for (const name of snapshotNames(index)) {
-      if (name in this.state.pods) continue;
+      if (this.state.pods.has(name)) continue;
       const found = snapshotRecord(index, name);
       assert(found !== undefined, 'a snapshot name has a record');
       this.adopt(found.record, snapshotEventFor(index, name), found.origin);
@@ -166,7 +166,7 @@ class ReplicaSetStep {
   }
 
   private podEvent(name: string, event: string, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
-    const entry = this.state.pods[name];
+    const entry = this.state.pods.get(name);
     if (entry === undefined) return; // unknown pod: nothing to roll back or complete
     const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
     if (!step.changed) return;
@@ -217,39 +217,34 @@ class ReplicaSetStep {
   }
 
   private decide(): void {
-    const priorityOf = new Map(this.config.functions.map((f) => [f.name, f.priority]));
-    const byFunction = new Map<string, PodEntry[]>();
-    for (const e of Object.values(this.state.pods)) {
-      const list = byFunction.get(e.record.function);
-      if (list === undefined) byFunction.set(e.record.function, [e]);
-      else list.push(e);
-    }
     // REQ-RS-006: never hold more than stagePodsMax entries (alive and tombstones).
-    let held = Object.keys(this.state.pods).length;
+    let held = this.state.pods.size;
     for (const [fn, desired] of Object.entries(this.state.desired)) {
-      const decision = decideReplicas(desired, byFunction.get(fn) ?? [], stagePodsMax - held);
+      const decision = decideReplicas(desired, functionPodsIn(this.machines.replicaSetPod, this.state.pods, fn), stagePodsMax - held);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
-      for (let i = 0; i < decision.create; i++) this.create(fn, priorityOf.get(fn) ?? 0);
+      const priority = decision.create === 0 ? 0 : (this.config.functions.find((f) => f.name === fn)?.priority ?? 0);
+      for (let i = 0; i < decision.create; i++) this.create(fn, priority);
       held += decision.create;
     }
   }
 
   private create(fn: string, priority: number): void {
     assert(this.state.podsCreated < podOrdinalMax, 'pod ordinal limit reached: restart the ReplicaSet');
-    const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => n in this.state.pods);
-    assert(!(name in this.state.pods), `pod name ${name} is already in the cache`);
+    const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => this.state.pods.has(n));
+    assert(!this.state.pods.has(name), `pod name ${name} is already in the cache`);
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
     this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
     const entry: PodEntry = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
     this.state = { ...this.state, pods: putPod(this.state.pods, entry), podsCreated: this.state.podsCreated + 1 };
-    assert(Object.keys(this.state.pods).length <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
+    assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
   }
 
   /** Tombstones first (they free capacity below), then provisions, each in name order. */
   private forwardUnsent(): void {
-    const entries = Object.values(this.state.pods);
-    for (const e of entries) if (e.lifecycle === 'terminating.unsent') this.podEvent(e.record.name, 'forward', null);
-    for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', null);
+    const unsentTombstones = this.state.pods.inLifecycle('terminating.unsent');
+    const unsentProvisions = this.state.pods.inLifecycle('pending');
+    for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', null);
+    for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', null);
   }
 }
 

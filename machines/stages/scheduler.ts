@@ -16,7 +16,7 @@ import { chainLinks, schedulerToKubelet, type FunctionSpec, type NodeSpec } from
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, type PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
 import {
   answerDeferredHello,
   clientAdmits,
@@ -56,7 +56,7 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
     incarnation,
     fromReplicaSet: newServerSide(chainLinks.replicaSetToScheduler),
     toKubelets: sortedRecord(config.nodes.map((n) => [n.name, newClientSide(schedulerToKubelet(n.name))] as const)),
-    pods: {},
+    pods: PodCache.empty,
   };
 }
 
@@ -136,7 +136,7 @@ class SchedulerStep {
     }
     if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
-      if (message.pod.name in this.state.pods) return 'applied'; // duplicate: already held
+      if (this.state.pods.has(message.pod.name)) return 'applied'; // duplicate: already held
       if (!this.config.functions.some((f) => f.name === message.pod.function)) {
         this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
         return 'applied';
@@ -145,7 +145,7 @@ class SchedulerStep {
       return 'applied';
     }
     if (message.type === 'pod.tombstone') {
-      if (!(message.name in this.state.pods)) {
+      if (!this.state.pods.has(message.name)) {
         this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
         return 'applied';
       }
@@ -187,7 +187,7 @@ class SchedulerStep {
   }
 
   private podEventFromNode(node: string, name: string, event: string, context: PodEventContext): void {
-    const entry = this.state.pods[name];
+    const entry = this.state.pods.get(name);
     if (entry === undefined || entry.record.node !== node) return;
     this.podEvent(name, event, context);
   }
@@ -195,12 +195,12 @@ class SchedulerStep {
   /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
   private reconcile(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
-    for (const entry of Object.values(this.state.pods)) {
+    for (const entry of [...this.state.pods.entries()]) {
       if (entry.record.node !== node) continue;
       this.podEvent(entry.record.name, snapshotEventFor(index, entry.record.name), { index, failure: 'invalidated' });
     }
     for (const name of snapshotNames(index)) {
-      if (name in this.state.pods) continue;
+      if (this.state.pods.has(name)) continue;
       const found = snapshotRecord(index, name);
       assert(found !== undefined, 'a snapshot name has a record');
       this.adopt({ ...found.record, node }, snapshotEventFor(index, name), found.origin);
@@ -221,7 +221,7 @@ class SchedulerStep {
   }
 
   private podEvent(name: string, event: string, context: PodEventContext): void {
-    const entry = this.state.pods[name];
+    const entry = this.state.pods.get(name);
     if (entry === undefined) return;
     const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
     if (!step.changed) return;
@@ -291,10 +291,10 @@ class SchedulerStep {
 
   private decide(): void {
     const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);
-    const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: Object.values(this.state.pods) });
+    const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: this.state.pods });
     for (const name of decision.preemptions) this.podEvent(name, 'decide.preempt', { origin: 'scheduler' });
     for (const { pod, node } of decision.placements) {
-      const entry = this.state.pods[pod];
+      const entry = this.state.pods.get(pod);
       assert(entry !== undefined && entry.lifecycle === 'unscheduled', `only waiting pods are placed: ${pod}`);
       this.state = { ...this.state, pods: putPod(this.state.pods, { ...entry, record: { ...entry.record, node } }) };
       this.podEvent(pod, 'decide.place', {});
@@ -302,19 +302,13 @@ class SchedulerStep {
   }
 
   private forwardUnsent(): void {
-    // One pass over the cache: forwarding a pod of one node changes no pod of another.
-    const unsentByNode = new Map<string, PodEntry[]>();
-    for (const e of Object.values(this.state.pods)) {
-      if (e.record.node === null || (e.lifecycle !== 'terminating.unsent' && e.lifecycle !== 'pending')) continue;
-      const list = unsentByNode.get(e.record.node);
-      if (list === undefined) unsentByNode.set(e.record.node, [e]);
-      else list.push(e);
-    }
+    // Per node, tombstones first (they free capacity), then provisions, each in name order.
     for (const [node, side] of Object.entries(this.state.toKubelets)) {
-      const entries = unsentByNode.get(node);
-      if (entries === undefined || !clientSynced(side)) continue;
-      for (const e of entries) if (e.lifecycle === 'terminating.unsent') this.podEvent(e.record.name, 'forward', {});
-      for (const e of entries) if (e.lifecycle === 'pending') this.podEvent(e.record.name, 'forward', {});
+      if (!clientSynced(side)) continue;
+      const unsentTombstones = this.state.pods.onNode(node, 'terminating.unsent');
+      const unsentProvisions = this.state.pods.onNode(node, 'pending');
+      for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', {});
+      for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', {});
     }
   }
 }
@@ -327,7 +321,7 @@ class SchedulerStep {
 export function misplacedInSnapshot(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>, pods: PodCache): string | null {
   for (const { record } of [...snapshot.pods, ...snapshot.tombstones]) {
     if (record.node !== null && record.node !== node) return `pod ${record.name} in the snapshot of kubelet:${node} names node ${record.node}`;
-    const held = pods[record.name]?.record.node ?? null;
+    const held = pods.get(record.name)?.record.node ?? null;
     if (held !== null && held !== node) return `pod ${record.name} in the snapshot of kubelet:${node} is placed on node ${held} here`;
   }
   return null;

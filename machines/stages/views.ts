@@ -4,7 +4,7 @@
  */
 import type { LinkId } from '../core/ids.js';
 import type { StageState } from './chain.js';
-import type { PodCache } from './pod-cache.js';
+import { PodCache } from './pod-cache.js';
 import type { ClientSide, ServerSide } from './session-sides.js';
 
 export function clientSides(state: StageState): ClientSide[] {
@@ -42,7 +42,7 @@ export function clientSideOf(state: StageState, link: LinkId): ClientSide | unde
 }
 
 export function podCacheOf(state: StageState): PodCache {
-  return state.role === 'replicaset' || state.role === 'scheduler' || state.role === 'kubelet' ? state.pods : {};
+  return state.role === 'replicaset' || state.role === 'scheduler' || state.role === 'kubelet' ? state.pods : PodCache.empty;
 }
 
 /** A stage is warm when each of its downstream links has synced in this incarnation. */

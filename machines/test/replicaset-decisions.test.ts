@@ -1,10 +1,14 @@
 /** The ReplicaSet's replica decision (spec/05), including the stagePodsMax room (REQ-RS-006). */
 import { describe, expect, it } from 'vitest';
-import { decideReplicas } from '../decisions/replicaset-decisions.js';
+import { decideReplicas as decideFromCounts, functionPodsOf } from '../decisions/replicaset-decisions.js';
 import type { PodEntry } from '../stages/pod-cache.js';
 
 function entry(name: string, lifecycle: string): PodEntry {
   return { record: { name, function: 'fn', priority: 0, node: null }, lifecycle, origin: null } as PodEntry;
+}
+
+function decideReplicas(desired: number, entries: readonly PodEntry[], room: number) {
+  return decideFromCounts(desired, functionPodsOf(entries), room);
 }
 
 describe('decideReplicas', () => {

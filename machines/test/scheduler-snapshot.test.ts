@@ -1,7 +1,7 @@
 /** REQ-CACHE-010: the Scheduler refuses a Kubelet snapshot holding a pod of another node, with no state change. */
 import { describe, expect, it } from 'vitest';
 import { misplacedInSnapshot } from '../stages/scheduler.js';
-import type { PodCache } from '../stages/pod-cache.js';
+import { PodCache } from '../stages/pod-cache.js';
 import { initStage, schedulerToKubelet, stepStage, type ChainConfig, type DownMessage, type StageState, type UpMessage } from '../index.js';
 
 const config: ChainConfig = {
@@ -47,7 +47,7 @@ describe('Scheduler snapshot validation (REQ-CACHE-010)', () => {
   });
 
   it('refuses a pod this Scheduler holds placed on another node, even when the snapshot record names no node', () => {
-    const held = { 'fn-1-0': { record: { name: 'fn-1-0', function: 'fn', priority: 0, node: 'n1' }, lifecycle: 'running', origin: null } } as unknown as PodCache;
+    const held = PodCache.of([{ record: { name: 'fn-1-0', function: 'fn', priority: 0, node: 'n1' }, lifecycle: 'running', origin: null }]);
     const message = snapshot(7, null);
     if (message.type !== 'session.snapshot') throw new Error('not a snapshot');
     expect(misplacedInSnapshot('n2', message, held)).toContain('placed on node n1 here');

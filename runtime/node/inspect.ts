@@ -52,7 +52,7 @@ export function inspectState(input: InspectInput): WireStageState {
   const keep = (fn: string): boolean => input.function === '' || fn === input.function;
   const pods = input.omitPods
     ? []
-    : Object.values(podCacheOf(state))
+    : [...podCacheOf(state).entries()]
         .filter((e) => keep(e.record.function))
         .map((e) => ({
           record: { name: e.record.name, function: e.record.function, priority: e.record.priority, node: e.record.node ?? '' },
@@ -64,7 +64,7 @@ export function inspectState(input: InspectInput): WireStageState {
       ? input.chain.nodes.map((n) => ({
           node: n.name,
           capacity: n.capacity,
-          used: capacityUsed(input.chain.variant, Object.values(state.pods), n.name),
+          used: capacityUsed(input.chain.variant, state.pods, n.name),
           warm: clientSides(state).find((s) => s.link === `scheduler>kubelet:${n.name}`)?.everSynced ?? false,
         }))
       : [];

@@ -96,7 +96,7 @@ interface Transition {
 export function podWritesOf(trace: readonly Transition[], before: StageState, after: StageState): PodWrite[] {
   const writes: PodWrite[] = [];
   const recordOf = (pod: string): { function: string; node: string | null } | null => {
-    const entry = podCacheOf(after)[pod] ?? podCacheOf(before)[pod];
+    const entry = podCacheOf(after).get(pod) ?? podCacheOf(before).get(pod);
     return entry === undefined ? null : { function: entry.record.function, node: entry.record.node ?? null };
   };
   const put = (pod: string, phase: PodPhase, create: boolean): void => {
