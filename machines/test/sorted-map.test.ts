@@ -1,0 +1,86 @@
+/** The persistent sorted map under the pod cache, against a plain Map as the model. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SortedMap, sortedMapNodeEntriesMax } from '../core/sorted-map.js';
+import { PodCache, type PodEntry } from '../stages/pod-cache.js';
+
+type Operation = { readonly kind: 'set'; readonly key: string; readonly value: number } | { readonly kind: 'delete'; readonly key: string };
+
+// Few distinct keys, many operations: sets, overwrites and deletes of the same keys, and trees several levels deep.
+const keyArbitrary = fc.integer({ min: 0, max: 3 * sortedMapNodeEntriesMax * sortedMapNodeEntriesMax }).map((n) => `k${n}`);
+const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArbitrary, value: fc.integer() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArbitrary }) },
+);
+
+function sortedEntries(model: Map<string, number>): Array<[string, number]> {
+  return [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+describe('SortedMap', () => {
+  it('behaves like a Map kept in key order, and every old version stays as it was', () => {
+    fc.assert(
+      fc.property(fc.array(operationArbitrary, { maxLength: 3000 }), (operations) => {
+        let map = SortedMap.empty<number>();
+        const model = new Map<string, number>();
+        const versions: Array<{ map: SortedMap<number>; json: string }> = [];
+        for (const [i, op] of operations.entries()) {
+          if (op.kind === 'set') {
+            map = map.set(op.key, op.value);
+            model.set(op.key, op.value);
+          } else {
+            map = map.delete(op.key);
+            model.delete(op.key);
+          }
+          if (i % 97 === 0) versions.push({ map, json: JSON.stringify(map) });
+        }
+        map.checkShape();
+        expect(map.size).toBe(model.size);
+        expect([...map.entries()]).toEqual(sortedEntries(model));
+        expect(JSON.stringify(map)).toBe(JSON.stringify(Object.fromEntries(sortedEntries(model))));
+        for (const key of new Set(operations.map((op) => op.key))) expect(map.get(key)).toBe(model.get(key));
+        for (const version of versions) expect(JSON.stringify(version.map), 'an update never changes an earlier version').toBe(version.json);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('returns the same map when nothing changes', () => {
+    const map = SortedMap.of([['a', 1], ['b', 2]]);
+    expect(map.set('a', 1)).toBe(map);
+    expect(map.delete('c')).toBe(map);
+  });
+
+  it('keeps JavaScript string order (UTF-16 code units), as Array.prototype.sort does', () => {
+    const keys = ['b', 'B', 'a-10', 'a-9', 'é', 'z', ''];
+    expect(SortedMap.of(keys.map((k) => [k, 1] as const)).keys()).toEqual([...keys].sort());
+  });
+});
+
+describe('PodCache', () => {
+  const entry = (name: string, lifecycle: string, node: string | null, fn = 'fn'): PodEntry => ({ record: { name, function: fn, priority: 0, node }, lifecycle, origin: null });
+
+  it('groups entries by lifecycle state, node and function, and moves them when they change', () => {
+    let cache = PodCache.of([entry('fn-1-0', 'unscheduled', null), entry('fn-1-1', 'pending', 'n1'), entry('gn-1-0', 'pending', 'n2', 'gn')]);
+    expect(cache.inLifecycle('pending').keys()).toEqual(['fn-1-1', 'gn-1-0']);
+    expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-1']);
+    expect(cache.ofFunction('gn', 'pending').keys()).toEqual(['gn-1-0']);
+    cache = cache.put(entry('fn-1-0', 'pending', 'n1'));
+    expect(cache.inLifecycle('unscheduled').size).toBe(0);
+    expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-0', 'fn-1-1']);
+    cache = cache.put(entry('fn-1-1', 'gone', 'n1'));
+    expect(cache.has('fn-1-1')).toBe(false);
+    expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-0']);
+    cache.checkGroups();
+    expect(cache.lifecycles()).toEqual(['pending']);
+  });
+
+  it('serializes as the entries by name only, and revives from that JSON', () => {
+    const cache = PodCache.of([entry('b', 'running', 'n1'), entry('a', 'pending', null)]);
+    const json = JSON.stringify(cache);
+    expect(json).toBe(JSON.stringify({ a: entry('a', 'pending', null), b: entry('b', 'running', 'n1') }));
+    const revived = PodCache.fromJSON(JSON.parse(json) as Record<string, PodEntry>);
+    expect(JSON.stringify(revived)).toBe(json);
+    revived.checkGroups();
+  });
+});
