@@ -40,6 +40,15 @@ function branch<V>(children: ReadonlyArray<TreeNode<V>>): Branch<V> {
   return { keys: children.map((c) => c.keys[0] as string), children, values: null };
 }
 
+/** The branch with its children from `at` (`deleteCount` of them) replaced by `nodes`; keys spliced, not recomputed. */
+function branchReplacing<V>(node: Branch<V>, at: number, deleteCount: number, nodes: ReadonlyArray<TreeNode<V>>): Branch<V> {
+  return {
+    keys: spliced(node.keys, at, deleteCount, ...nodes.map((n) => n.keys[0] as string)),
+    children: spliced(node.children, at, deleteCount, ...nodes),
+    values: null,
+  };
+}
+
 /** Index of the first key >= `key` in sorted `keys`. */
 function lowerBound(keys: readonly string[], key: string): number {
   let low = 0;
@@ -59,9 +68,13 @@ function childIndex(keys: readonly string[], key: string): number {
   return at === 0 ? 0 : at - 1;
 }
 
+/** A copy of `list` with `deleteCount` elements at `start` replaced by `items` (a plain loop: the hot path of every update). */
 function spliced<T>(list: readonly T[], start: number, deleteCount: number, ...items: T[]): T[] {
-  const copy = list.slice();
-  copy.splice(start, deleteCount, ...items);
+  const length = list.length - deleteCount + items.length;
+  const copy = new Array<T>(length);
+  for (let i = 0; i < start; i++) copy[i] = list[i] as T;
+  for (let i = 0; i < items.length; i++) copy[start + i] = items[i] as T;
+  for (let i = start + deleteCount, j = start + items.length; j < length; i++, j++) copy[j] = list[i] as T;
   return copy;
 }
 
@@ -86,7 +99,7 @@ function inserted<V>(node: TreeNode<V>, key: string, value: V): { nodes: Array<T
   const child = node.children[at] as TreeNode<V>;
   const result = inserted(child, key, value);
   if (result.nodes.length === 1 && result.nodes[0] === child) return { nodes: [node], added: false };
-  return { nodes: splitIfFull(branch(spliced(node.children, at, 1, ...result.nodes))), added: result.added };
+  return { nodes: splitIfFull(branchReplacing(node, at, 1, result.nodes)), added: result.added };
 }
 
 /** Two neighbouring nodes of one level as one or two nodes, each at least half full when possible. */
@@ -110,12 +123,12 @@ function removed<V>(node: TreeNode<V>, key: string): TreeNode<V> | null {
   const child = node.children[at] as TreeNode<V>;
   const next = removed(child, key);
   if (next === child) return node;
-  if (next === null) return node.children.length === 1 ? null : branch(spliced(node.children, at, 1));
-  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branch(spliced(node.children, at, 1, next));
+  if (next === null) return node.children.length === 1 ? null : branchReplacing(node, at, 1, []);
+  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchReplacing(node, at, 1, [next]);
   // Underfull: merge with a neighbour (and split again if the two are too many for one node).
   const neighbour = at + 1 < node.children.length ? at + 1 : at - 1;
   const [first, second] = neighbour > at ? [next, node.children[neighbour] as TreeNode<V>] : [node.children[neighbour] as TreeNode<V>, next];
-  return branch(spliced(node.children, Math.min(at, neighbour), 2, ...rebalanced(first, second)));
+  return branchReplacing(node, Math.min(at, neighbour), 2, rebalanced(first, second));
 }
 
 function* walk<V>(node: TreeNode<V>): Generator<[string, V]> {

@@ -50,18 +50,12 @@ export function functionPodsOf(entries: readonly PodEntry[]): FunctionPods {
   return { alive: alive.length, terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length, aliveEntries: () => alive };
 }
 
-/** A function's entries in a cache, counted from the cache's groups without a scan. */
+/** A function's entries in a cache, counted by the cache itself: no scan unless some are to be terminated. */
 export function functionPodsIn(machine: AnyStateMachine, pods: PodCache, fn: string): FunctionPods {
-  let alive = 0;
-  let terminating = 0;
-  for (const state of lifecycleStatesOf(machine)) {
-    const count = pods.ofFunction(fn, state).size;
-    if (stateIsAlive(state)) alive += count;
-    else if (stateIsTombstone(state)) terminating += count;
-  }
+  const counts = pods.countsOf(fn);
   return {
-    alive,
-    terminating,
+    alive: counts.alive,
+    terminating: counts.tombstones,
     aliveEntries: () => lifecycleStatesOf(machine).filter(stateIsAlive).flatMap((state) => [...pods.ofFunction(fn, state).values()]),
   };
 }

@@ -12,7 +12,7 @@ import { initDeployment, stepDeployment, type DeploymentState } from './deployme
 import { initKubelet, stepKubelet, type KubeletState, type SandboxInventoryItem } from './kubelet.js';
 import { initReplicaSet, stepReplicaSet, type ReplicaSetState } from './replicaset.js';
 import { initScheduler, stepScheduler, type SchedulerState } from './scheduler.js';
-import { PodCache, type PodEntry } from './pod-cache.js';
+import { podGroupingOf, PodCache, type PodEntry } from './pod-cache.js';
 
 export type StageState = AutoscalerState | DeploymentState | ReplicaSetState | SchedulerState | KubeletState;
 
@@ -85,6 +85,6 @@ export function bootEffects(state: StageState): Effect[] {
 export function reviveStageState(json: unknown): StageState {
   const plain = json as StageState;
   if (plain.role === 'replicaset' || plain.role === 'scheduler' || plain.role === 'kubelet')
-    return { ...plain, pods: PodCache.fromJSON(plain.pods as unknown as Record<string, PodEntry>) } as StageState;
+    return { ...plain, pods: PodCache.fromJSON(plain.pods as unknown as Record<string, PodEntry>, podGroupingOf[plain.role]) } as StageState;
   return plain;
 }

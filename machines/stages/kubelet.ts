@@ -12,7 +12,7 @@ import { assert } from '../core/assert.js';
 import { schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, putPod, PodCache, type PodEntry } from './pod-cache.js';
+import { describeCache, podGroupingOf, putPod, PodCache, type PodEntry } from './pod-cache.js';
 import {
   loseServerSession,
   newServerSide,
@@ -44,7 +44,7 @@ export interface KubeletState {
 
 export function initKubelet(config: KubeletConfig, incarnation: number, inventory: readonly SandboxInventoryItem[]): KubeletState {
   const machines = machinesFor(config.variant);
-  let pods = PodCache.empty;
+  let pods = PodCache.empty(podGroupingOf.kubelet);
   for (const item of inventory) {
     const step = stepLifecycle(machines.kubeletPod, 'unknown', `inventory.${item.state}`);
     assert(step.changed, `inventory state ${item.state} is adopted`);

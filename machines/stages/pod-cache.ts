@@ -20,6 +20,20 @@ export interface PodEntry {
 /** The entries of one group (one lifecycle state, on one node or of one function), by pod name. */
 export type PodGroup = SortedMap<PodEntry>;
 
+/** How many entries of one function are alive and how many are tombstones. */
+export interface FunctionPodCounts {
+  readonly alive: number;
+  readonly tombstones: number;
+}
+
+const noPods: FunctionPodCounts = { alive: 0, tombstones: 0 };
+
+function countsWith(counts: FunctionPodCounts, lifecycle: string, delta: number): FunctionPodCounts {
+  if (stateIsTombstone(lifecycle)) return { alive: counts.alive, tombstones: counts.tombstones + delta };
+  if (stateIsAlive(lifecycle)) return { alive: counts.alive + delta, tombstones: counts.tombstones };
+  return counts;
+}
+
 const noEntries: PodGroup = SortedMap.empty<PodEntry>();
 
 function lifecycleGroup(lifecycle: string): string {
@@ -34,10 +48,30 @@ function functionGroup(fn: string, lifecycle: string): string {
   return `function:${fn}/${lifecycle}`;
 }
 
-/** The groups an entry belongs to: its lifecycle state, alone, on its node and of its function. */
-function groupsOf(entry: PodEntry): string[] {
-  const groups = [lifecycleGroup(entry.lifecycle), functionGroup(entry.record.function, entry.lifecycle)];
-  if (entry.record.node !== null) groups.push(nodeGroup(entry.record.node, entry.lifecycle));
+/**
+ * Which groups a cache keeps besides the one per lifecycle state: per node (the
+ * Scheduler places and forwards per node) and per function (the ReplicaSet decides per
+ * function). Each kept group costs every update a little, so a stage keeps only those
+ * it reads.
+ */
+export interface PodGrouping {
+  readonly byNode: boolean;
+  readonly byFunction: boolean;
+}
+
+export const podGroupingOf = {
+  replicaset: { byNode: false, byFunction: true },
+  scheduler: { byNode: true, byFunction: false },
+  kubelet: { byNode: false, byFunction: false },
+} as const satisfies Record<string, PodGrouping>;
+
+const everyGrouping: PodGrouping = { byNode: true, byFunction: true };
+
+/** The groups an entry belongs to: its lifecycle state, alone, and (when kept) on its node and of its function. */
+function groupsOf(entry: PodEntry, grouping: PodGrouping): string[] {
+  const groups = [lifecycleGroup(entry.lifecycle)];
+  if (grouping.byFunction) groups.push(functionGroup(entry.record.function, entry.lifecycle));
+  if (grouping.byNode && entry.record.node !== null) groups.push(nodeGroup(entry.record.node, entry.lifecycle));
   return groups;
 }
 
@@ -53,20 +87,26 @@ export class PodCache {
   private constructor(
     private readonly byName: SortedMap<PodEntry>,
     private readonly groups: SortedMap<PodGroup>,
+    readonly grouping: PodGrouping,
+    /** Alive and tombstone counts per function, when grouped by function. */
+    private readonly countsByFunction: SortedMap<FunctionPodCounts>,
   ) {}
 
-  static readonly empty = new PodCache(SortedMap.empty(), SortedMap.empty());
+  /** An empty cache that keeps `grouping` (every group by default). */
+  static empty(grouping: PodGrouping = everyGrouping): PodCache {
+    return new PodCache(SortedMap.empty(), SortedMap.empty(), grouping, SortedMap.empty());
+  }
 
   /** A cache of these entries (e.g. from a state's JSON). */
-  static of(entries: Iterable<PodEntry>): PodCache {
-    let cache = PodCache.empty;
+  static of(entries: Iterable<PodEntry>, grouping: PodGrouping = everyGrouping): PodCache {
+    let cache = PodCache.empty(grouping);
     for (const entry of entries) cache = cache.put(entry);
     return cache;
   }
 
   /** Revives a cache from its JSON form (`toJSON()`), e.g. a state sent between threads. */
-  static fromJSON(plain: Readonly<Record<string, PodEntry>>): PodCache {
-    return PodCache.of(Object.values(plain));
+  static fromJSON(plain: Readonly<Record<string, PodEntry>>, grouping: PodGrouping = everyGrouping): PodCache {
+    return PodCache.of(Object.values(plain), grouping);
   }
 
   get size(): number {
@@ -101,14 +141,25 @@ export class PodCache {
     const previous = this.byName.get(name);
     if (previous === entry) return this;
     let groups = previous === undefined ? this.groups : this.withoutInGroups(previous);
-    if (entry.lifecycle === 'gone') return previous === undefined ? this : new PodCache(this.byName.delete(name), groups);
-    for (const group of groupsOf(entry)) groups = groups.set(group, (groups.get(group) ?? noEntries).set(name, entry));
-    return new PodCache(this.byName.set(name, entry), groups);
+    let counts = previous === undefined ? this.countsByFunction : this.countedWith(this.countsByFunction, previous, -1);
+    if (entry.lifecycle === 'gone') return previous === undefined ? this : new PodCache(this.byName.delete(name), groups, this.grouping, counts);
+    for (const group of groupsOf(entry, this.grouping)) groups = groups.set(group, (groups.get(group) ?? noEntries).set(name, entry));
+    counts = this.countedWith(counts, entry, 1);
+    return new PodCache(this.byName.set(name, entry), groups, this.grouping, counts);
+  }
+
+  private countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delta: number): SortedMap<FunctionPodCounts> {
+    if (!this.grouping.byFunction) return counts;
+    const fn = entry.record.function;
+    const before = counts.get(fn) ?? noPods;
+    const after = countsWith(before, entry.lifecycle, delta);
+    if (after === before) return counts;
+    return after.alive === 0 && after.tombstones === 0 ? counts.delete(fn) : counts.set(fn, after);
   }
 
   private withoutInGroups(entry: PodEntry): SortedMap<PodGroup> {
     let groups = this.groups;
-    for (const group of groupsOf(entry)) {
+    for (const group of groupsOf(entry, this.grouping)) {
       const members = (groups.get(group) ?? noEntries).delete(entry.record.name);
       groups = members.size === 0 ? groups.delete(group) : groups.set(group, members);
     }
@@ -122,12 +173,20 @@ export class PodCache {
 
   /** The entries bound to `node` in `lifecycle`, by name. */
   onNode(node: string, lifecycle: string): PodGroup {
+    assert(this.grouping.byNode, 'this cache keeps no groups per node');
     return this.groups.get(nodeGroup(node, lifecycle)) ?? noEntries;
   }
 
   /** The entries of function `fn` in `lifecycle`, by name. */
   ofFunction(fn: string, lifecycle: string): PodGroup {
+    assert(this.grouping.byFunction, 'this cache keeps no groups per function');
     return this.groups.get(functionGroup(fn, lifecycle)) ?? noEntries;
+  }
+
+  /** How many entries of function `fn` are alive and how many are tombstones. */
+  countsOf(fn: string): FunctionPodCounts {
+    assert(this.grouping.byFunction, 'this cache keeps no groups per function');
+    return this.countsByFunction.get(fn) ?? noPods;
   }
 
   /** The lifecycle states some entry is in, in order. */
@@ -145,9 +204,9 @@ export class PodCache {
   /** Checks that every group holds exactly the entries that belong to it (tests and debug checks). */
   checkGroups(): void {
     this.byName.checkShape();
-    const rebuilt = PodCache.of(this.entries());
-    const expected = JSON.stringify([...rebuilt.groups.entries()].map(([group, members]) => [group, members.keys()]));
-    const actual = JSON.stringify([...this.groups.entries()].map(([group, members]) => [group, members.keys()]));
+    const rebuilt = PodCache.of(this.entries(), this.grouping);
+    const expected = JSON.stringify([[...rebuilt.groups.entries()].map(([group, members]) => [group, members.keys()]), rebuilt.countsByFunction]);
+    const actual = JSON.stringify([[...this.groups.entries()].map(([group, members]) => [group, members.keys()]), this.countsByFunction]);
     assert(expected === actual, `pod cache groups match their entries: ${actual} instead of ${expected}`);
   }
 }

@@ -16,7 +16,7 @@ import { chainLinks, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, PodCache, type PodEntry } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry } from './pod-cache.js';
 import {
   answerDeferredHello,
   clientAdmits,
@@ -58,7 +58,7 @@ export function initReplicaSet(incarnation: number): ReplicaSetState {
     fromDeployment: newServerSide(chainLinks.deploymentToReplicaSet),
     toScheduler: newClientSide(chainLinks.replicaSetToScheduler),
     desired: {},
-    pods: PodCache.empty,
+    pods: PodCache.empty(podGroupingOf.replicaset),
     podsCreated: 0,
   };
 }

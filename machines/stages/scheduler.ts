@@ -16,7 +16,7 @@ import { chainLinks, schedulerToKubelet, type FunctionSpec, type NodeSpec } from
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
 import {
   answerDeferredHello,
   clientAdmits,
@@ -56,7 +56,7 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
     incarnation,
     fromReplicaSet: newServerSide(chainLinks.replicaSetToScheduler),
     toKubelets: sortedRecord(config.nodes.map((n) => [n.name, newClientSide(schedulerToKubelet(n.name))] as const)),
-    pods: PodCache.empty,
+    pods: PodCache.empty(podGroupingOf.scheduler),
   };
 }
 

@@ -41,8 +41,10 @@ export function clientSideOf(state: StageState, link: LinkId): ClientSide | unde
   return clientSides(state).find((side) => side.link === link);
 }
 
+const noPods = PodCache.empty();
+
 export function podCacheOf(state: StageState): PodCache {
-  return state.role === 'replicaset' || state.role === 'scheduler' || state.role === 'kubelet' ? state.pods : PodCache.empty;
+  return state.role === 'replicaset' || state.role === 'scheduler' || state.role === 'kubelet' ? state.pods : noPods;
 }
 
 /** A stage is warm when each of its downstream links has synced in this incarnation. */

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench:machines`: the machines' own cost of an upscaling burst, the whole
+ * chain stepped in one thread with instant delivery (chain-pump.ts), no I/O. It tells
+ * how far the protocol logic alone is from a throughput target, and which stage's
+ * steps dominate. Each configuration runs in a fresh process (no JIT or heap carried
+ * over), several times, interleaved; CPU time, medians printed.
+ *
+ * Usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--json]
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from '../burst/stats.js';
+import { pumpBurst, type PumpRun } from './chain-pump.js';
+
+const usage = 'usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--json]';
+
+function numbers(text: string, option: string): number[] {
+  const list = text.split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) {
+    console.error(`--${option} takes positive integers separated by commas, e.g. --${option} 100,1000\n${usage}`);
+    process.exit(2);
+  }
+  return list;
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        sizes: { type: 'string', default: '100,1000,5000,10000' },
+        functions: { type: 'string', default: '1,100' },
+        nodes: { type: 'string', default: '8' },
+        runs: { type: 'string', default: '3' },
+        json: { type: 'boolean', default: false },
+        'one-run': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+}
+
+const values = parse();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+if (values['one-run'] !== undefined) {
+  // A child process: one burst, its figures on stdout.
+  const [pods, functions, nodes] = values['one-run'].split(',').map(Number) as [number, number, number];
+  console.log(JSON.stringify(pumpBurst(pods, functions, nodes)));
+  process.exit(0);
+}
+
+const sizes = numbers(values.sizes, 'sizes');
+const functionCounts = numbers(values.functions, 'functions');
+const [nodes] = numbers(values.nodes, 'nodes') as [number];
+const [runs] = numbers(values.runs, 'runs') as [number];
+const script = fileURLToPath(import.meta.url);
+
+function oneRun(pods: number, functions: number): PumpRun {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, '--one-run', `${pods},${functions},${nodes}`], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop() as string) as PumpRun;
+}
+
+const configurations = functionCounts.flatMap((functions) => sizes.filter((pods) => pods >= functions).map((pods) => ({ pods, functions })));
+const results = new Map<string, PumpRun[]>();
+for (let run = 0; run < runs; run++)
+  for (const { pods, functions } of configurations) {
+    const key = `${pods}/${functions}`;
+    const result = oneRun(pods, functions);
+    results.set(key, [...(results.get(key) ?? []), result]);
+    if (!values.json) process.stderr.write(`run ${run + 1}/${runs}: ${pods} pods over ${functions} function(s): ${result.cpuMs.toFixed(0)} CPU-ms\n`);
+  }
+
+const summary = configurations.map(({ pods, functions }) => {
+  const list = results.get(`${pods}/${functions}`) ?? [];
+  const cpuMs = median(list.map((r) => r.cpuMs)) ?? 0;
+  const roles = Object.keys(list[0]?.msByRole ?? {});
+  return {
+    pods,
+    functions,
+    nodes,
+    steps: list[0]?.steps ?? 0,
+    cpuMsP50: cpuMs,
+    podsPerCpuSecond: cpuMs > 0 ? (pods / cpuMs) * 1000 : null,
+    microsecondsPerStep: list[0] === undefined ? null : (cpuMs * 1000) / list[0].steps,
+    msByRoleP50: Object.fromEntries(roles.map((role) => [role, median(list.map((r) => r.msByRole[role] ?? 0)) ?? 0])),
+  };
+});
+
+if (values.json) console.log(JSON.stringify({ runs, summary }));
+else {
+  console.log(`machines only, whole chain in one thread, ${nodes} nodes, median of ${runs} fresh processes (CPU time)`);
+  console.log('pods  functions  steps   CPU-ms  pods/CPU-s  µs/step  by stage (ms)');
+  for (const s of summary)
+    console.log(
+      `${String(s.pods).padStart(5)}  ${String(s.functions).padStart(9)}  ${String(s.steps).padStart(6)}  ${s.cpuMsP50.toFixed(0).padStart(7)}  ${(s.podsPerCpuSecond ?? 0).toFixed(0).padStart(10)}  ${(s.microsecondsPerStep ?? 0).toFixed(1).padStart(7)}  ${Object.entries(s.msByRoleP50).map(([r, ms]) => `${r} ${ms.toFixed(0)}`).join(', ')}`,
+    );
+}
