@@ -3,7 +3,7 @@
  * only the Kubelet's incarnation counter survives, REQ-FAIL-003). Call it after the
  * Kubelet process is dead (SIGKILL) and before it restarts: it destroys what a real
  * crash destroys in the Kubelet's data dir, whatever the sandbox driver:
- * - `simulated`: the sandbox file (DATA/sandboxes.json), so the restarted Kubelet
+ * - `simulated`: the sandbox journal (DATA/sandboxes.ndjson), so the restarted Kubelet
  *   finds no sandbox;
  * - `process`: every sandbox process of the node is killed (SIGKILL to its group) and
  *   its pid file and ready files are removed.

@@ -1,24 +1,25 @@
 /**
  * The simulated sandbox runtime of one node: a sandbox starts after a delay and is
- * killed after a delay. Sandboxes are written to a file in the Kubelet's data dir so
- * they survive a Kubelet process restart (spec 06: sandboxes keep running); the
- * restarted Kubelet rebuilds its inventory from them.
+ * killed after a delay. Every change of a sandbox is appended to a journal in the
+ * Kubelet's data dir (sandbox-journal.ts) before it is reported, so the sandboxes
+ * survive a Kubelet process restart (spec 06: sandboxes keep running); the restarted
+ * Kubelet rebuilds its inventory from them.
  */
 import { join } from 'node:path';
 import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
-import { readJsonFile, writeFileAtomic } from './durable.js';
+import { readSandboxJournal, SandboxJournal } from './sandbox-journal.js';
 import type { SandboxReport, SandboxRuntime } from './sandbox-runtime.js';
 
 export type { SandboxReport } from './sandbox-runtime.js';
 
 /** Where a Kubelet's simulated sandboxes are kept. */
 export function simulatedSandboxesFileOf(dataDir: string): string {
-  return join(dataDir, 'sandboxes.json');
+  return join(dataDir, 'sandboxes.ndjson');
 }
 
 export class SimulatedSandboxes implements SandboxRuntime {
-  private readonly file: string;
-  private readonly sandboxes = new Map<string, SandboxInventoryItem>();
+  private readonly sandboxes: Map<string, SandboxInventoryItem>;
+  private readonly journal: SandboxJournal;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
@@ -27,8 +28,10 @@ export class SimulatedSandboxes implements SandboxRuntime {
     private readonly delays: { readonly startDelayMs: number; readonly killDelayMs: number },
     private readonly report: (event: SandboxReport) => void,
   ) {
-    this.file = simulatedSandboxesFileOf(dataDir);
-    for (const item of readJsonFile<SandboxInventoryItem[]>(this.file, [])) this.sandboxes.set(item.pod.name, item);
+    const file = simulatedSandboxesFileOf(dataDir);
+    this.sandboxes = readSandboxJournal(file);
+    this.journal = new SandboxJournal(file, this.sandboxes);
+    this.journal.open();
   }
 
   /** The sandboxes found on the node at start, for initStage's inventory. */
@@ -43,8 +46,7 @@ export class SimulatedSandboxes implements SandboxRuntime {
 
   start(pod: PodRecord): void {
     if (this.sandboxes.has(pod.name)) throw new Error(`sandbox.start for ${pod.name}, which already has a sandbox`);
-    this.sandboxes.set(pod.name, { pod, state: 'starting' });
-    this.save();
+    this.set({ pod, state: 'starting' });
     this.schedule(pod.name, 'sandbox.started', this.delays.startDelayMs);
   }
 
@@ -52,8 +54,7 @@ export class SimulatedSandboxes implements SandboxRuntime {
     const item = this.sandboxes.get(pod.name);
     if (item === undefined) throw new Error(`sandbox.kill for ${pod.name}, which has no sandbox`);
     if (item.state === 'killing' && this.timers.has(pod.name)) return;
-    this.sandboxes.set(pod.name, { ...item, state: 'killing' });
-    this.save();
+    this.set({ ...item, state: 'killing' });
     this.schedule(pod.name, 'sandbox.killed', this.delays.killDelayMs);
   }
 
@@ -65,6 +66,7 @@ export class SimulatedSandboxes implements SandboxRuntime {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.journal.close();
   }
 
   private schedule(name: string, type: 'sandbox.started' | 'sandbox.killed', delayMs: number): void {
@@ -77,16 +79,18 @@ export class SimulatedSandboxes implements SandboxRuntime {
         if (this.stopped) return;
         const item = this.sandboxes.get(name);
         if (item === undefined) return;
-        if (type === 'sandbox.started') this.sandboxes.set(name, { ...item, state: 'running' });
-        else this.sandboxes.delete(name);
-        this.save();
+        if (type === 'sandbox.started') this.set({ ...item, state: 'running' });
+        else {
+          this.sandboxes.delete(name);
+          this.journal.remove(name);
+        }
         this.report({ type, pod: name });
       }, delayMs),
     );
   }
 
-  private save(): void {
-    const items = [...this.sandboxes.values()].sort((a, b) => (a.pod.name < b.pod.name ? -1 : 1));
-    writeFileAtomic(this.file, JSON.stringify(items), false);
+  private set(item: SandboxInventoryItem): void {
+    this.sandboxes.set(item.pod.name, item);
+    this.journal.put(item);
   }
 }

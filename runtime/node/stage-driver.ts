@@ -146,8 +146,7 @@ export class StageDriver implements StagePort {
     }
     this.state = result.state;
     if (result.rejection !== undefined) this.log({ event: 'input.rejected', on: event.type, reason: result.rejection.reason, message: result.rejection.message });
-    for (const t of result.trace) this.log({ event: 'pod.transition', machine: t.machine, pod: t.pod, action: t.event, from: t.from, to: t.to });
-    this.observer.step(event, before, result);
+    this.observer.step(event, result);
     for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
     for (const effect of result.effects) this.carryOutInOrder(effect, origin);
     this.observer.stepDone(process.hrtime.bigint() - startedNs);

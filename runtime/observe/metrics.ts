@@ -12,15 +12,30 @@ function labelText(labels: Labels): string {
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
+/** One key per label set, whatever the order of its names: each name, then its value prefixed with its length. */
 function keyOf(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const name of names) {
+    const value = labels[name] ?? '';
+    key += `${name}\u0000${value.length}:${value}`;
+  }
+  return key;
 }
 
 interface Family {
   readonly name: string;
   readonly help: string;
   readonly kind: 'counter' | 'gauge';
-  readonly values: Map<string, { labels: Labels; value: number }>;
+  readonly values: Map<string, Sample>;
+}
+
+interface Sample {
+  readonly labels: Labels;
+  value: number;
+  /** The sample's name and label text in the exposition, made at the first scrape that shows it. */
+  series?: string;
 }
 
 /** Upper bounds (seconds) of the step latency histogram. */
@@ -53,7 +68,11 @@ export class MetricRegistry {
   }
 
   set(name: string, labels: Labels, value: number): void {
-    this.family(name).values.set(keyOf(labels), { labels, value });
+    const family = this.family(name);
+    const key = keyOf(labels);
+    const entry = family.values.get(key);
+    if (entry === undefined) family.values.set(key, { labels, value });
+    else entry.value = value;
   }
 
   /** Replaces every value of a gauge family (gauges computed from the state at scrape time). */
@@ -70,9 +89,7 @@ export class MetricRegistry {
   observeStepSeconds(seconds: number): void {
     this.histogramSum += seconds;
     this.histogramCount++;
-    stepSecondsBuckets.forEach((bound, i) => {
-      if (seconds <= bound) this.histogramCounts[i] = (this.histogramCounts[i] ?? 0) + 1;
-    });
+    for (let i = 0; i < stepSecondsBuckets.length; i++) if (seconds <= (stepSecondsBuckets[i] as number)) this.histogramCounts[i] = (this.histogramCounts[i] ?? 0) + 1;
   }
 
   /** The text exposition of every metric. */
@@ -81,7 +98,10 @@ export class MetricRegistry {
     const withConstant = (labels: Labels): Labels => ({ ...this.constantLabels, ...labels });
     for (const family of this.families.values()) {
       lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.kind}`);
-      for (const { labels, value } of family.values.values()) lines.push(`${family.name}${labelText(withConstant(labels))} ${value}`);
+      for (const sample of family.values.values()) {
+        sample.series ??= `${family.name}${labelText(withConstant(sample.labels))}`;
+        lines.push(`${sample.series} ${sample.value}`);
+      }
     }
     const h = 'kubedirect_step_seconds';
     lines.push(`# HELP ${h} Stage latency: time to apply one event to the stage's machines and carry out its effects.`, `# TYPE ${h} histogram`);

@@ -19,7 +19,7 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { MetricRegistry } from './metrics.js';
-import { sessionsOf, summarizeEffect, summarizeEvent, TraceWriter, traceFileOf, type TraceRecord } from './trace.js';
+import { isoNow, sessionsOf, summarizeEffect, summarizeEvent, TraceWriter, traceFileOf, type TraceRecord, type TraceSession } from './trace.js';
 
 export interface ObserverOptions {
   readonly chain: ChainConfig;
@@ -46,6 +46,8 @@ export class StageObserver {
   private readonly trace: TraceWriter;
   private readonly node: string;
   private seq = 0;
+  /** The session sides of the last record (the state before the next step), to count sessions opened. */
+  private lastSessions: readonly TraceSession[] = [];
   private server: Server | null = null;
   port = 0;
 
@@ -73,8 +75,9 @@ export class StageObserver {
   started(state: StageState, bootEffects: readonly Effect[]): void {
     const kubelet = state.role === 'kubelet';
     const capacity = this.options.chain.nodes.find((n) => n.name === this.node)?.capacity;
+    this.lastSessions = sessionsOf(state);
     this.trace.append({
-      t: new Date().toISOString(),
+      t: isoNow(),
       stage: this.options.stage,
       incarnation: this.options.incarnation,
       seq: 0,
@@ -82,17 +85,17 @@ export class StageObserver {
       disposition: 'none',
       transitions: [],
       effects: bootEffects.map((e) => summarizeEffect(e, this.node)),
-      sessions: sessionsOf(state),
-      ...(kubelet ? { capacity: capacity ?? 0, sandboxes: Object.keys(podCacheOf(state)) } : {}),
+      sessions: this.lastSessions,
+      ...(kubelet ? { capacity: capacity ?? 0, sandboxes: podCacheOf(state).names() } : {}),
     });
   }
 
   /** One step, recorded before its effects are carried out (a nested step, if any, is then recorded after it). */
-  step(event: StageEvent, before: StageState, result: StepResult<StageState>): void {
+  step(event: StageEvent, result: StepResult<StageState>): void {
     const m = this.metrics;
     this.seq++;
     const record: TraceRecord = {
-      t: new Date().toISOString(),
+      t: isoNow(),
       stage: this.options.stage,
       incarnation: this.options.incarnation,
       seq: this.seq,
@@ -117,9 +120,14 @@ export class StageObserver {
       if (stateIsTombstone(point.to) && !stateIsTombstone(point.from)) m.add('kubedirect_tombstones_total', {});
       if (point.event.startsWith('snapshot.') && point.from !== point.to) m.add('kubedirect_invalidations_total', { reason: point.event });
     }
-    const epochsBefore = new Map(sessionsOf(before).map((s) => [`${s.end} ${s.link}`, s.epoch]));
-    for (const side of record.sessions)
-      if (side.epoch !== 0 && side.epoch !== epochsBefore.get(`${side.end} ${side.link}`)) m.add('kubedirect_sessions_opened_total', { link: side.link });
+    // Every state change is a step, so the last record's sessions are those of the state before this step.
+    const before = this.lastSessions;
+    for (const side of record.sessions) {
+      if (side.epoch === 0) continue;
+      const previous = before.find((s) => s.end === side.end && s.link === side.link);
+      if (side.epoch !== previous?.epoch) m.add('kubedirect_sessions_opened_total', { link: side.link });
+    }
+    this.lastSessions = record.sessions;
   }
 
   /** The step's effects were carried out: `elapsedNs` covers the step and its effects (the stage latency). */
@@ -131,7 +139,8 @@ export class StageObserver {
   exposition(): string {
     const state = this.options.state();
     const counts = { dirty: 0, clean: 0, tombstone: 0, waiting: 0 };
-    for (const entry of Object.values(podCacheOf(state))) counts[cacheClassOf(entry.lifecycle)]++;
+    const pods = podCacheOf(state);
+    for (const lifecycle of pods.lifecycles()) counts[cacheClassOf(lifecycle)] += pods.inLifecycle(lifecycle).size;
     this.metrics.replace(
       'kubedirect_cache_pods',
       Object.entries(counts).map(([cls, value]) => ({ labels: { state: cls }, value })),

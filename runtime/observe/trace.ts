@@ -81,6 +81,19 @@ export interface TraceRecord {
   readonly sandboxes?: readonly string[];
 }
 
+let lastIsoMs = -1;
+let lastIso = '';
+
+/** The current time as an ISO 8601 string (made once per millisecond: many steps share one). */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export function summarizeMessage(message: LinkMessage): MessageSummary {
   const base = { type: message.type, epoch: message.epoch };
   switch (message.type) {

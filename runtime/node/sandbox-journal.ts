@@ -1,0 +1,85 @@
+/**
+ * The simulated sandboxes of a Kubelet as an append-only NDJSON journal in its data
+ * dir, so that recording one sandbox change costs one small write, not a rewrite of
+ * every sandbox of the node. Each line is a sandbox as it now is (`{"pod":…,"state":…}`)
+ * or its end (`{"gone":NAME}`); reading replays the lines in order. When the journal
+ * holds far more lines than sandboxes it is compacted: rewritten atomically (temp file
+ * and rename) with one line per sandbox. A last line cut short by a crash is ignored
+ * (the change it recorded is lost, as when the process dies just before writing it).
+ * Not fsynced: like the file it replaces, it survives a process crash, not a power loss.
+ */
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { SandboxInventoryItem } from '../../machines/index.js';
+import { writeFileAtomic } from './durable.js';
+
+/** Journal lines always allowed before a compaction, whatever the number of sandboxes. */
+export const sandboxJournalLinesMin = 1_024;
+
+type JournalLine = SandboxInventoryItem | { readonly gone: string };
+
+/** The sandboxes a journal file holds, by pod name (sorted by name); empty when the file does not exist. */
+export function readSandboxJournal(file: string): Map<string, SandboxInventoryItem> {
+  const sandboxes = new Map<string, SandboxInventoryItem>();
+  if (!existsSync(file)) return sandboxes;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.forEach((text, i) => {
+    if (text === '') return;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(text) as JournalLine;
+    } catch (error) {
+      if (i === lines.length - 1) return; // cut short by a crash while it was written
+      throw new Error(`${file}:${i + 1}: ${(error as Error).message}`);
+    }
+    if ('gone' in line) sandboxes.delete(line.gone);
+    else sandboxes.set(line.pod.name, line);
+  });
+  return new Map([...sandboxes].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Appends sandbox changes to the journal file; compacts it when it grows far beyond the sandboxes it holds. */
+export class SandboxJournal {
+  private fd: number | null = null;
+  private lines = 0;
+
+  constructor(
+    readonly file: string,
+    /** The sandboxes as they are now (what a compaction writes). */
+    private readonly sandboxes: ReadonlyMap<string, SandboxInventoryItem>,
+  ) {}
+
+  /** Rewrites the journal with one line per current sandbox and keeps it open for appending. */
+  open(): void {
+    this.compact();
+  }
+
+  /** Records that a sandbox now is `item`. */
+  put(item: SandboxInventoryItem): void {
+    this.append(JSON.stringify(item));
+  }
+
+  /** Records that the sandbox of `pod` is gone. */
+  remove(pod: string): void {
+    this.append(JSON.stringify({ gone: pod }));
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private append(line: string): void {
+    if (this.fd === null) this.compact();
+    writeSync(this.fd as number, `${line}\n`);
+    this.lines++;
+    if (this.lines > sandboxJournalLinesMin + 2 * this.sandboxes.size) this.compact();
+  }
+
+  private compact(): void {
+    this.close();
+    const items = [...this.sandboxes.values()].sort((a, b) => (a.pod.name < b.pod.name ? -1 : 1));
+    writeFileAtomic(this.file, items.map((item) => `${JSON.stringify(item)}\n`).join(''), false);
+    this.fd = openSync(this.file, 'a');
+    this.lines = items.length;
+  }
+}
