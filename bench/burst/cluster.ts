@@ -25,6 +25,8 @@ export interface ClusterOptions {
   readonly etcd: string | null;
   /** Simulated sandbox start delay (0 for latency runs). */
   readonly startDelayMs: number;
+  /** Whether the stages write Pod objects to the (file) store (`store.podObjects`). */
+  readonly podObjects: boolean;
   /** Function names (default fn, or fn000... for several). */
   readonly functionNames?: readonly string[];
 }
@@ -72,6 +74,7 @@ export class BenchCluster {
       functions: this.functionNames,
       startDelayMs: this.options.startDelayMs,
       killDelayMs: 0,
+      store: { kind: 'file', podObjects: this.options.podObjects },
       // A prefix of its own: clusters of one benchmark share the etcd, and their epochs repeat.
       ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd, prefix: `/kubedirect/bench/${basename(this.dir)}/` } } : {}),
     });

@@ -17,7 +17,7 @@
  *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
- *          [--out DIR] [--json]
+ *          [--pod-objects on|off] [--out DIR] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -210,6 +210,8 @@ Options:
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
   --replay-csv FILE | --replay-seed N | --replay-minutes N | --replay-functions N | --replay-minute-ms N
+  --pod-objects on|off        whether the stages also write Pod objects to the file store,
+                              in both modes (default off: the control plane alone; see README)
   --out DIR                   default out/bench
   --json                      print the JSON result instead of the report
   -h, --help                  show this help`;
@@ -250,6 +252,7 @@ const burstOptions = {
   'replay-minute-ms': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  'pod-objects': { type: 'string' },
 } as const;
 
 async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof burstOptions }>>['values']): Promise<void> {
@@ -262,6 +265,9 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const restartFromSize = Number(values['restart-from'] ?? 1000);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
+  const podObjectsOption = values['pod-objects'] ?? 'off';
+  if (podObjectsOption !== 'on' && podObjectsOption !== 'off') throw new Error(`--pod-objects takes on or off, got "${podObjectsOption}"`);
+  const podObjects = podObjectsOption === 'on';
   const outDir = resolve(values.out ?? 'out/bench');
   const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const started = Date.now();
@@ -294,7 +300,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     }
     for (const functions of values['replay-only'] === true ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes), etcd: etcd?.endpoint ?? null, startDelayMs: 0 });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes), etcd: etcd?.endpoint ?? null, startDelayMs: 0, podObjects });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -349,6 +355,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
         modes,
         nodes,
         etcd: etcd?.endpoint ?? null,
+        podObjects,
         seed: Number(values['replay-seed'] ?? 1),
         minutes: Number(values['replay-minutes'] ?? (quick ? 3 : 20)),
         functions: replayFunctions,
@@ -377,7 +384,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)' },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,

@@ -143,6 +143,8 @@ export interface ReplayOptions {
   readonly modes: readonly TransportKind[];
   readonly nodes: number;
   readonly etcd: string | null;
+  /** Whether the stages write Pod objects (as in the bursts). */
+  readonly podObjects: boolean;
   readonly seed: number;
   readonly minutes: number;
   readonly functions: number;
@@ -319,7 +321,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   for (const mode of options.modes) {
     const kept = options.clusters?.get(mode);
     const reuse = kept !== undefined && kept.functionNames.join(',') === trace.names.join(',');
-    const cluster = reuse ? kept : new BenchCluster({ mode, functions: trace.functions, nodes: options.nodes, capacity: 1_000, etcd: options.etcd, startDelayMs: 0, functionNames: trace.names });
+    const cluster = reuse ? kept : new BenchCluster({ mode, functions: trace.functions, nodes: options.nodes, capacity: 1_000, etcd: options.etcd, startDelayMs: 0, podObjects: options.podObjects, functionNames: trace.names });
     if (!reuse) await cluster.start();
     try {
       options.log(`trace replay on the ${mode} cluster`);

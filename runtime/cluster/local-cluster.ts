@@ -76,7 +76,7 @@ export interface ClusterShape {
   readonly startDelayMs: number;
   readonly killDelayMs: number;
   /** The backing store; absent: the file store in DIR (objects in DIR/objects/pods). */
-  readonly store?: { readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string };
+  readonly store?: ({ readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string }) & { readonly podObjects?: boolean };
   /** The Kubelets' sandbox driver; absent: simulated. */
   readonly sandboxDriver?: SandboxDriver;
   /** A frame size limit below the spec's frameBytesMax (config `flow.frameBytesMax`), e.g. for tests. */

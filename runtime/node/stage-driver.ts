@@ -45,6 +45,8 @@ export class StageDriver implements StagePort {
   readonly desiredStore: BackingStore | null;
   readonly sandboxes: SandboxRuntime | null;
   readonly observer: StageObserver;
+  /** Whether this stage writes Pod objects to the store (`store.podObjects`, default true). */
+  private readonly podObjects: boolean;
   readonly lastRejections = new Map<LinkId, WireErrorDetail>();
   stopped = false;
   private upstream: UpstreamLinkTransport | null = null;
@@ -64,6 +66,7 @@ export class StageDriver implements StagePort {
     this.incarnation = nextIncarnation(endpoint.dataDir);
     const role = roleOf(stage);
     this.desiredStore = role === 'autoscaler' ? backing : null;
+    this.podObjects = config.store?.podObjects !== false;
     const report: SandboxReporter = (r) => this.deliver({ type: r.type, pod: r.pod }, null);
     this.sandboxes =
       role !== 'kubelet'
@@ -147,7 +150,7 @@ export class StageDriver implements StagePort {
     this.state = result.state;
     if (result.rejection !== undefined) this.log({ event: 'input.rejected', on: event.type, reason: result.rejection.reason, message: result.rejection.message });
     this.observer.step(event, result);
-    for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
+    if (this.podObjects) for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
     for (const effect of result.effects) this.carryOutInOrder(effect, origin);
     this.observer.stepDone(process.hrtime.bigint() - startedNs);
     return result;

@@ -32,9 +32,17 @@ export const etcdRequestMsMax = 5_000;
 if (objectWritesInFlightMax > objectWritesQueuedMax) throw new Error('objectWritesInFlightMax must not exceed objectWritesQueuedMax');
 
 /** Where the store is, as written in cluster.json (`"store": {"kind": "etcd", "endpoint": "http://127.0.0.1:2379"}`). */
-export type StoreConfig =
+export type StoreConfig = (
   | { readonly kind: 'file'; /** Directory holding `objects/pods/` (default: the cluster dir). */ readonly dir: string }
-  | { readonly kind: 'etcd'; /** http://HOST:PORT of an etcd v3 client URL; loopback only. */ readonly endpoint: string };
+  | { readonly kind: 'etcd'; /** http://HOST:PORT of an etcd v3 client URL; loopback only. */ readonly endpoint: string }
+) & {
+  /**
+   * Whether the stages write Pod objects (default true). False leaves only the desired
+   * counts in the store: the control plane alone, e.g. for a benchmark of it on a
+   * machine that would otherwise also host the object store's work.
+   */
+  readonly podObjects?: boolean;
+};
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -55,16 +63,18 @@ export function etcdEndpointProblem(endpoint: string): string | null {
 /** The store config of a cluster.json (`raw` as read, `base` the file's directory); throws on a bad one. */
 export function storeConfigOf(raw: unknown, base: string): StoreConfig {
   if (raw === undefined || raw === null) return { kind: 'file', dir: base };
-  const r = raw as { kind?: unknown; dir?: unknown; endpoint?: unknown };
+  const r = raw as { kind?: unknown; dir?: unknown; endpoint?: unknown; podObjects?: unknown };
+  if (r.podObjects !== undefined && typeof r.podObjects !== 'boolean') throw new Error(`store.podObjects must be true or false, got ${JSON.stringify(r.podObjects)}`);
+  const podObjects = r.podObjects === false ? { podObjects: false } : {};
   if (r.kind === 'file') {
     const dir = typeof r.dir === 'string' && r.dir !== '' ? r.dir : '.';
-    return { kind: 'file', dir: isAbsolute(dir) ? dir : join(base, dir) };
+    return { kind: 'file', dir: isAbsolute(dir) ? dir : join(base, dir), ...podObjects };
   }
   if (r.kind === 'etcd') {
     const endpoint = typeof r.endpoint === 'string' ? r.endpoint.replace(/\/+$/, '') : '';
     const problem = etcdEndpointProblem(endpoint);
     if (problem !== null) throw new Error(`store: ${problem}`);
-    return { kind: 'etcd', endpoint };
+    return { kind: 'etcd', endpoint, ...podObjects };
   }
   throw new Error(`store.kind must be "file" or "etcd", got ${JSON.stringify(r.kind)}`);
 }
