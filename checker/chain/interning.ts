@@ -26,7 +26,9 @@ export class Interner {
   /**
    * The 64-bit content hash of each id's JSON text (two 32-bit halves). Ids depend on the
    * order things were first seen; hashes do not, so fingerprints built from them mean the
-   * same in every worker thread.
+   * same in every worker thread. Kept as signed int32 (the same bits), so that V8 stores
+   * the arrays as small integers rather than as doubles; the hashes that read them
+   * convert to int32 anyway.
    */
   readonly hashHigh: number[] = [];
   readonly hashLow: number[] = [];
@@ -52,8 +54,8 @@ export class Interner {
       this.byText.set(text, entry);
       const fp = fingerprintOf(text);
       this.values.push(value);
-      this.hashHigh.push(fp.high);
-      this.hashLow.push(fp.low);
+      this.hashHigh.push(fp.high | 0);
+      this.hashLow.push(fp.low | 0);
     }
     this.ids.set(value, entry.id);
     this.canonicalOf.set(value, entry.value);

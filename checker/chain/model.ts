@@ -6,7 +6,7 @@
  * States are packed: a state is a vector of component ids (each stage, the four message
  * queues of each link, each node's sandboxes, the store, incarnations, budgets, ghost,
  * scale-script position), every component hash-consed (interning.ts), so a successor
- * copies a small Int32Array and replaces the ids of the components that changed. The
+ * copies a small array and replaces the ids of the components that changed. The
  * frequent actions (deliveries, connects, sandbox reports, scale requests) run on the
  * ids through memo tables whose misses call the simulator's own functions (the
  * machines' step, `sandboxesAfterEffect`, `observeStep`, ...): a stage step is compiled
@@ -59,7 +59,22 @@ import {
 import { fingerprintOf, type Fingerprint } from '../engine/fingerprint.js';
 import type { Model, SometimesProperty } from '../engine/model.js';
 import { Interner, MemoStepper } from './interning.js';
+import { PairMemo, TupleTable } from './memo-tables.js';
 import type { CheckConfig, FaultBudgets } from './presets.js';
+
+/** A copy of `bytes` long enough to hold index `index` (at least twice as long). */
+function growBytes(bytes: Uint8Array, index: number): Uint8Array {
+  const larger = new Uint8Array(Math.max(bytes.length * 2, index + 1));
+  larger.set(bytes);
+  return larger;
+}
+
+/** A packed array of `length` zeros (pushed, so that V8 keeps it packed rather than holey). */
+function zeros(length: number): number[] {
+  const array: number[] = [];
+  for (let i = 0; i < length; i++) array.push(0);
+  return array;
+}
 
 /** A packed state: component ids; the world object is built only when something asks for it. */
 export class ChainState {
@@ -72,15 +87,25 @@ export class ChainState {
   group1 = -1;
   group2 = -1;
 
+  /**
+   * The content ids of the components, in the model's fixed order. A plain array of small
+   * integers, not an Int32Array: every transition copies it, and V8 allocates a small-integer
+   * array on its young heap, where a typed array this long gets an off-heap buffer that is
+   * costly to allocate and to free (it was the largest single cost of a transition).
+   */
+  readonly ids: number[];
+
   constructor(
     private readonly model: ChainModel,
-    /** The content ids of the components, in the model's fixed order. */
-    readonly ids: Int32Array,
+    /** Component ids (an Int32Array when decoded from another worker thread: copied into a plain array). */
+    ids: ArrayLike<number>,
     /** Scale-script steps taken. */
     readonly scaled: number,
     /** Faults left, per kind. */
     readonly budgets: FaultBudgets,
-  ) {}
+  ) {
+    this.ids = Array.isArray(ids) ? (ids as number[]) : Array.from(ids);
+  }
 
   /** The world this state stands for (built on first use, from canonical components). */
   get world(): World {
@@ -164,6 +189,8 @@ interface ProtocolInfo {
   readonly actions: readonly WorldAction[];
   /** Per link: whether a cut means something (some session open or being opened). */
   readonly open: readonly boolean[];
+  /** The model's whole action lists built on these (ChainModel.actions), by budgets id and scale-script position. */
+  readonly enabled: Map<number, readonly ChainAction[]>;
 }
 
 /** A state in transit between worker threads (see ChainModel.encode). */
@@ -173,6 +200,31 @@ interface EncodedState {
   readonly lists: ReadonlyArray<readonly [number, readonly number[]]>;
   readonly messages: ReadonlyArray<readonly [number, string]>;
 }
+
+/** The protocol's actions on one link, each made once (see ChainModel.composeProtocolInfo). */
+interface LinkActions {
+  readonly down: { readonly deliver: ChainAction; readonly deliverStale: ChainAction; readonly dropStale: ChainAction };
+  readonly up: { readonly deliver: ChainAction; readonly deliverStale: ChainAction; readonly dropStale: ChainAction };
+  readonly connect: ChainAction;
+}
+
+/** What a packed action touches (see ChainModel.planOf). */
+interface ActionPlan {
+  /** Deliveries and drops: the queue's position; sandbox reports: the node's sandboxes; -1 otherwise. */
+  readonly pos: number;
+  /** The position of the stage that receives the event. */
+  readonly receiverPos: number;
+  /** Deliveries and drops: the link's index; other actions: their event's code. */
+  readonly code: number;
+  /** The event, except for deliveries (their message is the head of the queue). */
+  readonly event: StageEvent | null;
+  /** Deliveries: their link. */
+  readonly link: LinkId;
+  /** ChainModel.fairness. */
+  readonly fairness: string | null;
+}
+
+const noViolations: readonly Violation[] = Object.freeze([]);
 
 type PackedAction = Extract<WorldAction, { kind: 'deliver' | 'deliverStale' | 'dropStale' | 'connect' | 'sandboxDone' | 'scale' }>;
 
@@ -205,20 +257,32 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly upstreamPos: Int32Array;
   private readonly downstreamPos: Int32Array;
 
-  // Message lists, hash-consed: id 0 is the empty list.
+  // Message lists, hash-consed: id 0 is the empty list. Content hashes as int32 (see Interner.hashHigh).
   private readonly listValues: Array<readonly LinkMessage[]> = [[]];
   private readonly listMessageIds: number[][] = [[]];
   private readonly listTail: number[] = [-1];
   private readonly listByKey = new Map<string, number>([['', 0]]);
-  private readonly listHashHigh: number[] = [emptyListHash.high];
-  private readonly listHashLow: number[] = [emptyListHash.low];
+  private readonly listHashHigh: number[] = [emptyListHash.high | 0];
+  private readonly listHashLow: number[] = [emptyListHash.low | 0];
 
   // Memo tables.
   /** Per stage position: stage id -> event code -> compiled step. */
   private readonly compiled: Array<Map<number, Map<number, CompiledStep>>>;
   private readonly eventCodes = new Map<string, number>();
-  private readonly sandboxDoneMemo = new Map<string, number>();
-  private readonly deadMemo = new Map<string, number>();
+  /** (sandboxes id, event code) -> sandboxes id after the report. */
+  private readonly sandboxDoneMemo = new Map<number, number>();
+  /** (ghost id, event code of a sandbox's death) -> ghost id with the pod dead. */
+  private readonly deadMemo = new Map<number, number>();
+  /**
+   * Equal actions of the protocol as one object each (few distinct, made afresh by every
+   * `protocolActions` call), so that an action's plan is found by identity.
+   */
+  private readonly canonicalActions = new Map<string, ChainAction>();
+  private readonly plans = new Map<PackedAction, ActionPlan>();
+  /** Per link: its deliveries, stale deliveries and drops per direction, and its connect. */
+  private readonly linkActions: readonly LinkActions[];
+  /** Per node: sandboxes id -> the sandbox reports enabled. */
+  private readonly sandboxActionsMemo: ReadonlyArray<Map<number, readonly ChainAction[]>>;
   /** Ghost id -> id of its highest desired counts (what the invariants read of it). */
   private readonly maxDesiredOf: number[] = [];
   private compiledHits = 0;
@@ -228,13 +292,16 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly controllerCrashes: readonly ChainAction[];
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
-  /** Per component group (see ChainState.group0): its positions, and key -> group id. */
-  private readonly groupPositions: readonly Int32Array[];
-  private readonly groupIds = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
-  private readonly clientStatusMemo: ReadonlyArray<Map<number, number>>;
-  private readonly protocolBySandboxes = new Map<number, Map<number, ProtocolInfo>>();
-  private readonly invariantsByGroup = new Map<number, readonly Violation[]>();
-  private readonly goalByGroup = new Map<number, boolean>();
+  /** Per component group (see ChainState.group0): the table of its distinct id tuples. */
+  private readonly groupTables: readonly TupleTable[];
+  /** Per link: stage id -> its `clientStatus` + 1 (0: not yet worked out). */
+  private readonly clientStatusMemo: Uint8Array[];
+  /** (sandboxes group, queue emptiness and client statuses) -> the protocol's enabled actions. */
+  private readonly protocolBySandboxes = new PairMemo<ProtocolInfo>();
+  /** (pod-holding group, highest desired counts id) -> the state invariants' verdict. */
+  private readonly invariantsByGroup = new PairMemo<readonly Violation[]>();
+  /** (group of every stage and the sandboxes, store id) -> converged. */
+  private readonly goalByGroup = new PairMemo<boolean>();
 
   constructor(readonly check: CheckConfig) {
     this.name = `${check.name} (${check.chain.variant})`;
@@ -266,16 +333,23 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.controllerCrashes = (check.crashable ?? controllerStages).map((stage) => ({ kind: 'crash', stage }));
     this.nodeFaults = this.nodes.map((node) => ({ restart: { kind: 'crash', stage: `kubelet:${node}` }, crash: { kind: 'nodeCrash', node } }));
     this.cuts = this.links.map((link) => ({ kind: 'cut', link }));
+    const directionActions = (link: LinkId, direction: 'down' | 'up') => ({
+      deliver: this.canonicalAction({ kind: 'deliver', link, direction }),
+      deliverStale: this.canonicalAction({ kind: 'deliverStale', link, direction }),
+      dropStale: this.canonicalAction({ kind: 'dropStale', link, direction }),
+    });
+    this.linkActions = this.links.map((link) => ({ down: directionActions(link, 'down'), up: directionActions(link, 'up'), connect: this.canonicalAction({ kind: 'connect', link }) }));
+    this.sandboxActionsMemo = this.nodes.map(() => new Map());
     const sandboxPositions = this.nodes.map((_, n) => this.sandboxesAt + n);
     // The state invariants read only the stages that hold pods (links that carry pods start at the ReplicaSet or the Scheduler).
     const podStages = this.stages.map((stage, i) => ({ stage, i })).filter(({ stage }) => roleOf(stage) === 'replicaset' || roleOf(stage) === 'scheduler' || roleOf(stage) === 'kubelet');
-    this.groupPositions = [
-      Int32Array.from([...this.stages.map((_, i) => i), ...sandboxPositions]),
-      Int32Array.from([...podStages.map(({ i }) => i), ...sandboxPositions]),
-      Int32Array.from(sandboxPositions),
+    this.groupTables = [
+      new TupleTable(Int32Array.from([...this.stages.map((_, i) => i), ...sandboxPositions])),
+      new TupleTable(Int32Array.from([...podStages.map(({ i }) => i), ...sandboxPositions])),
+      new TupleTable(Int32Array.from(sandboxPositions)),
     ];
-    this.clientStatusMemo = this.links.map(() => new Map());
-    this.sometimes = chainSometimes(check, (s) => this.goal(s));
+    this.clientStatusMemo = this.links.map(() => new Uint8Array(1024));
+    this.sometimes = chainSometimes(check, (s) => this.goal(s), (stage, test) => this.stageTest(stage, test));
   }
 
   initialState(): ChainState {
@@ -283,17 +357,28 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     return this.stateOfWorld(this.booted, 0, this.check.budgets);
   }
 
+  /** The enabled actions: the protocol's (memoized by what they read), then the environment's. The list is shared: read only. */
   actions(state: ChainState): readonly ChainAction[] {
     const info = this.protocolInfo(state);
+    // What is added to the protocol's actions depends only on the budgets and the scale-script position.
+    const key = (state.ids[this.budgetsAt] as number) * (this.scaleActions.length + 1) + state.scaled;
+    let actions = info.enabled.get(key);
+    if (actions === undefined) {
+      actions = this.withEnvironment(info, state.budgets, state.scaled);
+      info.enabled.set(key, actions);
+    }
+    return actions;
+  }
+
+  private withEnvironment(info: ProtocolInfo, b: FaultBudgets, scaled: number): readonly ChainAction[] {
     const actions: ChainAction[] = [];
-    const b = state.budgets;
     let quiescent = true;
     for (const action of info.actions) {
       if (action.kind === 'sandboxDone' && action.outcome === 'failed' && (b.sandboxFailure <= 0 || b.total <= 0)) continue;
       if (action.kind !== 'deliverStale' && action.kind !== 'dropStale') quiescent = false;
       actions.push(action);
     }
-    const next = this.scaleActions[state.scaled];
+    const next = this.scaleActions[scaled];
     if (next !== undefined && (this.check.scaleWhen !== 'quiescent' || quiescent)) actions.push(next);
     if (b.total > 0) {
       if (b.controllerCrash > 0) for (const crash of this.controllerCrashes) actions.push(crash);
@@ -315,8 +400,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       return { state: this.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
     }
     const ids = state.ids.slice();
-    const violations: Violation[] = [];
-    this.applyPacked(ids, action, violations);
+    const violations = this.applyPacked(ids, action);
     if (budgets !== state.budgets) ids[this.budgetsAt] = this.parts.idOf(budgets);
     ids[this.scaledAt] = scaled;
     const next = new ChainState(this, ids, scaled, budgets);
@@ -333,44 +417,36 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     if (!same || !sameViolations) throw new InvariantViolation(`packed transition differs from applyAction for ${describeAction(action)}`);
   }
 
-  /** The frequent actions, on the ids. Mirrors `applyAction` (simulator/world.ts) step for step. */
-  private applyPacked(ids: Int32Array, action: PackedAction, violations: Violation[]): void {
+  /**
+   * The frequent actions, on the ids. Mirrors `applyAction` (simulator/world.ts) step for
+   * step. Returns the violations the transition observed (a memoized array: read only).
+   */
+  private applyPacked(ids: number[], action: PackedAction): readonly Violation[] {
+    const plan = this.planOf(action);
     switch (action.kind) {
       case 'deliver':
       case 'deliverStale': {
-        const l = this.linkOf(action.link);
-        const pos = this.channelPos(l, action.direction, action.kind === 'deliverStale');
-        const list = ids[pos] as number;
+        const list = ids[plan.pos] as number;
         const messageId = this.listMessageIds[list]?.[0];
         if (messageId === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
-        ids[pos] = this.tailOf(list);
-        const message = this.stepper.messages.values[messageId] as LinkMessage;
-        const receiverPos = action.direction === 'down' ? (this.downstreamPos[l] as number) : (this.upstreamPos[l] as number);
-        this.receive(ids, receiverPos, { type: 'message.received', link: action.link, message }, messageId * 128 + l * 2, violations);
-        return;
+        ids[plan.pos] = this.tailOf(list);
+        return this.receive(ids, plan, messageId * 128 + plan.code * 2, messageId);
       }
       case 'dropStale': {
-        const pos = this.channelPos(this.linkOf(action.link), action.direction, true);
-        if (ids[pos] === 0) throw new InvariantViolation(`no stale message on ${action.link} ${action.direction}`);
-        ids[pos] = this.tailOf(ids[pos] as number);
-        return;
-      }
-      case 'connect': {
-        const l = this.linkOf(action.link);
-        this.receive(ids, this.upstreamPos[l] as number, { type: 'link.connected', link: action.link }, this.eventCode(`connect ${action.link}`), violations);
-        return;
+        if (ids[plan.pos] === 0) throw new InvariantViolation(`no stale message on ${action.link} ${action.direction}`);
+        ids[plan.pos] = this.tailOf(ids[plan.pos] as number);
+        return noViolations;
       }
       case 'sandboxDone': {
-        const pos = this.sandboxesAt + (this.nodeIndex.get(action.node) ?? -1);
-        const doneKey = `${ids[pos]} ${action.pod} ${action.outcome}`;
+        const doneKey = (ids[plan.pos] as number) * idSpan + plan.code;
         let sandboxes = this.sandboxDoneMemo.get(doneKey);
         if (sandboxes === undefined) {
-          sandboxes = this.parts.idOf(sandboxesAfterDone(this.parts.values[ids[pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          sandboxes = this.parts.idOf(sandboxesAfterDone(this.parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
           this.sandboxDoneMemo.set(doneKey, sandboxes);
         }
-        ids[pos] = sandboxes;
+        ids[plan.pos] = sandboxes;
         if (action.outcome !== 'started') {
-          const deadKey = `${ids[this.ghostAt]} ${action.pod}`;
+          const deadKey = (ids[this.ghostAt] as number) * idSpan + plan.code;
           let ghost = this.deadMemo.get(deadKey);
           if (ghost === undefined) {
             const before = this.parts.values[ids[this.ghostAt] as number] as Ghost;
@@ -379,25 +455,68 @@ export class ChainModel implements Model<ChainState, ChainAction> {
           }
           ids[this.ghostAt] = ghost;
         }
-        const kubelet = this.stagePos.get(`kubelet:${action.node}`) ?? -1;
-        this.receive(ids, kubelet, { type: `sandbox.${action.outcome}`, pod: action.pod }, this.eventCode(`sandbox.${action.outcome} ${action.pod}`), violations);
-        return;
+        return this.receive(ids, plan, plan.code, -1);
       }
+      case 'connect':
       case 'scale':
-        this.receive(
-          ids,
-          this.stagePos.get('autoscaler') ?? -1,
-          { type: 'scale.requested', function: action.function, desired: action.desired },
-          this.eventCode(`scale ${action.function} ${action.desired}`),
-          violations,
-        );
-        return;
+        return this.receive(ids, plan, plan.code, -1);
     }
   }
 
-  /** One stage step on the ids, then its effects in order, then the ghost's observation (as `deliverEvent` does). */
-  private receive(ids: Int32Array, stagePos: number, event: StageEvent, code: number, violations: Violation[]): void {
-    if (stagePos < 0) throw new InvariantViolation(`no stage for ${event.type}`);
+  private canonicalAction(action: ChainAction): ChainAction {
+    const key = JSON.stringify(action);
+    let canonical = this.canonicalActions.get(key);
+    if (canonical === undefined) {
+      canonical = action;
+      this.canonicalActions.set(key, canonical);
+    }
+    return canonical;
+  }
+
+  /** What `action` touches, worked out on its first use (actions are immutable objects, reused from the memo tables). */
+  private planOf(action: PackedAction): ActionPlan {
+    let plan = this.plans.get(action);
+    if (plan === undefined) {
+      plan = this.makePlan(action);
+      this.plans.set(action, plan);
+    }
+    return plan;
+  }
+
+  private makePlan(action: PackedAction): ActionPlan {
+    switch (action.kind) {
+      case 'deliver':
+      case 'deliverStale':
+      case 'dropStale': {
+        const l = this.linkOf(action.link);
+        const receiverPos = action.direction === 'down' ? (this.downstreamPos[l] as number) : (this.upstreamPos[l] as number);
+        return { pos: this.channelPos(l, action.direction, action.kind !== 'deliver'), receiverPos, code: l, event: null, link: action.link, fairness: this.fairnessClass(action) };
+      }
+      case 'connect': {
+        const l = this.linkOf(action.link);
+        const event: StageEvent = { type: 'link.connected', link: action.link };
+        return { pos: -1, receiverPos: this.upstreamPos[l] as number, code: this.eventCode(`connect ${action.link}`), event, link: action.link, fairness: this.fairnessClass(action) };
+      }
+      case 'sandboxDone': {
+        const event: StageEvent = { type: `sandbox.${action.outcome}`, pod: action.pod };
+        const code = this.eventCode(`sandbox.${action.outcome} ${action.pod}`);
+        return { pos: this.sandboxesAt + (this.nodeIndex.get(action.node) ?? -1), receiverPos: this.stagePos.get(`kubelet:${action.node}`) ?? -1, code, event, link: '', fairness: this.fairnessClass(action) };
+      }
+      case 'scale': {
+        const event: StageEvent = { type: 'scale.requested', function: action.function, desired: action.desired };
+        return { pos: -1, receiverPos: this.stagePos.get('autoscaler') ?? -1, code: this.eventCode(`scale ${action.function} ${action.desired}`), event, link: '', fairness: null };
+      }
+    }
+  }
+
+  /**
+   * One stage step on the ids, then its effects in order, then the ghost's observation (as
+   * `deliverEvent` does). `code` identifies the event; a delivery's event (its message,
+   * `messageId`) is built only when the step is compiled.
+   */
+  private receive(ids: number[], plan: ActionPlan, code: number, messageId: number): readonly Violation[] {
+    const stagePos = plan.receiverPos;
+    if (stagePos < 0) throw new InvariantViolation(`no stage for ${plan.event?.type ?? 'a delivery'}`);
     const stageId = ids[stagePos] as number;
     const byState = this.compiled[stagePos] as Map<number, Map<number, CompiledStep>>;
     let byEvent = byState.get(stageId);
@@ -407,11 +526,14 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     }
     let step = byEvent.get(code);
     if (step === undefined) {
+      const event = plan.event ?? { type: 'message.received', link: plan.link, message: this.stepper.messages.values[messageId] as LinkMessage };
       step = this.compile(this.stages[stagePos] as StageId, stageId, event);
       byEvent.set(code, step);
     } else this.compiledHits++;
     ids[stagePos] = step.after;
-    for (const op of step.ops) {
+    const ops = step.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as AppendOp | ComponentOp;
       const current = ids[op.pos] as number;
       let updated = op.memo.get(current);
       if (updated === undefined) {
@@ -426,11 +548,11 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       const before = this.parts.values[ghost] as Ghost;
       const { result } = step;
       const out = observeStep(this.config, before, { stage: step.stage, event: step.event, before: step.before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition });
-      observed = { ghost: out.ghost === before ? ghost : this.ghostId(out.ghost), violations: out.violations };
+      observed = { ghost: out.ghost === before ? ghost : this.ghostId(out.ghost), violations: out.violations.length === 0 ? noViolations : out.violations };
       step.observed.set(ghost, observed);
     }
     ids[this.ghostAt] = observed.ghost;
-    for (const v of observed.violations) violations.push(v);
+    return observed.violations;
   }
 
   private compile(stage: StageId, stageId: number, event: StageEvent): CompiledStep {
@@ -514,8 +636,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
         b = Math.imul(b ^ (messages.hashLow[m] as number), 0x5bd1e995);
         b ^= b >>> 15;
       }
-      this.listHashHigh.push(a >>> 0);
-      this.listHashLow.push(b >>> 0);
+      this.listHashHigh.push(a | 0);
+      this.listHashLow.push(b | 0);
     }
     return id;
   }
@@ -531,7 +653,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   /** Packs a world (the initial one, or one after a fault taken by `applyAction`). */
   private stateOfWorld(world: World, scaled: number, budgets: FaultBudgets): ChainState {
-    const ids = new Int32Array(this.componentCount);
+    const ids = zeros(this.componentCount);
     this.stages.forEach((stage, i) => {
       ids[i] = this.parts.idOf(world.stages[stage] as object);
     });
@@ -554,7 +676,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   }
 
   /** The world of a packed state, from canonical components (for ChainState.world). */
-  worldOf(ids: Int32Array): World {
+  worldOf(ids: readonly number[]): World {
     const values = this.parts.values;
     const lists = this.listValues;
     const stages: Record<StageId, StageState> = {};
@@ -579,7 +701,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     };
   }
 
-  stageOf(ids: Int32Array, stage: StageId): StageState {
+  stageOf(ids: readonly number[], stage: StageId): StageState {
     const pos = this.stagePos.get(stage);
     if (pos === undefined) throw new InvariantViolation(`unknown stage ${stage}`);
     return this.parts.values[ids[pos] as number] as StageState;
@@ -589,33 +711,50 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private groupOf(state: ChainState, group: 0 | 1 | 2): number {
     const known = group === 0 ? state.group0 : group === 1 ? state.group1 : state.group2;
     if (known >= 0) return known;
-    const ids = state.ids;
-    const positions = this.groupPositions[group] as Int32Array;
-    let key = '';
-    for (let i = 0; i < positions.length; i++) key += `${ids[positions[i] as number]},`;
-    const table = this.groupIds[group] as Map<string, number>;
-    let id = table.get(key);
-    if (id === undefined) {
-      id = table.size;
-      if (id >= idSpan) throw new InvariantViolation('more distinct component groups than the packed model\'s memo keys allow');
-      table.set(key, id);
-    }
+    const table = this.groupTables[group] as TupleTable;
+    const id = table.idOf(state.ids);
+    if (id >= idSpan) throw new InvariantViolation('more distinct component groups than the packed model\'s memo keys allow');
     if (group === 0) state.group0 = id;
     else if (group === 1) state.group1 = id;
     else state.group2 = id;
     return id;
   }
 
+  /** `test` of a stage's state as a test of chain states, memoized by the stage's component id. */
+  private stageTest(stage: StageId, test: (state: StageState) => boolean): (s: ChainState) => boolean {
+    const pos = this.stagePos.get(stage);
+    if (pos === undefined) throw new InvariantViolation(`unknown stage ${stage}`);
+    /** Per stage id: 0 not yet tested, 1 false, 2 true. */
+    let verdicts: Uint8Array = new Uint8Array(1024);
+    return (s) => {
+      const stageId = s.ids[pos] as number;
+      if (stageId >= verdicts.length) verdicts = growBytes(verdicts, stageId);
+      let verdict = verdicts[stageId] as number;
+      if (verdict === 0 || this.check.debugChecks === true) {
+        const fresh = test(this.parts.values[stageId] as StageState) ? 2 : 1;
+        if (verdict !== 0 && verdict !== fresh) throw new InvariantViolation(`memoized test of ${stage} differs`);
+        verdict = fresh;
+        verdicts[stageId] = verdict;
+      }
+      return verdict === 2;
+    };
+  }
+
   /** How a link's upstream stage stands for `protocolActions`: 0 no client side, 1 disconnected, 2 in a session. */
   private clientStatus(link: number, stageId: number): number {
-    const byStage = this.clientStatusMemo[link] as Map<number, number>;
-    let status = byStage.get(stageId);
-    if (status === undefined) {
-      const client = clientSideOf(this.parts.values[stageId] as StageState, this.links[link] as LinkId);
-      status = client === undefined ? 0 : client.session === 'disconnected' ? 1 : 2;
-      byStage.set(stageId, status);
+    let byStage = this.clientStatusMemo[link] as Uint8Array;
+    if (stageId >= byStage.length) {
+      byStage = growBytes(byStage, stageId);
+      this.clientStatusMemo[link] = byStage;
     }
-    return status;
+    // Stored as status + 1, so that 0 means not worked out yet.
+    let stored = byStage[stageId] as number;
+    if (stored === 0) {
+      const client = clientSideOf(this.parts.values[stageId] as StageState, this.links[link] as LinkId);
+      stored = 1 + (client === undefined ? 0 : client.session === 'disconnected' ? 1 : 2);
+      byStage[stageId] = stored;
+    }
+    return stored - 1;
   }
 
   /**
@@ -629,20 +768,59 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     for (let i = this.channelsAt; i < this.sandboxesAt; i++) key = key * 2 + (ids[i] !== 0 ? 1 : 0);
     for (let l = 0; l < this.links.length; l++) key = key * 3 + this.clientStatus(l, ids[this.upstreamPos[l] as number] as number);
     const sandboxes = this.groupOf(state, 2);
-    let byKey = this.protocolBySandboxes.get(sandboxes);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.protocolBySandboxes.set(sandboxes, byKey);
+    let info = this.protocolBySandboxes.get(sandboxes, key);
+    if (info === undefined) {
+      info = this.composeProtocolInfo(ids);
+      this.protocolBySandboxes.set(sandboxes, key, info);
     }
-    let info = byKey.get(key);
-    if (info === undefined || this.check.debugChecks === true) {
+    if (this.check.debugChecks === true) {
       const world = state.world;
-      const fresh = { actions: protocolActions(this.config, world), open: this.links.map((link) => linkIsOpen(world, link)) };
-      if (info !== undefined && JSON.stringify(info) !== JSON.stringify(fresh)) throw new InvariantViolation('memoized enabled actions differ from protocolActions');
-      info = fresh;
-      byKey.set(key, info);
+      const expected = JSON.stringify([protocolActions(this.config, world), this.links.map((link) => linkIsOpen(world, link))]);
+      if (JSON.stringify([info.actions, info.open]) !== expected) throw new InvariantViolation('memoized enabled actions differ from protocolActions');
     }
     return info;
+  }
+
+  /**
+   * The protocol's enabled actions from the components they read, without building the
+   * world: mirrors `protocolActions` and `linkIsOpen` (simulator/world.ts), in their order
+   * (`debugChecks` compares). Every action is one of the model's canonical objects.
+   */
+  private composeProtocolInfo(ids: readonly number[]): ProtocolInfo {
+    const actions: ChainAction[] = [];
+    const open: boolean[] = [];
+    for (let l = 0; l < this.links.length; l++) {
+      const onLink = this.linkActions[l] as LinkActions;
+      for (const [d, direction] of [onLink.down, onLink.up].entries()) {
+        const at = this.channelsAt + l * 4 + d * 2;
+        if (ids[at] !== 0) actions.push(direction.deliver);
+        if (ids[at + 1] !== 0) actions.push(direction.deliverStale, direction.dropStale);
+      }
+      const status = this.clientStatus(l, ids[this.upstreamPos[l] as number] as number);
+      if (status === 1) actions.push(onLink.connect);
+      open.push(status === 2);
+    }
+    for (let n = 0; n < this.nodes.length; n++) for (const action of this.sandboxActions(n, ids[this.sandboxesAt + n] as number)) actions.push(action);
+    return { actions, open, enabled: new Map() };
+  }
+
+  /** The sandbox reports enabled on node `n` with sandboxes `sandboxesId` (as `protocolActions` lists them). */
+  private sandboxActions(n: number, sandboxesId: number): readonly ChainAction[] {
+    const byId = this.sandboxActionsMemo[n] as Map<number, readonly ChainAction[]>;
+    let actions = byId.get(sandboxesId);
+    if (actions === undefined) {
+      const node = this.nodes[n] as string;
+      const listed: ChainAction[] = [];
+      for (const [pod, sandbox] of Object.entries(this.parts.values[sandboxesId] as Record<string, Sandbox>)) {
+        if (sandbox.state === 'starting') {
+          listed.push(this.canonicalAction({ kind: 'sandboxDone', node, pod, outcome: 'started' }));
+          listed.push(this.canonicalAction({ kind: 'sandboxDone', node, pod, outcome: 'failed' }));
+        } else if (sandbox.state === 'killing') listed.push(this.canonicalAction({ kind: 'sandboxDone', node, pod, outcome: 'killed' }));
+      }
+      actions = listed;
+      byId.set(sandboxesId, actions);
+    }
+    return actions;
   }
 
   // Handing states to other worker threads (parallel search): ids are local to a worker,
@@ -678,7 +856,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
         lists.push([id, messageIds]);
       }
     }
-    return { ids, parts, lists, messages };
+    return { ids: Int32Array.from(ids), parts, lists, messages };
   }
 
   decode(data: unknown, from: number): ChainState {
@@ -706,6 +884,22 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       ids[i] = local;
     }
     this.ghostId(this.parts.values[ids[this.ghostAt] as number] as Ghost);
+    return new ChainState(this, ids, ids[this.scaledAt] as number, this.parts.values[ids[this.budgetsAt] as number] as FaultBudgets);
+  }
+
+  /** A state is its id vector (the scale-script position and the budgets are in it too). */
+  get packedWidth(): number {
+    return this.componentCount;
+  }
+
+  pack(state: ChainState, into: Int32Array, at: number): void {
+    const ids = state.ids;
+    for (let i = 0; i < ids.length; i++) into[at + i] = ids[i] as number;
+  }
+
+  unpack(from: Int32Array, at: number): ChainState {
+    const ids: number[] = [];
+    for (let i = 0; i < this.componentCount; i++) ids.push(from[at + i] as number);
     return new ChainState(this, ids, ids[this.scaledAt] as number, this.parts.values[ids[this.budgetsAt] as number] as FaultBudgets);
   }
 
@@ -749,18 +943,32 @@ export class ChainModel implements Model<ChainState, ChainAction> {
    * desired counts. `debugChecks` recomputes every time and fails on a difference.
    */
   invariants(state: ChainState): readonly Violation[] {
-    const key = this.groupOf(state, 1) * idSpan + (this.maxDesiredOf[state.ids[this.ghostAt] as number] as number);
-    let found = this.invariantsByGroup.get(key);
+    const group = this.groupOf(state, 1);
+    const maxDesired = this.maxDesiredOf[state.ids[this.ghostAt] as number] as number;
+    let found = this.invariantsByGroup.get(group, maxDesired);
     if (found === undefined || this.check.debugChecks === true) {
       const fresh = checkInvariants(this.config, state.world);
       if (found !== undefined && JSON.stringify(found) !== JSON.stringify(fresh)) throw new InvariantViolation('memoized invariant verdict differs from checkInvariants');
       found = fresh;
-      this.invariantsByGroup.set(key, found);
+      this.invariantsByGroup.set(group, maxDesired, found);
     }
     return found;
   }
 
+  /** The fairness class of an action (worked out once per action object: see planOf). */
   fairness(action: ChainAction): string | null {
+    switch (action.kind) {
+      case 'crash':
+      case 'nodeCrash':
+      case 'cut':
+      case 'scale':
+        return null;
+      default:
+        return this.planOf(action).fairness;
+    }
+  }
+
+  private fairnessClass(action: ChainAction): string | null {
     switch (action.kind) {
       case 'deliver':
         return `deliver ${action.direction} ${action.link}`;
@@ -781,13 +989,14 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     const ids = state.ids;
     // Cheap necessary condition first: nothing in flight in any current session.
     for (let l = 0; l < this.links.length; l++) if (ids[this.channelPos(l, 'down', false)] !== 0 || ids[this.channelPos(l, 'up', false)] !== 0) return false;
-    const key = this.groupOf(state, 0) * idSpan + (ids[this.storeAt] as number);
-    let converged = this.goalByGroup.get(key);
+    const group = this.groupOf(state, 0);
+    const store = ids[this.storeAt] as number;
+    let converged = this.goalByGroup.get(group, store);
     if (converged === undefined || this.check.debugChecks === true) {
       const fresh = isConverged(this.config, state.world);
       if (converged !== undefined && converged !== fresh) throw new InvariantViolation('memoized convergence differs from isConverged');
       converged = fresh;
-      this.goalByGroup.set(key, converged);
+      this.goalByGroup.set(group, store, converged);
     }
     return converged;
   };
@@ -814,17 +1023,29 @@ function anyTombstone(state: ChainState, stage: StageId): boolean {
   return [...podCacheOf(state.stage(stage)).entries()].some((e) => stateIsTombstone(e.lifecycle));
 }
 
+/** A test of one stage's state, as a test of chain states (see ChainModel.stageTest). */
+export type StageTest = (stage: StageId, test: (state: StageState) => boolean) => (s: ChainState) => boolean;
+
+const unmemoizedStageTest: StageTest = (stage, test) => (s) => test(s.stage(stage));
+
 /**
  * Reachability checks, so that a pass is not vacuous: each should be covered by a run.
- * `converged` may be a memoized form of `isConverged` (the model's goal).
+ * `converged` may be a memoized form of `isConverged` (the model's goal), `stageTest` a
+ * memoized form of testing a stage's state (they are checked on every transition until covered).
  */
-export function chainSometimes(check: CheckConfig, converged: (s: ChainState) => boolean = (s) => isConverged(check.chain, s.world)): readonly SometimesProperty<ChainState, ChainAction>[] {
+export function chainSometimes(
+  check: CheckConfig,
+  converged: (s: ChainState) => boolean = (s) => isConverged(check.chain, s.world),
+  stageTest: StageTest = unmemoizedStageTest,
+): readonly SometimesProperty<ChainState, ChainAction>[] {
   const stages = stagesOf(check.chain);
+  const schedulerPreempted = stageTest('scheduler', (scheduler) => [...podCacheOf(scheduler).entries()].some((e) => stateIsTombstone(e.lifecycle) && e.origin === 'scheduler'));
+  const helloDeferred = stages.map((st) => stageTest(st, (state) => serverSide(state)?.session === 'helloDeferred'));
   return [
     {
       id: 'SOMETIMES-PREEMPTION',
       description: 'the Scheduler preempted a pod',
-      holds: (s) => [...podCacheOf(s.stage('scheduler')).entries()].some((e) => stateIsTombstone(e.lifecycle) && e.origin === 'scheduler'),
+      holds: schedulerPreempted,
     },
     {
       id: 'SOMETIMES-TOMBSTONE-ACROSS-CRASH',
@@ -844,7 +1065,7 @@ export function chainSometimes(check: CheckConfig, converged: (s: ChainState) =>
     {
       id: 'SOMETIMES-DEFERRED-HELLO',
       description: 'a restarted stage deferred its upstream hello while cold',
-      holds: (s) => stages.some((st) => serverSide(s.stage(st))?.session === 'helloDeferred'),
+      holds: (s) => helloDeferred.some((deferred) => deferred(s)),
     },
     {
       id: 'SOMETIMES-CONVERGED-AFTER-FAULT',

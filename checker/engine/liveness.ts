@@ -41,40 +41,72 @@ export function findLivenessViolation(graph: LivenessGraph): LivenessViolation |
   for (let s = 0; s < n; s++) if (start[s] === start[s + 1] && !graph.isGoal(s)) return { kind: 'deadlock', entry: s, cycle: [] };
 
   const component = tarjan(n, start, order, to, graph.isGoal);
-  const members = new Map<number, number[]>();
-  for (let s = 0; s < n; s++) {
-    const c = component[s] as number;
+  const members = membersByComponent(component);
+  // Per fairness class, scratch for one component at a time (no Set or Map per state):
+  // in how many of its states the class is enabled, the last state counted (so a state
+  // counts a class once), and the last component in which it was taken inside.
+  let classes = 0;
+  for (let e = 0; e < length; e++) classes = Math.max(classes, cls.at(e) + 1);
+  const enabledIn = new Int32Array(classes);
+  const countedAt = new Int32Array(classes).fill(-1);
+  const takenInside = new Int32Array(classes).fill(-1);
+  // Components in the order of their first state (so the first fair one found is the same as ever).
+  for (let first = 0; first < n; first++) {
+    const c = component[first] as number;
     if (c < 0) continue; // a goal state belongs to no component
-    const list = members.get(c);
-    if (list === undefined) members.set(c, [s]);
-    else list.push(s);
-  }
-  for (const states of members.values()) {
-    const c = component[states[0] as number] as number;
-    /** For each fairness class, in how many of the component's states it is enabled. */
-    const enabledIn = new Map<number, number>();
-    const inside = new Set<number>();
-    let hasCycle = states.length > 1;
-    for (const s of states) {
-      const here = new Set<number>();
+    const from = members.start[c] as number;
+    const until = members.start[c + 1] as number;
+    if ((members.states[from] as number) !== first) continue; // not the component's first state
+    const size = until - from;
+    /** The classes enabled somewhere in the component, in the order first seen. */
+    const enabled: number[] = [];
+    let hasCycle = size > 1;
+    for (let m = from; m < until; m++) {
+      const s = members.states[m] as number;
       for (let k = start[s] as number; k < (start[s + 1] as number); k++) {
         const e = order[k] as number;
-        here.add(cls.at(e));
+        const x = cls.at(e);
+        if (countedAt[x] !== s) {
+          countedAt[x] = s;
+          if (enabledIn[x] === 0) enabled.push(x);
+          enabledIn[x] = (enabledIn[x] as number) + 1;
+        }
         if (component[to.at(e)] === c) {
-          inside.add(cls.at(e));
+          takenInside[x] = c;
           if (to.at(e) === s) hasCycle = true;
         }
       }
-      for (const x of here) enabledIn.set(x, (enabledIn.get(x) ?? 0) + 1);
     }
-    if (!hasCycle) continue;
-    const fair = [...enabledIn.entries()].every(([x, count]) => count < states.length || inside.has(x));
-    if (!fair) continue;
-    const entry = Math.min(...states);
-    const required = [...enabledIn.entries()].filter(([, count]) => count === states.length).map(([x]) => x);
-    return { kind: 'liveness', entry, cycle: fairCycle(entry, states, required, c, component, start, order, to, cls, action) };
+    const fair = enabled.every((x) => (enabledIn[x] as number) < size || takenInside[x] === c);
+    const required = enabled.filter((x) => enabledIn[x] === size);
+    for (const x of enabled) enabledIn[x] = 0;
+    if (!hasCycle || !fair) continue;
+    const states = Array.from(members.states.subarray(from, until));
+    return { kind: 'liveness', entry: first, cycle: fairCycle(first, states, required, c, component, start, order, to, cls, action) };
   }
   return null;
+}
+
+/** The states of each component, grouped by component (a counting sort), each group in increasing order. */
+function membersByComponent(component: Int32Array): { readonly start: Int32Array; readonly states: Int32Array } {
+  let components = 0;
+  for (let s = 0; s < component.length; s++) components = Math.max(components, (component[s] as number) + 1);
+  const start = new Int32Array(components + 1);
+  for (let s = 0; s < component.length; s++) {
+    const c = component[s] as number;
+    if (c >= 0) start[c + 1] = (start[c + 1] as number) + 1;
+  }
+  for (let c = 0; c < components; c++) start[c + 1] = (start[c + 1] as number) + (start[c] as number);
+  const states = new Int32Array(start[components] as number);
+  const fill = start.slice(0, components);
+  for (let s = 0; s < component.length; s++) {
+    const c = component[s] as number;
+    if (c >= 0) {
+      states[fill[c] as number] = s;
+      fill[c] = (fill[c] as number) + 1;
+    }
+  }
+  return { start, states };
 }
 
 /** Strongly connected components of the subgraph of non-goal states (goal states get -1). */

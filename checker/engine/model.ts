@@ -44,6 +44,14 @@ export interface Model<S, A> {
   readonly sometimes?: readonly SometimesProperty<S, A>[];
   describe(action: A): string;
   /**
+   * Optional compact storage: a state as `packedWidth` int32 words (`pack` writes them at
+   * `at`, `unpack` rebuilds an equal state). With these the sequential search keeps the
+   * states waiting to be expanded in one typed array instead of as objects.
+   */
+  readonly packedWidth?: number;
+  pack?(state: S, into: Int32Array, at: number): void;
+  unpack?(from: Int32Array, at: number): S;
+  /**
    * Parallel search: a state as structured-clonable data for worker `peer`, and back
    * (`decode` gets the sending worker's index). Calls between one pair of workers arrive
    * in order, so a model may send what the peer has not seen once and refer to it later.

@@ -4,6 +4,7 @@
  * After an exhaustive search, liveness is checked on the graph of fair transitions.
  */
 import { collisionProbability, fingerprintOf, FingerprintTable, IntList } from './fingerprint.js';
+import { frontierFor } from './frontier.js';
 import { findLivenessViolation } from './liveness.js';
 import type { Model, ModelViolation } from './model.js';
 
@@ -108,18 +109,13 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const initialViolation = model.invariants(initial)[0];
   if (initialViolation !== undefined) violation = { ...initialViolation, kind: 'safety', path: [] };
 
-  // The frontier holds states with their indices; BFS takes from the front, DFS from the back.
-  const frontier: Array<{ state: S; index: number }> = [{ state: initial, index: 0 }];
-  let head = 0;
+  // The frontier holds states with their indices; BFS takes the oldest, DFS the newest.
+  const frontier = frontierFor(model, strategy);
+  frontier.push(initial, 0);
   let lastProgress = started;
-  const memoryNow = () => process.memoryUsage().heapUsed;
+  const memoryNow = () => process.memoryUsage().heapUsed + frontier.offHeapBytes();
 
-  while (violation === null && head < frontier.length) {
-    const item = strategy === 'bfs' ? (frontier[head++] as { state: S; index: number }) : (frontier.pop() as { state: S; index: number });
-    if (strategy === 'bfs' && head > 65536 && head * 2 > frontier.length) {
-      frontier.splice(0, head);
-      head = 0;
-    }
+  for (let item = frontier.take(); violation === null && item !== undefined; item = frontier.take()) {
     const depth = depthOf.at(item.index);
     if (depth >= maxDepth) {
       bound = `depth ${maxDepth}`;
@@ -137,15 +133,14 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
         break;
       }
       const fp = fingerprint(step.state);
-      const known = table.get(fp);
-      let target = known;
-      if (known < 0) {
+      // One probe of the table: add the state under the next index unless it is known (or the bound is reached).
+      let target = parent.length < maxStates ? table.add(fp, parent.length) : table.get(fp);
+      if (target < 0) {
         if (parent.length >= maxStates) {
           bound = `${maxStates} states`;
           continue;
         }
         target = parent.length;
-        table.add(fp, target);
         parent.push(item.index);
         parentAction.push(a);
         depthOf.push(depth + 1);
@@ -156,7 +151,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
           violation = { ...stateViolation, kind: 'safety', path: pathTo(target) };
           break;
         }
-        frontier.push({ state: step.state, index: target });
+        frontier.push(step.state, target);
       }
       if (liveness) {
         const fairness = model.fairness(action);
@@ -183,7 +178,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
         states: parent.length,
         transitions,
         depth: deepest,
-        queued: frontier.length - head,
+        queued: frontier.size,
         seconds,
         statesPerSecond: parent.length / seconds,
         memoryBytes: memory,
