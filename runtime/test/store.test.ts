@@ -40,6 +40,13 @@ describe('file store', () => {
     expect(() => storeConfigOf({ kind: 'etcd', endpoint: 'http://10.0.0.1:2379' }, '/c')).toThrow(/loopback/);
     expect(() => storeConfigOf({ kind: 'zk' }, '/c')).toThrow(/file.*etcd/);
   });
+
+  it('reads store.podObjects: absent or true writes Pod objects, false turns them off, anything else is refused', () => {
+    expect(storeConfigOf({ kind: 'file', podObjects: true }, '/c')).toEqual({ kind: 'file', dir: '/c' });
+    expect(storeConfigOf({ kind: 'file', podObjects: false }, '/c')).toEqual({ kind: 'file', dir: '/c', podObjects: false });
+    expect(storeConfigOf({ kind: 'etcd', endpoint: 'http://127.0.0.1:2379', podObjects: false }, '/c')).toEqual({ kind: 'etcd', endpoint: 'http://127.0.0.1:2379', podObjects: false });
+    expect(() => storeConfigOf({ kind: 'file', podObjects: 'no' }, '/c')).toThrow(/podObjects must be true or false/);
+  });
 });
 
 describe('the object queue', () => {
