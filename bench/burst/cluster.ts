@@ -148,6 +148,17 @@ export class BenchCluster {
     return peaks;
   }
 
+  /** CPU time (user + system) each stage process has used so far, ms. */
+  cpuMs(): Record<string, number> {
+    const used: Record<string, number> = {};
+    for (const stage of this.stages) {
+      const pid = pidOf(this.dir, stage);
+      const ms = pid === null ? null : cpuMsOf(pid);
+      if (ms !== null) used[stage] = ms;
+    }
+    return used;
+  }
+
   traceFileOf(stage: StageId): string {
     const endpoint = this.requireConfig().stages[stage];
     if (endpoint === undefined) throw new Error(`no stage ${stage}`);
@@ -159,6 +170,21 @@ export class BenchCluster {
     activeClusters.delete(this);
     await stopCluster(this.dir, 5_000);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
+const clockTicksPerSecond = 100;
+
+/** CPU time (utime + stime) a process has used, ms (Linux); null when it cannot be read. */
+export function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  } catch {
+    return null;
   }
 }
 

@@ -46,6 +46,8 @@ export interface BurstRun {
   readonly latencyMs: number | null;
   readonly podsPerSecond: number | null;
   readonly stages: Record<string, StageSpan>;
+  /** CPU time of each stage process from the scale request until the last pod started, ms (read from /proc, 10 ms resolution). */
+  readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
 }
@@ -59,6 +61,8 @@ export interface BurstSummary {
   /** Median per-stage spans (first/last handling after the scale request), ms. */
   readonly stages: Record<string, Record<string, { firstMs: number | null; lastMs: number | null }>>;
   readonly podsPerSecondP50: Record<string, number | null>;
+  /** Per mode: median CPU-ms per pod of each stage (Kubelets summed), and their total. */
+  readonly cpuMsPerPod: Record<string, Record<string, number>>;
 }
 
 export interface BenchResult {
@@ -99,9 +103,12 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
   const before = await cluster.sandboxesStarted();
+  const cpuBefore = cluster.cpuMs();
   const requestedAt = Date.now();
   await cluster.scaleAll(spread(size, cluster.functionNames));
   const finished = await cluster.waitStarted(before + size, timeoutMs);
+  const cpuAfter = cluster.cpuMs();
+  const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
   await sleep(traceFlushMsMax + 200);
   const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
   const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
@@ -120,6 +127,7 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
     latencyMs,
     podsPerSecond: latencyMs === null || latencyMs <= 0 ? null : size / (latencyMs / 1000),
     stages: timings.stages,
+    cpuMs,
     scaleDownMs,
   };
 }
@@ -132,6 +140,7 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
     const latencyMs: Record<string, Distribution> = {};
     const stages: BurstSummary['stages'] = {};
     const podsPerSecondP50: Record<string, number | null> = {};
+    const cpuMsPerPod: BurstSummary['cpuMsPerPod'] = {};
     for (const mode of modes) {
       const done = of(mode);
       latencyMs[mode] = distributionOf(done.map((r) => r.latencyMs as number));
@@ -140,13 +149,29 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
       stages[mode] = Object.fromEntries(
         groups.map((g) => [g, { firstMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].firstMs]))), lastMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].lastMs]))) }]),
       );
+      cpuMsPerPod[mode] = cpuPerPodOf(done, size);
     }
     const direct = latencyMs['direct']?.p50 ?? null;
     const mediated = latencyMs['store-mediated']?.p50 ?? null;
     // Medians of all repetitions only when every repetition finished in both modes.
     const complete = modes.every((m) => latencyMs[m]?.count === runs.filter((r) => r.functions === functions && r.size === size && r.mode === m).length);
-    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50 };
+    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50, cpuMsPerPod };
   });
+}
+
+/** Median CPU-ms per pod of each stage (Kubelets summed into one `kubelets` entry, plus `total`) over the runs. */
+function cpuPerPodOf(runs: readonly BurstRun[], size: number): Record<string, number> {
+  const perRun = runs.map((r) => {
+    const grouped: Record<string, number> = {};
+    for (const [stage, ms] of Object.entries(r.cpuMs)) {
+      const group = stage.startsWith('kubelet:') ? 'kubelets' : stage;
+      grouped[group] = (grouped[group] ?? 0) + ms / size;
+      grouped['total'] = (grouped['total'] ?? 0) + ms / size;
+    }
+    return grouped;
+  });
+  const groups = [...new Set(perRun.flatMap((g) => Object.keys(g)))];
+  return Object.fromEntries(groups.map((g) => [g, median(perRun.map((r) => r[g] ?? 0)) ?? 0]));
 }
 
 function mib(bytes: number): string {
@@ -181,6 +206,11 @@ export function report(result: BenchResult): string {
   for (const s of result.summary)
     for (const [mode, groups] of Object.entries(s.stages))
       lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(groups).map(([g, span]) => `${g} ${formatMs(span.firstMs)}-${formatMs(span.lastMs)}`).join(', ')}`);
+  lines.push('');
+  lines.push('CPU per pod (medians; each stage process from the scale request to the last pod started; Kubelets summed):');
+  for (const s of result.summary)
+    for (const [mode, perStage] of Object.entries(s.cpuMsPerPod))
+      lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(perStage).map(([g, ms]) => `${g} ${ms.toFixed(2)} ms`).join(', ')}`);
   lines.push('');
   for (const [mode, peaks] of Object.entries(result.peakRssBytes)) lines.push(`peak RSS ${mode}: ${Object.entries(peaks).map(([s, b]) => `${s} ${mib(b)}`).join(', ')}`);
   for (const [mode, t] of Object.entries(result.throughput)) lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s (median, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
@@ -317,7 +347,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             for (const mode of order) {
               const limit = gaveUpAt.get(mode);
               if (limit !== undefined && size >= limit) {
-                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, scaleDownMs: null });
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null });
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;
