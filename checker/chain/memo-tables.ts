@@ -4,6 +4,16 @@
  * every key it hashes).
  */
 
+/** Numeric memo keys pair a core id with another id below this (asserted when ids are made). */
+export const idSpan = 2 ** 26;
+
+/** A copy of `bytes` long enough to hold index `index` (at least twice as long). */
+export function growBytes(bytes: Uint8Array, index: number): Uint8Array {
+  const larger = new Uint8Array(Math.max(bytes.length * 2, index + 1));
+  larger.set(bytes);
+  return larger;
+}
+
 /**
  * Interning of fixed-width tuples of small non-negative integers (component ids read at
  * given positions of a state's id vector) into dense ids 0, 1, 2, ...: the memo keys of

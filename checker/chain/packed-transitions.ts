@@ -1,0 +1,203 @@
+/**
+ * The frequent actions (deliveries, drops, connects, sandbox reports, scale requests) on
+ * the ids of a packed state, mirroring the simulator's `applyAction` step for step: a
+ * stage step is compiled once per (stage state, event) into the component updates of its
+ * effects, each update memoized per input component, and the ghost's observation per
+ * ghost. Misses call the simulator's and the machines' own functions.
+ */
+import { InvariantViolation, linkEnds, nodeOfKubelet, type ChainConfig, type Effect, type LinkMessage, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
+import { observeStep, type Ghost, type Violation } from '../../simulator/ghost.js';
+import { addName, sandboxesAfterDone, sandboxesAfterEffect, storeAfterEffect, type Sandbox } from '../../simulator/world.js';
+import type { ActionPlan, ActionPlans } from './action-plans.js';
+import type { PackedAction } from './chain-actions.js';
+import type { Interner, MemoStepper } from './interning.js';
+import { idSpan } from './memo-tables.js';
+import type { MessageLists } from './message-lists.js';
+import type { StateLayout } from './state-layout.js';
+import type { WorldPacking } from './world-packing.js';
+
+interface AppendOp {
+  readonly kind: 'append';
+  readonly pos: number;
+  readonly messageId: number;
+  readonly memo: Map<number, number>;
+}
+
+interface ComponentOp {
+  readonly kind: 'sandboxes' | 'store';
+  readonly pos: number;
+  readonly node: string;
+  readonly effect: Effect;
+  readonly memo: Map<number, number>;
+}
+
+/** A stage step compiled once per (stage state, event): the next stage state and its effects as component updates. */
+interface CompiledStep {
+  readonly after: number;
+  readonly ops: ReadonlyArray<AppendOp | ComponentOp>;
+  readonly stage: StageId;
+  readonly event: StageEvent;
+  readonly before: StageState;
+  readonly result: StepResult<StageState>;
+  /** The ghost's update by ghost id. */
+  readonly observed: Map<number, { readonly ghost: number; readonly violations: readonly Violation[] }>;
+}
+
+const noViolations: readonly Violation[] = Object.freeze([]);
+
+export class PackedTransitions {
+  /** Per stage position: stage id -> event code -> compiled step. */
+  private readonly compiled: Array<Map<number, Map<number, CompiledStep>>>;
+  /** (sandboxes id, event code) -> sandboxes id after the report. */
+  private readonly sandboxDoneMemo = new Map<number, number>();
+  /** (ghost id, event code of a sandbox's death) -> ghost id with the pod dead. */
+  private readonly deadMemo = new Map<number, number>();
+  /** How often a compiled step was reused. */
+  compiledHits = 0;
+  /** The packing's tables and the ghost's position, kept here for the hot path. */
+  private readonly parts: Interner;
+  private readonly lists: MessageLists;
+  private readonly ghostAt: number;
+
+  constructor(
+    private readonly config: ChainConfig,
+    private readonly stepper: MemoStepper,
+    private readonly layout: StateLayout,
+    private readonly packing: WorldPacking,
+    private readonly plans: ActionPlans,
+  ) {
+    this.compiled = layout.stages.map(() => new Map());
+    this.parts = packing.parts;
+    this.lists = packing.lists;
+    this.ghostAt = layout.ghostAt;
+  }
+
+  /**
+   * Takes `action` on `ids` (in place). Mirrors `applyAction` (simulator/world.ts) step for
+   * step. Returns the violations the transition observed (a memoized array: read only).
+   */
+  apply(ids: number[], action: PackedAction): readonly Violation[] {
+    const plan = this.plans.planOf(action);
+    switch (action.kind) {
+      case 'deliver':
+      case 'deliverStale': {
+        const list = ids[plan.pos] as number;
+        const messageId = this.lists.messageIds[list]?.[0];
+        if (messageId === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
+        ids[plan.pos] = this.lists.tailOf(list);
+        return this.receive(ids, plan, messageId * 128 + plan.code * 2, messageId);
+      }
+      case 'dropStale': {
+        if (ids[plan.pos] === 0) throw new InvariantViolation(`no stale message on ${action.link} ${action.direction}`);
+        ids[plan.pos] = this.lists.tailOf(ids[plan.pos] as number);
+        return noViolations;
+      }
+      case 'sandboxDone': {
+        const parts = this.parts;
+        const ghostAt = this.ghostAt;
+        const doneKey = (ids[plan.pos] as number) * idSpan + plan.code;
+        let sandboxes = this.sandboxDoneMemo.get(doneKey);
+        if (sandboxes === undefined) {
+          sandboxes = parts.idOf(sandboxesAfterDone(parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          this.sandboxDoneMemo.set(doneKey, sandboxes);
+        }
+        ids[plan.pos] = sandboxes;
+        if (action.outcome !== 'started') {
+          const deadKey = (ids[ghostAt] as number) * idSpan + plan.code;
+          let ghost = this.deadMemo.get(deadKey);
+          if (ghost === undefined) {
+            const before = parts.values[ids[ghostAt] as number] as Ghost;
+            ghost = this.packing.ghostId({ ...before, dead: addName(before.dead, action.pod) });
+            this.deadMemo.set(deadKey, ghost);
+          }
+          ids[ghostAt] = ghost;
+        }
+        return this.receive(ids, plan, plan.code, -1);
+      }
+      case 'connect':
+      case 'scale':
+        return this.receive(ids, plan, plan.code, -1);
+    }
+  }
+
+  /**
+   * One stage step on the ids, then its effects in order, then the ghost's observation (as
+   * `deliverEvent` does). `code` identifies the event; a delivery's event (its message,
+   * `messageId`) is built only when the step is compiled.
+   */
+  private receive(ids: number[], plan: ActionPlan, code: number, messageId: number): readonly Violation[] {
+    const stagePos = plan.receiverPos;
+    if (stagePos < 0) throw new InvariantViolation(`no stage for ${plan.event?.type ?? 'a delivery'}`);
+    const stageId = ids[stagePos] as number;
+    const byState = this.compiled[stagePos] as Map<number, Map<number, CompiledStep>>;
+    let byEvent = byState.get(stageId);
+    if (byEvent === undefined) {
+      byEvent = new Map();
+      byState.set(stageId, byEvent);
+    }
+    let step = byEvent.get(code);
+    if (step === undefined) {
+      const event = plan.event ?? { type: 'message.received', link: plan.link, message: this.stepper.messages.values[messageId] as LinkMessage };
+      step = this.compile(this.layout.stages[stagePos] as StageId, stageId, event);
+      byEvent.set(code, step);
+    } else this.compiledHits++;
+    ids[stagePos] = step.after;
+    const ops = step.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as AppendOp | ComponentOp;
+      const current = ids[op.pos] as number;
+      let updated = op.memo.get(current);
+      if (updated === undefined) {
+        updated = this.applyOp(op, current);
+        op.memo.set(current, updated);
+      }
+      ids[op.pos] = updated;
+    }
+    const ghostAt = this.ghostAt;
+    const ghost = ids[ghostAt] as number;
+    let observed = step.observed.get(ghost);
+    if (observed === undefined) {
+      const before = this.parts.values[ghost] as Ghost;
+      const { result } = step;
+      const out = observeStep(this.config, before, { stage: step.stage, event: step.event, before: step.before, after: result.state, effects: result.effects, trace: result.trace, disposition: result.disposition });
+      observed = { ghost: out.ghost === before ? ghost : this.packing.ghostId(out.ghost), violations: out.violations.length === 0 ? noViolations : out.violations };
+      step.observed.set(ghost, observed);
+    }
+    ids[ghostAt] = observed.ghost;
+    return observed.violations;
+  }
+
+  private compile(stage: StageId, stageId: number, event: StageEvent): CompiledStep {
+    const layout = this.layout;
+    const before = this.parts.values[stageId] as StageState;
+    const result = this.stepper.step(this.config, stage, before, event);
+    const ops = result.effects.map((effect): AppendOp | ComponentOp => {
+      switch (effect.type) {
+        case 'message.send': {
+          const direction = linkEnds(effect.link).upstream === stage ? 'down' : 'up';
+          const messageId = this.stepper.messages.idOf(effect.message);
+          return { kind: 'append', pos: layout.channelPos(layout.linkOf(effect.link), direction, false), messageId, memo: new Map() };
+        }
+        case 'sandbox.start':
+        case 'sandbox.kill': {
+          const node = nodeOfKubelet(stage);
+          return { kind: 'sandboxes', pos: layout.sandboxesAt + (layout.nodeIndex.get(node) ?? -1), node, effect, memo: new Map() };
+        }
+        case 'store.persist':
+          return { kind: 'store', pos: layout.storeAt, node: '', effect, memo: new Map() };
+      }
+    });
+    return { after: this.parts.idOf(result.state), ops, stage, event, before, result, observed: new Map() };
+  }
+
+  private applyOp(op: AppendOp | ComponentOp, current: number): number {
+    const lists = this.lists;
+    if (op.kind === 'append') return lists.idOfMessageIds([...(lists.messageIds[current] as number[]), op.messageId]);
+    const parts = this.parts;
+    const value = parts.values[current] as Record<string, never>;
+    const effect = op.effect;
+    if (op.kind === 'sandboxes' && (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill')) return parts.idOf(sandboxesAfterEffect(value, op.node, effect));
+    if (op.kind === 'store' && effect.type === 'store.persist') return parts.idOf(storeAfterEffect(value, effect));
+    throw new InvariantViolation(`no component update for ${effect.type}`);
+  }
+}
