@@ -49,8 +49,8 @@ function branchReplacing<V>(node: Branch<V>, at: number, deleteCount: number, no
   };
 }
 
-/** Index of the first key >= `key` in sorted `keys`. */
-function lowerBound(keys: readonly string[], key: string): number {
+/** Index of the first key >= `key` in sorted `keys` (binary search, JavaScript string order). */
+export function lowerBound(keys: readonly string[], key: string): number {
   let low = 0;
   let high = keys.length;
   while (low < high) {

@@ -4,6 +4,8 @@
  * function returns a new object.
  */
 
+import { lowerBound } from './sorted-map.js';
+
 export type SortedRecord<V> = Readonly<Record<string, V>>;
 
 export function withEntry<V>(record: SortedRecord<V>, key: string, value: V): SortedRecord<V> {
@@ -11,13 +13,7 @@ export function withEntry<V>(record: SortedRecord<V>, key: string, value: V): So
   // The keys are already sorted: find the new key's place by binary search (the same
   // order as Array.prototype.sort's default, UTF-16 code units) and copy once.
   const keys = Object.keys(record);
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((keys[middle] as string) < key) low = middle + 1;
-    else high = middle;
-  }
+  const low = lowerBound(keys, key);
   const next: Record<string, V> = {};
   for (let i = 0; i < low; i++) next[keys[i] as string] = record[keys[i] as string] as V;
   next[key] = value;
