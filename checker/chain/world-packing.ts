@@ -7,7 +7,7 @@
 import { InvariantViolation, type LinkId, type LinkMessage, type StageId, type StageState } from '../../machines/index.js';
 import type { Ghost } from '../../simulator/ghost.js';
 import type { LinkChannels, Sandbox, World } from '../../simulator/world.js';
-import type { Fingerprint } from '../engine/fingerprint.js';
+import { finish, type Fingerprint } from '../engine/fingerprint.js';
 import { ChainState } from './chain-state.js';
 import { Interner } from './interning.js';
 import { idSpan } from './memo-tables.js';
@@ -130,11 +130,6 @@ export class WorldPacking {
       b = Math.imul(b ^ l, 0x5bd1e995);
       b ^= b >>> 13;
     }
-    a ^= a >>> 16;
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
-    b ^= b >>> 16;
-    return { high: a >>> 0, low: b >>> 0 };
+    return finish(a, b);
   }
 }

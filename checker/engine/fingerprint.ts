@@ -22,8 +22,8 @@ export function fingerprintOf(key: string): Fingerprint {
   return finish(a, b);
 }
 
-/** Final avalanche of both halves. */
-function finish(a: number, b: number): Fingerprint {
+/** Final avalanche of both halves (shared by every fingerprint function, so their outputs mix alike). */
+export function finish(a: number, b: number): Fingerprint {
   a ^= a >>> 16;
   a = Math.imul(a, 0x85ebca6b);
   a ^= a >>> 13;
