@@ -223,6 +223,12 @@ export function setLinkDialAddresses(dir: string, addresses: Readonly<Record<Lin
 }
 
 /** Stops every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
+/** Stops every stage of the cluster (SIGKILL after `graceMs`) and deletes its directory: the teardown of a throwaway cluster. */
+export async function removeCluster(dir: string, graceMs = 5_000): Promise<void> {
+  await stopCluster(dir, graceMs);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{ stage: StageId; pid: number; outcome: 'stopped' | 'killed' }>> {
   const running = runningStages(dir);
   const results = await Promise.all(running.map(async ({ stage, pid }) => ({ stage, pid, outcome: await stopProcess(pid, graceMs) })));

@@ -5,7 +5,7 @@
  * tombstones, then SIGKILL and restart of each controller stage during a burst and of a
  * Kubelet. Every process is stopped in afterAll, also when a test fails.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +15,7 @@ import { main } from '../../cli/main.js';
 import { linkEnds, type StageId } from '../../machines/index.js';
 import { batchRecordsMax } from '../../spec/limits.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, removeCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { getStageState, setScale } from '../cluster/rpc.js';
 import { clusterStatus, waitConverged } from '../cluster/status.js';
 import { reasonOfStatus } from '../wire/errors.js';
@@ -39,9 +39,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 // ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  * resume) against an echo server. One cluster for the file; every process is stopped in
  * afterAll, also when a test fails.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { stagesOf, type LinkId, type StageId } from '../../machines/index.js';
-import { logFileOf, pidOf, processIsAlive, runningStages, setLinkDialAddresses, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
+import { logFileOf, pidOf, processIsAlive, setLinkDialAddresses, sleep, startStageProcess, removeCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { getStageState } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
@@ -95,9 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const proxy of proxies.values()) await proxy.stop();
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 describe('link cut through a fault-injecting proxy, during a burst', () => {

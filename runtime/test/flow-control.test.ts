@@ -6,7 +6,7 @@
  * KD_FLOW_BURST=2000 for the issue's 2,000) converges, no frame written on any link
  * exceeded the limit, and backpressure happened.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
 import { linksOf, type DownMessage, type PodRecord, type UpMessage } from '../../machines/index.js';
 import { frameBytesMin } from '../../spec/limits.js';
-import { configFileOf, runningStages, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
+import { configFileOf, startStageProcess, removeCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { SessionWriter } from '../node/flow-control.js';
@@ -189,9 +189,7 @@ const burst = Number(process.env['KD_FLOW_BURST'] ?? 800);
 let config: ClusterConfig;
 
 afterAll(async () => {
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, pidOf, runningStages, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { EtcdGrpcClient } from '../mediated/etcd-grpc.js';
 import { linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer } from '../mediated/keys.js';
@@ -67,7 +67,6 @@ describe('store-mediated cluster on a real etcd', () => {
 
   afterAll(async () => {
     await stopCluster(dir, 5_000);
-    for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);

@@ -4,7 +4,7 @@
  * the node's pods are rolled back and replaced on the other nodes, and kd validate finds
  * no violated invariant in the traces of the run (the removed Kubelet's included).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { kubeletId } from '../../machines/index.js';
 import { loadClusterConfig,} from '../config.js';
-import { configFileOf, pidOf, processIsAlive, runningStages, sleep, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, sleep, removeCluster } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
@@ -26,9 +26,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 it('kd remove-node: refused while the Kubelet runs, then the pods of the fenced node are replaced elsewhere', async () => {

@@ -4,14 +4,14 @@
  * two stages, and `kd validate` on every stage's trace. Every process is stopped in
  * afterAll, also when a test fails.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, sleep, startStageProcess, removeCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 
@@ -48,9 +48,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 it('metrics, health and traces of a run with a Scheduler crash: the numbers add up and kd validate finds nothing', async () => {

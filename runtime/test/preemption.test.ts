@@ -7,14 +7,14 @@
  * bug this rules out). No Kubelet ever refuses a pod for capacity, and kd validate finds
  * no violated invariant.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, runningStages, sleep, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, sleep, removeCluster } from '../cluster/local-cluster.js';
 import { clusterStatus } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 import { readTraces } from '../observe/validate.js';
@@ -40,9 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopCluster(dir, 5_000);
-  for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await removeCluster(dir);
 }, 30_000);
 
 it('a higher-priority pod takes a node only after the preempted pod was killed there', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDown, runScale, runUp } from '../../cli/cluster-commands.js';
 import { kubeletId, type PodRecord } from '../../machines/index.js';
-import { configFileOf, pidOf, processIsAlive, runningStages, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, sleep, startStageProcess, stopCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { getStageState } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
@@ -156,7 +156,6 @@ describe('a cluster with process sandboxes', () => {
 
   afterAll(async () => {
     await stopCluster(dir, 5_000);
-    for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
   }, 30_000);
 
 

@@ -19,7 +19,7 @@ import { runScale, runStatus, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import type { StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, pidOf, runningStages, sleep, startStageProcess, stopCluster, stopProcess } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, sleep, startStageProcess, stopCluster, stopProcess } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
 import { clusterStatus } from '../cluster/status.js';
 import { certFileOf, keyFileOf } from '../security/certs.js';
@@ -187,7 +187,6 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
 
   afterAll(async () => {
     await stopCluster(dir, 5_000);
-    for (const { pid } of runningStages(dir)) process.kill(pid, 'SIGKILL');
   }, 30_000);
 
   function material(dirOf: string, identity: string, caDir = dirOf): TlsMaterial {
