@@ -14,7 +14,7 @@
  * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--warm-up 2000] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--out DIR] [--json]
@@ -61,7 +61,7 @@ export interface BurstSummary {
   /** Median per-stage spans (first/last handling after the scale request), ms. */
   readonly stages: Record<string, Record<string, { firstMs: number | null; lastMs: number | null }>>;
   readonly podsPerSecondP50: Record<string, number | null>;
-  /** Per mode: median CPU-ms per pod of each stage (Kubelets summed), and their total. */
+  /** Per mode: median CPU-ms per pod of each stage (Kubelets summed; etcd in store-mediated mode), and their total. */
   readonly cpuMsPerPod: Record<string, Record<string, number>>;
 }
 
@@ -81,6 +81,8 @@ export interface BenchResult {
 }
 
 const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
+/** Pods of the warm-up cycle on every fresh cluster (cluster.ts `warmUp`: the hot paths compiled before anything is measured). */
+const warmUpPodsDefault = 2000;
 
 function list(text: string | undefined, fallback: number[]): number[] {
   if (text === undefined) return fallback;
@@ -207,7 +209,7 @@ export function report(result: BenchResult): string {
     for (const [mode, groups] of Object.entries(s.stages))
       lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(groups).map(([g, span]) => `${g} ${formatMs(span.firstMs)}-${formatMs(span.lastMs)}`).join(', ')}`);
   lines.push('');
-  lines.push('CPU per pod (medians; each stage process from the scale request to the last pod started; Kubelets summed):');
+  lines.push('CPU per pod (medians; each stage process from the scale request to the last pod started; Kubelets summed; store-mediated includes etcd):');
   for (const s of result.summary)
     for (const [mode, perStage] of Object.entries(s.cpuMsPerPod))
       lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(perStage).map(([g, ms]) => `${g} ${ms.toFixed(2)} ms`).join(', ')}`);
@@ -236,6 +238,8 @@ Options:
   --modes direct,store-mediated
   --timeout-s N               per burst (default 300)
   --restart-from N            a fresh cluster per burst from this size (default 1000)
+  --warm-up N                 pods of one unmeasured scale-up and scale-down on every
+                              cluster after it starts (default ${warmUpPodsDefault}; 0: none)
   --quick                     tiny sizes, one repetition
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
@@ -271,6 +275,7 @@ const burstOptions = {
   modes: { type: 'string' },
   'timeout-s': { type: 'string' },
   'restart-from': { type: 'string' },
+  'warm-up': { type: 'string' },
   quick: { type: 'boolean' },
   calibrate: { type: 'boolean' },
   'no-replay': { type: 'boolean' },
@@ -293,6 +298,8 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const nodes = Number(values.nodes ?? 8);
   const timeoutMs = Number(values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
   const restartFromSize = Number(values['restart-from'] ?? 1000);
+  const warmUpPods = Number(values['warm-up'] ?? (quick ? 0 : warmUpPodsDefault));
+  if (!Number.isInteger(warmUpPods) || warmUpPods < 0) throw new Error(`--warm-up takes a whole number of pods (0: none), got "${values['warm-up']}"`);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjectsOption = values['pod-objects'] ?? 'off';
@@ -330,7 +337,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     }
     for (const functions of values['replay-only'] === true ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes), etcd: etcd?.endpoint ?? null, startDelayMs: 0, podObjects });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -414,7 +421,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, warmUpPods, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,
