@@ -12,6 +12,7 @@ import { stagesOf, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../../runtime/config.js';
 import { pidOf, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../../runtime/cluster/local-cluster.js';
 import { StageClients } from './clients.js';
+import { addFlowCounters, type FlowCounters } from './frames.js';
 import { clusterStatus } from '../../runtime/cluster/status.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 
@@ -139,6 +140,15 @@ export class BenchCluster {
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Frames and records sent so far on each hop (frames.ts), from every stage's /metrics. */
+  async flowCounters(): Promise<FlowCounters> {
+    const config = this.requireConfig();
+    const counters: Record<string, { frames: number; records: number }> = {};
+    const texts = await Promise.all(this.stages.map(async (stage) => [stage, await (await fetch(`http://${config.stages[stage]?.metricsAddress}/metrics`)).text()] as const));
+    for (const [stage, text] of texts) addFlowCounters(counters, stage, text);
+    return counters;
   }
 
   /** Waits until `target` sandboxes have started in total; false after `timeoutMs`. */

@@ -33,6 +33,7 @@ import { activeClusters, BenchCluster, peakRssOf, spread } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
+import { flowBetween, type FlowCounters } from './frames.js';
 import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
 
 export interface BurstRun {
@@ -50,6 +51,8 @@ export interface BurstRun {
   readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
+  /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
+  readonly flow: FlowCounters;
 }
 
 export interface BurstSummary {
@@ -63,6 +66,8 @@ export interface BurstSummary {
   readonly podsPerSecondP50: Record<string, number | null>;
   /** Per mode: median CPU-ms per pod of each stage (Kubelets summed; etcd in store-mediated mode), and their total. */
   readonly cpuMsPerPod: Record<string, Record<string, number>>;
+  /** Per mode and hop: records per frame over all repetitions (hops that wrote frames only). */
+  readonly recordsPerFrame: Record<string, Record<string, number>>;
 }
 
 export interface BenchResult {
@@ -105,12 +110,14 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
   const before = await cluster.sandboxesStarted();
+  const flowBefore = await cluster.flowCounters();
   const cpuBefore = cluster.cpuMs();
   const requestedAt = Date.now();
   await cluster.scaleAll(spread(size, cluster.functionNames));
   const finished = await cluster.waitStarted(before + size, timeoutMs);
   const cpuAfter = cluster.cpuMs();
   const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
+  const flow = flowBetween(flowBefore, await cluster.flowCounters());
   await sleep(traceFlushMsMax + 200);
   const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
   const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
@@ -131,6 +138,7 @@ async function runBurst(cluster: BenchCluster, size: number, rep: number, timeou
     stages: timings.stages,
     cpuMs,
     scaleDownMs,
+    flow,
   };
 }
 
@@ -143,6 +151,7 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
     const stages: BurstSummary['stages'] = {};
     const podsPerSecondP50: Record<string, number | null> = {};
     const cpuMsPerPod: BurstSummary['cpuMsPerPod'] = {};
+    const recordsPerFrame: BurstSummary['recordsPerFrame'] = {};
     for (const mode of modes) {
       const done = of(mode);
       latencyMs[mode] = distributionOf(done.map((r) => r.latencyMs as number));
@@ -152,13 +161,26 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
         groups.map((g) => [g, { firstMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].firstMs]))), lastMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].lastMs]))) }]),
       );
       cpuMsPerPod[mode] = cpuPerPodOf(done, size);
+      recordsPerFrame[mode] = recordsPerFrameOf(done);
     }
     const direct = latencyMs['direct']?.p50 ?? null;
     const mediated = latencyMs['store-mediated']?.p50 ?? null;
     // Medians of all repetitions only when every repetition finished in both modes.
     const complete = modes.every((m) => latencyMs[m]?.count === runs.filter((r) => r.functions === functions && r.size === size && r.mode === m).length);
-    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50, cpuMsPerPod };
+    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50, cpuMsPerPod, recordsPerFrame };
   });
+}
+
+/** Records per frame of each hop that wrote frames, over all the runs together. */
+function recordsPerFrameOf(runs: readonly BurstRun[]): Record<string, number> {
+  const total: Record<string, { frames: number; records: number }> = {};
+  for (const run of runs)
+    for (const [hop, flow] of Object.entries(run.flow)) {
+      const sum = (total[hop] ??= { frames: 0, records: 0 });
+      sum.frames += flow.frames;
+      sum.records += flow.records;
+    }
+  return Object.fromEntries(Object.entries(total).flatMap(([hop, sum]) => (sum.frames > 0 ? [[hop, sum.records / sum.frames]] : [])));
 }
 
 /** Median CPU-ms per pod of each stage (Kubelets summed into one `kubelets` entry, plus `total`) over the runs. */
@@ -213,6 +235,11 @@ export function report(result: BenchResult): string {
   for (const s of result.summary)
     for (const [mode, perStage] of Object.entries(s.cpuMsPerPod))
       lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(perStage).map(([g, ms]) => `${g} ${ms.toFixed(2)} ms`).join(', ')}`);
+  lines.push('');
+  lines.push('records per frame (direct links; all repetitions of a burst together):');
+  for (const s of result.summary)
+    for (const [mode, hops] of Object.entries(s.recordsPerFrame))
+      if (Object.keys(hops).length > 0) lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(hops).map(([hop, r]) => `${hop} ${r.toFixed(1)}`).join(', ')}`);
   lines.push('');
   for (const [mode, peaks] of Object.entries(result.peakRssBytes)) lines.push(`peak RSS ${mode}: ${Object.entries(peaks).map(([s, b]) => `${s} ${mib(b)}`).join(', ')}`);
   for (const [mode, t] of Object.entries(result.throughput)) lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s (median, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
@@ -354,7 +381,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             for (const mode of order) {
               const limit = gaveUpAt.get(mode);
               if (limit !== undefined && size >= limit) {
-                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null });
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, flow: {} });
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;

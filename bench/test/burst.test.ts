@@ -17,6 +17,7 @@ import { generateTrace, traceFromCsv, traceToCsv } from '../burst/replay.js';
 import { distributionOf, median, percentile } from '../burst/stats.js';
 import { burstTimings } from '../burst/traces.js';
 import { spread } from '../burst/cluster.js';
+import { addFlowCounters, flowBetween } from '../burst/frames.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'kd-bench-smoke-'));
@@ -57,6 +58,23 @@ describe('bench:burst pieces', () => {
     expect(timings.stages['kubelets']).toEqual({ firstMs: 20, lastMs: 25, records: 2 });
   });
 
+  it('frames and records per hop come from each sender\'s counters, Kubelets grouped', () => {
+    const metrics = (frames: number, records: number, link: string): string =>
+      [
+        `kubedirect_frames_sent_total{stage="x",link="${link}"} ${frames}`,
+        `kubedirect_messages_sent_total{stage="x",link="${link}",type="pod.provision"} ${records}`,
+        'kubedirect_stage_steps_total{stage="x",event="link.lost"} 3',
+      ].join('\n');
+    const before: Record<string, { frames: number; records: number }> = {};
+    addFlowCounters(before, 'scheduler', metrics(2, 2, 'scheduler>kubelet:n1'));
+    const after: Record<string, { frames: number; records: number }> = {};
+    addFlowCounters(after, 'scheduler', metrics(12, 82, 'scheduler>kubelet:n1'));
+    addFlowCounters(after, 'scheduler', metrics(10, 40, 'scheduler>kubelet:n2'));
+    addFlowCounters(after, 'kubelet:n1', metrics(5, 20, 'scheduler>kubelet:n1'));
+    addFlowCounters(after, 'scheduler', metrics(0, 0, 'replicaset>scheduler'));
+    expect(flowBetween(before, after)).toEqual({ 'scheduler→kubelets': { frames: 20, records: 120 }, 'kubelets→scheduler': { frames: 5, records: 20 } });
+  });
+
   it('percentiles, medians, spreads and the plot', () => {
     expect(percentile([5, 1, 3], 50)).toBe(3);
     expect(percentile([5, 1, 3], 100)).toBe(5);
@@ -94,6 +112,9 @@ describe('bench:burst smoke run', () => {
     expect(summary?.latencyMs['direct']?.p50).toBeGreaterThan(0);
     expect(summary?.latencyMs['store-mediated']?.p90).toBeGreaterThan(0);
     expect(summary?.ratioP50).toBeGreaterThan(0);
+    // Only the direct links write frames; the Scheduler sent its provisions in at least one.
+    expect(summary?.recordsPerFrame['direct']?.['scheduler→kubelets']).toBeGreaterThanOrEqual(1);
+    expect(summary?.recordsPerFrame['store-mediated']).toEqual({});
     expect(result.throughput['direct']?.podsPerSecondP50).toBeGreaterThan(0);
     expect(Object.keys(result.peakRssBytes['direct'] ?? {})).toContain('scheduler');
     expect(result.peakRssBytes['store-mediated']?.['etcd']).toBeGreaterThan(0);
