@@ -74,8 +74,12 @@ export const sessionRecordsQueuedMax = 2 * stagePodsMax;
  */
 export const receivedFramesQueuedMax = 16;
 
-/** Longest run of received records a stage applies before it lets its event loop serve other work (sends, keepalives, Inspect). */
-export const receiveSliceMsMax = 10;
+/**
+ * Longest run of received records a stage applies before it lets its event loop serve
+ * other work (sends, keepalives, Inspect). What a slice sends leaves after it, so this
+ * also sets how many records a busy stage puts in one frame (DEC-31).
+ */
+export const receiveSliceMsMax = 50;
 
 /** Characters of the message of a rejection. */
 export const rejectionMessageLengthMax = 1_024;
