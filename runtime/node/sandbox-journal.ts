@@ -1,12 +1,14 @@
 /**
  * The simulated sandboxes of a Kubelet as an append-only NDJSON journal in its data
- * dir, so that recording one sandbox change costs one small write, not a rewrite of
- * every sandbox of the node. Each line is a sandbox as it now is (`{"pod":…,"state":…}`)
- * or its end (`{"gone":NAME}`); reading replays the lines in order. When the journal
- * holds far more lines than sandboxes it is compacted: rewritten atomically (temp file
- * and rename) with one line per sandbox. A last line cut short by a crash is ignored
- * (the change it recorded is lost, as when the process dies just before writing it).
- * Not fsynced: like the file it replaces, it survives a process crash, not a power loss.
+ * dir, so that recording sandbox changes costs one small write, not a rewrite of every
+ * sandbox of the node. Changes are buffered until `commit`, which writes all of them in
+ * one write: the caller commits before it reports any of them. Each line is a sandbox
+ * as it now is (`{"pod":…,"state":…}`) or its end (`{"gone":NAME}`); reading replays
+ * the lines in order. When the journal holds far more lines than sandboxes it is
+ * compacted: rewritten atomically (temp file and rename) with one line per sandbox. A
+ * last line cut short by a crash is ignored (the change it recorded is lost, as when the
+ * process dies just before writing it). Not fsynced: like the file it replaces, it
+ * survives a process crash, not a power loss.
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { SandboxInventoryItem } from '../../machines/index.js';
@@ -37,10 +39,13 @@ export function readSandboxJournal(file: string): Map<string, SandboxInventoryIt
   return new Map([...sandboxes].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** Appends sandbox changes to the journal file; compacts it when it grows far beyond the sandboxes it holds. */
+/** Appends sandbox changes to the journal file, a batch per commit; compacts it when it grows far beyond the sandboxes it holds. */
 export class SandboxJournal {
   private fd: number | null = null;
   private lines = 0;
+  /** Lines of the changes not yet committed, each with its newline. */
+  private uncommitted = '';
+  private uncommittedLines = 0;
 
   constructor(
     readonly file: string,
@@ -53,33 +58,51 @@ export class SandboxJournal {
     this.compact();
   }
 
-  /** Records that a sandbox now is `item`. */
+  /** Records that a sandbox now is `item` (written at the next commit). */
   put(item: SandboxInventoryItem): void {
-    this.append(JSON.stringify(item));
+    this.uncommitted += `${JSON.stringify(item)}\n`;
+    this.uncommittedLines++;
   }
 
-  /** Records that the sandbox of `pod` is gone. */
+  /** Records that the sandbox of `pod` is gone (written at the next commit). */
   remove(pod: string): void {
-    this.append(JSON.stringify({ gone: pod }));
+    this.uncommitted += `${JSON.stringify({ gone: pod })}\n`;
+    this.uncommittedLines++;
   }
 
+  /** Writes every change recorded since the last commit, in one write. */
+  commit(): void {
+    if (this.uncommittedLines === 0) return;
+    if (this.fd === null) {
+      this.compact();
+      return;
+    }
+    writeSync(this.fd, this.uncommitted);
+    this.lines += this.uncommittedLines;
+    this.uncommitted = '';
+    this.uncommittedLines = 0;
+    if (this.lines > sandboxJournalLinesMin + 2 * this.sandboxes.size) this.compact();
+  }
+
+  /** Commits, then closes the file. */
   close(): void {
+    this.commit();
+    this.closeFile();
+  }
+
+  private closeFile(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
 
-  private append(line: string): void {
-    if (this.fd === null) this.compact();
-    writeSync(this.fd as number, `${line}\n`);
-    this.lines++;
-    if (this.lines > sandboxJournalLinesMin + 2 * this.sandboxes.size) this.compact();
-  }
-
+  /** Rewrites the file from the sandboxes as they are now, which holds every uncommitted change too. */
   private compact(): void {
-    this.close();
+    this.closeFile();
     const items = [...this.sandboxes.values()].sort((a, b) => (a.pod.name < b.pod.name ? -1 : 1));
     writeFileAtomic(this.file, items.map((item) => `${JSON.stringify(item)}\n`).join(''), false);
     this.fd = openSync(this.file, 'a');
     this.lines = items.length;
+    this.uncommitted = '';
+    this.uncommittedLines = 0;
   }
 }

@@ -67,7 +67,8 @@ export class StageDriver implements StagePort {
     const role = roleOf(stage);
     this.desiredStore = role === 'autoscaler' ? backing : null;
     this.podObjects = config.store?.podObjects !== false;
-    const report: SandboxReporter = (r) => this.deliver({ type: r.type, pod: r.pod }, null);
+    // A report is already the event the Kubelet is delivered (same type and pod).
+    const report: SandboxReporter = (r) => this.deliver(r, null);
     this.sandboxes =
       role !== 'kubelet'
         ? null

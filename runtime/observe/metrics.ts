@@ -31,11 +31,59 @@ interface Family {
   readonly values: Map<string, Sample>;
 }
 
-interface Sample {
-  readonly labels: Labels;
-  value: number;
+/** One sample of a family: a counter (or gauge) of one label set. */
+class Sample {
   /** The sample's name and label text in the exposition, made at the first scrape that shows it. */
   series?: string;
+
+  constructor(
+    readonly labels: Labels,
+    public value: number,
+  ) {}
+
+  inc(): void {
+    this.value++;
+  }
+}
+
+/** A counter of one label set, found once: counting is then one field update, with no label set to hash. */
+export interface Counter {
+  inc(): void;
+}
+
+/** Counters found so far, by their label values in label name order (one map level per label). */
+type CounterIndex = Map<string, CounterIndex | Counter>;
+
+/** The counters of one family by label values, each looked up in the registry once. */
+export class LabeledCounters {
+  private readonly index: CounterIndex = new Map();
+
+  constructor(
+    private readonly registry: MetricRegistry,
+    private readonly name: string,
+    private readonly labelNames: readonly string[],
+  ) {}
+
+  /** The counter of these label values, given in the order of the label names. */
+  of(...values: string[]): Counter {
+    if (values.length !== this.labelNames.length) throw new Error(`${this.name} has labels ${this.labelNames.join(', ')}, got ${values.length} values`);
+    let level = this.index;
+    for (let i = 0; i < values.length - 1; i++) {
+      const value = values[i] as string;
+      let next = level.get(value) as CounterIndex | undefined;
+      if (next === undefined) level.set(value, (next = new Map()));
+      level = next;
+    }
+    const last = values[values.length - 1] ?? '';
+    let counter = level.get(last) as Counter | undefined;
+    if (counter === undefined) {
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((label, i) => (labels[label] = values[i] as string));
+      counter = this.registry.counter(this.name, labels);
+      level.set(last, counter);
+    }
+    return counter;
+  }
 }
 
 /** Upper bounds (seconds) of the step latency histogram. */
@@ -43,6 +91,7 @@ export const stepSecondsBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 
 export class MetricRegistry {
   private readonly families = new Map<string, Family>();
+  /** Steps per bucket: those above the previous bound and at or below this one. */
   private readonly histogramCounts = stepSecondsBuckets.map(() => 0);
   private histogramSum = 0;
   private histogramCount = 0;
@@ -63,15 +112,24 @@ export class MetricRegistry {
     const family = this.family(name);
     const key = keyOf(labels);
     const entry = family.values.get(key);
-    if (entry === undefined) family.values.set(key, { labels, value: by });
+    if (entry === undefined) family.values.set(key, new Sample(labels, by));
     else entry.value += by;
+  }
+
+  /** The counter of `labels` in family `name`, created at 0 if new (then counted at once: a scrape would show the 0). */
+  counter(name: string, labels: Labels): Counter {
+    const family = this.family(name);
+    const key = keyOf(labels);
+    let entry = family.values.get(key);
+    if (entry === undefined) family.values.set(key, (entry = new Sample(labels, 0)));
+    return entry;
   }
 
   set(name: string, labels: Labels, value: number): void {
     const family = this.family(name);
     const key = keyOf(labels);
     const entry = family.values.get(key);
-    if (entry === undefined) family.values.set(key, { labels, value });
+    if (entry === undefined) family.values.set(key, new Sample(labels, value));
     else entry.value = value;
   }
 
@@ -79,7 +137,7 @@ export class MetricRegistry {
   replace(name: string, values: ReadonlyArray<{ labels: Labels; value: number }>): void {
     const family = this.family(name);
     family.values.clear();
-    for (const v of values) family.values.set(keyOf(v.labels), { labels: v.labels, value: v.value });
+    for (const v of values) family.values.set(keyOf(v.labels), new Sample(v.labels, v.value));
   }
 
   get(name: string, labels: Labels): number {
@@ -89,7 +147,13 @@ export class MetricRegistry {
   observeStepSeconds(seconds: number): void {
     this.histogramSum += seconds;
     this.histogramCount++;
-    for (let i = 0; i < stepSecondsBuckets.length; i++) if (seconds <= (stepSecondsBuckets[i] as number)) this.histogramCounts[i] = (this.histogramCounts[i] ?? 0) + 1;
+    // Counted in the first bucket that holds it; the exposition adds up the buckets below each bound.
+    for (let i = 0; i < stepSecondsBuckets.length; i++) {
+      if (seconds <= (stepSecondsBuckets[i] as number)) {
+        this.histogramCounts[i] = (this.histogramCounts[i] ?? 0) + 1;
+        return;
+      }
+    }
   }
 
   /** The text exposition of every metric. */
@@ -105,7 +169,11 @@ export class MetricRegistry {
     }
     const h = 'kubedirect_step_seconds';
     lines.push(`# HELP ${h} Stage latency: time to apply one event to the stage's machines and carry out its effects.`, `# TYPE ${h} histogram`);
-    stepSecondsBuckets.forEach((bound, i) => lines.push(`${h}_bucket${labelText(withConstant({ le: String(bound) }))} ${this.histogramCounts[i] ?? 0}`));
+    let atOrBelow = 0;
+    stepSecondsBuckets.forEach((bound, i) => {
+      atOrBelow += this.histogramCounts[i] ?? 0;
+      lines.push(`${h}_bucket${labelText(withConstant({ le: String(bound) }))} ${atOrBelow}`);
+    });
     lines.push(`${h}_bucket${labelText(withConstant({ le: '+Inf' }))} ${this.histogramCount}`);
     lines.push(`${h}_sum${labelText(withConstant({}))} ${this.histogramSum}`, `${h}_count${labelText(withConstant({}))} ${this.histogramCount}`);
     return `${lines.join('\n')}\n`;

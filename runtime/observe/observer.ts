@@ -18,8 +18,9 @@ import {
   type StageState,
   type StepResult,
 } from '../../machines/index.js';
-import { MetricRegistry } from './metrics.js';
-import { isoNow, sessionsOf, summarizeEffect, summarizeEvent, TraceWriter, traceFileOf, type TraceRecord, type TraceSession } from './trace.js';
+import { LabeledCounters, MetricRegistry } from './metrics.js';
+import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
+import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
 export interface ObserverOptions {
   readonly chain: ChainConfig;
@@ -45,15 +46,29 @@ export class StageObserver {
   readonly metrics: MetricRegistry;
   private readonly trace: TraceWriter;
   private readonly node: string;
+  /** What every record of this incarnation says between its `t` and its `seq` value (trace-encoding.ts). */
+  private readonly recordIdentityJson: string;
   private seq = 0;
   /** The session sides of the last record (the state before the next step), to count sessions opened. */
-  private lastSessions: readonly TraceSession[] = [];
+  private readonly sessions = new TraceSessionsCache();
+  private readonly counters: {
+    readonly steps: LabeledCounters;
+    readonly received: LabeledCounters;
+    readonly sent: LabeledCounters;
+    readonly fenced: LabeledCounters;
+    readonly sessionsOpened: LabeledCounters;
+    readonly invalidations: LabeledCounters;
+    readonly tombstones: LabeledCounters;
+    readonly podTransitions: LabeledCounters;
+    readonly sandboxEffects: LabeledCounters;
+  };
   private server: Server | null = null;
   port = 0;
 
   constructor(private readonly options: ObserverOptions) {
     this.node = roleOf(options.stage) === 'kubelet' ? nodeOfKubelet(options.stage) : '';
     this.trace = new TraceWriter(traceFileOf(options.dataDir), options.warn);
+    this.recordIdentityJson = recordIdentityJson(options.stage, options.incarnation);
     const m = new MetricRegistry({ stage: options.stage });
     m.declare('kubedirect_incarnation', 'gauge', 'Incarnation of this stage process (strictly increasing across restarts).');
     m.declare('kubedirect_stage_steps_total', 'counter', 'Events applied to the stage, by event type.');
@@ -69,13 +84,24 @@ export class StageObserver {
     m.declare('kubedirect_sandbox_effects_total', 'counter', 'Kubelet: sandbox.start and sandbox.kill effects carried out.');
     m.set('kubedirect_incarnation', {}, options.incarnation);
     this.metrics = m;
+    this.counters = {
+      steps: new LabeledCounters(m, 'kubedirect_stage_steps_total', ['event']),
+      received: new LabeledCounters(m, 'kubedirect_messages_received_total', ['link', 'type', 'disposition']),
+      sent: new LabeledCounters(m, 'kubedirect_messages_sent_total', ['link', 'type']),
+      fenced: new LabeledCounters(m, 'kubedirect_messages_fenced_total', ['link']),
+      sessionsOpened: new LabeledCounters(m, 'kubedirect_sessions_opened_total', ['link']),
+      invalidations: new LabeledCounters(m, 'kubedirect_invalidations_total', ['reason']),
+      tombstones: new LabeledCounters(m, 'kubedirect_tombstones_total', []),
+      podTransitions: new LabeledCounters(m, 'kubedirect_pod_transitions_total', ['machine', 'event']),
+      sandboxEffects: new LabeledCounters(m, 'kubedirect_sandbox_effects_total', ['effect']),
+    };
   }
 
   /** The boot record: the state after initStage and the boot effects about to be carried out. */
   started(state: StageState, bootEffects: readonly Effect[]): void {
     const kubelet = state.role === 'kubelet';
     const capacity = this.options.chain.nodes.find((n) => n.name === this.node)?.capacity;
-    this.lastSessions = sessionsOf(state);
+    this.sessions.update(state);
     this.trace.append({
       t: isoNow(),
       stage: this.options.stage,
@@ -85,49 +111,46 @@ export class StageObserver {
       disposition: 'none',
       transitions: [],
       effects: bootEffects.map((e) => summarizeEffect(e, this.node)),
-      sessions: this.lastSessions,
+      sessions: this.sessions.sessions,
       ...(kubelet ? { capacity: capacity ?? 0, sandboxes: podCacheOf(state).names() } : {}),
     });
   }
 
   /** One step, recorded before its effects are carried out (a nested step, if any, is then recorded after it). */
   step(event: StageEvent, result: StepResult<StageState>): void {
-    const m = this.metrics;
     this.seq++;
-    const record: TraceRecord = {
-      t: isoNow(),
-      stage: this.options.stage,
-      incarnation: this.options.incarnation,
-      seq: this.seq,
-      event: summarizeEvent(event),
-      disposition: result.disposition,
-      transitions: result.trace,
-      effects: result.effects.map((e) => summarizeEffect(e, this.node)),
-      sessions: sessionsOf(result.state),
-    };
-    this.trace.append(record);
-    m.add('kubedirect_stage_steps_total', { event: event.type });
+    const before = this.sessions.sessions;
+    const sessionsChanged = this.sessions.update(result.state);
+    this.trace.appendLine(stepRecordJson(isoNow(), this.recordIdentityJson, this.seq, event, result, this.node, this.sessions.json));
+    this.count(event, result);
+    // Every state change is a step, so the last record's sessions are those of the state before this step.
+    if (sessionsChanged) this.countSessionsOpened(before, this.sessions.sessions);
+  }
+
+  private count(event: StageEvent, result: StepResult<StageState>): void {
+    const counters = this.counters;
+    counters.steps.of(event.type).inc();
     if (event.type === 'message.received') {
-      m.add('kubedirect_messages_received_total', { link: event.link, type: event.message.type, disposition: result.disposition });
-      if (result.disposition === 'fenced') m.add('kubedirect_messages_fenced_total', { link: event.link });
+      counters.received.of(event.link, event.message.type, result.disposition).inc();
+      if (result.disposition === 'fenced') counters.fenced.of(event.link).inc();
     }
     for (const effect of result.effects) {
-      if (effect.type === 'message.send') m.add('kubedirect_messages_sent_total', { link: effect.link, type: effect.message.type });
-      if (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill') m.add('kubedirect_sandbox_effects_total', { effect: effect.type });
+      if (effect.type === 'message.send') counters.sent.of(effect.link, effect.message.type).inc();
+      if (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill') counters.sandboxEffects.of(effect.type).inc();
     }
     for (const point of result.trace) {
-      m.add('kubedirect_pod_transitions_total', { machine: point.machine, event: point.event });
-      if (stateIsTombstone(point.to) && !stateIsTombstone(point.from)) m.add('kubedirect_tombstones_total', {});
-      if (point.event.startsWith('snapshot.') && point.from !== point.to) m.add('kubedirect_invalidations_total', { reason: point.event });
+      counters.podTransitions.of(point.machine, point.event).inc();
+      if (stateIsTombstone(point.to) && !stateIsTombstone(point.from)) counters.tombstones.of().inc();
+      if (point.event.startsWith('snapshot.') && point.from !== point.to) counters.invalidations.of(point.event).inc();
     }
-    // Every state change is a step, so the last record's sessions are those of the state before this step.
-    const before = this.lastSessions;
-    for (const side of record.sessions) {
+  }
+
+  private countSessionsOpened(before: readonly TraceSession[], after: readonly TraceSession[]): void {
+    for (const side of after) {
       if (side.epoch === 0) continue;
       const previous = before.find((s) => s.end === side.end && s.link === side.link);
-      if (side.epoch !== previous?.epoch) m.add('kubedirect_sessions_opened_total', { link: side.link });
+      if (side.epoch !== previous?.epoch) this.counters.sessionsOpened.of(side.link).inc();
     }
-    this.lastSessions = record.sessions;
   }
 
   /** The step's effects were carried out: `elapsedNs` covers the step and its effects (the stage latency). */

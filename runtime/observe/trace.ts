@@ -4,20 +4,26 @@
  * transitions and effects keep the names of the spec and the machines (`message.received`,
  * `decide.create`, `sandbox.start`), so `kd validate` can check runs against the spec.
  * Observation only: nothing here feeds back into the machines.
+ *
+ * The summaries below (`summarizeEvent`, `summarizeEffect`, `summarizeMessage`) define
+ * what a record says; per step, trace-encoding.ts writes their JSON text directly.
  */
 import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   clientSides,
   serverSide,
+  type ClientSide,
   type Disposition,
   type Effect,
   type LinkMessage,
+  type ServerSide,
   type StageEvent,
   type StageId,
   type StageState,
   type TracePoint,
 } from '../../machines/index.js';
+import { sessionsJson } from './trace-encoding.js';
 
 /** Size limit of one trace file; past it the stage stops tracing with a warning (a trace with holes could not be checked). */
 export const traceBytesMax = 256 * 1024 * 1024;
@@ -148,11 +154,45 @@ export function summarizeEffect(effect: Effect, node: string): TraceEffect {
 }
 
 export function sessionsOf(state: StageState): TraceSession[] {
+  return sessionsFrom(serverSide(state), clientSides(state));
+}
+
+function sessionsFrom(server: ServerSide | null, clients: readonly ClientSide[]): TraceSession[] {
   const sessions: TraceSession[] = [];
-  const server = serverSide(state);
   if (server !== null) sessions.push({ link: server.link, end: 'downstream', session: server.session, epoch: server.epoch });
-  for (const side of clientSides(state)) sessions.push({ link: side.link, end: 'upstream', session: side.session, epoch: side.epoch });
+  for (const side of clients) sessions.push({ link: side.link, end: 'upstream', session: side.session, epoch: side.epoch });
   return sessions;
+}
+
+function sameSides(a: readonly ClientSide[], b: readonly ClientSide[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The session sides of the last state seen and their JSON text, rebuilt only when a side
+ * changed: states are never mutated, so the same side object is the same side, and most
+ * steps change none.
+ */
+export class TraceSessionsCache {
+  /** undefined until the first state is seen. */
+  private server: ServerSide | null | undefined = undefined;
+  private clients: readonly ClientSide[] = [];
+  sessions: readonly TraceSession[] = [];
+  json = '[]';
+
+  /** Takes the sides of `state`; says whether any differs from the last state's. */
+  update(state: StageState): boolean {
+    const server = serverSide(state);
+    const clients = clientSides(state);
+    if (server === this.server && sameSides(clients, this.clients)) return false;
+    this.server = server;
+    this.clients = clients;
+    this.sessions = sessionsFrom(server, clients);
+    this.json = sessionsJson(this.sessions);
+    return true;
+  }
 }
 
 /** Appends records to a trace file: buffered, written at least every `traceFlushMsMax` and on exit, never past `traceBytesMax`. */
@@ -176,24 +216,29 @@ export class TraceWriter {
   }
 
   append(record: TraceRecord): void {
+    this.appendLine(JSON.stringify(record));
+  }
+
+  /** Appends a record already in its JSON text (trace-encoding.ts), without its newline. */
+  appendLine(json: string): void {
     if (this.stoppedWhy !== null) return;
-    const line = `${JSON.stringify(record)}\n`;
-    const size = Buffer.byteLength(line);
+    const size = Buffer.byteLength(json) + 1; // and its newline
     if (this.bytes + size > this.bytesMax) {
       this.stoppedWhy = `${this.file} reached traceBytesMax (${this.bytesMax} bytes): tracing stopped for this incarnation`;
-      const note = `${JSON.stringify({ t: record.t, stage: record.stage, incarnation: record.incarnation, seq: record.seq, event: { type: 'trace.stopped' }, reason: 'traceBytesMax' })}\n`;
-      this.buffer.push(note);
+      // The record's t, stage, incarnation and seq open its text: the first `,"event":` is its key (quotes in the values before it are escaped).
+      const identity = json.slice(0, json.indexOf(',"event":'));
+      this.buffer.push(`${identity},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`);
       this.flush();
       this.warn(this.stoppedWhy);
       return;
     }
     this.bytes += size;
-    this.buffer.push(line);
+    this.buffer.push(json);
   }
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    const text = this.buffer.join('');
+    const text = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
     try {
       appendFileSync(this.file, text);
