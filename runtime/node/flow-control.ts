@@ -214,13 +214,27 @@ export class ReceiveQueue {
     });
   }
 
+  /**
+   * Applies records until the slice's time is up. Reading the clock costs about as much
+   * as a small record, so it is read after the first record, then again after as many
+   * records as fit, at the pace of the slice so far, in half the time left (at most
+   * twice as many as so far): at a steady pace a slice still ends within about
+   * sliceMsMax, with a few clock reads instead of one per record.
+   */
   private runSlice(): void {
-    const deadline = performance.now() + this.limits.sliceMsMax;
+    const start = performance.now();
+    const deadline = start + this.limits.sliceMsMax;
+    let steps = 0;
+    let nextClockRead = 1;
     while (!this.closed) {
       const head = this.frames[0];
       if (head === undefined) break;
       if (head.next().done === true) this.frames.shift();
-      if (performance.now() >= deadline) break;
+      if (++steps < nextClockRead) continue;
+      const now = performance.now();
+      if (now >= deadline) break;
+      const stepsInHalfTheTimeLeft = Math.floor(((deadline - now) / 2 / Math.max(now - start, Number.EPSILON)) * steps);
+      nextClockRead = steps + Math.max(1, Math.min(steps, stepsInHalfTheTimeLeft));
     }
     if (this.closed) return;
     if (this.paused && this.frames.length < this.limits.framesQueuedMax / 2) {

@@ -17,8 +17,9 @@ import {
   sessionRecordsQueuedMax,
 } from '../../spec/limits.js';
 import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
+import { deserializeDownstreamFrame, serializeUpstreamFrame } from '../wire/frame-bytes.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
-import { fitFrame, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
+import { fitFrames, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
 import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
 
@@ -120,13 +121,13 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
       if (error !== undefined && error !== null) return this.scheduleReconnect();
       const call = this.client.makeBidiStreamRequest(
         '/kubedirect.v1.Link/Session',
-        (frame: UpstreamFrame | Buffer) => (Buffer.isBuffer(frame) ? frame : serializeUpstream(frame)),
-        (bytes: Buffer) => deserializeDownstream(bytes),
+        (frame: UpstreamFrame | Buffer) => (Buffer.isBuffer(frame) ? frame : serializeUpstreamFrame(frame)),
+        deserializeDownstreamFrame,
       ) as ClientStream;
       const identity = { upstream: this.stage, downstream: this.downstream };
       const writer = new SessionWriter<DownMessage>(call, {
         frames: (messages) =>
-          encodeDown(messages, identity).flatMap((frame) => fitFrame(frame, this.flow.frameBytesMax, serializeUpstream, splitUpstreamFrame, recordsOfUpstreamFrame)),
+          fitFrames(encodeDown(messages, identity), this.flow.frameBytesMax, serializeUpstreamFrame, splitUpstreamFrame, recordsOfUpstreamFrame),
         recordsOf: () => 1,
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
@@ -220,9 +221,3 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     this.scheduleReconnect();
   }
 }
-
-// The client stream uses the Link service's own (de)serializers.
-const sessionMethod = (LinkClient.service as grpc.ServiceDefinition)['Session'];
-if (sessionMethod === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
-const serializeUpstream = sessionMethod.requestSerialize as (frame: UpstreamFrame) => Buffer;
-const deserializeDownstream = sessionMethod.responseDeserialize as (bytes: Buffer) => DownstreamFrame;

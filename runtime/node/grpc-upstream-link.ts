@@ -11,8 +11,9 @@ import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machi
 import { frameBytesMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
+import { deserializeUpstreamFrame, serializeDownstreamFrame } from '../wire/frame-bytes.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
-import { fitFrame, recordsOfDownstreamFrame, rejectedFrameWithin, splitDownstreamFrame } from '../wire/frame-size.js';
+import { fitFrames, recordsOfDownstreamFrame, rejectedFrameWithin, splitDownstreamFrame } from '../wire/frame-size.js';
 import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
 
@@ -34,9 +35,6 @@ interface ServerSession {
 // registered on the server takes those bytes as they are (linkService below).
 const baseSession = (LinkClient.service as grpc.ServiceDefinition)['Session'];
 if (baseSession === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
-const serializeDownstream = baseSession.responseSerialize as (frame: DownstreamFrame) => Buffer;
-
-const deserializeUpstream = baseSession.requestDeserialize as (bytes: Buffer) => UpstreamFrame;
 
 /** The encoded size of each received frame, so that a frame over the link's limit is rejected as BATCH_TOO_LARGE (REQ-WIRE-004). */
 const receivedFrameBytes = new WeakMap<object, number>();
@@ -50,9 +48,9 @@ export const linkService: grpc.ServiceDefinition = {
   ...(LinkClient.service as grpc.ServiceDefinition),
   Session: {
     ...baseSession,
-    responseSerialize: (value: DownstreamFrame | Buffer) => (Buffer.isBuffer(value) ? value : serializeDownstream(value)),
+    responseSerialize: (value: DownstreamFrame | Buffer) => (Buffer.isBuffer(value) ? value : serializeDownstreamFrame(value)),
     requestDeserialize: (bytes: Buffer) => {
-      const frame = deserializeUpstream(bytes);
+      const frame = deserializeUpstreamFrame(bytes);
       if (typeof frame === 'object' && frame !== null) receivedFrameBytes.set(frame, bytes.length);
       return frame;
     },
@@ -107,7 +105,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
       ended: false,
       writer: new SessionWriter<UpMessage>(call, {
         frames: (messages) =>
-          encodeUp(messages).flatMap((frame) => fitFrame(frame, this.flow.frameBytesMax, serializeDownstream, splitDownstreamFrame, recordsOfDownstreamFrame)),
+          fitFrames(encodeUp(messages), this.flow.frameBytesMax, serializeDownstreamFrame, splitDownstreamFrame, recordsOfDownstreamFrame),
         recordsOf: recordsOfUp,
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
@@ -204,7 +202,9 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     session.inbox.close();
     session.writer.flush(); // what the stream takes now; the rest is lost with the session
     session.writer.close();
-    session.call.write(serializeDownstream(rejectedFrameWithin({ epoch, rejected: { reason: r.reason, message: r.message } }, this.flow.frameBytesMax, serializeDownstream)));
+    session.call.write(
+      serializeDownstreamFrame(rejectedFrameWithin({ epoch, rejected: { reason: r.reason, message: r.message } }, this.flow.frameBytesMax, serializeDownstreamFrame)),
+    );
     session.call.emit('error', statusOf(r, { epoch, link: this.link }));
     if (this.current === session) {
       this.current = null;

@@ -29,7 +29,7 @@ import {
   stageIdLengthMax,
 } from '../../spec/limits.js';
 import { rejection, type Rejection } from './errors.js';
-import type { DownstreamFrame, UpstreamFrame, WireHello, WirePodRecord, WireSnapshot } from './proto.js';
+import type { DownstreamFrame, UpstreamFrame, WireHello, WirePodRecord, WireScale, WireSnapshot, WireTombstone } from './proto.js';
 
 // ---------------------------------------------------------------------------
 // Names
@@ -70,13 +70,18 @@ export function validEpoch(epoch: unknown): epoch is number {
 
 export type LinkKind = 'scale' | 'pod-to-scheduler' | 'pod-to-kubelet';
 
+/** The kind of each link id seen, worked out once: decoding asks for it with every frame. */
+const linkKinds = new Map<string, LinkKind>();
+
 export function linkKindOf(link: string): LinkKind {
+  const known = linkKinds.get(link);
+  if (known !== undefined) return known;
   const { downstream } = linkEnds(link);
   const role = roleOf(downstream);
-  if (role === 'deployment' || role === 'replicaset') return 'scale';
-  if (role === 'scheduler') return 'pod-to-scheduler';
-  if (role === 'kubelet') return 'pod-to-kubelet';
-  throw new Error(`no link leads to ${downstream}`);
+  const kind = role === 'deployment' || role === 'replicaset' ? 'scale' : role === 'scheduler' ? 'pod-to-scheduler' : role === 'kubelet' ? 'pod-to-kubelet' : null;
+  if (kind === null) throw new Error(`no link leads to ${downstream}`);
+  linkKinds.set(link, kind);
+  return kind;
 }
 
 const downBodies: Readonly<Record<LinkKind, ReadonlySet<string>>> = {
@@ -126,57 +131,37 @@ function podToWire(pod: PodRecord): WirePodRecord {
   return { name: pod.name, function: pod.function, priority: pod.priority, node: pod.node ?? '' };
 }
 
-/** Which frame body a message is carried in; records of one body and epoch may share a frame. */
-function downBodyOf(message: DownMessage): string {
-  switch (message.type) {
-    case 'session.hello':
-      return 'hello';
-    case 'session.sync':
-      return 'sync';
-    case 'scale.set':
-      return 'scale_set';
-    case 'pod.provision':
-      return 'provision';
-    case 'pod.tombstone':
-      return 'tombstone';
-  }
-}
+/**
+ * Frames built from messages in order (REQ-WIRE-002): a record joins the last frame when
+ * that frame is a batch of the same body and epoch with fewer than batchRecordsMax
+ * records; any other message starts a frame. One pass, no closure per message: this runs
+ * for every record sent.
+ */
+class FrameBatcher<F> {
+  readonly frames: F[] = [];
+  /** The records of the last frame, while it is a batch that may take more. */
+  private records: unknown[] | null = null;
+  private body = '';
+  private epoch = 0;
 
-function upBodyOf(message: UpMessage): string {
-  switch (message.type) {
-    case 'session.snapshot':
-      return 'snapshot';
-    case 'session.rejected':
-      return 'rejected';
-    case 'scale.applied':
-      return 'scale_applied';
-    case 'pod.running':
-      return 'running';
-    case 'pod.failed':
-      return 'failed';
-    case 'pod.preempted':
-      return 'preempted';
-    case 'tombstone.done':
-      return 'tombstone_done';
-  }
-}
-
-/** Runs of consecutive messages of one body and epoch, each at most batchRecordsMax long. */
-function runsOf<M extends { readonly epoch: number }>(messages: readonly M[], bodyOf: (m: M) => string, batchable: (body: string) => boolean): M[][] {
-  const runs: M[][] = [];
-  let current: M[] = [];
-  for (const message of messages) {
-    const head = current[0];
-    const joins =
-      head !== undefined && batchable(bodyOf(message)) && bodyOf(head) === bodyOf(message) && head.epoch === message.epoch && current.length < batchRecordsMax;
-    if (!joins && current.length > 0) {
-      runs.push(current);
-      current = [];
+  /** A record of a batch body; `frameOf` makes a frame holding `records` (later records of the batch are added to that array). */
+  record<R>(body: string, epoch: number, record: R, frameOf: (epoch: number, records: R[]) => F): void {
+    if (this.records !== null && this.body === body && this.epoch === epoch && this.records.length < batchRecordsMax) {
+      this.records.push(record);
+      return;
     }
-    current.push(message);
+    const records = [record];
+    this.frames.push(frameOf(epoch, records));
+    this.records = records;
+    this.body = body;
+    this.epoch = epoch;
   }
-  if (current.length > 0) runs.push(current);
-  return runs;
+
+  /** Frames that take no other record (hello, sync, rejected, the parts of a snapshot). */
+  alone(frames: readonly F[]): void {
+    for (const frame of frames) this.frames.push(frame);
+    this.records = null;
+  }
 }
 
 export interface HelloIdentity {
@@ -184,73 +169,70 @@ export interface HelloIdentity {
   readonly downstream: string;
 }
 
+const scaleSetFrame = (epoch: number, scales: WireScale[]): UpstreamFrame => ({ epoch, scale_set: { scales } });
+const provisionFrame = (epoch: number, pods: WirePodRecord[]): UpstreamFrame => ({ epoch, provision: { pods } });
+const tombstoneFrame = (epoch: number, tombstones: WireTombstone[]): UpstreamFrame => ({ epoch, tombstone: { tombstones } });
+
 /** Frames for messages sent down one link, in order, batched. */
 export function encodeDown(messages: readonly DownMessage[], identity: HelloIdentity): UpstreamFrame[] {
-  const frames: UpstreamFrame[] = [];
-  for (const run of runsOf(messages, downBodyOf, (b) => b !== 'hello' && b !== 'sync')) {
-    const first = run[0];
-    if (first === undefined) continue;
-    const epoch = first.epoch;
-    switch (first.type) {
+  const batcher = new FrameBatcher<UpstreamFrame>();
+  for (const m of messages) {
+    switch (m.type) {
       case 'session.hello':
-        frames.push({ epoch, hello: { upstream_stage_id: identity.upstream, downstream_stage_id: identity.downstream, protocol_version: protocolVersion } });
+        batcher.alone([{ epoch: m.epoch, hello: { upstream_stage_id: identity.upstream, downstream_stage_id: identity.downstream, protocol_version: protocolVersion } }]);
         break;
       case 'session.sync':
-        frames.push({ epoch, sync: {} });
+        batcher.alone([{ epoch: m.epoch, sync: {} }]);
         break;
       case 'scale.set':
-        frames.push({ epoch, scale_set: { scales: run.map((m) => (m.type === 'scale.set' ? { ...m.scale } : unreachable())) } });
+        batcher.record('scale_set', m.epoch, { ...m.scale }, scaleSetFrame);
         break;
       case 'pod.provision':
-        frames.push({ epoch, provision: { pods: run.map((m) => (m.type === 'pod.provision' ? podToWire(m.pod) : unreachable())) } });
+        batcher.record('provision', m.epoch, podToWire(m.pod), provisionFrame);
         break;
       case 'pod.tombstone':
-        frames.push({ epoch, tombstone: { tombstones: run.map((m) => (m.type === 'pod.tombstone' ? { name: m.name, origin: m.origin } : unreachable())) } });
+        batcher.record('tombstone', m.epoch, { name: m.name, origin: m.origin }, tombstoneFrame);
         break;
     }
   }
-  return frames;
+  return batcher.frames;
 }
 
-function unreachable(): never {
-  throw new Error('a batch holds records of one kind only');
-}
+const scaleAppliedFrame = (epoch: number, scales: WireScale[]): DownstreamFrame => ({ epoch, scale_applied: { scales } });
+const runningFrame = (epoch: number, names: string[]): DownstreamFrame => ({ epoch, running: { names } });
+const failedFrame = (epoch: number, failures: Array<{ name: string; reason: string }>): DownstreamFrame => ({ epoch, failed: { failures } });
+const preemptedFrame = (epoch: number, names: string[]): DownstreamFrame => ({ epoch, preempted: { names } });
+const tombstoneDoneFrame = (epoch: number, names: string[]): DownstreamFrame => ({ epoch, tombstone_done: { names } });
 
 /** Frames for messages sent up one link, in order, batched; a snapshot is split into parts of at most batchRecordsMax records. */
 export function encodeUp(messages: readonly UpMessage[]): DownstreamFrame[] {
-  const frames: DownstreamFrame[] = [];
-  for (const run of runsOf(messages, upBodyOf, (b) => b !== 'snapshot' && b !== 'rejected')) {
-    const first = run[0];
-    if (first === undefined) continue;
-    const epoch = first.epoch;
-    switch (first.type) {
+  const batcher = new FrameBatcher<DownstreamFrame>();
+  for (const m of messages) {
+    switch (m.type) {
       case 'session.snapshot':
-        frames.push(...snapshotFrames(first));
+        batcher.alone(snapshotFrames(m));
         break;
       case 'session.rejected':
-        frames.push({ epoch, rejected: { reason: toWireName(first.reason), message: `epoch ${epoch} is not newer than the current one` } });
+        batcher.alone([{ epoch: m.epoch, rejected: { reason: toWireName(m.reason), message: `epoch ${m.epoch} is not newer than the current one` } }]);
         break;
       case 'scale.applied':
-        frames.push({ epoch, scale_applied: { scales: run.map((m) => (m.type === 'scale.applied' ? { ...m.scale } : unreachable())) } });
+        batcher.record('scale_applied', m.epoch, { ...m.scale }, scaleAppliedFrame);
         break;
       case 'pod.running':
-        frames.push({ epoch, running: { names: run.map((m) => (m.type === 'pod.running' ? m.name : unreachable())) } });
+        batcher.record('running', m.epoch, m.name, runningFrame);
         break;
       case 'pod.failed':
-        frames.push({
-          epoch,
-          failed: { failures: run.map((m) => (m.type === 'pod.failed' ? { name: m.name, reason: toWireName(m.reason) } : unreachable())) },
-        });
+        batcher.record('failed', m.epoch, { name: m.name, reason: toWireName(m.reason) }, failedFrame);
         break;
       case 'pod.preempted':
-        frames.push({ epoch, preempted: { names: run.map((m) => (m.type === 'pod.preempted' ? m.name : unreachable())) } });
+        batcher.record('preempted', m.epoch, m.name, preemptedFrame);
         break;
       case 'tombstone.done':
-        frames.push({ epoch, tombstone_done: { names: run.map((m) => (m.type === 'tombstone.done' ? m.name : unreachable())) } });
+        batcher.record('tombstone_done', m.epoch, m.name, tombstoneDoneFrame);
         break;
     }
   }
-  return frames;
+  return batcher.frames;
 }
 
 function snapshotFrames(message: Extract<UpMessage, { type: 'session.snapshot' }>): DownstreamFrame[] {
@@ -315,6 +297,30 @@ function decodeScale(value: unknown, context: LinkContext): Result<ScaleRecord> 
 }
 
 /**
+ * The function and node names last found valid in the frame being decoded: the records
+ * of a batch mostly share them, and the regular expressions are the dearest part of
+ * decoding a record.
+ */
+class ValidNamesOfFrame {
+  private functionName: string | null = null;
+  private nodeName: string | null = null;
+
+  function(name: unknown): name is string {
+    if (name === this.functionName) return true;
+    if (!validFunctionName(name)) return false;
+    this.functionName = name;
+    return true;
+  }
+
+  node(name: unknown): name is string {
+    if (name === this.nodeName) return true;
+    if (!validNodeName(name)) return false;
+    this.nodeName = name;
+    return true;
+  }
+}
+
+/**
  * `node` says what the node field must be: 'empty', 'any' (set or empty), or a node name
  * it must equal. `functions` says whether the function must be configured here: a
  * provision for an unconfigured function is valid on the wire and refused per pod by the
@@ -323,6 +329,7 @@ function decodeScale(value: unknown, context: LinkContext): Result<ScaleRecord> 
 function decodePod(
   value: unknown,
   context: LinkContext,
+  names: ValidNamesOfFrame,
   node: 'empty' | 'any' | { readonly equals: string },
   functions: 'configured' | 'any' = 'configured',
 ): Result<PodRecord> {
@@ -331,12 +338,13 @@ function decodePod(
   const fn = value['function'];
   const nodeName = value['node'];
   if (!validPodName(name)) return fail('MALFORMED', `pod record: bad pod name ${JSON.stringify(name)}`);
-  if (!validFunctionName(fn)) return fail('MALFORMED', `pod ${name}: bad function name ${JSON.stringify(fn)}`);
-  if (!name.startsWith(`${fn}-`)) return fail('MALFORMED', `pod ${name}: the name does not start with its function "${fn}"`);
+  if (!names.function(fn)) return fail('MALFORMED', `pod ${name}: bad function name ${JSON.stringify(fn)}`);
+  // The name starts with `${fn}-` (checked without building that string for every record).
+  if (!(name.charCodeAt(fn.length) === 0x2d && name.startsWith(fn))) return fail('MALFORMED', `pod ${name}: the name does not start with its function "${fn}"`);
   if (functions === 'configured' && !context.functions.has(fn)) return fail('MALFORMED', `pod ${name}: function "${fn}" is not configured here`);
   if (typeof priority !== 'number' || !Number.isSafeInteger(priority)) return fail('MALFORMED', `pod ${name}: bad priority`);
   if (typeof nodeName !== 'string') return fail('MALFORMED', `pod ${name}: bad node`);
-  if (nodeName !== '' && !validNodeName(nodeName)) return fail('MALFORMED', `pod ${name}: bad node name ${JSON.stringify(nodeName)}`);
+  if (nodeName !== '' && !names.node(nodeName)) return fail('MALFORMED', `pod ${name}: bad node name ${JSON.stringify(nodeName)}`);
   if (node === 'empty' && nodeName !== '') return fail('MALFORMED', `pod ${name}: a provision to the scheduler must not name a node (REQ-POD-007)`);
   if (typeof node === 'object' && nodeName !== node.equals)
     return fail('MALFORMED', `pod ${name}: placed on "${nodeName}", but this is the kubelet of "${node.equals}" (REQ-POD-007)`);
@@ -351,9 +359,15 @@ function decodeNames(values: unknown, what: string): Result<string[]> {
 }
 
 function bodyOfFrame(frame: Record<string, unknown>, bodies: readonly string[]): Result<string> {
-  const set = bodies.filter((b) => frame[b] !== undefined && frame[b] !== null);
-  if (set.length !== 1) return fail('MALFORMED', set.length === 0 ? 'the frame has no known body' : `the frame has ${set.length} bodies`);
-  return ok(set[0] as string);
+  let body: string | null = null;
+  let count = 0;
+  for (const b of bodies) {
+    if (frame[b] === undefined || frame[b] === null) continue;
+    body = b;
+    count++;
+  }
+  if (count !== 1 || body === null) return fail('MALFORMED', count === 0 ? 'the frame has no known body' : `the frame has ${count} bodies`);
+  return ok(body);
 }
 
 const allDownBodies = ['hello', 'sync', 'scale_set', 'provision', 'tombstone'] as const;
@@ -398,9 +412,10 @@ export function decodeUpstreamFrame(frame: unknown, context: LinkContext): Resul
       if (!batch.ok) return batch;
       const downstream = linkEnds(context.link).downstream;
       const nodeRule = kind === 'pod-to-kubelet' ? { equals: downstream.slice('kubelet:'.length) } : ('empty' as const);
+      const names = new ValidNamesOfFrame();
       const messages: DownMessage[] = [];
       for (const item of batch.value) {
-        const pod = decodePod(item, context, nodeRule, 'any');
+        const pod = decodePod(item, context, names, nodeRule, 'any');
         if (!pod.ok) return pod;
         messages.push({ type: 'pod.provision', epoch, pod: pod.value });
       }
@@ -435,6 +450,9 @@ export type DecodedDownstreamFrame =
   | { readonly kind: 'rejected'; readonly epoch: number; readonly reason: string; readonly message: string }
   | { readonly kind: 'records'; readonly epoch: number; readonly messages: readonly UpMessage[] };
 
+/** The message of each record of the bodies that are lists of pod names. */
+const nameMessageTypes = { running: 'pod.running', preempted: 'pod.preempted', tombstone_done: 'tombstone.done' } as const;
+
 /** Validates a frame received by the upstream of `context.link`. */
 export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Result<DecodedDownstreamFrame> {
   if (!isObject(frame)) return fail('MALFORMED', 'not a frame');
@@ -446,11 +464,6 @@ export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Res
   if (!upBodies[kind].has(body.value)) return fail('MALFORMED', `a ${body.value} frame is not allowed up ${context.link}`);
   const content = frame[body.value];
   if (!isObject(content)) return fail('MALFORMED', `${body.value}: not a message`);
-  const names = (make: (name: string) => UpMessage): Result<DecodedDownstreamFrame> => {
-    const decoded = decodeNames(content['names'], body.value);
-    if (!decoded.ok) return decoded;
-    return ok({ kind: 'records', epoch, messages: decoded.value.map(make) });
-  };
   switch (body.value) {
     case 'snapshot': {
       const scales = arrayOf(content['scales']);
@@ -461,6 +474,7 @@ export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Res
       if (kind === 'scale' && (pods.length > 0 || tombstones.length > 0)) return fail('MALFORMED', 'snapshot: pods on a scale link');
       if (kind !== 'scale' && scales.length > 0) return fail('MALFORMED', 'snapshot: scales on a pod link');
       const nodeRule = kind === 'pod-to-kubelet' ? { equals: linkEnds(context.link).downstream.slice('kubelet:'.length) } : ('any' as const);
+      const names = new ValidNamesOfFrame();
       const partScales: ScaleRecord[] = [];
       for (const item of scales) {
         const scale = decodeScale(item, context);
@@ -470,7 +484,7 @@ export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Res
       const partPods: AlivePod[] = [];
       for (const item of pods) {
         if (!isObject(item)) return fail('MALFORMED', 'snapshot pod: not a message');
-        const record = decodePod(item['record'], context, nodeRule);
+        const record = decodePod(item['record'], context, names, nodeRule);
         if (!record.ok) return record;
         const phase = item['phase'] === 'PENDING' ? 'pending' : item['phase'] === 'RUNNING' ? 'running' : null;
         if (phase === null) return fail('MALFORMED', `snapshot pod ${record.value.name}: bad phase`);
@@ -479,7 +493,7 @@ export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Res
       const partTombstones: TombstoneRecord[] = [];
       for (const item of tombstones) {
         if (!isObject(item)) return fail('MALFORMED', 'snapshot tombstone: not a message');
-        const record = decodePod(item['record'], context, nodeRule);
+        const record = decodePod(item['record'], context, names, nodeRule);
         if (!record.ok) return record;
         const origin = originFromWire(item['origin']);
         if (origin === null) return fail('MALFORMED', `snapshot tombstone ${record.value.name}: bad origin`);
@@ -501,11 +515,15 @@ export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Res
       return ok({ kind: 'records', epoch, messages });
     }
     case 'running':
-      return names((name) => ({ type: 'pod.running', epoch, name }));
     case 'preempted':
-      return names((name) => ({ type: 'pod.preempted', epoch, name }));
-    case 'tombstone_done':
-      return names((name) => ({ type: 'tombstone.done', epoch, name }));
+    case 'tombstone_done': {
+      const decoded = decodeNames(content['names'], body.value);
+      if (!decoded.ok) return decoded;
+      const type = nameMessageTypes[body.value];
+      const messages: UpMessage[] = [];
+      for (const name of decoded.value) messages.push({ type, epoch, name });
+      return ok({ kind: 'records', epoch, messages });
+    }
     case 'failed': {
       const batch = checkBatch(arrayOf(content['failures']), 'failed');
       if (!batch.ok) return batch;

@@ -82,6 +82,12 @@ export function cutUtf8(text: string, bytes: number): string {
   return encoded.subarray(0, end).toString('utf8');
 }
 
+/** A serialized frame within the size limit, and the records it carries. */
+export interface FittedFrame {
+  readonly bytes: Buffer;
+  readonly records: number;
+}
+
 /**
  * Serializes `frame`, splitting it first if it exceeds `bytesMax`; every returned
  * buffer is at most `bytesMax` bytes (throws otherwise: a single record that does not
@@ -93,12 +99,41 @@ export function fitFrame<F>(
   serialize: (frame: F) => Buffer,
   split: (frame: F, parts: number) => F[] | null,
   records: (frame: F) => number,
-): Array<{ readonly bytes: Buffer; readonly records: number }> {
+): FittedFrame[] {
+  const fitted: FittedFrame[] = [];
+  fitInto(fitted, frame, bytesMax, serialize, split, records);
+  return fitted;
+}
+
+/** fitFrame of each frame, in order, in one list (a loop, not flatMap: this runs for every frame sent). */
+export function fitFrames<F>(
+  frames: readonly F[],
+  bytesMax: number,
+  serialize: (frame: F) => Buffer,
+  split: (frame: F, parts: number) => F[] | null,
+  records: (frame: F) => number,
+): FittedFrame[] {
+  const fitted: FittedFrame[] = [];
+  for (const frame of frames) fitInto(fitted, frame, bytesMax, serialize, split, records);
+  return fitted;
+}
+
+function fitInto<F>(
+  fitted: FittedFrame[],
+  frame: F,
+  bytesMax: number,
+  serialize: (frame: F) => Buffer,
+  split: (frame: F, parts: number) => F[] | null,
+  records: (frame: F) => number,
+): void {
   const bytes = serialize(frame);
-  if (bytes.length <= bytesMax) return [{ bytes, records: records(frame) }];
+  if (bytes.length <= bytesMax) {
+    fitted.push({ bytes, records: records(frame) });
+    return;
+  }
   const parts = split(frame, Math.max(2, Math.ceil(bytes.length / Math.floor(bytesMax * 0.9))));
   if (parts === null) throw new Error(`a frame of one record is ${bytes.length} bytes, over the frame limit of ${bytesMax}`);
-  return parts.flatMap((part) => fitFrame(part, bytesMax, serialize, split, records));
+  for (const part of parts) fitInto(fitted, part, bytesMax, serialize, split, records);
 }
 
 /** A Rejected frame whose message is cut so that the frame fits in `bytesMax`. */

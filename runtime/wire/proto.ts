@@ -12,7 +12,8 @@ export const protoPath = fileURLToPath(new URL('../../spec/kubedirect.proto', im
 
 export const protoLoaderOptions: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 
-const packageDefinition = protoLoader.loadSync(protoPath, protoLoaderOptions);
+/** The loaded schema; its message descriptors let other files check their view of the .proto (frame-bytes.ts). */
+export const packageDefinition = protoLoader.loadSync(protoPath, protoLoaderOptions);
 const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
   kubedirect: { v1: Record<string, grpc.ServiceClientConstructor> };
 };
