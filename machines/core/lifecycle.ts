@@ -29,16 +29,21 @@ export function stringToStateValue(state: string): StateValue {
   return { [state.slice(0, at)]: stringToStateValue(state.slice(at + 1)) };
 }
 
-const memo = new WeakMap<AnyStateMachine, Map<string, LifecycleStep>>();
+/** Steps by machine, then state, then event type: nested maps, so that a look-up builds no key string. */
+const memo = new WeakMap<AnyStateMachine, Map<string, Map<string, LifecycleStep>>>();
 
 export function stepLifecycle(machine: AnyStateMachine, state: string, eventType: string): LifecycleStep {
-  let steps = memo.get(machine);
-  if (steps === undefined) {
-    steps = new Map();
-    memo.set(machine, steps);
+  let byState = memo.get(machine);
+  if (byState === undefined) {
+    byState = new Map();
+    memo.set(machine, byState);
   }
-  const key = `${state}|${eventType}`;
-  const cached = steps.get(key);
+  let byEvent = byState.get(state);
+  if (byEvent === undefined) {
+    byEvent = new Map();
+    byState.set(state, byEvent);
+  }
+  const cached = byEvent.get(eventType);
   if (cached !== undefined) return cached;
   const snapshot = machine.resolveState({ value: stringToStateValue(state), context: {} });
   const [next, actions] = transition(machine, snapshot, { type: eventType });
@@ -47,7 +52,7 @@ export function stepLifecycle(machine: AnyStateMachine, state: string, eventType
     actions: actions.map((action) => action.type),
     changed: next !== snapshot,
   };
-  steps.set(key, step);
+  byEvent.set(eventType, step);
   return step;
 }
 

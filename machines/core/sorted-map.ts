@@ -40,15 +40,6 @@ function branch<V>(children: ReadonlyArray<TreeNode<V>>): Branch<V> {
   return { keys: children.map((c) => c.keys[0] as string), children, values: null };
 }
 
-/** The branch with its children from `at` (`deleteCount` of them) replaced by `nodes`; keys spliced, not recomputed. */
-function branchReplacing<V>(node: Branch<V>, at: number, deleteCount: number, nodes: ReadonlyArray<TreeNode<V>>): Branch<V> {
-  return {
-    keys: spliced(node.keys, at, deleteCount, ...nodes.map((n) => n.keys[0] as string)),
-    children: spliced(node.children, at, deleteCount, ...nodes),
-    values: null,
-  };
-}
-
 /** Index of the first key >= `key` in sorted `keys` (binary search, JavaScript string order). */
 export function lowerBound(keys: readonly string[], key: string): number {
   let low = 0;
@@ -68,38 +59,91 @@ function childIndex(keys: readonly string[], key: string): number {
   return at === 0 ? 0 : at - 1;
 }
 
-/** A copy of `list` with `deleteCount` elements at `start` replaced by `items` (a plain loop: the hot path of every update). */
-function spliced<T>(list: readonly T[], start: number, deleteCount: number, ...items: T[]): T[] {
-  const length = list.length - deleteCount + items.length;
-  const copy = new Array<T>(length);
-  for (let i = 0; i < start; i++) copy[i] = list[i] as T;
-  for (let i = 0; i < items.length; i++) copy[start + i] = items[i] as T;
-  for (let i = start + deleteCount, j = start + items.length; j < length; i++, j++) copy[j] = list[i] as T;
+// Copies of an array with one element replaced, inserted or removed: plain loops, the
+// hot path of every update (no rest parameters, no intermediate arrays).
+
+function withReplaced<T>(list: readonly T[], at: number, item: T): T[] {
+  const copy = list.slice();
+  copy[at] = item;
   return copy;
 }
 
-/** A node, or the two halves it split into when it grew past the maximum. */
-function splitIfFull<V>(node: TreeNode<V>): Array<TreeNode<V>> {
-  if (node.keys.length <= sortedMapNodeEntriesMax) return [node];
-  const half = node.keys.length >>> 1;
-  if (node.children === null) return [leaf(node.keys.slice(0, half), node.values.slice(0, half)), leaf(node.keys.slice(half), node.values.slice(half))];
-  return [branch(node.children.slice(0, half)), branch(node.children.slice(half))];
+function withInserted<T>(list: readonly T[], at: number, item: T): T[] {
+  const copy = new Array<T>(list.length + 1);
+  for (let i = 0; i < at; i++) copy[i] = list[i] as T;
+  copy[at] = item;
+  for (let i = at; i < list.length; i++) copy[i + 1] = list[i] as T;
+  return copy;
 }
 
-function inserted<V>(node: TreeNode<V>, key: string, value: V): { nodes: Array<TreeNode<V>>; added: boolean } {
+function withRemoved<T>(list: readonly T[], at: number): T[] {
+  const copy = new Array<T>(list.length - 1);
+  for (let i = 0; i < at; i++) copy[i] = list[i] as T;
+  for (let i = at + 1; i < list.length; i++) copy[i - 1] = list[i] as T;
+  return copy;
+}
+
+/** `list` with the element at `at` replaced by `first` and `second` (a child that split in two). */
+function withReplacedByTwo<T>(list: readonly T[], at: number, first: T, second: T): T[] {
+  const copy = new Array<T>(list.length + 1);
+  for (let i = 0; i < at; i++) copy[i] = list[i] as T;
+  copy[at] = first;
+  copy[at + 1] = second;
+  for (let i = at + 1; i < list.length; i++) copy[i + 1] = list[i] as T;
+  return copy;
+}
+
+/** The branch with its child at `at` replaced by `child`; the keys are shared when the child's smallest key stayed. */
+function branchWithChild<V>(node: Branch<V>, at: number, child: TreeNode<V>): Branch<V> {
+  const smallest = child.keys[0] as string;
+  const keys = node.keys[at] === smallest ? node.keys : withReplaced(node.keys, at, smallest);
+  return { keys, children: withReplaced(node.children, at, child), values: null };
+}
+
+/**
+ * What one insertion reports besides the new node, filled in on the way down: one
+ * object per `set` instead of one result per tree level.
+ */
+interface Insertion<V> {
+  /** Whether the key was new (the size grows). */
+  added: boolean;
+  /** The right half when the returned node split in two; null otherwise. */
+  splitOff: TreeNode<V> | null;
+}
+
+/** A node that grew past the maximum, halved: returns the left half and leaves the right one in `insertion.splitOff`. */
+function splitIfFull<V>(node: TreeNode<V>, insertion: Insertion<V>): TreeNode<V> {
+  if (node.keys.length <= sortedMapNodeEntriesMax) return node;
+  const half = node.keys.length >>> 1;
+  if (node.children === null) {
+    insertion.splitOff = leaf(node.keys.slice(half), node.values.slice(half));
+    return leaf(node.keys.slice(0, half), node.values.slice(0, half));
+  }
+  insertion.splitOff = branch(node.children.slice(half));
+  return branch(node.children.slice(0, half));
+}
+
+/** The node with `key` set to `value` (the same node when it already held that value). */
+function inserted<V>(node: TreeNode<V>, key: string, value: V, insertion: Insertion<V>): TreeNode<V> {
   if (node.children === null) {
     const at = lowerBound(node.keys, key);
     if (at < node.keys.length && node.keys[at] === key) {
-      if (node.values[at] === value) return { nodes: [node], added: false };
-      return { nodes: [leaf(node.keys, spliced(node.values, at, 1, value))], added: false };
+      if (node.values[at] === value) return node;
+      return leaf(node.keys, withReplaced(node.values, at, value));
     }
-    return { nodes: splitIfFull(leaf(spliced(node.keys, at, 0, key), spliced(node.values, at, 0, value))), added: true };
+    insertion.added = true;
+    return splitIfFull(leaf(withInserted(node.keys, at, key), withInserted(node.values, at, value)), insertion);
   }
   const at = childIndex(node.keys, key);
   const child = node.children[at] as TreeNode<V>;
-  const result = inserted(child, key, value);
-  if (result.nodes.length === 1 && result.nodes[0] === child) return { nodes: [node], added: false };
-  return { nodes: splitIfFull(branchReplacing(node, at, 1, result.nodes)), added: result.added };
+  const next = inserted(child, key, value, insertion);
+  if (next === child) return node;
+  const splitOff = insertion.splitOff;
+  if (splitOff === null) return branchWithChild(node, at, next);
+  insertion.splitOff = null;
+  const children = withReplacedByTwo(node.children, at, next, splitOff);
+  const keys = withReplacedByTwo(node.keys, at, next.keys[0] as string, splitOff.keys[0] as string);
+  return splitIfFull<V>({ keys, children, values: null }, insertion);
 }
 
 /** Two neighbouring nodes of one level as one or two nodes, each at least half full when possible. */
@@ -108,7 +152,9 @@ function rebalanced<V>(left: TreeNode<V>, right: TreeNode<V>): Array<TreeNode<V>
     left.children === null
       ? leaf([...left.keys, ...right.keys], [...left.values, ...(right as Leaf<V>).values])
       : branch([...left.children, ...(right as Branch<V>).children]);
-  return splitIfFull(joined);
+  const insertion: Insertion<V> = { added: false, splitOff: null };
+  const first = splitIfFull(joined, insertion);
+  return insertion.splitOff === null ? [first] : [first, insertion.splitOff];
 }
 
 /** The node without `key`, or null when it became empty; the same node when the key was absent. */
@@ -117,18 +163,20 @@ function removed<V>(node: TreeNode<V>, key: string): TreeNode<V> | null {
     const at = lowerBound(node.keys, key);
     if (at >= node.keys.length || node.keys[at] !== key) return node;
     if (node.keys.length === 1) return null;
-    return leaf(spliced(node.keys, at, 1), spliced(node.values, at, 1));
+    return leaf(withRemoved(node.keys, at), withRemoved(node.values, at));
   }
   const at = childIndex(node.keys, key);
   const child = node.children[at] as TreeNode<V>;
   const next = removed(child, key);
   if (next === child) return node;
-  if (next === null) return node.children.length === 1 ? null : branchReplacing(node, at, 1, []);
-  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchReplacing(node, at, 1, [next]);
+  if (next === null) return node.children.length === 1 ? null : { keys: withRemoved(node.keys, at), children: withRemoved(node.children, at), values: null };
+  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchWithChild(node, at, next);
   // Underfull: merge with a neighbour (and split again if the two are too many for one node).
   const neighbour = at + 1 < node.children.length ? at + 1 : at - 1;
-  const [first, second] = neighbour > at ? [next, node.children[neighbour] as TreeNode<V>] : [node.children[neighbour] as TreeNode<V>, next];
-  return branchReplacing(node, Math.min(at, neighbour), 2, rebalanced(first, second));
+  const first = Math.min(at, neighbour);
+  const merged = neighbour > at ? rebalanced(next, node.children[neighbour] as TreeNode<V>) : rebalanced(node.children[neighbour] as TreeNode<V>, next);
+  const children = [...node.children.slice(0, first), ...merged, ...node.children.slice(first + 2)];
+  return branch(children);
 }
 
 function* walk<V>(node: TreeNode<V>): Generator<[string, V]> {
@@ -182,10 +230,11 @@ export class SortedMap<V> {
   /** The map with `key` set to `value`; this same map when it already held that value. */
   set(key: string, value: V): SortedMap<V> {
     assert(value !== undefined, 'a sorted map holds no undefined values');
-    const result = inserted(this.root, key, value);
-    if (result.nodes.length === 1 && result.nodes[0] === this.root) return this;
-    const root = result.nodes.length === 1 ? (result.nodes[0] as TreeNode<V>) : branch(result.nodes);
-    return new SortedMap(root, this.size + (result.added ? 1 : 0));
+    const insertion: Insertion<V> = { added: false, splitOff: null };
+    const next = inserted(this.root, key, value, insertion);
+    if (next === this.root) return this;
+    const root = insertion.splitOff === null ? next : branch([next, insertion.splitOff]);
+    return new SortedMap(root, this.size + (insertion.added ? 1 : 0));
   }
 
   /** The map without `key`; this same map when the key was absent. */

@@ -50,14 +50,34 @@ export function functionPodsOf(entries: readonly PodEntry[]): FunctionPods {
   return { alive: alive.length, terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length, aliveEntries: () => alive };
 }
 
-/** A function's entries in a cache, counted by the cache itself: no scan unless some are to be terminated. */
+/**
+ * A function's entries in a cache, counted by the cache itself: no scan unless some are
+ * to be terminated. A class rather than an object with a closure: the ReplicaSet builds
+ * one per function on every step.
+ */
+class CachedFunctionPods implements FunctionPods {
+  readonly alive: number;
+  readonly terminating: number;
+
+  constructor(
+    private readonly machine: AnyStateMachine,
+    private readonly pods: PodCache,
+    private readonly fn: string,
+  ) {
+    const counts = pods.countsOf(fn);
+    this.alive = counts.alive;
+    this.terminating = counts.tombstones;
+  }
+
+  aliveEntries(): readonly PodEntry[] {
+    return lifecycleStatesOf(this.machine)
+      .filter(stateIsAlive)
+      .flatMap((state) => [...this.pods.inLifecycle(state).values()].filter((e) => e.record.function === this.fn));
+  }
+}
+
 export function functionPodsIn(machine: AnyStateMachine, pods: PodCache, fn: string): FunctionPods {
-  const counts = pods.countsOf(fn);
-  return {
-    alive: counts.alive,
-    terminating: counts.tombstones,
-    aliveEntries: () => lifecycleStatesOf(machine).filter(stateIsAlive).flatMap((state) => [...pods.ofFunction(fn, state).values()]),
-  };
+  return new CachedFunctionPods(machine, pods, fn);
 }
 
 /** Pod names end in `-<incarnation>-<ordinal>`: newer incarnations and higher ordinals are newer. */

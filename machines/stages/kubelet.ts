@@ -115,9 +115,7 @@ class KubeletStep {
         return 'applied';
       }
       const admit = sandboxesHeld(this.state.pods) < this.config.capacity;
-      const entry: PodEntry = { record: message.pod, lifecycle: 'unknown', origin: null };
-      this.state = { ...this.state, pods: this.state.pods.put(entry) };
-      this.podEvent(message.pod.name, admit ? 'upstream.provision' : 'decide.reject');
+      this.podEventOf({ record: message.pod, lifecycle: 'unknown', origin: null }, admit ? 'upstream.provision' : 'decide.reject');
       assert(sandboxesHeld(this.state.pods) <= this.config.capacity, 'a Kubelet never holds more sandboxes than its capacity');
       return 'applied';
     }
@@ -135,8 +133,19 @@ class KubeletStep {
   private podEvent(name: string, event: string, origin: PodEntry['origin'] = null): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return;
+    this.podEventOf(entry, event, origin);
+  }
+
+  /** Applies `event` to `entry`, which may not be cached yet (a new provision): the cache is updated once. */
+  private podEventOf(entry: PodEntry, event: string, origin: PodEntry['origin'] = null): void {
+    const name = entry.record.name;
     const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
-    if (!step.changed) return;
+    if (!step.changed) {
+      // An entry not cached as it is (new, or with a new node) is still stored.
+      const pods = putPod(this.state.pods, entry);
+      if (pods !== this.state.pods) this.state = { ...this.state, pods };
+      return;
+    }
     this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
     const next: PodEntry = { ...entry, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
     this.state = { ...this.state, pods: putPod(this.state.pods, next) };

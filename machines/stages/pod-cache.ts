@@ -17,7 +17,7 @@ export interface PodEntry {
   readonly origin: Role | null;
 }
 
-/** The entries of one group (one lifecycle state, on one node or of one function), by pod name. */
+/** The entries of one group (one lifecycle state, alone or on one node), by pod name. */
 export type PodGroup = SortedMap<PodEntry>;
 
 /** How many entries of one function are alive and how many are tombstones. */
@@ -36,49 +36,97 @@ function countsWith(counts: FunctionPodCounts, lifecycle: string, delta: number)
 
 const noEntries: PodGroup = SortedMap.empty<PodEntry>();
 
+/**
+ * Group keys, built once per lifecycle state (and node) and reused: every update names
+ * several groups, and a reused string is neither rebuilt nor re-hashed. Caches of pure
+ * values (like the lifecycle step memo); nodes and states are few, so they stay small.
+ */
+const lifecycleGroupKeys = new Map<string, string>();
+const nodeGroupKeys = new Map<string, Map<string, string>>();
+
 function lifecycleGroup(lifecycle: string): string {
-  return `lifecycle:${lifecycle}`;
+  let key = lifecycleGroupKeys.get(lifecycle);
+  if (key === undefined) {
+    key = `lifecycle:${lifecycle}`;
+    lifecycleGroupKeys.set(lifecycle, key);
+  }
+  return key;
 }
 
 function nodeGroup(node: string, lifecycle: string): string {
-  return `node:${node}/${lifecycle}`;
-}
-
-function functionGroup(fn: string, lifecycle: string): string {
-  return `function:${fn}/${lifecycle}`;
+  let keys = nodeGroupKeys.get(node);
+  if (keys === undefined) {
+    keys = new Map();
+    nodeGroupKeys.set(node, keys);
+  }
+  let key = keys.get(lifecycle);
+  if (key === undefined) {
+    key = `node:${node}/${lifecycle}`;
+    keys.set(lifecycle, key);
+  }
+  return key;
 }
 
 /**
- * Which groups a cache keeps besides the one per lifecycle state: per node (the
- * Scheduler places and forwards per node) and per function (the ReplicaSet decides per
- * function). Each kept group costs every update a little, so a stage keeps only those
- * it reads.
+ * What a cache keeps besides the groups per lifecycle state: groups per node (the
+ * Scheduler places and forwards per node) and counts per function (the ReplicaSet
+ * decides per function on every step; it reads a function's entries only to choose
+ * victims, and then filters the lifecycle groups). Each kept index costs every update
+ * a little, so a stage keeps only those it reads.
  */
 export interface PodGrouping {
   readonly byNode: boolean;
-  readonly byFunction: boolean;
+  readonly countsByFunction: boolean;
 }
 
 export const podGroupingOf = {
-  replicaset: { byNode: false, byFunction: true },
-  scheduler: { byNode: true, byFunction: false },
-  kubelet: { byNode: false, byFunction: false },
+  replicaset: { byNode: false, countsByFunction: true },
+  scheduler: { byNode: true, countsByFunction: false },
+  kubelet: { byNode: false, countsByFunction: false },
 } as const satisfies Record<string, PodGrouping>;
 
-const everyGrouping: PodGrouping = { byNode: true, byFunction: true };
+const everyGrouping: PodGrouping = { byNode: true, countsByFunction: true };
 
-/** The groups an entry belongs to: its lifecycle state, alone, and (when kept) on its node and of its function. */
-function groupsOf(entry: PodEntry, grouping: PodGrouping): string[] {
-  const groups = [lifecycleGroup(entry.lifecycle)];
-  if (grouping.byFunction) groups.push(functionGroup(entry.record.function, entry.lifecycle));
-  if (grouping.byNode && entry.record.node !== null) groups.push(nodeGroup(entry.record.node, entry.lifecycle));
-  return groups;
+/** The lifecycle group an entry belongs to; null for none (absent or gone). */
+function lifecycleGroupOf(entry: PodEntry | undefined): string | null {
+  return entry === undefined || entry.lifecycle === 'gone' ? null : lifecycleGroup(entry.lifecycle);
+}
+
+/** The node group an entry belongs to; null for none (absent, gone, not bound, or no groups per node kept). */
+function nodeGroupOf(entry: PodEntry | undefined, grouping: PodGrouping): string | null {
+  if (!grouping.byNode || entry === undefined || entry.lifecycle === 'gone' || entry.record.node === null) return null;
+  return nodeGroup(entry.record.node, entry.lifecycle);
+}
+
+/** The groups with `name` moved from group `before` to group `after` (either null for none), holding `entry`. */
+function moved(groups: SortedMap<PodGroup>, before: string | null, after: string | null, name: string, entry: PodEntry): SortedMap<PodGroup> {
+  const without = before !== null && before !== after ? withoutMember(groups, before, name) : groups;
+  return after === null ? without : without.set(after, (without.get(after) ?? noEntries).set(name, entry));
+}
+
+function withoutMember(groups: SortedMap<PodGroup>, group: string, name: string): SortedMap<PodGroup> {
+  const members = (groups.get(group) ?? noEntries).delete(name);
+  return members.size === 0 ? groups.delete(group) : groups.set(group, members);
+}
+
+/** Whether replacing `previous` by `entry` leaves the counts as they are: same function, same class (alive, tombstone or neither). */
+function sameCountClass(previous: PodEntry | undefined, entry: PodEntry): boolean {
+  if (previous === undefined || previous.record.function !== entry.record.function) return false;
+  return stateIsTombstone(previous.lifecycle) === stateIsTombstone(entry.lifecycle) && stateIsAlive(previous.lifecycle) === stateIsAlive(entry.lifecycle);
+}
+
+function countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delta: number): SortedMap<FunctionPodCounts> {
+  const fn = entry.record.function;
+  const before = counts.get(fn) ?? noPods;
+  const after = countsWith(before, entry.lifecycle, delta);
+  if (after === before) return counts;
+  return after.alive === 0 && after.tombstones === 0 ? counts.delete(fn) : counts.set(fn, after);
 }
 
 /**
  * A stage's cache of pods, immutable: every update returns a new cache and leaves the
  * old one as it was. Entries are kept by pod name, and also by lifecycle state (alone,
- * per node and per function), so that the stages' decisions read only the entries
+ * and per node when kept), so that the stages' decisions read only the entries
  * they act on instead of scanning the whole cache on every step. The groups are
  * derived from the entries and are not part of the state's content: `toJSON()` is the
  * entries by name only, the same JSON as a plain sorted record.
@@ -88,7 +136,7 @@ export class PodCache {
     private readonly byName: SortedMap<PodEntry>,
     private readonly groups: SortedMap<PodGroup>,
     readonly grouping: PodGrouping,
-    /** Alive and tombstone counts per function, when grouped by function. */
+    /** Alive and tombstone counts per function, when kept. */
     private readonly countsByFunction: SortedMap<FunctionPodCounts>,
   ) {}
 
@@ -135,35 +183,26 @@ export class PodCache {
     return this.byName.keys();
   }
 
-  /** Stores the entry, or removes it when its lifecycle reached `gone`. */
+  /**
+   * Stores the entry, or removes it when its lifecycle reached `gone`. Each entry is in
+   * at most two groups (its lifecycle state, and on its node); a group the entry stays
+   * in gets the new entry in place (one update instead of a removal and an insertion),
+   * and the counts change only when the entry changes function or class.
+   */
   put(entry: PodEntry): PodCache {
     const name = entry.record.name;
     const previous = this.byName.get(name);
     if (previous === entry) return this;
-    let groups = previous === undefined ? this.groups : this.withoutInGroups(previous);
-    let counts = previous === undefined ? this.countsByFunction : this.countedWith(this.countsByFunction, previous, -1);
-    if (entry.lifecycle === 'gone') return previous === undefined ? this : new PodCache(this.byName.delete(name), groups, this.grouping, counts);
-    for (const group of groupsOf(entry, this.grouping)) groups = groups.set(group, (groups.get(group) ?? noEntries).set(name, entry));
-    counts = this.countedWith(counts, entry, 1);
-    return new PodCache(this.byName.set(name, entry), groups, this.grouping, counts);
-  }
-
-  private countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delta: number): SortedMap<FunctionPodCounts> {
-    if (!this.grouping.byFunction) return counts;
-    const fn = entry.record.function;
-    const before = counts.get(fn) ?? noPods;
-    const after = countsWith(before, entry.lifecycle, delta);
-    if (after === before) return counts;
-    return after.alive === 0 && after.tombstones === 0 ? counts.delete(fn) : counts.set(fn, after);
-  }
-
-  private withoutInGroups(entry: PodEntry): SortedMap<PodGroup> {
-    let groups = this.groups;
-    for (const group of groupsOf(entry, this.grouping)) {
-      const members = (groups.get(group) ?? noEntries).delete(entry.record.name);
-      groups = members.size === 0 ? groups.delete(group) : groups.set(group, members);
+    if (previous === undefined && entry.lifecycle === 'gone') return this;
+    let groups = moved(this.groups, lifecycleGroupOf(previous), lifecycleGroupOf(entry), name, entry);
+    groups = moved(groups, nodeGroupOf(previous, this.grouping), nodeGroupOf(entry, this.grouping), name, entry);
+    let counts = this.countsByFunction;
+    if (this.grouping.countsByFunction && !sameCountClass(previous, entry)) {
+      if (previous !== undefined) counts = countedWith(counts, previous, -1);
+      counts = countedWith(counts, entry, 1);
     }
-    return groups;
+    const byName = entry.lifecycle === 'gone' ? this.byName.delete(name) : this.byName.set(name, entry);
+    return new PodCache(byName, groups, this.grouping, counts);
   }
 
   /** The entries in `lifecycle`, by name. */
@@ -177,15 +216,9 @@ export class PodCache {
     return this.groups.get(nodeGroup(node, lifecycle)) ?? noEntries;
   }
 
-  /** The entries of function `fn` in `lifecycle`, by name. */
-  ofFunction(fn: string, lifecycle: string): PodGroup {
-    assert(this.grouping.byFunction, 'this cache keeps no groups per function');
-    return this.groups.get(functionGroup(fn, lifecycle)) ?? noEntries;
-  }
-
   /** How many entries of function `fn` are alive and how many are tombstones. */
   countsOf(fn: string): FunctionPodCounts {
-    assert(this.grouping.byFunction, 'this cache keeps no groups per function');
+    assert(this.grouping.countsByFunction, 'this cache keeps no counts per function');
     return this.countsByFunction.get(fn) ?? noPods;
   }
 

@@ -91,7 +91,7 @@ class SchedulerStep {
   }
 
   private nodeOfLink(link: LinkId): string | null {
-    for (const [node, side] of Object.entries(this.state.toKubelets)) if (side.link === link) return node;
+    for (const node in this.state.toKubelets) if (this.state.toKubelets[node]?.link === link) return node;
     return null;
   }
 
@@ -223,8 +223,22 @@ class SchedulerStep {
   private podEvent(name: string, event: string, context: PodEventContext): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return;
+    this.podEventOf(entry, event, context);
+  }
+
+  /**
+   * Applies `event` to `entry`, which may differ from the cached entry (a placement sets
+   * its node): the cache is updated once, with both changes.
+   */
+  private podEventOf(entry: PodEntry, event: string, context: PodEventContext): void {
+    const name = entry.record.name;
     const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
-    if (!step.changed) return;
+    if (!step.changed) {
+      // An entry not cached as it is (new, or with a new node) is still stored.
+      const pods = putPod(this.state.pods, entry);
+      if (pods !== this.state.pods) this.state = { ...this.state, pods };
+      return;
+    }
     this.out.record('scheduler-pod', name, event, entry.lifecycle, step.state);
     let origin = entry.origin;
     if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
@@ -268,7 +282,8 @@ class SchedulerStep {
   }
 
   private warm(): boolean {
-    return Object.values(this.state.toKubelets).every((side) => side.everSynced);
+    for (const node in this.state.toKubelets) if (this.state.toKubelets[node]?.everSynced !== true) return false;
+    return true;
   }
 
   private sendSnapshot(): void {
@@ -290,18 +305,20 @@ class SchedulerStep {
   }
 
   private decide(): void {
+    if (this.state.pods.inLifecycle('unscheduled').size === 0) return; // nothing waits: nothing to place, no reason to preempt
     const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);
     const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: this.state.pods });
     for (const name of decision.preemptions) this.podEvent(name, 'decide.preempt', { origin: 'scheduler' });
     for (const { pod, node } of decision.placements) {
       const entry = this.state.pods.get(pod);
       assert(entry !== undefined && entry.lifecycle === 'unscheduled', `only waiting pods are placed: ${pod}`);
-      this.state = { ...this.state, pods: putPod(this.state.pods, { ...entry, record: { ...entry.record, node } }) };
-      this.podEvent(pod, 'decide.place', {});
+      this.podEventOf({ ...entry, record: { ...entry.record, node } }, 'decide.place', {});
     }
   }
 
   private forwardUnsent(): void {
+    // Most steps have nothing to forward: then no node's groups need a look.
+    if (this.state.pods.inLifecycle('terminating.unsent').size === 0 && this.state.pods.inLifecycle('pending').size === 0) return;
     // Per node, tombstones first (they free capacity), then provisions, each in name order.
     for (const [node, side] of Object.entries(this.state.toKubelets)) {
       if (!clientSynced(side)) continue;

@@ -60,11 +60,11 @@ describe('SortedMap', () => {
 describe('PodCache', () => {
   const entry = (name: string, lifecycle: string, node: string | null, fn = 'fn'): PodEntry => ({ record: { name, function: fn, priority: 0, node }, lifecycle, origin: null });
 
-  it('groups entries by lifecycle state, node and function, and moves them when they change', () => {
+  it('groups entries by lifecycle state and node, counts them per function, and moves them when they change', () => {
     let cache = PodCache.of([entry('fn-1-0', 'unscheduled', null), entry('fn-1-1', 'pending', 'n1'), entry('gn-1-0', 'pending', 'n2', 'gn')]);
     expect(cache.inLifecycle('pending').keys()).toEqual(['fn-1-1', 'gn-1-0']);
     expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-1']);
-    expect(cache.ofFunction('gn', 'pending').keys()).toEqual(['gn-1-0']);
+    expect(cache.countsOf('gn')).toEqual({ alive: 1, tombstones: 0 });
     cache = cache.put(entry('fn-1-0', 'pending', 'n1'));
     expect(cache.inLifecycle('unscheduled').size).toBe(0);
     expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-0', 'fn-1-1']);
