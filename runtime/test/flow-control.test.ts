@@ -19,18 +19,14 @@ import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { SessionWriter } from '../node/flow-control.js';
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler } from '../wire/codec.js';
-import { fitFrame, recordsOfDownstreamFrame, recordsOfUpstreamFrame, rejectedFrameWithin, splitDownstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
+import { fitFrames, recordsOfDownstreamFrame, recordsOfUpstreamFrame, rejectedFrameWithin, splitDownstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
 import { errorDetailOfStatus } from '../wire/errors.js';
+import { protoLoaderFrames } from '../wire/frame-bytes.js';
 import { getStageState } from '../cluster/rpc.js';
 import { stagesOf } from '../../machines/index.js';
 
-const session = (LinkClient.service as grpc.ServiceDefinition)['Session'];
-if (session === undefined) throw new Error('no Session');
-const serializeUp = session.requestSerialize as (f: UpstreamFrame) => Buffer;
-const parseUp = session.requestDeserialize as (b: Buffer) => UpstreamFrame;
-const serializeDown = session.responseSerialize as (f: DownstreamFrame) => Buffer;
-const parseDown = session.responseDeserialize as (b: Buffer) => DownstreamFrame;
+const { serializeUpstream: serializeUp, deserializeUpstream: parseUp, serializeDownstream: serializeDown, deserializeDownstream: parseDown } = protoLoaderFrames;
 
 function pod(i: number, node = 'n1'): PodRecord {
   return { name: `${longFunction}-12-${i}`, function: longFunction, priority: 0, node };
@@ -43,9 +39,7 @@ describe('frames within the size limit', () => {
   it('a batch of provisions is cut into frames of at most the limit, records in order', () => {
     const epoch = 3 * 2 ** 20 + 1;
     const messages: DownMessage[] = Array.from({ length: 3_000 }, (_, i) => ({ type: 'pod.provision', epoch, pod: pod(i) }));
-    const frames = encodeDown(messages, { upstream: 'scheduler', downstream: 'kubelet:n1' }).flatMap((f) =>
-      fitFrame(f, frameBytesMin, serializeUp, splitUpstreamFrame, recordsOfUpstreamFrame),
-    );
+    const frames = fitFrames(encodeDown(messages, { upstream: 'scheduler', downstream: 'kubelet:n1' }), frameBytesMin, serializeUp, splitUpstreamFrame, recordsOfUpstreamFrame);
     expect(frames.length).toBeGreaterThan(3_000 / 40);
     const names: string[] = [];
     for (const f of frames) {
@@ -68,7 +62,7 @@ describe('frames within the size limit', () => {
       pods: Array.from({ length: 700 }, (_, i) => ({ record: pod(i), phase: i % 3 === 0 ? 'pending' : 'running' })),
       tombstones: Array.from({ length: 90 }, (_, i) => ({ record: pod(10_000 + i), origin: 'scheduler' })),
     };
-    const frames = encodeUp([snapshot]).flatMap((f) => fitFrame(f, frameBytesMin, serializeDown, splitDownstreamFrame, recordsOfDownstreamFrame));
+    const frames = fitFrames(encodeUp([snapshot]), frameBytesMin, serializeDown, splitDownstreamFrame, recordsOfDownstreamFrame);
     expect(frames.length).toBeGreaterThan(20);
     const assembler = new SnapshotAssembler();
     let result: UpMessage | null = null;
@@ -130,7 +124,7 @@ describe('SessionWriter', () => {
   const writerOn = (stream: FakeStream, recordsQueuedMax: number) =>
     new SessionWriter<DownMessage>(stream, {
       frames: (messages) =>
-        encodeDown(messages, { upstream: 'scheduler', downstream: 'kubelet:n1' }).flatMap((f) => fitFrame(f, frameBytesMin, serializeUp, splitUpstreamFrame, recordsOfUpstreamFrame)),
+        fitFrames(encodeDown(messages, { upstream: 'scheduler', downstream: 'kubelet:n1' }), frameBytesMin, serializeUp, splitUpstreamFrame, recordsOfUpstreamFrame),
       recordsOf: () => 1,
       recordsQueuedMax,
     });

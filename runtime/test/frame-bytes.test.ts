@@ -5,18 +5,16 @@
  * error) for the same bytes: valid frames, frames with unusual values (non-ASCII names,
  * large epochs, negative priorities), every body, and bytes cut short or mutated.
  */
-import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deserializeDownstreamFrame, deserializeUpstreamFrame, serializeDownstreamFrame, serializeUpstreamFrame } from '../wire/frame-bytes.js';
-import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
+import { deserializeDownstreamFrame, deserializeUpstreamFrame, protoLoaderFrames, serializeDownstreamFrame, serializeUpstreamFrame } from '../wire/frame-bytes.js';
+import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 
-const session = (LinkClient.service as grpc.ServiceDefinition)['Session'] as grpc.MethodDefinition<UpstreamFrame, DownstreamFrame>;
 const reference = {
-  serializeUp: session.requestSerialize as (frame: UpstreamFrame) => Buffer,
-  deserializeUp: session.requestDeserialize as (bytes: Buffer) => UpstreamFrame,
-  serializeDown: session.responseSerialize as (frame: DownstreamFrame) => Buffer,
-  deserializeDown: session.responseDeserialize as (bytes: Buffer) => DownstreamFrame,
+  serializeUp: protoLoaderFrames.serializeUpstream,
+  deserializeUp: protoLoaderFrames.deserializeUpstream,
+  serializeDown: protoLoaderFrames.serializeDownstream,
+  deserializeDown: protoLoaderFrames.deserializeDownstream,
 };
 
 /** Names as the wire carries them, plus some it must still encode the reference's way. */

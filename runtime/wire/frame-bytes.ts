@@ -29,6 +29,14 @@ const referenceDeserializeUpstream = sessionMethod.requestDeserialize as (bytes:
 const referenceSerializeDownstream = sessionMethod.responseSerialize as (frame: DownstreamFrame) => Buffer;
 const referenceDeserializeDownstream = sessionMethod.responseDeserialize as (bytes: Buffer) => DownstreamFrame;
 
+/** proto-loader's own (de)serializers of the Link frames: the reference this file must match (tests compare the two). */
+export const protoLoaderFrames = {
+  serializeUpstream: referenceSerializeUpstream,
+  deserializeUpstream: referenceDeserializeUpstream,
+  serializeDownstream: referenceSerializeDownstream,
+  deserializeDownstream: referenceDeserializeDownstream,
+} as const;
+
 // ---------------------------------------------------------------------------
 // Field keys of the direct path, checked against the .proto at load
 // ---------------------------------------------------------------------------

@@ -89,23 +89,11 @@ export interface FittedFrame {
 }
 
 /**
- * Serializes `frame`, splitting it first if it exceeds `bytesMax`; every returned
- * buffer is at most `bytesMax` bytes (throws otherwise: a single record that does not
- * fit, which the limit relations of spec/limits.ts rule out).
+ * Serializes each frame, in order, into one list, splitting a frame first if it exceeds
+ * `bytesMax`; every returned buffer is at most `bytesMax` bytes (throws otherwise: a
+ * single record that does not fit, which the limit relations of spec/limits.ts rule
+ * out). A loop, not flatMap: this runs for every frame sent.
  */
-export function fitFrame<F>(
-  frame: F,
-  bytesMax: number,
-  serialize: (frame: F) => Buffer,
-  split: (frame: F, parts: number) => F[] | null,
-  records: (frame: F) => number,
-): FittedFrame[] {
-  const fitted: FittedFrame[] = [];
-  fitInto(fitted, frame, bytesMax, serialize, split, records);
-  return fitted;
-}
-
-/** fitFrame of each frame, in order, in one list (a loop, not flatMap: this runs for every frame sent). */
 export function fitFrames<F>(
   frames: readonly F[],
   bytesMax: number,
