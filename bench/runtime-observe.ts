@@ -15,19 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  initStage,
-  linkEnds,
-  linksOf,
-  stagesOf,
-  stepStage,
-  type ChainConfig,
-  type PodRecord,
-  type StageEvent,
-  type StageId,
-  type StageState,
-  type StepResult,
-} from '../machines/index.js';
+import { initStage, stagesOf, type ChainConfig, type PodRecord, type StageEvent, type StageId, type StageState, type StepResult } from '../machines/index.js';
+import { ChainPump } from './machines/chain-pump.js';
 import { SimulatedSandboxes } from '../runtime/node/simulated-sandboxes.js';
 import { StageObserver } from '../runtime/observe/observer.js';
 
@@ -56,37 +45,14 @@ const config: ChainConfig = {
   nodes: Array.from({ length: nodeCount }, (_, i) => ({ name: `n${i + 1}`, capacity: Math.ceil(podCount / nodeCount) + 1 })),
 };
 
-/** Every step of every stage: connect, scale `fn` to `podCount`, then back to 0. */
+/** Every step of every stage: connect, scale `fn` to `podCount`, then back to 0 (bench/machines/chain-pump.ts delivers). */
 function recordBurst(): Map<StageId, StageRecording> {
-  const states = new Map<StageId, StageState>();
-  const recordings = new Map<StageId, StageRecording>();
-  for (const stage of stagesOf(config)) {
-    const state = initStage(config, stage, { incarnation: 1 });
-    states.set(stage, state);
-    recordings.set(stage, { initial: state, steps: [] });
+  const recordings = new Map<StageId, StageRecording>(stagesOf(config).map((stage) => [stage, { initial: initStage(config, stage, { incarnation: 1 }), steps: [] }]));
+  const pump = new ChainPump(config, (stage, event, result) => recordings.get(stage)?.steps.push({ event, result }));
+  for (const desired of [podCount, 0]) {
+    pump.request('fn', desired);
+    pump.run();
   }
-  const queue: Array<readonly [StageId, StageEvent]> = linksOf(config).map((link) => [linkEnds(link).upstream, { type: 'link.connected', link }] as const);
-  const pump = (): void => {
-    for (let next = 0; next < queue.length; next++) {
-      const [stage, event] = queue[next] as readonly [StageId, StageEvent];
-      const result = stepStage(config, stage, states.get(stage) as StageState, event);
-      states.set(stage, result.state);
-      recordings.get(stage)?.steps.push({ event, result });
-      for (const effect of result.effects) {
-        if (effect.type === 'message.send') {
-          const { upstream, downstream } = linkEnds(effect.link);
-          queue.push([upstream === stage ? downstream : upstream, { type: 'message.received', link: effect.link, message: effect.message }]);
-        } else if (effect.type === 'sandbox.start') queue.push([stage, { type: 'sandbox.started', pod: effect.pod.name }]);
-        else if (effect.type === 'sandbox.kill') queue.push([stage, { type: 'sandbox.killed', pod: effect.pod.name }]);
-      }
-    }
-    queue.length = 0;
-  };
-  pump();
-  queue.push(['autoscaler', { type: 'scale.requested', function: 'fn', desired: podCount }]);
-  pump();
-  queue.push(['autoscaler', { type: 'scale.requested', function: 'fn', desired: 0 }]);
-  pump();
   return recordings;
 }
 

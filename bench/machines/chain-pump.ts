@@ -5,7 +5,7 @@
  * the floor under what the runtime can reach (the runtime adds the wire, the sockets
  * and the traces).
  */
-import { initStage, kubeletId, linkEnds, linksOf, podCacheOf, stagesOf, stepStage, type ChainConfig, type StageEvent, type StageId, type StageState } from '../../machines/index.js';
+import { initStage, kubeletId, linkEnds, linksOf, podCacheOf, stagesOf, stepStage, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
 
 export interface PumpRun {
   readonly pods: number;
@@ -27,13 +27,20 @@ export function chainConfigOf(functions: number, nodes: number, capacity: number
   };
 }
 
-class ChainPump {
+/** Called after every step, in order (bench:observe keeps them to replay). */
+export type StepListener = (stage: StageId, event: StageEvent, result: StepResult<StageState>) => void;
+
+/** The chain booted (every link connected) on construction; `request` then `run` delivers a scale request through it. */
+export class ChainPump {
   private readonly states = new Map<StageId, StageState>();
   private readonly queue: Array<readonly [StageId, StageEvent]> = [];
   readonly msByRole = new Map<string, number>();
   steps = 0;
 
-  constructor(readonly config: ChainConfig) {
+  constructor(
+    readonly config: ChainConfig,
+    private readonly onStep: StepListener | null = null,
+  ) {
     for (const stage of stagesOf(config)) this.states.set(stage, initStage(config, stage, { incarnation: 1 }));
     for (const link of linksOf(config)) this.queue.push([linkEnds(link).upstream, { type: 'link.connected', link }]);
     this.run();
@@ -54,6 +61,7 @@ class ChainPump {
       this.msByRole.set(role, (this.msByRole.get(role) ?? 0) + performance.now() - before);
       this.steps++;
       this.states.set(stage, result.state);
+      this.onStep?.(stage, event, result);
       for (const effect of result.effects) {
         if (effect.type === 'message.send') {
           const { upstream, downstream } = linkEnds(effect.link);
