@@ -32,8 +32,10 @@ export interface ClusterOptions {
   readonly podObjects: boolean;
   /** Function names (default fn, or fn000... for several). */
   readonly functionNames?: readonly string[];
-  /** Pods of the warm-up cycle run once after start (0: none); see `warmUp`. */
+  /** Pods of each warm-up cycle run after start (0: none); see `warmUp`. */
   readonly warmUpPods?: number;
+  /** Warm-up cycles (default 1); see `warmUp`. */
+  readonly warmUpCycles?: number;
 }
 
 /** Time for a whole cluster to start and sync. */
@@ -94,15 +96,15 @@ export class BenchCluster {
     const config = this.config;
     this.clientsOf = new StageClients(config.stages['autoscaler']?.address ?? '', new Map(stages.map((s) => [s, config.stages[s]?.address ?? ''])));
     await this.waitConverged(0, clusterStartMsMax);
-    await this.warmUp(this.options.warmUpPods ?? 0);
+    for (let cycle = 0; cycle < (this.options.warmUpCycles ?? 1); cycle++) await this.warmUp(this.options.warmUpPods ?? 0);
   }
 
   /**
    * One scale-up to `pods` (spread over the functions) and back to 0, unmeasured, before
-   * any burst. The stage processes are long-running in a real deployment; without this
-   * the first burst after a start measures V8 compiling the hot paths (interpreted at
-   * first, optimized after some thousands of calls) in every one of the 12 processes,
-   * not the protocol. Both modes get the same cycle.
+   * any burst (run `warmUpCycles` times). The stage processes are long-running in a real
+   * deployment; without this the first bursts after a start measure V8 compiling the hot
+   * paths (interpreted at first, optimized after some thousands of calls) in every one of
+   * the 12 processes, not the protocol. Both modes get the same cycles.
    */
   private async warmUp(pods: number): Promise<void> {
     if (pods <= 0) return;

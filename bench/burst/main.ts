@@ -14,7 +14,7 @@
  * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--warm-up 5000] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--warm-up 5000] [--warm-up-cycles 3] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--out DIR] [--json]
@@ -93,6 +93,14 @@ const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
  * 0.32 to 0.35 (side by side, same run).
  */
 const warmUpPodsDefault = 5000;
+/**
+ * Warm-up cycles. A Kubelet handles a burst in a few dozen frames, so its per-frame code
+ * gets hot slowly: with `--trace-opt`, after one 5,000-pod cycle each Kubelet still
+ * optimized about 100 functions during the next cycle, after three about 30; and in a
+ * burst measured after one cycle, `perf` found 43% of the Kubelets' and the ReplicaSet's
+ * CPU in V8's optimizing compiler threads.
+ */
+const warmUpCyclesDefault = 3;
 
 function list(text: string | undefined, fallback: number[]): number[] {
   if (text === undefined) return fallback;
@@ -270,8 +278,9 @@ Options:
   --modes direct,store-mediated
   --timeout-s N               per burst (default 300)
   --restart-from N            a fresh cluster per burst from this size (default 1000)
-  --warm-up N                 pods of one unmeasured scale-up and scale-down on every
-                              cluster after it starts (default ${warmUpPodsDefault}; 0: none)
+  --warm-up N                 pods of the unmeasured scale-up and scale-down cycles on
+                              every cluster after it starts (default ${warmUpPodsDefault}; 0: none)
+  --warm-up-cycles N          how many such cycles (default ${warmUpCyclesDefault})
   --quick                     tiny sizes, one repetition
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
@@ -308,6 +317,7 @@ const burstOptions = {
   'timeout-s': { type: 'string' },
   'restart-from': { type: 'string' },
   'warm-up': { type: 'string' },
+  'warm-up-cycles': { type: 'string' },
   quick: { type: 'boolean' },
   calibrate: { type: 'boolean' },
   'no-replay': { type: 'boolean' },
@@ -332,6 +342,8 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const restartFromSize = Number(values['restart-from'] ?? 1000);
   const warmUpPods = Number(values['warm-up'] ?? (quick ? 0 : warmUpPodsDefault));
   if (!Number.isInteger(warmUpPods) || warmUpPods < 0) throw new Error(`--warm-up takes a whole number of pods (0: none), got "${values['warm-up']}"`);
+  const warmUpCycles = Number(values['warm-up-cycles'] ?? warmUpCyclesDefault);
+  if (!Number.isInteger(warmUpCycles) || warmUpCycles < 1) throw new Error(`--warm-up-cycles takes a whole number of at least 1 (no warm-up: --warm-up 0), got "${values['warm-up-cycles']}"`);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjectsOption = values['pod-objects'] ?? 'off';
@@ -369,7 +381,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     }
     for (const functions of values['replay-only'] === true ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -453,7 +465,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, warmUpPods, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,

@@ -91,7 +91,7 @@ describe('bench:burst smoke run', () => {
   it('runs both modes on tiny bursts after a warm-up cycle and a tiny replay, and writes JSON with the reported fields', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
+      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--warm-up-cycles', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
       { cwd: root, maxBuffer: 1 << 26, timeout: 170_000 },
     );
     const result = JSON.parse(stdout) as BenchResult;
@@ -99,6 +99,7 @@ describe('bench:burst smoke run', () => {
     expect(readFileSync(join(out, 'burst.svg'), 'utf8')).toMatch(/<svg /);
     expect(result.machine.cpus).toBeGreaterThan(0);
     expect(result.options['warmUpPods']).toBe(6);
+    expect(result.options['warmUpCycles']).toBe(2);
     expect(result.runs.map((r) => r.mode).sort()).toEqual(['direct', 'store-mediated']);
     for (const run of result.runs) {
       expect(run.outcome).toBe('finished');
