@@ -121,7 +121,7 @@ export class StageObserver {
     this.seq++;
     const before = this.sessions.sessions;
     const sessionsChanged = this.sessions.update(result.state);
-    this.trace.appendLine(stepRecordJson(isoNow(), this.recordIdentityJson, this.seq, event, result, this.node, this.sessions.json));
+    this.trace.appendLine(stepRecordJson(isoNow(), this.recordIdentityJson, this.seq, event, result, this.node, sessionsChanged ? this.sessions.json : null));
     this.count(event, result);
     // Every state change is a step, so the last record's sessions are those of the state before this step.
     if (sessionsChanged) this.countSessionsOpened(before, this.sessions.sessions);

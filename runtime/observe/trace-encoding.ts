@@ -120,7 +120,8 @@ export function recordIdentityJson(stage: StageId, incarnation: number): string 
   return `,"stage":${jsonString(stage)},"incarnation":${jsonNumber(incarnation)},"seq":`;
 }
 
-/** `JSON.stringify` of a step's TraceRecord (no capacity or sandboxes: those are the boot record's), given the text of its sessions. */
-export function stepRecordJson(t: string, identityJson: string, seq: number, event: StageEvent, result: StepResult<StageState>, node: string, sessionsText: string): string {
-  return `{"t":${jsonString(t)}${identityJson}${jsonNumber(seq)},"event":${eventJson(event)},"disposition":${jsonString(result.disposition)},"transitions":${transitionsJson(result.trace)},"effects":${effectsJson(result.effects, node)},"sessions":${sessionsText}}`;
+/** `JSON.stringify` of a step's TraceRecord (no capacity or sandboxes: those are the boot record's), given the text of its sessions, or null to leave them out (unchanged). */
+export function stepRecordJson(t: string, identityJson: string, seq: number, event: StageEvent, result: StepResult<StageState>, node: string, sessionsText: string | null): string {
+  const sessions = sessionsText === null ? '' : `,"sessions":${sessionsText}`;
+  return `{"t":${jsonString(t)}${identityJson}${jsonNumber(seq)},"event":${eventJson(event)},"disposition":${jsonString(result.disposition)},"transitions":${transitionsJson(result.trace)},"effects":${effectsJson(result.effects, node)}${sessions}}`;
 }

@@ -81,7 +81,12 @@ export interface TraceRecord {
   readonly disposition: Disposition;
   readonly transitions: readonly TracePoint[];
   readonly effects: readonly TraceEffect[];
-  readonly sessions: readonly TraceSession[];
+  /**
+   * The session sides after the step. On the boot record and on every record whose step
+   * changed a side; absent when they are those of the previous record of this incarnation
+   * (most steps change none, and a Scheduler's nine sides were two thirds of each line).
+   */
+  readonly sessions?: readonly TraceSession[];
   /** Boot record of a Kubelet: its capacity and the sandboxes it found on the node. */
   readonly capacity?: number;
   readonly sandboxes?: readonly string[];

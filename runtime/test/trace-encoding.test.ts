@@ -3,7 +3,8 @@
  * record, the text of `JSON.stringify` of the TraceRecord built from the summaries
  * (runtime/observe/trace.ts): over the real steps of a burst and its scale-down, a
  * Kubelet restarted with sandboxes, every message type, event and effect kind, and
- * names that JSON must escape. The trace.stopped note is checked the same way.
+ * names that JSON must escape. The trace.stopped note is checked the same way, and the
+ * observer's records carry their sessions only where a step changed them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,8 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { recordIdentityJson, sessionsJson, stepRecordJson } from '../observe/trace-encoding.js';
-import { sessionsOf, summarizeEffect, summarizeEvent, TraceWriter, type TraceRecord } from '../observe/trace.js';
+import { StageObserver } from '../observe/observer.js';
+import { sessionsOf, summarizeEffect, summarizeEvent, traceFileOf, TraceWriter, type TraceRecord } from '../observe/trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-trace-encoding-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,7 +127,11 @@ function recordOf(t: string, stage: StageId, incarnation: number, seq: number, s
 function expectSameText(stage: StageId, seq: number, step: Omit<Step, 'stage'>, node: string): void {
   const t = '2026-01-01T00:00:00.000Z';
   const direct = stepRecordJson(t, recordIdentityJson(stage, 3), seq, step.event, step.result, node, sessionsJson(sessionsOf(step.result.state)));
-  expect(direct).toBe(JSON.stringify(recordOf(t, stage, 3, seq, step, node)));
+  const record = recordOf(t, stage, 3, seq, step, node);
+  expect(direct).toBe(JSON.stringify(record));
+  // Sessions unchanged since the previous record: left out.
+  const { sessions: _unchanged, ...withoutSessions } = record;
+  expect(stepRecordJson(t, recordIdentityJson(stage, 3), seq, step.event, step.result, node, null)).toBe(JSON.stringify(withoutSessions));
 }
 
 describe('trace encoding', () => {
@@ -144,6 +150,40 @@ describe('trace encoding', () => {
     }
     const trace = [{ machine: 'scheduler-pod', pod: quoted, event: 'upstream.provision', from: 'unknown', to: 'pending' }] as const;
     expectSameText(quoted as StageId, 2, { event: { type: 'link.lost', link }, result: { state, effects: [], trace, disposition: 'none' } }, '');
+  });
+
+  it('the observer writes sessions on the boot record and where a step changed them; carried forward they are every state\'s', async () => {
+    const steps = burstSteps();
+    for (const stage of stagesOf(config)) {
+      const dataDir = join(dir, `observer-${stage.replace(':', '-')}`);
+      const initial = initStage(config, stage, { incarnation: 1 });
+      let current = initial;
+      const observer = new StageObserver({ chain: config, stage, incarnation: 1, dataDir, metricsAddress: null, warn: () => undefined, state: () => current });
+      observer.started(initial, []);
+      const ofStage = steps.filter((s) => s.stage === stage);
+      for (const step of ofStage) {
+        observer.step(step.event, step.result);
+        current = step.result.state;
+      }
+      await observer.close();
+      const records = readFileSync(traceFileOf(dataDir), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TraceRecord);
+      expect(records.map((r) => r.seq)).toEqual([0, ...ofStage.map((_, i) => i + 1)]);
+      const states = [initial, ...ofStage.map((s) => s.result.state)];
+      let carried: unknown = undefined;
+      let written = 0;
+      records.forEach((record, i) => {
+        const expected = sessionsOf(states[i] as StageState);
+        const changed = i === 0 || JSON.stringify(expected) !== JSON.stringify(sessionsOf(states[i - 1] as StageState));
+        expect('sessions' in record).toBe(changed);
+        if (record.sessions !== undefined) {
+          carried = record.sessions;
+          written++;
+        }
+        expect(carried).toEqual(expected);
+      });
+      // A burst opens each session once: most records leave the sessions out.
+      expect(written).toBeLessThan(records.length);
+    }
   });
 
   it('the trace.stopped note at traceBytesMax is the record JSON.stringify would write', () => {
