@@ -1,7 +1,6 @@
 /** `kd conformance`: the black-box conformance suite for one stage (conformance/README.md). */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { roles, type Role } from '../machines/index.js';
 import { isVariantName, variantNames } from '../spec/variants.js';
@@ -9,6 +8,7 @@ import { casesForRole } from '../conformance/cases/registry.js';
 import { levelOf } from '../conformance/cases/case.js';
 import type { TesteeSpec } from '../conformance/harness/runner.js';
 import { failedCaseIds, readExpectedFailures, runSuite, selectCases } from '../conformance/suite.js';
+import { repositoryPath } from '../runtime/repository-paths.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
 export const conformanceExitCodes = { pass: 0, fail: 1, harness: 2 } as const;
@@ -44,11 +44,11 @@ Writes DIR/results.json, DIR/junit.xml and, per failing case, DIR/cases/ID/trace
 and DIR/cases/ID/sequence.svg. Exit codes: 0 every required case passed, 1 a required
 case failed (or an expected failure passed), 2 harness error or bad usage.`;
 
-const referenceBin = fileURLToPath(new URL('../bin/kd.mjs', import.meta.url));
+const referenceBin = repositoryPath('bin', 'kd.mjs');
 
 function packageVersion(): string {
   try {
-    return String((JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+    return String((JSON.parse(readFileSync(repositoryPath('package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
   } catch {
     return 'unknown';
   }

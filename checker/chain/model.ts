@@ -23,6 +23,7 @@
  */
 import { InvariantViolation, type ChainConfig } from '../../machines/index.js';
 import type { Violation } from '../../simulator/ghost.js';
+import { repositoryModuleUrl } from '../../runtime/repository-paths.js';
 import { applyAction, bootSequence, initialWorld, type World } from '../../simulator/world.js';
 import type { Fingerprint } from '../engine/fingerprint.js';
 import type { Model, SometimesProperty } from '../engine/model.js';
@@ -172,5 +173,8 @@ export function chainModelOf(check: CheckConfig): ChainModel {
   return new ChainModel(check);
 }
 
-/** This module, for `chainModelOf` in worker threads. */
-export const chainModelModule = import.meta.url;
+/**
+ * This module's source, for `chainModelOf` in worker threads: they load it through tsx
+ * (checker/engine/parallel-worker.mjs), also when `kd` itself runs from its bundle.
+ */
+export const chainModelModule = repositoryModuleUrl('checker', 'chain', 'model.ts');

@@ -22,6 +22,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { repositoryPath } from '../../runtime/repository-paths.js';
 import { collisionProbability, IntList } from './fingerprint.js';
 import { findLivenessViolation } from './liveness.js';
 import type { Model } from './model.js';
@@ -127,7 +128,7 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
     liveness,
     prefixStates: options.prefixStates ?? 64 * workers,
   };
-  const threads = Array.from({ length: workers }, (_, worker) => new Worker(new URL('./parallel-worker.mjs', import.meta.url), { workerData: { ...setupBase, worker } satisfies WorkerSetup }));
+  const threads = Array.from({ length: workers }, (_, worker) => new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), { workerData: { ...setupBase, worker } satisfies WorkerSetup }));
   const inboxes = threads.map(() => new Inbox());
   let failure: Error | null = null;
   threads.forEach((thread, i) => {

@@ -1,9 +1,9 @@
 /** The standard gRPC health service (spec/health.proto): the suite's readiness probe (spec/11 §Launch contract). */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { repositoryPath } from '../../runtime/repository-paths.js';
 
-const healthProtoPath = fileURLToPath(new URL('../../spec/health.proto', import.meta.url));
+const healthProtoPath = repositoryPath('spec', 'health.proto');
 const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
 const loaded = grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
 export const HealthClient = loaded.grpc.health.v1.Health;

@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig, type SandboxDriver, type StageEndpoint } from '../config.js';
 import { killProcessSandboxes } from '../node/process-sandboxes.js';
@@ -21,8 +20,9 @@ import { makeCertificates } from '../security/certs.js';
 import { operatorIdentity } from '../security/identity.js';
 import { getStageState, stageTargetOf } from './rpc.js';
 import type { TransportConfig } from '../mediated/transport-config.js';
+import { repositoryPath } from '../repository-paths.js';
 
-const kdBin = fileURLToPath(new URL('../../bin/kd.mjs', import.meta.url));
+const kdBin = repositoryPath('bin', 'kd.mjs');
 
 export function configFileOf(dir: string): string {
   return join(resolve(dir), 'cluster.json');

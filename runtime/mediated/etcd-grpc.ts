@@ -8,11 +8,11 @@
  * Keys are strings, values Buffers (a string passed for a proto `bytes` field would be
  * read as base64, so everything is turned into a Buffer here).
  */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { repositoryPath } from '../repository-paths.js';
 
-export const etcdProtoPath = fileURLToPath(new URL('./etcd-rpc.proto', import.meta.url));
+export const etcdProtoPath = repositoryPath('runtime', 'mediated', 'etcd-rpc.proto');
 
 const definition = protoLoader.loadSync(etcdProtoPath, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
 const loaded = grpc.loadPackageDefinition(definition) as unknown as { etcdserverpb: Record<string, grpc.ServiceClientConstructor> };

@@ -22,14 +22,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
 import { sandboxStartMsMax, sandboxTerminationGraceMsMax } from '../../spec/limits.js';
+import { repositoryPath } from '../repository-paths.js';
 import { readJsonFile, writeFileAtomic } from './durable.js';
 import type { SandboxReporter, SandboxRuntime } from './sandbox-runtime.js';
 
 /** The sandbox program every sandbox runs. */
-export const sandboxProgram = fileURLToPath(new URL('./sandbox-program.sh', import.meta.url));
+export const sandboxProgram = repositoryPath('runtime', 'node', 'sandbox-program.sh');
 const shell = '/bin/sh';
 
 /** How often liveness and readiness are checked besides exit and file events. */

@@ -3,12 +3,12 @@
  * the conformance launch contract uses for readiness (spec/11-conformance.md): a stage
  * answers SERVING for the service "" once it accepts sessions.
  */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { repositoryPath } from '../repository-paths.js';
 import { protoLoaderOptions } from './proto.js';
 
-export const healthProtoPath = fileURLToPath(new URL('../../spec/health.proto', import.meta.url));
+export const healthProtoPath = repositoryPath('spec', 'health.proto');
 
 const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, protoLoaderOptions)) as unknown as {
   grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };

@@ -4,11 +4,11 @@
  * are numbers (every epoch is a safe integer, spec/limits.ts), enums are their names,
  * and `body` names the member of each oneof that is set.
  */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { repositoryPath } from '../repository-paths.js';
 
-export const protoPath = fileURLToPath(new URL('../../spec/kubedirect.proto', import.meta.url));
+export const protoPath = repositoryPath('spec', 'kubedirect.proto');
 
 export const protoLoaderOptions: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 
