@@ -20,9 +20,16 @@ async function loadMain() {
     return (await import('../cli/main.ts')).main;
   }
   const { BundleBuildError, bundleDirOf, ensureBundle, repositoryRoot } = await import('./kd-bundle.mjs');
+  let bundleDir;
+  try {
+    bundleDir = bundleDirOf(repositoryRoot);
+  } catch (error) {
+    process.stderr.write(`kd: ${error.message} (unset KD_BUNDLE_DIR for the default out/kd/)\n`);
+    process.exit(2);
+  }
   let bundle;
   try {
-    bundle = await ensureBundle({ root: repositoryRoot, entry: 'cli/main.ts', bundleDir: bundleDirOf(repositoryRoot) });
+    bundle = await ensureBundle({ root: repositoryRoot, entry: 'cli/main.ts', bundleDir });
   } catch (error) {
     if (!(error instanceof BundleBuildError)) throw error;
     process.stderr.write(`kd: could not build the kd bundle from the sources (bin/kd-bundle.mjs):\n\n${error.message}\n`);
