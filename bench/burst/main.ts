@@ -7,14 +7,14 @@
  * measured); bursts of each size are interleaved between the modes, repetition by
  * repetition. A burst scales from 0 to N pods (spread over the functions) with
  * concurrent Scaler calls, waits until the Kubelets have started N sandboxes, then
- * scales back to 0 and waits for convergence (from --restart-from pods on, the cluster
- * is replaced by a fresh one instead, which is faster than a large scale-down). Latency is from the scale request to the
+ * scales back to 0 and waits for convergence (from --restart-from pods on, if given, the
+ * cluster is replaced by a fresh one instead). Latency is from the scale request to the
  * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
  * same traces (traces.ts). Then the trace replay (replay.ts) and, with --calibrate, the
  * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from 1000] [--warm-up 5000] [--warm-up-cycles 3] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--out DIR] [--json]
@@ -277,7 +277,8 @@ Options:
   --nodes N                   Kubelets (default 8)
   --modes direct,store-mediated
   --timeout-s N               per burst (default 300)
-  --restart-from N            a fresh cluster per burst from this size (default 1000)
+  --restart-from N            a fresh cluster (warmed up again) after each burst from this
+                              size on (default: none, every burst scales back to 0)
   --warm-up N                 pods of the unmeasured scale-up and scale-down cycles on
                               every cluster after it starts (default ${warmUpPodsDefault}; 0: none)
   --warm-up-cycles N          how many such cycles (default ${warmUpCyclesDefault})
@@ -339,7 +340,9 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const reps = Number(values.reps ?? (quick ? 1 : 3));
   const nodes = Number(values.nodes ?? 8);
   const timeoutMs = Number(values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
-  const restartFromSize = Number(values['restart-from'] ?? 1000);
+  // A fresh cluster costs its warm-up cycles, more than a scale-down: by default none.
+  const restartFromSize = values['restart-from'] === undefined ? Number.POSITIVE_INFINITY : Number(values['restart-from']);
+  if (!(restartFromSize > 0)) throw new Error(`--restart-from takes a burst size in pods, got "${values['restart-from']}"`);
   const warmUpPods = Number(values['warm-up'] ?? (quick ? 0 : warmUpPodsDefault));
   if (!Number.isInteger(warmUpPods) || warmUpPods < 0) throw new Error(`--warm-up takes a whole number of pods (0: none), got "${values['warm-up']}"`);
   const warmUpCycles = Number(values['warm-up-cycles'] ?? warmUpCyclesDefault);
@@ -402,7 +405,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;
-              // Large bursts are followed by a fresh cluster instead of a scale-down (cheaper, and the same start state).
+              // From --restart-from on, a burst is followed by a fresh cluster instead of a scale-down.
               const restart = size >= restartFromSize;
               const run = await runBurst(cluster, size, rep, timeoutMs, !restart);
               runs.push(run);
@@ -465,7 +468,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,
