@@ -75,7 +75,7 @@ export class ChainPump {
 
   running(): number {
     let running = 0;
-    for (const node of this.config.nodes) running += podCacheOf(this.states.get(kubeletId(node.name)) as StageState).inLifecycle('running').size;
+    for (const node of this.config.nodes) running += podCacheOf(this.states.get(kubeletId(node.name)) as StageState).countIn('running');
     return running;
   }
 }

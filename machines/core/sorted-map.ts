@@ -32,12 +32,20 @@ interface Branch<V> {
 
 type TreeNode<V> = Leaf<V> | Branch<V>;
 
+// Leaves and branches are built with their fields in the same order, so that they share
+// one hidden class and every read of a tree node stays monomorphic.
+
 function leaf<V>(keys: readonly string[], values: readonly V[]): Leaf<V> {
   return { keys, values, children: null };
 }
 
+/** A branch whose `keys` are already the smallest key of each child. */
+function branchWithKeys<V>(keys: readonly string[], children: ReadonlyArray<TreeNode<V>>): Branch<V> {
+  return { keys, values: null, children };
+}
+
 function branch<V>(children: ReadonlyArray<TreeNode<V>>): Branch<V> {
-  return { keys: children.map((c) => c.keys[0] as string), children, values: null };
+  return branchWithKeys(children.map((c) => c.keys[0] as string), children);
 }
 
 /** Index of the first key >= `key` in sorted `keys` (binary search, JavaScript string order). */
@@ -97,7 +105,7 @@ function withReplacedByTwo<T>(list: readonly T[], at: number, first: T, second: 
 function branchWithChild<V>(node: Branch<V>, at: number, child: TreeNode<V>): Branch<V> {
   const smallest = child.keys[0] as string;
   const keys = node.keys[at] === smallest ? node.keys : withReplaced(node.keys, at, smallest);
-  return { keys, children: withReplaced(node.children, at, child), values: null };
+  return branchWithKeys(keys, withReplaced(node.children, at, child));
 }
 
 /**
@@ -143,7 +151,7 @@ function inserted<V>(node: TreeNode<V>, key: string, value: V, insertion: Insert
   insertion.splitOff = null;
   const children = withReplacedByTwo(node.children, at, next, splitOff);
   const keys = withReplacedByTwo(node.keys, at, next.keys[0] as string, splitOff.keys[0] as string);
-  return splitIfFull<V>({ keys, children, values: null }, insertion);
+  return splitIfFull(branchWithKeys(keys, children), insertion);
 }
 
 /** Two neighbouring nodes of one level as one or two nodes, each at least half full when possible. */
@@ -169,7 +177,7 @@ function removed<V>(node: TreeNode<V>, key: string): TreeNode<V> | null {
   const child = node.children[at] as TreeNode<V>;
   const next = removed(child, key);
   if (next === child) return node;
-  if (next === null) return node.children.length === 1 ? null : { keys: withRemoved(node.keys, at), children: withRemoved(node.children, at), values: null };
+  if (next === null) return node.children.length === 1 ? null : branchWithKeys(withRemoved(node.keys, at), withRemoved(node.children, at));
   if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchWithChild(node, at, next);
   // Underfull: merge with a neighbour (and split again if the two are too many for one node).
   const neighbour = at + 1 < node.children.length ? at + 1 : at - 1;
@@ -179,20 +187,80 @@ function removed<V>(node: TreeNode<V>, key: string): TreeNode<V> | null {
   return branch(children);
 }
 
-function* walk<V>(node: TreeNode<V>): Generator<[string, V]> {
-  if (node.children === null) {
-    for (let i = 0; i < node.keys.length; i++) yield [node.keys[i] as string, node.values[i] as V];
-    return;
+/**
+ * Walks the leaves of a tree in key order, one entry at a time, giving `project(leaf, i)`
+ * for each: an iterator object with an explicit stack instead of nested generators, whose
+ * cost per entry grows with the tree's depth (the stages walk groups on every step).
+ */
+class TreeWalk<V, R> implements IterableIterator<R> {
+  /** The branches above the current leaf, each with the index of the child being walked. */
+  private readonly branches: Array<Branch<V>> = [];
+  private readonly childIndexes: number[] = [];
+  private leaf: Leaf<V> | null;
+  private at = 0;
+
+  constructor(
+    root: TreeNode<V>,
+    private readonly project: (leaf: Leaf<V>, at: number) => R,
+  ) {
+    this.leaf = this.descend(root);
   }
-  for (const child of node.children) yield* walk(child);
+
+  /** Goes down the first children from `node` to a leaf, remembering the branches passed. */
+  private descend(node: TreeNode<V>): Leaf<V> {
+    while (node.children !== null) {
+      this.branches.push(node);
+      this.childIndexes.push(0);
+      node = node.children[0] as TreeNode<V>;
+    }
+    return node;
+  }
+
+  /** The leaf after the current one; null after the last. */
+  private nextLeaf(): Leaf<V> | null {
+    while (this.branches.length > 0) {
+      const top = this.branches.length - 1;
+      const branch = this.branches[top] as Branch<V>;
+      const next = (this.childIndexes[top] as number) + 1;
+      if (next < branch.children.length) {
+        this.childIndexes[top] = next;
+        return this.descend(branch.children[next] as TreeNode<V>);
+      }
+      this.branches.pop();
+      this.childIndexes.pop();
+    }
+    return null;
+  }
+
+  next(): IteratorResult<R> {
+    while (this.leaf !== null) {
+      if (this.at < this.leaf.keys.length) return { done: false, value: this.project(this.leaf, this.at++) };
+      this.leaf = this.nextLeaf();
+      this.at = 0;
+    }
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): IterableIterator<R> {
+    return this;
+  }
 }
 
-function* walkValues<V>(node: TreeNode<V>): Generator<V> {
+function entryAt<V>(leaf: Leaf<V>, at: number): [string, V] {
+  return [leaf.keys[at] as string, leaf.values[at] as V];
+}
+
+function valueAt<V>(leaf: Leaf<V>, at: number): V {
+  return leaf.values[at] as V;
+}
+
+/** Calls `visit` with every key and value in key order: plain loops, for whole-map passes. */
+function forEachEntry<V>(node: TreeNode<V>, visit: (key: string, value: V) => void): void {
   if (node.children === null) {
-    yield* node.values;
+    for (let i = 0; i < node.keys.length; i++) visit(node.keys[i] as string, node.values[i] as V);
     return;
   }
-  for (const child of node.children) yield* walkValues(child);
+  for (const child of node.children) forEachEntry(child, visit);
 }
 
 const emptyLeaf: Leaf<never> = leaf([], []);
@@ -248,18 +316,18 @@ export class SortedMap<V> {
 
   /** Entries in key order. */
   entries(): IterableIterator<[string, V]> {
-    return walk(this.root);
+    return new TreeWalk(this.root, entryAt);
   }
 
   keys(): string[] {
     const keys: string[] = [];
-    for (const [key] of walk(this.root)) keys.push(key);
+    forEachEntry(this.root, (key) => keys.push(key));
     return keys;
   }
 
   /** Values in key order. */
   values(): IterableIterator<V> {
-    return walkValues(this.root);
+    return new TreeWalk(this.root, valueAt);
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
@@ -269,7 +337,9 @@ export class SortedMap<V> {
   /** A plain object with the keys in order: what JSON.stringify prints for the map. */
   toJSON(): Record<string, V> {
     const plain: Record<string, V> = {};
-    for (const [key, value] of walk(this.root)) plain[key] = value;
+    forEachEntry(this.root, (key, value) => {
+      plain[key] = value;
+    });
     return plain;
   }
 

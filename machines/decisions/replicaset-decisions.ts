@@ -4,9 +4,7 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { stateIsAlive, stateIsTombstone } from '../stages/lifecycle-states.js';
-import type { AnyStateMachine } from 'xstate';
-import { lifecycleStatesOf } from '../core/lifecycle.js';
-import type { PodCache, PodEntry } from '../stages/pod-cache.js';
+import type { FunctionPodCounts, PodCache, PodEntry } from '../stages/pod-cache.js';
 
 export interface ReplicaDecision {
   /** How many new pods to create. */
@@ -36,6 +34,15 @@ export function decideReplicas(desired: number, pods: FunctionPods, room: number
   return { create: Math.min(Math.max(0, room), Math.max(0, desired - pods.alive - pods.terminating)), victims: [] };
 }
 
+/**
+ * Whether `decideReplicas` can decide anything for a function: only when more pods are
+ * alive than desired (victims), or fewer are alive and terminating than desired (creations,
+ * room permitting). Otherwise the function is balanced and its decision is "nothing".
+ */
+export function mayNeedDecision(desired: number, counts: FunctionPodCounts): boolean {
+  return counts.alive > desired || counts.alive + counts.tombstones < desired;
+}
+
 /** What the replica decision reads of one function's entries. */
 export interface FunctionPods {
   readonly alive: number;
@@ -53,14 +60,13 @@ export function functionPodsOf(entries: readonly PodEntry[]): FunctionPods {
 /**
  * A function's entries in a cache, counted by the cache itself: no scan unless some are
  * to be terminated. A class rather than an object with a closure: the ReplicaSet builds
- * one per function on every step.
+ * one per function it decides, on every step.
  */
 class CachedFunctionPods implements FunctionPods {
   readonly alive: number;
   readonly terminating: number;
 
   constructor(
-    private readonly machine: AnyStateMachine,
     private readonly pods: PodCache,
     private readonly fn: string,
   ) {
@@ -69,15 +75,16 @@ class CachedFunctionPods implements FunctionPods {
     this.terminating = counts.tombstones;
   }
 
+  /** One scan of the cache: alive entries are most of it, and the cache keeps no group of them. */
   aliveEntries(): readonly PodEntry[] {
-    return lifecycleStatesOf(this.machine)
-      .filter(stateIsAlive)
-      .flatMap((state) => [...this.pods.inLifecycle(state).values()].filter((e) => e.record.function === this.fn));
+    const alive: PodEntry[] = [];
+    for (const e of this.pods.entries()) if (e.record.function === this.fn && stateIsAlive(e.lifecycle)) alive.push(e);
+    return alive;
   }
 }
 
-export function functionPodsIn(machine: AnyStateMachine, pods: PodCache, fn: string): FunctionPods {
-  return new CachedFunctionPods(machine, pods, fn);
+export function functionPodsIn(pods: PodCache, fn: string): FunctionPods {
+  return new CachedFunctionPods(pods, fn);
 }
 
 /** Pod names end in `-<incarnation>-<ordinal>`: newer incarnations and higher ordinals are newer. */

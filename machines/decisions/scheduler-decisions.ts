@@ -31,8 +31,7 @@ const tombstoneStates = holdsCapacity.filter(stateIsTombstone);
  * pod as soon as the Scheduler preempts it.
  */
 export function capacityUsed(variant: ProtocolVariant, pods: PodCache, node: string): number {
-  let used = 0;
-  for (const state of holdsCapacity) used += pods.onNode(node, state).size;
+  let used = pods.countOnNode(node, holdsCapacity);
   if (variant === 'free-capacity-on-preempt')
     for (const state of tombstoneStates) for (const e of pods.onNode(node, state).values()) if (e.origin === 'scheduler') used--;
   return used;
@@ -43,35 +42,43 @@ function waitingPods(pods: PodCache): PodEntry[] {
   return [...pods.inLifecycle('unscheduled').values()].sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1));
 }
 
+type NodeCapacity = PlacementInput['nodes'][number];
+
+/** The nodes in name order: the same list when it is in order already (the configuration's usually is). */
+function inNameOrder(nodes: readonly NodeCapacity[]): readonly NodeCapacity[] {
+  for (let i = 1; i < nodes.length; i++)
+    if ((nodes[i - 1] as NodeCapacity).name > (nodes[i] as NodeCapacity).name) return [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return nodes;
+}
+
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const waiting = waitingPods(input.pods);
   if (waiting.length === 0) return { placements: [], preemptions: [] };
   // Nodes in name order, so that ties go to the first name (mostFree).
-  const free = new Map(
-    [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => [n.name, n.capacity - capacityUsed(input.variant, input.pods, n.name)]),
-  );
+  const nodes = inNameOrder(input.nodes);
+  const free = nodes.map((n) => n.capacity - capacityUsed(input.variant, input.pods, n.name));
   const placements: Array<{ pod: string; node: string }> = [];
   const unplaced: PodEntry[] = [];
   for (const pod of waiting) {
-    const node = mostFree(free);
-    if (node === null) {
+    const at = mostFree(free);
+    if (at < 0) {
       unplaced.push(pod);
       continue;
     }
-    placements.push({ pod: pod.record.name, node });
-    free.set(node, (free.get(node) ?? 0) - 1);
+    placements.push({ pod: pod.record.name, node: (nodes[at] as NodeCapacity).name });
+    free[at] = (free[at] as number) - 1;
   }
   return { placements, preemptions: choosePreemptions(input, unplaced) };
 }
 
-/** The node with the most free capacity; ties go to the first in `free`'s order (name order). */
-function mostFree(free: ReadonlyMap<string, number>): string | null {
-  let best: string | null = null;
+/** The index of the node with the most free capacity, -1 when none has any; ties go to the first (name order). */
+function mostFree(free: readonly number[]): number {
+  let best = -1;
   let bestFree = 0;
-  for (const [node, n] of free) {
-    if (n > bestFree) {
-      best = node;
-      bestFree = n;
+  for (let at = 0; at < free.length; at++) {
+    if ((free[at] as number) > bestFree) {
+      best = at;
+      bestFree = free[at] as number;
     }
   }
   return best;
@@ -85,11 +92,9 @@ function mostFree(free: ReadonlyMap<string, number>): string | null {
 function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[]): string[] {
   if (unplaced.length === 0) return [];
   let underWay = 0;
-  for (const node of input.nodes) for (const state of tombstoneStates) underWay += input.pods.onNode(node.name, state).size;
+  for (const node of input.nodes) underWay += input.pods.countOnNode(node.name, tombstoneStates);
   if (underWay >= unplaced.length) return [];
-  const candidates = input.nodes
-    .flatMap((node) => [...input.pods.onNode(node.name, 'bound').values(), ...input.pods.onNode(node.name, 'running').values()])
-    .sort((a, b) => a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name));
+  const candidates = preemptionCandidates(input).sort((a, b) => a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name));
   const preemptions: string[] = [];
   for (const pod of unplaced) {
     if (underWay > 0) {
@@ -101,4 +106,13 @@ function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[])
     preemptions.push(victim.record.name);
   }
   return preemptions;
+}
+
+/** The bound and running pods on the warm nodes: one scan of the cache (they are most of it). */
+function preemptionCandidates(input: PlacementInput): PodEntry[] {
+  const warm = new Set(input.nodes.map((n) => n.name));
+  const candidates: PodEntry[] = [];
+  for (const e of input.pods.entries())
+    if ((e.lifecycle === 'bound' || e.lifecycle === 'running') && e.record.node !== null && warm.has(e.record.node)) candidates.push(e);
+  return candidates;
 }

@@ -61,7 +61,7 @@ export function stepKubelet(config: KubeletConfig, state: KubeletState, event: S
 
 /** Sandboxes that hold capacity: starting, running and being killed. */
 export function sandboxesHeld(pods: PodCache): number {
-  return pods.inLifecycle('starting').size + pods.inLifecycle('running').size + pods.inLifecycle('killing').size;
+  return pods.countIn('starting') + pods.countIn('running') + pods.countIn('killing');
 }
 
 class KubeletStep {

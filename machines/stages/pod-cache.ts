@@ -37,81 +37,117 @@ function countsWith(counts: FunctionPodCounts, lifecycle: string, delta: number)
 const noEntries: PodGroup = SortedMap.empty<PodEntry>();
 
 /**
- * Group keys, built once per lifecycle state (and node) and reused: every update names
- * several groups, and a reused string is neither rebuilt nor re-hashed. Caches of pure
- * values (like the lifecycle step memo); nodes and states are few, so they stay small.
- */
-const lifecycleGroupKeys = new Map<string, string>();
-const nodeGroupKeys = new Map<string, Map<string, string>>();
-
-function lifecycleGroup(lifecycle: string): string {
-  let key = lifecycleGroupKeys.get(lifecycle);
-  if (key === undefined) {
-    key = `lifecycle:${lifecycle}`;
-    lifecycleGroupKeys.set(lifecycle, key);
-  }
-  return key;
-}
-
-function nodeGroup(node: string, lifecycle: string): string {
-  let keys = nodeGroupKeys.get(node);
-  if (keys === undefined) {
-    keys = new Map();
-    nodeGroupKeys.set(node, keys);
-  }
-  let key = keys.get(lifecycle);
-  if (key === undefined) {
-    key = `node:${node}/${lifecycle}`;
-    keys.set(lifecycle, key);
-  }
-  return key;
-}
-
-/**
- * What a cache keeps besides the groups per lifecycle state: groups per node (the
- * Scheduler places and forwards per node) and counts per function (the ReplicaSet
- * decides per function on every step; it reads a function's entries only to choose
- * victims, and then filters the lifecycle groups). Each kept index costs every update
- * a little, so a stage keeps only those it reads.
+ * What a cache keeps besides the entries by name, so that the stages' decisions read
+ * only what they act on instead of scanning every entry on every step:
+ * - counts per lifecycle state (always), and per node and lifecycle state (`byNode`);
+ * - the entries of the `listed` lifecycle states as groups by name: the states a stage
+ *   walks on every step (what waits to be placed or forwarded). With `byNode`, a bound
+ *   entry of a listed state is kept in its node's group only;
+ * - alive and tombstone counts per function (`countsByFunction`).
+ * Every kept group costs each update that enters or leaves it a copied path, so a stage
+ * lists only the states it walks; the other states are counted only.
  */
 export interface PodGrouping {
   readonly byNode: boolean;
   readonly countsByFunction: boolean;
+  readonly listed: readonly string[];
 }
 
 export const podGroupingOf = {
-  replicaset: { byNode: false, countsByFunction: true },
-  scheduler: { byNode: true, countsByFunction: false },
-  kubelet: { byNode: false, countsByFunction: false },
+  replicaset: { byNode: false, countsByFunction: true, listed: ['pending', 'terminating.unsent'] },
+  scheduler: { byNode: true, countsByFunction: false, listed: ['unscheduled', 'pending', 'terminating.unsent'] },
+  kubelet: { byNode: false, countsByFunction: false, listed: [] },
 } as const satisfies Record<string, PodGrouping>;
 
-const everyGrouping: PodGrouping = { byNode: true, countsByFunction: true };
+const everyGrouping: PodGrouping = { byNode: true, countsByFunction: true, listed: ['unscheduled', 'pending', 'terminating.unsent'] };
 
-/** The lifecycle group an entry belongs to; null for none (absent or gone). */
-function lifecycleGroupOf(entry: PodEntry | undefined): string | null {
-  return entry === undefined || entry.lifecycle === 'gone' ? null : lifecycleGroup(entry.lifecycle);
+/**
+ * Lifecycle states numbered in the order first seen, to index count arrays: a cache of
+ * pure values (like the lifecycle step memo); the states are few. The numbers are never
+ * observable: counts are read by state name, and `lifecycles()` sorts.
+ */
+const lifecycleNumbers = new Map<string, number>();
+const lifecycleNames: string[] = [];
+
+function lifecycleNumber(lifecycle: string): number {
+  let number = lifecycleNumbers.get(lifecycle);
+  if (number === undefined) {
+    number = lifecycleNames.length;
+    lifecycleNumbers.set(lifecycle, number);
+    lifecycleNames.push(lifecycle);
+  }
+  return number;
 }
 
-/** The node group an entry belongs to; null for none (absent, gone, not bound, or no groups per node kept). */
-function nodeGroupOf(entry: PodEntry | undefined, grouping: PodGrouping): string | null {
-  if (!grouping.byNode || entry === undefined || entry.lifecycle === 'gone' || entry.record.node === null) return null;
-  return nodeGroup(entry.record.node, entry.lifecycle);
+/** Entries per lifecycle state, by lifecycle number (a state past the end counts none). */
+type LifecycleCounts = readonly number[];
+
+function countOf(counts: LifecycleCounts, lifecycle: string): number {
+  const number = lifecycleNumbers.get(lifecycle);
+  // Checked against the length rather than read past the end: an out-of-bounds read deoptimizes.
+  return number === undefined || number >= counts.length ? 0 : (counts[number] as number);
 }
 
-/** The groups with `name` moved from group `before` to group `after` (either null for none), holding `entry`. */
-function moved(groups: SortedMap<PodGroup>, before: string | null, after: string | null, name: string, entry: PodEntry): SortedMap<PodGroup> {
-  const without = before !== null && before !== after ? withoutMember(groups, before, name) : groups;
-  return after === null ? without : without.set(after, (without.get(after) ?? noEntries).set(name, entry));
+function addCount(counts: number[], lifecycle: string, delta: number): void {
+  const number = lifecycleNumber(lifecycle);
+  while (counts.length <= number) counts.push(0); // stays a dense array
+  counts[number] = (counts[number] as number) + delta;
 }
 
-function withoutMember(groups: SortedMap<PodGroup>, group: string, name: string): SortedMap<PodGroup> {
-  const members = (groups.get(group) ?? noEntries).delete(name);
-  return members.size === 0 ? groups.delete(group) : groups.set(group, members);
+/** The counts with one entry moved from state `before` to state `after` (either null for none). */
+function countsMoved(counts: LifecycleCounts, before: string | null, after: string | null): LifecycleCounts {
+  if (before === after) return counts;
+  const next = counts.slice();
+  if (before !== null) addCount(next, before, -1);
+  if (after !== null) addCount(next, after, 1);
+  return next;
+}
+
+/** The lifecycle states counted at least once, in order, with their counts. */
+function countedStates(counts: LifecycleCounts): Array<[string, number]> {
+  const states: Array<[string, number]> = [];
+  counts.forEach((n, number) => {
+    if (n !== 0) states.push([lifecycleNames[number] as string, n]);
+  });
+  return states.sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/** Groups of the listed states, by position in `listed`. */
+type ListedGroups = readonly PodGroup[];
+
+/**
+ * The groups with entry `name` moved from the group of state `before` to the group of
+ * state `after` (null, or a state not listed, for none), holding `entry`. An entry that
+ * stays in its group is replaced there: one update instead of a removal and an insertion.
+ */
+function groupsMoved(groups: ListedGroups, listed: readonly string[], name: string, before: string | null, after: string | null, entry: PodEntry): ListedGroups {
+  const from = before === null ? -1 : listed.indexOf(before);
+  const to = after === null ? -1 : listed.indexOf(after);
+  if (from < 0 && to < 0) return groups;
+  const next = groups.slice();
+  if (from >= 0 && from !== to) next[from] = (next[from] as PodGroup).delete(name);
+  if (to >= 0) next[to] = (next[to] as PodGroup).set(name, entry);
+  return next;
+}
+
+/** What a cache keeps of the entries bound to one node. */
+interface NodeTable {
+  readonly counts: LifecycleCounts;
+  readonly groups: ListedGroups;
+}
+
+/** The node's table with `leaving` taken out and `entering` put in (either null for none). */
+function nodeTableWith(table: NodeTable, listed: readonly string[], name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): NodeTable {
+  const before = leaving === null ? null : leaving.lifecycle;
+  const after = entering === null ? null : entering.lifecycle;
+  const counts = countsMoved(table.counts, before, after);
+  const groups = groupsMoved(table.groups, listed, name, before, after, entry);
+  return counts === table.counts && groups === table.groups ? table : { counts, groups };
 }
 
 /** Whether replacing `previous` by `entry` leaves the counts as they are: same function, same class (alive, tombstone or neither). */
-function sameCountClass(previous: PodEntry | undefined, entry: PodEntry): boolean {
-  if (previous === undefined || previous.record.function !== entry.record.function) return false;
+function sameCountClass(previous: PodEntry | null, entry: PodEntry): boolean {
+  if (previous === null || previous.record.function !== entry.record.function) return false;
   return stateIsTombstone(previous.lifecycle) === stateIsTombstone(entry.lifecycle) && stateIsAlive(previous.lifecycle) === stateIsAlive(entry.lifecycle);
 }
 
@@ -125,24 +161,27 @@ function countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delt
 
 /**
  * A stage's cache of pods, immutable: every update returns a new cache and leaves the
- * old one as it was. Entries are kept by pod name, and also by lifecycle state (alone,
- * and per node when kept), so that the stages' decisions read only the entries
- * they act on instead of scanning the whole cache on every step. The groups are
- * derived from the entries and are not part of the state's content: `toJSON()` is the
+ * old one as it was. Entries are kept by name; what else is kept (`PodGrouping`) is
+ * derived from the entries and is not part of the state's content: `toJSON()` is the
  * entries by name only, the same JSON as a plain sorted record.
  */
 export class PodCache {
   private constructor(
     private readonly byName: SortedMap<PodEntry>,
-    private readonly groups: SortedMap<PodGroup>,
     readonly grouping: PodGrouping,
+    /** Entries per lifecycle state. */
+    private readonly counts: LifecycleCounts,
+    /** The groups of the listed states; with `byNode`, of the entries bound to no node only. */
+    private readonly groups: ListedGroups,
+    /** Per node, when kept: counts and listed groups of the entries bound to it. */
+    private readonly nodes: SortedMap<NodeTable>,
     /** Alive and tombstone counts per function, when kept. */
     private readonly countsByFunction: SortedMap<FunctionPodCounts>,
   ) {}
 
-  /** An empty cache that keeps `grouping` (every group by default). */
+  /** An empty cache that keeps `grouping` (every index by default). */
   static empty(grouping: PodGrouping = everyGrouping): PodCache {
-    return new PodCache(SortedMap.empty(), SortedMap.empty(), grouping, SortedMap.empty());
+    return new PodCache(SortedMap.empty(), grouping, [], grouping.listed.map(() => noEntries), SortedMap.empty(), SortedMap.empty());
   }
 
   /** A cache of these entries (e.g. from a state's JSON). */
@@ -185,35 +224,94 @@ export class PodCache {
 
   /**
    * Stores the entry, or removes it when its lifecycle reached `gone`. Each entry is in
-   * at most two groups (its lifecycle state, and on its node); a group the entry stays
-   * in gets the new entry in place (one update instead of a removal and an insertion),
-   * and the counts change only when the entry changes function or class.
+   * at most one group (of a listed state, on its node or not); the counts change only
+   * when the entry changes state, node, function or class.
    */
   put(entry: PodEntry): PodCache {
     const name = entry.record.name;
     const previous = this.byName.get(name);
     if (previous === entry) return this;
     if (previous === undefined && entry.lifecycle === 'gone') return this;
-    let groups = moved(this.groups, lifecycleGroupOf(previous), lifecycleGroupOf(entry), name, entry);
-    groups = moved(groups, nodeGroupOf(previous, this.grouping), nodeGroupOf(entry, this.grouping), name, entry);
-    let counts = this.countsByFunction;
-    if (this.grouping.countsByFunction && !sameCountClass(previous, entry)) {
-      if (previous !== undefined) counts = countedWith(counts, previous, -1);
-      counts = countedWith(counts, entry, 1);
+    const leaving = previous ?? null; // never `gone`: gone entries are not stored
+    const entering = entry.lifecycle === 'gone' ? null : entry;
+    const byName = entering === null ? this.byName.delete(name) : this.byName.set(name, entry);
+    const counts = countsMoved(this.counts, leaving === null ? null : leaving.lifecycle, entering === null ? null : entering.lifecycle);
+    const groups = groupsMoved(this.groups, this.grouping.listed, name, this.unboundStateOf(leaving), this.unboundStateOf(entering), entry);
+    const nodes = this.grouping.byNode ? this.nodesWith(name, leaving, entering, entry) : this.nodes;
+    let countsByFunction = this.countsByFunction;
+    if (this.grouping.countsByFunction && !sameCountClass(leaving, entry)) {
+      if (leaving !== null) countsByFunction = countedWith(countsByFunction, leaving, -1);
+      countsByFunction = countedWith(countsByFunction, entry, 1);
     }
-    const byName = entry.lifecycle === 'gone' ? this.byName.delete(name) : this.byName.set(name, entry);
-    return new PodCache(byName, groups, this.grouping, counts);
+    return new PodCache(byName, this.grouping, counts, groups, nodes, countsByFunction);
   }
 
-  /** The entries in `lifecycle`, by name. */
+  /** The state of an entry that the cache-wide groups hold (bound entries are grouped per node when kept); null for none. */
+  private unboundStateOf(entry: PodEntry | null): string | null {
+    if (entry === null || (this.grouping.byNode && entry.record.node !== null)) return null;
+    return entry.lifecycle;
+  }
+
+  /** The node tables with `leaving` taken out of its node's table and `entering` put into its own (either null for none). */
+  private nodesWith(name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): SortedMap<NodeTable> {
+    const nodeBefore = leaving === null ? null : leaving.record.node;
+    const nodeAfter = entering === null ? null : entering.record.node;
+    let nodes = this.nodes;
+    if (nodeBefore !== null) nodes = this.withNodeTable(nodes, nodeBefore, name, leaving, nodeAfter === nodeBefore ? entering : null, entry);
+    if (nodeAfter !== null && nodeAfter !== nodeBefore) nodes = this.withNodeTable(nodes, nodeAfter, name, null, entering, entry);
+    return nodes;
+  }
+
+  private withNodeTable(nodes: SortedMap<NodeTable>, node: string, name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): SortedMap<NodeTable> {
+    const table = nodes.get(node) ?? this.emptyNodeTable();
+    const next = nodeTableWith(table, this.grouping.listed, name, leaving, entering, entry);
+    return next === table ? nodes : nodes.set(node, next);
+  }
+
+  private emptyNodeTable(): NodeTable {
+    return { counts: [], groups: this.grouping.listed.map(() => noEntries) };
+  }
+
+  /** How many entries are in `lifecycle`. */
+  countIn(lifecycle: string): number {
+    return countOf(this.counts, lifecycle);
+  }
+
+  /** How many entries bound to `node` are in one of `lifecycles`. */
+  countOnNode(node: string, lifecycles: readonly string[]): number {
+    assert(this.grouping.byNode, 'this cache keeps no counts per node');
+    const table = this.nodes.get(node);
+    if (table === undefined) return 0;
+    let count = 0;
+    for (const lifecycle of lifecycles) count += countOf(table.counts, lifecycle);
+    return count;
+  }
+
+  /**
+   * The entries in `lifecycle`, by name: kept for a listed state (unless some are kept
+   * per node); otherwise found by a scan of every entry, for rare uses.
+   */
   inLifecycle(lifecycle: string): PodGroup {
-    return this.groups.get(lifecycleGroup(lifecycle)) ?? noEntries;
+    const at = this.grouping.listed.indexOf(lifecycle);
+    const group = at < 0 ? null : (this.groups[at] as PodGroup);
+    if (group !== null && group.size === this.countIn(lifecycle)) return group;
+    return this.scan((e) => e.lifecycle === lifecycle);
   }
 
-  /** The entries bound to `node` in `lifecycle`, by name. */
+  /** The entries bound to `node` in `lifecycle`, by name: kept for a listed state; otherwise found by a scan of every entry, for rare uses. */
   onNode(node: string, lifecycle: string): PodGroup {
     assert(this.grouping.byNode, 'this cache keeps no groups per node');
-    return this.groups.get(nodeGroup(node, lifecycle)) ?? noEntries;
+    const table = this.nodes.get(node);
+    if (table === undefined || countOf(table.counts, lifecycle) === 0) return noEntries;
+    const at = this.grouping.listed.indexOf(lifecycle);
+    if (at >= 0) return table.groups[at] as PodGroup;
+    return this.scan((e) => e.lifecycle === lifecycle && e.record.node === node);
+  }
+
+  private scan(belongs: (entry: PodEntry) => boolean): PodGroup {
+    let found = noEntries;
+    for (const [name, entry] of this.byName.entries()) if (belongs(entry)) found = found.set(name, entry);
+    return found;
   }
 
   /** How many entries of function `fn` are alive and how many are tombstones. */
@@ -224,22 +322,29 @@ export class PodCache {
 
   /** The lifecycle states some entry is in, in order. */
   lifecycles(): string[] {
-    const prefix = lifecycleGroup('');
-    const states: string[] = [];
-    for (const group of this.groups.keys()) if (group.startsWith(prefix)) states.push(group.slice(prefix.length));
-    return states;
+    return countedStates(this.counts).map(([state]) => state);
   }
 
   toJSON(): Record<string, PodEntry> {
     return this.byName.toJSON();
   }
 
-  /** Checks that every group holds exactly the entries that belong to it (tests and debug checks). */
+  /** What the cache keeps besides the entries, in a canonical form (to compare with a rebuilt cache). */
+  private describeIndex(): unknown {
+    const describeGroups = (groups: ListedGroups) => groups.map((g) => g.keys());
+    const nodes: unknown[] = [];
+    for (const [node, table] of this.nodes.entries()) {
+      const counted = countedStates(table.counts);
+      if (counted.length > 0) nodes.push([node, counted, describeGroups(table.groups)]);
+    }
+    return [countedStates(this.counts), describeGroups(this.groups), nodes, this.countsByFunction];
+  }
+
+  /** Checks that every count and group matches the entries (tests and debug checks). */
   checkGroups(): void {
     this.byName.checkShape();
-    const rebuilt = PodCache.of(this.entries(), this.grouping);
-    const expected = JSON.stringify([[...rebuilt.groups.entries()].map(([group, members]) => [group, members.keys()]), rebuilt.countsByFunction]);
-    const actual = JSON.stringify([[...this.groups.entries()].map(([group, members]) => [group, members.keys()]), this.countsByFunction]);
+    const expected = JSON.stringify(PodCache.of(this.entries(), this.grouping).describeIndex());
+    const actual = JSON.stringify(this.describeIndex());
     assert(expected === actual, `pod cache groups match their entries: ${actual} instead of ${expected}`);
   }
 }

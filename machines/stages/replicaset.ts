@@ -11,7 +11,7 @@ import { podOrdinalMax, stagePodsMax } from '../core/limits.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
-import { decideReplicas, functionPodsIn, newPodName } from '../decisions/replicaset-decisions.js';
+import { decideReplicas, functionPodsIn, mayNeedDecision, newPodName } from '../decisions/replicaset-decisions.js';
 import { chainLinks, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
@@ -70,15 +70,38 @@ export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState,
   return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
+/**
+ * The functions of a state returned by a step that are not balanced (`mayNeedDecision`):
+ * the only ones whose decision can be anything but "nothing", whatever the room. The
+ * next step decides these and the functions it changed itself, instead of every
+ * function on every step. A memo of derived data, like the lifecycle step memo: a state
+ * not in it (the initial state, a revived one) has every function decided, with the
+ * same result.
+ */
+const unbalancedFunctionsOf = new WeakMap<ReplicaSetState, readonly string[]>();
+const noFunctions: readonly string[] = [];
+
 class ReplicaSetStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** Functions whose desired count or pods this step changed (or may have). */
+  private readonly touched = new Set<string>();
+
+  /** The state before the step. */
+  private readonly input: ReplicaSetState;
 
   constructor(
     readonly config: ReplicaSetConfig,
     public state: ReplicaSetState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.input = state;
+  }
+
+  /** Every change of the pod cache goes through here, so that the step knows which functions it touched. */
+  private storePod(entry: PodEntry): void {
+    this.touched.add(entry.record.function);
+    this.state = { ...this.state, pods: putPod(this.state.pods, entry) };
   }
 
   handle(event: StageEvent): Disposition {
@@ -113,6 +136,7 @@ class ReplicaSetStep {
     }
     if (!receipt.admitted) return 'fenced';
     if (message.type !== 'scale.set') return 'fenced';
+    this.touched.add(message.scale.function);
     this.state = { ...this.state, desired: withEntry(this.state.desired, message.scale.function, message.scale.desired) };
     this.out.send(link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
     return 'applied';
@@ -162,7 +186,7 @@ class ReplicaSetStep {
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
     if (!step.changed) return;
     this.out.record('replicaset-pod', record.name, event, 'unknown', step.state);
-    this.state = { ...this.state, pods: putPod(this.state.pods, { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null }) };
+    this.storePod({ record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null });
   }
 
   private podEvent(name: string, event: string, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
@@ -178,7 +202,7 @@ class ReplicaSetStep {
     if (!stateIsTombstone(step.state)) nextOrigin = null;
     const next: PodEntry = { ...entry, lifecycle: step.state, origin: nextOrigin };
     for (const action of step.actions) this.podAction(action, next);
-    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+    this.storePod(next);
   }
 
   private podAction(action: string, entry: PodEntry): void {
@@ -212,20 +236,47 @@ class ReplicaSetStep {
         this.sendSnapshot();
       }
     }
-    this.decide();
+    const decided = this.decide();
     if (clientSynced(this.state.toScheduler)) this.forwardUnsent();
+    unbalancedFunctionsOf.set(this.state, this.unbalancedFunctions(decided));
   }
 
-  private decide(): void {
+  /** Decides each function that may need a decision; returns those decided. */
+  private decide(): readonly string[] {
     // REQ-RS-006: never hold more than stagePodsMax entries (alive and tombstones).
     let held = this.state.pods.size;
-    for (const [fn, desired] of Object.entries(this.state.desired)) {
-      const decision = decideReplicas(desired, functionPodsIn(this.machines.replicaSetPod, this.state.pods, fn), stagePodsMax - held);
+    const functions = this.functionsToDecide();
+    for (const fn of functions) {
+      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       const priority = decision.create === 0 ? 0 : (this.config.functions.find((f) => f.name === fn)?.priority ?? 0);
       for (let i = 0; i < decision.create; i++) this.create(fn, priority);
       held += decision.create;
     }
+    return functions;
+  }
+
+  /**
+   * The functions with a desired count that may need a decision, in name order: those
+   * unbalanced before the step and those the step touched; every function when the
+   * state before the step is not in the memo. Any other function is balanced: its
+   * decision is "nothing".
+   */
+  private functionsToDecide(): readonly string[] {
+    const before = unbalancedFunctionsOf.get(this.input);
+    if (before === undefined) return Object.keys(this.state.desired);
+    if (before.length === 0 && this.touched.size === 0) return before;
+    return [...new Set([...before, ...this.touched])].filter((fn) => fn in this.state.desired).sort();
+  }
+
+  /** The unbalanced functions of the settled state: among those decided or touched, the others stayed balanced. */
+  private unbalancedFunctions(decided: readonly string[]): readonly string[] {
+    if (decided.length === 0 && this.touched.size === 0) return noFunctions;
+    const unbalanced = [...new Set([...decided, ...this.touched])].filter((fn) => {
+      const desired = this.state.desired[fn];
+      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn));
+    });
+    return unbalanced.length === 0 ? noFunctions : unbalanced.sort();
   }
 
   private create(fn: string, priority: number): void {
@@ -234,8 +285,8 @@ class ReplicaSetStep {
     assert(!this.state.pods.has(name), `pod name ${name} is already in the cache`);
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
     this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
-    const entry: PodEntry = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
-    this.state = { ...this.state, pods: putPod(this.state.pods, entry), podsCreated: this.state.podsCreated + 1 };
+    this.storePod({ record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null });
+    this.state = { ...this.state, podsCreated: this.state.podsCreated + 1 };
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
   }
 

@@ -305,7 +305,7 @@ class SchedulerStep {
   }
 
   private decide(): void {
-    if (this.state.pods.inLifecycle('unscheduled').size === 0) return; // nothing waits: nothing to place, no reason to preempt
+    if (this.state.pods.countIn('unscheduled') === 0) return; // nothing waits: nothing to place, no reason to preempt
     const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);
     const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: this.state.pods });
     for (const name of decision.preemptions) this.podEvent(name, 'decide.preempt', { origin: 'scheduler' });
@@ -318,10 +318,11 @@ class SchedulerStep {
 
   private forwardUnsent(): void {
     // Most steps have nothing to forward: then no node's groups need a look.
-    if (this.state.pods.inLifecycle('terminating.unsent').size === 0 && this.state.pods.inLifecycle('pending').size === 0) return;
+    if (this.state.pods.countIn('terminating.unsent') === 0 && this.state.pods.countIn('pending') === 0) return;
     // Per node, tombstones first (they free capacity), then provisions, each in name order.
-    for (const [node, side] of Object.entries(this.state.toKubelets)) {
-      if (!clientSynced(side)) continue;
+    for (const node in this.state.toKubelets) {
+      const side = this.state.toKubelets[node] as ClientSide;
+      if (!clientSynced(side) || this.state.pods.countOnNode(node, unsentStates) === 0) continue;
       const unsentTombstones = this.state.pods.onNode(node, 'terminating.unsent');
       const unsentProvisions = this.state.pods.onNode(node, 'pending');
       for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', {});
@@ -329,6 +330,9 @@ class SchedulerStep {
     }
   }
 }
+
+/** The states of pods bound to a node and not yet forwarded to its Kubelet. */
+const unsentStates = ['terminating.unsent', 'pending'];
 
 /**
  * REQ-CACHE-010: a snapshot from `kubelet:<node>` is malformed when a pod in it names

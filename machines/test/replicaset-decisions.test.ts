@@ -1,6 +1,7 @@
 /** The ReplicaSet's replica decision (spec/05), including the stagePodsMax room (REQ-RS-006). */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideReplicas as decideFromCounts, functionPodsOf } from '../decisions/replicaset-decisions.js';
+import { decideReplicas as decideFromCounts, functionPodsOf, mayNeedDecision } from '../decisions/replicaset-decisions.js';
 import type { PodEntry } from '../stages/pod-cache.js';
 
 function entry(name: string, lifecycle: string): PodEntry {
@@ -28,5 +29,19 @@ describe('decideReplicas', () => {
   it('terminates the least advanced and newest first, whatever the room', () => {
     const entries = [entry('fn-1-0', 'running'), entry('fn-1-1', 'running'), entry('fn-2-0', 'provisioned')];
     expect(decideReplicas(1, entries, 0)).toEqual({ create: 0, victims: ['fn-2-0', 'fn-1-1'] });
+  });
+});
+
+describe('mayNeedDecision', () => {
+  it('is false only when the decision is "nothing", whatever the room', () => {
+    const lifecycles = ['pending', 'provisioned', 'running', 'terminating.unsent', 'terminating.sent'];
+    fc.assert(
+      fc.property(fc.nat(6), fc.array(fc.constantFrom(...lifecycles), { maxLength: 8 }), fc.integer({ min: -2, max: 8 }), (desired, states, room) => {
+        const entries = states.map((lifecycle, i) => entry(`fn-1-${i}`, lifecycle));
+        const pods = functionPodsOf(entries);
+        const decision = decideFromCounts(desired, pods, room);
+        if (!mayNeedDecision(desired, { alive: pods.alive, tombstones: pods.terminating })) expect(decision).toEqual({ create: 0, victims: [] });
+      }),
+    );
   });
 });

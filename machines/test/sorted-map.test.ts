@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SortedMap, sortedMapNodeEntriesMax } from '../core/sorted-map.js';
-import { PodCache, type PodEntry } from '../stages/pod-cache.js';
+import { PodCache, podGroupingOf, type PodEntry, type PodGrouping } from '../stages/pod-cache.js';
 
 type Operation = { readonly kind: 'set'; readonly key: string; readonly value: number } | { readonly kind: 'delete'; readonly key: string };
 
@@ -37,6 +37,8 @@ describe('SortedMap', () => {
         map.checkShape();
         expect(map.size).toBe(model.size);
         expect([...map.entries()]).toEqual(sortedEntries(model));
+        expect([...map.values()]).toEqual(sortedEntries(model).map(([, value]) => value));
+        expect(map.keys()).toEqual(sortedEntries(model).map(([key]) => key));
         expect(JSON.stringify(map)).toBe(JSON.stringify(Object.fromEntries(sortedEntries(model))));
         for (const key of new Set(operations.map((op) => op.key))) expect(map.get(key)).toBe(model.get(key));
         for (const version of versions) expect(JSON.stringify(version.map), 'an update never changes an earlier version').toBe(version.json);
@@ -82,5 +84,59 @@ describe('PodCache', () => {
     const revived = PodCache.fromJSON(JSON.parse(json) as Record<string, PodEntry>);
     expect(JSON.stringify(revived)).toBe(json);
     revived.checkGroups();
+  });
+});
+
+describe('PodCache against a list of entries', () => {
+  const lifecycles = ['unscheduled', 'pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent', 'gone'];
+  const putArbitrary = fc.record({
+    pod: fc.integer({ min: 0, max: 80 }),
+    fn: fc.constantFrom('fn', 'gn'),
+    lifecycle: fc.constantFrom(...lifecycles),
+    node: fc.constantFrom(null, 'n1', 'n2'),
+    origin: fc.constantFrom(null, 'scheduler' as const),
+  });
+  const groupings: Array<[string, PodGrouping]> = [...Object.entries(podGroupingOf), ['every', PodCache.empty().grouping]];
+
+  it.each(groupings)('counts and groups match the entries after any puts (%s grouping), and old versions stay as they were', (_, grouping) => {
+    fc.assert(
+      fc.property(fc.array(putArbitrary, { maxLength: 400 }), (puts) => {
+        let cache = PodCache.empty(grouping);
+        const model = new Map<string, PodEntry>();
+        const versions: Array<{ cache: PodCache; json: string; running: number }> = [];
+        for (const [i, put] of puts.entries()) {
+          const name = `${put.fn}-1-${put.pod}`;
+          const entry: PodEntry = { record: { name, function: put.fn, priority: 0, node: put.node }, lifecycle: put.lifecycle, origin: put.origin };
+          cache = cache.put(entry);
+          if (put.lifecycle === 'gone') model.delete(name);
+          else model.set(name, entry);
+          if (i % 50 === 0) versions.push({ cache, json: JSON.stringify(cache), running: cache.countIn('running') });
+        }
+        cache.checkGroups();
+        const entries = [...model.values()];
+        for (const lifecycle of lifecycles.slice(0, -1)) {
+          const expected = entries.filter((e) => e.lifecycle === lifecycle).map((e) => e.record.name).sort();
+          expect(cache.countIn(lifecycle)).toBe(expected.length);
+          expect(cache.inLifecycle(lifecycle).keys()).toEqual(expected);
+          if (!grouping.byNode) continue;
+          for (const node of ['n1', 'n2']) {
+            const onNode = entries.filter((e) => e.lifecycle === lifecycle && e.record.node === node).map((e) => e.record.name).sort();
+            expect(cache.countOnNode(node, [lifecycle])).toBe(onNode.length);
+            expect(cache.onNode(node, lifecycle).keys()).toEqual(onNode);
+          }
+        }
+        expect(cache.lifecycles()).toEqual([...new Set(entries.map((e) => e.lifecycle))].sort());
+        if (grouping.countsByFunction)
+          for (const fn of ['fn', 'gn']) {
+            const mine = entries.filter((e) => e.record.function === fn);
+            expect(cache.countsOf(fn)).toEqual({ alive: mine.filter((e) => !e.lifecycle.startsWith('terminating')).length, tombstones: mine.filter((e) => e.lifecycle.startsWith('terminating')).length });
+          }
+        for (const version of versions) {
+          expect(JSON.stringify(version.cache), 'a put never changes an earlier cache').toBe(version.json);
+          expect(version.cache.countIn('running')).toBe(version.running);
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });

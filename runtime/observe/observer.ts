@@ -163,7 +163,7 @@ export class StageObserver {
     const state = this.options.state();
     const counts = { dirty: 0, clean: 0, tombstone: 0, waiting: 0 };
     const pods = podCacheOf(state);
-    for (const lifecycle of pods.lifecycles()) counts[cacheClassOf(lifecycle)] += pods.inLifecycle(lifecycle).size;
+    for (const lifecycle of pods.lifecycles()) counts[cacheClassOf(lifecycle)] += pods.countIn(lifecycle);
     this.metrics.replace(
       'kubedirect_cache_pods',
       Object.entries(counts).map(([cls, value]) => ({ labels: { state: cls }, value })),
