@@ -3,9 +3,13 @@
  * chain stepped in one thread with instant delivery (chain-pump.ts), no I/O. It tells
  * how far the protocol logic alone is from a throughput target, and which stage's
  * steps dominate. Each configuration runs in a fresh process (no JIT or heap carried
- * over), several times, interleaved; CPU time, medians printed.
+ * over from another configuration), several times, interleaved; CPU time, medians
+ * printed. In its process a run first pumps `--warm-up` unmeasured bursts of the same
+ * size on fresh chains: without them a 5,000-pod run measured mostly V8's optimizing
+ * compiler (about 1.2 of 1.7 CPU-s in its background threads), not the machines, which
+ * in a stage process run warm.
  *
- * Usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--json]
+ * Usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--warm-up 2] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { median } from '../burst/stats.js';
 import { pumpBurst, type PumpRun } from './chain-pump.js';
 
-const usage = 'usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--json]';
+const usage = 'usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--warm-up 2] [--json]';
 
 function numbers(text: string, option: string): number[] {
   const list = text.split(',').map(Number);
@@ -32,6 +36,7 @@ function parse() {
         functions: { type: 'string', default: '1,100' },
         nodes: { type: 'string', default: '8' },
         runs: { type: 'string', default: '3' },
+        'warm-up': { type: 'string', default: '2' },
         json: { type: 'boolean', default: false },
         'one-run': { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -49,8 +54,9 @@ if (values.help) {
   process.exit(0);
 }
 if (values['one-run'] !== undefined) {
-  // A child process: one burst, its figures on stdout.
-  const [pods, functions, nodes] = values['one-run'].split(',').map(Number) as [number, number, number];
+  // A child process: the warm-up bursts, then the measured one, its figures on stdout.
+  const [pods, functions, nodes, warmUps] = values['one-run'].split(',').map(Number) as [number, number, number, number];
+  for (let i = 0; i < warmUps; i++) pumpBurst(pods, functions, nodes);
   console.log(JSON.stringify(pumpBurst(pods, functions, nodes)));
   process.exit(0);
 }
@@ -59,10 +65,15 @@ const sizes = numbers(values.sizes, 'sizes');
 const functionCounts = numbers(values.functions, 'functions');
 const [nodes] = numbers(values.nodes, 'nodes') as [number];
 const [runs] = numbers(values.runs, 'runs') as [number];
+const warmUps = Number(values['warm-up']);
+if (!Number.isInteger(warmUps) || warmUps < 0) {
+  console.error(`--warm-up takes a whole number of bursts (0: none), got "${values['warm-up']}"\n${usage}`);
+  process.exit(2);
+}
 const script = fileURLToPath(import.meta.url);
 
 function oneRun(pods: number, functions: number): PumpRun {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', script, '--one-run', `${pods},${functions},${nodes}`], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, '--one-run', `${pods},${functions},${nodes},${warmUps}`], { encoding: 'utf8', maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').pop() as string) as PumpRun;
 }
 
@@ -92,9 +103,9 @@ const summary = configurations.map(({ pods, functions }) => {
   };
 });
 
-if (values.json) console.log(JSON.stringify({ runs, summary }));
+if (values.json) console.log(JSON.stringify({ runs, warmUps, summary }));
 else {
-  console.log(`machines only, whole chain in one thread, ${nodes} nodes, median of ${runs} fresh processes (CPU time)`);
+  console.log(`machines only, whole chain in one thread, ${nodes} nodes, median of ${runs} fresh processes, each after ${warmUps} warm-up burst(s) (CPU time)`);
   console.log('pods  functions  steps   CPU-ms  pods/CPU-s  µs/step  by stage (ms)');
   for (const s of summary)
     console.log(
