@@ -59,9 +59,9 @@ export class DesiredStore {
     return { ...this.desired };
   }
 
-  /** Durable when it returns (store.persist must be durable before later sends of the same step). */
-  persist(fn: string, desired: number): void {
-    this.desired = { ...this.desired, [fn]: desired };
+  /** Durable when it returns (store.persist must be durable before later sends of the same step): one write for all of `counts`. */
+  persist(counts: ReadonlyMap<string, number>): void {
+    this.desired = { ...this.desired, ...Object.fromEntries(counts) };
     const sorted = Object.fromEntries(Object.entries(this.desired).sort(([a], [b]) => (a < b ? -1 : 1)));
     writeFileAtomic(this.file, `${JSON.stringify(sorted, null, 1)}\n`, true);
   }

@@ -6,7 +6,7 @@
  *   /registry/pods/default/NAME       a v1 Pod object as JSON (runtime/store/pod-objects.ts)
  *
  * A put is acknowledged by etcd once committed (in its fsynced write-ahead log), so
- * `putDesired` is durable when it resolves. Pod writes are compare-and-swap
+ * `putDesiredCounts` is durable when it resolves. Pod writes are compare-and-swap
  * transactions on the key's revision: a write never lowers a pod's phase and never
  * recreates a deleted pod, whatever order the stages' writes arrive in.
  */
@@ -15,6 +15,9 @@ import { etcdRequestMsMax, QueuedObjectWriter, type BackingStore, type PodWrite,
 
 export const desiredPrefix = '/kubedirect/desired/';
 export const podsPrefix = '/registry/pods/default/';
+
+/** Operations in one etcd transaction: etcd's default `--max-txn-ops`. */
+const etcdTxnOpsMax = 128;
 
 /** Compare-and-swap attempts of one pod write inside one queue attempt. */
 const casAttemptsMax = 5;
@@ -76,8 +79,10 @@ export class EtcdStore extends QueuedObjectWriter implements BackingStore {
     return desired;
   }
 
-  async putDesired(fn: string, desired: number): Promise<void> {
-    await this.call('/v3/kv/put', { key: b64(`${desiredPrefix}${fn}`), value: b64(String(desired)) });
+  /** One transaction per `etcdTxnOpsMax` counts (etcd refuses larger ones by default). */
+  async putDesiredCounts(counts: ReadonlyMap<string, number>): Promise<void> {
+    const puts = [...counts].map(([fn, desired]) => ({ requestPut: { key: b64(`${desiredPrefix}${fn}`), value: b64(String(desired)) } }));
+    for (let i = 0; i < puts.length; i += etcdTxnOpsMax) await this.call('/v3/kv/txn', { success: puts.slice(i, i + etcdTxnOpsMax) });
   }
 
   protected async applyWrite(write: PodWrite): Promise<WriteOutcome> {

@@ -49,8 +49,8 @@ export class FileStore extends QueuedObjectWriter implements BackingStore {
   }
 
   /** Written and fsynced before it resolves (synchronously: the Autoscaler's persist is on its critical path by contract). */
-  putDesired(fn: string, desired: number): Promise<void> {
-    this.desiredStore().persist(fn, desired);
+  putDesiredCounts(counts: ReadonlyMap<string, number>): Promise<void> {
+    this.desiredStore().persist(counts);
     return Promise.resolve();
   }
 

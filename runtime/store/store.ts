@@ -1,7 +1,7 @@
 /**
  * The backing store of a cluster (issue 4, "Backing store"). Two jobs, two contracts:
  *
- * - Desired counts per function, the Autoscaler's durable state: `putDesired` resolves
+ * - Desired counts per function, the Autoscaler's durable state: `putDesiredCounts` resolves
  *   only once the count is durable (the driver holds every later effect of the step
  *   until then: machines/README.md, `store.persist`); `loadDesired` on (re)start gives
  *   `StageBoot.durableDesired`.
@@ -106,8 +106,8 @@ export interface BackingStore {
   readonly kind: StoreConfig['kind'];
   /** Every durable desired count (for StageBoot.durableDesired). */
   loadDesired(): Promise<Record<string, number>>;
-  /** Resolves once `desired` of `fn` is durable. */
-  putDesired(fn: string, desired: number): Promise<void>;
+  /** Resolves once every count of `counts` (function to desired count) is durable. */
+  putDesiredCounts(counts: ReadonlyMap<string, number>): Promise<void>;
   /** Queues a pod write; never blocks, never throws. */
   enqueuePod(write: PodWrite): void;
   /** Resolves once the queue is empty and nothing is in flight (or after `timeoutMs`). */

@@ -17,13 +17,18 @@ const noPrint = (): void => {};
 /** Desired counts: put, get, and a new store instance reads what the old one wrote. */
 export async function checkDesiredCounts(open: () => BackingStore): Promise<void> {
   const first = open();
-  await first.putDesired('fn', 7);
-  await first.putDesired('other', 0);
-  await first.putDesired('fn', 12);
+  await first.putDesiredCounts(new Map([['fn', 7]]));
+  await first.putDesiredCounts(new Map([['other', 0]]));
+  await first.putDesiredCounts(new Map([['fn', 12]]));
   expect(await first.loadDesired()).toEqual({ fn: 12, other: 0 });
+  // One batch of more counts than an etcd transaction takes (128 by default).
+  const many = new Map(Array.from({ length: 130 }, (_, i) => [`f${String(i).padStart(3, '0')}`, i] as const));
+  await first.putDesiredCounts(new Map([...many, ['fn', 13]]));
+  const expected = { ...Object.fromEntries(many), fn: 13, other: 0 };
+  expect(await first.loadDesired()).toEqual(expected);
   await first.close();
   const second = open();
-  expect(await second.loadDesired()).toEqual({ fn: 12, other: 0 });
+  expect(await second.loadDesired()).toEqual(expected);
   await second.close();
 }
 
