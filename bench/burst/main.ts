@@ -10,11 +10,13 @@
  * scales back to 0 and waits for convergence (from --restart-from pods on, if given, the
  * cluster is replaced by a fresh one instead). Latency is from the scale request to the
  * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
- * same traces (traces.ts). Then the trace replay (replay.ts) and, with --calibrate, the
- * plain etcd chain (calibrate.ts). Results go to out/bench/burst.json and burst.svg.
+ * same traces (traces.ts). After the bursts of the last function count, the sustained
+ * run on the same clusters (sustained.ts: 20,000 pods, the steady rate). Then the trace
+ * replay (replay.ts) and, with --calibrate, the plain etcd chain (calibrate.ts).
+ * Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--out DIR] [--json]
@@ -24,36 +26,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sleep } from '../../runtime/cluster/local-cluster.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
-import { traceFlushMsMax } from '../../runtime/observe/trace.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
-import { activeClusters, BenchCluster, peakRssOf, spread } from './cluster.js';
+import { activeClusters, BenchCluster, peakRssOf } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
-import { flowBetween, type FlowCounters } from './frames.js';
-import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
+import { runBurst, type BurstRun } from './run-burst.js';
+import { runSustained, sustainedPodsDefault, type SustainedResult } from './sustained.js';
 
-export interface BurstRun {
-  readonly mode: TransportKind;
-  readonly functions: number;
-  readonly size: number;
-  readonly rep: number;
-  /** finished; timeout: not all pods ran within the timeout; skipped: a smaller burst of this series timed out. */
-  readonly outcome: 'finished' | 'timeout' | 'skipped';
-  /** Scale request to the last sandbox.started (Kubelet traces), ms. */
-  readonly latencyMs: number | null;
-  readonly podsPerSecond: number | null;
-  readonly stages: Record<string, StageSpan>;
-  /** CPU time of each stage process from the scale request until the last pod started, ms (read from /proc, 10 ms resolution). */
-  readonly cpuMs: Record<string, number>;
-  /** Scale back to 0 and convergence, ms (not part of the latency). */
-  readonly scaleDownMs: number | null;
-  /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
-  readonly flow: FlowCounters;
-}
+export type { BurstRun } from './run-burst.js';
 
 export interface BurstSummary {
   readonly functions: number;
@@ -64,6 +47,8 @@ export interface BurstSummary {
   /** Median per-stage spans (first/last handling after the scale request), ms. */
   readonly stages: Record<string, Record<string, { firstMs: number | null; lastMs: number | null }>>;
   readonly podsPerSecondP50: Record<string, number | null>;
+  /** Per mode: median steady rate (pods started per second once the chain is full; traces.ts). */
+  readonly steadyPodsPerSecondP50: Record<string, number | null>;
   /** Per mode: median CPU-ms per pod of each stage (Kubelets summed; etcd in store-mediated mode), and their total. */
   readonly cpuMsPerPod: Record<string, Record<string, number>>;
   /** Per mode and hop: records per frame over all repetitions (hops that wrote frames only). */
@@ -79,7 +64,10 @@ export interface BenchResult {
   readonly calibration: CalibrationSummary | null;
   readonly runs: BurstRun[];
   readonly summary: BurstSummary[];
-  readonly throughput: Record<string, { size: number; functions: number; podsPerSecondP50: number | null } | null>;
+  /** Per mode, from the largest burst: whole-burst and steady rates (medians). */
+  readonly throughput: Record<string, { size: number; functions: number; podsPerSecondP50: number | null; steadyPodsPerSecondP50: number | null } | null>;
+  /** The sustained-throughput run (sustained.ts); null when off. */
+  readonly sustained: SustainedResult | null;
   /** Peak RSS (VmHWM) per stage process and of etcd, per mode, bytes. */
   readonly peakRssBytes: Record<string, Record<string, number>>;
   readonly replay: ReplayResult | null;
@@ -117,44 +105,6 @@ function etcdVersion(): string {
   }
 }
 
-async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean): Promise<BurstRun> {
-  const { mode, functions } = cluster.options;
-  const cursor = new TraceCursor();
-  const stages = cluster.stages;
-  cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
-  const before = await cluster.sandboxesStarted();
-  const flowBefore = await cluster.flowCounters();
-  const cpuBefore = cluster.cpuMs();
-  const requestedAt = Date.now();
-  await cluster.scaleAll(spread(size, cluster.functionNames));
-  const finished = await cluster.waitStarted(before + size, timeoutMs);
-  const cpuAfter = cluster.cpuMs();
-  const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
-  const flow = flowBetween(flowBefore, await cluster.flowCounters());
-  await sleep(traceFlushMsMax + 200);
-  const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
-  const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
-  let scaleDownMs: number | null = null;
-  if (finished && scaleDown) {
-    const down = Date.now();
-    await cluster.scaleAll(spread(0, cluster.functionNames));
-    if (await cluster.waitConverged(0, timeoutMs)) scaleDownMs = Date.now() - down;
-  }
-  return {
-    mode,
-    functions,
-    size,
-    rep,
-    outcome: latencyMs !== null && (scaleDownMs !== null || !scaleDown) ? 'finished' : 'timeout',
-    latencyMs,
-    podsPerSecond: latencyMs === null || latencyMs <= 0 ? null : size / (latencyMs / 1000),
-    stages: timings.stages,
-    cpuMs,
-    scaleDownMs,
-    flow,
-  };
-}
-
 function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): BurstSummary[] {
   const keys = [...new Set(runs.map((r) => `${r.functions}/${r.size}`))];
   return keys.map((key) => {
@@ -163,12 +113,14 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
     const latencyMs: Record<string, Distribution> = {};
     const stages: BurstSummary['stages'] = {};
     const podsPerSecondP50: Record<string, number | null> = {};
+    const steadyPodsPerSecondP50: Record<string, number | null> = {};
     const cpuMsPerPod: BurstSummary['cpuMsPerPod'] = {};
     const recordsPerFrame: BurstSummary['recordsPerFrame'] = {};
     for (const mode of modes) {
       const done = of(mode);
       latencyMs[mode] = distributionOf(done.map((r) => r.latencyMs as number));
       podsPerSecondP50[mode] = median(done.map((r) => r.podsPerSecond ?? 0));
+      steadyPodsPerSecondP50[mode] = median(done.flatMap((r) => (r.steadyPodsPerSecond === null ? [] : [r.steadyPodsPerSecond])));
       const groups = [...new Set(done.flatMap((r) => Object.keys(r.stages)))];
       stages[mode] = Object.fromEntries(
         groups.map((g) => [g, { firstMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].firstMs]))), lastMs: median(done.flatMap((r) => (r.stages[g] === undefined ? [] : [r.stages[g].lastMs]))) }]),
@@ -180,7 +132,7 @@ function summarize(runs: readonly BurstRun[], modes: readonly TransportKind[]): 
     const mediated = latencyMs['store-mediated']?.p50 ?? null;
     // Medians of all repetitions only when every repetition finished in both modes.
     const complete = modes.every((m) => latencyMs[m]?.count === runs.filter((r) => r.functions === functions && r.size === size && r.mode === m).length);
-    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50, cpuMsPerPod, recordsPerFrame };
+    return { functions, size, latencyMs, ratioP50: complete && direct !== null && mediated !== null && direct > 0 ? mediated / direct : null, stages, podsPerSecondP50, steadyPodsPerSecondP50, cpuMsPerPod, recordsPerFrame };
   });
 }
 
@@ -215,6 +167,10 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
+function rateText(perSecond: number | null | undefined): string {
+  return perSecond === null || perSecond === undefined ? '-' : String(Math.round(perSecond));
+}
+
 function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
@@ -227,13 +183,13 @@ export function report(result: BenchResult): string {
   if (result.calibration !== null)
     for (const m of result.calibration.medians) lines.push(`calibration (4-hop etcd chain, ${m.client}): ${m.objects} objects ${m.medianSeconds === null ? 'unfinished' : `${m.medianSeconds.toFixed(2)} s`}`);
   lines.push('');
-  lines.push('functions  burst   direct p50/p90/p100          store-mediated p50/p90/p100   ratio p50   pods/s direct / mediated');
+  lines.push('functions  burst   direct p50/p90/p100          store-mediated p50/p90/p100   ratio p50   pods/s direct / mediated (whole burst; steady)');
   for (const s of result.summary) {
     const d = s.latencyMs['direct'];
     const m = s.latencyMs['store-mediated'];
     const three = (x: Distribution | undefined): string => (x === undefined || x.count === 0 ? '-' : `${formatMs(x.p50)} / ${formatMs(x.p90)} / ${formatMs(x.p100)}`);
     lines.push(
-      `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}`,
+      `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}; ${rateText(s.steadyPodsPerSecondP50['direct'])} / ${rateText(s.steadyPodsPerSecondP50['store-mediated'])}`,
     );
   }
   const unfinished = result.runs.filter((r) => r.outcome !== 'finished');
@@ -255,7 +211,12 @@ export function report(result: BenchResult): string {
       if (Object.keys(hops).length > 0) lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(hops).map(([hop, r]) => `${hop} ${r.toFixed(1)}`).join(', ')}`);
   lines.push('');
   for (const [mode, peaks] of Object.entries(result.peakRssBytes)) lines.push(`peak RSS ${mode}: ${Object.entries(peaks).map(([s, b]) => `${s} ${mib(b)}`).join(', ')}`);
-  for (const [mode, t] of Object.entries(result.throughput)) lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s (median, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
+  for (const [mode, t] of Object.entries(result.throughput))
+    lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s whole burst, ${rateText(t.steadyPodsPerSecondP50)} pods/s steady (medians, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
+  const sustained = result.sustained;
+  if (sustained !== null)
+    for (const mode of Object.keys(sustained.podsPerSecondP50))
+      lines.push(`sustained ${mode}: ${rateText(sustained.steadyPodsPerSecondP50[mode])} pods/s steady, ${rateText(sustained.podsPerSecondP50[mode])} pods/s whole run (medians of ${sustained.runs.filter((r) => r.mode === mode && r.outcome === 'finished').length} runs of ${sustained.pods} pods over ${sustained.functions} function(s))`);
   if (result.replay !== null) {
     lines.push('');
     lines.push(`trace replay: ${result.replay.trace.functions} functions, ${result.replay.trace.minutes} minutes (1 minute = ${result.replay.minuteMs} ms), ${result.replay.trace.invocations} invocations, seed ${result.replay.trace.seed}`);
@@ -282,6 +243,9 @@ Options:
   --warm-up N                 pods of the unmeasured scale-up and scale-down cycles on
                               every cluster after it starts (default ${warmUpPodsDefault}; 0: none)
   --warm-up-cycles N          how many such cycles (default ${warmUpCyclesDefault})
+  --sustained N               pods of the sustained-throughput run, on the clusters of the
+                              last function count, --reps times per mode (default ${sustainedPodsDefault};
+                              0: none)
   --quick                     tiny sizes, one repetition
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
@@ -319,6 +283,7 @@ const burstOptions = {
   'restart-from': { type: 'string' },
   'warm-up': { type: 'string' },
   'warm-up-cycles': { type: 'string' },
+  sustained: { type: 'string' },
   quick: { type: 'boolean' },
   calibrate: { type: 'boolean' },
   'no-replay': { type: 'boolean' },
@@ -347,6 +312,8 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   if (!Number.isInteger(warmUpPods) || warmUpPods < 0) throw new Error(`--warm-up takes a whole number of pods (0: none), got "${values['warm-up']}"`);
   const warmUpCycles = Number(values['warm-up-cycles'] ?? warmUpCyclesDefault);
   if (!Number.isInteger(warmUpCycles) || warmUpCycles < 1) throw new Error(`--warm-up-cycles takes a whole number of at least 1 (no warm-up: --warm-up 0), got "${values['warm-up-cycles']}"`);
+  const sustainedPods = Number(values.sustained ?? (quick ? 0 : sustainedPodsDefault));
+  if (!Number.isInteger(sustainedPods) || sustainedPods < 0) throw new Error(`--sustained takes a whole number of pods (0: none), got "${values.sustained}"`);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjectsOption = values['pod-objects'] ?? 'off';
@@ -369,6 +336,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const peakRssBytes: Record<string, Record<string, number>> = {};
   let calibration: CalibrationSummary | null = null;
   let replay: ReplayResult | null = null;
+  let sustained: SustainedResult | null = null;
   const replayFunctions = Number(values['replay-functions'] ?? (quick ? 10 : 100));
   const replayEnabled = values['no-replay'] !== true;
   // The last burst clusters are kept for the replay when they have its functions (a generated trace names them as the bursts do).
@@ -384,7 +352,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     }
     for (const functions of values['replay-only'] === true ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -401,7 +369,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             for (const mode of order) {
               const limit = gaveUpAt.get(mode);
               if (limit !== undefined && size >= limit) {
-                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, flow: {} });
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, steadyPodsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, flow: {} });
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;
@@ -424,6 +392,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
               }
             }
           }
+        if (sustainedPods > 0 && functions === functionCounts[functionCounts.length - 1]) sustained = await runSustained(clusters, sustainedPods, reps, timeoutMs, log);
       } finally {
         const keep = replayEnabled && values['replay-csv'] === undefined && functions === replayFunctions && functions === functionCounts[functionCounts.length - 1];
         for (const [mode, cluster] of clusters) {
@@ -463,18 +432,19 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   for (const mode of modes) {
     const candidates = summary.filter((s) => (s.podsPerSecondP50[mode] ?? null) !== null && (s.latencyMs[mode]?.count ?? 0) > 0);
     const largest = candidates.sort((a, b) => b.size - a.size || a.functions - b.functions)[0];
-    throughput[mode] = largest === undefined ? null : { size: largest.size, functions: largest.functions, podsPerSecondP50: largest.podsPerSecondP50[mode] ?? null };
+    throughput[mode] = largest === undefined ? null : { size: largest.size, functions: largest.functions, podsPerSecondP50: largest.podsPerSecondP50[mode] ?? null, steadyPodsPerSecondP50: largest.steadyPodsPerSecondP50[mode] ?? null };
   }
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, sustainedPods, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,
     runs,
     summary,
     throughput,
+    sustained,
     peakRssBytes,
     replay,
   };

@@ -5,6 +5,12 @@
  * and last record that handled the burst's downward path are kept: a scale request, a
  * received `scale.set` or `pod.provision`, a sent `scale.set` or `pod.provision`, a
  * `sandbox.start`, or a `sandbox.started`. The burst ends with the last `sandbox.started`.
+ *
+ * The steady rate (`steadyRateOf`) is how fast pods start once the chain is full: the
+ * pods started between the 10th and the 90th percentile of the start times, over the
+ * time between them. The whole-burst rate (N / latency) also counts the time to fill
+ * the chain (the first pod's way down) and to drain it; the steady rate does not, so it
+ * is what a stream of scale requests would get, the chain's sustained throughput.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { roleOf, type StageId } from '../../machines/index.js';
@@ -70,6 +76,8 @@ export interface BurstTimings {
   /** Last sandbox.started after the scale request, in ms; null when none. */
   readonly endMs: number | null;
   readonly sandboxesStarted: number;
+  /** Pods started per second between the 10th and the 90th percentile of the start times; null with too few starts to tell. */
+  readonly steadyPodsPerSecond: number | null;
   /** Per stage group: autoscaler, deployment, replicaset, scheduler, kubelets. */
   readonly stages: Record<string, StageSpan>;
 }
@@ -81,7 +89,7 @@ export function groupOf(stage: StageId): string {
 export function burstTimings(linesByStage: ReadonlyMap<StageId, readonly TraceLine[]>, requestedAtMs: number): BurstTimings {
   const spans = new Map<string, { first: number; last: number; records: number }>();
   let end: number | null = null;
-  let started = 0;
+  const startTimes: number[] = [];
   for (const [stage, lines] of linesByStage) {
     const group = groupOf(stage);
     for (const line of lines) {
@@ -93,7 +101,7 @@ export function burstTimings(linesByStage: ReadonlyMap<StageId, readonly TraceLi
       span.records += 1;
       spans.set(group, span);
       if (line.event.type === 'sandbox.started') {
-        started += 1;
+        startTimes.push(at);
         end = end === null ? at : Math.max(end, at);
       }
     }
@@ -104,5 +112,23 @@ export function burstTimings(linesByStage: ReadonlyMap<StageId, readonly TraceLi
     const span = spans.get(group);
     if (span !== undefined) stages[group] = { firstMs: span.first, lastMs: span.last, records: span.records };
   }
-  return { endMs: end, sandboxesStarted: started, stages };
+  return { endMs: end, sandboxesStarted: startTimes.length, steadyPodsPerSecond: steadyRateOf(startTimes), stages };
+}
+
+/** Fewest starts for a steady rate: below it, the trace timestamps (whole ms) are too coarse for the window. */
+export const steadyRateStartsMin = 100;
+
+/**
+ * Pods started per second in the middle 80% of the starts: from the start at the 10th
+ * percentile to the one at the 90th. Null below `steadyRateStartsMin` starts, or when the
+ * window is under a millisecond (the timestamps' resolution).
+ */
+export function steadyRateOf(startTimesMs: readonly number[]): number | null {
+  if (startTimesMs.length < steadyRateStartsMin) return null;
+  const sorted = [...startTimesMs].sort((a, b) => a - b);
+  const first = Math.floor(sorted.length * 0.1);
+  const last = Math.ceil(sorted.length * 0.9) - 1;
+  const windowMs = (sorted[last] as number) - (sorted[first] as number);
+  if (windowMs < 1) return null;
+  return ((last - first) / windowMs) * 1000;
 }

@@ -15,7 +15,7 @@ import type { BenchResult } from '../burst/main.js';
 import { latencyPlotSvg } from '../burst/plot.js';
 import { generateTrace, traceFromCsv, traceToCsv } from '../burst/replay.js';
 import { distributionOf, median, percentile } from '../burst/stats.js';
-import { burstTimings } from '../burst/traces.js';
+import { burstTimings, steadyRateOf, steadyRateStartsMin } from '../burst/traces.js';
 import { spread } from '../burst/cluster.js';
 import { addFlowCounters, flowBetween } from '../burst/frames.js';
 
@@ -58,6 +58,22 @@ describe('bench:burst pieces', () => {
     expect(timings.stages['kubelets']).toEqual({ firstMs: 20, lastMs: 25, records: 2 });
   });
 
+  it('the steady rate counts the middle 80% of the starts, not the time to fill and drain the chain', () => {
+    // 200 starts: the first at 100 ms (the chain filling), then one every 0.5 ms, the last 20 at 400 ms (a straggling tail).
+    const starts = Array.from({ length: 200 }, (_, i) => (i === 0 ? 100 : i < 180 ? 150 + i * 0.5 : 400));
+    // 10th percentile: start 20 at 160 ms; 90th: start 179 at 239.5 ms; 159 starts in between.
+    expect(steadyRateOf(starts)).toBeCloseTo((159 / 79.5) * 1000, 6);
+    expect(steadyRateOf([...starts].reverse())).toBe(steadyRateOf(starts)); // order of the traces does not matter
+    expect(steadyRateOf(starts.slice(0, steadyRateStartsMin - 1))).toBeNull();
+    expect(steadyRateOf(Array.from({ length: 150 }, () => 42))).toBeNull(); // all in one millisecond: too coarse to tell
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    const lines = new Map([['kubelet:n1', starts.map((ms) => ({ t: new Date(t0 + Math.round(ms)).toISOString(), event: { type: 'sandbox.started' }, effects: [] }))]]);
+    const timings = burstTimings(lines, t0);
+    expect(timings.sandboxesStarted).toBe(200);
+    expect(timings.steadyPodsPerSecond).toBeGreaterThan(1900); // timestamps rounded to whole ms
+    expect(200 / ((timings.endMs as number) / 1000)).toBe(500); // the whole-burst rate, for contrast
+  });
+
   it('frames and records per hop come from each sender\'s counters, Kubelets grouped', () => {
     const metrics = (frames: number, records: number, link: string): string =>
       [
@@ -88,10 +104,10 @@ describe('bench:burst pieces', () => {
 });
 
 describe('bench:burst smoke run', () => {
-  it('runs both modes on tiny bursts after a warm-up cycle and a tiny replay, and writes JSON with the reported fields', async () => {
+  it('runs both modes on tiny bursts after a warm-up cycle, a small sustained run and a tiny replay, and writes JSON with the reported fields', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--warm-up-cycles', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
+      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--warm-up-cycles', '2', '--sustained', '120', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
       { cwd: root, maxBuffer: 1 << 26, timeout: 170_000 },
     );
     const result = JSON.parse(stdout) as BenchResult;
@@ -117,6 +133,12 @@ describe('bench:burst smoke run', () => {
     expect(summary?.recordsPerFrame['direct']?.['scheduler→kubelets']).toBeGreaterThanOrEqual(1);
     expect(summary?.recordsPerFrame['store-mediated']).toEqual({});
     expect(result.throughput['direct']?.podsPerSecondP50).toBeGreaterThan(0);
+    expect(result.sustained?.pods).toBe(120);
+    expect(result.sustained?.runs.map((r) => [r.mode, r.size, r.outcome]).sort()).toEqual([['direct', 120, 'finished'], ['store-mediated', 120, 'finished']]);
+    for (const mode of ['direct', 'store-mediated']) {
+      expect(result.sustained?.steadyPodsPerSecondP50[mode]).toBeGreaterThan(0);
+      expect(result.sustained?.podsPerSecondP50[mode]).toBeGreaterThan(0);
+    }
     expect(Object.keys(result.peakRssBytes['direct'] ?? {})).toContain('scheduler');
     expect(result.peakRssBytes['store-mediated']?.['etcd']).toBeGreaterThan(0);
     expect(result.replay?.trace.functions).toBe(3);

@@ -1,0 +1,72 @@
+/**
+ * One measured burst on a running cluster: scale every function so that `size` pods
+ * are asked for, wait until the Kubelets have started them, read the timings from the
+ * traces, then (unless the cluster is to be replaced) scale back to 0.
+ */
+import { sleep } from '../../runtime/cluster/local-cluster.js';
+import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+import { traceFlushMsMax } from '../../runtime/observe/trace.js';
+import { spread, type BenchCluster } from './cluster.js';
+import { flowBetween, type FlowCounters } from './frames.js';
+import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
+
+export interface BurstRun {
+  readonly mode: TransportKind;
+  readonly functions: number;
+  readonly size: number;
+  readonly rep: number;
+  /** finished; timeout: not all pods ran within the timeout; skipped: a smaller burst of this series timed out. */
+  readonly outcome: 'finished' | 'timeout' | 'skipped';
+  /** Scale request to the last sandbox.started (Kubelet traces), ms. */
+  readonly latencyMs: number | null;
+  /** Pods / latency: the whole burst, filling and draining the chain included. */
+  readonly podsPerSecond: number | null;
+  /** Pods started per second once the chain is full (traces.ts `steadyRateOf`). */
+  readonly steadyPodsPerSecond: number | null;
+  readonly stages: Record<string, StageSpan>;
+  /** CPU time of each stage process from the scale request until the last pod started, ms (read from /proc, 10 ms resolution). */
+  readonly cpuMs: Record<string, number>;
+  /** Scale back to 0 and convergence, ms (not part of the latency). */
+  readonly scaleDownMs: number | null;
+  /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
+  readonly flow: FlowCounters;
+}
+
+export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean): Promise<BurstRun> {
+  const { mode, functions } = cluster.options;
+  const cursor = new TraceCursor();
+  const stages = cluster.stages;
+  cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
+  const before = await cluster.sandboxesStarted();
+  const flowBefore = await cluster.flowCounters();
+  const cpuBefore = cluster.cpuMs();
+  const requestedAt = Date.now();
+  await cluster.scaleAll(spread(size, cluster.functionNames));
+  const finished = await cluster.waitStarted(before + size, timeoutMs);
+  const cpuAfter = cluster.cpuMs();
+  const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
+  const flow = flowBetween(flowBefore, await cluster.flowCounters());
+  await sleep(traceFlushMsMax + 200);
+  const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
+  const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
+  let scaleDownMs: number | null = null;
+  if (finished && scaleDown) {
+    const down = Date.now();
+    await cluster.scaleAll(spread(0, cluster.functionNames));
+    if (await cluster.waitConverged(0, timeoutMs)) scaleDownMs = Date.now() - down;
+  }
+  return {
+    mode,
+    functions,
+    size,
+    rep,
+    outcome: latencyMs !== null && (scaleDownMs !== null || !scaleDown) ? 'finished' : 'timeout',
+    latencyMs,
+    podsPerSecond: latencyMs === null || latencyMs <= 0 ? null : size / (latencyMs / 1000),
+    steadyPodsPerSecond: latencyMs === null ? null : timings.steadyPodsPerSecond,
+    stages: timings.stages,
+    cpuMs,
+    scaleDownMs,
+    flow,
+  };
+}
