@@ -24,6 +24,17 @@ import { repositoryPath } from '../repository-paths.js';
 
 const kdBin = repositoryPath('bin', 'kd.mjs');
 
+/**
+ * V8 flags of every stage process `kd up` starts. A stage makes short-lived garbage on
+ * every step (the new state's copied tree paths, the trace line, the frame's records):
+ * a larger young generation (semi-space 32 MiB instead of V8's 16 MiB on Node 20) lets
+ * more of it die before a scavenge. Measured on 20,000-pod runs, 9 against 9 alternated
+ * (direct, 100 functions, 8 Kubelets, 2 cores): median 2.13 against 2.30 s, 176 against
+ * 188 µs of CPU per pod over the 12 processes. Costs up to 48 MiB more RSS per busy
+ * process. Operators starting `kd node` themselves can pass it in NODE_OPTIONS.
+ */
+export const stageProcessNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
+
 export function configFileOf(dir: string): string {
   return join(resolve(dir), 'cluster.json');
 }
@@ -121,7 +132,7 @@ export function startStageProcess(dir: string, stage: StageId): number {
   mkdirSync(join(root, 'pids'), { recursive: true });
   const log = openSync(logFileOf(root, stage), 'a');
   const role = roleOf(stage);
-  const args = [kdBin, 'node', '--role', role, '--config', configFileOf(root)];
+  const args = [...stageProcessNodeFlags, kdBin, 'node', '--role', role, '--config', configFileOf(root)];
   if (role === 'kubelet') args.push('--node', stage.slice('kubelet:'.length));
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], cwd: root });
   closeSync(log);
