@@ -30,7 +30,7 @@ const kdBin = repositoryPath('bin', 'kd.mjs');
  * a larger young generation (semi-space 32 MiB instead of V8's 16 MiB on Node 20) lets
  * more of it die before a scavenge. Measured on 20,000-pod runs, 9 against 9 alternated
  * (direct, 100 functions, 8 Kubelets, 2 cores): median 2.13 against 2.30 s, 176 against
- * 188 µs of CPU per pod over the 12 processes. Costs up to 48 MiB more RSS per busy
+ * 188 µs of CPU per pod over the 12 processes. Costs up to 32 MiB more RSS (two semi-spaces) per busy
  * process. Operators starting `kd node` themselves can pass it in NODE_OPTIONS.
  */
 export const stageProcessNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
