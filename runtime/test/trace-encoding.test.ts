@@ -186,6 +186,30 @@ describe('trace encoding', () => {
     }
   });
 
+  it('a trace file never grows past traceBytesMax: the records that fit, then the trace.stopped note, then nothing; bytes, not characters, count', () => {
+    const line = (seq: number, name: string): string => `{"t":"2026-01-01T00:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":${seq},"event":{"type":"sandbox.started","pod":"${name}"}}`;
+    const note = (seq: number): string => `{"t":"2026-01-01T00:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":${seq},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`;
+    // Room for two ASCII records of one flush, not three.
+    const ascii = [line(1, 'fn-a'), line(2, 'fn-b'), line(3, 'fn-c')];
+    const file = join(dir, 'limit-ascii.ndjson');
+    const warnings: string[] = [];
+    const writer = new TraceWriter(file, (w) => warnings.push(w), 2 * (ascii[0] as string).length + 2 + 10);
+    for (const text of ascii) writer.appendLine(text);
+    writer.appendLine(line(4, 'fn-d'));
+    writer.close();
+    expect(readFileSync(file, 'utf8')).toBe(`${ascii[0]}\n${ascii[1]}\n${note(3)}\n`);
+    expect(warnings).toHaveLength(1);
+    // The same number of characters, but "é" is two bytes in UTF-8: the second record no longer fits.
+    const accented = [line(1, 'fn-é'), line(2, 'fn-é')];
+    const file2 = join(dir, 'limit-utf8.ndjson');
+    const writer2 = new TraceWriter(file2, () => undefined, 2 * (ascii[0] as string).length + 2 + 1);
+    for (const text of accented) writer2.appendLine(text);
+    writer2.flush();
+    writer2.appendLine(line(3, 'fn-c'));
+    writer2.close();
+    expect(readFileSync(file2, 'utf8')).toBe(`${accented[0]}\n${note(2)}\n`);
+  });
+
   it('the trace.stopped note at traceBytesMax is the record JSON.stringify would write', () => {
     const file = join(dir, 'stopped.ndjson');
     const writer = new TraceWriter(file, () => undefined, 10);
