@@ -9,7 +9,7 @@ import type { StageEvent } from '../core/events.js';
 import type { UpMessage } from '../core/messages.js';
 import { desiredMax } from '../core/limits.js';
 import { sortedRecord } from '../core/sorted.js';
-import { chainLinks, validDesired, type FunctionSpec } from './config.js';
+import { chainLinks, functionSpecOf, validDesired, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
@@ -74,7 +74,7 @@ class AutoscalerStep {
     switch (event.type) {
       case 'scale.requested': {
         // REQ-SCALE-001: refuse, with no state change, what the configuration does not allow.
-        if (!this.config.functions.some((f) => f.name === event.function))
+        if (functionSpecOf(this.config.functions, event.function) === undefined)
           return this.reject({ reason: 'unknown-function', message: `function "${event.function}" is not configured; configured: ${this.config.functions.map((f) => f.name).join(', ')}` });
         if (!validDesired(event.desired)) return this.reject({ reason: 'malformed', message: `desired must be a whole number from 0 to ${desiredMax}, got ${event.desired}` });
         if (this.state.scales[event.function]?.desired === event.desired) return 'none';

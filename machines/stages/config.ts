@@ -10,6 +10,19 @@ export interface FunctionSpec {
   readonly priority: number;
 }
 
+/** Each configured functions list by name, built once per list (a memo of pure values): every pod a stage takes is checked against it. */
+const functionsByName = new WeakMap<readonly FunctionSpec[], ReadonlyMap<string, FunctionSpec>>();
+
+/** The configured function named `name`, if any (REQ-POD-008: a stage takes pods only of configured functions). */
+export function functionSpecOf(functions: readonly FunctionSpec[], name: string): FunctionSpec | undefined {
+  let byName = functionsByName.get(functions);
+  if (byName === undefined) {
+    byName = new Map(functions.map((f) => [f.name, f]));
+    functionsByName.set(functions, byName);
+  }
+  return byName.get(name);
+}
+
 export interface NodeSpec {
   readonly name: string;
   readonly capacity: number;

@@ -9,7 +9,7 @@ import { stepLifecycle } from '../core/lifecycle.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { PodRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
-import { schedulerToKubelet, type FunctionSpec } from './config.js';
+import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { describeCache, podGroupingOf, putPod, PodCache, type PodEntry } from './pod-cache.js';
@@ -109,7 +109,7 @@ class KubeletStep {
     if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
       if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return 'applied';
-      if (!this.config.functions.some((f) => f.name === message.pod.function)) {
+      if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
         // Not held: refused per pod, like a full node (04, Kubelet sandbox table; DEC-17).
         this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
         return 'applied';

@@ -79,6 +79,18 @@ function lifecycleNumber(lifecycle: string): number {
   return number;
 }
 
+/** The numbers of a list of lifecycle states, made once per list (the lists a stage asks about are constants). */
+const numbersOfLists = new WeakMap<readonly string[], readonly number[]>();
+
+function lifecycleNumbersOf(lifecycles: readonly string[]): readonly number[] {
+  let numbers = numbersOfLists.get(lifecycles);
+  if (numbers === undefined) {
+    numbers = lifecycles.map(lifecycleNumber);
+    numbersOfLists.set(lifecycles, numbers);
+  }
+  return numbers;
+}
+
 /** Entries per lifecycle state, by lifecycle number (a state past the end counts none). */
 type LifecycleCounts = readonly number[];
 
@@ -282,8 +294,9 @@ export class PodCache {
     assert(this.grouping.byNode, 'this cache keeps no counts per node');
     const table = this.nodes.get(node);
     if (table === undefined) return 0;
+    const counts = table.counts;
     let count = 0;
-    for (const lifecycle of lifecycles) count += countOf(table.counts, lifecycle);
+    for (const number of lifecycleNumbersOf(lifecycles)) if (number < counts.length) count += counts[number] as number;
     return count;
   }
 

@@ -12,7 +12,7 @@ import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
 import { decideReplicas, functionPodsIn, mayNeedDecision, newPodName } from '../decisions/replicaset-decisions.js';
-import { chainLinks, type FunctionSpec } from './config.js';
+import { chainLinks, functionSpecOf, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
@@ -249,7 +249,7 @@ class ReplicaSetStep {
     for (const fn of functions) {
       const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
-      const priority = decision.create === 0 ? 0 : (this.config.functions.find((f) => f.name === fn)?.priority ?? 0);
+      const priority = decision.create === 0 ? 0 : (functionSpecOf(this.config.functions, fn)?.priority ?? 0);
       for (let i = 0; i < decision.create; i++) this.create(fn, priority);
       held += decision.create;
     }

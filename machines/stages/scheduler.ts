@@ -12,7 +12,7 @@ import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { FailureReason, PodRecord } from '../core/records.js';
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
-import { chainLinks, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
+import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
@@ -137,7 +137,7 @@ class SchedulerStep {
     if (!receipt.admitted) return 'fenced';
     if (message.type === 'pod.provision') {
       if (this.state.pods.has(message.pod.name)) return 'applied'; // duplicate: already held
-      if (!this.config.functions.some((f) => f.name === message.pod.function)) {
+      if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
         this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
         return 'applied';
       }
