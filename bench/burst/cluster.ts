@@ -219,6 +219,46 @@ export class BenchCluster {
   }
 }
 
+/**
+ * Before each measured burst the benchmark's own processes (the stages of every running
+ * cluster, and etcd) must be quiet: together at most `quietCoreShareMax` of one core over
+ * `quietWindowMs`. A burst started right after the other mode's large scale-down shared
+ * the cores with that cluster's (and etcd's) leftover work: direct 5,000-pod bursts took
+ * 1.0 to 1.8 s after a store-mediated scale-down, 0.9 s after a direct one.
+ */
+const quietCoreShareMax = 0.15;
+const quietWindowMs = 500;
+/** Longest wait for quiet; then the burst starts anyway, and its run says how long it waited. */
+const quietWaitMsMax = 30_000;
+
+/** The pids of every running benchmark cluster's stage processes and of their etcd. */
+function benchmarkPids(): number[] {
+  const pids = new Set<number>();
+  for (const cluster of activeClusters) {
+    for (const stage of cluster.stages) {
+      const pid = pidOf(cluster.dir, stage);
+      if (pid !== null) pids.add(pid);
+    }
+    if (cluster.options.etcdPid !== undefined) pids.add(cluster.options.etcdPid);
+  }
+  return [...pids];
+}
+
+/** Waits until the benchmark's processes are quiet (above); returns how long it waited, ms, and whether they got quiet. */
+export async function waitQuiet(): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = Date.now();
+  const used = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? 0), 0);
+  for (;;) {
+    const pids = benchmarkPids();
+    const before = used(pids);
+    const from = Date.now();
+    await sleep(quietWindowMs);
+    const share = (used(pids) - before) / (Date.now() - from);
+    if (share <= quietCoreShareMax) return { waitedMs: Date.now() - started - quietWindowMs, quiet: true };
+    if (Date.now() - started >= quietWaitMsMax) return { waitedMs: Date.now() - started, quiet: false };
+  }
+}
+
 /** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
 const clockTicksPerSecond = 100;
 

@@ -167,6 +167,12 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
+/** The wait for quiet before a burst (cluster.ts `waitQuiet`), when there was one. */
+function quietText(run: BurstRun): string {
+  if (!run.quiet) return `; started without quiet after ${formatMs(run.quietWaitMs)}`;
+  return run.quietWaitMs > 0 ? `; quiet after ${formatMs(run.quietWaitMs)}` : '';
+}
+
 function rateText(perSecond: number | null | undefined): string {
   return perSecond === null || perSecond === undefined ? '-' : String(Math.round(perSecond));
 }
@@ -192,6 +198,8 @@ export function report(result: BenchResult): string {
       `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}; ${rateText(s.steadyPodsPerSecondP50['direct'])} / ${rateText(s.steadyPodsPerSecondP50['store-mediated'])}`,
     );
   }
+  const notQuiet = result.runs.filter((r) => !r.quiet);
+  if (notQuiet.length > 0) lines.push(`started without quiet (cluster.ts waitQuiet): ${notQuiet.map((r) => `${r.mode} ${r.functions}fn ${r.size} rep ${r.rep + 1}`).join(', ')}`);
   const unfinished = result.runs.filter((r) => r.outcome !== 'finished');
   if (unfinished.length > 0) lines.push(`unfinished: ${unfinished.map((r) => `${r.mode} ${r.functions}fn ${r.size} (${r.outcome})`).join(', ')}`);
   lines.push('');
@@ -369,7 +377,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             for (const mode of order) {
               const limit = gaveUpAt.get(mode);
               if (limit !== undefined && size >= limit) {
-                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, steadyPodsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, flow: {} });
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, steadyPodsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, quietWaitMs: 0, quiet: true, flow: {} });
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;
@@ -380,7 +388,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
               // What is measured so far, in case the run is cut short.
               mkdirSync(outDir, { recursive: true });
               writeFileSync(join(outDir, 'burst.partial.json'), `${JSON.stringify({ runs, peakRssBytes }, null, 2)}\n`);
-              log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), ${restart ? 'fresh cluster next' : `scale-down ${formatMs(run.scaleDownMs)}`}` : run.outcome}`);
+              log(`${mode} ${functions}fn burst ${size} rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `${formatMs(run.latencyMs)} (${Math.round(run.podsPerSecond ?? 0)} pods/s), ${restart ? 'fresh cluster next' : `scale-down ${formatMs(run.scaleDownMs)}`}` : run.outcome}${quietText(run)}`);
               if (run.outcome !== 'finished' || restart) {
                 // The cluster may still be busy (or holds the burst): replace it; after a timeout skip larger bursts of this series.
                 if (run.outcome !== 'finished') gaveUpAt.set(mode, size);

@@ -6,7 +6,7 @@
 import { sleep } from '../../runtime/cluster/local-cluster.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { traceFlushMsMax } from '../../runtime/observe/trace.js';
-import { spread, type BenchCluster } from './cluster.js';
+import { spread, waitQuiet, type BenchCluster } from './cluster.js';
 import { flowBetween, type FlowCounters } from './frames.js';
 import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
 
@@ -28,12 +28,16 @@ export interface BurstRun {
   readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
+  /** How long the burst waited for the benchmark's processes to be quiet (cluster.ts `waitQuiet`), ms, and whether they got quiet. */
+  readonly quietWaitMs: number;
+  readonly quiet: boolean;
   /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
   readonly flow: FlowCounters;
 }
 
 export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
+  const { waitedMs: quietWaitMs, quiet } = await waitQuiet();
   const cursor = new TraceCursor();
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
@@ -67,6 +71,8 @@ export async function runBurst(cluster: BenchCluster, size: number, rep: number,
     stages: timings.stages,
     cpuMs,
     scaleDownMs,
+    quietWaitMs,
+    quiet,
     flow,
   };
 }

@@ -44,7 +44,7 @@ export async function runSustained(
       runs.push(run);
       if (run.outcome !== 'finished') gaveUp.add(mode); // the cluster may still hold the pods: no more runs on it
       const rate = (perSecond: number | null): string => (perSecond === null ? '-' : `${Math.round(perSecond)} pods/s`);
-      log(`${mode} sustained ${pods} pods over ${functions} fn rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `steady ${rate(run.steadyPodsPerSecond)}, whole run ${rate(run.podsPerSecond)} (${Math.round(run.latencyMs ?? 0)} ms)` : run.outcome}`);
+      log(`${mode} sustained ${pods} pods over ${functions} fn rep ${rep + 1}/${reps}: ${run.outcome === 'finished' ? `steady ${rate(run.steadyPodsPerSecond)}, whole run ${rate(run.podsPerSecond)} (${Math.round(run.latencyMs ?? 0)} ms)` : run.outcome}${run.quiet ? '' : ', started without quiet'}`);
     }
   }
   const of = (mode: TransportKind): BurstRun[] => runs.filter((r) => r.mode === mode && r.outcome === 'finished');

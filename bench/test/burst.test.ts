@@ -120,6 +120,8 @@ describe('bench:burst smoke run', () => {
     for (const run of result.runs) {
       expect(run.outcome).toBe('finished');
       expect(run.latencyMs).toBeGreaterThan(0);
+      expect(run.quiet).toBe(true); // tiny clusters at rest use next to no CPU
+      expect(run.quietWaitMs).toBeGreaterThanOrEqual(0);
       expect(Object.keys(run.stages)).toEqual(expect.arrayContaining(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelets']));
       // etcd carries the store-mediated mode's records: its CPU is counted there, and only there.
       expect('etcd' in run.cpuMs).toBe(run.mode === 'store-mediated');
