@@ -400,7 +400,18 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
               }
             }
           }
-        if (sustainedPods > 0 && functions === functionCounts[functionCounts.length - 1]) sustained = await runSustained(clusters, sustainedPods, reps, timeoutMs, log);
+        if (sustainedPods > 0 && functions === functionCounts[functionCounts.length - 1]) {
+          sustained = await runSustained(clusters, sustainedPods, reps, timeoutMs, log);
+          // A cluster whose sustained run did not finish may still hold its pods: a fresh one for the replay.
+          for (const mode of new Set(sustained.runs.filter((r) => r.outcome !== 'finished').map((r) => r.mode))) {
+            const cluster = clusters.get(mode) as BenchCluster;
+            notePeaks(cluster);
+            await cluster.stop();
+            const fresh = make(mode);
+            await fresh.start();
+            clusters.set(mode, fresh);
+          }
+        }
       } finally {
         const keep = replayEnabled && values['replay-csv'] === undefined && functions === replayFunctions && functions === functionCounts[functionCounts.length - 1];
         for (const [mode, cluster] of clusters) {

@@ -165,6 +165,8 @@ const tickMs = 10;
 const waitedMsMin = 100;
 const pollMs = 50;
 const autoscaleMs = 100;
+/** Pause before a failed Scaler call is asked again. */
+const scaleRetryMs = 100;
 const scaleDownDelayMinutes = 2;
 /** Most instances of one function (Knative's max-scale): a burst queues instead of asking for thousands of pods. */
 export const instancesPerFunctionMax = 50;
@@ -200,8 +202,10 @@ async function replayOnce(cluster: BenchCluster, trace: InvocationTrace, arrival
   // One Scaler call in flight per function, so the counts arrive in the order decided; the latest wins.
   const sent = new Array<number>(F).fill(0);
   const inFlight = new Array<boolean>(F).fill(false);
+  // Set when the replay is over: no more Scaler calls (the clusters may be stopping).
+  let over = false;
   const push = (f: number): void => {
-    if (inFlight[f] === true || sent[f] === desired[f]) return;
+    if (over || inFlight[f] === true || sent[f] === desired[f]) return;
     const value = desired[f] ?? 0;
     inFlight[f] = true;
     scaleCalls += 1;
@@ -211,7 +215,10 @@ async function replayOnce(cluster: BenchCluster, trace: InvocationTrace, arrival
         () => {
           sent[f] = value;
         },
-        (error: Error) => log(`replay: scale ${names[f]} to ${value} failed: ${error.message}`),
+        (error: Error) => {
+          log(`replay: scale ${names[f]} to ${value} failed: ${error.message}`);
+          return sleep(scaleRetryMs); // then asked again (below), not at once: a closed channel fails at once
+        },
       )
       .finally(() => {
         inFlight[f] = false;
@@ -295,6 +302,7 @@ async function replayOnce(cluster: BenchCluster, trace: InvocationTrace, arrival
     if (t >= end + drainMsMax) break;
     await sleep(tickMs);
   }
+  over = true;
   const t = now();
   let undispatched = 0;
   for (const q of queues)

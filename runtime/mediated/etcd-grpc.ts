@@ -11,6 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { repositoryPath } from '../repository-paths.js';
+import { PutLimiter } from './put-limiter.js';
 
 export const etcdProtoPath = repositoryPath('runtime', 'mediated', 'etcd-rpc.proto');
 
@@ -90,6 +91,7 @@ export class EtcdGrpcClient {
   private readonly kv: grpc.Client;
   private readonly watcher: grpc.Client;
   private closed = false;
+  private readonly puts = new PutLimiter();
 
   constructor(readonly endpoint: string) {
     const target = grpcTargetOf(endpoint);
@@ -110,9 +112,14 @@ export class EtcdGrpcClient {
     });
   }
 
-  /** Writes `key`; resolves with the revision of the write once etcd has committed it. */
+  /**
+   * Writes `key`; resolves with the revision of the write once etcd has committed it.
+   * Through the client's PutLimiter (put-limiter.ts): a bounded number in flight, and a
+   * put etcd refuses as overloaded asked again.
+   */
   async put(key: string, value: Buffer | string): Promise<number> {
-    const reply = await this.unary<{ header: { revision: number } | null }>('Put', { key: Buffer.from(key, 'utf8'), value: typeof value === 'string' ? Buffer.from(value, 'utf8') : value });
+    const request = { key: Buffer.from(key, 'utf8'), value: typeof value === 'string' ? Buffer.from(value, 'utf8') : value };
+    const reply = await this.puts.run(() => this.unary<{ header: { revision: number } | null }>('Put', request), () => this.closed);
     return reply.header?.revision ?? 0;
   }
 
