@@ -6,7 +6,7 @@
  * traces afterwards (traces.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stagesOf, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../../runtime/config.js';
@@ -220,42 +220,43 @@ export class BenchCluster {
 }
 
 /**
- * Before each measured burst the benchmark's own processes (the stages of every running
- * cluster, and etcd) must be quiet: together at most `quietCoreShareMax` of one core over
- * `quietWindowMs`. A burst started right after the other mode's large scale-down shared
- * the cores with that cluster's (and etcd's) leftover work: direct 5,000-pod bursts took
- * 1.0 to 1.8 s after a store-mediated scale-down, 0.9 s after a direct one.
+ * Before each measured burst the machine must be quiet: all its cores together busy for
+ * at most `quietBusyCoresMax` over `quietWindowMs` (/proc/stat: every process, the
+ * kernel's writeback of etcd's files included). A burst started right after the other
+ * mode's large scale-down shared the cores with that cluster's and etcd's leftover work:
+ * direct 5,000-pod bursts took 1.0 to 1.8 s after a store-mediated scale-down, about 0.9 s
+ * otherwise. Counting only the benchmark's own processes was not enough: they were
+ * already quiet, and the next burst was still slow. The idle machine reads 0.02 to 0.04.
  */
-const quietCoreShareMax = 0.15;
+const quietBusyCoresMax = 0.3;
 const quietWindowMs = 500;
-/** Longest wait for quiet; then the burst starts anyway, and its run says how long it waited. */
-const quietWaitMsMax = 30_000;
+/** Longest wait for quiet by default (`--quiet-wait-s`); then the burst starts anyway, and its run says so. */
+export const quietWaitMsDefault = 30_000;
 
-/** The pids of every running benchmark cluster's stage processes and of their etcd. */
-function benchmarkPids(): number[] {
-  const pids = new Set<number>();
-  for (const cluster of activeClusters) {
-    for (const stage of cluster.stages) {
-      const pid = pidOf(cluster.dir, stage);
-      if (pid !== null) pids.add(pid);
-    }
-    if (cluster.options.etcdPid !== undefined) pids.add(cluster.options.etcdPid);
+/** CPU time since boot from /proc/stat's first line: busy and total, in clock ticks (null where there is no /proc). */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle and iowait
+    return { busy: total - idle, total };
+  } catch {
+    return null;
   }
-  return [...pids];
 }
 
-/** Waits until the benchmark's processes are quiet (above); returns how long it waited, ms, and whether they got quiet. */
-export async function waitQuiet(): Promise<{ waitedMs: number; quiet: boolean }> {
+/** Waits until the machine is quiet (above); returns how long it waited, ms, and whether it got quiet. */
+export async function waitQuiet(waitMsMax: number): Promise<{ waitedMs: number; quiet: boolean }> {
   const started = Date.now();
-  const used = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? 0), 0);
+  if (waitMsMax <= 0) return { waitedMs: 0, quiet: false };
   for (;;) {
-    const pids = benchmarkPids();
-    const before = used(pids);
-    const from = Date.now();
+    const before = machineTicks();
     await sleep(quietWindowMs);
-    const share = (used(pids) - before) / (Date.now() - from);
-    if (share <= quietCoreShareMax) return { waitedMs: Date.now() - started - quietWindowMs, quiet: true };
-    if (Date.now() - started >= quietWaitMsMax) return { waitedMs: Date.now() - started, quiet: false };
+    const after = machineTicks();
+    if (before === null || after === null) return { waitedMs: 0, quiet: true }; // not Linux: nothing to wait on
+    const busyCores = after.total === before.total ? 0 : ((after.busy - before.busy) / (after.total - before.total)) * cpus().length;
+    if (busyCores <= quietBusyCoresMax) return { waitedMs: Date.now() - started - quietWindowMs, quiet: true };
+    if (Date.now() - started >= waitMsMax) return { waitedMs: Date.now() - started, quiet: false };
   }
 }
 

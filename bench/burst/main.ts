@@ -16,7 +16,7 @@
  * Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
- *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quick]
+ *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quiet-wait-s 30] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--out DIR] [--json]
@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
-import { activeClusters, BenchCluster, peakRssOf } from './cluster.js';
+import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
@@ -254,6 +254,8 @@ Options:
   --sustained N               pods of the sustained-throughput run, on the clusters of the
                               last function count, --reps times per mode (default ${sustainedPodsDefault};
                               0: none)
+  --quiet-wait-s N            longest wait before each burst for the machine to be quiet
+                              (all cores under 0.3 busy; default ${quietWaitMsDefault / 1000}; 0: no wait)
   --quick                     tiny sizes, one repetition
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
@@ -292,6 +294,7 @@ const burstOptions = {
   'warm-up': { type: 'string' },
   'warm-up-cycles': { type: 'string' },
   sustained: { type: 'string' },
+  'quiet-wait-s': { type: 'string' },
   quick: { type: 'boolean' },
   calibrate: { type: 'boolean' },
   'no-replay': { type: 'boolean' },
@@ -322,6 +325,8 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   if (!Number.isInteger(warmUpCycles) || warmUpCycles < 1) throw new Error(`--warm-up-cycles takes a whole number of at least 1 (no warm-up: --warm-up 0), got "${values['warm-up-cycles']}"`);
   const sustainedPods = Number(values.sustained ?? (quick ? 0 : sustainedPodsDefault));
   if (!Number.isInteger(sustainedPods) || sustainedPods < 0) throw new Error(`--sustained takes a whole number of pods (0: none), got "${values.sustained}"`);
+  const quietWaitMs = Number(values['quiet-wait-s'] ?? quietWaitMsDefault / 1000) * 1000;
+  if (!(quietWaitMs >= 0)) throw new Error(`--quiet-wait-s takes seconds (0: no wait), got "${values['quiet-wait-s']}"`);
   const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjectsOption = values['pod-objects'] ?? 'off';
@@ -383,7 +388,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
               const cluster = clusters.get(mode) as BenchCluster;
               // From --restart-from on, a burst is followed by a fresh cluster instead of a scale-down.
               const restart = size >= restartFromSize;
-              const run = await runBurst(cluster, size, rep, timeoutMs, !restart);
+              const run = await runBurst(cluster, size, rep, timeoutMs, !restart, quietWaitMs);
               runs.push(run);
               // What is measured so far, in case the run is cut short.
               mkdirSync(outDir, { recursive: true });
@@ -401,7 +406,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             }
           }
         if (sustainedPods > 0 && functions === functionCounts[functionCounts.length - 1]) {
-          sustained = await runSustained(clusters, sustainedPods, reps, timeoutMs, log);
+          sustained = await runSustained(clusters, sustainedPods, reps, timeoutMs, quietWaitMs, log);
           // A cluster whose sustained run did not finish may still hold its pods: a fresh one for the replay.
           for (const mode of new Set(sustained.runs.filter((r) => r.outcome !== 'finished').map((r) => r.mode))) {
             const cluster = clusters.get(mode) as BenchCluster;
@@ -456,7 +461,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, sustainedPods, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, sustainedPods, quietWaitMs, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,

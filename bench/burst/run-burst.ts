@@ -35,9 +35,9 @@ export interface BurstRun {
   readonly flow: FlowCounters;
 }
 
-export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean): Promise<BurstRun> {
+export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean, quietWaitMsMax: number): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
-  const { waitedMs: quietWaitMs, quiet } = await waitQuiet();
+  const { waitedMs: quietWaitMs, quiet } = await waitQuiet(quietWaitMsMax);
   const cursor = new TraceCursor();
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));

@@ -28,6 +28,7 @@ export async function runSustained(
   pods: number,
   reps: number,
   timeoutMs: number,
+  quietWaitMsMax: number,
   log: (line: string) => void,
 ): Promise<SustainedResult> {
   const modes = [...clusters.keys()];
@@ -40,7 +41,7 @@ export async function runSustained(
       if (gaveUp.has(mode)) continue;
       const cluster = clusters.get(mode) as BenchCluster;
       functions = cluster.options.functions;
-      const run = await runBurst(cluster, pods, rep, timeoutMs, true);
+      const run = await runBurst(cluster, pods, rep, timeoutMs, true, quietWaitMsMax);
       runs.push(run);
       if (run.outcome !== 'finished') gaveUp.add(mode); // the cluster may still hold the pods: no more runs on it
       const rate = (perSecond: number | null): string => (perSecond === null ? '-' : `${Math.round(perSecond)} pods/s`);

@@ -107,7 +107,7 @@ describe('bench:burst smoke run', () => {
   it('runs both modes on tiny bursts after a warm-up cycle, a small sustained run and a tiny replay, and writes JSON with the reported fields', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--warm-up-cycles', '2', '--sustained', '120', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
+      ['--import', 'tsx', 'bench/burst/main.ts', '--sizes', '4', '--functions', '3', '--reps', '1', '--nodes', '2', '--warm-up', '6', '--warm-up-cycles', '2', '--sustained', '120', '--quiet-wait-s', '2', '--timeout-s', '40', '--replay-functions', '3', '--replay-minutes', '1', '--replay-minute-ms', '1000', '--out', out, '--json'],
       { cwd: root, maxBuffer: 1 << 26, timeout: 170_000 },
     );
     const result = JSON.parse(stdout) as BenchResult;
@@ -120,8 +120,9 @@ describe('bench:burst smoke run', () => {
     for (const run of result.runs) {
       expect(run.outcome).toBe('finished');
       expect(run.latencyMs).toBeGreaterThan(0);
-      expect(run.quiet).toBe(true); // tiny clusters at rest use next to no CPU
+      // Other test files may keep the machine busy: the wait ends after --quiet-wait-s either way.
       expect(run.quietWaitMs).toBeGreaterThanOrEqual(0);
+      expect(run.quietWaitMs).toBeLessThan(run.quiet ? 2_000 : 3_000);
       expect(Object.keys(run.stages)).toEqual(expect.arrayContaining(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelets']));
       // etcd carries the store-mediated mode's records: its CPU is counted there, and only there.
       expect('etcd' in run.cpuMs).toBe(run.mode === 'store-mediated');
