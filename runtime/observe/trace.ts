@@ -200,18 +200,9 @@ export class TraceSessionsCache {
   }
 }
 
-/**
- * Appends records to a trace file: buffered, written at least every `traceFlushMsMax` and
- * on exit, never past `traceBytesMax`. A record's size in bytes is known only once it is
- * encoded, so the limit is checked at each write, on the buffered text encoded once; a
- * buffer that would cross it is written record by record up to the limit, then the
- * `trace.stopped` note (and nothing after it). Measuring each record as it is appended
- * flattened every record's text a second time: about 6% of a Scheduler's CPU in a burst.
- */
+/** Appends records to a trace file: buffered, written at least every `traceFlushMsMax` and on exit, never past `traceBytesMax`. */
 export class TraceWriter {
   private buffer: string[] = [];
-  /** UTF-16 code units buffered, newlines included: a lower bound of their bytes. */
-  private bufferedUnits = 0;
   private bytes: number;
   private stoppedWhy: string | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -236,45 +227,30 @@ export class TraceWriter {
   /** Appends a record already in its JSON text (trace-encoding.ts), without its newline. */
   appendLine(json: string): void {
     if (this.stoppedWhy !== null) return;
+    const size = Buffer.byteLength(json) + 1; // and its newline
+    if (this.bytes + size > this.bytesMax) {
+      this.stoppedWhy = `${this.file} reached traceBytesMax (${this.bytesMax} bytes): tracing stopped for this incarnation`;
+      // The record's t, stage, incarnation and seq open its text: the first `,"event":` is its key (quotes in the values before it are escaped).
+      const identity = json.slice(0, json.indexOf(',"event":'));
+      this.buffer.push(`${identity},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`);
+      this.flush();
+      this.warn(this.stoppedWhy);
+      return;
+    }
+    this.bytes += size;
     this.buffer.push(json);
-    this.bufferedUnits += json.length + 1;
-    // Past the limit already in code units (each at least one byte): stop now, not at the next write.
-    if (this.bytes + this.bufferedUnits > this.bytesMax) this.flush();
   }
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    const lines = this.buffer;
+    const text = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
-    this.bufferedUnits = 0;
-    let data: Buffer = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-    if (this.bytes + data.length > this.bytesMax) data = this.upToLimit(lines);
-    this.bytes += data.length;
     try {
-      appendFileSync(this.file, data);
+      appendFileSync(this.file, text);
     } catch (error) {
       this.stoppedWhy = `cannot write ${this.file}: ${(error as Error).message}`;
       this.warn(this.stoppedWhy);
     }
-  }
-
-  /** The lines that still fit under `bytesMax`, then the `trace.stopped` note in place of the first that does not; tracing stops. */
-  private upToLimit(lines: readonly string[]): Buffer {
-    let fitting = 0;
-    let bytes = this.bytes;
-    for (const line of lines) {
-      const size = Buffer.byteLength(line) + 1; // and its newline
-      if (bytes + size > this.bytesMax) break;
-      bytes += size;
-      fitting++;
-    }
-    const first = lines[fitting] as string;
-    // The record's t, stage, incarnation and seq open its text: the first `,"event":` is its key (quotes in the values before it are escaped).
-    const identity = first.slice(0, first.indexOf(',"event":'));
-    const note = `${identity},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`;
-    this.stoppedWhy = `${this.file} reached traceBytesMax (${this.bytesMax} bytes): tracing stopped for this incarnation`;
-    this.warn(this.stoppedWhy);
-    return Buffer.from(`${[...lines.slice(0, fitting), note].join('\n')}\n`, 'utf8');
   }
 
   close(): void {
