@@ -227,6 +227,10 @@ export class BenchCluster {
  * direct 5,000-pod bursts took 1.0 to 1.8 s after a store-mediated scale-down, about 0.9 s
  * otherwise. Counting only the benchmark's own processes was not enough: they were
  * already quiet, and the next burst was still slow. The idle machine reads 0.02 to 0.04.
+ * Even with the whole machine quiet, a direct burst right after a store-mediated 5,000-pod
+ * cycle is still often slower (1.47 s against 0.79 to 0.84 s in one run); why is not known.
+ * The wait keeps leftover work out of a burst, which is fair to both modes; it does not
+ * explain that.
  */
 const quietBusyCoresMax = 0.3;
 const quietWindowMs = 500;

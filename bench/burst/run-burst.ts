@@ -28,7 +28,7 @@ export interface BurstRun {
   readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
-  /** How long the burst waited for the benchmark's processes to be quiet (cluster.ts `waitQuiet`), ms, and whether they got quiet. */
+  /** How long the burst waited for the machine to be quiet (cluster.ts `waitQuiet`), ms, and whether it got quiet. */
   readonly quietWaitMs: number;
   readonly quiet: boolean;
   /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
