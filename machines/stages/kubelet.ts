@@ -42,6 +42,11 @@ export interface KubeletState {
   readonly pods: PodCache;
 }
 
+/** `state` with some parts replaced, built key by key (machines/README.md, Performance: no spreads on hot paths). */
+function kubeletStateWith(state: KubeletState, parts: Partial<Pick<KubeletState, 'fromScheduler' | 'pods'>>): KubeletState {
+  return { role: 'kubelet', incarnation: state.incarnation, fromScheduler: parts.fromScheduler ?? state.fromScheduler, pods: parts.pods ?? state.pods };
+}
+
 export function initKubelet(config: KubeletConfig, incarnation: number, inventory: readonly SandboxInventoryItem[]): KubeletState {
   const machines = machinesFor(config.variant);
   let pods = PodCache.empty(podGroupingOf.kubelet);
@@ -79,7 +84,7 @@ class KubeletStep {
     switch (event.type) {
       case 'link.lost':
         if (event.link === this.state.fromScheduler.link)
-          this.state = { ...this.state, fromScheduler: loseServerSession(this.machines, this.state.fromScheduler) };
+          this.state = kubeletStateWith(this.state, { fromScheduler: loseServerSession(this.machines, this.state.fromScheduler) });
         return 'none';
       case 'message.received':
         if (event.link !== this.state.fromScheduler.link) return 'fenced';
@@ -99,7 +104,7 @@ class KubeletStep {
     // The Kubelet has no downstream link: it is always warm.
     const receipt = receiveAtServer(this.machines, this.state.fromScheduler, message, true, this.config.variant, this.out);
     if (receipt.kind === 'session') {
-      this.state = { ...this.state, fromScheduler: receipt.side };
+      this.state = kubeletStateWith(this.state, { fromScheduler: receipt.side });
       if (receipt.answerNow) {
         const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
         this.out.send(link, { type: 'session.snapshot', epoch: receipt.side.epoch, scales: [], ...view });
@@ -111,7 +116,7 @@ class KubeletStep {
       if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return 'applied';
       if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
         // Not held: refused per pod, like a full node (04, Kubelet sandbox table; DEC-17).
-        this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
+        this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name: message.pod.name, reason: 'unknown-owner' });
         return 'applied';
       }
       const admit = sandboxesHeld(this.state.pods) < this.config.capacity;
@@ -121,7 +126,7 @@ class KubeletStep {
     }
     if (message.type === 'pod.tombstone') {
       if (!this.state.pods.has(message.name)) {
-        this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
+        this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name: message.name });
         return 'applied';
       }
       this.podEvent(message.name, 'upstream.tombstone', message.origin);
@@ -143,25 +148,30 @@ class KubeletStep {
     if (!step.changed) {
       // An entry not cached as it is (new, or with a new node) is still stored.
       const pods = putPod(this.state.pods, entry);
-      if (pods !== this.state.pods) this.state = { ...this.state, pods };
+      if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
       return;
     }
     this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
-    const next: PodEntry = { ...entry, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
-    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+    const next: PodEntry = { record: entry.record, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
+    this.state = kubeletStateWith(this.state, { pods: putPod(this.state.pods, next) });
     for (const action of step.actions) {
       if (action === 'startSandbox') this.out.push({ type: 'sandbox.start', pod: entry.record });
       else if (action === 'killSandbox') this.out.push({ type: 'sandbox.kill', pod: entry.record });
-      else if (action === 'notifyRunning') this.notifyUp({ type: 'pod.running', epoch: 0, name });
-      else if (action === 'notifyFailed') this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: 'sandbox-failed' });
-      else if (action === 'notifyRejected') this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: 'capacity-exceeded' });
-      else if (action === 'notifyTombstoneDone') this.notifyUp({ type: 'tombstone.done', epoch: 0, name });
+      else if (action === 'notifyRunning') this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
+      else if (action === 'notifyFailed') this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'sandbox-failed' });
+      else if (action === 'notifyRejected') this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'capacity-exceeded' });
+      else if (action === 'notifyTombstoneDone') this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name });
     }
+  }
+
+  /** The epoch of the session up: what every message up carries (built with it, not copied to add it). */
+  private get upEpoch(): number {
+    return this.state.fromScheduler.epoch;
   }
 
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromScheduler;
     if (!serverMaySendUp(side)) return;
-    this.out.send(side.link, { ...message, epoch: side.epoch });
+    this.out.send(side.link, message);
   }
 }

@@ -9,7 +9,7 @@ import type { StageEvent } from '../core/events.js';
 import type { LinkId, Role } from '../core/ids.js';
 import { stepLifecycle } from '../core/lifecycle.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
-import type { FailureReason, PodRecord } from '../core/records.js';
+import { boundTo, type FailureReason, type PodRecord } from '../core/records.js';
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
 import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
@@ -48,6 +48,21 @@ export interface SchedulerState {
   /** One client side per node, keyed by node name. */
   readonly toKubelets: SortedRecord<ClientSide>;
   readonly pods: PodCache;
+}
+
+/**
+ * `state` with some parts replaced. States are built with every key, in order, never by
+ * spreading: a spread goes through V8's generic object copy whenever the objects it meets
+ * differ in shape, about 20 times slower than a literal (machines/README.md, Performance).
+ */
+function schedulerStateWith(state: SchedulerState, parts: Partial<Omit<SchedulerState, 'role' | 'incarnation'>>): SchedulerState {
+  return {
+    role: 'scheduler',
+    incarnation: state.incarnation,
+    fromReplicaSet: parts.fromReplicaSet ?? state.fromReplicaSet,
+    toKubelets: parts.toKubelets ?? state.toKubelets,
+    pods: parts.pods ?? state.pods,
+  };
 }
 
 export function initScheduler(config: SchedulerConfig, incarnation: number): SchedulerState {
@@ -96,7 +111,7 @@ class SchedulerStep {
   }
 
   private setKubeletSide(node: string, side: ClientSide): void {
-    this.state = { ...this.state, toKubelets: withEntry(this.state.toKubelets, node, side) };
+    this.state = schedulerStateWith(this.state, { toKubelets: withEntry(this.state.toKubelets, node, side) });
   }
 
   handle(event: StageEvent): Disposition {
@@ -110,7 +125,7 @@ class SchedulerStep {
       }
       case 'link.lost': {
         if (event.link === this.state.fromReplicaSet.link)
-          this.state = { ...this.state, fromReplicaSet: loseServerSession(this.machines, this.state.fromReplicaSet) };
+          this.state = schedulerStateWith(this.state, { fromReplicaSet: loseServerSession(this.machines, this.state.fromReplicaSet) });
         const node = this.nodeOfLink(event.link);
         const side = node === null ? undefined : this.state.toKubelets[node];
         if (node !== null && side !== undefined) this.setKubeletSide(node, loseClientSession(this.machines, side));
@@ -130,7 +145,7 @@ class SchedulerStep {
   private fromReplicaSet(message: DownMessage): Disposition {
     const receipt = receiveAtServer(this.machines, this.state.fromReplicaSet, message, this.warm(), this.config.variant, this.out);
     if (receipt.kind === 'session') {
-      this.state = { ...this.state, fromReplicaSet: receipt.side };
+      this.state = schedulerStateWith(this.state, { fromReplicaSet: receipt.side });
       if (receipt.answerNow) this.sendSnapshot();
       return receipt.disposition;
     }
@@ -138,15 +153,15 @@ class SchedulerStep {
     if (message.type === 'pod.provision') {
       if (this.state.pods.has(message.pod.name)) return 'applied'; // duplicate: already held
       if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
-        this.notifyUp({ type: 'pod.failed', epoch: 0, name: message.pod.name, reason: 'unknown-owner' });
+        this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name: message.pod.name, reason: 'unknown-owner' });
         return 'applied';
       }
-      this.adopt({ ...message.pod, node: null }, 'upstream.provision', null);
+      this.adopt(boundTo(message.pod, null), 'upstream.provision', null);
       return 'applied';
     }
     if (message.type === 'pod.tombstone') {
       if (!this.state.pods.has(message.name)) {
-        this.notifyUp({ type: 'tombstone.done', epoch: 0, name: message.name });
+        this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name: message.name });
         return 'applied';
       }
       this.podEvent(message.name, 'upstream.tombstone', { origin: message.origin });
@@ -203,7 +218,7 @@ class SchedulerStep {
       if (this.state.pods.has(name)) continue;
       const found = snapshotRecord(index, name);
       assert(found !== undefined, 'a snapshot name has a record');
-      this.adopt({ ...found.record, node }, snapshotEventFor(index, name), found.origin);
+      this.adopt(boundTo(found.record, node), snapshotEventFor(index, name), found.origin);
     }
     const side = this.state.toKubelets[node];
     assert(side !== undefined, `no link to node ${node}`);
@@ -217,7 +232,7 @@ class SchedulerStep {
     if (!step.changed) return;
     this.out.record('scheduler-pod', record.name, event, 'unknown', step.state);
     const entry: PodEntry = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
-    this.state = { ...this.state, pods: putPod(this.state.pods, entry) };
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, entry) });
   }
 
   private podEvent(name: string, event: string, context: PodEventContext): void {
@@ -236,7 +251,7 @@ class SchedulerStep {
     if (!step.changed) {
       // An entry not cached as it is (new, or with a new node) is still stored.
       const pods = putPod(this.state.pods, entry);
-      if (pods !== this.state.pods) this.state = { ...this.state, pods };
+      if (pods !== this.state.pods) this.state = schedulerStateWith(this.state, { pods });
       return;
     }
     this.out.record('scheduler-pod', name, event, entry.lifecycle, step.state);
@@ -244,8 +259,8 @@ class SchedulerStep {
     if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
       origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
     if (!stateIsTombstone(step.state)) origin = null;
-    const next: PodEntry = { ...entry, lifecycle: step.state, origin };
-    this.state = { ...this.state, pods: putPod(this.state.pods, next) };
+    const next: PodEntry = { record: entry.record, lifecycle: step.state, origin };
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, next) });
     for (const action of step.actions) this.podAction(action, next, context);
   }
 
@@ -264,21 +279,26 @@ class SchedulerStep {
         return;
       }
       case 'notifyRunning':
-        return this.notifyUp({ type: 'pod.running', epoch: 0, name });
+        return this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
       case 'notifyFailed':
-        return this.notifyUp({ type: 'pod.failed', epoch: 0, name, reason: context.failure ?? 'invalidated' });
+        return this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: context.failure ?? 'invalidated' });
       case 'notifyPreempted':
-        return this.notifyUp({ type: 'pod.preempted', epoch: 0, name });
+        return this.notifyUp({ type: 'pod.preempted', epoch: this.upEpoch, name });
       case 'notifyTombstoneDone':
-        return this.notifyUp({ type: 'tombstone.done', epoch: 0, name });
+        return this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name });
     }
+  }
+
+  /** The epoch of the session up: what every message up carries (built with it, not copied to add it). */
+  private get upEpoch(): number {
+    return this.state.fromReplicaSet.epoch;
   }
 
   /** Truth flows up only on a synced session; otherwise the next snapshot carries it. */
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromReplicaSet;
     if (!serverMaySendUp(side)) return;
-    this.out.send(side.link, { ...message, epoch: side.epoch });
+    this.out.send(side.link, message);
   }
 
   private warm(): boolean {
@@ -296,7 +316,7 @@ class SchedulerStep {
     if (this.warm()) {
       const answered = answerDeferredHello(this.machines, this.state.fromReplicaSet);
       if (answered !== null) {
-        this.state = { ...this.state, fromReplicaSet: answered };
+        this.state = schedulerStateWith(this.state, { fromReplicaSet: answered });
         this.sendSnapshot();
       }
     }
@@ -312,7 +332,7 @@ class SchedulerStep {
     for (const { pod, node } of decision.placements) {
       const entry = this.state.pods.get(pod);
       assert(entry !== undefined && entry.lifecycle === 'unscheduled', `only waiting pods are placed: ${pod}`);
-      this.podEventOf({ ...entry, record: { ...entry.record, node } }, 'decide.place', {});
+      this.podEventOf({ record: boundTo(entry.record, node), lifecycle: entry.lifecycle, origin: entry.origin }, 'decide.place', {});
     }
   }
 
