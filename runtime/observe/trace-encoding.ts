@@ -22,13 +22,31 @@ export function jsonString(text: string): string {
   return hasEscapedCharacter(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
+/**
+ * Quoted names from small sets (message, event and effect types, links, machines,
+ * lifecycle states and events, dispositions): each is checked and quoted once, then
+ * found in a map. Pod names are not kept (each is new), and the map stops growing at
+ * `quotedNamesKeptMax` entries (a cluster of thousands of nodes has thousands of links).
+ */
+const quotedNames = new Map<string, string>();
+const quotedNamesKeptMax = 4_096;
+
+export function jsonName(text: string): string {
+  let quoted = quotedNames.get(text);
+  if (quoted === undefined) {
+    quoted = jsonString(text);
+    if (quotedNames.size < quotedNamesKeptMax) quotedNames.set(text, quoted);
+  }
+  return quoted;
+}
+
 export function jsonNumber(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
 /** `JSON.stringify(summarizeMessage(message))`. */
 export function messageJson(message: LinkMessage): string {
-  const head = `{"type":${jsonString(message.type)},"epoch":${jsonNumber(message.epoch)}`;
+  const head = `{"type":${jsonName(message.type)},"epoch":${jsonNumber(message.epoch)}`;
   switch (message.type) {
     case 'scale.set':
     case 'scale.applied':
@@ -36,11 +54,11 @@ export function messageJson(message: LinkMessage): string {
     case 'pod.provision':
       return message.pod.node === null
         ? `${head},"name":${jsonString(message.pod.name)}}`
-        : `${head},"name":${jsonString(message.pod.name)},"node":${jsonString(message.pod.node)}}`;
+        : `${head},"name":${jsonString(message.pod.name)},"node":${jsonName(message.pod.node)}}`;
     case 'pod.tombstone':
-      return `${head},"name":${jsonString(message.name)},"origin":${jsonString(message.origin)}}`;
+      return `${head},"name":${jsonString(message.name)},"origin":${jsonName(message.origin)}}`;
     case 'pod.failed':
-      return `${head},"name":${jsonString(message.name)},"reason":${jsonString(message.reason)}}`;
+      return `${head},"name":${jsonString(message.name)},"reason":${jsonName(message.reason)}}`;
     case 'pod.running':
     case 'pod.preempted':
     case 'tombstone.done':
@@ -56,13 +74,13 @@ export function messageJson(message: LinkMessage): string {
 
 /** `JSON.stringify(summarizeEvent(event))`. */
 export function eventJson(event: StageEvent): string {
-  const head = `{"type":${jsonString(event.type)}`;
+  const head = `{"type":${jsonName(event.type)}`;
   switch (event.type) {
     case 'message.received':
-      return `${head},"link":${jsonString(event.link)},"message":${messageJson(event.message)}}`;
+      return `${head},"link":${jsonName(event.link)},"message":${messageJson(event.message)}}`;
     case 'link.connected':
     case 'link.lost':
-      return `${head},"link":${jsonString(event.link)}}`;
+      return `${head},"link":${jsonName(event.link)}}`;
     case 'scale.requested':
       return `${head},"function":${jsonString(event.function)},"desired":${jsonNumber(event.desired)}}`;
     case 'sandbox.started':
@@ -74,13 +92,13 @@ export function eventJson(event: StageEvent): string {
 
 /** `JSON.stringify(summarizeEffect(effect, node))`. */
 export function effectJson(effect: Effect, node: string): string {
-  const head = `{"type":${jsonString(effect.type)}`;
+  const head = `{"type":${jsonName(effect.type)}`;
   switch (effect.type) {
     case 'message.send':
-      return `${head},"link":${jsonString(effect.link)},"message":${messageJson(effect.message)}}`;
+      return `${head},"link":${jsonName(effect.link)},"message":${messageJson(effect.message)}}`;
     case 'sandbox.start':
     case 'sandbox.kill':
-      return `${head},"pod":${jsonString(effect.pod.name)},"node":${jsonString(effect.pod.node ?? node)}}`;
+      return `${head},"pod":${jsonString(effect.pod.name)},"node":${jsonName(effect.pod.node ?? node)}}`;
     case 'store.persist':
       return `${head},"function":${jsonString(effect.function)},"desired":${jsonNumber(effect.desired)}}`;
   }
@@ -100,7 +118,7 @@ export function transitionsJson(trace: readonly TracePoint[]): string {
   let text = '[';
   for (let i = 0; i < trace.length; i++) {
     const point = trace[i] as TracePoint;
-    text += `${i === 0 ? '{' : ',{'}"machine":${jsonString(point.machine)},"pod":${jsonString(point.pod)},"event":${jsonString(point.event)},"from":${jsonString(point.from)},"to":${jsonString(point.to)}}`;
+    text += `${i === 0 ? '{' : ',{'}"machine":${jsonName(point.machine)},"pod":${jsonString(point.pod)},"event":${jsonName(point.event)},"from":${jsonName(point.from)},"to":${jsonName(point.to)}}`;
   }
   return `${text}]`;
 }
@@ -123,5 +141,5 @@ export function recordIdentityJson(stage: StageId, incarnation: number): string 
 /** `JSON.stringify` of a step's TraceRecord (no capacity or sandboxes: those are the boot record's), given the text of its sessions, or null to leave them out (unchanged). */
 export function stepRecordJson(t: string, identityJson: string, seq: number, event: StageEvent, result: StepResult<StageState>, node: string, sessionsText: string | null): string {
   const sessions = sessionsText === null ? '' : `,"sessions":${sessionsText}`;
-  return `{"t":${jsonString(t)}${identityJson}${jsonNumber(seq)},"event":${eventJson(event)},"disposition":${jsonString(result.disposition)},"transitions":${transitionsJson(result.trace)},"effects":${effectsJson(result.effects, node)}${sessions}}`;
+  return `{"t":${jsonString(t)}${identityJson}${jsonNumber(seq)},"event":${eventJson(event)},"disposition":${jsonName(result.disposition)},"transitions":${transitionsJson(result.trace)},"effects":${effectsJson(result.effects, node)}${sessions}}`;
 }
