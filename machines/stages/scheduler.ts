@@ -301,8 +301,9 @@ class SchedulerStep {
     this.out.send(side.link, message);
   }
 
+  /** Every Kubelet's session has been synced at least once (the nodes are the keys of `toKubelets`). */
   private warm(): boolean {
-    for (const node in this.state.toKubelets) if (this.state.toKubelets[node]?.everSynced !== true) return false;
+    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;
     return true;
   }
 
@@ -313,12 +314,11 @@ class SchedulerStep {
   }
 
   settle(): void {
-    if (this.warm()) {
-      const answered = answerDeferredHello(this.machines, this.state.fromReplicaSet);
-      if (answered !== null) {
-        this.state = schedulerStateWith(this.state, { fromReplicaSet: answered });
-        this.sendSnapshot();
-      }
+    // Asked in this order because a deferred Hello is rare and `warm` reads every node.
+    const answered = answerDeferredHello(this.machines, this.state.fromReplicaSet);
+    if (answered !== null && this.warm()) {
+      this.state = schedulerStateWith(this.state, { fromReplicaSet: answered });
+      this.sendSnapshot();
     }
     this.decide();
     this.forwardUnsent();
