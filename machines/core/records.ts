@@ -33,7 +33,7 @@ export type RejectionReason = 'stale-epoch';
 /**
  * `record` bound to `node` (null: unbound). Records are built with the same keys in the
  * same order everywhere, never by spreading one: spreading objects of several shapes
- * goes through V8's generic copy, about 20 times slower (bench:machines).
+ * goes through V8's generic copy, about 17 times slower (machines/README.md, Performance).
  */
 export function boundTo(record: PodRecord, node: string | null): PodRecord {
   return { name: record.name, function: record.function, priority: record.priority, node };

@@ -53,7 +53,7 @@ export interface SchedulerState {
 /**
  * `state` with some parts replaced. States are built with every key, in order, never by
  * spreading: a spread goes through V8's generic object copy whenever the objects it meets
- * differ in shape, about 20 times slower than a literal (machines/README.md, Performance).
+ * differ in shape, about 17 times slower than a literal (machines/README.md, Performance).
  */
 function schedulerStateWith(state: SchedulerState, parts: Partial<Omit<SchedulerState, 'role' | 'incarnation'>>): SchedulerState {
   return {
