@@ -243,7 +243,11 @@ export class StageDriver implements StagePort {
         for (const [effect, origin] of held) this.carryOutInOrder(effect, origin);
         const due = this.persistedWaiters.filter((w) => w.needed <= this.persistsDurable);
         this.persistedWaiters = this.persistedWaiters.filter((w) => w.needed > this.persistsDurable);
-        for (const w of due) w.then();
+        // The waiters (Scaler answers) run after the frames just queued are written: the
+        // links flush in a setImmediate queued while the held effects were carried out.
+        // Answering 100 SetScale calls first took 13 to 20 ms, all before the Deployment
+        // saw the first count.
+        if (due.length > 0) setImmediate(() => { for (const w of due) w.then(); });
       },
       (error: Error) => {
         this.log({ event: 'store.persist-failed', desired: Object.fromEntries(batch), store: store.kind, attempt, error: error.message });
