@@ -5,6 +5,7 @@
  * burst is complete from the Kubelets' /metrics; timings come from the stages' NDJSON
  * traces afterwards (traces.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -227,10 +228,14 @@ export class BenchCluster {
  * direct 5,000-pod bursts took 1.0 to 1.8 s after a store-mediated scale-down, about 0.9 s
  * otherwise. Counting only the benchmark's own processes was not enough: they were
  * already quiet, and the next burst was still slow. The idle machine reads 0.02 to 0.04.
- * Even with the whole machine quiet, a direct burst right after a store-mediated 5,000-pod
- * cycle is still often slower (1.47 s against 0.79 to 0.84 s in one run); why is not known.
- * The wait keeps leftover work out of a burst, which is fair to both modes; it does not
- * explain that.
+ * Even with the cores quiet, a direct burst right after a store-mediated 5,000-pod cycle
+ * was often slower (1.47 s against 0.79 to 0.84 s in one run). Part of it is the disk:
+ * etcd leaves up to about 50 MB of dirty pages that the kernel writes back within 30 s,
+ * and an fsync issued meanwhile (the Autoscaler's, before it sends a count) waits behind
+ * them: the Deployment got the count 32 to 57 ms after the request instead of 6 to 13.
+ * So the wait first writes every dirty page back (`sync`, timed in the run), then waits
+ * for the cores. Both are fair to both modes: each burst starts on a machine with no
+ * leftover work.
  */
 const quietBusyCoresMax = 0.3;
 const quietWindowMs = 500;
@@ -249,18 +254,33 @@ function machineTicks(): { busy: number; total: number } | null {
   }
 }
 
-/** Waits until the machine is quiet (above); returns how long it waited, ms, and whether it got quiet. */
-export async function waitQuiet(waitMsMax: number): Promise<{ waitedMs: number; quiet: boolean }> {
+/** Writes every dirty page of the machine back to disk (`sync`); returns how long it took, ms (null when `sync` could not run). */
+function syncDisks(): number | null {
   const started = Date.now();
-  if (waitMsMax <= 0) return { waitedMs: 0, quiet: false };
+  try {
+    execFileSync('sync', [], { stdio: 'ignore', timeout: syncMsMax });
+    return Date.now() - started;
+  } catch {
+    return null;
+  }
+}
+
+/** Longest wait for `sync`. */
+const syncMsMax = 60_000;
+
+/** Waits until the machine is quiet (above): disks synced, then cores quiet; returns how long it waited for the cores and for `sync`, ms, and whether it got quiet. */
+export async function waitQuiet(waitMsMax: number): Promise<{ waitedMs: number; quiet: boolean; syncMs: number | null }> {
+  if (waitMsMax <= 0) return { waitedMs: 0, quiet: false, syncMs: null };
+  const syncMs = syncDisks();
+  const started = Date.now();
   for (;;) {
     const before = machineTicks();
     await sleep(quietWindowMs);
     const after = machineTicks();
-    if (before === null || after === null) return { waitedMs: 0, quiet: true }; // not Linux: nothing to wait on
+    if (before === null || after === null) return { waitedMs: 0, quiet: true, syncMs }; // not Linux: nothing to wait on
     const busyCores = after.total === before.total ? 0 : ((after.busy - before.busy) / (after.total - before.total)) * cpus().length;
-    if (busyCores <= quietBusyCoresMax) return { waitedMs: Date.now() - started - quietWindowMs, quiet: true };
-    if (Date.now() - started >= waitMsMax) return { waitedMs: Date.now() - started, quiet: false };
+    if (busyCores <= quietBusyCoresMax) return { waitedMs: Date.now() - started - quietWindowMs, quiet: true, syncMs };
+    if (Date.now() - started >= waitMsMax) return { waitedMs: Date.now() - started, quiet: false, syncMs };
   }
 }
 

@@ -169,9 +169,13 @@ function mib(bytes: number): string {
 
 /** The wait for quiet before a burst (cluster.ts `waitQuiet`), when there was one. */
 function quietText(run: BurstRun): string {
-  if (!run.quiet) return `; started without quiet after ${formatMs(run.quietWaitMs)}`;
-  return run.quietWaitMs > 0 ? `; quiet after ${formatMs(run.quietWaitMs)}` : '';
+  const synced = run.syncMs !== null && run.syncMs >= syncMsShown ? `; disks synced in ${formatMs(run.syncMs)}` : '';
+  if (!run.quiet) return `${synced}; started without quiet after ${formatMs(run.quietWaitMs)}`;
+  return `${synced}${run.quietWaitMs > 0 ? `; quiet after ${formatMs(run.quietWaitMs)}` : ''}`;
 }
+
+/** A `sync` before a burst is shown in its progress line from this long on, ms. */
+const syncMsShown = 100;
 
 function rateText(perSecond: number | null | undefined): string {
   return perSecond === null || perSecond === undefined ? '-' : String(Math.round(perSecond));
@@ -255,7 +259,8 @@ Options:
                               last function count, --reps times per mode (default ${sustainedPodsDefault};
                               0: none)
   --quiet-wait-s N            longest wait before each burst for the machine to be quiet
-                              (all cores under 0.3 busy; default ${quietWaitMsDefault / 1000}; 0: no wait)
+                              (disks synced, then all cores under 0.3 busy; default
+                              ${quietWaitMsDefault / 1000}; 0: no wait and no sync)
   --quick                     tiny sizes, one repetition
   --calibrate                 also the plain 4-hop etcd chain
   --no-replay | --replay-only the trace replay off, or only it
@@ -382,7 +387,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
             for (const mode of order) {
               const limit = gaveUpAt.get(mode);
               if (limit !== undefined && size >= limit) {
-                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, steadyPodsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, quietWaitMs: 0, quiet: true, flow: {} });
+                runs.push({ mode, functions, size, rep, outcome: 'skipped', latencyMs: null, podsPerSecond: null, steadyPodsPerSecond: null, stages: {}, cpuMs: {}, scaleDownMs: null, quietWaitMs: 0, quiet: true, syncMs: null, flow: {} });
                 continue;
               }
               const cluster = clusters.get(mode) as BenchCluster;

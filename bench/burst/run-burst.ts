@@ -31,13 +31,15 @@ export interface BurstRun {
   /** How long the burst waited for the machine to be quiet (cluster.ts `waitQuiet`), ms, and whether it got quiet. */
   readonly quietWaitMs: number;
   readonly quiet: boolean;
+  /** How long writing the machine's dirty pages back took before the wait (`sync`), ms; null: not run. */
+  readonly syncMs: number | null;
   /** Frames and records each hop carried during the burst (direct links only write frames; frames.ts). */
   readonly flow: FlowCounters;
 }
 
 export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean, quietWaitMsMax: number): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
-  const { waitedMs: quietWaitMs, quiet } = await waitQuiet(quietWaitMsMax);
+  const { waitedMs: quietWaitMs, quiet, syncMs } = await waitQuiet(quietWaitMsMax);
   const cursor = new TraceCursor();
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
@@ -73,6 +75,7 @@ export async function runBurst(cluster: BenchCluster, size: number, rep: number,
     scaleDownMs,
     quietWaitMs,
     quiet,
+    syncMs,
     flow,
   };
 }

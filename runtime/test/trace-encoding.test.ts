@@ -25,7 +25,7 @@ import {
   type StageState,
   type StepResult,
 } from '../../machines/index.js';
-import { recordIdentityJson, sessionsJson, stepRecordJson } from '../observe/trace-encoding.js';
+import { jsonName, recordIdentityJson, sessionsJson, stepRecordJson } from '../observe/trace-encoding.js';
 import { StageObserver } from '../observe/observer.js';
 import { sessionsOf, summarizeEffect, summarizeEvent, traceFileOf, TraceWriter, type TraceRecord } from '../observe/trace.js';
 
@@ -150,6 +150,13 @@ describe('trace encoding', () => {
     }
     const trace = [{ machine: 'scheduler-pod', pod: quoted, event: 'upstream.provision', from: 'unknown', to: 'pending' }] as const;
     expectSameText(quoted as StageId, 2, { event: { type: 'link.lost', link }, result: { state, effects: [], trace, disposition: 'none' } }, '');
+  });
+
+  it('a name kept quoted in the map is the text JSON.stringify writes, the first time and every time after', () => {
+    for (const name of ['scheduler-pod', 'kubelet:n1>x', 'a"b', 'back\\slash', 'tab\there', '\u00e9t\u00e9', '\ud800']) {
+      expect(jsonName(name)).toBe(JSON.stringify(name));
+      expect(jsonName(name)).toBe(JSON.stringify(name));
+    }
   });
 
   it('the observer writes sessions on the boot record and where a step changed them; carried forward they are every state\'s', async () => {
