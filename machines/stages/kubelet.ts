@@ -172,6 +172,7 @@ class KubeletStep {
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromScheduler;
     if (!serverMaySendUp(side)) return;
+    assert(message.epoch === side.epoch, 'a message up carries the epoch of the session up');
     this.out.send(side.link, message);
   }
 }

@@ -298,6 +298,7 @@ class SchedulerStep {
   private notifyUp(message: UpMessage): void {
     const side = this.state.fromReplicaSet;
     if (!serverMaySendUp(side)) return;
+    assert(message.epoch === side.epoch, 'a message up carries the epoch of the session up');
     this.out.send(side.link, message);
   }
 
