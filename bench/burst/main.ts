@@ -64,8 +64,12 @@ export interface BenchResult {
   readonly calibration: CalibrationSummary | null;
   readonly runs: BurstRun[];
   readonly summary: BurstSummary[];
-  /** Per mode, from the largest burst: whole-burst and steady rates (medians). */
-  readonly throughput: Record<string, { size: number; functions: number; podsPerSecondP50: number | null; steadyPodsPerSecondP50: number | null } | null>;
+  /**
+   * Per mode, the rates of the largest burst (whole-burst and steady, medians). Not the
+   * sustained throughput: a burst's steady rate flatters (its pods are all created before
+   * the Scheduler starts); that figure is `sustained`.
+   */
+  readonly largestBurstRates: Record<string, { size: number; functions: number; podsPerSecondP50: number | null; steadyPodsPerSecondP50: number | null } | null>;
   /** The sustained-throughput run (sustained.ts); null when off. */
   readonly sustained: SustainedResult | null;
   /** Peak RSS (VmHWM) per stage process and of etcd, per mode, bytes. */
@@ -223,12 +227,12 @@ export function report(result: BenchResult): string {
       if (Object.keys(hops).length > 0) lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(hops).map(([hop, r]) => `${hop} ${r.toFixed(1)}`).join(', ')}`);
   lines.push('');
   for (const [mode, peaks] of Object.entries(result.peakRssBytes)) lines.push(`peak RSS ${mode}: ${Object.entries(peaks).map(([s, b]) => `${s} ${mib(b)}`).join(', ')}`);
-  for (const [mode, t] of Object.entries(result.throughput))
-    lines.push(`throughput ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s whole burst, ${rateText(t.steadyPodsPerSecondP50)} pods/s steady (medians, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
+  for (const [mode, t] of Object.entries(result.largestBurstRates))
+    lines.push(`largest burst ${mode}: ${t === null || t.podsPerSecondP50 === null ? '-' : `${Math.round(t.podsPerSecondP50)} pods/s whole burst, ${rateText(t.steadyPodsPerSecondP50)} pods/s steady (medians, ${t.size}-pod bursts, ${t.functions} function(s))`}`);
   const sustained = result.sustained;
   if (sustained !== null)
     for (const mode of Object.keys(sustained.podsPerSecondP50))
-      lines.push(`sustained ${mode}: ${rateText(sustained.steadyPodsPerSecondP50[mode])} pods/s steady, ${rateText(sustained.podsPerSecondP50[mode])} pods/s whole run (medians of ${sustained.runs.filter((r) => r.mode === mode && r.outcome === 'finished').length} runs of ${sustained.pods} pods over ${sustained.functions} function(s))`);
+      lines.push(`sustained throughput ${mode}: ${rateText(sustained.steadyPodsPerSecondP50[mode])} pods/s steady, ${rateText(sustained.podsPerSecondP50[mode])} pods/s whole run (medians of ${sustained.runs.filter((r) => r.mode === mode && r.outcome === 'finished').length} runs of ${sustained.pods} pods over ${sustained.functions} function(s))`);
   if (result.replay !== null) {
     lines.push('');
     lines.push(`trace replay: ${result.replay.trace.functions} functions, ${result.replay.trace.minutes} minutes (1 minute = ${result.replay.minuteMs} ms), ${result.replay.trace.invocations} invocations, seed ${result.replay.trace.seed}`);
@@ -457,11 +461,11 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     }
   }
   const summary = summarize(runs, modes);
-  const throughput: BenchResult['throughput'] = {};
+  const largestBurstRates: BenchResult['largestBurstRates'] = {};
   for (const mode of modes) {
     const candidates = summary.filter((s) => (s.podsPerSecondP50[mode] ?? null) !== null && (s.latencyMs[mode]?.count ?? 0) > 0);
     const largest = candidates.sort((a, b) => b.size - a.size || a.functions - b.functions)[0];
-    throughput[mode] = largest === undefined ? null : { size: largest.size, functions: largest.functions, podsPerSecondP50: largest.podsPerSecondP50[mode] ?? null, steadyPodsPerSecondP50: largest.steadyPodsPerSecondP50[mode] ?? null };
+    largestBurstRates[mode] = largest === undefined ? null : { size: largest.size, functions: largest.functions, podsPerSecondP50: largest.podsPerSecondP50[mode] ?? null, steadyPodsPerSecondP50: largest.steadyPodsPerSecondP50[mode] ?? null };
   }
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -472,7 +476,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     calibration,
     runs,
     summary,
-    throughput,
+    largestBurstRates,
     sustained,
     peakRssBytes,
     replay,
