@@ -254,6 +254,9 @@ function machineTicks(): { busy: number; total: number } | null {
   }
 }
 
+/** Longest wait for `sync`. */
+const syncMsMax = 60_000;
+
 /** Writes every dirty page of the machine back to disk (`sync`); returns how long it took, ms (null when `sync` could not run). */
 function syncDisks(): number | null {
   const started = Date.now();
@@ -264,9 +267,6 @@ function syncDisks(): number | null {
     return null;
   }
 }
-
-/** Longest wait for `sync`. */
-const syncMsMax = 60_000;
 
 /** Waits until the machine is quiet (above): disks synced, then cores quiet; returns how long it waited for the cores and for `sync`, ms, and whether it got quiet. */
 export async function waitQuiet(waitMsMax: number): Promise<{ waitedMs: number; quiet: boolean; syncMs: number | null }> {
