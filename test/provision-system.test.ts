@@ -21,8 +21,8 @@ function listFile(packages: Array<{ package: string; provides: string; neededBy:
 }
 
 function runProvisioner(list: string, asUser?: string) {
-  const command = asUser === undefined ? ['node', script] : ['runuser', '-u', asUser, '--', process.execPath, script];
-  const result = spawnSync(command[0], command.slice(1), { env: { ...process.env, KD_TEST_PROVISION_LIST: list }, encoding: 'utf8' });
+  const [program, ...args] = asUser === undefined ? [process.execPath, script] : ['runuser', '-u', asUser, '--', process.execPath, script];
+  const result = spawnSync(program ?? process.execPath, args, { env: { ...process.env, KD_TEST_PROVISION_LIST: list }, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -270,7 +270,7 @@ Options:
   --no-replay | --replay-only the trace replay off, or only it
   --replay-csv FILE | --replay-seed N | --replay-minutes N | --replay-functions N | --replay-minute-ms N
   --pod-objects on|off        whether the stages also write Pod objects to the file store,
-                              in both modes (default off: the control plane alone; see README)
+                              in both modes (default off: the control plane alone; see docs/pages/benchmarks.md)
   --out DIR                   default out/bench
   --json                      print the JSON result instead of the report
   -h, --help                  show this help`;

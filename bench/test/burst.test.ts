@@ -2,7 +2,7 @@
  * bench:burst pieces without clusters (trace generation and its CSV form, per-stage
  * timings from trace lines, percentiles, the plot), then one smoke run of the real
  * benchmark with tiny sizes, both modes on a real etcd, that checks the JSON it writes
- * has every field the README quotes.
+ * has every field the benchmarks page (docs/pages/benchmarks.md) quotes.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

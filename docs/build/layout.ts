@@ -39,6 +39,7 @@ export const navigation: ReadonlyArray<{ readonly label: string; readonly path: 
   { label: 'Requirements', path: 'requirements.html' },
   { label: 'Conformance', path: 'conformance.html' },
   { label: 'Counterexamples', path: 'gallery/index.html' },
+  { label: 'Benchmarks', path: 'benchmarks.html' },
   { label: 'API (TypeScript)', path: 'api/index.html' },
 ];
 

@@ -20,6 +20,7 @@ import { idLink, inlineText } from './links.js';
 import { markdownSections, renderMarkdown, type IdRegistry, type IdTarget } from './markdown.js';
 import { protoReference } from './proto-reference.js';
 import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type MachineDescription } from './state-diagram.js';
+import { benchmarksPage, benchmarksPageDiagrams } from './benchmarks-page.js';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultSiteDir = join(repositoryRoot, 'docs', 'site');
@@ -416,6 +417,7 @@ function indexPage(ids: IdRegistry, facts: { readonly machines: number; readonly
   <div class="card"><h3><a href="messages.html">Messages</a></h3><p>${escapeHtml(facts.proto)}</p></div>
   <div class="card"><h3><a href="requirements.html">Requirements</a></h3><p>${requirements.length} requirements, the properties they protect and what checks them.</p></div>
   <div class="card"><h3><a href="gallery/index.html">Counterexamples</a></h3><p>${facts.variants} known-bad variants and the checker's shortest run that breaks each.</p></div>
+  <div class="card"><h3><a href="benchmarks.html">Benchmarks</a></h3><p>How the figures were measured, the full tables, the latency plot, and the history of changes.</p></div>
   <div class="card"><h3><a href="api/index.html">API reference</a></h3><p>The TypeScript modules: machines, spec data, the checker's search, the simulator.</p></div>
 </div>
 <h2 id="index">Index of IDs</h2>
@@ -482,6 +484,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
     requirementsPage(ids),
     conformancePage(ids),
     ...gallery.pages,
+    benchmarksPage(ids),
   ];
   for (const page of pages) {
     const file = join(outDir, page.path);
@@ -498,7 +501,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   return {
     outDir,
     pages: listHtml(outDir),
-    diagrams: machines.diagrams + gallery.diagrams,
+    diagrams: machines.diagrams + gallery.diagrams + benchmarksPageDiagrams,
     requirementIds: requirements.map((r) => r.id),
     propertyIds: properties.map((p) => p.id),
     seconds: (performance.now() - started) / 1000,

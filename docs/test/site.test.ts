@@ -7,7 +7,7 @@
  * internal link resolves to an existing page and anchor; the index lists every
  * requirement and property ID.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
@@ -137,11 +137,13 @@ describe('the protocol site (npm run docs) in headless Chromium', () => {
       'requirements.html',
       'gallery/index.html',
       'gallery/no-fencing.html',
+      'benchmarks.html',
       'api/index.html',
     ]) {
       expect(pages.has(path), path).toBe(true);
     }
     expect(site.pages.filter((p) => p.startsWith('gallery/')).length).toBe(8);
+    expect(readFileSync(join(outDir, 'benchmarks.html'), 'utf8'), 'the benchmarks page draws the recorded latency plot').toMatch(/<figure class="diagram"><svg[^>]*>[\s\S]*Upscaling latency/);
     expect(site.pages.filter((p) => p.startsWith('api/')).length).toBeGreaterThan(10);
     console.log(`docs site: ${site.pages.length} pages, ${site.diagrams} diagrams, built in ${site.seconds.toFixed(1)} s, visited in ${visitSeconds.toFixed(1)} s`);
   });

@@ -205,7 +205,7 @@ export class TraceSessionsCache {
  * on exit, never past `traceBytesMax`. Each record is measured in bytes as it is appended,
  * on purpose: measuring only at each write kept every record's text an unflattened string
  * tree until then (up to 200 ms), long enough to survive scavenges, and a Scheduler used
- * 1.85 to 2.85 CPU-s for 20,000 pods against 0.97 to 1.39 s (README, Benchmarks).
+ * 1.85 to 2.85 CPU-s for 20,000 pods against 0.97 to 1.39 s (docs/pages/benchmarks.md).
  */
 export class TraceWriter {
   private buffer: string[] = [];
