@@ -30,6 +30,8 @@ import { traceFileOf } from '../observe/trace.js';
 import { errorDetailOfStatus, statusDetailsMetadataKey } from '../wire/errors.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame, type WireStageState } from '../wire/proto.js';
 import { decodeRpcStatus } from '../wire/status-details.js';
+import { testWaitMsMax, waitUntil } from '../../test/wait-until.js';
+import { waitTracesQuiet } from './traces-quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-faults-'));
 let config: ClusterConfig;
@@ -63,8 +65,8 @@ function logRecords(stage: StageId, pick: (r: Record<string, unknown>) => boolea
 
 /** `kd validate` over every stage's trace: exit 0 and no VIOLATED line. */
 async function validateTraces(): Promise<string> {
-  await sleep(500); // traces are flushed at least every 200 ms
   const traces = Object.values(config.stages).map((e) => traceFileOf(e.dataDir));
+  await waitTracesQuiet(traces);
   const lines: string[] = [];
   const code = await main(['validate', ...traces], (l) => lines.push(l));
   const text = lines.join('\n');
@@ -130,8 +132,7 @@ describe('link cut through a fault-injecting proxy, during a burst', () => {
     await sleep(100);
     proxy.refuse();
     expect(proxy.cut()).toBeGreaterThan(0);
-    await sleep(1_000);
-    expect(proxy.counters.connectionsRefused).toBeGreaterThan(0); // the Scheduler kept trying
+    await waitUntil('the Scheduler to try again while refused', () => proxy.counters.connectionsRefused >= 2); // it kept trying
     proxy.resume();
     const status = await waitConverged(config, 40, 60_000);
     console.log(`[faults] cut + 1 s refused on ${link} during 120..40: converged ${Date.now() - started} ms after the scale request`);
@@ -203,8 +204,12 @@ describe('rejections by a real stage', () => {
 });
 
 describe('the fault-injecting proxy itself', () => {
-  /** Connects through the proxy, sends `text`, and says what happened within `ms`: the echo, a reset/close, or silence. */
-  function probe(address: string, text: string, ms = 500): Promise<string> {
+  /**
+   * Connects through the proxy, sends `text`, and says what happened: the echo, a
+   * reset/close, or silence for `silenceMs`. Only a probe that expects silence sets a
+   * short window; one that expects an answer waits as long as a loaded machine needs.
+   */
+  function probe(address: string, text: string, silenceMs = testWaitMsMax): Promise<string> {
     const at = address.lastIndexOf(':');
     return new Promise((resolve) => {
       const socket: Socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
@@ -214,7 +219,7 @@ describe('the fault-injecting proxy itself', () => {
         socket.destroy();
         resolve(what);
       };
-      const timer = setTimeout(() => done(got === '' ? 'silence' : `echo ${got}`), ms);
+      const timer = setTimeout(() => done(got === '' ? 'silence' : `echo ${got}`), silenceMs);
       socket.on('data', (d) => {
         got += d.toString();
         if (got === text) done(`echo ${got}`);
@@ -244,8 +249,7 @@ describe('the fault-injecting proxy itself', () => {
         held.on('close', () => r('close'));
       });
       await new Promise<void>((r) => held.on('connect', () => r()));
-      await sleep(50);
-      expect(proxy.openConnections).toBe(1);
+      await waitUntil('the proxy to hold the connection', () => proxy.openConnections === 1);
       expect(proxy.cut()).toBe(1);
       expect(['ECONNRESET', 'close']).toContain(await ended);
       expect(proxy.openConnections).toBe(0);
@@ -253,7 +257,7 @@ describe('the fault-injecting proxy itself', () => {
       proxy.refuse();
       expect(await probe(proxy.address, 'x')).toBe('closed');
       proxy.blackhole();
-      expect(await probe(proxy.address, 'y')).toBe('silence');
+      expect(await probe(proxy.address, 'y', 500)).toBe('silence'); // nothing within half a second (a blackhole never answers)
       proxy.resume();
       expect(await probe(proxy.address, 'back')).toBe('echo back');
       expect(proxy.counters).toMatchObject({ connectionsForwarded: 3, connectionsRefused: 2, connectionsCut: 1 });

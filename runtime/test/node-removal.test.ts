@@ -12,10 +12,11 @@ import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { kubeletId } from '../../machines/index.js';
 import { loadClusterConfig,} from '../config.js';
-import { configFileOf, pidOf, processIsAlive, sleep, removeCluster } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, removeCluster } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
+import { waitTracesQuiet } from './traces-quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-node-removal-'));
 const noPrint = (): void => {};
@@ -67,8 +68,8 @@ it('kd remove-node: refused while the Kubelet runs, then the pods of the fenced 
   expect(scheduler.pods.length).toBe(6);
   expect(scheduler.pods.every((p) => p.record.node === 'n1' || p.record.node === 'n2')).toBe(true);
 
-  await sleep(500); // traces are flushed at least every 200 ms
   const traces = Object.values(before.stages).map((e) => traceFileOf(e.dataDir));
+  await waitTracesQuiet(traces);
   const report: string[] = [];
   expect(await main(['validate', ...traces], (l) => report.push(l))).toBe(0);
   expect(report.join('\n')).not.toMatch(/VIOLATED/);

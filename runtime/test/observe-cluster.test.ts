@@ -14,6 +14,7 @@ import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { configFileOf, pidOf, processIsAlive, sleep, startStageProcess, removeCluster, waitHealthy } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
+import { waitTracesQuiet } from './traces-quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-observe-'));
 let config: ClusterConfig;
@@ -85,8 +86,8 @@ it('metrics, health and traces of a run with a Scheduler crash: the numbers add 
   expect(JSON.parse(health.text)).toEqual({ status: 'serving', stage: 'scheduler', incarnation: 2, warm: true });
   expect(JSON.parse((await fetchText('replicaset', '/healthz')).text)).toMatchObject({ incarnation: 1, warm: true });
 
-  await sleep(500); // the traces are flushed at least every 200 ms
   const traces = Object.values(config.stages).map((e) => traceFileOf(e.dataDir));
+  await waitTracesQuiet(traces);
   const lines: string[] = [];
   expect(await main(['validate', ...traces], (l) => lines.push(l))).toBe(0);
   const text = lines.join('\n');

@@ -18,6 +18,7 @@ import { configFileOf, sleep, removeCluster } from '../cluster/local-cluster.js'
 import { clusterStatus } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 import { readTraces } from '../observe/validate.js';
+import { waitTracesQuiet } from './traces-quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-preemption-'));
 const noPrint = (): void => {};
@@ -53,8 +54,8 @@ it('a higher-priority pod takes a node only after the preempted pod was killed t
   expect(await runScale(['hi', '2', '--dir', dir], noPrint)).toBe(0);
   await waitFor('2 hi pods running, fn down to the 2 slots left', async () => (await running('hi')) === 2 && (await running('fn')) === 2, 60_000);
 
-  await sleep(500); // traces are flushed at least every 200 ms
   const traces = Object.values(config.stages).map((e) => traceFileOf(e.dataDir));
+  await waitTracesQuiet(traces);
   const { records } = readTraces(traces);
   const scheduler = records.map((r) => r.record).filter((r) => r.stage === 'scheduler').sort((a, b) => a.incarnation - b.incarnation || a.seq - b.seq);
 

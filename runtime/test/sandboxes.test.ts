@@ -17,6 +17,7 @@ import { waitConverged } from '../cluster/status.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { isOurSandbox, killProcessSandboxes, ProcessSandboxes, processRuns, processSandboxesFileOf, type ProcessSandboxRecord } from '../node/process-sandboxes.js';
 import type { SandboxReport } from '../node/sandbox-runtime.js';
+import { testWaitMsMax } from '../../test/wait-until.js';
 
 const dirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -38,7 +39,7 @@ function pod(n: number): PodRecord {
 
 const alive = processRuns;
 
-async function until(what: string, holds: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: string, holds: () => boolean, timeoutMs = testWaitMsMax): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!holds()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -27,6 +27,7 @@ import { accessPolicyOf, channelCredentialsOf, loadTlsMaterial, serverCredential
 import { identityOfSubjectAltName, spiffeIdOf } from '../security/identity.js';
 import { reasonOfStatus } from '../wire/errors.js';
 import { InspectClient, LinkClient, ScalerClient, type DownstreamFrame, type UpstreamFrame, type WireStageState } from '../wire/proto.js';
+import { testWaitMsMax } from '../../test/wait-until.js';
 
 const kdBin = fileURLToPath(new URL('../../bin/kd.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'kd-tls-'));
@@ -251,7 +252,7 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
     expect(await runScale(['fn', '10', '--dir', dir], noPrint)).toBe(0);
     const started = Date.now();
     let status = await clusterStatus(config);
-    while (!(status.converged && status.functions[0]?.running === 10) && Date.now() - started < 60_000) {
+    while (!(status.converged && status.functions[0]?.running === 10) && Date.now() - started < testWaitMsMax) {
       await sleep(250);
       status = await clusterStatus(config);
     }
@@ -375,7 +376,7 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
     await new Promise<number>((resolve, reject) => impostor.bindAsync(config.stages['kubelet:n2']?.address ?? '', credentials, (e, port) => (e === null ? resolve(port) : reject(e))));
     const schedulerLog = join(dir, 'logs', 'scheduler.log');
     const refusedBefore = (readFileSync(schedulerLog, 'utf8').match(/"event":"link\.server-refused"/g) ?? []).length;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + testWaitMsMax;
     let refused = refusedBefore;
     while (refused === refusedBefore && Date.now() < deadline) {
       await sleep(200);
@@ -390,7 +391,7 @@ describe('a cluster with mutual TLS (kd up --tls)', () => {
     startStageProcess(dir, 'kubelet:n2');
     const started = Date.now();
     let status = await clusterStatus(config);
-    while (!(status.converged && status.functions[0]?.running === 10) && Date.now() - started < 60_000) {
+    while (!(status.converged && status.functions[0]?.running === 10) && Date.now() - started < testWaitMsMax) {
       await sleep(250);
       status = await clusterStatus(config);
     }
