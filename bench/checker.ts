@@ -11,15 +11,26 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '../cli/args.js';
 
-const { values } = parseArgs({
-  options: { runs: { type: 'string' }, 'deep-seconds': { type: 'string' }, workers: { type: 'string' }, presets: { type: 'string' }, json: { type: 'boolean' } },
+const { options: values } = parseCommandLineOrExit({
+  command: 'bench:checker',
+  program: 'npm run',
+  about: 'Runs kd check on each preset with each worker count, interleaved, and prints the medians.',
+  options: {
+    runs: { kind: 'whole', value: 'N', min: 1, max: 100, default: 3, help: 'runs of each (preset, workers); the median is printed' },
+    'deep-seconds': { kind: 'whole', value: 'N', min: 1, max: 86_400, default: 60, help: 'the time bound of the deep preset' },
+    workers: { kind: 'wholes', value: 'LIST', min: 1, max: 256, default: [1, 2], help: 'worker counts to compare' },
+    presets: { kind: 'text', value: 'LIST', repeatable: true, help: 'presets to run, comma-separated (default ci,deep)' },
+    json: { kind: 'flag', help: 'the figures as JSON' },
+  },
+  example: 'npm run bench:checker -- --runs 3 --workers 1,2',
+  exits: { ok: 'measured', failed: 'a run did not give the expected verdict' },
 });
-const runs = Number(values.runs ?? 3);
-const deepSeconds = Number(values['deep-seconds'] ?? 60);
-const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
-const presets = (values.presets ?? 'ci,deep').split(',');
+const runs = values.runs;
+const deepSeconds = values['deep-seconds'];
+const workerCounts = values.workers;
+const presets = values.presets.length > 0 ? values.presets : ['ci', 'deep'];
 const bin = fileURLToPath(new URL('../bin/kd.mjs', import.meta.url));
 
 interface Summary {

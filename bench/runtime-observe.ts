@@ -14,15 +14,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '../cli/args.js';
 import { initStage, stagesOf, type ChainConfig, type PodRecord, type StageEvent, type StageId, type StageState, type StepResult } from '../machines/index.js';
 import { ChainPump } from './machines/chain-pump.js';
 import { SimulatedSandboxes } from '../runtime/node/simulated-sandboxes.js';
 import { StageObserver } from '../runtime/observe/observer.js';
 
-const { values: flags } = parseArgs({ options: { pods: { type: 'string', default: '5000' }, runs: { type: 'string', default: '7' } } });
-const podCount = Number(flags.pods);
-const runCount = Number(flags.runs);
+const { options: flags } = parseCommandLineOrExit({
+  command: 'bench:observe',
+  program: 'npm run',
+  about: 'The cost of observing a burst (trace records and metrics) against the same burst unobserved.',
+  options: {
+    pods: { kind: 'whole', value: 'N', min: 1, max: 1_000_000, default: 5000, help: 'pods of the burst' },
+    runs: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 7, help: 'runs; the median is printed' },
+  },
+  example: 'npm run bench:observe -- --pods 5000',
+  exits: { ok: 'measured' },
+});
+const podCount = flags.pods;
+const runCount = flags.runs;
 const nodeCount = 4;
 /** Steps between two trace writes (a stage in a burst steps a few thousand times per second; the writer flushes every traceFlushMsMax). */
 const stepsPerFlush = 1000;

@@ -18,7 +18,7 @@
  * Usage: npm run bench:wire -- [--runs N] [--ms N] [--json]
  */
 import { isDeepStrictEqual } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '../cli/args.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { DownMessage, UpMessage } from '../machines/index.js';
 import { batchRecordsMax, frameBytesMax } from '../spec/limits.js';
@@ -27,9 +27,20 @@ import { deserializeDownstreamFrame, deserializeUpstreamFrame, serializeDownstre
 import { fitFrames, recordsOfDownstreamFrame, recordsOfUpstreamFrame, splitDownstreamFrame, splitUpstreamFrame, type FittedFrame } from '../runtime/wire/frame-size.js';
 import { LinkClient } from '../runtime/wire/proto.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, ms: { type: 'string' }, json: { type: 'boolean' } } });
-const runs = Number(values.runs ?? 7);
-const msPerRun = Number(values.ms ?? 150);
+const { options: values } = parseCommandLineOrExit({
+  command: 'bench:wire',
+  program: 'npm run',
+  about: 'CPU time per record of the wire codec (encode, decode, frame fitting), median of the runs.',
+  options: {
+    runs: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 7, help: 'runs; the median is printed' },
+    ms: { kind: 'whole', value: 'N', min: 1, max: 600_000, default: 150, help: 'CPU milliseconds per run and case' },
+    json: { kind: 'flag', help: 'the figures as JSON' },
+  },
+  example: 'npm run bench:wire -- --runs 7',
+  exits: { ok: 'measured' },
+});
+const runs = values.runs;
+const msPerRun = values.ms;
 
 const functionName = 'image-resize';
 const functions = new Set([functionName]);

@@ -1,7 +1,6 @@
 /** `kd check`: exhaustive model checking of the chain, and seeded random walks beyond it. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
 import { ChainModel, chainModelModule } from '../checker/chain/model.js';
@@ -11,40 +10,45 @@ import { randomWalks } from '../checker/engine/random-walk.js';
 import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
 import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
 import { traceToHtml, traceToMermaid } from '../checker/render/index.js';
-import { isVariantName, variantNames, type ProtocolVariant } from '../spec/variants.js';
-import { parseWholeNumber, UsageError } from './usage-error.js';
+import { variantNames, type ProtocolVariant } from '../spec/variants.js';
+import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-export const checkExitCodes = { verified: 0, violated: 1, bounded: 2, error: 3 } as const;
-
-export const checkHelp = `Usage: kd check [options]
-
-Explores every interleaving of the chain's machines (message deliveries, sandbox
+export const checkCommandLine = {
+  command: 'check',
+  about: `Explores every interleaving of the chain's machines (message deliveries, sandbox
 events, connects), the scale script and the faults of the budgets, checking every
 safety invariant of spec/ in every state and convergence (LIVE-CONVERGENCE) under weak
-fairness after the last fault. Prints the shortest counterexample when one exists.
-
-Options:
-  --preset NAME|FILE   ${presetNames().join(', ')} (default smoke), or a .json/.yaml config
-  --variant NAME       check a known-bad variant: ${variantNames.join(', ')}
-  --strategy bfs|dfs   breadth-first (shortest counterexamples, default) or depth-first
-  --workers N|auto     breadth-first search on N worker threads sharing one state table
-                       (default 1: this thread; auto: one per core but one). Liveness is
-                       then checked on the main thread after the search
-  --max-states N       stop after N distinct states (exit 2)
-  --max-depth N        do not expand states deeper than N (exit 2 if that cut anything)
-  --max-seconds N      stop after N seconds (exit 2)
-  --max-memory-mb N    stop when the heap exceeds N MiB (exit 2; default 80% of the heap limit)
-  --no-liveness        check safety only
-  --random-walks N     instead of exhaustive search, N seeded random walks
-  --walk-depth N       steps per random walk (default 400)
-  --seed N             seed of the random walks (default 1)
-  --out DIR            where counterexample files go (default out/counterexamples)
-  --json               one JSON summary on stdout, no progress
-  --list-presets       print the preset names, one a line
-  --list-variants      print the known-bad variant names, one a line
-  -h, --help           show this help
-
-Exit codes: 0 verified, 1 property violated, 2 bound reached before completion, 3 error.`;
+fairness after the last fault. Prints the shortest counterexample when one exists.`,
+  options: {
+    preset: { kind: 'text', value: 'NAME|FILE', default: 'smoke', help: `${presetNames().join(', ')}, or a .json/.yaml config` },
+    variant: { kind: 'choice', value: 'NAME', choices: ['correct', ...variantNames], default: 'correct', help: 'check a known-bad variant' },
+    strategy: { kind: 'choice', value: 'bfs|dfs', choices: ['bfs', 'dfs'], default: 'bfs', help: 'breadth-first (shortest counterexamples) or depth-first' },
+    workers: {
+      kind: 'whole',
+      value: 'N|auto',
+      min: 1,
+      max: 256,
+      default: 1,
+      word: 'auto',
+      help: 'breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core but one). Liveness is then checked on the main thread after the search',
+    },
+    'max-states': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'stop after N distinct states (exit 4)' },
+    'max-depth': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'do not expand states deeper than N (exit 4 if that cut anything)' },
+    'max-seconds': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop after N seconds (exit 4)' },
+    'max-memory-mb': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop when the heap exceeds N MiB (exit 4; default 80% of the heap limit)' },
+    'no-liveness': { kind: 'flag', help: 'check safety only' },
+    'random-walks': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'instead of exhaustive search, N seeded random walks' },
+    'walk-depth': { kind: 'whole', value: 'N', min: 1, max: 1e7, default: 400, help: 'steps per random walk' },
+    seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the random walks' },
+    out: { kind: 'text', value: 'DIR', default: join('out', 'counterexamples'), help: 'where counterexample files go' },
+    json: { kind: 'flag', help: 'one JSON summary on stdout, no progress' },
+    'list-presets': { kind: 'flag', help: 'print the preset names, one a line' },
+    'list-variants': { kind: 'flag', help: 'print the known-bad variant names, one a line' },
+  },
+  example: 'npx kd check --preset ci',
+  exits: { ok: 'verified', failed: 'property violated', incomplete: 'bound reached before the search completed' },
+} as const satisfies CommandLineSpec;
 
 interface CheckArguments {
   readonly preset: string;
@@ -64,72 +68,25 @@ interface CheckArguments {
 }
 
 function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' | 'list-presets' | 'list-variants' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        preset: { type: 'string' },
-        variant: { type: 'string' },
-        strategy: { type: 'string' },
-        workers: { type: 'string' },
-        'max-states': { type: 'string' },
-        'max-depth': { type: 'string' },
-        'max-seconds': { type: 'string' },
-        'max-memory-mb': { type: 'string' },
-        'no-liveness': { type: 'boolean' },
-        'random-walks': { type: 'string' },
-        'walk-depth': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        'list-presets': { type: 'boolean' },
-        'list-variants': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd check --help" for the options.`);
-  }
-  const v = parsed.values;
-  if (v.help === true) return 'help';
-  if (v['list-presets'] === true) return 'list-presets';
-  if (v['list-variants'] === true) return 'list-variants';
-  let variant: ProtocolVariant = 'correct';
-  if (v.variant !== undefined) {
-    if (!isVariantName(v.variant)) throw new UsageError(`unknown variant "${v.variant}"; choose one of: ${variantNames.join(', ')}`);
-    variant = v.variant;
-  }
-  const strategy = v.strategy ?? 'bfs';
-  if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy is bfs or dfs, got "${strategy}"`);
-  const optional = (name: string, raw: string | undefined, max: number) => (raw === undefined ? undefined : parseWholeNumber(name, raw, 0, 1, max));
-  const workers = v.workers === 'auto' ? autoWorkers() : parseWholeNumber('workers', v.workers, 1, 1, 256);
-  if (workers > 1 && strategy === 'dfs') throw new UsageError('--workers above 1 searches breadth-first; drop --strategy dfs or use --workers 1');
-  const args: CheckArguments = {
-    preset: v.preset ?? 'smoke',
-    variant,
-    strategy,
-    workers,
-    liveness: v['no-liveness'] !== true,
-    walkDepth: parseWholeNumber('walk-depth', v['walk-depth'], 400, 1, 1e7),
-    seed: parseWholeNumber('seed', v.seed, 1, 0, 2 ** 32 - 1),
-    out: v.out ?? join('out', 'counterexamples'),
-    json: v.json === true,
-  };
-  const maxStates = optional('max-states', v['max-states'], 1e9);
-  const maxDepth = optional('max-depth', v['max-depth'], 1e6);
-  const maxSeconds = optional('max-seconds', v['max-seconds'], 1e6);
-  const maxMemoryMb = optional('max-memory-mb', v['max-memory-mb'], 1e6);
-  const walks = optional('random-walks', v['random-walks'], 1e9);
+  const parsed = parseCommandLine(checkCommandLine, argv);
+  if (parsed === 'help') return 'help';
+  const v = parsed.options;
+  if (v['list-presets']) return 'list-presets';
+  if (v['list-variants']) return 'list-variants';
+  const workers = v.workers === 'auto' ? autoWorkers() : v.workers;
+  if (workers > 1 && v.strategy === 'dfs') throw new UsageError('--workers above 1 searches breadth-first; drop --strategy dfs or use --workers 1');
+  const bounds = { maxStates: v['max-states'], maxDepth: v['max-depth'], maxSeconds: v['max-seconds'], maxMemoryMb: v['max-memory-mb'], randomWalks: v['random-walks'] };
   return {
-    ...args,
-    ...(maxStates !== undefined ? { maxStates } : {}),
-    ...(maxDepth !== undefined ? { maxDepth } : {}),
-    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-    ...(maxMemoryMb !== undefined ? { maxMemoryMb } : {}),
-    ...(walks !== undefined ? { randomWalks: walks } : {}),
+    preset: v.preset,
+    variant: v.variant,
+    strategy: v.strategy,
+    workers,
+    liveness: !v['no-liveness'],
+    walkDepth: v['walk-depth'],
+    seed: v.seed,
+    out: v.out,
+    json: v.json,
+    ...Object.fromEntries(Object.entries(bounds).filter(([, value]) => value !== undefined)),
   };
 }
 
@@ -160,16 +117,16 @@ function printTrace(trace: CounterexampleTrace, print: (line: string) => void): 
 export async function runCheck(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const args = parseCheckArguments(argv);
   if (args === 'help') {
-    print(checkHelp);
-    return checkExitCodes.verified;
+    print(helpOf(checkCommandLine));
+    return exitCodes.ok;
   }
   if (args === 'list-presets') {
     for (const name of presetNames()) print(name);
-    return checkExitCodes.verified;
+    return exitCodes.ok;
   }
   if (args === 'list-variants') {
     for (const name of variantNames) print(name);
-    return checkExitCodes.verified;
+    return exitCodes.ok;
   }
   let check;
   try {
@@ -209,7 +166,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
         print(`files: ${files.json} ${files.mermaid} ${files.html}`);
       } else print('no violation found (random walks are not exhaustive)');
     }
-    return result.violation !== null ? checkExitCodes.violated : checkExitCodes.verified;
+    return result.violation !== null ? exitCodes.failed : exitCodes.ok;
   }
 
   const maxSeconds = args.maxSeconds ?? check.maxSeconds;
@@ -221,7 +178,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     ...(maxStates !== undefined ? { maxStates } : {}),
     ...(maxDepth !== undefined ? { maxDepth } : {}),
     ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-    // Without --max-memory-mb, stop at 80% of the heap limit: exit 2 with a stated bound, not a crash.
+    // Without --max-memory-mb, stop at 80% of the heap limit: exit 4 with a stated bound, not a crash.
     maxMemoryBytes: args.maxMemoryMb !== undefined ? args.maxMemoryMb * 2 ** 20 : Math.floor(getHeapStatistics().heap_size_limit * 0.8),
     onProgress: (p) =>
       progress(
@@ -272,7 +229,9 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
     print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
     print(`  symmetry reduction: off (see spec/09-decisions.md)`);
-    for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : 'NOT covered'} ${s.id}: ${s.description}`);
+    // After a search that stopped early, an uncovered "sometimes" property was only not reached yet.
+    const notCovered = result.verdict === 'verified' ? 'NOT covered' : 'not reached';
+    for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : notCovered} ${s.id}: ${s.description}`);
     if (trace !== null && files !== null) {
       print(`VIOLATED ${trace.property} (${trace.kind}): ${trace.message}`);
       printTrace(trace, print);
@@ -280,5 +239,5 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
       print(`replay: kd replay ${files.json}`);
     }
   }
-  return result.verdict === 'verified' ? checkExitCodes.verified : result.verdict === 'violated' ? checkExitCodes.violated : checkExitCodes.bounded;
+  return result.verdict === 'verified' ? exitCodes.ok : result.verdict === 'violated' ? exitCodes.failed : exitCodes.incomplete;
 }

@@ -1,6 +1,6 @@
 /** `kd up`, `kd scale`, `kd status`, `kd down`: a local cluster of stage processes on loopback. */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { desiredMax, nodeCapacityMax, stagesOf } from '../machines/index.js';
 import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import {
@@ -21,30 +21,19 @@ import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
 import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
-import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
+import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-const defaultDir = '.kd';
+const dirOption = { kind: 'text', value: 'DIR', default: '.kd', help: 'where the cluster lives' } as const;
 
-interface Parsed {
-  readonly values: Readonly<Record<string, string | boolean | undefined>> & { readonly dir?: string; readonly help?: boolean };
-  readonly positionals: readonly string[];
+/** ` --dir DIR` when the operator chose a directory, so every hint carries it. */
+function dirSuffix(given: ReadonlySet<string>, dir: string): string {
+  return given.has('dir') ? ` --dir ${dir}` : '';
 }
 
-function text(value: string | boolean | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function parse(command: string, argv: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals = false): Parsed {
-  try {
-    return parseArgs({ args: [...argv], strict: true, allowPositionals: positionals, options: { ...options, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd ${command} --help" for the options.`);
-  }
-}
-
-function loadRunning(dir: string, command: string): ClusterConfig {
+function loadRunning(dir: string, command: string, dirHint: string): ClusterConfig {
   const file = configFileOf(dir);
-  if (!existsSync(file)) throw new UsageError(`no cluster in ${dir} (${file} is missing): run "kd up" first, or pass --dir`);
+  if (!existsSync(file)) throw new UsageError(`no cluster in ${dir} (${file} is missing): run "npx kd up${dirHint}" first, or pass --dir`);
   try {
     const config = loadClusterConfig(file);
     // With tls, the operator identity must be usable before any call (its problems said once, with the fix).
@@ -55,59 +44,58 @@ function loadRunning(dir: string, command: string): ClusterConfig {
   }
 }
 
-export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--dir DIR]
-
-Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
+export const upCommandLine = {
+  command: 'up',
+  about: `Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
-simulated sandbox runtime (or real processes: --sandbox process). Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data.
-
-Options:
-  --nodes N           nodes, one Kubelet each (default 4)
-  --capacity N        sandboxes per node (default 100)
-  --functions LIST    comma-separated function names (default fn)
-  --start-delay-ms N  simulated sandbox start delay (default 20)
-  --sandbox DRIVER    sandbox runtime of the Kubelets: simulated (default) or process (each
-                      sandbox a real child process, started and killed; kd down kills them)
-  --store KIND        backing store: file (default; DIR/data, DIR/objects/pods) or etcd
-  --transport KIND    how the links travel: direct (default; gRPC streams) or store-mediated
-                      (the benchmark baseline: one etcd object per record, watches; needs --etcd)
-  --etcd URL          etcd client URL for --store etcd and --transport store-mediated
-                      (default http://127.0.0.1:2379)
-  --tls               mutual TLS (1.3) between stages and for kd scale/status: makes the
-                      development CA and certificates in DIR/certs (kd certs), or reuses them
-  --trust-domain D    the SPIFFE trust domain of --tls (default ${defaultTrustDomain})
-  --dir DIR           where the cluster lives (default .kd)`;
+simulated sandbox runtime (or real processes: --sandbox process). Writes DIR/cluster.json,
+logs to DIR/logs, data to DIR/data.`,
+  options: {
+    nodes: { kind: 'whole', value: 'N', min: 1, max: 64, default: 4, help: 'nodes, one Kubelet each' },
+    capacity: { kind: 'whole', value: 'N', min: 0, max: nodeCapacityMax, default: 100, help: 'sandboxes per node' },
+    functions: { kind: 'text', value: 'LIST', repeatable: true, help: 'function names, comma-separated (default fn)' },
+    'start-delay-ms': { kind: 'whole', value: 'N', min: 0, max: 60_000, default: 20, help: 'simulated sandbox start delay' },
+    sandbox: {
+      kind: 'choice',
+      value: 'DRIVER',
+      choices: ['simulated', 'process'],
+      default: 'simulated',
+      help: 'sandbox runtime of the Kubelets (process: each sandbox a real child process, started and killed; kd down kills them)',
+    },
+    store: { kind: 'choice', value: 'KIND', choices: ['file', 'etcd'], default: 'file', help: 'backing store (file: DIR/data, DIR/objects/pods)' },
+    transport: {
+      kind: 'choice',
+      value: 'KIND',
+      choices: ['direct', 'store-mediated'],
+      default: 'direct',
+      help: 'how the links travel: gRPC streams, or the benchmark baseline (one etcd object per record, watches; needs --etcd)',
+    },
+    etcd: { kind: 'text', value: 'URL', help: 'etcd client URL for --store etcd and --transport store-mediated (default http://127.0.0.1:2379)' },
+    tls: { kind: 'flag', help: 'mutual TLS (1.3) between stages and for kd scale/status: makes the development CA and certificates in DIR/certs (kd certs), or reuses them' },
+    'trust-domain': { kind: 'text', value: 'D', help: `the SPIFFE trust domain of --tls (default ${defaultTrustDomain})` },
+    dir: dirOption,
+  },
+  example: 'npx kd up --nodes 4',
+  exits: { ok: 'the cluster is up and every stage healthy', failed: 'a stage did not become healthy (what started is stopped)' },
+} as const satisfies CommandLineSpec;
 
 export async function runUp(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const v = parse('up', argv, {
-    nodes: { type: 'string' },
-    capacity: { type: 'string' },
-    functions: { type: 'string' },
-    'start-delay-ms': { type: 'string' },
-    sandbox: { type: 'string' },
-    store: { type: 'string' },
-    etcd: { type: 'string' },
-    transport: { type: 'string' },
-    tls: { type: 'boolean' },
-    'trust-domain': { type: 'string' },
-  }).values;
-  if (v.help === true) {
-    print(upHelp);
+  const parsed = parseCommandLine(upCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(upCommandLine));
     return exitCodes.ok;
   }
-  const dir = v.dir ?? defaultDir;
+  const v = parsed.options;
+  const dir = v.dir;
+  const dirHint = dirSuffix(parsed.given, dir);
   const running = runningStages(dir);
-  if (running.length > 0) throw new UsageError(`a cluster is already running in ${dir} (${running.map((r) => r.stage).join(', ')}): run "kd down${v.dir === undefined ? '' : ` --dir ${dir}`}" first`);
-  const nodes = parseWholeNumber('nodes', text(v['nodes']), 4, 1, 64);
-  const capacity = parseWholeNumber('capacity', text(v['capacity']), 100, 0, nodeCapacityMax);
-  const startDelayMs = parseWholeNumber('start-delay-ms', text(v['start-delay-ms']), 20, 0, 60_000);
-  const functions = (text(v['functions']) ?? 'fn').split(',').map((f) => f.trim());
-  const sandboxDriver = text(v['sandbox']) ?? 'simulated';
-  if (sandboxDriver !== 'simulated' && sandboxDriver !== 'process') throw new UsageError(`--sandbox must be simulated or process, got "${sandboxDriver}"`);
-  const transport = await transportOption(text(v['transport']), text(v['etcd']));
-  const store = await storeOption(text(v['store']), transport !== undefined && text(v['store']) !== 'etcd' ? undefined : text(v['etcd']));
-  const tls = tlsOption(v['tls'] === true, text(v['trust-domain']));
-  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, store, ...(tls === undefined ? {} : { tls }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
+  if (running.length > 0) throw new UsageError(`a cluster is already running in ${dir} (${running.map((r) => r.stage).join(', ')}): run "npx kd down${dirHint}" first`);
+  const functions = v.functions.length > 0 ? v.functions : ['fn'];
+  const transport = await transportOption(v.transport, v.etcd);
+  const store = await storeOption(v.store, transport !== undefined && v.store !== 'etcd' ? undefined : v.etcd);
+  const tls = tlsOption(v.tls, v['trust-domain']);
+  const shape = { nodes: v.nodes, capacity: v.capacity, functions, startDelayMs: v['start-delay-ms'], killDelayMs: 10, sandboxDriver: v.sandbox, store };
+  const config = await writeClusterConfig(dir, { ...shape, ...(tls === undefined ? {} : { tls }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
     if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
@@ -120,17 +108,16 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     await stopCluster(dir);
     return exitCodes.failed;
   }
-  print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
+  print(`cluster up in ${dir} (${v.nodes} nodes, capacity ${v.capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
   for (const stage of stages)
     print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
-  print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
+  print(`next: npx kd scale ${functions[0] ?? 'fn'} 50${dirHint}; npx kd status${dirHint}; npx kd down${dirHint}`);
   return exitCodes.ok;
 }
 
 /** The transport of `kd up --transport KIND [--etcd URL]`: undefined for direct; store-mediated needs an etcd that answers. */
-async function transportOption(kind: string | undefined, etcd: string | undefined): Promise<TransportConfig | undefined> {
-  if (kind === undefined || kind === 'direct') return undefined;
-  if (kind !== 'store-mediated') throw new UsageError(`--transport must be direct or store-mediated, got "${kind}"`);
+async function transportOption(kind: 'direct' | 'store-mediated', etcd: string | undefined): Promise<TransportConfig | undefined> {
+  if (kind === 'direct') return undefined;
   const endpoint = (etcd ?? 'http://127.0.0.1:2379').replace(/\/+$/, '');
   const problem = etcdEndpointProblem(endpoint);
   if (problem !== null) throw new UsageError(`--etcd: ${problem}`);
@@ -154,12 +141,11 @@ function tlsOption(tls: boolean, trustDomain: string | undefined): { trustDomain
 }
 
 /** The backing store of `kd up --store KIND [--etcd URL]`; an etcd must answer before any stage starts. */
-async function storeOption(kind: string | undefined, etcd: string | undefined): Promise<{ kind: 'file' } | { kind: 'etcd'; endpoint: string }> {
-  if (kind === undefined || kind === 'file') {
+async function storeOption(kind: 'file' | 'etcd', etcd: string | undefined): Promise<{ kind: 'file' } | { kind: 'etcd'; endpoint: string }> {
+  if (kind === 'file') {
     if (etcd !== undefined) throw new UsageError('--etcd is only for --store etcd');
     return { kind: 'file' };
   }
-  if (kind !== 'etcd') throw new UsageError(`--store must be file or etcd, got "${kind}"`);
   const endpoint = (etcd ?? 'http://127.0.0.1:2379').replace(/\/+$/, '');
   const problem = etcdEndpointProblem(endpoint);
   if (problem !== null) throw new UsageError(`--etcd: ${problem}`);
@@ -171,22 +157,30 @@ async function storeOption(kind: string | undefined, etcd: string | undefined): 
   return { kind: 'etcd', endpoint };
 }
 
-export const scaleHelp = `Usage: kd scale FUNCTION N [--dir DIR]
-
-Sets the desired count of FUNCTION to N at the Autoscaler of the cluster in DIR
-(default .kd). Answers once the count is stored durably.`;
+export const scaleCommandLine = {
+  command: 'scale',
+  about: `Sets the desired count of FUNCTION to N at the Autoscaler of the cluster in DIR.
+Answers once the count is stored durably.`,
+  arguments: [
+    { name: 'FUNCTION', kind: 'text', help: "a function of the cluster (kd up's --functions)" },
+    { name: 'N', kind: 'whole', min: 0, max: desiredMax, help: `the desired count, 0 to ${desiredMax}` },
+  ],
+  options: { dir: dirOption },
+  example: 'npx kd scale fn 50',
+  exits: { ok: 'stored', failed: 'refused, or the Autoscaler is down (nothing stored)' },
+} as const satisfies CommandLineSpec;
 
 export async function runScale(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const parsed = parse('scale', argv, {}, true);
-  if (parsed.values.help === true) {
-    print(scaleHelp);
+  const parsed = parseCommandLine(scaleCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(scaleCommandLine));
     return exitCodes.ok;
   }
-  const [fn, count, ...extra] = parsed.positionals;
-  if (fn === undefined || count === undefined || extra.length > 0) throw new UsageError('takes FUNCTION and N, for example: kd scale fn 50');
-  const desired = parseWholeNumber('N', count, 0, 0, desiredMax);
-  const dir = parsed.values.dir ?? defaultDir;
-  const config = loadRunning(dir, 'scale');
+  const fn = String(parsed.arguments['FUNCTION']);
+  const desired = Number(parsed.arguments['N']);
+  const dir = parsed.options.dir;
+  const dirHint = dirSuffix(parsed.given, dir);
+  const config = loadRunning(dir, 'scale', dirHint);
   if (!config.chain.functions.some((f) => f.name === fn))
     throw new UsageError(`unknown function "${fn}"; the cluster has: ${config.chain.functions.map((f) => f.name).join(', ')}`);
   const address = config.stages['autoscaler']?.address ?? '';
@@ -196,49 +190,76 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
     return exitCodes.ok;
   } catch (error) {
     const e = error as { details?: string; code?: number };
-    console.error(`kd scale: the autoscaler at ${address} refused or is down: ${reasonOfStatus(e) ?? ''} ${e.details ?? String(error)}`);
+    if (e.code === grpc.status.UNAVAILABLE && runningStages(dir).length === 0) {
+      console.error(`kd scale: the cluster in ${dir} is not running (no stage process is alive): start it with "npx kd up${dirHint}"`);
+      return exitCodes.failed;
+    }
+    const reason = reasonOfStatus(e);
+    const details = (e.details ?? String(error)).replace(/\s*Resolution note:\s*$/, '');
+    console.error(`kd scale: the Autoscaler at ${address} ${reason === null ? `did not answer (${grpcStatusName(e.code)}): ${details}` : `refused: ${reason}: ${details}`}; nothing stored`);
     return exitCodes.failed;
   }
 }
 
-export const statusHelp = `Usage: kd status [--json] [--wait SECONDS] [--dir DIR]
+function grpcStatusName(code: number | undefined): string {
+  return code === undefined ? 'no status' : (grpc.status[code] ?? `status ${code}`);
+}
 
-Shows every stage's sessions and epochs and its cache (dirty/clean/tombstones/waiting),
+export const statusCommandLine = {
+  command: 'status',
+  about: `Shows every stage's sessions and epochs and its cache (dirty/clean/tombstones/waiting),
 and for every function the desired count and the pods running at Kubelets, and whether
-the chain has converged. Waits up to --wait seconds (default 10, 0 for no wait) for the
-chain to converge before it prints. Exit codes: 0 converged, 1 not (yet) converged,
-2 bad usage.`;
+the chain has converged. Waits up to --wait seconds for the chain to converge before it
+prints (not when no stage answers).`,
+  options: {
+    json: { kind: 'flag', help: 'the status as JSON' },
+    wait: { kind: 'whole', value: 'SECONDS', min: 0, max: 3_600, default: 10, help: 'how long to wait for convergence (0: no wait)' },
+    dir: dirOption,
+  },
+  example: 'npx kd status --wait 30',
+  exits: { ok: 'converged', failed: 'not (yet) converged, or the cluster is not running' },
+} as const satisfies CommandLineSpec;
 
 export async function runStatus(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const v = parse('status', argv, { json: { type: 'boolean' }, wait: { type: 'string' } }).values;
-  if (v.help === true) {
-    print(statusHelp);
+  const parsed = parseCommandLine(statusCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(statusCommandLine));
     return exitCodes.ok;
   }
-  const waitSeconds = parseWholeNumber('wait', text(v['wait']), 10, 0, 3_600);
-  const config = loadRunning(v.dir ?? defaultDir, 'status');
-  const deadline = Date.now() + waitSeconds * 1_000;
+  const v = parsed.options;
+  const dirHint = dirSuffix(parsed.given, v.dir);
+  const config = loadRunning(v.dir, 'status', dirHint);
+  const deadline = Date.now() + v.wait * 1_000;
   let status = await clusterStatus(config);
-  while (!status.converged && Date.now() < deadline) {
+  const nothingAnswers = (): boolean => status.stages.every((s) => !s.reachable);
+  while (!status.converged && !nothingAnswers() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
     status = await clusterStatus(config);
   }
-  print(v['json'] === true ? JSON.stringify(status, null, 2) : formatStatus(status));
+  if (nothingAnswers() && !v.json) {
+    console.error(`kd status: no stage of the cluster in ${v.dir} answers${runningStages(v.dir).length === 0 ? ` (no stage process is alive): start it with "npx kd up${dirHint}"` : ': see the logs in ' + v.dir + '/logs'}`);
+    return exitCodes.failed;
+  }
+  print(v.json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.converged ? exitCodes.ok : exitCodes.failed;
 }
 
-export const downHelp = `Usage: kd down [--dir DIR]
-
-Stops every stage of the cluster in DIR (SIGTERM, then waits; SIGKILL after 5 s).
-The data in DIR stays (remove DIR to start from nothing).`;
+export const downCommandLine = {
+  command: 'down',
+  about: `Stops every stage of the cluster in DIR (SIGTERM, then waits; SIGKILL after 5 s).
+The data in DIR stays (remove DIR to start from nothing).`,
+  options: { dir: dirOption },
+  example: 'npx kd down',
+  exits: { ok: 'stopped (or nothing was running)' },
+} as const satisfies CommandLineSpec;
 
 export async function runDown(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  const v = parse('down', argv, {}).values;
-  if (v.help === true) {
-    print(downHelp);
+  const parsed = parseCommandLine(downCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(downCommandLine));
     return exitCodes.ok;
   }
-  const dir = v.dir ?? defaultDir;
+  const dir = parsed.options.dir;
   const results = await stopCluster(dir);
   if (results.length === 0) print(`no stage was running in ${dir}`);
   for (const r of results) print(`  ${r.stage.padEnd(14)} pid ${r.pid} ${r.outcome}`);

@@ -1,35 +1,37 @@
 /** The `kd` command line: one subcommand per job. */
-import { checkExitCodes, runCheck } from './check-command.js';
-import { runDown, runScale, runStatus, runUp } from './cluster-commands.js';
-import { runNode } from './node-command.js';
-import { runConformance } from './conformance-command.js';
-import { runRemoveNode } from './remove-node-command.js';
-import { runReplay } from './replay-command.js';
-import { runSimulate, simulateHelp } from './simulate-command.js';
-import { runValidate } from './validate-command.js';
-import { runCerts } from './certs-command.js';
-import { exitCodes, UsageError } from './usage-error.js';
+import { checkCommandLine, runCheck } from './check-command.js';
+import { downCommandLine, runDown, runScale, runStatus, runUp, scaleCommandLine, statusCommandLine, upCommandLine } from './cluster-commands.js';
+import { nodeCommandLine, runNode } from './node-command.js';
+import { conformanceCommandLine, runConformance } from './conformance-command.js';
+import { removeNodeCommandLine, runRemoveNode } from './remove-node-command.js';
+import { replayCommandLine, runReplay } from './replay-command.js';
+import { runSimulate, simulateCommandLine } from './simulate-command.js';
+import { runValidate, validateCommandLine } from './validate-command.js';
+import { certsCommandLine, runCerts } from './certs-command.js';
+import { UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
+import { versionText } from './version.js';
 
 interface Command {
   readonly summary: string;
   readonly run: (argv: readonly string[], print: (line: string) => void) => number | Promise<number>;
-  /** Exit code for bad usage (kd check reserves 2 for "bound reached"). */
-  readonly usageExitCode: number;
+  /** Its arguments, options and exit codes (cli/args.ts). */
+  readonly commandLine: CommandLineSpec;
 }
 
-const commands: Readonly<Record<string, Command>> = {
-  simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, usageExitCode: exitCodes.usage },
-  check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, usageExitCode: checkExitCodes.error },
-  replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, usageExitCode: checkExitCodes.error },
-  node: { summary: 'run one stage of the chain as this process, over gRPC', run: runNode, usageExitCode: exitCodes.usage },
-  up: { summary: 'start a local cluster: every stage its own process on loopback', run: runUp, usageExitCode: exitCodes.usage },
-  scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, usageExitCode: exitCodes.usage },
-  status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, usageExitCode: exitCodes.usage },
-  down: { summary: 'stop the local cluster', run: runDown, usageExitCode: exitCodes.usage },
-  'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, usageExitCode: exitCodes.usage },
-  conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, usageExitCode: exitCodes.usage },
-  validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },
-  certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, usageExitCode: exitCodes.usage },
+export const commands: Readonly<Record<string, Command>> = {
+  simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, commandLine: simulateCommandLine },
+  check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, commandLine: checkCommandLine },
+  replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, commandLine: replayCommandLine },
+  node: { summary: 'run one stage of the chain as this process, over gRPC', run: runNode, commandLine: nodeCommandLine },
+  up: { summary: 'start a local cluster: every stage its own process on loopback', run: runUp, commandLine: upCommandLine },
+  scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, commandLine: scaleCommandLine },
+  status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, commandLine: statusCommandLine },
+  down: { summary: 'stop the local cluster', run: runDown, commandLine: downCommandLine },
+  'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, commandLine: removeNodeCommandLine },
+  conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, commandLine: conformanceCommandLine },
+  validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, commandLine: validateCommandLine },
+  certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, commandLine: certsCommandLine },
 };
 
 export const mainHelp = `Usage: kd COMMAND [options]
@@ -42,13 +44,18 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
   .join('\n')}
 
-Run "kd COMMAND --help" for the options of a command.`;
+Run "kd COMMAND --help" for the options and exit codes of a command; "kd --version"
+for the version.`;
 
 export async function main(argv: readonly string[], print: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     print(mainHelp);
     return name === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  if (name === '--version' || name === 'version') {
+    print(versionText());
+    return exitCodes.ok;
   }
   const command = commands[name];
   if (command === undefined) {
@@ -60,11 +67,10 @@ export async function main(argv: readonly string[], print: (line: string) => voi
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`kd ${name}: ${error.message}`);
-      return command.usageExitCode;
+      return exitCodes.usage;
     }
     console.error(`kd ${name}: internal error: ${(error as Error).stack ?? String(error)}`);
     return exitCodes.internal;
   }
 }
 
-export { simulateHelp };

@@ -1,57 +1,45 @@
 /** `kd node`: one stage of the chain as a process, serving and calling its links over gRPC. */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { kubeletId, roles, type StageId } from '../machines/index.js';
 import { variantNames } from '../spec/variants.js';
 import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import { clusterConfigOfLaunch, launchConfigEnv, loadLaunchConfig, variantOf } from '../runtime/launch-config.js';
 import { StageNode } from '../runtime/node/stage-node.js';
 import { TlsConfigurationError } from '../runtime/security/credentials.js';
-import { exitCodes, UsageError } from './usage-error.js';
+import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-export const nodeHelp = `Usage: kd node --role ROLE --config FILE [--node NAME] [--variant NAME]
-       kd node --launch-config FILE [--variant NAME]
-
-Runs one stage of the Kubedirect chain as this process until SIGTERM or SIGINT.
-
-Options:
-  --role ROLE           ${roles.join(' | ')}
-  --node NAME           the node of a kubelet (required with --role kubelet)
-  --config FILE         the cluster configuration (kd up writes one to .kd/cluster.json)
-  --launch-config FILE  a conformance launch config (spec/11-conformance.md): role, stage,
-                        listen address, data dir and peers come from it. Without --config
-                        and --launch-config, the file named by $${launchConfigEnv} is used.
-  --variant NAME        run a known-bad protocol variant (for testing the test suites):
-                        ${variantNames.join(', ')}
-  -h, --help            show this help
-
-Logs are JSON lines on stdout. Exit codes: 0 stopped cleanly, 2 bad usage (or a launch
-config version this runtime does not know), 70 internal assertion failed.`;
+export const nodeCommandLine = {
+  command: 'node',
+  usage: ['node --launch-config FILE [--variant NAME]'],
+  about: `Runs one stage of the Kubedirect chain as this process until SIGTERM or SIGINT.
+Logs are JSON lines on stdout.`,
+  options: {
+    role: { kind: 'choice', value: 'ROLE', choices: roles, help: 'the role of this stage' },
+    node: { kind: 'text', value: 'NAME', help: 'the node of a kubelet (required with --role kubelet)' },
+    config: { kind: 'text', value: 'FILE', help: 'the cluster configuration (kd up writes one to .kd/cluster.json)' },
+    'launch-config': {
+      kind: 'text',
+      value: 'FILE',
+      help: `a conformance launch config (spec/11-conformance.md): role, stage, listen address, data dir and peers come from it. Without --config and --launch-config, the file named by $${launchConfigEnv} is used`,
+    },
+    variant: { kind: 'choice', value: 'NAME', choices: variantNames, help: 'run a known-bad protocol variant (for testing the test suites)' },
+  },
+  example: 'npx kd node --role scheduler --config .kd/cluster.json',
+  exits: {
+    ok: 'stopped cleanly',
+    usage: 'bad usage, or a launch config version this runtime does not know',
+    assertion: 'internal assertion failed',
+  },
+} as const satisfies CommandLineSpec;
 
 export async function runNode(argv: readonly string[], print: (line: string) => void): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        role: { type: 'string' },
-        node: { type: 'string' },
-        config: { type: 'string' },
-        'launch-config': { type: 'string' },
-        variant: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd node --help" for the options.`);
-  }
-  const v = parsed.values;
-  if (v.help === true) {
-    print(nodeHelp);
+  const parsed = parseCommandLine(nodeCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(nodeCommandLine));
     return exitCodes.ok;
   }
+  const v = parsed.options;
   let variant;
   try {
     variant = variantOf(v.variant);
@@ -74,7 +62,7 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
       throw new UsageError((error as Error).message);
     }
   } else {
-    if (v.role === undefined || !(roles as readonly string[]).includes(v.role)) throw new UsageError(`--role must be one of ${roles.join(', ')} (for example --role scheduler)`);
+    if (v.role === undefined) throw new UsageError(`--role ROLE is required: one of ${roles.join(', ')} (for example --role scheduler)`);
     if (v.config === undefined) throw new UsageError(`--config FILE is required (kd up writes .kd/cluster.json), or --launch-config FILE, or $${launchConfigEnv}`);
     if (!existsSync(v.config)) throw new UsageError(`--config ${v.config}: no such file (run "kd up" to write one)`);
     if (v.role === 'kubelet' && v.node === undefined) throw new UsageError('--role kubelet needs --node NAME (for example --node n1)');

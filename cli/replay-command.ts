@@ -1,35 +1,35 @@
 /** `kd replay TRACE.json`: re-executes a counterexample step by step in the simulator. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { checkConfigProblems } from '../checker/chain/config-file.js';
 import { traceSchema, type CounterexampleTrace } from '../checker/chain/trace.js';
 import { describeAction } from '../checker/chain/model.js';
 import { replay } from '../simulator/simulate.js';
 import { summarize, formatSummary } from '../simulator/summary.js';
 import { bootSequence } from '../simulator/world.js';
-import { UsageError } from './usage-error.js';
+import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-export const replayHelp = `Usage: kd replay TRACE.json [--quiet]
-
-Re-executes a counterexample written by "kd check" step by step in the simulator (the
-same machines, the same world) and reports the properties broken on the way.
-
-Exit codes: 1 the trace reproduces its violation, 0 it does not (the protocol no
-longer breaks there), 3 the file is not a trace.`;
+export const replayCommandLine = {
+  command: 'replay',
+  about: `Re-executes a counterexample written by "kd check" step by step in the simulator (the
+same machines, the same world) and reports the properties broken on the way.`,
+  arguments: [{ name: 'TRACE.json', kind: 'text', help: 'a counterexample file of kd check (its --out directory)' }],
+  options: { quiet: { kind: 'flag', help: 'print only the verdict' } },
+  example: 'npx kd replay out/counterexamples/ci-no-fencing-INV-FENCING.json',
+  exits: {
+    ok: 'the trace does not reproduce its violation (the protocol no longer breaks there)',
+    failed: 'the trace reproduces its violation',
+    usage: 'bad usage, or the file is not a trace',
+  },
+} as const satisfies CommandLineSpec;
 
 export function runReplay(argv: readonly string[], print: (line: string) => void): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd replay --help".`);
+  const parsed = parseCommandLine(replayCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(replayCommandLine));
+    return exitCodes.ok;
   }
-  if (parsed.values.help === true) {
-    print(replayHelp);
-    return 0;
-  }
-  const file = parsed.positionals[0];
-  if (file === undefined || parsed.positionals.length > 1) throw new UsageError('give exactly one trace file, e.g. kd replay out/counterexamples/ci-no-fencing-INV-FENCING.json');
+  const file = String(parsed.arguments['TRACE.json']);
   let trace: CounterexampleTrace;
   try {
     trace = JSON.parse(readFileSync(file, 'utf8')) as CounterexampleTrace;
@@ -43,7 +43,7 @@ export function runReplay(argv: readonly string[], print: (line: string) => void
   const boot = trace.check.startSynced === true ? bootSequence(config).actions : [];
   const actions = [...boot, ...trace.steps.map((s) => s.action)];
   const result = replay(config, actions);
-  if (parsed.values.quiet !== true) {
+  if (!parsed.options.quiet) {
     print(`replaying ${file}: ${trace.check.name}, variant ${config.variant}, ${boot.length} boot steps then ${trace.steps.length} steps`);
     trace.steps.forEach((step, i) => {
       const world = result.worlds[boot.length + i + 1];
@@ -60,5 +60,5 @@ export function runReplay(argv: readonly string[], print: (line: string) => void
         : `NOT reproduced: ${trace.property} did not occur (found: ${result.violations.map((v) => v.property).join(', ') || 'nothing'})`
       : `replayed the ${trace.kind} counterexample to its end (its cycle starts at step ${trace.cycleStartStep ?? '-'}; the simulator cannot show that it repeats forever)`,
   );
-  return reproduced ? 1 : 0;
+  return reproduced ? exitCodes.failed : exitCodes.ok;
 }

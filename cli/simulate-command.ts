@@ -1,34 +1,38 @@
 /** `kd simulate`: the whole chain in one process, seeded, converging to the desired count. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { chainConfigProblems, desiredMax, nodeCapacityMax, type ChainConfig, type FunctionSpec } from '../machines/index.js';
 import { namedScenarios, scenarioNames } from '../simulator/named-scenarios.js';
 import type { Scenario } from '../simulator/scenario.js';
 import { simulate, type SimulationResult } from '../simulator/simulate.js';
 import { formatSummary, summarize, summaryHeader } from '../simulator/summary.js';
-import { isVariantName, variantNames, type ProtocolVariant } from '../spec/variants.js';
-import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
+import { variantNames, type ProtocolVariant } from '../spec/variants.js';
+import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-export const simulateHelp = `Usage: kd simulate [options]
-
-Runs the whole chain (Autoscaler, Deployment, ReplicaSet, Scheduler, one Kubelet per
+export const simulateCommandLine = {
+  command: 'simulate',
+  about: `Runs the whole chain (Autoscaler, Deployment, ReplicaSet, Scheduler, one Kubelet per
 node) in one process with the protocol machines, a seeded random delivery order and the
-faults of a scenario, then checks that it converged with no invariant broken.
-
-Options:
-  --replicas N        desired count of the first function (default 50)
-  --nodes N           number of nodes, one Kubelet each (default 4)
-  --capacity N        sandboxes per node (default: enough for 1.5x the replicas)
-  --functions N       number of functions; the last has the highest priority (default 1)
-  --seed N            seed of the delivery order; the same seed gives the same run (default 1)
-  --scenario NAME     ${scenarioNames().join(', ')} (default scale-up),
-                      or a JSON file with a list of steps (see simulator/scenario.ts)
-  --variant NAME      run a known-bad variant: ${variantNames.join(', ')}
-  --progress-every N  print the caches every N steps, 0 for phases only (default 100)
-  --json              print one JSON summary instead of text
-  -h, --help          show this help
-
-Exit codes: 0 converged with no violation, 1 violation or no convergence, 2 bad usage.`;
+faults of a scenario, then checks that it converged with no invariant broken.`,
+  options: {
+    replicas: { kind: 'whole', value: 'N', min: 0, max: desiredMax, default: 50, help: 'desired count of the first function' },
+    nodes: { kind: 'whole', value: 'N', min: 1, max: 1000, default: 4, help: 'number of nodes, one Kubelet each' },
+    capacity: { kind: 'whole', value: 'N', min: 0, max: nodeCapacityMax, help: 'sandboxes per node (default: enough for 1.5x the replicas)' },
+    functions: { kind: 'whole', value: 'N', min: 1, max: 100, default: 1, help: 'number of functions; the last has the highest priority' },
+    seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the delivery order; the same seed gives the same run' },
+    scenario: {
+      kind: 'text',
+      value: 'NAME|FILE',
+      default: 'scale-up',
+      help: `${scenarioNames().join(', ')}, or a JSON file with a list of steps (see simulator/scenario.ts)`,
+    },
+    variant: { kind: 'choice', value: 'NAME', choices: ['correct', ...variantNames], default: 'correct', help: 'run a known-bad variant' },
+    'progress-every': { kind: 'whole', value: 'N', min: 0, max: 1e9, default: 100, help: 'print the caches every N steps, 0 for phases only' },
+    json: { kind: 'flag', help: 'print one JSON summary instead of text' },
+  },
+  example: 'npx kd simulate --replicas 50 --seed 7',
+  exits: { ok: 'converged with no violation', failed: 'a violation, or no convergence' },
+} as const satisfies CommandLineSpec;
 
 interface SimulateArguments {
   readonly config: ChainConfig;
@@ -41,62 +45,19 @@ interface SimulateArguments {
 }
 
 export function parseSimulateArguments(argv: readonly string[]): SimulateArguments | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: joinNegativeValues(argv),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        replicas: { type: 'string' },
-        nodes: { type: 'string' },
-        capacity: { type: 'string' },
-        functions: { type: 'string' },
-        seed: { type: 'string' },
-        scenario: { type: 'string' },
-        variant: { type: 'string' },
-        'progress-every': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd simulate --help" for the options.`);
-  }
-  const v = parsed.values;
-  if (v.help === true) return 'help';
-  const replicas = parseWholeNumber('replicas', v.replicas, 50, 0, desiredMax);
-  const nodeCount = parseWholeNumber('nodes', v.nodes, 4, 1, 1000);
-  const defaultCapacity = Math.max(1, Math.ceil((replicas * 1.5) / nodeCount));
-  const capacity = parseWholeNumber('capacity', v.capacity, Math.min(defaultCapacity, nodeCapacityMax), 0, nodeCapacityMax);
-  const functionCount = parseWholeNumber('functions', v.functions, 1, 1, 100);
-  const seed = parseWholeNumber('seed', v.seed, 1, 0, 2 ** 32 - 1);
-  const progressEvery = parseWholeNumber('progress-every', v['progress-every'], 100, 0, 1e9);
-  let variant: ProtocolVariant = 'correct';
-  if (v.variant !== undefined) {
-    if (!isVariantName(v.variant)) throw new UsageError(`unknown variant "${v.variant}"; choose one of: ${variantNames.join(', ')}`);
-    variant = v.variant;
-  }
+  const parsed = parseCommandLine(simulateCommandLine, argv);
+  if (parsed === 'help') return 'help';
+  const v = parsed.options;
+  const replicas = v.replicas;
+  const nodeCount = v.nodes;
+  const capacity = v.capacity ?? Math.min(Math.max(1, Math.ceil((replicas * 1.5) / nodeCount)), nodeCapacityMax);
+  const functionCount = v.functions;
+  const variant: ProtocolVariant = v.variant;
   const functions: FunctionSpec[] = Array.from({ length: functionCount }, (_, i) => ({ name: functionCount === 1 ? 'fn' : `fn${i + 1}`, priority: i }));
   const config: ChainConfig = { functions, nodes: Array.from({ length: nodeCount }, (_, i) => ({ name: `node${i + 1}`, capacity })), variant };
   const problems = chainConfigProblems(config);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
-  const scenarioName = v.scenario ?? 'scale-up';
-  return { config, replicas, seed, scenarioName, scenario: loadScenario(scenarioName, config, replicas), progressEvery, json: v.json === true };
-}
-
-/** `--replicas -5` would read as two flags; joined as `--replicas=-5`, the range check can explain it. */
-function joinNegativeValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const next = argv[i + 1];
-    if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-\d/.test(next)) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else out.push(arg);
-  }
-  return out;
+  return { config, replicas, seed: v.seed, scenarioName: v.scenario, scenario: loadScenario(v.scenario, config, replicas), progressEvery: v['progress-every'], json: v.json };
 }
 
 function loadScenario(name: string, config: ChainConfig, replicas: number): Scenario {
@@ -127,7 +88,7 @@ function loadScenario(name: string, config: ChainConfig, replicas: number): Scen
 export function runSimulate(argv: readonly string[], print: (line: string) => void): number {
   const args = parseSimulateArguments(argv);
   if (args === 'help') {
-    print(simulateHelp);
+    print(helpOf(simulateCommandLine));
     return exitCodes.ok;
   }
   const { config } = args;

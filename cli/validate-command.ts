@@ -1,45 +1,36 @@
 /** `kd validate TRACE...`: checks the safety invariants of the spec on the NDJSON traces of a run. */
-import { parseArgs } from 'node:util';
 import { formatReport, TraceInputError, validateTraces } from '../runtime/observe/validate.js';
-import { exitCodes, UsageError } from './usage-error.js';
+import { helpOf, parseCommandLine, type CommandLineSpec } from './args.js';
+import { exitCodes } from './exit-codes.js';
 
-export const validateHelp = `Usage: kd validate [--json] TRACE...
-
-Merges the NDJSON event traces of one run (each stage appends to DATA_DIR/trace.ndjson,
-e.g. .kd/data/*/trace.ndjson; a directory is searched for *.ndjson) and checks the spec's
-safety invariants that per-stage traces can judge, by spec ID. One line per property:
-OK, or VIOLATED with the first offending record and its file:line. Properties that need a
-consistent cut of all stages are listed as NOT JUDGED.
-
-Options:
-  --json       the report as JSON
-  -h, --help   show this help
-
-Exit codes: 0 no property violated, 1 a property violated, 2 bad usage, 3 unreadable input.`;
-
-export const validateExitCodes = { ok: 0, violated: 1, usage: exitCodes.usage, unreadable: 3 } as const;
+export const validateCommandLine = {
+  command: 'validate',
+  about: `Merges the NDJSON event traces of one run (each stage appends to DATA_DIR/trace.ndjson,
+e.g. .kd/data/*/trace.ndjson; a directory is searched for trace files) and checks the
+spec's safety invariants that per-stage traces can judge, by spec ID. One line per
+property: OK, or VIOLATED with the first offending record and its file:line. Properties
+that need a consistent cut of all stages are listed as NOT JUDGED.`,
+  arguments: [{ name: 'TRACE', kind: 'text', variadic: true, help: 'trace files, or directories to search for them' }],
+  options: { json: { kind: 'flag', help: 'the report as JSON' } },
+  example: 'npx kd validate .kd/data',
+  exits: { ok: 'no property violated', failed: 'a property violated', usage: 'bad usage, or an unreadable trace' },
+} as const satisfies CommandLineSpec;
 
 export function runValidate(argv: readonly string[], print: (line: string) => void): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "kd validate --help" for the options.`);
-  }
-  if (parsed.values.help === true) {
-    print(validateHelp);
+  const parsed = parseCommandLine(validateCommandLine, argv);
+  if (parsed === 'help') {
+    print(helpOf(validateCommandLine));
     return exitCodes.ok;
   }
-  if (parsed.positionals.length === 0) throw new UsageError('name at least one trace file or directory (for example: kd validate .kd/data)');
   let report;
   try {
-    report = validateTraces(parsed.positionals);
+    report = validateTraces(parsed.list);
   } catch (error) {
     if (!(error instanceof TraceInputError)) throw error;
     console.error(`kd validate: ${error.message}`);
-    return validateExitCodes.unreadable;
+    return exitCodes.usage;
   }
-  if (parsed.values.json === true) print(JSON.stringify(report, null, 2));
+  if (parsed.options.json) print(JSON.stringify(report, null, 2));
   else for (const line of formatReport(report)) print(line);
-  return report.verdicts.some((v) => v.verdict === 'VIOLATED') ? validateExitCodes.violated : validateExitCodes.ok;
+  return report.verdicts.some((v) => v.verdict === 'VIOLATED') ? exitCodes.failed : exitCodes.ok;
 }

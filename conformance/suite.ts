@@ -3,7 +3,8 @@
  * (harness/runner.ts), applies the strict expected-failure list, writes results.json,
  * JUnit XML and, for each failing case, its message trace (NDJSON) and sequence diagram
  * (SVG), and computes the exit code: 0 every required case passes, 1 a required case
- * fails (or an expected failure passes), 2 harness error.
+ * fails (or an expected failure passes), 4 harness error (no verdict; 2 is kept for bad usage
+ * and 3 for an internal error, as in every kd command: cli/exit-codes.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,7 +122,7 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
     expectedFailures: count((c) => c.expectedToFail && c.status === 'failed'),
     unexpectedPasses: count((c) => c.expectedToFail && c.status === 'passed'),
   };
-  const exitCode: 0 | 1 | 2 = summary.errors > 0 || attachProblem !== null ? 2 : reports.some((c) => c.failsRun) ? 1 : 0;
+  const exitCode: 0 | 1 | 4 = summary.errors > 0 || attachProblem !== null ? 4 : reports.some((c) => c.failsRun) ? 1 : 0;
   const results: Results = {
     schema: resultsSchema,
     schemaVersion: resultsSchemaVersion,

@@ -11,7 +11,7 @@
  * Usage: tsx bench/burst/calibrate.ts [--sizes 1000,5000] [--reps 3] [--client grpc|gateway|both] [--etcd URL] [--json]
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '../../cli/args.js';
 import { EtcdGrpcClient, prefixRangeEnd } from '../../runtime/mediated/etcd-grpc.js';
 import { startEtcd, type EtcdServer } from '../../runtime/store/etcd-server.js';
 import { median } from './stats.js';
@@ -184,9 +184,22 @@ export async function calibrate(endpoint: string, sizes: readonly number[], reps
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sizes: { type: 'string' }, reps: { type: 'string' }, client: { type: 'string' }, etcd: { type: 'string' }, json: { type: 'boolean' } } });
-  const sizes = (values.sizes ?? '1000,5000').split(',').map(Number);
-  const reps = Number(values.reps ?? 3);
+  const { options: values } = parseCommandLineOrExit({
+    command: 'bench/burst/calibrate.ts',
+    program: 'npx tsx',
+    about: 'The plain 4-hop etcd chain (puts and watches, no protocol), with the gRPC client and the JSON gateway.',
+    options: {
+      sizes: { kind: 'wholes', value: 'LIST', min: 1, max: 1_000_000, default: [1000, 5000], help: 'objects per run' },
+      reps: { kind: 'whole', value: 'N', min: 1, max: 100, default: 3, help: 'repetitions; the median is printed' },
+      client: { kind: 'choice', value: 'KIND', choices: ['grpc', 'gateway'], help: 'only this client (default both)' },
+      etcd: { kind: 'text', value: 'URL', help: 'an etcd to use (default: one started for the run)' },
+      json: { kind: 'flag', help: 'the figures as JSON' },
+    },
+    example: 'npx tsx bench/burst/calibrate.ts --sizes 1000',
+    exits: { ok: 'measured' },
+  });
+  const sizes = values.sizes;
+  const reps = values.reps;
   const clients: Array<'grpc' | 'gateway'> = values.client === 'grpc' ? ['grpc'] : values.client === 'gateway' ? ['gateway'] : ['grpc', 'gateway'];
   let etcd: EtcdServer | null = null;
   const endpoint = values.etcd ?? (etcd = await startEtcd()).endpoint;

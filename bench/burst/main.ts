@@ -25,7 +25,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit, type CommandLineSpec, type OptionValues } from '../../cli/args.js';
+import { exitCodes } from '../../cli/exit-codes.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
@@ -94,11 +95,10 @@ const warmUpPodsDefault = 5000;
  */
 const warmUpCyclesDefault = 3;
 
-function list(text: string | undefined, fallback: number[]): number[] {
-  if (text === undefined) return fallback;
-  const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`expected whole numbers separated by commas, got "${text}"`);
-  return values;
+/** A mistake on the command line found after parsing: said with the fix, exit 2. */
+function usageExit(message: string): never {
+  console.error(`bench:burst: ${message}. Run "npm run bench:burst -- --help" for the options.`);
+  process.exit(exitCodes.usage);
 }
 
 function etcdVersion(): string {
@@ -242,110 +242,67 @@ export function report(result: BenchResult): string {
   return lines.join('\n');
 }
 
-const usage = `Usage: npm run bench:burst -- [options]
-
-Runs the burst benchmark: direct gRPC links against the store-mediated baseline (etcd),
-interleaved, and writes out/bench/burst.json and burst.svg.
-
-Options:
-  --sizes 100,500,1000,5000   burst sizes (pods)
-  --functions 1,100           functions per burst
-  --reps N                    repetitions per size (default 3)
-  --nodes N                   Kubelets (default 8)
-  --modes direct,store-mediated
-  --timeout-s N               per burst (default 300)
-  --restart-from N            a fresh cluster (warmed up again) after each burst from this
-                              size on (default: none, every burst scales back to 0)
-  --warm-up N                 pods of the unmeasured scale-up and scale-down cycles on
-                              every cluster after it starts (default ${warmUpPodsDefault}; 0: none)
-  --warm-up-cycles N          how many such cycles (default ${warmUpCyclesDefault})
-  --sustained N               pods of the sustained-throughput run, on the clusters of the
-                              last function count, --reps times per mode (default ${sustainedPodsDefault};
-                              0: none)
-  --quiet-wait-s N            longest wait before each burst for the machine to be quiet
-                              (disks synced, then all cores under 0.3 busy; default
-                              ${quietWaitMsDefault / 1000}; 0: no wait and no sync)
-  --quick                     tiny sizes, one repetition
-  --calibrate                 also the plain 4-hop etcd chain
-  --no-replay | --replay-only the trace replay off, or only it
-  --replay-csv FILE | --replay-seed N | --replay-minutes N | --replay-functions N | --replay-minute-ms N
-  --pod-objects on|off        whether the stages also write Pod objects to the file store,
-                              in both modes (default off: the control plane alone; see docs/pages/benchmarks.md)
-  --out DIR                   default out/bench
-  --json                      print the JSON result instead of the report
-  -h, --help                  show this help`;
+/** The command line of `npm run bench:burst` (cli/args.ts checks it and writes its --help). */
+const burstCommandLine = {
+  command: 'bench:burst',
+  program: 'npm run',
+  about: `Runs the burst benchmark: direct gRPC links against the store-mediated baseline (etcd),
+interleaved, and writes out/bench/burst.json and burst.svg. Defaults marked "quick" are
+those of --quick.`,
+  options: {
+    sizes: { kind: 'wholes', value: 'LIST', min: 1, max: 1_000_000, help: 'burst sizes in pods (default 100,500,1000,5000; quick 20,50)' },
+    functions: { kind: 'wholes', value: 'LIST', min: 1, max: 100_000, help: 'functions per burst (default 1,100; quick 1)' },
+    reps: { kind: 'whole', value: 'N', min: 1, max: 1_000, help: 'repetitions per size (default 3; quick 1)' },
+    nodes: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 8, help: 'Kubelets' },
+    modes: { kind: 'text', value: 'LIST', repeatable: true, help: 'direct, store-mediated or both (default both)' },
+    'timeout-s': { kind: 'whole', value: 'N', min: 1, max: 86_400, help: 'per burst (default 300; quick 60)' },
+    'restart-from': { kind: 'whole', value: 'N', min: 1, max: 1_000_000, help: 'a fresh cluster (warmed up again) after each burst from this size on (default: none, every burst scales back to 0)' },
+    'warm-up': { kind: 'whole', value: 'N', min: 0, max: 1_000_000, help: `pods of the unmeasured scale-up and scale-down cycles on every cluster after it starts (default ${warmUpPodsDefault}; quick 0; 0: none)` },
+    'warm-up-cycles': { kind: 'whole', value: 'N', min: 1, max: 100, default: warmUpCyclesDefault, help: 'how many such cycles (no warm-up: --warm-up 0)' },
+    sustained: { kind: 'whole', value: 'N', min: 0, max: 10_000_000, help: `pods of the sustained-throughput run, on the clusters of the last function count, --reps times per mode (default ${sustainedPodsDefault}; quick 0; 0: none)` },
+    'quiet-wait-s': { kind: 'whole', value: 'N', min: 0, max: 3_600, default: quietWaitMsDefault / 1000, help: 'longest wait before each burst for the machine to be quiet (disks synced, then all cores under 0.3 busy; 0: no wait and no sync)' },
+    quick: { kind: 'flag', help: 'tiny sizes, one repetition' },
+    calibrate: { kind: 'flag', help: 'also the plain 4-hop etcd chain' },
+    'no-replay': { kind: 'flag', help: 'no trace replay' },
+    'replay-only': { kind: 'flag', help: 'only the trace replay' },
+    'replay-csv': { kind: 'text', value: 'FILE', help: 'replay this invocation trace instead of a generated one' },
+    'replay-seed': { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the generated trace' },
+    'replay-minutes': { kind: 'whole', value: 'N', min: 1, max: 10_000, help: 'minutes of the trace (default 20; quick 3)' },
+    'replay-functions': { kind: 'whole', value: 'N', min: 1, max: 100_000, help: 'functions of the trace (default 100; quick 10)' },
+    'replay-minute-ms': { kind: 'whole', value: 'N', min: 1, max: 600_000, default: replayMinuteMsDefault, help: 'milliseconds one trace minute lasts' },
+    'pod-objects': { kind: 'choice', value: 'on|off', choices: ['on', 'off'], default: 'off', help: 'whether the stages also write Pod objects to the file store, in both modes (off: the control plane alone; see docs/pages/benchmarks.md)' },
+    out: { kind: 'text', value: 'DIR', default: 'out/bench', help: 'where the results go' },
+    json: { kind: 'flag', help: 'print the JSON result instead of the report' },
+  },
+  example: 'npm run bench:burst -- --quick',
+  exits: { ok: 'measured', internal: 'a burst did not converge in time, or the benchmark failed' },
+} as const satisfies CommandLineSpec;
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({ options: burstOptions, strict: true });
-  } catch (error) {
-    console.error(`bench:burst: ${(error as Error).message}. Run "npm run bench:burst -- --help" for the options.`);
-    process.exit(2);
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    console.log(usage);
-    return;
-  }
-  await runBench(values);
+  await runBench(parseCommandLineOrExit(burstCommandLine).options);
 }
 
-const burstOptions = {
-  help: { type: 'boolean', short: 'h' },
-  sizes: { type: 'string' },
-  functions: { type: 'string' },
-  reps: { type: 'string' },
-  nodes: { type: 'string' },
-  modes: { type: 'string' },
-  'timeout-s': { type: 'string' },
-  'restart-from': { type: 'string' },
-  'warm-up': { type: 'string' },
-  'warm-up-cycles': { type: 'string' },
-  sustained: { type: 'string' },
-  'quiet-wait-s': { type: 'string' },
-  quick: { type: 'boolean' },
-  calibrate: { type: 'boolean' },
-  'no-replay': { type: 'boolean' },
-  'replay-only': { type: 'boolean' },
-  'replay-csv': { type: 'string' },
-  'replay-seed': { type: 'string' },
-  'replay-minutes': { type: 'string' },
-  'replay-functions': { type: 'string' },
-  'replay-minute-ms': { type: 'string' },
-  out: { type: 'string' },
-  json: { type: 'boolean' },
-  'pod-objects': { type: 'string' },
-} as const;
-
-async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof burstOptions }>>['values']): Promise<void> {
-  const quick = values.quick === true;
-  const sizes = list(values.sizes, quick ? [20, 50] : [100, 500, 1000, 5000]).sort((a, b) => a - b);
-  const functionCounts = list(values.functions, quick ? [1] : [1, 100]);
-  const reps = Number(values.reps ?? (quick ? 1 : 3));
-  const nodes = Number(values.nodes ?? 8);
-  const timeoutMs = Number(values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
+async function runBench(values: OptionValues<typeof burstCommandLine.options>): Promise<void> {
+  const quick = values.quick;
+  const sizes = [...(values.sizes ?? (quick ? [20, 50] : [100, 500, 1000, 5000]))].sort((a, b) => a - b);
+  const functionCounts = [...(values.functions ?? (quick ? [1] : [1, 100]))];
+  const reps = values.reps ?? (quick ? 1 : 3);
+  const nodes = values.nodes;
+  const timeoutMs = (values['timeout-s'] ?? (quick ? 60 : 300)) * 1000;
   // A fresh cluster costs its warm-up cycles, more than a scale-down: by default none.
-  const restartFromSize = values['restart-from'] === undefined ? Number.POSITIVE_INFINITY : Number(values['restart-from']);
-  if (!(restartFromSize > 0)) throw new Error(`--restart-from takes a burst size in pods, got "${values['restart-from']}"`);
-  const warmUpPods = Number(values['warm-up'] ?? (quick ? 0 : warmUpPodsDefault));
-  if (!Number.isInteger(warmUpPods) || warmUpPods < 0) throw new Error(`--warm-up takes a whole number of pods (0: none), got "${values['warm-up']}"`);
-  const warmUpCycles = Number(values['warm-up-cycles'] ?? warmUpCyclesDefault);
-  if (!Number.isInteger(warmUpCycles) || warmUpCycles < 1) throw new Error(`--warm-up-cycles takes a whole number of at least 1 (no warm-up: --warm-up 0), got "${values['warm-up-cycles']}"`);
-  const sustainedPods = Number(values.sustained ?? (quick ? 0 : sustainedPodsDefault));
-  if (!Number.isInteger(sustainedPods) || sustainedPods < 0) throw new Error(`--sustained takes a whole number of pods (0: none), got "${values.sustained}"`);
-  const quietWaitMs = Number(values['quiet-wait-s'] ?? quietWaitMsDefault / 1000) * 1000;
-  if (!(quietWaitMs >= 0)) throw new Error(`--quiet-wait-s takes seconds (0: no wait), got "${values['quiet-wait-s']}"`);
-  const modes = (values.modes ?? modeOrder.join(',')).split(',') as TransportKind[];
-  for (const m of modes) if (!modeOrder.includes(m)) throw new Error(`--modes: unknown mode "${m}" (direct, store-mediated)`);
-  const podObjectsOption = values['pod-objects'] ?? 'off';
-  if (podObjectsOption !== 'on' && podObjectsOption !== 'off') throw new Error(`--pod-objects takes on or off, got "${podObjectsOption}"`);
-  const podObjects = podObjectsOption === 'on';
-  const outDir = resolve(values.out ?? 'out/bench');
+  const restartFromSize = values['restart-from'] ?? Number.POSITIVE_INFINITY;
+  const warmUpPods = values['warm-up'] ?? (quick ? 0 : warmUpPodsDefault);
+  const warmUpCycles = values['warm-up-cycles'];
+  const sustainedPods = values.sustained ?? (quick ? 0 : sustainedPodsDefault);
+  const quietWaitMs = values['quiet-wait-s'] * 1000;
+  const modes = (values.modes.length > 0 ? values.modes : modeOrder) as TransportKind[];
+  for (const m of modes) if (!modeOrder.includes(m)) usageExit(`--modes: unknown mode "${m}" (direct, store-mediated)`);
+  const podObjects = values['pod-objects'] === 'on';
+  const outDir = resolve(values.out);
   const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const started = Date.now();
   const loadAverageStart = loadavg();
-  const etcd = modes.includes('store-mediated') || values.calibrate === true ? await startEtcd() : null;
+  const etcd = modes.includes('store-mediated') || values.calibrate ? await startEtcd() : null;
   // Interrupted: stop every stage process and etcd before leaving (they are detached).
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
@@ -359,8 +316,8 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
   let calibration: CalibrationSummary | null = null;
   let replay: ReplayResult | null = null;
   let sustained: SustainedResult | null = null;
-  const replayFunctions = Number(values['replay-functions'] ?? (quick ? 10 : 100));
-  const replayEnabled = values['no-replay'] !== true;
+  const replayFunctions = values['replay-functions'] ?? (quick ? 10 : 100);
+  const replayEnabled = !values['no-replay'];
   // The last burst clusters are kept for the replay when they have its functions (a generated trace names them as the bursts do).
   const keptForReplay = new Map<TransportKind, BenchCluster>();
   const notePeaks = (cluster: BenchCluster): void => {
@@ -368,11 +325,11 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
     for (const [stage, bytes] of Object.entries(cluster.peakRss())) peaks[stage] = Math.max(peaks[stage] ?? 0, bytes);
   };
   try {
-    if (values.calibrate === true && etcd !== null) {
+    if (values.calibrate && etcd !== null) {
       log('calibration: plain 4-hop etcd chain');
       calibration = await calibrate(etcd.endpoint, quick ? [200] : [1000, 5000], quick ? 1 : 3, ['grpc', 'gateway'], log);
     }
-    for (const functions of values['replay-only'] === true ? [] : functionCounts) {
+    for (const functions of values['replay-only'] ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
         new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
       const clusters = new Map<TransportKind, BenchCluster>();
@@ -442,12 +399,12 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
         nodes,
         etcd: etcd?.endpoint ?? null,
         podObjects,
-        seed: Number(values['replay-seed'] ?? 1),
-        minutes: Number(values['replay-minutes'] ?? (quick ? 3 : 20)),
+        seed: values['replay-seed'],
+        minutes: values['replay-minutes'] ?? (quick ? 3 : 20),
         functions: replayFunctions,
         clusters: keptForReplay,
         csv: values['replay-csv'] ?? null,
-        minuteMs: Number(values['replay-minute-ms'] ?? replayMinuteMsDefault),
+        minuteMs: values['replay-minute-ms'],
         log,
         writeCsvTo: values['replay-csv'] === undefined ? join(outDir, 'replay-trace.csv') : null,
       });
@@ -498,7 +455,7 @@ async function runBench(values: ReturnType<typeof parseArgs<{ options: typeof bu
       });
   const svgFile = join(outDir, 'burst.svg');
   writeFileSync(svgFile, latencyPlotSvg(`Upscaling latency, ${nodes} Kubelets, ${cpus().length} cores (median, whisker to max of ${reps})`, series));
-  if (values.json === true) console.log(readFileSync(jsonFile, 'utf8').trimEnd());
+  if (values.json) console.log(readFileSync(jsonFile, 'utf8').trimEnd());
   else console.log(report(result));
   log(`wrote ${jsonFile} and ${svgFile}`);
 }

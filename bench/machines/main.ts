@@ -13,63 +13,40 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '../../cli/args.js';
 import { median } from '../burst/stats.js';
 import { pumpBurst, type PumpRun } from './chain-pump.js';
 
-const usage = 'usage: npm run bench:machines -- [--sizes 100,1000,5000,10000] [--functions 1,100] [--nodes 8] [--runs 3] [--warm-up 2] [--json]';
-
-function numbers(text: string, option: string): number[] {
-  const list = text.split(',').map(Number);
-  if (list.some((n) => !Number.isInteger(n) || n <= 0)) {
-    console.error(`--${option} takes positive integers separated by commas, e.g. --${option} 100,1000\n${usage}`);
-    process.exit(2);
-  }
-  return list;
-}
-
-function parse() {
-  try {
-    return parseArgs({
-      options: {
-        sizes: { type: 'string', default: '100,1000,5000,10000' },
-        functions: { type: 'string', default: '1,100' },
-        nodes: { type: 'string', default: '8' },
-        runs: { type: 'string', default: '3' },
-        'warm-up': { type: 'string', default: '2' },
-        json: { type: 'boolean', default: false },
-        'one-run': { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-}
-
-const values = parse();
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
+const { options: values } = parseCommandLineOrExit({
+  command: 'bench:machines',
+  program: 'npm run',
+  about: `The machines' own cost of an upscaling burst (the whole chain in one thread, instant
+delivery, no I/O), each configuration in a fresh process, interleaved; CPU time, medians.`,
+  options: {
+    sizes: { kind: 'wholes', value: 'LIST', min: 1, max: 10_000_000, default: [100, 1000, 5000, 10000], help: 'burst sizes (pods)' },
+    functions: { kind: 'wholes', value: 'LIST', min: 1, max: 100_000, default: [1, 100], help: 'functions per burst' },
+    nodes: { kind: 'whole', value: 'N', min: 1, max: 10_000, default: 8, help: 'Kubelets' },
+    runs: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 3, help: 'runs of each configuration; the median is printed' },
+    'warm-up': { kind: 'whole', value: 'N', min: 0, max: 1_000, default: 2, help: 'unmeasured bursts before the measured one, in its process' },
+    json: { kind: 'flag', help: 'the figures as JSON' },
+    'one-run': { kind: 'wholes', value: 'PODS,FUNCTIONS,NODES,WARMUPS', min: 0, max: 10_000_000, help: 'internal: one measured run in this process' },
+  },
+  example: 'npm run bench:machines -- --sizes 1000,5000',
+  exits: { ok: 'measured' },
+});
 if (values['one-run'] !== undefined) {
   // A child process: the warm-up bursts, then the measured one, its figures on stdout.
-  const [pods, functions, nodes, warmUps] = values['one-run'].split(',').map(Number) as [number, number, number, number];
+  const [pods = 0, functions = 1, nodes = 1, warmUps = 0] = values['one-run'];
   for (let i = 0; i < warmUps; i++) pumpBurst(pods, functions, nodes);
   console.log(JSON.stringify(pumpBurst(pods, functions, nodes)));
   process.exit(0);
 }
 
-const sizes = numbers(values.sizes, 'sizes');
-const functionCounts = numbers(values.functions, 'functions');
-const [nodes] = numbers(values.nodes, 'nodes') as [number];
-const [runs] = numbers(values.runs, 'runs') as [number];
-const warmUps = Number(values['warm-up']);
-if (!Number.isInteger(warmUps) || warmUps < 0) {
-  console.error(`--warm-up takes a whole number of bursts (0: none), got "${values['warm-up']}"\n${usage}`);
-  process.exit(2);
-}
+const sizes = values.sizes;
+const functionCounts = values.functions;
+const nodes = values.nodes;
+const runs = values.runs;
+const warmUps = values['warm-up'];
 const script = fileURLToPath(import.meta.url);
 
 function oneRun(pods: number, functions: number): PumpRun {

@@ -37,9 +37,9 @@ describe('kd check', () => {
       expect(typeof summary[key], key).toBe('number');
   });
 
-  it('exits 2 when a bound stops it, and says which', async () => {
+  it('exits 4 when a bound stops it, and says which', async () => {
     const r = await run(['check', '--preset', 'smoke', '--max-states', '50']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(4);
     expect(r.out).toMatch(/BOUNDED \(bound reached: 50 states\)/);
   });
 
@@ -67,13 +67,14 @@ describe('kd check', () => {
 
   it.each([
     [['check', '--preset', 'nope'], /unknown preset "nope"; choose one of smoke, ci, deep/],
-    [['check', '--variant', 'nope'], /unknown variant "nope"/],
-    [['check', '--strategy', 'random'], /--strategy is bfs or dfs/],
+    [['check', '--variant', 'nope'], /--variant must be one of correct, no-tombstones/],
+    [['check', '--strategy', 'random'], /--strategy must be one of bfs, dfs; got "random"/],
     [['check', '--max-states', '0'], /--max-states must be from 1/],
-    [['check', '--frobnicate'], /Unknown option '--frobnicate'/],
-  ])('rejects %j with exit code 3 and a clear message', async (argv, message) => {
+    [['check', '--frobnicate'], /unknown option --frobnicate/],
+    [['check', '--workers', 'many'], /--workers takes a whole number, got "many"/],
+  ])('rejects %j with exit code 2 (bad usage) and a clear message', async (argv, message) => {
     const r = await run(argv);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
   });
 
@@ -85,7 +86,7 @@ describe('kd check', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'chain:\n  functions: [{name: f, priority: 0}]\n  nodes: [{name: n1, capacity: 1}]\nscaleScript: [{function: g, desired: 1}]\n');
     const r = await run(['check', '--preset', bad]);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/scaleScript\[0\]: function "g" is not in chain.functions/);
   });
 
@@ -94,7 +95,7 @@ describe('kd check', () => {
     const file = join(dir, 'x.json');
     writeFileSync(file, '{"hello": 1}');
     const r = await run(['replay', file]);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/is not a counterexample trace/);
   });
 });

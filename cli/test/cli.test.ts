@@ -42,8 +42,8 @@ describe('kd simulate', () => {
   it.each([
     [['simulate', '--replicas', '-5'], /--replicas must be from 0 to/],
     [['simulate', '--replicas', 'many'], /--replicas takes a whole number/],
-    [['simulate', '--bogus'], /Unknown option '--bogus'.*kd simulate --help/],
-    [['simulate', '--variant', 'nope'], /unknown variant "nope"; choose one of: no-tombstones/],
+    [['simulate', '--bogus'], /unknown option --bogus.*kd simulate --help/],
+    [['simulate', '--variant', 'nope'], /--variant must be one of correct, no-tombstones/],
     [['simulate', '--scenario', 'nope'], /unknown scenario "nope"; choose one of: scale-up/],
     [['simulate', '--nodes', '0'], /--nodes must be from 1 to/],
     [['frobnicate'], /unknown command "frobnicate"/],

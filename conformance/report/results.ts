@@ -8,7 +8,8 @@ import { launchVersion } from '../../runtime/launch-config.js';
 import type { CaseResult } from '../harness/runner.js';
 
 export const resultsSchema = 'kubedirect-conformance-results';
-export const resultsSchemaVersion = 1;
+/** 2: a harness error is exitCode 4 (it was 2, now kept for bad usage as in every kd command). */
+export const resultsSchemaVersion = 2;
 /** The suite's version: bumped when cases change what they check. */
 export const suiteVersion = '1.0.0';
 
@@ -30,7 +31,7 @@ export interface Results {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly verdict: 'pass' | 'fail' | 'error';
-  readonly exitCode: 0 | 1 | 2;
+  readonly exitCode: 0 | 1 | 4;
   readonly summary: {
     readonly passed: number;
     readonly failed: number;

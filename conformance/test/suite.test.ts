@@ -41,7 +41,7 @@ describe('kd conformance against the reference runtime', () => {
       expect(run.output).toContain('seed 11');
       const results = run.results;
       expect(results?.schema).toBe('kubedirect-conformance-results');
-      expect(results?.schemaVersion).toBe(1);
+      expect(results?.schemaVersion).toBe(2);
       expect(results?.verdict).toBe('pass');
       expect(results?.seed).toBe(11);
       expect(results?.testee.role).toBe(role);
@@ -101,9 +101,9 @@ describe('kd conformance verdicts and reruns', () => {
     expect(rerun.results?.cases.map((c) => c.id)).toEqual(['kubelet.stale-hello']);
   });
 
-  it('a testee that exits at once is a harness error (exit 2), not a verdict', { timeout: 60_000 }, async () => {
+  it('a testee that exits at once is a harness error (exit 4), not a verdict', { timeout: 60_000 }, async () => {
     const run = await conformance(['--role', 'kubelet', '--cmd', 'echo broken >&2; exit 3', '--seed', '1', '--case', 'kubelet.handshake']);
-    expect(run.code, run.output).toBe(2);
+    expect(run.code, run.output).toBe(4);
     expect(run.results?.verdict).toBe('error');
     expect(run.results?.cases[0]?.status).toBe('error');
     expect(run.output).toContain('broken');

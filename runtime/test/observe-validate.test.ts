@@ -200,11 +200,11 @@ describe('kd validate on hand-written traces', () => {
     expect(violatedOnly(writeRun(traces))).toEqual(['INV-CAPACITY']);
   });
 
-  it('unreadable input exits 3 with a clear message; no argument is bad usage (2)', async () => {
+  it('unreadable input and no argument are bad input: exit 2 with a clear message', async () => {
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, '{"t": "x"}\nnot json\n');
-    expect(await main(['validate', bad], () => {})).toBe(3);
-    expect(await main(['validate', join(dir, 'missing.ndjson')], () => {})).toBe(3);
+    expect(await main(['validate', bad], () => {})).toBe(2);
+    expect(await main(['validate', join(dir, 'missing.ndjson')], () => {})).toBe(2);
     expect(await main(['validate'], () => {})).toBe(2);
   });
 });
