@@ -11,7 +11,8 @@ Removes node NAME from the local cluster: the node leaves the configuration and 
 Scheduler restarts without it (a new incarnation, which never connects to the node);
 the ReplicaSet then rolls back the node's pods and places their replacements elsewhere.
 No sandbox of a removed node may stay alive, so the command refuses while the node's
-Kubelet runs, unless --fence is given.
+Kubelet runs, unless --fence is given. It works on a running cluster only: on a stopped
+one (after kd down) it refuses and changes nothing.
 
 Options:
   --fence      stop the node's Kubelet and kill its sandbox processes first
