@@ -19,7 +19,8 @@ import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/iden
 import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
-import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
+import { clusterStatus, formatStatus, stageHealthOf } from '../runtime/cluster/status.js';
+import { storeUnavailableReason } from '../runtime/store/store-health.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
@@ -174,7 +175,14 @@ async function storeOption(kind: string | undefined, etcd: string | undefined): 
 export const scaleHelp = `Usage: kd scale FUNCTION N [--dir DIR]
 
 Sets the desired count of FUNCTION to N at the Autoscaler of the cluster in DIR
-(default .kd). Answers once the count is stored durably.`;
+(default .kd). Answers once the count is stored durably.
+
+Exit codes: 0 stored, 1 refused or the Autoscaler is down, 2 bad usage, 4 not stored:
+the backing store is unavailable. The message says which of two cases it is: "not
+stored and not applied: nothing changed" (the store was known to be down, or the
+Autoscaler is waiting for it at start), or "not stored yet ... may still be stored and
+applied once the store is back" (the Autoscaler took the count and keeps retrying the
+write; kd status shows the desired count it holds).`;
 
 export async function runScale(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const parsed = parse('scale', argv, {}, true);
@@ -196,9 +204,26 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
     return exitCodes.ok;
   } catch (error) {
     const e = error as { details?: string; code?: number };
+    if (reasonOfStatus(e) === storeUnavailableReason) {
+      console.error(`kd scale: not stored: ${e.details ?? ''}`);
+      return exitCodes.notStored;
+    }
+    const waiting = await autoscalerWaitingForStore(config);
+    if (waiting !== null) {
+      console.error(`kd scale: not stored: the autoscaler at ${address} is waiting for the backing store (${waiting}); the desired count of ${fn} was not stored and not applied: nothing changed; scale again once the store is back`);
+      return exitCodes.notStored;
+    }
     console.error(`kd scale: the autoscaler at ${address} refused or is down: ${reasonOfStatus(e) ?? ''} ${e.details ?? String(error)}`);
     return exitCodes.failed;
   }
+}
+
+/** Why the Autoscaler is waiting for its backing store at start (its /healthz), or null when it is not (or does not answer). */
+async function autoscalerWaitingForStore(config: ClusterConfig): Promise<string | null> {
+  const health = await stageHealthOf(config, 'autoscaler');
+  if (health?.status !== 'waiting-for-store') return null;
+  const store = health.store;
+  return `${store?.store ?? 'store'} unavailable${store?.unavailableSince === undefined ? '' : ` since ${store.unavailableSince}`}${store?.lastError === undefined ? '' : `: ${store.lastError}`}`;
 }
 
 export const statusHelp = `Usage: kd status [--json] [--wait SECONDS] [--dir DIR]

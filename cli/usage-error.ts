@@ -3,7 +3,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const exitCodes = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+/** Exit codes of every kd command: 4 only from kd scale (the backing store did not store the count). */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, internal: 3, notStored: 4 } as const;
 
 /** Parses a whole number option within [min, max], or throws a UsageError that says what to pass. */
 export function parseWholeNumber(option: string, raw: string | undefined, fallback: number, min: number, max: number): number {

@@ -83,7 +83,7 @@ it('metrics, health and traces of a run with a Scheduler crash: the numbers add 
 
   const health = await fetchText('scheduler', '/healthz');
   expect(health.status).toBe(200);
-  expect(JSON.parse(health.text)).toEqual({ status: 'serving', stage: 'scheduler', incarnation: 2, warm: true });
+  expect(JSON.parse(health.text)).toEqual({ status: 'serving', stage: 'scheduler', incarnation: 2, warm: true, store: { store: 'file', available: true, outages: 0 } });
   expect(JSON.parse((await fetchText('replicaset', '/healthz')).text)).toMatchObject({ incarnation: 1, warm: true });
 
   const traces = Object.values(config.stages).map((e) => traceFileOf(e.dataDir));
