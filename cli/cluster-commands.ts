@@ -19,7 +19,8 @@ import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/iden
 import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
-import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
+import { clusterStatus, formatStatus, stageHealthOf } from '../runtime/cluster/status.js';
+import { storeUnavailableReason } from '../runtime/store/store-health.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
@@ -167,7 +168,12 @@ Answers once the count is stored durably.`,
   ],
   options: { dir: dirOption },
   example: 'npx kd scale fn 50',
-  exits: { ok: 'stored', failed: 'refused, or the Autoscaler is down (nothing stored)' },
+  exits: {
+    ok: 'stored',
+    failed: 'refused, or the Autoscaler is down (nothing stored)',
+    incomplete:
+      'not stored: the backing store is unavailable. The message says which of two cases it is: "not stored and not applied: nothing changed" (the store was known to be down, or the Autoscaler is waiting for it at start), or "not stored yet ... may still be stored and applied once the store is back" (the Autoscaler took the count and keeps retrying the write; kd status shows the desired count it holds)',
+  },
 } as const satisfies CommandLineSpec;
 
 export async function runScale(argv: readonly string[], print: (line: string) => void): Promise<number> {
@@ -195,6 +201,15 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
       return exitCodes.failed;
     }
     const reason = reasonOfStatus(e);
+    if (reason === storeUnavailableReason) {
+      console.error(`kd scale: not stored: ${e.details ?? ''}`);
+      return exitCodes.incomplete;
+    }
+    const waiting = await autoscalerWaitingForStore(config);
+    if (waiting !== null) {
+      console.error(`kd scale: not stored: the Autoscaler at ${address} is waiting for the backing store (${waiting}); the desired count of ${fn} was not stored and not applied: nothing changed; scale again once the store is back`);
+      return exitCodes.incomplete;
+    }
     const details = (e.details ?? String(error)).replace(/\s*Resolution note:\s*$/, '');
     console.error(`kd scale: the Autoscaler at ${address} ${reason === null ? `did not answer (${grpcStatusName(e.code)}): ${details}` : `refused: ${reason}: ${details}`}; nothing stored`);
     return exitCodes.failed;
@@ -203,6 +218,14 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
 
 function grpcStatusName(code: number | undefined): string {
   return code === undefined ? 'no status' : (grpc.status[code] ?? `status ${code}`);
+}
+
+/** Why the Autoscaler is waiting for its backing store at start (its /healthz), or null when it is not (or does not answer). */
+async function autoscalerWaitingForStore(config: ClusterConfig): Promise<string | null> {
+  const health = await stageHealthOf(config, 'autoscaler');
+  if (health?.status !== 'waiting-for-store') return null;
+  const store = health.store;
+  return `${store?.store ?? 'store'} unavailable${store?.unavailableSince === undefined ? '' : ` since ${store.unavailableSince}`}${store?.lastError === undefined ? '' : `: ${store.lastError}`}`;
 }
 
 export const statusCommandLine = {

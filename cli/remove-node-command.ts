@@ -11,7 +11,8 @@ export const removeNodeCommandLine = {
 Scheduler restarts without it (a new incarnation, which never connects to the node);
 the ReplicaSet then rolls back the node's pods and places their replacements elsewhere.
 No sandbox of a removed node may stay alive, so the command refuses while the node's
-Kubelet runs, unless --fence is given.`,
+Kubelet runs, unless --fence is given. It works on a running cluster only: on a stopped
+one (after kd down) it refuses and changes nothing.`,
   arguments: [{ name: 'NAME', kind: 'text', help: 'the node to remove (n1, n2, ...)' }],
   options: {
     fence: { kind: 'flag', help: "stop the node's Kubelet and kill its sandbox processes first" },

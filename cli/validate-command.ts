@@ -5,11 +5,13 @@ import { exitCodes } from './exit-codes.js';
 
 export const validateCommandLine = {
   command: 'validate',
-  about: `Merges the NDJSON event traces of one run (each stage appends to DATA_DIR/trace.ndjson,
-e.g. .kd/data/*/trace.ndjson; a directory is searched for trace files) and checks the
-spec's safety invariants that per-stage traces can judge, by spec ID. One line per
-property: OK, or VIOLATED with the first offending record and its file:line. Properties
-that need a consistent cut of all stages are listed as NOT JUDGED.`,
+  about: `Merges the NDJSON event traces of one run (each stage appends to DATA_DIR/trace.ndjson)
+and checks the spec's safety invariants that per-stage traces can judge, by spec ID. A
+directory is searched for files named trace.ndjson (kd validate .kd/data reads every
+stage's trace; the other files of a data dir, such as a Kubelet's sandboxes.ndjson, are
+not traces and are not read). One line per property: OK, or VIOLATED with the first
+offending record and its file:line. Properties that need a consistent cut of all stages
+are listed as NOT JUDGED.`,
   arguments: [{ name: 'TRACE', kind: 'text', variadic: true, help: 'trace files, or directories to search for them' }],
   options: { json: { kind: 'flag', help: 'the report as JSON' } },
   example: 'npx kd validate .kd/data',

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { kubeletId, linkEnds, type StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { killProcessSandboxes } from '../node/process-sandboxes.js';
-import { configFileOf, pidOf, processIsAlive, startStageProcess, stopProcess, waitHealthy } from './local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, runningStages, startStageProcess, stopProcess, waitHealthy } from './local-cluster.js';
 
 export class NodeRemovalRefused extends Error {}
 
@@ -24,8 +24,10 @@ const stopGraceMs = 5_000;
 const schedulerReadyMs = 30_000;
 
 /**
- * Removes `node` from the cluster in `dir`. Refuses, changing nothing, when the node is
- * unknown, is the last one, or its Kubelet still runs and `fence` is false.
+ * Removes `node` from the running cluster in `dir`. Refuses, changing nothing, when the
+ * node is unknown, is the last one, the cluster is stopped (no stage but the node's own
+ * Kubelet runs: removing it would start a lone Scheduler), or its Kubelet still runs and
+ * `fence` is false.
  */
 export async function removeNode(dir: string, node: string, options: { readonly fence: boolean }): Promise<NodeRemoval> {
   const file = configFileOf(dir);
@@ -34,6 +36,12 @@ export async function removeNode(dir: string, node: string, options: { readonly 
   if (!names.includes(node)) throw new NodeRemovalRefused(`node "${node}" is not in the cluster; its nodes: ${names.join(', ')}`);
   if (names.length === 1) throw new NodeRemovalRefused(`"${node}" is the only node; a chain needs at least one (add a node before removing this one)`);
   const kubelet = kubeletId(node);
+  const othersRunning = runningStages(dir).filter((r) => r.stage !== kubelet);
+  if (othersRunning.length === 0)
+    throw new NodeRemovalRefused(
+      `the cluster in ${dir} is stopped (no stage of it runs): kd remove-node takes a node out of a running cluster and restarts its Scheduler, so it starts nothing and changes nothing here. ` +
+        `A stopped cluster has no pods to move: start the next cluster with the nodes you want (for example: kd up --nodes ${names.length - 1} --dir ${dir})`,
+    );
   const kubeletPid = pidOf(dir, kubelet);
   const kubeletRunning = kubeletPid !== null && processIsAlive(kubeletPid);
   if (kubeletRunning && !options.fence)

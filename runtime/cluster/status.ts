@@ -8,6 +8,7 @@
 import { linkEnds, linksOf, stagesOf, stateIsAlive, stateIsTombstone, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
 import type { WireStageState } from '../wire/proto.js';
+import type { StoreHealthReport } from '../store/store-health.js';
 import { getStageState, stageTargetOf } from './rpc.js';
 
 export interface StageSummary {
@@ -32,8 +33,52 @@ export interface FunctionSummary {
 export interface ClusterStatus {
   readonly stages: readonly StageSummary[];
   readonly functions: readonly FunctionSummary[];
+  /** The backing store as the stages report it on /healthz; null when no stage reports it. */
+  readonly store: StoreStatus | null;
   readonly converged: boolean;
   readonly problems: readonly string[];
+}
+
+/** The backing store as the stages see it: unavailable if any stage says so. */
+export interface StoreStatus {
+  readonly kind: 'file' | 'etcd';
+  readonly available: boolean;
+  /** Stages that find it unavailable, with since when and their last error. */
+  readonly unavailableAt: ReadonlyArray<{ readonly stage: StageId; readonly since: string; readonly lastError: string; readonly waitingToStart: boolean }>;
+}
+
+/** What a stage's /healthz answers: serving (with its store's health), or waiting for its store at start (runtime/node/store-wait.ts). */
+export type StageHealth =
+  | { readonly status: 'serving'; readonly stage: string; readonly incarnation: number; readonly warm: boolean; readonly store?: StoreHealthReport }
+  | { readonly status: 'waiting-for-store'; readonly stage: string; readonly store: StoreHealthReport };
+
+/** Time to wait for a stage's /healthz. */
+const healthRequestMsMax = 2_000;
+
+/** A stage's /healthz (on its metrics address), or null when it has none or does not answer. */
+export async function stageHealthOf(config: ClusterConfig, stage: StageId): Promise<StageHealth | null> {
+  const address = config.stages[stage]?.metricsAddress;
+  if (address === undefined) return null;
+  try {
+    const response = await fetch(`http://${address}/healthz`, { signal: AbortSignal.timeout(healthRequestMsMax) });
+    const health = (await response.json()) as StageHealth;
+    return typeof health === 'object' && health !== null && typeof health.status === 'string' ? health : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The store's status from the stages' health answers. */
+export function storeStatusOf(healths: ReadonlyMap<StageId, StageHealth | null>): StoreStatus | null {
+  let kind: StoreStatus['kind'] | null = null;
+  const unavailableAt: Array<StoreStatus['unavailableAt'][number]> = [];
+  for (const [stage, health] of healths) {
+    const store = health?.store;
+    if (health === null || store === undefined) continue;
+    kind = store.store;
+    if (!store.available) unavailableAt.push({ stage, since: store.unavailableSince ?? '', lastError: store.lastError ?? '', waitingToStart: health.status === 'waiting-for-store' });
+  }
+  return kind === null ? null : { kind, available: unavailableAt.length === 0, unavailableAt };
 }
 
 export async function inspectCluster(config: ClusterConfig, timeoutMs = 3_000): Promise<Map<StageId, WireStageState | null>> {
@@ -74,10 +119,13 @@ function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageS
   };
 }
 
-export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<StageId, WireStageState | null>): ClusterStatus {
+export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<StageId, WireStageState | null>, healths: ReadonlyMap<StageId, StageHealth | null> = new Map()): ClusterStatus {
   const problems: string[] = [];
   const stages = stagesOf(config.chain).map((stage) => summarizeStage(config, stage, states.get(stage) ?? null));
-  for (const s of stages) if (!s.reachable) problems.push(`${s.stage} does not answer at ${s.address}`);
+  const store = storeStatusOf(healths);
+  for (const at of store?.unavailableAt ?? [])
+    problems.push(`${at.stage} ${at.waitingToStart ? 'waits to start: ' : 'finds '}the backing store (${store?.kind ?? ''}) unavailable since ${at.since}${at.lastError === '' ? '' : ` (${at.lastError})`}`);
+  for (const s of stages) if (!s.reachable && healths.get(s.stage)?.status !== 'waiting-for-store') problems.push(`${s.stage} does not answer at ${s.address}`);
   for (const s of stages) if (s.cache.tombstones > 0) problems.push(`${s.stage} holds ${s.cache.tombstones} tombstone(s)`);
   for (const s of stages) for (const scale of s.scales) if (!scale.clean) problems.push(`${s.stage}: desired count of ${scale.function} not yet acknowledged below`);
   for (const link of linksOf(config.chain)) {
@@ -111,11 +159,13 @@ export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<Stage
     if (bound.length !== kubeletNames.size || bound.some((n) => !kubeletNames.has(n))) problems.push('scheduler and kubelets hold different pods');
     for (const p of scheduler.pods) if (p.state !== 'running' && p.state !== 'unscheduled') problems.push(`scheduler holds ${p.record.name} as ${p.state}`);
   }
-  return { stages, functions, converged: problems.length === 0, problems: problems.slice(0, 20) };
+  return { stages, functions, store, converged: problems.length === 0, problems: problems.slice(0, 20) };
 }
 
 export async function clusterStatus(config: ClusterConfig): Promise<ClusterStatus> {
-  return clusterStatusOf(config, await inspectCluster(config));
+  const stages = stagesOf(config.chain);
+  const [states, healths] = await Promise.all([inspectCluster(config), Promise.all(stages.map(async (stage) => [stage, await stageHealthOf(config, stage)] as const))]);
+  return clusterStatusOf(config, states, new Map(healths));
 }
 
 export function formatStatus(status: ClusterStatus): string {
@@ -129,6 +179,13 @@ export function formatStatus(status: ClusterStatus): string {
     );
   }
   lines.push('');
+  const store = status.store;
+  if (store !== null)
+    lines.push(
+      store.available
+        ? `store: ${store.kind} available`
+        : `store: ${store.kind} UNAVAILABLE (${store.unavailableAt.map((at) => `${at.stage}${at.waitingToStart ? ' waiting to start' : ''} since ${at.since}`).join('; ')}): kd scale answers "not stored" (exit 4)`,
+    );
   for (const f of status.functions) lines.push(`function ${f.function}: desired ${f.desired}, running at kubelets ${f.running}, waiting for capacity ${f.waiting}`);
   lines.push(status.converged ? 'converged: yes' : `converged: no (${status.problems.slice(0, 5).join('; ')})`);
   return lines.join('\n');

@@ -1,15 +1,21 @@
 /**
- * One etcd client per stage process, shared by the stage's mediated links and closed
- * when the last of them stops.
+ * The etcd clients of a stage process, shared by the stage's mediated links and closed
+ * when the last of them stops: the hand-written gRPC client for records and watches
+ * (etcd-grpc.ts; README.md says why it stays), and the runtime's `etcd3` client
+ * (runtime/store/etcd-client.ts) for the leases of the presence keys (presence.ts).
  */
-import { EtcdGrpcClient } from './etcd-grpc.js';
+import { EtcdClient } from '../store/etcd-client.js';
+import { etcdCallMsMax, EtcdGrpcClient } from './etcd-grpc.js';
 
 export class SharedEtcdClient {
   readonly client: EtcdGrpcClient;
+  /** For the presence keys' leases (grant, keep-alive, revoke). */
+  readonly leases: EtcdClient;
   private users = 0;
 
   constructor(endpoint: string) {
     this.client = new EtcdGrpcClient(endpoint);
+    this.leases = new EtcdClient(endpoint, etcdCallMsMax);
   }
 
   acquire(): EtcdGrpcClient {
@@ -19,7 +25,9 @@ export class SharedEtcdClient {
 
   release(): void {
     this.users -= 1;
-    if (this.users <= 0) this.client.close();
+    if (this.users > 0) return;
+    this.client.close();
+    this.leases.close();
   }
 }
 

@@ -17,7 +17,8 @@ import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 import type { EtcdGrpcClient, WatchEvent } from './etcd-grpc.js';
 import { LinkWatches } from './link-watches.js';
 import { isEndRecord, labelOfDown, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
-import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
+import { Presence } from './presence.js';
+import type { SharedEtcdClient } from './shared-client.js';
 
 interface StoreClientSession {
   epoch: number;
@@ -32,6 +33,7 @@ interface StoreClientSession {
 export class StoreDownstreamLink implements DownstreamLinkTransport {
   private readonly keys: LinkKeys;
   private readonly etcd: EtcdGrpcClient;
+  private readonly presence: Presence;
   private readonly downstream: StageId;
   private readonly context: LinkContext;
   private current: StoreClientSession | null = null;
@@ -47,11 +49,12 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     functions: ReadonlySet<string>,
     private readonly port: StagePort,
     private readonly shared: SharedEtcdClient,
-    private readonly incarnation: number,
+    incarnation: number,
     prefix: string,
   ) {
     this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
+    this.presence = new Presence(shared.leases, this.keys.upstreamPresence, JSON.stringify({ stage, incarnation }), (record) => this.port.log({ ...record, link }));
     this.watches = new LinkWatches(this.etcd, this.keys.up, this.keys.downstreamPresence, {
       onRecords: (events) => this.onRecords(events),
       onPresence: (events) => this.onDownstreamPresence(events),
@@ -73,7 +76,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
 
   /** Announces this stage, reads whether the downstream is there, and watches its presence and records from then on. */
   private async begin(): Promise<void> {
-    await this.etcd.put(this.keys.upstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
+    await this.presence.announce();
     const presence = await this.etcd.rangePrefix(this.keys.downstreamPresence);
     this.watches.start(presence.revision + 1);
     this.downstreamPresent = presence.kvs.some((kv) => kv.key === this.keys.downstreamPresence);
@@ -93,7 +96,7 @@ export class StoreDownstreamLink implements DownstreamLinkTransport {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.watches.stop();
-    await bounded(this.etcd.delete(this.keys.upstreamPresence).catch(() => 0), presenceRemovalMsMax);
+    await this.presence.withdraw();
     this.shared.release();
   }
 

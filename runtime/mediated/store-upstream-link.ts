@@ -23,7 +23,8 @@ import type { DownstreamFrame, UpstreamFrame } from '../wire/proto.js';
 import type { EtcdGrpcClient, WatchEvent } from './etcd-grpc.js';
 import { LinkWatches } from './link-watches.js';
 import { isEndRecord, labelOfUp, linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer, type EndRecord, type LinkKeys } from './keys.js';
-import { bounded, presenceRemovalMsMax, type SharedEtcdClient } from './shared-client.js';
+import { Presence } from './presence.js';
+import type { SharedEtcdClient } from './shared-client.js';
 
 interface StoreServerSession {
   readonly epoch: number;
@@ -42,6 +43,7 @@ const sessionsTrackedMax = 16;
 export class StoreUpstreamLink implements UpstreamLinkTransport {
   private readonly keys: LinkKeys;
   private readonly etcd: EtcdGrpcClient;
+  private readonly presence: Presence;
   private readonly context: LinkContext;
   private readonly upstreamStage: StageId;
   private readonly sessions = new Map<number, StoreServerSession>();
@@ -57,11 +59,12 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     functions: ReadonlySet<string>,
     private readonly port: StagePort,
     private readonly shared: SharedEtcdClient,
-    private readonly incarnation: number,
+    incarnation: number,
     prefix: string,
   ) {
     this.keys = linkKeysOf(link, prefix);
     this.etcd = shared.acquire();
+    this.presence = new Presence(shared.leases, this.keys.downstreamPresence, JSON.stringify({ stage, incarnation }), (record) => this.port.log({ ...record, link }));
     this.watches = new LinkWatches(this.etcd, this.keys.down, this.keys.upstreamPresence, {
       onRecords: (events) => this.onRecords(events),
       onPresence: (events) => this.onUpstreamPresence(events),
@@ -76,7 +79,7 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
 
   /** Announces this stage (its presence key) and watches the upstream's records and presence from then on. */
   async start(): Promise<void> {
-    const revision = await this.etcd.put(this.keys.downstreamPresence, JSON.stringify({ stage: this.stage, incarnation: this.incarnation }));
+    const revision = await this.presence.announce();
     this.watches.start(revision + 1);
     this.port.log({ event: 'mediated.listening', link: this.link, prefix: this.keys.down, revision });
   }
@@ -96,7 +99,7 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     if (this.stopped) return;
     this.stopped = true;
     this.watches.stop();
-    await bounded(this.etcd.delete(this.keys.downstreamPresence).catch(() => 0), presenceRemovalMsMax);
+    await this.presence.withdraw();
     this.shared.release();
   }
 

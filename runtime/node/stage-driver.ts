@@ -33,6 +33,7 @@ import { endpointOf, sandboxDriverOf, type ClusterConfig } from '../config.js';
 import { StageObserver } from '../observe/observer.js';
 import { podWritesOf } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
+import type { StoreHealth } from '../store/store-health.js';
 import type { WireErrorDetail } from '../wire/proto.js';
 import { nextIncarnation } from './durable.js';
 import type { DownstreamLinkTransport, Logger, SessionOrigin, StagePort, UpstreamLinkTransport } from './link-transport.js';
@@ -65,7 +66,7 @@ export class StageDriver implements StagePort {
   /** `store.persist` effects in the open batch (a function may come twice). */
   private openBatchPersists = 0;
   /** Callers of `whenPersisted`, each with the persists that must be durable first. */
-  private persistedWaiters: Array<{ readonly needed: number; readonly then: () => void }> = [];
+  private persistedWaiters: Array<{ readonly needed: number; readonly then: () => void; notStored: ((error: string) => void) | null }> = [];
 
   constructor(
     readonly config: ClusterConfig,
@@ -101,6 +102,7 @@ export class StageDriver implements StagePort {
       metricsAddress: endpoint.metricsAddress ?? null,
       warn: (message) => this.log({ event: 'trace.warning', message }),
       state: () => this.state,
+      store: () => ({ health: backing.health.report(), writes: backing.stats }),
     });
   }
 
@@ -169,10 +171,19 @@ export class StageDriver implements StagePort {
     return result;
   }
 
-  /** Runs `then` once every `store.persist` asked for so far is durable. */
-  whenPersisted(then: () => void): void {
+  /**
+   * Runs `then` once every `store.persist` asked for so far is durable. If a write of
+   * them fails first, `notStored` runs (once) with the store's error: the counts are still
+   * retried, so `then` may still run later (the Scaler has answered by then).
+   */
+  whenPersisted(then: () => void, notStored: (error: string) => void = () => {}): void {
     if (this.persistsDurable >= this.persistsRequested) then();
-    else this.persistedWaiters.push({ needed: this.persistsRequested, then });
+    else this.persistedWaiters.push({ needed: this.persistsRequested, then, notStored });
+  }
+
+  /** The backing store's health at this stage (store-health.ts). */
+  get storeHealth(): StoreHealth {
+    return this.backing.health;
   }
 
   /** An effect of a step (or of the boot), in order: counted when it is a `store.persist`, then carried out or held. */
@@ -235,6 +246,7 @@ export class StageDriver implements StagePort {
   private persist(store: BackingStore, batch: ReadonlyMap<string, number>, persists: number, attempt: number): void {
     store.putDesiredCounts(batch).then(
       () => {
+        store.health.markAvailable();
         this.log({ event: 'store.persisted', desired: Object.fromEntries(batch), store: store.kind });
         this.persistsDurable += persists;
         assert(this.persistsDurable <= this.persistsRequested, 'no more persists durable than asked for');
@@ -251,6 +263,12 @@ export class StageDriver implements StagePort {
       },
       (error: Error) => {
         this.log({ event: 'store.persist-failed', desired: Object.fromEntries(batch), store: store.kind, attempt, error: error.message });
+        store.health.markUnavailable(error.message);
+        for (const waiter of this.persistedWaiters) {
+          const notStored = waiter.notStored;
+          waiter.notStored = null;
+          notStored?.(error.message);
+        }
         if (this.stopped) return;
         setTimeout(() => this.persist(store, batch, persists, attempt + 1), Math.min(reconnectBackoffMsMax, reconnectBackoffMsMin * 2 ** attempt));
       },

@@ -23,10 +23,24 @@ import { StageDriver } from './stage-driver.js';
 import { mediatedTransportsOf, type MediatedTransports } from '../mediated/transport.js';
 import { stageSecurityOf, type StageSecurity } from '../security/credentials.js';
 import type { BackingStore } from '../store/store.js';
+import { storeUnavailableReason, type StoreHealthReport } from '../store/store-health.js';
+import { loadDesiredWhenAvailable } from './store-wait.js';
 
 export type { Logger } from './link-transport.js';
 
 const service = (c: grpc.ServiceClientConstructor): grpc.ServiceDefinition => c.service;
+
+/**
+ * The Scaler's answer when the backing store does not store a desired count: gRPC
+ * `UNAVAILABLE`, details `STORE_UNAVAILABLE: …` (what `kd scale` reports with exit code 4,
+ * "not stored"), saying whether the count may still be applied.
+ */
+function storeUnavailableError(store: StoreHealthReport, outcome: string): grpc.ServiceError {
+  const since = store.unavailableSince === undefined ? '' : ` since ${store.unavailableSince}`;
+  const why = store.lastError === undefined ? '' : ` (${store.lastError})`;
+  const details = `${storeUnavailableReason}: the backing store (${store.store}) is unavailable${since}${why}: ${outcome}`;
+  return Object.assign(new Error(details), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
+}
 
 export class StageNode {
   private readonly driver: StageDriver;
@@ -73,7 +87,7 @@ export class StageNode {
   /** Opens the configured backing store (loading the Autoscaler's durable desired counts) and makes the stage. */
   static async open(config: ClusterConfig, stage: StageId, log: Logger): Promise<StageNode> {
     const backing = openStore(config, (record) => log(record));
-    const durableDesired = stage === 'autoscaler' ? await backing.loadDesired() : {};
+    const durableDesired = stage === 'autoscaler' ? await loadDesiredWhenAvailable(backing, stage, config.stages[stage]?.metricsAddress ?? null, log) : {};
     log({ event: 'store.opened', store: backing.kind, desired: durableDesired });
     return new StageNode(config, stage, log, backing, durableDesired);
   }
@@ -119,11 +133,26 @@ export class StageNode {
     const { function: fn, desired } = call.request;
     const fail = (r: Rejection): void => callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
     if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `bad function name ${JSON.stringify(fn)}`));
+    // The store is known to be down: nothing is asked of the machines, so nothing changes.
+    const health = this.driver.storeHealth;
+    if (!health.isAvailable) return callback(storeUnavailableError(health.report(), `the desired count of ${fn} was not stored and not applied: nothing changed; scale again once the store is back (kd status shows it)`));
     // The machines decide what a valid request is (REQ-SCALE-001); this only maps their answer to a status.
     const refused = this.driver.request({ type: 'scale.requested', function: fn, desired });
     if (refused !== null) return fail(rejection(refused.reason === 'unknown-function' ? 'UNKNOWN_FUNCTION' : 'MALFORMED', refused.message));
-    // Answer once the step's store.persist is durable.
-    this.driver.whenPersisted(() => callback(null, { function: fn, desired }));
+    // Answer once the step's store.persist is durable, or as soon as a write of it fails.
+    let answered = false;
+    this.driver.whenPersisted(
+      () => {
+        if (answered) return;
+        answered = true;
+        callback(null, { function: fn, desired });
+      },
+      () => {
+        if (answered) return;
+        answered = true;
+        callback(storeUnavailableError(health.report(), `the desired count ${desired} of ${fn} is not stored yet; the Autoscaler holds it and keeps retrying, so it may still be stored and applied once the store is back (kd status shows the desired count it holds)`));
+      },
+    );
   }
 
   private getState(call: grpc.ServerUnaryCall<{ function: string; omit_pods: boolean }, unknown>, callback: grpc.sendUnaryData<unknown>): void {

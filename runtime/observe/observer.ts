@@ -19,6 +19,9 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { LabeledCounters, MetricRegistry } from './metrics.js';
+import type { StoreHealthReport } from '../store/store-health.js';
+import type { ObjectWriterStats } from '../store/store.js';
+import { declareStoreMetrics, replaceStoreMetrics } from './store-metrics.js';
 import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
@@ -32,6 +35,8 @@ export interface ObserverOptions {
   readonly warn: (message: string) => void;
   /** The stage's current state (read at scrape time for the gauges). */
   readonly state: () => StageState;
+  /** The backing store's health and Pod object writes at this stage (read at scrape time); none: not reported. */
+  readonly store?: () => { readonly health: StoreHealthReport; readonly writes: Readonly<ObjectWriterStats> };
 }
 
 /** The cache class of a pod entry, as `kd status` shows it: waiting (not yet forwarded), dirty, clean (running), tombstone. */
@@ -71,6 +76,7 @@ export class StageObserver {
     this.recordIdentityJson = recordIdentityJson(options.stage, options.incarnation);
     const m = new MetricRegistry({ stage: options.stage });
     m.declare('kubedirect_incarnation', 'gauge', 'Incarnation of this stage process (strictly increasing across restarts).');
+    declareStoreMetrics(m);
     m.declare('kubedirect_stage_steps_total', 'counter', 'Events applied to the stage, by event type.');
     m.declare('kubedirect_messages_received_total', 'counter', 'Messages received, by link, type and disposition (applied or fenced).');
     m.declare('kubedirect_messages_sent_total', 'counter', 'message.send effects carried out (sent on the current session or dropped with it), by link and type.');
@@ -172,11 +178,14 @@ export class StageObserver {
       'kubedirect_epoch',
       sessionsOf(state).map((s) => ({ labels: { link: s.link }, value: s.epoch })),
     );
+    const store = this.options.store?.();
+    if (store !== undefined) replaceStoreMetrics(this.metrics, store.health, store.writes);
     return this.metrics.exposition();
   }
 
-  health(): { status: 'serving'; stage: string; incarnation: number; warm: boolean } {
-    return { status: 'serving', stage: this.options.stage, incarnation: this.options.incarnation, warm: stageIsWarm(this.options.state()) };
+  health(): { status: 'serving'; stage: string; incarnation: number; warm: boolean; store?: StoreHealthReport } {
+    const store = this.options.store?.().health;
+    return { status: 'serving', stage: this.options.stage, incarnation: this.options.incarnation, warm: stageIsWarm(this.options.state()), ...(store === undefined ? {} : { store }) };
   }
 
   /** Serves /metrics and /healthz on the configured loopback address, if any. */

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { linkEnds, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
 import { properties, safetyInvariantIds, type SafetyInvariantId } from '../../spec/properties.js';
-import type { TraceRecord, TraceSession } from './trace.js';
+import { traceFileName, type TraceRecord, type TraceSession } from './trace.js';
 
 /** A trace record and where it was read. */
 export interface LocatedRecord {
@@ -47,7 +47,12 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-NO-NEEDLESS-KILL', why: "needs the Autoscaler's history of desired counts ordered against the ReplicaSet's decisions across processes" },
 ];
 
-/** Trace files named on the command line: files as given, directories searched for `*.ndjson`. */
+/**
+ * Trace files named on the command line: files as given, directories searched for the
+ * stages' trace files (`trace.ndjson`) only. A stage's data dir holds other NDJSON files
+ * (a Kubelet's sandbox journal `sandboxes.ndjson`, the file store's objects) that are not
+ * traces, so `kd validate .kd/data` must not read them.
+ */
 export function traceFilesOf(paths: readonly string[]): string[] {
   const files: string[] = [];
   const walk = (path: string): void => {
@@ -55,7 +60,7 @@ export function traceFilesOf(paths: readonly string[]): string[] {
     if (statSync(path).isDirectory()) {
       for (const name of readdirSync(path).sort()) {
         const child = join(path, name);
-        if (statSync(child).isDirectory() || name.endsWith('.ndjson')) walk(child);
+        if (statSync(child).isDirectory() || name === traceFileName) walk(child);
       }
     } else files.push(path);
   };
@@ -282,7 +287,7 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
 /** Validates trace files (and directories of them). Throws TraceInputError on unreadable input. */
 export function validateTraces(paths: readonly string[]): ValidationReport {
   const files = traceFilesOf(paths);
-  if (files.length === 0) throw new TraceInputError(`no trace files (*.ndjson) in ${paths.join(', ')}`);
+  if (files.length === 0) throw new TraceInputError(`no trace files in ${paths.join(', ')}: a directory is searched for ${traceFileName} (each stage's DATA_DIR/${traceFileName}, e.g. kd validate .kd/data), or name trace files`);
   const { records, notes } = readTraces(files);
   return validateRecords(records, files.length, notes);
 }

@@ -1,6 +1,6 @@
 /**
- * The etcd backing store, through etcd's v3 JSON gateway (`POST /v3/kv/range`, `put`,
- * `deleterange`, `txn`; keys and values base64), so no client library is needed.
+ * The etcd backing store, through the runtime's etcd client (etcd-client.ts: etcd's gRPC
+ * API via the `etcd3` package).
  *
  *   /kubedirect/desired/FUNCTION      the desired count, a decimal number
  *   /registry/pods/default/NAME       a v1 Pod object as JSON (runtime/store/pod-objects.ts)
@@ -10,6 +10,7 @@
  * transactions on the key's revision: a write never lowers a pod's phase and never
  * recreates a deleted pod, whatever order the stages' writes arrive in.
  */
+import { EtcdClient } from './etcd-client.js';
 import { mergePodObject, podKeyOf, rankOfPodObject, type PodObject } from './pod-objects.js';
 import { etcdRequestMsMax, QueuedObjectWriter, type BackingStore, type PodWrite, type StoreLogger, type WriteOutcome } from './store.js';
 
@@ -22,58 +23,29 @@ const etcdTxnOpsMax = 128;
 /** Compare-and-swap attempts of one pod write inside one queue attempt. */
 const casAttemptsMax = 5;
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
-const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');
-
-/** The end of the key range of every key starting with `prefix`. */
-function prefixEnd(prefix: string): string {
-  const bytes = Buffer.from(prefix, 'utf8');
-  const last = bytes.length - 1;
-  bytes[last] = (bytes[last] ?? 0) + 1;
-  return bytes.toString('base64');
-}
-
-interface RangeReply {
-  kvs?: Array<{ key: string; value?: string; mod_revision?: string; create_revision?: string }>;
-}
-
 export class EtcdStore extends QueuedObjectWriter implements BackingStore {
   readonly kind = 'etcd' as const;
+  private readonly client: EtcdClient;
 
   constructor(
     readonly endpoint: string,
     log: StoreLogger,
   ) {
-    super(log);
+    super(log, 'etcd');
+    this.client = new EtcdClient(endpoint, etcdRequestMsMax);
   }
 
-  private async call<T>(path: string, body: unknown): Promise<T> {
-    const response = await fetch(`${this.endpoint}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(etcdRequestMsMax),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
-    return JSON.parse(text) as T;
-  }
-
-  private async range(prefix: string): Promise<Array<{ key: string; value: string }>> {
-    const reply = await this.call<RangeReply>('/v3/kv/range', { key: b64(prefix), range_end: prefixEnd(prefix) });
-    return (reply.kvs ?? []).map((kv) => ({ key: unb64(kv.key), value: unb64(kv.value ?? '') }));
-  }
-
-  /** Answers once etcd serves requests (a range on a key nobody writes). */
+  /** Answers once etcd serves requests (a read of a key nobody writes). */
   async ping(): Promise<void> {
-    await this.call('/v3/kv/range', { key: b64('/kubedirect/ping') });
+    await this.client.get('/kubedirect/ping');
   }
 
   async loadDesired(): Promise<Record<string, number>> {
     const desired: Record<string, number> = {};
-    for (const { key, value } of await this.range(desiredPrefix)) {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`etcd ${key}: bad desired count ${JSON.stringify(value)}`);
+    for (const { key, value } of (await this.client.rangePrefix(desiredPrefix)).kvs) {
+      const text = value.toString('utf8');
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`etcd ${key}: bad desired count ${JSON.stringify(text)}`);
       desired[key.slice(desiredPrefix.length)] = n;
     }
     return desired;
@@ -81,41 +53,33 @@ export class EtcdStore extends QueuedObjectWriter implements BackingStore {
 
   /** One transaction per `etcdTxnOpsMax` counts (etcd refuses larger ones by default). */
   async putDesiredCounts(counts: ReadonlyMap<string, number>): Promise<void> {
-    const puts = [...counts].map(([fn, desired]) => ({ requestPut: { key: b64(`${desiredPrefix}${fn}`), value: b64(String(desired)) } }));
-    for (let i = 0; i < puts.length; i += etcdTxnOpsMax) await this.call('/v3/kv/txn', { success: puts.slice(i, i + etcdTxnOpsMax) });
+    const puts = [...counts].map(([fn, desired]) => [`${desiredPrefix}${fn}`, String(desired)] as const);
+    for (let i = 0; i < puts.length; i += etcdTxnOpsMax) await this.client.putAll(puts.slice(i, i + etcdTxnOpsMax));
   }
 
   protected async applyWrite(write: PodWrite): Promise<WriteOutcome> {
     const key = podKeyOf(write.pod);
     if (write.kind === 'delete') {
-      await this.call('/v3/kv/deleterange', { key: b64(key) });
+      await this.client.delete(key);
       return 'written';
     }
     for (let attempt = 0; attempt < casAttemptsMax; attempt++) {
-      const reply = await this.call<RangeReply>('/v3/kv/range', { key: b64(key) });
-      const kv = reply.kvs?.[0];
-      const existing = kv === undefined ? null : (JSON.parse(unb64(kv.value ?? '')) as PodObject);
+      const kv = await this.client.get(key);
+      const existing = kv === null ? null : (JSON.parse(kv.value.toString('utf8')) as PodObject);
       if (existing === null && !write.create) return 'retry';
       if (existing !== null && rankOfPodObject(existing) >= rankOfPodObject(write.object)) return 'skipped';
       const object = existing === null ? write.object : mergePodObject(existing, write.object);
-      const compare =
-        kv === undefined
-          ? { key: b64(key), result: 'EQUAL', target: 'CREATE', create_revision: '0' }
-          : { key: b64(key), result: 'EQUAL', target: 'MOD', mod_revision: kv.mod_revision ?? '0' };
-      const txn = await this.call<{ succeeded?: boolean }>('/v3/kv/txn', {
-        compare: [compare],
-        success: [{ request_put: { key: b64(key), value: b64(JSON.stringify(object)) } }],
-      });
-      if (txn.succeeded === true) return 'written';
+      if (await this.client.putIfUnchanged(key, JSON.stringify(object), kv?.modRevision ?? 0)) return 'written';
     }
     return 'retry';
   }
 
   async listPods(): Promise<PodObject[]> {
-    return (await this.range(podsPrefix)).map(({ value }) => JSON.parse(value) as PodObject);
+    return (await this.client.rangePrefix(podsPrefix)).kvs.map(({ value }) => JSON.parse(value.toString('utf8')) as PodObject);
   }
 
   async close(): Promise<void> {
     await this.closeWriter();
+    this.client.close();
   }
 }

@@ -11,7 +11,7 @@
  * with transactions). A lock left by a crashed process is broken after `podLockStaleMs`.
  */
 import { mkdirSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DesiredStore } from '../node/durable.js';
@@ -34,9 +34,14 @@ export class FileStore extends QueuedObjectWriter implements BackingStore {
     dir: string,
     log: StoreLogger,
   ) {
-    super(log);
+    super(log, 'file');
     this.podsDir = join(dir, 'objects', 'pods');
     mkdirSync(this.podsDir, { recursive: true });
+  }
+
+  /** The file store is the local disk: it answers while its directory exists. */
+  ping(): Promise<void> {
+    return access(this.podsDir);
   }
 
   private desiredStore(): DesiredStore {

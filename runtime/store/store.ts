@@ -15,6 +15,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { rankOfPodObject, type PodObject } from './pod-objects.js';
+import { StoreHealth } from './store-health.js';
 
 /** Pods with a write waiting in one process's queue; beyond it a write is dropped and counted. */
 export const objectWritesQueuedMax = 10_000;
@@ -104,6 +105,10 @@ export interface ObjectWriterStats {
 
 export interface BackingStore {
   readonly kind: StoreConfig['kind'];
+  /** Whether the store answers, as this process last saw it (store-health.ts). */
+  readonly health: StoreHealth;
+  /** Resolves once the store answers a read. */
+  ping(): Promise<void>;
   /** Every durable desired count (for StageBoot.durableDesired). */
   loadDesired(): Promise<Record<string, number>>;
   /** Resolves once every count of `counts` (function to desired count) is durable. */
@@ -133,8 +138,17 @@ export abstract class QueuedObjectWriter {
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   readonly stats: ObjectWriterStats = { queued: 0, written: 0, skipped: 0, coalesced: 0, dropped: 0, failed: 0 };
+  readonly health: StoreHealth;
 
-  constructor(protected readonly log: StoreLogger) {}
+  constructor(
+    protected readonly log: StoreLogger,
+    kind: StoreConfig['kind'],
+  ) {
+    this.health = new StoreHealth(kind, () => this.ping(), log);
+  }
+
+  /** Resolves once the store answers a read. */
+  abstract ping(): Promise<void>;
 
   /** Carries out one write at the store. */
   protected abstract applyWrite(write: PodWrite): Promise<WriteOutcome>;
@@ -185,9 +199,11 @@ export abstract class QueuedObjectWriter {
     let why = 'the object does not exist yet';
     try {
       outcome = await this.applyWrite(write);
+      this.health.markAvailable();
     } catch (error) {
       outcome = 'retry';
       why = String((error as Error).message ?? error);
+      this.health.markUnavailable(why);
     }
     if (outcome === 'written') this.stats.written += 1;
     else if (outcome === 'skipped') this.stats.skipped += 1;
@@ -226,6 +242,7 @@ export abstract class QueuedObjectWriter {
   }
 
   protected async closeWriter(): Promise<void> {
+    this.health.close();
     await this.flush(objectFlushOnStopMsMax);
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);

@@ -3,21 +3,23 @@
  * /usr/bin/etcd, started here; the test fails, never skips, without it): a 2-node
  * cluster started with `kd up --transport store-mediated` converges for a small burst
  * and a scale-down through tombstones, every link's records are etcd objects (one per
- * record), and a SIGKILLed Scheduler comes back and the chain converges again through
- * new sessions. Plus the transport's pieces that need no etcd: keys and ordering.
+ * record), the presence keys of a SIGKILLed Scheduler expire with their lease, and a
+ * SIGKILLed Scheduler comes back and the chain converges again through new sessions. Plus the transport's pieces that need no etcd: keys and ordering.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, pidOf, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, logFileOf, pidOf, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { EtcdGrpcClient } from '../mediated/etcd-grpc.js';
 import { linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer } from '../mediated/keys.js';
+import { presenceLeaseSeconds } from '../mediated/presence.js';
 import { transportConfigOf } from '../mediated/transport-config.js';
 import { startEtcd, type EtcdServer } from '../store/etcd-server.js';
+import { testWaitMsMax, waitUntil } from '../../test/wait-until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-mediated-'));
 let etcd: EtcdServer | null = null;
@@ -94,6 +96,26 @@ describe('store-mediated cluster on a real etcd', () => {
     }
   }, 60_000);
 
+  it('the presence keys of a SIGKILLed Scheduler are held under a lease: etcd deletes them and the ReplicaSet ends its session', async () => {
+    const client = new EtcdGrpcClient(etcd?.endpoint ?? '');
+    const presences = [linkKeysOf('replicaset>scheduler').downstreamPresence, linkKeysOf('scheduler>kubelet:n1').upstreamPresence];
+    try {
+      for (const key of presences) expect(await client.get(key)).not.toBeNull();
+      const pid = pidOf(dir, 'scheduler');
+      expect(pid).not.toBeNull();
+      process.kill(pid as number, 'SIGKILL');
+      // Nobody removes them: the lease runs out presenceLeaseSeconds after the last renewal.
+      await waitUntil('the dead Scheduler\'s presence keys to be gone', async () => (await Promise.all(presences.map((key) => client.get(key)))).every((kv) => kv === null), presenceLeaseSeconds * 1_000 + testWaitMsMax);
+      await waitUntil('the ReplicaSet to end its session with the stopped Scheduler', () =>
+        readFileSync(logFileOf(dir, 'replicaset'), 'utf8').includes('"why":"the downstream stopped"'),
+      );
+    } finally {
+      client.close();
+    }
+    startStageProcess(dir, 'scheduler');
+    await waitConverged(config, 4, 45_000);
+  }, presenceLeaseSeconds * 1_000 + 3 * testWaitMsMax);
+
   it('a SIGKILLed Scheduler comes back with new sessions through etcd and the chain converges', async () => {
     const pid = pidOf(dir, 'scheduler');
     expect(pid).not.toBeNull();
@@ -103,7 +125,7 @@ describe('store-mediated cluster on a real etcd', () => {
     expect(await runScale(['fn', '9', '--dir', dir], noPrint)).toBe(0);
     const status = await waitConverged(config, 9, 45_000);
     const scheduler = status.stages.find((s) => s.stage === 'scheduler');
-    expect(scheduler?.incarnation).toBe(2);
+    expect(scheduler?.incarnation).toBe(3);
     expect(scheduler?.sessions.every((l) => l.state === 'synced')).toBe(true);
   }, 60_000);
 });

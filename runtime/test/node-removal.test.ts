@@ -4,7 +4,7 @@
  * the node's pods are rolled back and replaced on the other nodes, and kd validate finds
  * no violated invariant in the traces of the run (the removed Kubelet's included).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { kubeletId } from '../../machines/index.js';
 import { loadClusterConfig,} from '../config.js';
-import { configFileOf, pidOf, processIsAlive, removeCluster } from '../cluster/local-cluster.js';
+import { configFileOf, pidOf, processIsAlive, removeCluster, runningStages } from '../cluster/local-cluster.js';
 import { getStageState, stageTargetOf } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
@@ -74,3 +74,22 @@ it('kd remove-node: refused while the Kubelet runs, then the pods of the fenced 
   expect(await main(['validate', ...traces], (l) => report.push(l))).toBe(0);
   expect(report.join('\n')).not.toMatch(/VIOLATED/);
 }, 180_000);
+
+it('kd remove-node on a stopped cluster: refused with the fix, no process started, the configuration unchanged', async () => {
+  expect(await main(['down', '--dir', dir], noPrint)).toBe(0);
+  expect(runningStages(dir)).toEqual([]);
+  const configBefore = readFileSync(configFileOf(dir), 'utf8');
+  const errors: string[] = [];
+  const originalError = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    expect(await main(['remove-node', 'n1', '--fence', '--dir', dir], noPrint)).toBe(2);
+    expect(await main(['remove-node', 'n2', '--dir', dir], noPrint)).toBe(2);
+  } finally {
+    console.error = originalError;
+  }
+  expect(errors.join('\n')).toMatch(/the cluster in .* is stopped \(no stage of it runs\).*kd up --nodes 1 --dir /);
+  expect(runningStages(dir)).toEqual([]);
+  expect(pidOf(dir, 'scheduler')).toBeNull();
+  expect(readFileSync(configFileOf(dir), 'utf8')).toBe(configBefore);
+}, 60_000);

@@ -4,7 +4,7 @@
  * two stages, and `kd validate` on every stage's trace. Every process is stopped in
  * afterAll, also when a test fails.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ it('metrics, health and traces of a run with a Scheduler crash: the numbers add 
 
   const health = await fetchText('scheduler', '/healthz');
   expect(health.status).toBe(200);
-  expect(JSON.parse(health.text)).toEqual({ status: 'serving', stage: 'scheduler', incarnation: 2, warm: true });
+  expect(JSON.parse(health.text)).toEqual({ status: 'serving', stage: 'scheduler', incarnation: 2, warm: true, store: { store: 'file', available: true, outages: 0 } });
   expect(JSON.parse((await fetchText('replicaset', '/healthz')).text)).toMatchObject({ incarnation: 1, warm: true });
 
   const traces = Object.values(config.stages).map((e) => traceFileOf(e.dataDir));
@@ -95,4 +95,12 @@ it('metrics, health and traces of a run with a Scheduler crash: the numbers add 
   for (const id of ['INV-FENCING', 'INV-UNIQUE-PLACEMENT', 'INV-NAME-UNIQUE', 'INV-NO-RESTART-AFTER-DEATH', 'INV-NO-RESURRECTION', 'INV-CAPACITY', 'INV-EPOCH-MONOTONIC'])
     expect(text).toMatch(new RegExp(`^OK +${id} .*\\(([1-9]\\d*) checked\\)$`, 'm'));
   expect(text).toMatch(/7 stage incarnation\(s\)/);
+
+  // The documented form, `kd validate .kd/data`: the data root holds the Kubelets' sandbox
+  // journals (sandboxes.ndjson) next to the traces; only the traces are read, same report.
+  const dataRoot = join(dir, 'data');
+  expect(readdirSync(join(dataRoot, 'kubelet-n1'))).toContain('sandboxes.ndjson');
+  const rootLines: string[] = [];
+  expect(await main(['validate', dataRoot], (l) => rootLines.push(l))).toBe(0);
+  expect(rootLines.join('\n')).toBe(text);
 }, 180_000);

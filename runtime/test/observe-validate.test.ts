@@ -2,11 +2,13 @@
  * `kd validate` on small hand-written NDJSON traces: a clean run, then each judged
  * property violated once; unreadable input exits 3.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
+import { SandboxJournal } from '../node/sandbox-journal.js';
+import { simulatedSandboxesFileOf } from '../node/simulated-sandboxes.js';
 import { validateTraces } from '../observe/validate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-validate-'));
@@ -198,6 +200,32 @@ describe('kd validate on hand-written traces', () => {
       rec('kubelet:n1', 1, 5, { event: { type: 'message.received' }, effects: [send('scheduler>kubelet:n1', { type: 'pod.failed', epoch: 7, name: 'fn-1-9', reason: 'capacity-exceeded' })] }),
     );
     expect(violatedOnly(writeRun(traces))).toEqual(['INV-CAPACITY']);
+  });
+
+  it('a directory is searched for trace.ndjson only: the sandbox journal next to it is not read', async () => {
+    const run = writeRun(cleanTrace());
+    const sandbox = { pod: { name: 'fn-1-2', function: 'fn', priority: 0, node: 'n1' }, state: 'running' } as const;
+    const journal = new SandboxJournal(simulatedSandboxesFileOf(join(run, 'kubelet-n1')), new Map([[sandbox.pod.name, sandbox]]));
+    journal.open();
+    journal.close();
+    expect(readFileSync(join(run, 'kubelet-n1', 'sandboxes.ndjson'), 'utf8')).toMatch(/fn-1-2/);
+    const lines: string[] = [];
+    expect(await main(['validate', run], (l) => lines.push(l))).toBe(0);
+    expect(lines[0]).toMatch(/^kd validate: 3 trace file\(s\)/);
+  });
+
+  it('a directory without trace.ndjson exits 2 (bad input) and says what is searched', async () => {
+    const empty = join(dir, 'no-traces');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, 'sandboxes.ndjson'), '{"name":"fn-1-1","state":"running"}\n');
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    try {
+      expect(await main(['validate', empty], () => {})).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('\n')).toMatch(/no trace files in .*no-traces: a directory is searched for trace\.ndjson/);
   });
 
   it('unreadable input and no argument are bad input: exit 2 with a clear message', async () => {

@@ -54,6 +54,9 @@ describe('the object queue', () => {
     release: (() => void) | null = null;
     private readonly gate = new Promise<void>((r) => (this.release = r));
     readonly applied: PodWrite[] = [];
+    ping(): Promise<void> {
+      return Promise.resolve();
+    }
     protected async applyWrite(write: PodWrite): Promise<WriteOutcome> {
       await this.gate;
       this.applied.push(write);
@@ -62,7 +65,7 @@ describe('the object queue', () => {
   }
 
   it('never blocks: beyond objectWritesQueuedMax distinct pods a write is dropped and counted; one pod always coalesces', async () => {
-    const writer = new Held(() => {});
+    const writer = new Held(() => {}, 'file');
     const total = objectWritesQueuedMax + objectWritesInFlightMax + 3;
     for (let i = 0; i < total; i++) writer.enqueuePod({ kind: 'put', pod: `p-${i}`, create: true, object: podObjectOf(`p-${i}`, 'fn', 'Pending', null) });
     expect(writer.stats.dropped).toBe(3);

@@ -1,0 +1,27 @@
+/**
+ * The backing store's metrics of a stage (runtime/store/): whether the store answers, and
+ * the Pod object writes it lost. Shared by the stage's observer and by the Autoscaler's
+ * endpoint while it waits for the store at start (runtime/node/store-wait.ts).
+ */
+import type { StoreHealthReport } from '../store/store-health.js';
+import type { ObjectWriterStats } from '../store/store.js';
+import type { MetricRegistry } from './metrics.js';
+
+export function declareStoreMetrics(m: MetricRegistry): void {
+  m.declare('kubedirect_store_available', 'gauge', 'Whether the backing store answered this stage the last time it asked (1) or not (0), by store kind.');
+  m.declare('kubedirect_store_outages_total', 'counter', 'Times the backing store became unavailable to this stage.');
+  m.declare(
+    'kubedirect_store_object_writes_dropped_total',
+    'counter',
+    'Pod object writes given up, by reason: queue-full (objectWritesQueuedMax pods queued) or attempts-exhausted (objectWriteAttemptsMax tries failed). The re-sync after an outage writes them again.',
+  );
+}
+
+export function replaceStoreMetrics(m: MetricRegistry, health: StoreHealthReport, writes: Readonly<ObjectWriterStats>): void {
+  m.replace('kubedirect_store_available', [{ labels: { store: health.store }, value: health.available ? 1 : 0 }]);
+  m.replace('kubedirect_store_outages_total', [{ labels: {}, value: health.outages }]);
+  m.replace('kubedirect_store_object_writes_dropped_total', [
+    { labels: { reason: 'queue-full' }, value: writes.dropped },
+    { labels: { reason: 'attempts-exhausted' }, value: writes.failed },
+  ]);
+}
