@@ -8,6 +8,7 @@ import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
 import { runValidate } from './validate-command.js';
 import { runCerts } from './certs-command.js';
+import { runExplore } from './explore-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -20,6 +21,7 @@ interface Command {
 const commands: Readonly<Record<string, Command>> = {
   simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, usageExitCode: exitCodes.usage },
   check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, usageExitCode: checkExitCodes.error },
+  explore: { summary: 'explore the chain model by hand in a local web page: states, actions, properties', run: runExplore, usageExitCode: exitCodes.usage },
   replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, usageExitCode: checkExitCodes.error },
   node: { summary: 'run one stage of the chain as this process, over gRPC', run: runNode, usageExitCode: exitCodes.usage },
   up: { summary: 'start a local cluster: every stage its own process on loopback', run: runUp, usageExitCode: exitCodes.usage },
