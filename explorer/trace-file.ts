@@ -20,7 +20,8 @@ export class TraceFileError extends Error {
 function isTraceStep(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const step = value as { action?: unknown; description?: unknown; violations?: unknown };
-  return typeof step.action === 'object' && step.action !== null && typeof step.description === 'string' && Array.isArray(step.violations);
+  const violationsOk = Array.isArray(step.violations) && step.violations.every((v: unknown) => typeof v === 'object' && v !== null && typeof (v as { property?: unknown }).property === 'string');
+  return typeof step.action === 'object' && step.action !== null && typeof step.description === 'string' && violationsOk;
 }
 
 /** Reads and checks a counterexample file (not yet resolved against a model). */
@@ -44,7 +45,7 @@ export function readTraceFile(file: string): CounterexampleTrace {
     throw new TraceFileError(`${file} is not a counterexample of kd check (schema ${traceSchema}); write one with kd check --variant NAME --out DIR`);
   }
   const badStep = trace.steps.findIndex((s: unknown) => !isTraceStep(s));
-  if (badStep >= 0) throw new TraceFileError(`${file}: step ${badStep + 1} is not a step of a counterexample (it needs action, description and violations)`);
+  if (badStep >= 0) throw new TraceFileError(`${file}: step ${badStep + 1} is not a step of a counterexample (it needs an action, a description and a list of violations, each with a property)`);
   if (!Array.isArray(trace.path)) throw new TraceFileError(`${file}: "path" must be a list of action indices`);
   let problems: string[];
   try {
