@@ -341,7 +341,7 @@ ${
 ${stepsTable(check as VariantCheck)}
 <h2 id="mermaid">The same trace as a Mermaid sequence diagram</h2>
 ${mermaidBlock(traceToMermaid(trace), `Mermaid sequence diagram of the ${v.name} counterexample`)}
-<p>Reproduce it: <code>npx kd check --preset ${escapeHtml(galleryPreset)} --variant ${escapeHtml(v.name)}</code>, then <code>npx kd replay out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>.</p>`;
+<p>Reproduce it: <code>npx kd check --preset ${escapeHtml(galleryPreset)} --variant ${escapeHtml(v.name)}</code>, then <code>npx kd replay out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>, or step through it in your browser, every stage's full state at each step, with <code>npx kd explore --trace out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>.</p>`;
     }
     pages.push({
       path: page,
