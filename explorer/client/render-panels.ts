@@ -93,7 +93,13 @@ export function renderTrace(trace: TraceInfo, path: readonly number[], onGo: (le
       onGo(i + 1);
     });
     const classes = [at === i + 1 ? 'current' : '', step.violations.length > 0 ? 'violating' : ''].filter((c) => c !== '').join(' ');
-    return h('li', { 'data-step': String(step.step), ...(classes === '' ? {} : { class: classes }) }, link, step.violations.length === 0 ? null : h('span', { class: 'break-list' }, ` !! ${step.violations.join(', ')}`));
+    return h(
+      'li',
+      { 'data-step': String(step.step), ...(classes === '' ? {} : { class: classes }) },
+      link,
+      step.violations.length === 0 ? null : h('span', { class: 'break-list' }, ` !! ${step.violations.join(', ')}`),
+      trace.cycleStartStep === step.step ? h('span', { class: 'cycle-mark' }, ' \u21ba the cycle that repeats forever starts here') : null,
+    );
   });
   return h(
     'div',
