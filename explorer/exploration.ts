@@ -5,6 +5,7 @@
  * forward costs one transition. Protocol decisions are the model's: this only drives it.
  */
 import { ChainModel, type ChainAction, type ChainState } from '../checker/chain/model.js';
+import { assert } from '../machines/index.js';
 import type { CheckConfig } from '../checker/chain/presets.js';
 import { livenessPropertyIds, properties, safetyInvariantIds } from '../spec/properties.js';
 import { messageLabel } from '../checker/chain/trace.js';
@@ -115,6 +116,7 @@ export class Exploration {
       at = this.stepFrom(at, path[i] as number);
       this.touch(formatPath(path.slice(0, i + 1)), at);
     }
+    assert(at.depth === path.length, `the node of a path of ${path.length} steps has depth ${at.depth}`);
     return at;
   }
 
@@ -141,6 +143,7 @@ export class Exploration {
       node.parent === null ? { changed: [], removed: [] } : differences(cellsOf(stateView(this.check, node.parent.state, null)), cellsOf(view));
     const steps: string[] = [];
     for (let n: PathNode | null = node; n !== null && n.action !== null; n = n.parent) steps.unshift(this.model.describe(n.action));
+    assert(steps.length === path.length, `a path of ${path.length} steps described in ${steps.length}`);
     return { path: [...path], steps, state: view, changed, removed, actions: this.actionViews(node), properties: this.propertyStatus(node) };
   }
 

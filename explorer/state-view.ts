@@ -4,7 +4,7 @@
  * store. Read through the machines' views (`clientSides`, `serverSide`, `desiredCounts`,
  * `podCacheOf`) and the simulator's world; nothing here decides anything.
  */
-import { clientSides, describeEpoch, desiredCounts, linkEnds, nodeOfKubelet, podCacheOf, roleOf, serverSide, type LinkMessage, type StageId, type StageState } from '../machines/index.js';
+import { assert, clientSides, describeEpoch, desiredCounts, linkEnds, nodeOfKubelet, podCacheOf, roleOf, serverSide, type LinkMessage, type StageId, type StageState } from '../machines/index.js';
 import type { ChainState } from '../checker/chain/chain-state.js';
 import { messageLabel } from '../checker/chain/trace.js';
 import { isConverged } from '../simulator/convergence.js';
@@ -83,6 +83,7 @@ export function freshCount(before: readonly LinkMessage[], now: readonly LinkMes
 function queuesView(now: { current: readonly LinkMessage[]; stale: readonly LinkMessage[] }, before: { current: readonly LinkMessage[]; stale: readonly LinkMessage[] } | undefined): QueuesView {
   const view = (queue: readonly LinkMessage[], old: readonly LinkMessage[] | undefined) => {
     const fresh = old === undefined ? 0 : freshCount(old, queue);
+    assert(fresh >= 0 && fresh <= queue.length, `${fresh} fresh messages in a queue of ${queue.length}`);
     return queue.map((m, i) => messageView(m, i >= queue.length - fresh));
   };
   return { current: view(now.current, before?.current), stale: view(now.stale, before?.stale) };
