@@ -4,7 +4,7 @@
  * each state. States are kept by path (bounded, least recently used first out), so a step
  * forward costs one transition. Protocol decisions are the model's: this only drives it.
  */
-import { ChainModel, type ChainAction, type ChainState } from '../checker/chain/model.js';
+import { ChainModel, type ChainState } from '../checker/chain/model.js';
 import { assert } from '../machines/index.js';
 import type { CheckConfig } from '../checker/chain/presets.js';
 import { livenessPropertyIds, properties, safetyInvariantIds } from '../spec/properties.js';
@@ -23,11 +23,16 @@ interface Broken {
   readonly message: string;
 }
 
-/** A state reached by a path, with what the path did on the way. */
+/**
+ * A state reached by a path, with what the path did on the way. It keeps the state one
+ * step before (for the differences) but no link to earlier nodes, so the states kept
+ * alive are at most twice `statesCachedMax`.
+ */
 interface PathNode {
   readonly state: ChainState;
-  readonly parent: PathNode | null;
-  readonly action: ChainAction | null;
+  readonly before: ChainState | null;
+  /** The path's actions, one line each (shared strings: copying the list copies references). */
+  readonly steps: readonly string[];
   readonly depth: number;
   /** Properties broken by the step into this state or in it. */
   readonly violations: ReadonlyArray<{ readonly property: string; readonly message: string }>;
@@ -62,7 +67,7 @@ export class Exploration {
     const violations = this.model.invariants(state).map((v) => ({ property: v.property, message: v.message }));
     const firstBroken = new Map<string, Broken>();
     for (const v of violations) if (!firstBroken.has(v.property)) firstBroken.set(v.property, { step: 0, message: v.message });
-    this.root = { state, parent: null, action: null, depth: 0, violations, firstBroken, covered: new Map() };
+    this.root = { state, before: null, steps: [], depth: 0, violations, firstBroken, covered: new Map() };
   }
 
   /** The properties shown: the spec's safety and liveness properties, then the model's sometimes properties. */
@@ -99,7 +104,7 @@ export class Exploration {
       if (covered === node.covered) covered = new Map(covered);
       (covered as Map<string, number>).set(s.id, depth);
     }
-    return { state: next.state, parent: node, action, depth, violations, firstBroken, covered };
+    return { state: next.state, before: node.state, steps: [...node.steps, this.model.describe(action)], depth, violations, firstBroken, covered };
   }
 
   /** The node at the end of `path`, walking from the longest prefix kept. */
@@ -138,13 +143,10 @@ export class Exploration {
   /** What `GET /api/state` answers for `path`. */
   describePath(path: readonly number[]): StateResponse {
     const node = this.nodeAt(path);
-    const view = stateView(this.check, node.state, node.parent?.state ?? null);
-    const { changed, removed } =
-      node.parent === null ? { changed: [], removed: [] } : differences(cellsOf(stateView(this.check, node.parent.state, null)), cellsOf(view));
-    const steps: string[] = [];
-    for (let n: PathNode | null = node; n !== null && n.action !== null; n = n.parent) steps.unshift(this.model.describe(n.action));
-    assert(steps.length === path.length, `a path of ${path.length} steps described in ${steps.length}`);
-    return { path: [...path], steps, state: view, changed, removed, actions: this.actionViews(node), properties: this.propertyStatus(node) };
+    const view = stateView(this.check, node.state, node.before);
+    const { changed, removed } = node.before === null ? { changed: [], removed: [] } : differences(cellsOf(stateView(this.check, node.before, null)), cellsOf(view));
+    assert(node.steps.length === path.length, `a path of ${path.length} steps described in ${node.steps.length}`);
+    return { path: [...path], steps: node.steps, state: view, changed, removed, actions: this.actionViews(node), properties: this.propertyStatus(node) };
   }
 
   /** The enabled actions, each with the properties it would break. */
