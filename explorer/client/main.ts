@@ -29,8 +29,14 @@ function isPrefix(prefix: readonly number[], of: readonly number[]): boolean {
 }
 
 async function fetchJson<T>(url: string): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
-  const response = await fetch(url);
-  const body = (await response.json()) as T | ErrorResponse;
+  let response: Response;
+  let body: T | ErrorResponse;
+  try {
+    response = await fetch(url);
+    body = (await response.json()) as T | ErrorResponse;
+  } catch (error) {
+    return { ok: false, error: `the explorer's server does not answer (${(error as Error).message}): is kd explore still running?` };
+  }
   if (!response.ok) return { ok: false, error: (body as ErrorResponse).error ?? `HTTP ${response.status}` };
   return { ok: true, value: body as T };
 }
