@@ -1,5 +1,8 @@
 /** `kd explore` refuses bad usage with the fix and exit code 2, before serving anything. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
@@ -39,6 +42,20 @@ describe('kd explore usage', () => {
       const r = await run(['explore', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('refuses a configuration file as kd check does, with what is wrong in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-explore-config-'));
+    try {
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, 'chain:\n  functions: [{ name: f, priority: 0 }]\n  nodes: []\nscaleScript: [{ function: g, desired: 1 }]\n');
+      const r = await run(['explore', '--preset', file]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('at least one node is needed: add one to nodes');
+      expect(r.err).toContain('scaleScript[0]: function "g" is not in chain.functions');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
