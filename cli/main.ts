@@ -8,6 +8,7 @@ import { replayCommandLine, runReplay } from './replay-command.js';
 import { runSimulate, simulateCommandLine } from './simulate-command.js';
 import { runValidate, validateCommandLine } from './validate-command.js';
 import { certsCommandLine, runCerts } from './certs-command.js';
+import { exploreCommandLine, runExplore } from './explore-command.js';
 import { UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
 import { versionText } from './version.js';
@@ -22,6 +23,7 @@ interface Command {
 export const commands: Readonly<Record<string, Command>> = {
   simulate: { summary: 'run the whole chain in one process, seeded, and check it converges', run: runSimulate, commandLine: simulateCommandLine },
   check: { summary: 'model-check the chain: every interleaving, crash and cut within bounds', run: runCheck, commandLine: checkCommandLine },
+  explore: { summary: 'explore the chain model by hand in a local web page: states, actions, properties', run: runExplore, commandLine: exploreCommandLine },
   replay: { summary: 're-execute a counterexample trace step by step in the simulator', run: runReplay, commandLine: replayCommandLine },
   node: { summary: 'run one stage of the chain as this process, over gRPC', run: runNode, commandLine: nodeCommandLine },
   up: { summary: 'start a local cluster: every stage its own process on loopback', run: runUp, commandLine: upCommandLine },

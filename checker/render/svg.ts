@@ -113,7 +113,13 @@ function laneGaps(trace: CounterexampleTrace, stages: readonly StageId[]): numbe
   return gaps;
 }
 
-export function traceToSvg(trace: CounterexampleTrace): string {
+/** A run drawn as a figure rather than as a counterexample: its own title and subtitle, and no band for a property it did not break. */
+export interface FigureOptions {
+  readonly title: string;
+  readonly subtitle: string;
+}
+
+export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | null = null): string {
   const stages = traceStages(trace);
   const cycle = cycleSteps(trace);
   const brokenAt = propertyStep(trace);
@@ -142,10 +148,11 @@ export function traceToSvg(trace: CounterexampleTrace): string {
 
   // Vertical layout.
   const titleRoom = Math.floor((width - 2 * marginPx) / titleCharWidthPx);
-  const titleLines = wrap(`${trace.property} (${trace.kind}): ${trace.message}`, titleRoom);
+  const titleLines = wrap(figure?.title ?? `${trace.property} (${trace.kind}): ${trace.message}`, titleRoom);
   const check = trace.check;
   const subtitle = fit(
-    `preset ${check.name} · variant ${check.chain.variant} · nodes ${check.chain.nodes.map((node) => node.name).join(', ')} · ${trace.steps.length} steps`,
+    figure?.subtitle ??
+      `preset ${check.name} · variant ${check.chain.variant} · nodes ${check.chain.nodes.map((node) => node.name).join(', ')} · ${trace.steps.length} steps`,
     width - 2 * marginPx,
   );
   let y = marginPx + titleLineHeightPx * titleLines.length + titleLineHeightPx + 6;
@@ -166,7 +173,7 @@ export function traceToSvg(trace: CounterexampleTrace): string {
   });
   const loopBackTop = y;
   if (cycle !== null) y += rowHeightPx;
-  const finalBandLines = brokenAt === null ? bandLines([{ property: trace.property, message: trace.message }], bandRoom) : [];
+  const finalBandLines = brokenAt === null && figure === null ? bandLines([{ property: trace.property, message: trace.message }], bandRoom) : [];
   const finalBandTop = y;
   if (finalBandLines.length > 0) y += finalBandLines.length * bandLineHeightPx + 10;
   const footerTop = y + 8;
@@ -176,7 +183,7 @@ export function traceToSvg(trace: CounterexampleTrace): string {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}" font-size="${fontSizePx}">`,
-    `<title>${escapeMarkup(`${trace.property}: ${trace.message}`)}</title>`,
+    `<title>${escapeMarkup(figure?.title ?? `${trace.property}: ${trace.message}`)}</title>`,
     '<style>',
     "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, ui-monospace, monospace; fill: #222; }",
     '.title { font-size: 13px; font-weight: bold; }',

@@ -21,6 +21,7 @@ import { markdownSections, renderMarkdown, type IdRegistry, type IdTarget } from
 import { protoReference } from './proto-reference.js';
 import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type MachineDescription } from './state-diagram.js';
 import { benchmarksPage, benchmarksPageDiagrams } from './benchmarks-page.js';
+import { architectureHtml, placeFigures } from './protocol-figures.js';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultSiteDir = join(repositoryRoot, 'docs', 'site');
@@ -100,7 +101,8 @@ function badge(text: string, kind = ''): string {
 // Pages
 // ---------------------------------------------------------------------------
 
-function specPages(ids: IdRegistry): Page[] {
+/** The spec's pages, and how many figures they place (`<!-- figure: NAME -->`, protocol-figures.ts). */
+function specPages(ids: IdRegistry): { readonly pages: Page[]; readonly diagrams: number } {
   const rewriteLink = (href: string): string | null => {
     if (/^[a-z]+:/i.test(href) || href.startsWith('#')) return null;
     const [path = '', fragment] = href.split('#');
@@ -118,18 +120,21 @@ function specPages(ids: IdRegistry): Page[] {
     body: `${readme.html}\n<p class="muted">The wire schema as a file: <a href="kubedirect.proto">spec/kubedirect.proto</a>; as a reference: <a href="../messages.html">Messages</a>.</p>`,
   });
   const chapters = specChapters();
+  let diagrams = 0;
   chapters.forEach((file, i) => {
     const page = specPage(file);
     const rendered = renderMarkdown(readFileSync(join(repositoryRoot, 'spec', file), 'utf8'), { page, ids, rewriteLink });
+    const figured = placeFigures(rendered.html, `spec/${file}`);
+    diagrams += figured.placed.length;
     for (const [id, target] of ids) {
       if (target.page === page && !new RegExp(`id="${id}"`).test(rendered.html)) throw new Error(`${file}: ${id} is defined here by the data files but has no anchor in the text`);
     }
     const previous = chapters[i - 1];
     const next = chapters[i + 1];
     const pager = `<p class="muted">${previous === undefined ? '' : `← <a href="${previous.replace(/\.md$/, '.html')}">${escapeHtml(previous.replace(/\.md$/, ''))}</a>`}${previous !== undefined && next !== undefined ? ' · ' : ''}${next === undefined ? '' : `<a href="${next.replace(/\.md$/, '.html')}">${escapeHtml(next.replace(/\.md$/, ''))}</a> →`}</p>`;
-    pages.push({ path: page, title: rendered.title ?? file, body: `${rendered.html}\n${pager}` });
+    pages.push({ path: page, title: rendered.title ?? file, body: `${figured.html}\n${pager}` });
   });
-  return pages;
+  return { pages, diagrams };
 }
 
 /** Which variants change a machine: their machine differs from the correct one. */
@@ -341,7 +346,7 @@ ${
 ${stepsTable(check as VariantCheck)}
 <h2 id="mermaid">The same trace as a Mermaid sequence diagram</h2>
 ${mermaidBlock(traceToMermaid(trace), `Mermaid sequence diagram of the ${v.name} counterexample`)}
-<p>Reproduce it: <code>npx kd check --preset ${escapeHtml(galleryPreset)} --variant ${escapeHtml(v.name)}</code>, then <code>npx kd replay out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>.</p>`;
+<p>Reproduce it: <code>npx kd check --preset ${escapeHtml(galleryPreset)} --variant ${escapeHtml(v.name)}</code>, then <code>npx kd replay out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>, or step through it in your browser, every stage's full state at each step, with <code>npx kd explore --trace out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>.</p>`;
     }
     pages.push({
       path: page,
@@ -410,6 +415,7 @@ function indexPage(ids: IdRegistry, facts: { readonly machines: number; readonly
     title: 'Home',
     body: `<h1>Kubedirect protocol</h1>
 <p class="lead">Direct message passing between the Kubernetes controllers on the serverless scale-out path (Autoscaler → Deployment → ReplicaSet → Scheduler → Kubelet per node), from the NSDI'26 paper. This site is generated from the reference implementation, kubedirect-ts.</p>
+${architectureHtml()}
 <div class="cards">
   <div class="card"><h3><a href="start/index.html">Getting started</a></h3><p>For readers, implementers and operators.</p></div>
   <div class="card"><h3><a href="spec/index.html">Specification</a></h3><p>The normative protocol, chapters 01 to 10; every requirement and property anchored by its ID.</p></div>
@@ -474,11 +480,14 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   const machines = machinePages(ids);
   const checks = await checksPromise;
   const gallery = galleryPages(checks, ids);
+  const spec = specPages(ids);
+  /** The home page's architecture figure. */
+  const homeDiagrams = 1;
 
   const pages: Page[] = [
     indexPage(ids, { machines: lifecycleCatalog.length, variants: variants.length, proto: protoFacts }),
     ...startPages(ids),
-    ...specPages(ids),
+    ...spec.pages,
     ...machines.pages,
     { path: 'messages.html', title: 'Messages', body: `<h1>Message reference</h1>\n${messages.html}` },
     requirementsPage(ids),
@@ -501,7 +510,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   return {
     outDir,
     pages: listHtml(outDir),
-    diagrams: machines.diagrams + gallery.diagrams + benchmarksPageDiagrams,
+    diagrams: machines.diagrams + gallery.diagrams + benchmarksPageDiagrams + spec.diagrams + homeDiagrams,
     requirementIds: requirements.map((r) => r.id),
     propertyIds: properties.map((p) => p.id),
     seconds: (performance.now() - started) / 1000,
