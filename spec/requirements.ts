@@ -917,6 +917,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-WIRE-013',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: all,
+    text: 'The epoch a rejection reports (the `Rejected` frame, the `ErrorDetail`, the log and `Inspect`) MUST be the rejected frame\'s epoch when it is an integer from 0 to 2^53 - 1, and 0 otherwise (such a frame is `MALFORMED` by REQ-WIRE-004, and the message says what was received); no value of any field of a received frame may stop the receiving stage.',
+    protects: ['INV-FENCING'],
+  },
+  {
     id: 'REQ-SEC-001',
     level: 'MUST',
     section: '10-wire-protocol',

@@ -64,6 +64,16 @@ export function validEpoch(epoch: unknown): epoch is number {
   return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 1 && epoch <= epochMax;
 }
 
+/**
+ * The epoch a rejection reports for a frame (its Rejected frame, its ErrorDetail, the
+ * log and Inspect; REQ-WIRE-013): the frame's epoch when it is an integer from 0 to
+ * 2^53 - 1, which the wire, the ErrorDetail and a JavaScript number all carry exactly;
+ * else 0, proto3's "no epoch" (such a frame is MALFORMED, and its message says what came).
+ */
+export function reportedEpochOf(epoch: unknown): number {
+  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
+}
+
 // ---------------------------------------------------------------------------
 // Kinds of links and what may flow on them (REQ-TOPO-004)
 // ---------------------------------------------------------------------------
