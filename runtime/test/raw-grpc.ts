@@ -4,6 +4,7 @@
  * answer comes back as the call's final status, the raw messages received before it,
  * and the decoded ErrorDetail of its `grpc-status-details-bin` trailer.
  */
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { errorDetailOfStatus, reasonOfStatus } from '../wire/errors.js';
 import type { RpcStatusDetail } from '../wire/status-details.js';
@@ -62,4 +63,64 @@ export function rawUnary(address: string, path: string, request: Buffer, deadlin
       resolve(outcomeOf(status, reply === null ? [] : [reply]));
     });
   });
+}
+
+/** What came back on a raw HTTP/2 gRPC call: the status from the trailers (or headers), and the decoded ErrorDetail. */
+export interface RawHttp2Outcome {
+  readonly code: number | null;
+  readonly details: string;
+  readonly reason: string | null;
+  readonly errorDetail: RpcStatusDetail | null;
+  /** Bytes of DATA received (length-prefixed gRPC messages). */
+  readonly dataBytes: number;
+}
+
+/**
+ * A gRPC call made by hand on an HTTP/2 stream: `body` is written as it is (gRPC's
+ * length prefixes included, or not), then the stream is ended; for framing errors that
+ * no gRPC client library sends. Resolves with the status of the trailers.
+ */
+export function rawHttp2Call(address: string, path: string, body: Buffer, headers: Record<string, string> = {}, deadlineMs = 10_000): Promise<RawHttp2Outcome> {
+  return new Promise<RawHttp2Outcome>((resolve, reject) => {
+    const session = http2.connect(`http://${address}`);
+    session.on('error', reject);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`no status from ${address}${path} within ${deadlineMs} ms`));
+    }, deadlineMs);
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    let status: http2.IncomingHttpHeaders = {};
+    let dataBytes = 0;
+    stream.on('response', (h) => {
+      if (h['grpc-status'] !== undefined) status = h;
+    });
+    stream.on('trailers', (t) => {
+      status = t;
+    });
+    stream.on('data', (chunk: Buffer) => {
+      dataBytes += chunk.length;
+    });
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      clearTimeout(timer);
+      session.close();
+      const code = status['grpc-status'] === undefined ? null : Number(status['grpc-status']);
+      const details = decodeURIComponent(String(status['grpc-message'] ?? ''));
+      const metadata = new grpc.Metadata();
+      const bin = status['grpc-status-details-bin'];
+      if (typeof bin === 'string') metadata.set('grpc-status-details-bin', Buffer.from(bin, 'base64'));
+      const reasonHeader = status['kubedirect-reason'];
+      if (typeof reasonHeader === 'string') metadata.set('kubedirect-reason', reasonHeader);
+      resolve({ code, details, reason: reasonOfStatus({ metadata, details }), errorDetail: errorDetailOfStatus({ metadata }), dataBytes });
+    });
+    stream.end(body);
+  });
+}
+
+/** `message` behind gRPC's 5-byte prefix (flag, big-endian length); `length` may lie about the size. */
+export function grpcMessage(message: Buffer, options: { flag?: number; length?: number } = {}): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = options.flag ?? 0;
+  prefix.writeUInt32BE(options.length ?? message.length, 1);
+  return Buffer.concat([prefix, message]);
 }
