@@ -34,4 +34,6 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-SEC-001', why: 'launch contract 1 runs the testee in plaintext on loopback, the explicit insecure test setting REQ-SEC-001 allows', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-004', why: 'the upstream verifies the server identity with TLS, which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-005', why: 'authorization of Inspect and Scaler callers needs client certificates (TLS), which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
+  { id: 'REQ-WIRE-013', why: 'the suite\'s peers write frames through the schema\'s serializer, which cannot write an epoch past 2^53 - 1 as the testee would receive it; a peer that writes raw bytes is not built yet', coveredBy: 'runtime/test/hostile-peer.test.ts (raw frames against every Link server of a real cluster)' },
+  { id: 'REQ-WIRE-014', why: 'the suite\'s peers write frames through the schema\'s serializer, which cannot write a wrong wire type, an undecodable message or a broken gRPC framing; a peer that writes raw bytes is not built yet', coveredBy: 'runtime/test/hostile-peer.test.ts (raw bytes and raw HTTP/2 against a real cluster) and runtime/test/strict-decoder.test.ts' },
 ];

@@ -917,6 +917,22 @@ export const requirements: readonly Requirement[] = [
     protects: ['LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-WIRE-013',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: all,
+    text: 'The epoch a rejection reports (the `Rejected` frame, the `ErrorDetail`, the log and `Inspect`) MUST be the rejected frame\'s epoch when it is an integer from 0 to 2^53 - 1, and 0 otherwise (such a frame is `MALFORMED` by REQ-WIRE-004, and the message says what was received); no value of any field of a received frame may stop the receiving stage.',
+    protects: ['INV-FENCING'],
+  },
+  {
+    id: 'REQ-WIRE-014',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: all,
+    text: 'A receiver MUST decode every frame and every `Scaler` and `Inspect` request strictly against `kubedirect.proto`, and MUST reject as `MALFORMED` (with a `Rejected` frame on a link, and the `ErrorDetail`), changing no state, any bytes that are not the encoding of one: a known field with another wire type than its type\'s, an unknown field number or field number 0, a group, a varint longer than 10 bytes or a value outside its field\'s type (a `uint32` of 2^32 or more, an `int32` outside -2^31..2^31-1, a `bool` other than 0 or 1), a length past the end of its message, a string that is not UTF-8, a singular field or a second member of a oneof set twice; the same holds for a gRPC message cut short by the end of its stream, and for a compressed flag other than 0 without a `grpc-encoding`. Input never gets `INTERNAL`.',
+    protects: ['INV-FENCING', 'INV-CACHE-COVERAGE'],
+  },
+  {
     id: 'REQ-SEC-001',
     level: 'MUST',
     section: '10-wire-protocol',

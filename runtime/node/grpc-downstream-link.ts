@@ -16,7 +16,7 @@ import {
   reconnectBackoffMsMin,
   sessionRecordsQueuedMax,
 } from '../../spec/limits.js';
-import { decodeDownstreamFrame, encodeDown, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
+import { decodeDownstreamFrame, encodeDown, reportedEpochOf, SnapshotAssembler, type LinkContext } from '../wire/codec.js';
 import { deserializeDownstreamFrame, serializeUpstreamFrame } from '../wire/frame-bytes.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
 import { fitFrames, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
@@ -162,7 +162,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     if (session.ended || this.port.stopped) return;
     const decoded = decodeDownstreamFrame(frame, this.context);
     if (!decoded.ok) {
-      this.noteRejection(decoded.rejection.reason, frame?.epoch ?? 0, `received an invalid frame: ${decoded.rejection.message}`);
+      this.noteRejection(decoded.rejection.reason, reportedEpochOf(frame?.epoch), `received an invalid frame: ${decoded.rejection.message}`);
       return this.endSession(session, decoded.rejection.message);
     }
     const value = decoded.value;

@@ -12,8 +12,9 @@ import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, upstre
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
-import { HealthClient, healthService } from '../wire/health.js';
-import { InspectClient, ScalerClient } from '../wire/proto.js';
+import { installFramingChecks } from '../wire/grpc-framing.js';
+import { HealthClient, healthSchema, healthService } from '../wire/health.js';
+import { InspectClient, isUndecodable, ScalerClient, strictServiceOf, type Undecodable } from '../wire/proto.js';
 import { GrpcDownstreamLink } from './grpc-downstream-link.js';
 import { GrpcUpstreamLink, linkService, serverReceiveBytesMaxOf } from './grpc-upstream-link.js';
 import { declareFlowMetrics, type LinkFlow } from './flow-control.js';
@@ -53,6 +54,8 @@ export class StageNode {
   /** Plaintext, or mutual TLS with the access policy of the stage (runtime/security/credentials.ts). */
   private readonly security: StageSecurity;
   private listening = false;
+  /** Removes this stage's listener of gRPC framing errors (runtime/wire/grpc-framing.ts). */
+  private stopFramingLog: () => void = () => {};
   port = 0;
 
   constructor(
@@ -94,10 +97,12 @@ export class StageNode {
 
   /** Binds the server (loopback address of the config) and starts the downstream links. */
   async start(): Promise<void> {
+    this.stopFramingLog = installFramingChecks((path, why) => this.log({ event: 'request.rejected', path, reason: 'MALFORMED', message: why }));
     if (this.upstream !== null) this.server.addService(linkService, { Session: this.upstream.accept });
-    if (this.driver.desiredStore !== null) this.server.addService(service(ScalerClient), { SetScale: this.setScale.bind(this) });
-    this.server.addService(service(InspectClient), { GetState: this.getState.bind(this) });
-    this.server.addService(service(HealthClient), healthService(() => this.listening && !this.driver.stopped));
+    // Every request is read by the strict decoder (runtime/wire/strict-decoder.ts): bytes that are not a request get MALFORMED, never INTERNAL.
+    if (this.driver.desiredStore !== null) this.server.addService(strictServiceOf(service(ScalerClient)), { SetScale: this.setScale.bind(this) });
+    this.server.addService(strictServiceOf(service(InspectClient)), { GetState: this.getState.bind(this) });
+    this.server.addService(strictServiceOf(service(HealthClient), healthSchema), healthService(() => this.listening && !this.driver.stopped, (why) => this.refuseUndecodable('Health', why)));
     const address = endpointOf(this.config, this.stage).address;
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, this.security.server, (error, port) => (error === null ? resolve(port) : reject(error))),
@@ -110,6 +115,7 @@ export class StageNode {
   }
 
   async stop(): Promise<void> {
+    this.stopFramingLog();
     await this.driver.stop();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -129,9 +135,20 @@ export class StageNode {
     return this.driver.stageState;
   }
 
-  private setScale(call: grpc.ServerUnaryCall<{ function: string; desired: number }, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+  /** The status of a request that is not one (REQ-WIRE-014): MALFORMED with its ErrorDetail, and a log line. */
+  private refuseUndecodable(service: string, why: string): grpc.ServiceError {
+    const r = rejection('MALFORMED', `undecodable ${service} request: ${why}`);
+    this.log({ event: 'request.rejected', service, reason: r.reason, message: r.message });
+    return Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError;
+  }
+
+  private setScale(call: grpc.ServerUnaryCall<{ function: string; desired: number } | Undecodable, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    if (isUndecodable(call.request)) return callback(this.refuseUndecodable('Scaler', call.request.undecodable));
     const { function: fn, desired } = call.request;
-    const fail = (r: Rejection): void => callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
+    const fail = (r: Rejection): void => {
+      this.log({ event: 'request.rejected', service: 'Scaler', reason: r.reason, message: r.message });
+      callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
+    };
     if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `bad function name ${JSON.stringify(fn)}`));
     // The store is known to be down: nothing is asked of the machines, so nothing changes.
     const health = this.driver.storeHealth;
@@ -155,7 +172,8 @@ export class StageNode {
     );
   }
 
-  private getState(call: grpc.ServerUnaryCall<{ function: string; omit_pods: boolean }, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+  private getState(call: grpc.ServerUnaryCall<{ function: string; omit_pods: boolean } | Undecodable, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    if (isUndecodable(call.request)) return callback(this.refuseUndecodable('Inspect', call.request.undecodable));
     callback(
       null,
       inspectState({

@@ -30,6 +30,7 @@ import {
 } from '../../spec/limits.js';
 import { rejection, type Rejection } from './errors.js';
 import type { DownstreamFrame, UpstreamFrame, WireHello, WirePodRecord, WireScale, WireSnapshot, WireTombstone } from './proto.js';
+import { isUndecodable } from './undecodable.js';
 
 // ---------------------------------------------------------------------------
 // Names
@@ -62,6 +63,16 @@ export function validStageId(id: unknown): id is string {
 
 export function validEpoch(epoch: unknown): epoch is number {
   return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 1 && epoch <= epochMax;
+}
+
+/**
+ * The epoch a rejection reports for a frame (its Rejected frame, its ErrorDetail, the
+ * log and Inspect; REQ-WIRE-013): the frame's epoch when it is an integer from 0 to
+ * 2^53 - 1, which the wire, the ErrorDetail and a JavaScript number all carry exactly;
+ * else 0, proto3's "no epoch" (such a frame is MALFORMED, and its message says what came).
+ */
+export function reportedEpochOf(epoch: unknown): number {
+  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -370,6 +381,11 @@ function bodyOfFrame(frame: Record<string, unknown>, bodies: readonly string[]):
   return ok(body);
 }
 
+/** A received ID for a rejection message: its length and its first characters. */
+function describedId(id: string): string {
+  return `${JSON.stringify(id.slice(0, 64))}${id.length > 64 ? '...' : ''} (${id.length} characters)`;
+}
+
 const allDownBodies = ['hello', 'sync', 'scale_set', 'provision', 'tombstone'] as const;
 const allUpBodies = ['snapshot', 'rejected', 'scale_applied', 'running', 'failed', 'preempted', 'tombstone_done'] as const;
 
@@ -379,6 +395,7 @@ export type DecodedUpstreamFrame =
 
 /** Validates a frame received by the downstream of `context.link` (REQ-WIRE-004). Hello identity checks are the caller's. */
 export function decodeUpstreamFrame(frame: unknown, context: LinkContext): Result<DecodedUpstreamFrame> {
+  if (isUndecodable(frame)) return fail('MALFORMED', `undecodable frame: ${frame.undecodable}`);
   if (!isObject(frame)) return fail('MALFORMED', 'not a frame');
   const epoch = frame['epoch'];
   if (!validEpoch(epoch)) return fail('MALFORMED', `bad epoch ${String(epoch)}`);
@@ -392,6 +409,9 @@ export function decodeUpstreamFrame(frame: unknown, context: LinkContext): Resul
     case 'hello': {
       const { upstream_stage_id: upstream, downstream_stage_id: downstream, protocol_version: version } = content;
       if (typeof upstream !== 'string' || typeof downstream !== 'string' || typeof version !== 'number') return fail('MALFORMED', 'hello: missing fields');
+      // A stage ID of the syntax and length of 01 (REQ-WIRE-004), before any identity check: a 100,000-character ID is malformed, not unauthorized.
+      if (!validStageId(upstream)) return fail('MALFORMED', `hello: upstream_stage_id is not a stage ID: ${describedId(upstream)}`);
+      if (!validStageId(downstream)) return fail('MALFORMED', `hello: downstream_stage_id is not a stage ID: ${describedId(downstream)}`);
       return ok({ kind: 'hello', epoch, hello: { upstream_stage_id: upstream, downstream_stage_id: downstream, protocol_version: version } });
     }
     case 'sync':
@@ -455,6 +475,7 @@ const nameMessageTypes = { running: 'pod.running', preempted: 'pod.preempted', t
 
 /** Validates a frame received by the upstream of `context.link`. */
 export function decodeDownstreamFrame(frame: unknown, context: LinkContext): Result<DecodedDownstreamFrame> {
+  if (isUndecodable(frame)) return fail('MALFORMED', `undecodable frame: ${frame.undecodable}`);
   if (!isObject(frame)) return fail('MALFORMED', 'not a frame');
   const epoch = frame['epoch'];
   if (!validEpoch(epoch)) return fail('MALFORMED', `bad epoch ${String(epoch)}`);

@@ -8,15 +8,28 @@
  * records in bursts (provision and tombstone down; running, preempted and tombstone_done
  * up) are written and read here directly; every other frame goes to the reference.
  *
- * The direct path gives exactly the bytes and the objects of the reference. It leaves to
- * the reference every frame it does not handle the plain way, so that the reference's own
- * result, or its own error, stays as it was: when writing, any other body, a string that
- * is not ASCII, a number outside its type's plain range, a value of the wrong type; when
- * reading, anything but the plain encoding of the same fields (an unknown field or wire
- * type, a varint longer than its type, a length past its message, a second body).
+ * Writing: the direct path gives exactly the bytes of the reference, and leaves to the
+ * reference every frame it does not write the plain way (any other body, a string that
+ * is not ASCII, a number outside its type's plain range, a value of the wrong type).
+ *
+ * Reading never throws and never uses protobufjs (it does not check wire types: issue
+ * 17): the direct path reads only the plain encoding of the burst frames (one-byte keys
+ * of the right wire type, ASCII strings, each field once, varints within their type) and
+ * gives exactly the object proto-loader would; every other byte string goes to the
+ * strict decoder (strict-decoder.ts), which gives the same object or Undecodable.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { LinkClient, packageDefinition, type DownstreamFrame, type UpstreamFrame, type WirePodRecord, type WireTombstone } from './proto.js';
+import {
+  LinkClient,
+  packageDefinition,
+  strictDeserializerOf,
+  wireSchema,
+  type DownstreamFrame,
+  type Undecodable,
+  type UpstreamFrame,
+  type WirePodRecord,
+  type WireTombstone,
+} from './proto.js';
 
 // ---------------------------------------------------------------------------
 // The reference (de)serializers
@@ -318,7 +331,8 @@ class FrameReader {
     }
     if (this.position >= end) return null;
     const last = this.bytes[this.position++] as number;
-    return last < 0x80 ? (value | ((last & 0x0f) << 28)) >>> 0 : null;
+    // A fifth byte above 0x0f holds bits past 32: not the plain encoding (the strict decoder refuses it).
+    return last <= 0x0f ? (value | (last << 28)) >>> 0 : null;
   }
 
   /** A varint of a safe integer, as protobufjs's `uint64` then `toObject` with `longs: Number` give it. */
@@ -359,19 +373,28 @@ class FrameReader {
       }
       if (same) return last;
     }
-    const text = this.bytes.toString('utf8', start, stringEnd);
+    // Only ASCII is plain here: any other byte goes to the strict decoder, which checks UTF-8.
+    for (let i = start; i < stringEnd; i++) if ((this.bytes[i] as number) >= 0x80) return null;
+    const text = this.bytes.toString('latin1', start, stringEnd);
     lastStringOfKey[key] = text;
     return text;
   }
 
   podRecord(end: number): Record<string, unknown> | null {
     const pod = { name: '', function: '', priority: 0, node: '' };
+    // Field numbers seen, one bit each: a field set twice is not the plain encoding (the strict decoder refuses it).
+    let seen = 0;
     while (this.position < end) {
       const key = this.uint32(end);
+      if (key === null) return null;
+      const bit = 1 << ((key >>> 3) & 31);
+      if ((seen & bit) !== 0) return null;
+      seen |= bit;
       if (key === podPriorityKey) {
         const priority = this.uint32(end);
-        if (priority === null) return null;
-        pod.priority = priority | 0;
+        // A negative priority takes ten bytes (the strict decoder reads it); five bytes of 2^31 or more are no int32.
+        if (priority === null || priority >= 2 ** 31) return null;
+        pod.priority = priority;
         continue;
       }
       const text = key === podNameKey || key === podFunctionKey || key === podNodeKey ? this.string(key, end) : null;
@@ -385,8 +408,13 @@ class FrameReader {
 
   tombstone(end: number): Record<string, unknown> | null {
     const tombstone = { name: '', origin: '' };
+    let seen = 0;
     while (this.position < end) {
       const key = this.uint32(end);
+      if (key === null) return null;
+      const bit = 1 << ((key >>> 3) & 31);
+      if ((seen & bit) !== 0) return null;
+      seen |= bit;
       const value = key === tombstoneNameKey || key === tombstoneOriginKey ? this.string(key, end) : null;
       if (value === null) return null;
       if (key === tombstoneNameKey) tombstone.name = value;
@@ -421,14 +449,16 @@ class FrameReader {
   frame<F>(bodies: ReadonlyMap<number, DirectBodyReading<F>>, epochOnly: (epoch: number) => F): F | null {
     const end = this.bytes.length;
     let epoch = 0;
+    let epochSeen = false;
     let body: DirectBodyReading<F> | null = null;
     let records: unknown[] | null = null;
     while (this.position < end) {
       const key = this.uint32(end);
       if (key === epochKey) {
-        const value = this.epoch(end);
+        const value = epochSeen ? null : this.epoch(end);
         if (value === null) return null;
         epoch = value;
+        epochSeen = true;
         continue;
       }
       if (body !== null) return null;
@@ -470,15 +500,21 @@ export function serializeUpstreamFrame(frame: UpstreamFrame): Buffer {
   return writeUpstreamDirect(frame) ?? referenceSerializeUpstream(frame);
 }
 
-/** The frame (or the error) proto-loader's `UpstreamFrame` deserializer gives. */
-export function deserializeUpstreamFrame(bytes: Buffer): UpstreamFrame {
-  return new FrameReader(bytes).frame(upstreamBodies, (epoch) => ({ epoch })) ?? referenceDeserializeUpstream(bytes);
+const strictUpstreamFrame = strictDeserializerOf(wireSchema, 'kubedirect.v1.UpstreamFrame') as (bytes: Buffer) => UpstreamFrame | Undecodable;
+const strictDownstreamFrame = strictDeserializerOf(wireSchema, 'kubedirect.v1.DownstreamFrame') as (bytes: Buffer) => DownstreamFrame | Undecodable;
+
+/**
+ * The frame in `bytes`, as proto-loader's `UpstreamFrame` deserializer gives it, or
+ * Undecodable with what is wrong (the strict decoder, strict-decoder.ts); never throws.
+ */
+export function deserializeUpstreamFrame(bytes: Buffer): UpstreamFrame | Undecodable {
+  return new FrameReader(bytes).frame(upstreamBodies, (epoch) => ({ epoch })) ?? strictUpstreamFrame(bytes);
 }
 
 export function serializeDownstreamFrame(frame: DownstreamFrame): Buffer {
   return writeDownstreamDirect(frame) ?? referenceSerializeDownstream(frame);
 }
 
-export function deserializeDownstreamFrame(bytes: Buffer): DownstreamFrame {
-  return new FrameReader(bytes).frame(downstreamBodies, (epoch) => ({ epoch })) ?? referenceDeserializeDownstream(bytes);
+export function deserializeDownstreamFrame(bytes: Buffer): DownstreamFrame | Undecodable {
+  return new FrameReader(bytes).frame(downstreamBodies, (epoch) => ({ epoch })) ?? strictDownstreamFrame(bytes);
 }

@@ -7,6 +7,10 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { repositoryPath } from '../repository-paths.js';
+import { decodeStrict, schemaOf, type Schema } from './strict-decoder.js';
+import type { Undecodable } from './undecodable.js';
+
+export { isUndecodable, type Undecodable } from './undecodable.js';
 
 export const protoPath = repositoryPath('spec', 'kubedirect.proto');
 
@@ -17,6 +21,35 @@ export const packageDefinition = protoLoader.loadSync(protoPath, protoLoaderOpti
 const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
   kubedirect: { v1: Record<string, grpc.ServiceClientConstructor> };
 };
+
+/** The schema the strict decoder reads every received message with (strict-decoder.ts). */
+export const wireSchema: Schema = schemaOf(packageDefinition);
+
+/** A gRPC request deserializer of `typeName` in `schema` that never throws: the message, or Undecodable with what is wrong. */
+export function strictDeserializerOf(schema: Schema, typeName: string): (bytes: Buffer) => Record<string, unknown> | Undecodable {
+  return (bytes) => {
+    const decoded = decodeStrict(schema, typeName, bytes);
+    return decoded.ok ? decoded.value : { undecodable: decoded.why };
+  };
+}
+
+/** A service definition of the .proto whose every request is read by the strict decoder. */
+export function strictServiceOf(service: grpc.ServiceDefinition, schema: Schema = wireSchema): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => {
+      const requestType = (method as { requestType?: { type?: { name?: string } } }).requestType;
+      return [name, { ...method, requestDeserialize: strictDeserializerOf(schema, requestTypeNameOf(method.path, requestType?.type?.name)) }];
+    }),
+  );
+}
+
+/** `/kubedirect.v1.Scaler/SetScale` and `ScaleRequest` -> `kubedirect.v1.ScaleRequest` (every request type is in its service's package). */
+function requestTypeNameOf(path: string, typeName: string | undefined): string {
+  const servicePath = path.split('/')[1] ?? '';
+  const packageName = servicePath.slice(0, servicePath.lastIndexOf('.'));
+  if (typeName === undefined) throw new Error(`${path}: proto-loader gave no request type`);
+  return `${packageName}.${typeName}`;
+}
 
 function serviceClient(name: string): grpc.ServiceClientConstructor {
   const constructor = loaded.kubedirect.v1[name];
