@@ -221,12 +221,21 @@ class ReplicaSetStep {
   private podAction(action: string, entry: PodEntry): void {
     const link = this.state.toScheduler.link;
     const epoch = this.state.toScheduler.epoch;
-    if (action === 'sendProvision') {
-      assert(clientSynced(this.state.toScheduler), 'provisions are sent only on a synced session');
-      this.out.send(link, { type: 'pod.provision', epoch, pod: entry.record });
-    } else if (action === 'sendTombstone') {
-      // Under `no-tombstones` the kill is fire-and-forget and is lost when no session is synced.
-      if (clientSynced(this.state.toScheduler)) this.out.send(link, { type: 'pod.tombstone', epoch, name: entry.record.name, origin: 'replicaset' });
+    switch (action) {
+      case 'sendProvision':
+        assert(clientSynced(this.state.toScheduler), 'provisions are sent only on a synced session');
+        this.out.send(link, { type: 'pod.provision', epoch, pod: entry.record });
+        return;
+      case 'sendTombstone':
+        // Under `no-tombstones` the kill is fire-and-forget and is lost when no session is synced.
+        if (clientSynced(this.state.toScheduler)) this.out.send(link, { type: 'pod.tombstone', epoch, name: entry.record.name, origin: 'replicaset' });
+        return;
+      case 'recordRollback':
+        // REQ-POD-015: the entry is removed (it is `gone`) and its function is decided again in this
+        // step, so that a replacement, under a new name, is created and forwarded now if still needed.
+        assert(entry.lifecycle === 'gone', `a rolled-back pod leaves the cache: ${entry.record.name} is ${entry.lifecycle}`);
+        this.touched.add(entry.record.function);
+        return;
     }
   }
 
