@@ -56,6 +56,23 @@ export function stepLifecycle(machine: AnyStateMachine, state: string, eventType
   return step;
 }
 
+const tagsMemo = new WeakMap<AnyStateMachine, Map<string, ReadonlySet<string>>>();
+
+/** The tags of a state of a lifecycle machine (its own and its ancestors'), memoized. */
+export function lifecycleTagsOf(machine: AnyStateMachine, state: string): ReadonlySet<string> {
+  let byState = tagsMemo.get(machine);
+  if (byState === undefined) {
+    byState = new Map();
+    tagsMemo.set(machine, byState);
+  }
+  let tags = byState.get(state);
+  if (tags === undefined) {
+    tags = machine.resolveState({ value: stringToStateValue(state), context: {} }).tags as ReadonlySet<string>;
+    byState.set(state, tags);
+  }
+  return tags;
+}
+
 /** The initial state of a lifecycle machine, as a dotted string. */
 export function initialLifecycleState(machine: AnyStateMachine): string {
   const snapshot = machine.resolveState({ value: machine.config.initial as string, context: {} });

@@ -5,6 +5,7 @@
  */
 import { setup } from 'xstate';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 
 export const kubeletPodEvents = [
   'upstream.provision',
@@ -23,7 +24,7 @@ export const kubeletPodActions = ['startSandbox', 'killSandbox', 'notifyRunning'
 
 export function createKubeletPodMachine() {
   return setup({
-    types: { events: {} as { type: KubeletPodEvent } },
+    types: { events: {} as { type: KubeletPodEvent }, tags: {} as PodTag },
     actions: namedActions(kubeletPodActions),
   }).createMachine({
     id: 'kubelet-pod',
@@ -42,6 +43,7 @@ export function createKubeletPodMachine() {
       },
       starting: {
         description: 'The sandbox runtime is starting the sandbox.',
+        tags: ['alive', 'holdsCapacity'],
         on: {
           'sandbox.started': { target: 'running', actions: 'notifyRunning' },
           'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },
@@ -49,6 +51,7 @@ export function createKubeletPodMachine() {
         },
       },
       running: {
+        tags: ['alive', 'holdsCapacity', 'clean'],
         on: {
           'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },
           'upstream.tombstone': { target: 'killing', actions: 'killSandbox' },
@@ -56,6 +59,7 @@ export function createKubeletPodMachine() {
       },
       killing: {
         description: 'A tombstone held while the sandbox is being killed; still counts against capacity.',
+        tags: ['tombstone', 'holdsCapacity'],
         on: {
           'sandbox.killed': { target: 'gone', actions: 'notifyTombstoneDone' },
           'sandbox.failed': { target: 'gone', actions: 'notifyTombstoneDone' },

@@ -5,6 +5,7 @@
  */
 import { setup } from 'xstate';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const replicaSetPodEvents = [
@@ -29,7 +30,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
   const aliveWhileTerminating = (phase: 'provisioned' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#replicaset-pod.${phase}` } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
   return setup({
-    types: { events: {} as { type: ReplicaSetPodEvent } },
+    types: { events: {} as { type: ReplicaSetPodEvent }, tags: {} as PodTag },
     actions: namedActions(replicaSetPodActions),
   }).createMachine({
     id: 'replicaset-pod',
@@ -46,6 +47,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       pending: {
         description: 'Created, never forwarded: it exists nowhere else yet.',
+        tags: ['alive', 'waiting', 'unsent'],
         on: {
           forward: { target: 'provisioned', actions: 'sendProvision' },
           'decide.terminate': 'gone',
@@ -53,6 +55,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       provisioned: {
         description: 'Forwarded, not yet confirmed running (dirty).',
+        tags: ['alive'],
         on: {
           'downstream.running': 'running',
           'snapshot.running': 'running',
@@ -66,6 +69,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       running: {
         description: 'Confirmed running by the Kubelet (clean).',
+        tags: ['alive', 'clean'],
         on: {
           'snapshot.pending': 'provisioned',
           'downstream.failed': { target: 'gone', actions: 'recordRollback' },
@@ -77,9 +81,11 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       terminating: {
         description: 'A tombstone: the pod no longer counts as alive and is never re-adopted; dropped only when completion comes back from below.',
+        tags: ['tombstone'],
         initial: 'unsent',
         states: {
           unsent: {
+            tags: ['unsent'],
             on: {
               forward:
                 variant === 'drop-tombstone-on-forward'

@@ -6,6 +6,7 @@
  */
 import { setup } from 'xstate';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const schedulerPodEvents = [
@@ -39,7 +40,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
   const aliveWhileTerminating = (phase: 'bound' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase}` } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   return setup({
-    types: { events: {} as { type: SchedulerPodEvent } },
+    types: { events: {} as { type: SchedulerPodEvent }, tags: {} as PodTag },
     actions: namedActions(schedulerPodActions),
   }).createMachine({
     id: 'scheduler-pod',
@@ -57,6 +58,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       unscheduled: {
         description: 'Waiting for a node with free capacity. Never an error: no churn.',
+        tags: ['alive', 'waiting'],
         on: {
           'decide.place': 'pending',
           'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
@@ -64,6 +66,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       pending: {
         description: 'Bound to a node, not yet forwarded to its Kubelet.',
+        tags: ['alive', 'waiting', 'placed', 'holdsCapacity', 'unsent'],
         on: {
           forward: { target: 'bound', actions: 'sendProvision' },
           'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
@@ -71,6 +74,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       bound: {
         description: 'Forwarded to the Kubelet, not yet confirmed running (dirty).',
+        tags: ['alive', 'placed', 'holdsCapacity'],
         on: {
           'downstream.running': { target: 'running', actions: 'notifyRunning' },
           'snapshot.running': { target: 'running', actions: 'notifyRunning' },
@@ -84,6 +88,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       running: {
         description: 'Confirmed running by the Kubelet (clean).',
+        tags: ['alive', 'placed', 'holdsCapacity', 'clean'],
         on: {
           'snapshot.pending': 'bound',
           'downstream.failed': { target: 'gone', actions: 'notifyFailed' },
@@ -95,9 +100,11 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       terminating: {
         description: 'A tombstone: still counted against the node until the Kubelet reports the kill.',
+        tags: ['tombstone', 'placed', 'holdsCapacity'],
         initial: 'unsent',
         states: {
           unsent: {
+            tags: ['unsent'],
             on: {
               forward:
                 variant === 'drop-tombstone-on-forward'
