@@ -4,6 +4,7 @@
  * it reports `tombstone.done` only once the sandbox is dead.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 import type { PodTag } from './pod-tags.js';
 
@@ -21,9 +22,14 @@ export const kubeletPodEvents = [
 export type KubeletPodEvent = (typeof kubeletPodEvents)[number];
 
 export const kubeletPodActions = ['startSandbox', 'killSandbox', 'notifyRunning', 'notifyFailed', 'notifyRejected', 'notifyTombstoneDone'] as const;
+export type KubeletPodAction = (typeof kubeletPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const kubeletPodStates = ['unknown', 'starting', 'running', 'killing', 'gone'] as const;
+export type KubeletPodState = (typeof kubeletPodStates)[number];
 
 export function createKubeletPodMachine() {
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: KubeletPodEvent }, tags: {} as PodTag },
     actions: namedActions(kubeletPodActions),
   }).createMachine({
@@ -68,4 +74,5 @@ export function createKubeletPodMachine() {
       gone: { type: 'final', description: 'The sandbox is dead; the name never runs again.' },
     },
   });
+  return typedLifecycle(machine, { states: kubeletPodStates, events: kubeletPodEvents, actions: kubeletPodActions });
 }

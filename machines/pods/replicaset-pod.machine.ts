@@ -4,6 +4,7 @@
  * terminates them with tombstones. `unknown` is "not in the cache"; `gone` is final.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
@@ -24,12 +25,17 @@ export const replicaSetPodEvents = [
 export type ReplicaSetPodEvent = (typeof replicaSetPodEvents)[number];
 
 export const replicaSetPodActions = ['sendProvision', 'sendTombstone', 'recordRollback'] as const;
+export type ReplicaSetPodAction = (typeof replicaSetPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const replicaSetPodStates = ['unknown', 'pending', 'provisioned', 'running', 'terminating.unsent', 'terminating.sent', 'gone'] as const;
+export type ReplicaSetPodState = (typeof replicaSetPodStates)[number];
 
 export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct') {
   const terminate = variant === 'no-tombstones' ? { target: '#replicaset-pod.gone', actions: 'sendTombstone' } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'provisioned' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#replicaset-pod.${phase}` } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: ReplicaSetPodEvent }, tags: {} as PodTag },
     actions: namedActions(replicaSetPodActions),
   }).createMachine({
@@ -107,4 +113,5 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       gone: { type: 'final', description: 'Rolled back or terminated; the name is never used again.' },
     },
   });
+  return typedLifecycle(machine, { states: replicaSetPodStates, events: replicaSetPodEvents, actions: replicaSetPodActions });
 }

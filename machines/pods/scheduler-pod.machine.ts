@@ -5,6 +5,7 @@
  * preemption. Capacity is held until the termination completes below.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
@@ -33,13 +34,18 @@ export const schedulerPodActions = [
   'notifyPreempted',
   'notifyTombstoneDone',
 ] as const;
+export type SchedulerPodAction = (typeof schedulerPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const schedulerPodStates = ['unknown', 'unscheduled', 'pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent', 'gone'] as const;
+export type SchedulerPodState = (typeof schedulerPodStates)[number];
 
 export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') {
   const tombstoneBound =
     variant === 'no-tombstones' ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'bound' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase}` } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: SchedulerPodEvent }, tags: {} as PodTag },
     actions: namedActions(schedulerPodActions),
   }).createMachine({
@@ -126,4 +132,5 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       gone: { type: 'final', description: 'Rolled back or terminated; capacity is free again.' },
     },
   });
+  return typedLifecycle(machine, { states: schedulerPodStates, events: schedulerPodEvents, actions: schedulerPodActions });
 }
