@@ -11,6 +11,7 @@ import type { PodRecord } from '../core/records.js';
 import { assert, unreachable } from '../core/assert.js';
 import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
+import { podStatesWith } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { KubeletPodAction, KubeletPodEvent, KubeletPodState } from '../pods/kubelet-pod.machine.js';
 import { describeCache, podGroupingOf, putPod, PodCache, type PodEntry } from './pod-cache.js';
@@ -67,9 +68,11 @@ export function stepKubelet(config: KubeletConfig, state: KubeletState, event: S
   return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
-/** Sandboxes that hold capacity: starting, running and being killed. */
-export function sandboxesHeld(pods: PodCache): number {
-  return pods.countIn('starting') + pods.countIn('running') + pods.countIn('killing');
+/** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
+export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
+  let held = 0;
+  for (const state of podStatesWith('kubelet-pod', 'holdsCapacity')) held += pods.countIn(state);
+  return held;
 }
 
 class KubeletStep {
@@ -109,7 +112,7 @@ class KubeletStep {
     if (receipt.kind === 'session') {
       this.state = kubeletStateWith(this.state, { fromScheduler: receipt.side });
       if (receipt.answerNow) {
-        const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+        const view = describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones');
         this.out.send(link, { type: 'session.snapshot', epoch: receipt.side.epoch, scales: [], ...view });
       }
       return receipt.disposition;

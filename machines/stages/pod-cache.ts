@@ -3,7 +3,7 @@
  * pod-lifecycle machine plus the compact record. Shared helpers for snapshots and
  * per-session reconciliation (spec/03-write-back-cache.md).
  */
-import { stateIsAlive, stateIsTombstone } from './lifecycle-states.js';
+import { podStateHas, stateIsAlive, stateIsTombstone, type PodMachineName } from './lifecycle-states.js';
 import type { Role } from '../core/ids.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
@@ -419,7 +419,7 @@ export function snapshotRecord(index: SnapshotIndex, name: string): { record: Po
 /** The alive pods and tombstones of a cache, as a snapshot carries them. */
 export function describeCache<S extends string>(
   pods: PodCache<S>,
-  phaseOf: (lifecycle: S) => 'pending' | 'running',
+  machine: PodMachineName,
   withTombstones: boolean,
 ): { pods: AlivePod[]; tombstones: TombstoneRecord[] } {
   const alive: AlivePod[] = [];
@@ -428,7 +428,8 @@ export function describeCache<S extends string>(
     if (stateIsTombstone(entry.lifecycle)) {
       if (withTombstones) tombstones.push({ record: entry.record, origin: entry.origin ?? 'kubelet' });
     } else if (stateIsAlive(entry.lifecycle)) {
-      alive.push({ record: entry.record, phase: phaseOf(entry.lifecycle) });
+      // A clean entry is confirmed running; any other alive one is reported pending.
+      alive.push({ record: entry.record, phase: podStateHas(machine, entry.lifecycle, 'clean') ? 'running' : 'pending' });
     }
   }
   return { pods: alive, tombstones };

@@ -330,7 +330,7 @@ class ReplicaSetStep {
 
 /** What this stage would answer in a snapshot (also used by the inspectors). */
 export function replicaSetSnapshotView(state: ReplicaSetState, variant: ProtocolVariant) {
-  return describeCache(state.pods, (l) => (l === 'running' ? 'running' : 'pending'), variant !== 'no-tombstones');
+  return describeCache(state.pods, 'replicaset-pod', variant !== 'no-tombstones');
 }
 
 export function replicaSetServerSynced(state: ReplicaSetState): boolean {

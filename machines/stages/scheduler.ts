@@ -309,7 +309,7 @@ class SchedulerStep {
 
   private sendSnapshot(): void {
     const side = this.state.fromReplicaSet;
-    const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+    const view = describeCache(this.state.pods, 'scheduler-pod', this.config.variant !== 'no-tombstones');
     this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales: [], ...view });
   }
 
