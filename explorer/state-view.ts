@@ -4,12 +4,26 @@
  * store. Read through the machines' views (`clientSides`, `serverSide`, `desiredCounts`,
  * `podCacheOf`) and the simulator's world; nothing here decides anything.
  */
-import { assert, clientSides, describeEpoch, desiredCounts, linkEnds, nodeOfKubelet, podCacheOf, roleOf, serverSide, type LinkMessage, type StageId, type StageState } from '../machines/index.js';
+import {
+  assert,
+  clientSides,
+  describeEpoch,
+  desiredCounts,
+  linkEnds,
+  nodeOfKubelet,
+  podCacheClassOf,
+  podCacheOf,
+  podMachineOfRole,
+  roleOf,
+  serverSide,
+  type LinkMessage,
+  type StageId,
+  type StageState,
+} from '../machines/index.js';
 import type { ChainState } from '../checker/chain/chain-state.js';
 import { messageLabel } from '../checker/chain/trace.js';
 import { isConverged } from '../simulator/convergence.js';
 import type { World } from '../simulator/world.js';
-import { cacheClassOf } from '../runtime/observe/observer.js';
 import type { CheckConfig } from '../checker/chain/presets.js';
 import type { CellView, LinkView, MessageView, PodView, QueuesView, SessionView, StageView, StateView } from './view.js';
 
@@ -31,13 +45,15 @@ function sessionsOf(stage: StageId, state: StageState): SessionView[] {
 }
 
 function podsOf(stage: StageId, state: StageState): PodView[] {
+  const machine = podMachineOfRole(roleOf(stage));
   return [...podCacheOf(state).entries()].map((entry) => ({
     key: `${stage}/pod/${entry.record.name}`,
     name: entry.record.name,
     function: entry.record.function,
     node: entry.record.node,
     lifecycle: entry.lifecycle,
-    cacheClass: cacheClassOf(entry.lifecycle),
+    // The state tags of the stage's pod machine say the class (machines/pods/pod-tags.ts).
+    cacheClass: (machine === null ? null : podCacheClassOf(machine, entry.lifecycle)) ?? 'gone',
   }));
 }
 

@@ -5,6 +5,9 @@
 import {
   linksOf,
   podCacheOf,
+  podStateHas,
+  schedulerPodSentToNode,
+  schedulerPodWaitsForNode,
   stateIsAlive,
   stateIsTombstone,
   type ChainConfig,
@@ -28,7 +31,7 @@ export interface FunctionStatus {
 
 export function functionStatus(config: ChainConfig, world: World): FunctionStatus[] {
   const scheduler = world.stages['scheduler'];
-  const waiting = scheduler === undefined ? [] : [...podCacheOf(scheduler).entries()].filter((e) => e.lifecycle === 'unscheduled');
+  const waiting = scheduler === undefined ? [] : [...podCacheOf(scheduler).entries()].filter((e) => schedulerPodWaitsForNode(e.lifecycle));
   return config.functions.map((f) => {
     let running = 0;
     for (const node of config.nodes) for (const s of Object.values(world.sandboxes[node.name] ?? {})) if (s.pod.function === f.name && s.state === 'running') running++;
@@ -55,9 +58,9 @@ export function convergenceProblems(config: ChainConfig, world: World): string[]
     const kubelet = world.stages[`kubelet:${node.name}`];
     if (kubelet === undefined) continue;
     const bound: Record<string, PodEntry> = {};
-    for (const [name, e] of schedPods.entriesByName()) if (e.record.node === node.name && e.lifecycle !== 'pending') bound[name] = e;
+    for (const [name, e] of schedPods.entriesByName()) if (e.record.node === node.name && schedulerPodSentToNode(e.lifecycle)) bound[name] = e;
     sameNames('scheduler', bound, `kubelet:${node.name}`, podCacheOf(kubelet).toJSON(), problems);
-    for (const e of Object.values(bound)) if (e.lifecycle !== 'running') problems.push(`scheduler holds ${e.record.name} as ${e.lifecycle}, not running`);
+    for (const e of Object.values(bound)) if (!podStateHas('scheduler-pod', e.lifecycle, 'clean')) problems.push(`scheduler holds ${e.record.name} as ${e.lifecycle}, not running`);
   }
   for (const status of functionStatus(config, world)) {
     const expected = status.desired;
@@ -66,7 +69,8 @@ export function convergenceProblems(config: ChainConfig, world: World): string[]
     if (status.waiting > 0 && freeCapacity(config, world) > 0)
       problems.push(`${status.function}: ${status.waiting} pod(s) wait although capacity is free`);
   }
-  for (const [name, e] of rsPods.entriesByName()) if (stateIsAlive(e.lifecycle) && e.lifecycle !== 'running' && schedPods.get(name)?.lifecycle !== 'unscheduled')
+  for (const [name, e] of rsPods.entriesByName())
+    if (stateIsAlive(e.lifecycle) && !podStateHas('replicaset-pod', e.lifecycle, 'clean') && !schedulerPodWaitsForNode(schedPods.get(name)?.lifecycle ?? 'unknown'))
     problems.push(`replicaset holds ${name} as ${e.lifecycle}`);
   return problems;
 }

@@ -1,16 +1,23 @@
 /** One-line summaries of each stage's cache, for progress output. */
-import { podCacheOf, type ChainConfig } from '../machines/index.js';
+import { podCacheClassOf, podCacheOf, podMachineOfRole, roleOf, type ChainConfig, type PodCacheClass } from '../machines/index.js';
 import type { World } from './world.js';
 
-function countBy(states: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of states) counts.set(s, (counts.get(s) ?? 0) + 1);
-  return counts;
-}
+type ClassCounts = Record<PodCacheClass, number>;
 
-function lifecycles(world: World, stage: string): string[] {
-  const state = world.stages[stage];
-  return state === undefined ? [] : [...podCacheOf(state).entries()].map((e) => e.lifecycle);
+/** The entries of stages' caches by cache class (tags of the pod machines). */
+function classCounts(world: World, stages: readonly string[]): ClassCounts {
+  const counts: ClassCounts = { waiting: 0, dirty: 0, clean: 0, tombstone: 0 };
+  for (const stage of stages) {
+    const state = world.stages[stage];
+    const machine = podMachineOfRole(roleOf(stage));
+    if (state === undefined || machine === null) continue;
+    const pods = podCacheOf(state);
+    for (const lifecycle of pods.lifecycles()) {
+      const cacheClass = podCacheClassOf(machine, lifecycle);
+      if (cacheClass !== null) counts[cacheClass] += pods.countIn(lifecycle);
+    }
+  }
+  return counts;
 }
 
 export interface CacheSummary {
@@ -21,16 +28,16 @@ export interface CacheSummary {
 }
 
 export function summarize(config: ChainConfig, world: World): CacheSummary {
-  const rs = countBy(lifecycles(world, 'replicaset'));
-  const sc = countBy(lifecycles(world, 'scheduler'));
-  const kube = countBy(config.nodes.flatMap((n) => lifecycles(world, `kubelet:${n.name}`)));
+  const rs = classCounts(world, ['replicaset']);
+  const sc = classCounts(world, ['scheduler']);
+  // A Kubelet's sandbox is dirty while starting, clean when running, a tombstone while being killed.
+  const kube = classCounts(world, config.nodes.map((n) => `kubelet:${n.name}`));
   let inFlight = 0;
   for (const channels of Object.values(world.links)) inFlight += channels.down.current.length + channels.up.current.length;
-  const tomb = (m: Map<string, number>) => (m.get('terminating.unsent') ?? 0) + (m.get('terminating.sent') ?? 0);
   return {
-    replicaset: { pending: rs.get('pending') ?? 0, dirty: rs.get('provisioned') ?? 0, clean: rs.get('running') ?? 0, tombstones: tomb(rs) },
-    scheduler: { waiting: (sc.get('unscheduled') ?? 0) + (sc.get('pending') ?? 0), dirty: sc.get('bound') ?? 0, clean: sc.get('running') ?? 0, tombstones: tomb(sc) },
-    kubelets: { starting: kube.get('starting') ?? 0, running: kube.get('running') ?? 0, killing: kube.get('killing') ?? 0 },
+    replicaset: { pending: rs.waiting, dirty: rs.dirty, clean: rs.clean, tombstones: rs.tombstone },
+    scheduler: { waiting: sc.waiting, dirty: sc.dirty, clean: sc.clean, tombstones: sc.tombstone },
+    kubelets: { starting: kube.dirty, running: kube.clean, killing: kube.tombstone },
     inFlight,
   };
 }

@@ -525,6 +525,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-TOMBSTONE-DOMINANCE'],
   },
   {
+    id: 'REQ-POD-015',
+    level: 'MUST',
+    section: '04-lifecycles',
+    roles: ['replicaset'],
+    text: 'When the ReplicaSet rolls a pod back (`pod.failed`, or a snapshot without a forwarded entry), it MUST remove the entry and decide the pod\'s function again in the same step: when the function still needs a pod, the replacement is created under a new name and, on a synced link, forwarded in that step; a rollback MUST NOT re-send the rolled-back name.',
+    protects: ['LIVE-CONVERGENCE', 'INV-NAME-UNIQUE'],
+  },
+  {
     id: 'REQ-POD-009',
     level: 'MUST',
     section: '04-lifecycles',

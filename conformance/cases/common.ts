@@ -186,7 +186,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
     {
       id: `${role}.failed-pod-replaced`,
       roles,
-      requirements: ['REQ-CACHE-003', 'REQ-CACHE-004', ...(role === 'scheduler' ? ['REQ-SCHED-009'] : ['REQ-RS-002'])],
+      requirements: ['REQ-CACHE-003', 'REQ-CACHE-004', ...(role === 'scheduler' ? ['REQ-SCHED-009'] : ['REQ-RS-002', 'REQ-POD-015'])],
       title: 'Rolls back a pod whose sandbox failed; a new pod replaces it',
       description:
         'The next sandbox start on every node fails. Scale fn to 1: the failed pod must be rolled back (pod.failed passed up by a Scheduler), never provisioned again under its name, and a new pod (a new name) must end up running.',

@@ -25,7 +25,7 @@ describe('kd explore usage', () => {
     const r = await run(['explore', '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('kd explore --trace out/counterexamples/ci-no-fencing-INV-FENCING.json');
-    expect(r.out).toMatch(/Exit codes:\n  0 +stopped by Ctrl-C\n  2 +bad usage/);
+    expect(r.out).toMatch(/Exit codes:\n {2}0 +stopped by Ctrl-C\n {2}2 +bad usage/);
   });
 
   it('exits 2 with the fix for each mistake', async () => {

@@ -5,6 +5,7 @@
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { stateIsAlive, stateIsTombstone } from '../stages/lifecycle-states.js';
 import type { FunctionPodCounts, PodCache, PodEntry } from '../stages/pod-cache.js';
+import type { ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
 
 export interface ReplicaDecision {
   /** How many new pods to create. */
@@ -14,7 +15,7 @@ export interface ReplicaDecision {
 }
 
 /** Lower is terminated first: never-forwarded, then not yet running, then running. */
-const victimPreference: Readonly<Record<string, number>> = { pending: 0, provisioned: 1, running: 2 };
+const victimPreference: Readonly<Partial<Record<ReplicaSetPodState, number>>> = { pending: 0, provisioned: 1, running: 2 };
 
 /**
  * Terminating pods count against creation: a replacement is created only when the
@@ -46,11 +47,11 @@ export interface FunctionPods {
   readonly alive: number;
   readonly terminating: number;
   /** The alive entries; read only when some are to be terminated. */
-  aliveEntries(): readonly PodEntry[];
+  aliveEntries(): readonly PodEntry<ReplicaSetPodState>[];
 }
 
 /** A function's entries given as a list (tests, small inputs). */
-export function functionPodsOf(entries: readonly PodEntry[]): FunctionPods {
+export function functionPodsOf(entries: readonly PodEntry<ReplicaSetPodState>[]): FunctionPods {
   const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
   return { alive: alive.length, terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length, aliveEntries: () => alive };
 }
@@ -65,7 +66,7 @@ class CachedFunctionPods implements FunctionPods {
   readonly terminating: number;
 
   constructor(
-    private readonly pods: PodCache,
+    private readonly pods: PodCache<ReplicaSetPodState>,
     private readonly fn: string,
   ) {
     const counts = pods.countsOf(fn);
@@ -74,14 +75,14 @@ class CachedFunctionPods implements FunctionPods {
   }
 
   /** One scan of the cache: alive entries are most of it, and the cache keeps no group of them. */
-  aliveEntries(): readonly PodEntry[] {
-    const alive: PodEntry[] = [];
+  aliveEntries(): readonly PodEntry<ReplicaSetPodState>[] {
+    const alive: PodEntry<ReplicaSetPodState>[] = [];
     for (const e of this.pods.entries()) if (e.record.function === this.fn && stateIsAlive(e.lifecycle)) alive.push(e);
     return alive;
   }
 }
 
-export function functionPodsIn(pods: PodCache, fn: string): FunctionPods {
+export function functionPodsIn(pods: PodCache<ReplicaSetPodState>, fn: string): FunctionPods {
   return new CachedFunctionPods(pods, fn);
 }
 

@@ -3,15 +3,16 @@
  * and preemption of lower-priority pods when a higher-priority pod cannot be placed.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
-import { stateIsTombstone } from '../stages/lifecycle-states.js';
+import { podStatesWith, stateIsTombstone } from '../stages/lifecycle-states.js';
 import type { PodCache, PodEntry } from '../stages/pod-cache.js';
+import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 import { compareNewestFirst } from './replicaset-decisions.js';
 
 export interface PlacementInput {
   readonly variant: ProtocolVariant;
   /** Nodes whose view is warm (their link has synced in this incarnation), with capacity. */
   readonly nodes: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
-  readonly pods: PodCache;
+  readonly pods: PodCache<SchedulerPodState>;
 }
 
 export interface PlacementDecision {
@@ -21,8 +22,8 @@ export interface PlacementDecision {
   readonly preemptions: readonly string[];
 }
 
-/** The Scheduler pod states that hold capacity on the pod's node. */
-const holdsCapacity = ['pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent'] as const;
+/** The Scheduler pod states that hold capacity on the pod's node, and those of them that are tombstones (tags of the machine). */
+const holdsCapacity = podStatesWith('scheduler-pod', 'holdsCapacity');
 const tombstoneStates = holdsCapacity.filter(stateIsTombstone);
 
 /**
@@ -30,7 +31,7 @@ const tombstoneStates = holdsCapacity.filter(stateIsTombstone);
  * Kubelet reports the kill. The `free-capacity-on-preempt` variant stops counting a
  * pod as soon as the Scheduler preempts it.
  */
-export function capacityUsed(variant: ProtocolVariant, pods: PodCache, node: string): number {
+export function capacityUsed(variant: ProtocolVariant, pods: PodCache<SchedulerPodState>, node: string): number {
   let used = pods.countOnNode(node, holdsCapacity);
   if (variant === 'free-capacity-on-preempt')
     for (const state of tombstoneStates) for (const e of pods.onNode(node, state).values()) if (e.origin === 'scheduler') used--;
@@ -38,7 +39,7 @@ export function capacityUsed(variant: ProtocolVariant, pods: PodCache, node: str
 }
 
 /** Pods waiting for a node, highest priority first, then by name. */
-function waitingPods(pods: PodCache): PodEntry[] {
+function waitingPods(pods: PodCache<SchedulerPodState>): PodEntry<SchedulerPodState>[] {
   return [...pods.inLifecycle('unscheduled').values()].sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1));
 }
 
@@ -58,7 +59,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   const nodes = inNameOrder(input.nodes);
   const free = nodes.map((n) => n.capacity - capacityUsed(input.variant, input.pods, n.name));
   const placements: Array<{ pod: string; node: string }> = [];
-  const unplaced: PodEntry[] = [];
+  const unplaced: PodEntry<SchedulerPodState>[] = [];
   for (const pod of waiting) {
     const at = mostFree(free);
     if (at < 0) {
@@ -89,7 +90,7 @@ function mostFree(free: readonly number[]): number {
  * waiting pod, so no needless preemption is issued. For each remaining waiting pod,
  * the lowest-priority (then newest) bound or running pod of strictly lower priority is preempted.
  */
-function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[]): string[] {
+function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry<SchedulerPodState>[]): string[] {
   if (unplaced.length === 0) return [];
   let underWay = 0;
   for (const node of input.nodes) underWay += input.pods.countOnNode(node.name, tombstoneStates);
@@ -109,9 +110,9 @@ function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry[])
 }
 
 /** The bound and running pods on the warm nodes: one scan of the cache (they are most of it). */
-function preemptionCandidates(input: PlacementInput): PodEntry[] {
+function preemptionCandidates(input: PlacementInput): PodEntry<SchedulerPodState>[] {
   const warm = new Set(input.nodes.map((n) => n.name));
-  const candidates: PodEntry[] = [];
+  const candidates: PodEntry<SchedulerPodState>[] = [];
   for (const e of input.pods.entries())
     if ((e.lifecycle === 'bound' || e.lifecycle === 'running') && e.record.node !== null && warm.has(e.record.node)) candidates.push(e);
   return candidates;

@@ -4,7 +4,9 @@
  * it reports `tombstone.done` only once the sandbox is dead.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 
 export const kubeletPodEvents = [
   'upstream.provision',
@@ -20,10 +22,15 @@ export const kubeletPodEvents = [
 export type KubeletPodEvent = (typeof kubeletPodEvents)[number];
 
 export const kubeletPodActions = ['startSandbox', 'killSandbox', 'notifyRunning', 'notifyFailed', 'notifyRejected', 'notifyTombstoneDone'] as const;
+export type KubeletPodAction = (typeof kubeletPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const kubeletPodStates = ['unknown', 'starting', 'running', 'killing', 'gone'] as const;
+export type KubeletPodState = (typeof kubeletPodStates)[number];
 
 export function createKubeletPodMachine() {
-  return setup({
-    types: { events: {} as { type: KubeletPodEvent } },
+  const machine = setup({
+    types: { events: {} as { type: KubeletPodEvent }, tags: {} as PodTag },
     actions: namedActions(kubeletPodActions),
   }).createMachine({
     id: 'kubelet-pod',
@@ -42,6 +49,7 @@ export function createKubeletPodMachine() {
       },
       starting: {
         description: 'The sandbox runtime is starting the sandbox.',
+        tags: ['alive', 'holdsCapacity'],
         on: {
           'sandbox.started': { target: 'running', actions: 'notifyRunning' },
           'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },
@@ -49,6 +57,7 @@ export function createKubeletPodMachine() {
         },
       },
       running: {
+        tags: ['alive', 'holdsCapacity', 'clean'],
         on: {
           'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },
           'upstream.tombstone': { target: 'killing', actions: 'killSandbox' },
@@ -56,6 +65,7 @@ export function createKubeletPodMachine() {
       },
       killing: {
         description: 'A tombstone held while the sandbox is being killed; still counts against capacity.',
+        tags: ['tombstone', 'holdsCapacity'],
         on: {
           'sandbox.killed': { target: 'gone', actions: 'notifyTombstoneDone' },
           'sandbox.failed': { target: 'gone', actions: 'notifyTombstoneDone' },
@@ -64,4 +74,5 @@ export function createKubeletPodMachine() {
       gone: { type: 'final', description: 'The sandbox is dead; the name never runs again.' },
     },
   });
+  return typedLifecycle(machine, { states: kubeletPodStates, events: kubeletPodEvents, actions: kubeletPodActions });
 }

@@ -4,7 +4,9 @@
  * terminates them with tombstones. `unknown` is "not in the cache"; `gone` is final.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const replicaSetPodEvents = [
@@ -23,13 +25,18 @@ export const replicaSetPodEvents = [
 export type ReplicaSetPodEvent = (typeof replicaSetPodEvents)[number];
 
 export const replicaSetPodActions = ['sendProvision', 'sendTombstone', 'recordRollback'] as const;
+export type ReplicaSetPodAction = (typeof replicaSetPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const replicaSetPodStates = ['unknown', 'pending', 'provisioned', 'running', 'terminating.unsent', 'terminating.sent', 'gone'] as const;
+export type ReplicaSetPodState = (typeof replicaSetPodStates)[number];
 
 export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct') {
   const terminate = variant === 'no-tombstones' ? { target: '#replicaset-pod.gone', actions: 'sendTombstone' } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'provisioned' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#replicaset-pod.${phase}` } as const : { target: '#replicaset-pod.terminating.unsent' } as const;
-  return setup({
-    types: { events: {} as { type: ReplicaSetPodEvent } },
+  const machine = setup({
+    types: { events: {} as { type: ReplicaSetPodEvent }, tags: {} as PodTag },
     actions: namedActions(replicaSetPodActions),
   }).createMachine({
     id: 'replicaset-pod',
@@ -46,6 +53,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       pending: {
         description: 'Created, never forwarded: it exists nowhere else yet.',
+        tags: ['alive', 'waiting', 'unsent'],
         on: {
           forward: { target: 'provisioned', actions: 'sendProvision' },
           'decide.terminate': 'gone',
@@ -53,6 +61,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       provisioned: {
         description: 'Forwarded, not yet confirmed running (dirty).',
+        tags: ['alive'],
         on: {
           'downstream.running': 'running',
           'snapshot.running': 'running',
@@ -66,6 +75,7 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       running: {
         description: 'Confirmed running by the Kubelet (clean).',
+        tags: ['alive', 'clean'],
         on: {
           'snapshot.pending': 'provisioned',
           'downstream.failed': { target: 'gone', actions: 'recordRollback' },
@@ -77,9 +87,11 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       },
       terminating: {
         description: 'A tombstone: the pod no longer counts as alive and is never re-adopted; dropped only when completion comes back from below.',
+        tags: ['tombstone'],
         initial: 'unsent',
         states: {
           unsent: {
+            tags: ['unsent'],
             on: {
               forward:
                 variant === 'drop-tombstone-on-forward'
@@ -101,4 +113,5 @@ export function createReplicaSetPodMachine(variant: ProtocolVariant = 'correct')
       gone: { type: 'final', description: 'Rolled back or terminated; the name is never used again.' },
     },
   });
+  return typedLifecycle(machine, { states: replicaSetPodStates, events: replicaSetPodEvents, actions: replicaSetPodActions });
 }

@@ -5,7 +5,9 @@
  * preemption. Capacity is held until the termination completes below.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
+import type { PodTag } from './pod-tags.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const schedulerPodEvents = [
@@ -32,14 +34,19 @@ export const schedulerPodActions = [
   'notifyPreempted',
   'notifyTombstoneDone',
 ] as const;
+export type SchedulerPodAction = (typeof schedulerPodActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const schedulerPodStates = ['unknown', 'unscheduled', 'pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent', 'gone'] as const;
+export type SchedulerPodState = (typeof schedulerPodStates)[number];
 
 export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') {
   const tombstoneBound =
     variant === 'no-tombstones' ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   const aliveWhileTerminating = (phase: 'bound' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase}` } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
-  return setup({
-    types: { events: {} as { type: SchedulerPodEvent } },
+  const machine = setup({
+    types: { events: {} as { type: SchedulerPodEvent }, tags: {} as PodTag },
     actions: namedActions(schedulerPodActions),
   }).createMachine({
     id: 'scheduler-pod',
@@ -57,6 +64,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       unscheduled: {
         description: 'Waiting for a node with free capacity. Never an error: no churn.',
+        tags: ['alive', 'waiting'],
         on: {
           'decide.place': 'pending',
           'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
@@ -64,6 +72,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       pending: {
         description: 'Bound to a node, not yet forwarded to its Kubelet.',
+        tags: ['alive', 'waiting', 'placed', 'holdsCapacity', 'unsent'],
         on: {
           forward: { target: 'bound', actions: 'sendProvision' },
           'upstream.tombstone': { target: 'gone', actions: 'notifyTombstoneDone' },
@@ -71,6 +80,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       bound: {
         description: 'Forwarded to the Kubelet, not yet confirmed running (dirty).',
+        tags: ['alive', 'placed', 'holdsCapacity'],
         on: {
           'downstream.running': { target: 'running', actions: 'notifyRunning' },
           'snapshot.running': { target: 'running', actions: 'notifyRunning' },
@@ -84,6 +94,7 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       running: {
         description: 'Confirmed running by the Kubelet (clean).',
+        tags: ['alive', 'placed', 'holdsCapacity', 'clean'],
         on: {
           'snapshot.pending': 'bound',
           'downstream.failed': { target: 'gone', actions: 'notifyFailed' },
@@ -95,9 +106,11 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       },
       terminating: {
         description: 'A tombstone: still counted against the node until the Kubelet reports the kill.',
+        tags: ['tombstone', 'placed', 'holdsCapacity'],
         initial: 'unsent',
         states: {
           unsent: {
+            tags: ['unsent'],
             on: {
               forward:
                 variant === 'drop-tombstone-on-forward'
@@ -119,4 +132,5 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
       gone: { type: 'final', description: 'Rolled back or terminated; capacity is free again.' },
     },
   });
+  return typedLifecycle(machine, { states: schedulerPodStates, events: schedulerPodEvents, actions: schedulerPodActions });
 }

@@ -4,14 +4,20 @@
  * Every new session re-sends it (round 2 carries the current desired scale).
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 
 export const scaleEntryEvents = ['decide.set', 'forward', 'downstream.applied', 'session.opened'] as const;
 export type ScaleEntryEvent = (typeof scaleEntryEvents)[number];
 export const scaleEntryActions = ['sendScale'] as const;
+export type ScaleEntryAction = (typeof scaleEntryActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const scaleEntryStates = ['unsent', 'sent', 'applied'] as const;
+export type ScaleEntryState = (typeof scaleEntryStates)[number];
 
 export function createScaleEntryMachine() {
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: ScaleEntryEvent } },
     actions: namedActions(scaleEntryActions),
   }).createMachine({
@@ -30,4 +36,5 @@ export function createScaleEntryMachine() {
     },
     on: { 'decide.set': '.unsent', 'session.opened': '.unsent' },
   });
+  return typedLifecycle(machine, { states: scaleEntryStates, events: scaleEntryEvents, actions: scaleEntryActions });
 }

@@ -4,19 +4,25 @@
  * stage (a downstream link not yet synced in this incarnation) defers its answer.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const downstreamSessionEvents = ['hello.whileWarm', 'hello.whileCold', 'stage.warmed', 'sync.received', 'link.lost'] as const;
 export type DownstreamSessionEvent = (typeof downstreamSessionEvents)[number];
 export const downstreamSessionActions = ['adoptEpoch', 'sendSnapshot'] as const;
+export type DownstreamSessionAction = (typeof downstreamSessionActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const downstreamSessionStates = ['idle', 'helloDeferred', 'awaitingSync', 'synced'] as const;
+export type DownstreamSessionState = (typeof downstreamSessionStates)[number];
 
 export function createDownstreamSessionMachine(variant: ProtocolVariant = 'correct') {
   const helloWhileCold =
     variant === 'cold-handshake'
       ? { target: '.awaitingSync', actions: ['adoptEpoch', 'sendSnapshot'] } as const
       : { target: '.helloDeferred', actions: 'adoptEpoch' } as const;
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: DownstreamSessionEvent } },
     actions: namedActions(downstreamSessionActions),
   }).createMachine({
@@ -40,4 +46,5 @@ export function createDownstreamSessionMachine(variant: ProtocolVariant = 'corre
       'link.lost': '.idle',
     },
   });
+  return typedLifecycle(machine, { states: downstreamSessionStates, events: downstreamSessionEvents, actions: downstreamSessionActions });
 }

@@ -4,14 +4,20 @@
  * reconciliation and `session.sync`, after which this side is synced.
  */
 import { setup } from 'xstate';
+import { typedLifecycle } from '../core/lifecycle.js';
 import { namedActions } from '../core/no-op-actions.js';
 
 export const upstreamSessionEvents = ['link.connected', 'snapshot.received', 'link.lost', 'session.rejected'] as const;
 export type UpstreamSessionEvent = (typeof upstreamSessionEvents)[number];
 export const upstreamSessionActions = ['openSession', 'reconcileSnapshot', 'sendSync'] as const;
+export type UpstreamSessionAction = (typeof upstreamSessionActions)[number];
+
+/** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
+export const upstreamSessionStates = ['disconnected', 'awaitingSnapshot', 'synced'] as const;
+export type UpstreamSessionState = (typeof upstreamSessionStates)[number];
 
 export function createUpstreamSessionMachine() {
-  return setup({
+  const machine = setup({
     types: { events: {} as { type: UpstreamSessionEvent } },
     actions: namedActions(upstreamSessionActions),
   }).createMachine({
@@ -32,4 +38,5 @@ export function createUpstreamSessionMachine() {
     },
     on: { 'link.lost': '.disconnected', 'session.rejected': '.disconnected' },
   });
+  return typedLifecycle(machine, { states: upstreamSessionStates, events: upstreamSessionEvents, actions: upstreamSessionActions });
 }

@@ -90,7 +90,7 @@ class AutoscalerStep {
       }
       case 'link.lost':
         if (event.link === this.state.toDeployment.link)
-          this.state = { ...this.state, toDeployment: loseClientSession(this.machines, this.state.toDeployment) };
+          this.state = { ...this.state, toDeployment: loseClientSession(this.machines, this.state.toDeployment, this.out) };
         return 'none';
       case 'message.received':
         if (event.link !== this.state.toDeployment.link) return 'fenced';
@@ -108,13 +108,16 @@ class AutoscalerStep {
   private fromDeployment(message: UpMessage): Disposition {
     if (!clientAdmits(this.state.toDeployment, message, this.config.variant)) return 'fenced';
     switch (message.type) {
-      case 'session.snapshot':
+      case 'session.snapshot': {
         // The Autoscaler's counts are the truth: all are re-sent, whatever the snapshot holds.
-        this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales), toDeployment: completeHandshake(this.machines, this.state.toDeployment) };
-        this.out.send(this.state.toDeployment.link, { type: 'session.sync', epoch: this.state.toDeployment.epoch });
+        const toDeployment = completeHandshake(this.machines, this.state.toDeployment, this.out, () => {
+          this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales) };
+        });
+        this.state = { ...this.state, toDeployment };
         return 'applied';
+      }
       case 'session.rejected':
-        this.state = { ...this.state, toDeployment: rejectClientSession(this.machines, this.state.toDeployment) };
+        this.state = { ...this.state, toDeployment: rejectClientSession(this.machines, this.state.toDeployment, this.out) };
         return 'applied';
       case 'scale.applied':
         this.state = { ...this.state, scales: markApplied(this.machines, this.state.scales, message.scale.function, message.scale.desired) };

@@ -78,7 +78,7 @@ class DeploymentStep {
       }
       case 'link.lost':
         if (event.link === this.state.toReplicaSet.link)
-          this.state = { ...this.state, toReplicaSet: loseClientSession(this.machines, this.state.toReplicaSet) };
+          this.state = { ...this.state, toReplicaSet: loseClientSession(this.machines, this.state.toReplicaSet, this.out) };
         if (event.link === this.state.fromAutoscaler.link)
           this.state = { ...this.state, fromAutoscaler: loseServerSession(this.machines, this.state.fromAutoscaler) };
         return 'none';
@@ -115,16 +115,17 @@ class DeploymentStep {
     if (!clientAdmits(this.state.toReplicaSet, message, this.config.variant)) return 'fenced';
     switch (message.type) {
       case 'session.snapshot': {
-        // A cold Deployment adopts the ReplicaSet's counts until the Autoscaler tells it; every held count is re-sent.
-        let scales = this.state.scales;
-        for (const s of message.scales) if (!(s.function in scales)) scales = withEntry(scales, s.function, { desired: s.desired, lifecycle: 'applied' });
-        scales = markAllUnsent(this.machines, scales);
-        this.state = { ...this.state, scales, toReplicaSet: completeHandshake(this.machines, this.state.toReplicaSet) };
-        this.out.send(this.state.toReplicaSet.link, { type: 'session.sync', epoch: this.state.toReplicaSet.epoch });
+        const toReplicaSet = completeHandshake(this.machines, this.state.toReplicaSet, this.out, () => {
+          // A cold Deployment adopts the ReplicaSet's counts until the Autoscaler tells it; every held count is re-sent.
+          let scales = this.state.scales;
+          for (const s of message.scales) if (!(s.function in scales)) scales = withEntry(scales, s.function, { desired: s.desired, lifecycle: 'applied' });
+          this.state = { ...this.state, scales: markAllUnsent(this.machines, scales) };
+        });
+        this.state = { ...this.state, toReplicaSet };
         return 'applied';
       }
       case 'session.rejected':
-        this.state = { ...this.state, toReplicaSet: rejectClientSession(this.machines, this.state.toReplicaSet) };
+        this.state = { ...this.state, toReplicaSet: rejectClientSession(this.machines, this.state.toReplicaSet, this.out) };
         return 'applied';
       case 'scale.applied': {
         const before = this.state.scales[message.scale.function];

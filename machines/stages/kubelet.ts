@@ -8,10 +8,12 @@ import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { PodRecord } from '../core/records.js';
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
+import { podStatesWith } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
+import type { KubeletPodAction, KubeletPodEvent, KubeletPodState } from '../pods/kubelet-pod.machine.js';
 import { describeCache, podGroupingOf, putPod, PodCache, type PodEntry } from './pod-cache.js';
 import {
   loseServerSession,
@@ -39,7 +41,7 @@ export interface KubeletState {
   readonly role: 'kubelet';
   readonly incarnation: number;
   readonly fromScheduler: ServerSide;
-  readonly pods: PodCache;
+  readonly pods: PodCache<KubeletPodState>;
 }
 
 /** `state` with some parts replaced, built key by key (machines/README.md, Performance: no spreads on hot paths). */
@@ -53,6 +55,8 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
   for (const item of inventory) {
     const step = stepLifecycle(machines.kubeletPod, 'unknown', `inventory.${item.state}`);
     assert(step.changed, `inventory state ${item.state} is adopted`);
+    // A boot has no session and no sandbox request yet: `bootEffects` re-issues the kills (REQ-POD-013).
+    assert(step.actions.length === 0, `adopting an inventory sandbox asks for nothing: ${step.actions.join(', ')}`);
     pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin: step.state === 'killing' ? 'kubelet' : null });
   }
   return { role: 'kubelet', incarnation, fromScheduler: newServerSide(schedulerToKubelet(config.node)), pods };
@@ -64,9 +68,11 @@ export function stepKubelet(config: KubeletConfig, state: KubeletState, event: S
   return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
 }
 
-/** Sandboxes that hold capacity: starting, running and being killed. */
-export function sandboxesHeld(pods: PodCache): number {
-  return pods.countIn('starting') + pods.countIn('running') + pods.countIn('killing');
+/** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
+export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
+  let held = 0;
+  for (const state of podStatesWith('kubelet-pod', 'holdsCapacity')) held += pods.countIn(state);
+  return held;
 }
 
 class KubeletStep {
@@ -106,7 +112,7 @@ class KubeletStep {
     if (receipt.kind === 'session') {
       this.state = kubeletStateWith(this.state, { fromScheduler: receipt.side });
       if (receipt.answerNow) {
-        const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+        const view = describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones');
         this.out.send(link, { type: 'session.snapshot', epoch: receipt.side.epoch, scales: [], ...view });
       }
       return receipt.disposition;
@@ -135,14 +141,14 @@ class KubeletStep {
     return 'fenced';
   }
 
-  private podEvent(name: string, event: string, origin: PodEntry['origin'] = null): void {
+  private podEvent(name: string, event: KubeletPodEvent, origin: PodEntry<KubeletPodState>['origin'] = null): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return;
     this.podEventOf(entry, event, origin);
   }
 
   /** Applies `event` to `entry`, which may not be cached yet (a new provision): the cache is updated once. */
-  private podEventOf(entry: PodEntry, event: string, origin: PodEntry['origin'] = null): void {
+  private podEventOf(entry: PodEntry<KubeletPodState>, event: KubeletPodEvent, origin: PodEntry<KubeletPodState>['origin'] = null): void {
     const name = entry.record.name;
     const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
     if (!step.changed) {
@@ -152,15 +158,28 @@ class KubeletStep {
       return;
     }
     this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
-    const next: PodEntry = { record: entry.record, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
+    const next: PodEntry<KubeletPodState> = { record: entry.record, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
     this.state = kubeletStateWith(this.state, { pods: putPod(this.state.pods, next) });
-    for (const action of step.actions) {
-      if (action === 'startSandbox') this.out.push({ type: 'sandbox.start', pod: entry.record });
-      else if (action === 'killSandbox') this.out.push({ type: 'sandbox.kill', pod: entry.record });
-      else if (action === 'notifyRunning') this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
-      else if (action === 'notifyFailed') this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'sandbox-failed' });
-      else if (action === 'notifyRejected') this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'capacity-exceeded' });
-      else if (action === 'notifyTombstoneDone') this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name });
+    for (const action of step.actions) this.podAction(action, entry.record);
+  }
+
+  private podAction(action: KubeletPodAction, pod: PodRecord): void {
+    const name = pod.name;
+    switch (action) {
+      case 'startSandbox':
+        return this.out.push({ type: 'sandbox.start', pod });
+      case 'killSandbox':
+        return this.out.push({ type: 'sandbox.kill', pod });
+      case 'notifyRunning':
+        return this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
+      case 'notifyFailed':
+        return this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'sandbox-failed' });
+      case 'notifyRejected':
+        return this.notifyUp({ type: 'pod.failed', epoch: this.upEpoch, name, reason: 'capacity-exceeded' });
+      case 'notifyTombstoneDone':
+        return this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name });
+      default:
+        unreachable(action, 'Kubelet pod action');
     }
   }
 

@@ -3,22 +3,32 @@
  * pod-lifecycle machine plus the compact record. Shared helpers for snapshots and
  * per-session reconciliation (spec/03-write-back-cache.md).
  */
-import { stateIsAlive, stateIsTombstone } from './lifecycle-states.js';
+import { podStateHas, stateIsAlive, stateIsTombstone, type PodMachineName } from './lifecycle-states.js';
 import type { Role } from '../core/ids.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
 import { SortedMap } from '../core/sorted-map.js';
+import type { KubeletPodState } from '../pods/kubelet-pod.machine.js';
+import type { ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
+import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 
-export interface PodEntry {
+/** A state of any stage's pod machine; each stage's cache holds its own machine's states only. */
+export type PodLifecycle = ReplicaSetPodState | SchedulerPodState | KubeletPodState;
+
+export interface PodEntry<S extends string = PodLifecycle> {
   readonly record: PodRecord;
   /** State of the stage's pod-lifecycle machine, e.g. `terminating.sent`. */
-  readonly lifecycle: string;
+  readonly lifecycle: S;
   /** For a tombstone: the role that decided the termination; null while alive. */
   readonly origin: Role | null;
 }
 
 /** The entries of one group (one lifecycle state, alone or on one node), by pod name. */
-export type PodGroup = SortedMap<PodEntry>;
+export type PodGroup<S extends string = PodLifecycle> = SortedMap<PodEntry<S>>;
+
+/** Any stage's entry, as the cache's own bookkeeping handles it. */
+type AnyPodEntry = PodEntry<string>;
+type AnyPodGroup = SortedMap<AnyPodEntry>;
 
 /** How many entries of one function are alive and how many are tombstones. */
 export interface FunctionPodCounts {
@@ -34,7 +44,7 @@ function countsWith(counts: FunctionPodCounts, lifecycle: string, delta: number)
   return counts;
 }
 
-const noEntries: PodGroup = SortedMap.empty<PodEntry>();
+const noEntries: AnyPodGroup = SortedMap.empty<AnyPodEntry>();
 
 /**
  * What a cache keeps besides the entries by name, so that the stages' decisions read
@@ -47,17 +57,21 @@ const noEntries: PodGroup = SortedMap.empty<PodEntry>();
  * Every kept group costs each update that enters or leaves it a copied path, so a stage
  * lists only the states it walks; the other states are counted only.
  */
-export interface PodGrouping {
+export interface PodGrouping<S extends string = string> {
   readonly byNode: boolean;
   readonly countsByFunction: boolean;
-  readonly listed: readonly string[];
+  readonly listed: readonly S[];
 }
 
-export const podGroupingOf = {
+export const podGroupingOf: {
+  readonly replicaset: PodGrouping<ReplicaSetPodState>;
+  readonly scheduler: PodGrouping<SchedulerPodState>;
+  readonly kubelet: PodGrouping<KubeletPodState>;
+} = {
   replicaset: { byNode: false, countsByFunction: true, listed: ['pending', 'terminating.unsent'] },
   scheduler: { byNode: true, countsByFunction: false, listed: ['unscheduled', 'pending', 'terminating.unsent'] },
   kubelet: { byNode: false, countsByFunction: false, listed: [] },
-} as const satisfies Record<string, PodGrouping>;
+};
 
 const everyGrouping: PodGrouping = { byNode: true, countsByFunction: true, listed: ['unscheduled', 'pending', 'terminating.unsent'] };
 
@@ -125,20 +139,20 @@ function countedStates(counts: LifecycleCounts): Array<[string, number]> {
 }
 
 /** Groups of the listed states, by position in `listed`. */
-type ListedGroups = readonly PodGroup[];
+type ListedGroups = readonly AnyPodGroup[];
 
 /**
  * The groups with entry `name` moved from the group of state `before` to the group of
  * state `after` (null, or a state not listed, for none), holding `entry`. An entry that
  * stays in its group is replaced there: one update instead of a removal and an insertion.
  */
-function groupsMoved(groups: ListedGroups, listed: readonly string[], name: string, before: string | null, after: string | null, entry: PodEntry): ListedGroups {
+function groupsMoved(groups: ListedGroups, listed: readonly string[], name: string, before: string | null, after: string | null, entry: AnyPodEntry): ListedGroups {
   const from = before === null ? -1 : listed.indexOf(before);
   const to = after === null ? -1 : listed.indexOf(after);
   if (from < 0 && to < 0) return groups;
   const next = groups.slice();
-  if (from >= 0 && from !== to) next[from] = (next[from] as PodGroup).delete(name);
-  if (to >= 0) next[to] = (next[to] as PodGroup).set(name, entry);
+  if (from >= 0 && from !== to) next[from] = (next[from] as AnyPodGroup).delete(name);
+  if (to >= 0) next[to] = (next[to] as AnyPodGroup).set(name, entry);
   return next;
 }
 
@@ -149,7 +163,7 @@ interface NodeTable {
 }
 
 /** The node's table with `leaving` taken out and `entering` put in (either null for none). */
-function nodeTableWith(table: NodeTable, listed: readonly string[], name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): NodeTable {
+function nodeTableWith(table: NodeTable, listed: readonly string[], name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): NodeTable {
   const before = leaving === null ? null : leaving.lifecycle;
   const after = entering === null ? null : entering.lifecycle;
   const counts = countsMoved(table.counts, before, after);
@@ -158,12 +172,12 @@ function nodeTableWith(table: NodeTable, listed: readonly string[], name: string
 }
 
 /** Whether replacing `previous` by `entry` leaves the counts as they are: same function, same class (alive, tombstone or neither). */
-function sameCountClass(previous: PodEntry | null, entry: PodEntry): boolean {
+function sameCountClass(previous: AnyPodEntry | null, entry: AnyPodEntry): boolean {
   if (previous === null || previous.record.function !== entry.record.function) return false;
   return stateIsTombstone(previous.lifecycle) === stateIsTombstone(entry.lifecycle) && stateIsAlive(previous.lifecycle) === stateIsAlive(entry.lifecycle);
 }
 
-function countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delta: number): SortedMap<FunctionPodCounts> {
+function countedWith(counts: SortedMap<FunctionPodCounts>, entry: AnyPodEntry, delta: number): SortedMap<FunctionPodCounts> {
   const fn = entry.record.function;
   const before = counts.get(fn) ?? noPods;
   const after = countsWith(before, entry.lifecycle, delta);
@@ -177,10 +191,10 @@ function countedWith(counts: SortedMap<FunctionPodCounts>, entry: PodEntry, delt
  * derived from the entries and is not part of the state's content: `toJSON()` is the
  * entries by name only, the same JSON as a plain sorted record.
  */
-export class PodCache {
+export class PodCache<S extends string = PodLifecycle> {
   private constructor(
-    private readonly byName: SortedMap<PodEntry>,
-    readonly grouping: PodGrouping,
+    private readonly byName: SortedMap<PodEntry<S>>,
+    readonly grouping: PodGrouping<S>,
     /** Entries per lifecycle state. */
     private readonly counts: LifecycleCounts,
     /** The groups of the listed states; with `byNode`, of the entries bound to no node only. */
@@ -192,27 +206,27 @@ export class PodCache {
   ) {}
 
   /** An empty cache that keeps `grouping` (every index by default). */
-  static empty(grouping: PodGrouping = everyGrouping): PodCache {
-    return new PodCache(SortedMap.empty(), grouping, [], grouping.listed.map(() => noEntries), SortedMap.empty(), SortedMap.empty());
+  static empty<S extends string = PodLifecycle>(grouping: PodGrouping<S> = everyGrouping as PodGrouping<S>): PodCache<S> {
+    return new PodCache<S>(SortedMap.empty(), grouping, [], grouping.listed.map(() => noEntries), SortedMap.empty(), SortedMap.empty());
   }
 
   /** A cache of these entries (e.g. from a state's JSON). */
-  static of(entries: Iterable<PodEntry>, grouping: PodGrouping = everyGrouping): PodCache {
-    let cache = PodCache.empty(grouping);
+  static of<S extends string = PodLifecycle>(entries: Iterable<PodEntry<S>>, grouping: PodGrouping<S> = everyGrouping as PodGrouping<S>): PodCache<S> {
+    let cache = PodCache.empty<S>(grouping);
     for (const entry of entries) cache = cache.put(entry);
     return cache;
   }
 
   /** Revives a cache from its JSON form (`toJSON()`), e.g. a state sent between threads. */
-  static fromJSON(plain: Readonly<Record<string, PodEntry>>, grouping: PodGrouping = everyGrouping): PodCache {
-    return PodCache.of(Object.values(plain), grouping);
+  static fromJSON<S extends string = PodLifecycle>(plain: Readonly<Record<string, PodEntry<S>>>, grouping: PodGrouping<S> = everyGrouping as PodGrouping<S>): PodCache<S> {
+    return PodCache.of<S>(Object.values(plain), grouping);
   }
 
   get size(): number {
     return this.byName.size;
   }
 
-  get(name: string): PodEntry | undefined {
+  get(name: string): PodEntry<S> | undefined {
     return this.byName.get(name);
   }
 
@@ -221,12 +235,12 @@ export class PodCache {
   }
 
   /** Every entry, in pod-name order. */
-  entries(): IterableIterator<PodEntry> {
+  entries(): IterableIterator<PodEntry<S>> {
     return this.byName.values();
   }
 
   /** Every (pod name, entry) pair, in pod-name order. */
-  entriesByName(): IterableIterator<[string, PodEntry]> {
+  entriesByName(): IterableIterator<[string, PodEntry<S>]> {
     return this.byName.entries();
   }
 
@@ -239,7 +253,7 @@ export class PodCache {
    * at most one group (of a listed state, on its node or not); the counts change only
    * when the entry changes state, node, function or class.
    */
-  put(entry: PodEntry): PodCache {
+  put(entry: PodEntry<S>): PodCache<S> {
     const name = entry.record.name;
     const previous = this.byName.get(name);
     if (previous === entry) return this;
@@ -255,17 +269,17 @@ export class PodCache {
       if (leaving !== null) countsByFunction = countedWith(countsByFunction, leaving, -1);
       countsByFunction = countedWith(countsByFunction, entry, 1);
     }
-    return new PodCache(byName, this.grouping, counts, groups, nodes, countsByFunction);
+    return new PodCache<S>(byName, this.grouping, counts, groups, nodes, countsByFunction);
   }
 
   /** The state of an entry that the cache-wide groups hold (bound entries are grouped per node when kept); null for none. */
-  private unboundStateOf(entry: PodEntry | null): string | null {
+  private unboundStateOf(entry: AnyPodEntry | null): string | null {
     if (entry === null || (this.grouping.byNode && entry.record.node !== null)) return null;
     return entry.lifecycle;
   }
 
   /** The node tables with `leaving` taken out of its node's table and `entering` put into its own (either null for none). */
-  private nodesWith(name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): SortedMap<NodeTable> {
+  private nodesWith(name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): SortedMap<NodeTable> {
     const nodeBefore = leaving === null ? null : leaving.record.node;
     const nodeAfter = entering === null ? null : entering.record.node;
     let nodes = this.nodes;
@@ -274,7 +288,7 @@ export class PodCache {
     return nodes;
   }
 
-  private withNodeTable(nodes: SortedMap<NodeTable>, node: string, name: string, leaving: PodEntry | null, entering: PodEntry | null, entry: PodEntry): SortedMap<NodeTable> {
+  private withNodeTable(nodes: SortedMap<NodeTable>, node: string, name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): SortedMap<NodeTable> {
     const table = nodes.get(node) ?? this.emptyNodeTable();
     const next = nodeTableWith(table, this.grouping.listed, name, leaving, entering, entry);
     return next === table ? nodes : nodes.set(node, next);
@@ -285,12 +299,12 @@ export class PodCache {
   }
 
   /** How many entries are in `lifecycle`. */
-  countIn(lifecycle: string): number {
+  countIn(lifecycle: S): number {
     return countOf(this.counts, lifecycle);
   }
 
   /** How many entries bound to `node` are in one of `lifecycles`. */
-  countOnNode(node: string, lifecycles: readonly string[]): number {
+  countOnNode(node: string, lifecycles: readonly S[]): number {
     assert(this.grouping.byNode, 'this cache keeps no counts per node');
     const table = this.nodes.get(node);
     if (table === undefined) return 0;
@@ -304,25 +318,25 @@ export class PodCache {
    * The entries in `lifecycle`, by name: kept for a listed state (unless some are kept
    * per node); otherwise found by a scan of every entry, for rare uses.
    */
-  inLifecycle(lifecycle: string): PodGroup {
+  inLifecycle(lifecycle: S): PodGroup<S> {
     const at = this.grouping.listed.indexOf(lifecycle);
-    const group = at < 0 ? null : (this.groups[at] as PodGroup);
+    const group = at < 0 ? null : (this.groups[at] as PodGroup<S>);
     if (group !== null && group.size === this.countIn(lifecycle)) return group;
     return this.scan((e) => e.lifecycle === lifecycle);
   }
 
   /** The entries bound to `node` in `lifecycle`, by name: kept for a listed state; otherwise found by a scan of every entry, for rare uses. */
-  onNode(node: string, lifecycle: string): PodGroup {
+  onNode(node: string, lifecycle: S): PodGroup<S> {
     assert(this.grouping.byNode, 'this cache keeps no groups per node');
     const table = this.nodes.get(node);
-    if (table === undefined || countOf(table.counts, lifecycle) === 0) return noEntries;
+    if (table === undefined || countOf(table.counts, lifecycle) === 0) return noEntries as PodGroup<S>;
     const at = this.grouping.listed.indexOf(lifecycle);
-    if (at >= 0) return table.groups[at] as PodGroup;
+    if (at >= 0) return table.groups[at] as PodGroup<S>;
     return this.scan((e) => e.lifecycle === lifecycle && e.record.node === node);
   }
 
-  private scan(belongs: (entry: PodEntry) => boolean): PodGroup {
-    let found = noEntries;
+  private scan(belongs: (entry: PodEntry<S>) => boolean): PodGroup<S> {
+    let found = noEntries as PodGroup<S>;
     for (const [name, entry] of this.byName.entries()) if (belongs(entry)) found = found.set(name, entry);
     return found;
   }
@@ -334,11 +348,11 @@ export class PodCache {
   }
 
   /** The lifecycle states some entry is in, in order. */
-  lifecycles(): string[] {
-    return countedStates(this.counts).map(([state]) => state);
+  lifecycles(): S[] {
+    return countedStates(this.counts).map(([state]) => state as S);
   }
 
-  toJSON(): Record<string, PodEntry> {
+  toJSON(): Record<string, PodEntry<S>> {
     return this.byName.toJSON();
   }
 
@@ -363,7 +377,7 @@ export class PodCache {
 }
 
 /** Stores the entry, or removes it when its lifecycle reached `gone`. */
-export function putPod(pods: PodCache, entry: PodEntry): PodCache {
+export function putPod<S extends string>(pods: PodCache<S>, entry: PodEntry<S>): PodCache<S> {
   return pods.put(entry);
 }
 
@@ -403,9 +417,9 @@ export function snapshotRecord(index: SnapshotIndex, name: string): { record: Po
 }
 
 /** The alive pods and tombstones of a cache, as a snapshot carries them. */
-export function describeCache(
-  pods: PodCache,
-  phaseOf: (lifecycle: string) => 'pending' | 'running',
+export function describeCache<S extends string>(
+  pods: PodCache<S>,
+  machine: PodMachineName,
   withTombstones: boolean,
 ): { pods: AlivePod[]; tombstones: TombstoneRecord[] } {
   const alive: AlivePod[] = [];
@@ -414,7 +428,8 @@ export function describeCache(
     if (stateIsTombstone(entry.lifecycle)) {
       if (withTombstones) tombstones.push({ record: entry.record, origin: entry.origin ?? 'kubelet' });
     } else if (stateIsAlive(entry.lifecycle)) {
-      alive.push({ record: entry.record, phase: phaseOf(entry.lifecycle) });
+      // A clean entry is confirmed running; any other alive one is reported pending.
+      alive.push({ record: entry.record, phase: podStateHas(machine, entry.lifecycle, 'clean') ? 'running' : 'pending' });
     }
   }
   return { pods: alive, tombstones };

@@ -3,7 +3,7 @@
  * Deployment for desired counts; upstream (client) of the Scheduler for pods.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import { stepLifecycle } from '../core/lifecycle.js';
@@ -16,6 +16,7 @@ import { chainLinks, functionSpecOf, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
+import type { ReplicaSetPodAction, ReplicaSetPodEvent, ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
 import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry } from './pod-cache.js';
 import {
   answerDeferredHello,
@@ -46,7 +47,7 @@ export interface ReplicaSetState {
   readonly toScheduler: ClientSide;
   /** Desired count per function; a function is absent while its count is unknown (after a restart). */
   readonly desired: SortedRecord<number>;
-  readonly pods: PodCache;
+  readonly pods: PodCache<ReplicaSetPodState>;
   /** Pods created by this incarnation: the ordinal of the next pod name. */
   readonly podsCreated: number;
 }
@@ -112,7 +113,7 @@ class ReplicaSetStep {
   }
 
   /** Every change of the pod cache goes through here, so that the step knows which functions it touched. */
-  private storePod(entry: PodEntry): void {
+  private storePod(entry: PodEntry<ReplicaSetPodState>): void {
     this.touched.add(entry.record.function);
     this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry) });
   }
@@ -126,7 +127,7 @@ class ReplicaSetStep {
       }
       case 'link.lost':
         if (event.link === this.state.toScheduler.link)
-          this.state = replicaSetStateWith(this.state, { toScheduler: loseClientSession(this.machines, this.state.toScheduler) });
+          this.state = replicaSetStateWith(this.state, { toScheduler: loseClientSession(this.machines, this.state.toScheduler, this.out) });
         if (event.link === this.state.fromDeployment.link)
           this.state = replicaSetStateWith(this.state, { fromDeployment: loseServerSession(this.machines, this.state.fromDeployment) });
         return 'none';
@@ -158,11 +159,13 @@ class ReplicaSetStep {
   private fromScheduler(message: UpMessage): Disposition {
     if (!clientAdmits(this.state.toScheduler, message, this.config.variant)) return 'fenced';
     switch (message.type) {
-      case 'session.snapshot':
-        this.reconcile(message);
+      case 'session.snapshot': {
+        const toScheduler = completeHandshake(this.machines, this.state.toScheduler, this.out, () => this.reconcile(message));
+        this.state = replicaSetStateWith(this.state, { toScheduler });
         return 'applied';
+      }
       case 'session.rejected':
-        this.state = replicaSetStateWith(this.state, { toScheduler: rejectClientSession(this.machines, this.state.toScheduler) });
+        this.state = replicaSetStateWith(this.state, { toScheduler: rejectClientSession(this.machines, this.state.toScheduler, this.out) });
         return 'applied';
       case 'pod.running':
         this.podEvent(message.name, 'downstream.running', null);
@@ -191,18 +194,18 @@ class ReplicaSetStep {
       assert(found !== undefined, 'a snapshot name has a record');
       this.adopt(found.record, snapshotEventFor(index, name), found.origin);
     }
-    this.state = replicaSetStateWith(this.state, { toScheduler: completeHandshake(this.machines, this.state.toScheduler) });
-    this.out.send(this.state.toScheduler.link, { type: 'session.sync', epoch: this.state.toScheduler.epoch });
   }
 
-  private adopt(record: PodEntry['record'], event: string, origin: Role | null): void {
+  private adopt(record: PodEntry<ReplicaSetPodState>['record'], event: ReplicaSetPodEvent, origin: Role | null): void {
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
     if (!step.changed) return;
     this.out.record('replicaset-pod', record.name, event, 'unknown', step.state);
-    this.storePod({ record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null });
+    const entry: PodEntry<ReplicaSetPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null };
+    for (const action of step.actions) this.podAction(action, entry);
+    this.storePod(entry);
   }
 
-  private podEvent(name: string, event: string, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
+  private podEvent(name: string, event: ReplicaSetPodEvent, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return; // unknown pod: nothing to roll back or complete
     const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
@@ -213,20 +216,31 @@ class ReplicaSetStep {
       nextOrigin = origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset';
     }
     if (!stateIsTombstone(step.state)) nextOrigin = null;
-    const next: PodEntry = { record: entry.record, lifecycle: step.state, origin: nextOrigin };
+    const next: PodEntry<ReplicaSetPodState> = { record: entry.record, lifecycle: step.state, origin: nextOrigin };
     for (const action of step.actions) this.podAction(action, next);
     this.storePod(next);
   }
 
-  private podAction(action: string, entry: PodEntry): void {
+  private podAction(action: ReplicaSetPodAction, entry: PodEntry<ReplicaSetPodState>): void {
     const link = this.state.toScheduler.link;
     const epoch = this.state.toScheduler.epoch;
-    if (action === 'sendProvision') {
-      assert(clientSynced(this.state.toScheduler), 'provisions are sent only on a synced session');
-      this.out.send(link, { type: 'pod.provision', epoch, pod: entry.record });
-    } else if (action === 'sendTombstone') {
-      // Under `no-tombstones` the kill is fire-and-forget and is lost when no session is synced.
-      if (clientSynced(this.state.toScheduler)) this.out.send(link, { type: 'pod.tombstone', epoch, name: entry.record.name, origin: 'replicaset' });
+    switch (action) {
+      case 'sendProvision':
+        assert(clientSynced(this.state.toScheduler), 'provisions are sent only on a synced session');
+        this.out.send(link, { type: 'pod.provision', epoch, pod: entry.record });
+        return;
+      case 'sendTombstone':
+        // Under `no-tombstones` the kill is fire-and-forget and is lost when no session is synced.
+        if (clientSynced(this.state.toScheduler)) this.out.send(link, { type: 'pod.tombstone', epoch, name: entry.record.name, origin: 'replicaset' });
+        return;
+      case 'recordRollback':
+        // REQ-POD-015: the entry is removed (it is `gone`) and its function is decided again in this
+        // step, so that a replacement, under a new name, is created and forwarded now if still needed.
+        assert(entry.lifecycle === 'gone', `a rolled-back pod leaves the cache: ${entry.record.name} is ${entry.lifecycle}`);
+        this.touched.add(entry.record.function);
+        return;
+      default:
+        unreachable(action, 'ReplicaSet pod action');
     }
   }
 
@@ -298,7 +312,9 @@ class ReplicaSetStep {
     assert(!this.state.pods.has(name), `pod name ${name} is already in the cache`);
     const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
     this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
-    this.storePod({ record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null });
+    const entry: PodEntry<ReplicaSetPodState> = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
+    for (const action of step.actions) this.podAction(action, entry);
+    this.storePod(entry);
     this.state = replicaSetStateWith(this.state, { podsCreated: this.state.podsCreated + 1 });
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
   }
@@ -314,7 +330,7 @@ class ReplicaSetStep {
 
 /** What this stage would answer in a snapshot (also used by the inspectors). */
 export function replicaSetSnapshotView(state: ReplicaSetState, variant: ProtocolVariant) {
-  return describeCache(state.pods, (l) => (l === 'running' ? 'running' : 'pending'), variant !== 'no-tombstones');
+  return describeCache(state.pods, 'replicaset-pod', variant !== 'no-tombstones');
 }
 
 export function replicaSetServerSynced(state: ReplicaSetState): boolean {

@@ -3,7 +3,7 @@
  * Downstream (server) of the ReplicaSet; upstream (client) of one Kubelet per node.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { LinkId, Role } from '../core/ids.js';
@@ -16,6 +16,7 @@ import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type
 import { EffectList } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
+import type { SchedulerPodAction, SchedulerPodEvent, SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
 import {
   answerDeferredHello,
@@ -47,7 +48,7 @@ export interface SchedulerState {
   readonly fromReplicaSet: ServerSide;
   /** One client side per node, keyed by node name. */
   readonly toKubelets: SortedRecord<ClientSide>;
-  readonly pods: PodCache;
+  readonly pods: PodCache<SchedulerPodState>;
 }
 
 /**
@@ -128,7 +129,7 @@ class SchedulerStep {
           this.state = schedulerStateWith(this.state, { fromReplicaSet: loseServerSession(this.machines, this.state.fromReplicaSet) });
         const node = this.nodeOfLink(event.link);
         const side = node === null ? undefined : this.state.toKubelets[node];
-        if (node !== null && side !== undefined) this.setKubeletSide(node, loseClientSession(this.machines, side));
+        if (node !== null && side !== undefined) this.setKubeletSide(node, loseClientSession(this.machines, side, this.out));
         return 'none';
       }
       case 'message.received': {
@@ -181,11 +182,11 @@ class SchedulerStep {
           this.rejection = { reason: 'malformed', message: misplaced };
           return 'rejected';
         }
-        this.reconcile(node, message);
+        this.setKubeletSide(node, completeHandshake(this.machines, side, this.out, () => this.reconcile(node, message)));
         return 'applied';
       }
       case 'session.rejected':
-        this.setKubeletSide(node, rejectClientSession(this.machines, side));
+        this.setKubeletSide(node, rejectClientSession(this.machines, side, this.out));
         return 'applied';
       case 'pod.running':
         this.podEventFromNode(node, message.name, 'downstream.running', {});
@@ -201,7 +202,7 @@ class SchedulerStep {
     }
   }
 
-  private podEventFromNode(node: string, name: string, event: string, context: PodEventContext): void {
+  private podEventFromNode(node: string, name: string, event: SchedulerPodEvent, context: PodEventContext): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined || entry.record.node !== node) return;
     this.podEvent(name, event, context);
@@ -220,22 +221,18 @@ class SchedulerStep {
       assert(found !== undefined, 'a snapshot name has a record');
       this.adopt(boundTo(found.record, node), snapshotEventFor(index, name), found.origin);
     }
-    const side = this.state.toKubelets[node];
-    assert(side !== undefined, `no link to node ${node}`);
-    const synced = completeHandshake(this.machines, side);
-    this.setKubeletSide(node, synced);
-    this.out.send(synced.link, { type: 'session.sync', epoch: synced.epoch });
   }
 
-  private adopt(record: PodRecord, event: string, origin: Role | null): void {
+  private adopt(record: PodRecord, event: SchedulerPodEvent, origin: Role | null): void {
     const step = stepLifecycle(this.machines.schedulerPod, 'unknown', event);
     if (!step.changed) return;
     this.out.record('scheduler-pod', record.name, event, 'unknown', step.state);
-    const entry: PodEntry = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
+    const entry: PodEntry<SchedulerPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
     this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, entry) });
+    for (const action of step.actions) this.podAction(action, entry, {});
   }
 
-  private podEvent(name: string, event: string, context: PodEventContext): void {
+  private podEvent(name: string, event: SchedulerPodEvent, context: PodEventContext): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return;
     this.podEventOf(entry, event, context);
@@ -245,7 +242,7 @@ class SchedulerStep {
    * Applies `event` to `entry`, which may differ from the cached entry (a placement sets
    * its node): the cache is updated once, with both changes.
    */
-  private podEventOf(entry: PodEntry, event: string, context: PodEventContext): void {
+  private podEventOf(entry: PodEntry<SchedulerPodState>, event: SchedulerPodEvent, context: PodEventContext): void {
     const name = entry.record.name;
     const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
     if (!step.changed) {
@@ -259,12 +256,12 @@ class SchedulerStep {
     if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
       origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
     if (!stateIsTombstone(step.state)) origin = null;
-    const next: PodEntry = { record: entry.record, lifecycle: step.state, origin };
+    const next: PodEntry<SchedulerPodState> = { record: entry.record, lifecycle: step.state, origin };
     this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, next) });
     for (const action of step.actions) this.podAction(action, next, context);
   }
 
-  private podAction(action: string, entry: PodEntry, context: PodEventContext): void {
+  private podAction(action: SchedulerPodAction, entry: PodEntry<SchedulerPodState>, context: PodEventContext): void {
     const name = entry.record.name;
     switch (action) {
       case 'sendProvision':
@@ -286,6 +283,8 @@ class SchedulerStep {
         return this.notifyUp({ type: 'pod.preempted', epoch: this.upEpoch, name });
       case 'notifyTombstoneDone':
         return this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name });
+      default:
+        unreachable(action, 'Scheduler pod action');
     }
   }
 
@@ -310,7 +309,7 @@ class SchedulerStep {
 
   private sendSnapshot(): void {
     const side = this.state.fromReplicaSet;
-    const view = describeCache(this.state.pods, (l) => (l === 'running' ? 'running' : 'pending'), this.config.variant !== 'no-tombstones');
+    const view = describeCache(this.state.pods, 'scheduler-pod', this.config.variant !== 'no-tombstones');
     this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales: [], ...view });
   }
 
@@ -353,7 +352,7 @@ class SchedulerStep {
 }
 
 /** The states of pods bound to a node and not yet forwarded to its Kubelet. */
-const unsentStates = ['terminating.unsent', 'pending'];
+const unsentStates: readonly SchedulerPodState[] = ['terminating.unsent', 'pending'];
 
 /**
  * REQ-CACHE-010: a snapshot from `kubelet:<node>` is malformed when a pod in it names

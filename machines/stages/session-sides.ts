@@ -3,7 +3,7 @@
  * (spec/02-sessions-and-epochs.md). Every stage uses these; no stage fences on its own.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
-import { assert } from '../core/assert.js';
+import { assert, InvariantViolation, unreachable } from '../core/assert.js';
 import { epochOf, type Epoch } from '../core/epoch.js';
 import type { LinkId } from '../core/ids.js';
 import { stepLifecycle } from '../core/lifecycle.js';
@@ -11,12 +11,14 @@ import type { Disposition } from '../core/effects.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { EffectList } from './effects-builder.js';
 import type { MachineSet } from './machine-set.js';
+import type { DownstreamSessionEvent, DownstreamSessionState } from '../session/downstream-session.machine.js';
+import type { UpstreamSessionEvent, UpstreamSessionState } from '../session/upstream-session.machine.js';
 
 /** This stage is the upstream (client) of `link`. */
 export interface ClientSide {
   readonly link: LinkId;
   /** State of the upstream-session machine. */
-  readonly session: string;
+  readonly session: UpstreamSessionState;
   /** Epoch of the current (or last) session; 0 before the first. */
   readonly epoch: Epoch;
   /** Sessions opened on this link by this incarnation. */
@@ -29,7 +31,7 @@ export interface ClientSide {
 export interface ServerSide {
   readonly link: LinkId;
   /** State of the downstream-session machine. */
-  readonly session: string;
+  readonly session: DownstreamSessionState;
   /** The current epoch for this upstream: every other epoch is fenced. 0 before any hello. */
   readonly epoch: Epoch;
 }
@@ -59,28 +61,80 @@ export function serverMaySendUp(side: ServerSide): boolean {
   return side.session === 'awaitingSync' || side.session === 'synced';
 }
 
-/** Opens a new session with a fresh epoch; returns the side and the hello to send. */
-export function openSession(
-  machines: MachineSet,
-  side: ClientSide,
-  incarnation: number,
-): { side: ClientSide; hello: DownMessage | null } {
-  const step = stepLifecycle(machines.upstreamSession, side.session, 'link.connected');
-  if (!step.changed) return { side, hello: null };
-  const sessionsOpened = side.sessionsOpened + 1;
-  const epoch = epochOf(incarnation, sessionsOpened);
-  assert(epoch > side.epoch, 'a new session must have a newer epoch');
-  return { side: { ...side, session: step.state, epoch, sessionsOpened }, hello: { type: 'session.hello', epoch } };
+/** What a stage supplies to carry out the upstream-session machine's actions for one step. */
+interface ClientSideWork {
+  readonly incarnation: number;
+  readonly out: EffectList;
+  /** Round 2 of the handshake: the stage reconciles its cache with the snapshot just admitted. */
+  readonly reconcile: () => void;
 }
 
-export function loseClientSession(machines: MachineSet, side: ClientSide): ClientSide {
-  const step = stepLifecycle(machines.upstreamSession, side.session, 'link.lost');
-  return step.changed ? { ...side, session: step.state } : side;
+/**
+ * Steps the client side's session machine and carries out its actions: `openSession`
+ * takes a fresh epoch and sends the hello, `reconcileSnapshot` runs the stage's
+ * reconciliation, `sendSync` completes round 2.
+ */
+function stepClientSide(machines: MachineSet, side: ClientSide, event: UpstreamSessionEvent, work: ClientSideWork): ClientSide {
+  const step = stepLifecycle(machines.upstreamSession, side.session, event);
+  if (!step.changed) return side;
+  let next: ClientSide = { ...side, session: step.state, everSynced: side.everSynced || step.state === 'synced' };
+  for (const action of step.actions) {
+    switch (action) {
+      case 'openSession': {
+        const sessionsOpened = side.sessionsOpened + 1;
+        const epoch = epochOf(work.incarnation, sessionsOpened);
+        assert(epoch > side.epoch, 'a new session must have a newer epoch');
+        next = { ...next, epoch, sessionsOpened };
+        work.out.send(side.link, { type: 'session.hello', epoch });
+        break;
+      }
+      case 'reconcileSnapshot':
+        work.reconcile();
+        break;
+      case 'sendSync':
+        work.out.send(next.link, { type: 'session.sync', epoch: next.epoch });
+        break;
+      default:
+        unreachable(action, 'upstream session action');
+    }
+  }
+  return next;
+}
+
+function noReconcile(): void {
+  throw new InvariantViolation('only an admitted snapshot is reconciled');
+}
+
+export function loseClientSession(machines: MachineSet, side: ClientSide, out: EffectList): ClientSide {
+  return stepClientSide(machines, side, 'link.lost', { incarnation: 0, out, reconcile: noReconcile });
+}
+
+/**
+ * Steps the server side's session machine and carries out its actions: `adoptEpoch`
+ * makes the hello's epoch current, `sendSnapshot` says the stage must answer now.
+ */
+function stepServerSide(machines: MachineSet, side: ServerSide, event: DownstreamSessionEvent, helloEpoch: Epoch | null): { side: ServerSide; answerNow: boolean } {
+  const step = stepLifecycle(machines.downstreamSession, side.session, event);
+  let next: ServerSide = step.changed ? { ...side, session: step.state } : side;
+  let answerNow = false;
+  for (const action of step.actions) {
+    switch (action) {
+      case 'adoptEpoch':
+        assert(helloEpoch !== null, 'only a hello adopts an epoch');
+        next = { ...next, epoch: helloEpoch };
+        break;
+      case 'sendSnapshot':
+        answerNow = true;
+        break;
+      default:
+        unreachable(action, 'downstream session action');
+    }
+  }
+  return { side: next, answerNow };
 }
 
 export function loseServerSession(machines: MachineSet, side: ServerSide): ServerSide {
-  const step = stepLifecycle(machines.downstreamSession, side.session, 'link.lost');
-  return step.changed ? { ...side, session: step.state } : side;
+  return stepServerSide(machines, side, 'link.lost', null).side;
 }
 
 /**
@@ -107,40 +161,36 @@ export type HelloOutcome =
 /** A hello at the downstream: newer epochs start a new handshake; older or equal ones are stale. */
 export function receiveHello(machines: MachineSet, side: ServerSide, epoch: Epoch, warm: boolean, variant: ProtocolVariant): HelloOutcome {
   if (epoch <= side.epoch && variant !== 'no-fencing') return { kind: 'rejected' };
-  const step = stepLifecycle(machines.downstreamSession, side.session, warm ? 'hello.whileWarm' : 'hello.whileCold');
-  assert(step.actions.includes('adoptEpoch'), 'a hello always adopts its epoch');
-  return {
-    kind: 'accepted',
-    side: { ...side, session: step.state, epoch },
-    answerNow: step.actions.includes('sendSnapshot'),
-  };
+  const stepped = stepServerSide(machines, side, warm ? 'hello.whileWarm' : 'hello.whileCold', epoch);
+  assert(stepped.side.epoch === epoch, 'a hello always adopts its epoch');
+  return { kind: 'accepted', side: stepped.side, answerNow: stepped.answerNow };
 }
 
 /** `session.sync` at the downstream: completes the handshake of the current epoch. */
 export function receiveSync(machines: MachineSet, side: ServerSide, epoch: Epoch, variant: ProtocolVariant): ServerSide | null {
   if (epoch !== side.epoch && variant !== 'no-fencing') return null;
-  const step = stepLifecycle(machines.downstreamSession, side.session, 'sync.received');
-  if (!step.changed) return null;
-  return { ...side, session: step.state };
+  const stepped = stepServerSide(machines, side, 'sync.received', null);
+  return stepped.side === side ? null : stepped.side;
 }
 
 /** A deferred hello is answered once the stage is warm. Returns null when there is nothing to answer. */
 export function answerDeferredHello(machines: MachineSet, side: ServerSide): ServerSide | null {
-  const step = stepLifecycle(machines.downstreamSession, side.session, 'stage.warmed');
-  if (!step.changed) return null;
-  return { ...side, session: step.state };
+  const stepped = stepServerSide(machines, side, 'stage.warmed', null);
+  assert(stepped.answerNow === (stepped.side !== side), 'a deferred hello is answered when, and only when, the stage warms');
+  return stepped.answerNow ? stepped.side : null;
 }
 
-/** The upstream received the snapshot of its current session: it becomes synced (round 2 follows). */
-export function completeHandshake(machines: MachineSet, side: ClientSide): ClientSide {
-  const step = stepLifecycle(machines.upstreamSession, side.session, 'snapshot.received');
-  assert(step.changed, 'a snapshot is only admitted while awaiting it');
-  return { ...side, session: step.state, everSynced: true };
+/**
+ * The upstream received the snapshot of its current session: `reconcile` runs (round 2),
+ * then `session.sync` is sent, and the side is synced.
+ */
+export function completeHandshake(machines: MachineSet, side: ClientSide, out: EffectList, reconcile: () => void): ClientSide {
+  assert(side.session === 'awaitingSnapshot', 'a snapshot is only admitted while awaiting it');
+  return stepClientSide(machines, side, 'snapshot.received', { incarnation: 0, out, reconcile });
 }
 
-export function rejectClientSession(machines: MachineSet, side: ClientSide): ClientSide {
-  const step = stepLifecycle(machines.upstreamSession, side.session, 'session.rejected');
-  return step.changed ? { ...side, session: step.state } : side;
+export function rejectClientSession(machines: MachineSet, side: ClientSide, out: EffectList): ClientSide {
+  return stepClientSide(machines, side, 'session.rejected', { incarnation: 0, out, reconcile: noReconcile });
 }
 
 /** What a message at the downstream side is: a session message handled here, or a record for the stage. */
@@ -179,7 +229,5 @@ export function receiveAtServer(
 
 /** The upstream side opens a session when its transport is up: a fresh epoch and a hello. */
 export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {
-  const opened = openSession(machines, side, incarnation);
-  if (opened.hello !== null) out.send(side.link, opened.hello);
-  return opened.side;
+  return stepClientSide(machines, side, 'link.connected', { incarnation, out, reconcile: noReconcile });
 }

@@ -2,13 +2,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideReplicas as decideFromCounts, functionPodsOf, mayNeedDecision } from '../decisions/replicaset-decisions.js';
+import type { ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
 import type { PodEntry } from '../stages/pod-cache.js';
 
-function entry(name: string, lifecycle: string): PodEntry {
-  return { record: { name, function: 'fn', priority: 0, node: null }, lifecycle, origin: null } as PodEntry;
+function entry(name: string, lifecycle: ReplicaSetPodState): PodEntry<ReplicaSetPodState> {
+  return { record: { name, function: 'fn', priority: 0, node: null }, lifecycle, origin: null };
 }
 
-function decideReplicas(desired: number, entries: readonly PodEntry[], room: number) {
+function decideReplicas(desired: number, entries: readonly PodEntry<ReplicaSetPodState>[], room: number) {
   return decideFromCounts(desired, functionPodsOf(entries), room);
 }
 
@@ -34,7 +35,7 @@ describe('decideReplicas', () => {
 
 describe('mayNeedDecision', () => {
   it('is false only when the decision is "nothing", whatever the room', () => {
-    const lifecycles = ['pending', 'provisioned', 'running', 'terminating.unsent', 'terminating.sent'];
+    const lifecycles: ReplicaSetPodState[] = ['pending', 'provisioned', 'running', 'terminating.unsent', 'terminating.sent'];
     fc.assert(
       fc.property(fc.nat(6), fc.array(fc.constantFrom(...lifecycles), { maxLength: 8 }), fc.integer({ min: -2, max: 8 }), (desired, states, room) => {
         const entries = states.map((lifecycle, i) => entry(`fn-1-${i}`, lifecycle));

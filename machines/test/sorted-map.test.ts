@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SortedMap, sortedMapNodeEntriesMax } from '../core/sorted-map.js';
-import { PodCache, podGroupingOf, type PodEntry, type PodGrouping } from '../stages/pod-cache.js';
+import { PodCache, podGroupingOf, type PodEntry, type PodGrouping, type PodLifecycle } from '../stages/pod-cache.js';
+import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 
 type Operation = { readonly kind: 'set'; readonly key: string; readonly value: number } | { readonly kind: 'delete'; readonly key: string };
 
@@ -60,7 +61,7 @@ describe('SortedMap', () => {
 });
 
 describe('PodCache', () => {
-  const entry = (name: string, lifecycle: string, node: string | null, fn = 'fn'): PodEntry => ({ record: { name, function: fn, priority: 0, node }, lifecycle, origin: null });
+  const entry = (name: string, lifecycle: PodLifecycle, node: string | null, fn = 'fn'): PodEntry => ({ record: { name, function: fn, priority: 0, node }, lifecycle, origin: null });
 
   it('groups entries by lifecycle state and node, counts them per function, and moves them when they change', () => {
     let cache = PodCache.of([entry('fn-1-0', 'unscheduled', null), entry('fn-1-1', 'pending', 'n1'), entry('gn-1-0', 'pending', 'n2', 'gn')]);
@@ -88,7 +89,7 @@ describe('PodCache', () => {
 });
 
 describe('PodCache against a list of entries', () => {
-  const lifecycles = ['unscheduled', 'pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent', 'gone'];
+  const lifecycles: readonly SchedulerPodState[] = ['unscheduled', 'pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent', 'gone'];
   const putArbitrary = fc.record({
     pod: fc.integer({ min: 0, max: 80 }),
     fn: fc.constantFrom('fn', 'gn'),
@@ -96,7 +97,7 @@ describe('PodCache against a list of entries', () => {
     node: fc.constantFrom(null, 'n1', 'n2'),
     origin: fc.constantFrom(null, 'scheduler' as const),
   });
-  const groupings: Array<[string, PodGrouping]> = [...Object.entries(podGroupingOf), ['every', PodCache.empty().grouping]];
+  const groupings: Array<[string, PodGrouping<PodLifecycle>]> = [...Object.entries(podGroupingOf), ['every', PodCache.empty().grouping]];
 
   it.each(groupings)('counts and groups match the entries after any puts (%s grouping), and old versions stay as they were', (_, grouping) => {
     fc.assert(

@@ -5,7 +5,7 @@
  * ends in one epoch, no tombstone left, every desired count acknowledged, every pod
  * running or waiting for capacity, and the caches agree with the Kubelets).
  */
-import { linkEnds, linksOf, stagesOf, stateIsAlive, stateIsTombstone, type StageId } from '../../machines/index.js';
+import { linkEnds, linksOf, podCacheClassOf, podMachineOfRole, podStateHas, roleOf, schedulerPodSentToNode, schedulerPodWaitsForNode, stagesOf, stateIsAlive, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
 import type { WireStageState } from '../wire/proto.js';
 import type { StoreHealthReport } from '../store/store-health.js';
@@ -101,11 +101,21 @@ function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageS
   if (state === null)
     return { stage, address, reachable: false, incarnation: 0, warm: false, sessions: [], cache: { dirty: 0, clean: 0, tombstones: 0, waiting: 0 }, scales: [] };
   const cache = { dirty: 0, clean: 0, tombstones: 0, waiting: 0 };
+  const machine = podMachineOfRole(roleOf(stage));
   for (const pod of state.pods) {
-    if (stateIsTombstone(pod.state)) cache.tombstones++;
-    else if (pod.state === 'running') cache.clean++;
-    else if (pod.state === 'pending' || pod.state === 'unscheduled') cache.waiting++;
-    else cache.dirty++;
+    switch (machine === null ? null : podCacheClassOf(machine, pod.state)) {
+      case 'tombstone':
+        cache.tombstones++;
+        break;
+      case 'clean':
+        cache.clean++;
+        break;
+      case 'waiting':
+        cache.waiting++;
+        break;
+      default:
+        cache.dirty++;
+    }
   }
   return {
     stage,
@@ -142,22 +152,22 @@ export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<Stage
   const kubeletPods = config.chain.nodes.flatMap((n) => states.get(`kubelet:${n.name}`)?.pods ?? []);
   const functions = config.chain.functions.map((f) => {
     const desired = autoscaler?.scales.find((s) => s.function === f.name)?.desired ?? 0;
-    const running = kubeletPods.filter((p) => p.record.function === f.name && p.state === 'running').length;
-    const waiting = (scheduler?.pods ?? []).filter((p) => p.record.function === f.name && p.state === 'unscheduled').length;
+    const running = kubeletPods.filter((p) => p.record.function === f.name && podStateHas('kubelet-pod', p.state, 'clean')).length;
+    const waiting = (scheduler?.pods ?? []).filter((p) => p.record.function === f.name && schedulerPodWaitsForNode(p.state)).length;
     return { function: f.name, desired, running, waiting };
   });
   for (const f of functions) if (f.running + f.waiting !== f.desired) problems.push(`${f.function}: ${f.running} running + ${f.waiting} waiting, desired ${f.desired}`);
   const free = (scheduler?.nodes ?? []).reduce((sum, n) => sum + Math.max(0, n.capacity - n.used), 0);
   if (functions.some((f) => f.waiting > 0) && free > 0) problems.push(`pods wait although ${free} slot(s) are free`);
-  for (const pod of kubeletPods) if (pod.state !== 'running') problems.push(`kubelet:${pod.record.node} holds ${pod.record.name} as ${pod.state}`);
+  for (const pod of kubeletPods) if (!podStateHas('kubelet-pod', pod.state, 'clean')) problems.push(`kubelet:${pod.record.node} holds ${pod.record.name} as ${pod.state}`);
   if (replicaset !== undefined && replicaset !== null && scheduler !== undefined && scheduler !== null) {
     const rsNames = new Set(replicaset.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
     const schedulerNames = new Set(scheduler.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
     const kubeletNames = new Set(kubeletPods.map((p) => p.record.name));
-    const bound = scheduler.pods.filter((p) => p.state !== 'unscheduled').map((p) => p.record.name);
+    const bound = scheduler.pods.filter((p) => schedulerPodSentToNode(p.state)).map((p) => p.record.name);
     if (rsNames.size !== schedulerNames.size || [...rsNames].some((n) => !schedulerNames.has(n))) problems.push('replicaset and scheduler hold different pods');
     if (bound.length !== kubeletNames.size || bound.some((n) => !kubeletNames.has(n))) problems.push('scheduler and kubelets hold different pods');
-    for (const p of scheduler.pods) if (p.state !== 'running' && p.state !== 'unscheduled') problems.push(`scheduler holds ${p.record.name} as ${p.state}`);
+    for (const p of scheduler.pods) if (!podStateHas('scheduler-pod', p.state, 'clean') && !schedulerPodWaitsForNode(p.state)) problems.push(`scheduler holds ${p.record.name} as ${p.state}`);
   }
   return { stages, functions, store, converged: problems.length === 0, problems: problems.slice(0, 20) };
 }

@@ -10,6 +10,8 @@ import {
   podCacheOf,
   roleOf,
   stageIsWarm,
+  podCacheClassOf,
+  podMachineOfRole,
   stateIsTombstone,
   type ChainConfig,
   type Effect,
@@ -37,14 +39,6 @@ export interface ObserverOptions {
   readonly state: () => StageState;
   /** The backing store's health and Pod object writes at this stage (read at scrape time); none: not reported. */
   readonly store?: () => { readonly health: StoreHealthReport; readonly writes: Readonly<ObjectWriterStats> };
-}
-
-/** The cache class of a pod entry, as `kd status` shows it: waiting (not yet forwarded), dirty, clean (running), tombstone. */
-export function cacheClassOf(lifecycle: string): 'dirty' | 'clean' | 'tombstone' | 'waiting' {
-  if (stateIsTombstone(lifecycle)) return 'tombstone';
-  if (lifecycle === 'running') return 'clean';
-  if (lifecycle === 'pending' || lifecycle === 'unscheduled') return 'waiting';
-  return 'dirty';
 }
 
 export class StageObserver {
@@ -169,7 +163,12 @@ export class StageObserver {
     const state = this.options.state();
     const counts = { dirty: 0, clean: 0, tombstone: 0, waiting: 0 };
     const pods = podCacheOf(state);
-    for (const lifecycle of pods.lifecycles()) counts[cacheClassOf(lifecycle)] += pods.countIn(lifecycle);
+    const machine = podMachineOfRole(roleOf(this.options.stage));
+    if (machine !== null)
+      for (const lifecycle of pods.lifecycles()) {
+        const cacheClass = podCacheClassOf(machine, lifecycle);
+        if (cacheClass !== null) counts[cacheClass] += pods.countIn(lifecycle);
+      }
     this.metrics.replace(
       'kubedirect_cache_pods',
       Object.entries(counts).map(([cls, value]) => ({ labels: { state: cls }, value })),

@@ -3,13 +3,13 @@
  * the fact it knows, read from the pod transitions of its step (the trace points of
  * machines/): the ReplicaSet writes a created pod (Pending) and deletes it when its
  * tombstone completes (or it is rolled back); the Scheduler writes the binding
- * (spec.nodeName); a Kubelet writes Running, and Succeeded (killed by a tombstone) or
- * Failed (the sandbox failed). This only observes transitions; it decides nothing.
+ * (spec.nodeName) when it places a waiting pod on a node; a Kubelet writes Running,
+ * and Succeeded (killed by a tombstone) or Failed (the sandbox failed). This only observes transitions; it decides nothing.
  *
  * Writes from different processes can reach the store in any order, so a write never
  * lowers a pod's phase (`rankOfPodObject`), and only the ReplicaSet creates an object.
  */
-import { podCacheOf, type StageState } from '../../machines/index.js';
+import { podCacheOf, podStateHas, type StageState } from '../../machines/index.js';
 import type { PodWrite } from './store.js';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -115,7 +115,8 @@ export function podWritesOf(trace: readonly Transition[], before: StageState, af
         else if (to === 'gone' && from !== 'unknown') writes.push({ kind: 'delete', pod: t.pod });
         break;
       case 'scheduler-pod':
-        if (to === 'bound' && from === 'unscheduled') put(t.pod, 'Pending', false);
+        // The binding: a waiting pod placed on a node (`unscheduled -> pending`), told by the machine's tags.
+        if (podStateHas('scheduler-pod', t.to, 'placed') && !podStateHas('scheduler-pod', t.from, 'placed') && podStateHas('scheduler-pod', t.from, 'alive')) put(t.pod, 'Pending', false);
         break;
       case 'kubelet-pod':
         if (to === 'running' && from === 'starting') put(t.pod, 'Running', false);

@@ -7,6 +7,7 @@
  * A real Autoscaler StageDriver, with a store whose writes resolve only when the test
  * says so.
  */
+import { StoreHealth } from '../store/store-health.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** A backing store that records each batch of desired counts and makes it durable only on `complete`. */
 class ControlledStore {
   readonly kind = 'file' as const;
+  /** Always available: the stage marks it so after each durable write (store-health.ts). */
+  readonly health = new StoreHealth('file', () => Promise.resolve(), () => {});
   readonly batches: Array<Record<string, number>> = [];
   private readonly pending: Array<() => void> = [];
 
@@ -41,7 +44,10 @@ class ControlledStore {
   enqueuePod = (): void => undefined;
   flush = (): Promise<void> => Promise.resolve();
   listPods = (): Promise<never[]> => Promise.resolve([]);
-  close = (): Promise<void> => Promise.resolve();
+  close = (): Promise<void> => {
+    this.health.close();
+    return Promise.resolve();
+  };
 }
 
 describe('group commit of desired counts at the Autoscaler', () => {
