@@ -7,7 +7,8 @@ import {
   configFileOf,
   logFileOf,
   runningStages,
-  startStageProcess,
+  runningSupervisorOf,
+  startSupervisor,
   stopCluster,
   waitHealthy,
   writeClusterConfig,
@@ -20,6 +21,7 @@ import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
 import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
+import { readSupervisorState, restartsOf } from '../runtime/cluster/supervisor.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
@@ -60,6 +62,8 @@ export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b]
 Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
 simulated sandbox runtime (or real processes: --sandbox process). Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data.
+A supervisor (kd supervise) restarts a stage that fails, with backoff; kd status shows
+the restarts.
 
 Options:
   --nodes N           nodes, one Kubelet each (default 4)
@@ -97,6 +101,8 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   }
   const dir = v.dir ?? defaultDir;
   const running = runningStages(dir);
+  const supervisor = runningSupervisorOf(dir);
+  if (supervisor !== null) running.push({ stage: `supervisor`, pid: supervisor });
   if (running.length > 0) throw new UsageError(`a cluster is already running in ${dir} (${running.map((r) => r.stage).join(', ')}): run "kd down${v.dir === undefined ? '' : ` --dir ${dir}`}" first`);
   const nodes = parseWholeNumber('nodes', text(v['nodes']), 4, 1, 64);
   const capacity = parseWholeNumber('capacity', text(v['capacity']), 100, 0, nodeCapacityMax);
@@ -112,7 +118,8 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
-  for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
+  // The supervisor starts the stages and restarts any that fails (runtime/cluster/supervisor.ts).
+  startSupervisor(dir);
   try {
     await waitHealthy(config, stages, 60_000);
   } catch (error) {
@@ -123,6 +130,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
   for (const stage of stages)
     print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
+  print(`  supervisor     restarts failed stages; log ${dir}/logs/supervisor.log`);
   print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
   return exitCodes.ok;
 }
@@ -218,10 +226,11 @@ export async function runStatus(argv: readonly string[], print: (line: string) =
   const waitSeconds = parseWholeNumber('wait', text(v['wait']), 10, 0, 3_600);
   const config = loadRunning(v.dir ?? defaultDir, 'status');
   const deadline = Date.now() + waitSeconds * 1_000;
-  let status = await clusterStatus(config);
+  const restarts = (): Readonly<Record<string, number>> => restartsOf(readSupervisorState(v.dir ?? defaultDir));
+  let status = await clusterStatus(config, restarts());
   while (!status.converged && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    status = await clusterStatus(config);
+    status = await clusterStatus(config, restarts());
   }
   print(v['json'] === true ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.converged ? exitCodes.ok : exitCodes.failed;

@@ -8,6 +8,7 @@ import { runReplay } from './replay-command.js';
 import { runSimulate, simulateHelp } from './simulate-command.js';
 import { runValidate } from './validate-command.js';
 import { runCerts } from './certs-command.js';
+import { runSupervise } from './supervise-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -26,6 +27,7 @@ const commands: Readonly<Record<string, Command>> = {
   scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, usageExitCode: exitCodes.usage },
   status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, usageExitCode: exitCodes.usage },
   down: { summary: 'stop the local cluster', run: runDown, usageExitCode: exitCodes.usage },
+  supervise: { summary: 'start the stages of a local cluster and restart those that fail (kd up runs it)', run: runSupervise, usageExitCode: exitCodes.usage },
   'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, usageExitCode: exitCodes.usage },
   conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, usageExitCode: exitCodes.usage },
   validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },

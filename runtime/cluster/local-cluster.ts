@@ -9,13 +9,14 @@
  *   DIR/objects/pods/       Pod objects of the file store (runtime/store/file-store.ts)
  *   DIR/certs/              with tls: the development CA and every identity (runtime/security/certs.ts)
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig, type SandboxDriver, type StageEndpoint } from '../config.js';
-import { killProcessSandboxes } from '../node/process-sandboxes.js';
+import { killProcessSandboxes, processRuns } from '../node/process-sandboxes.js';
+import { supervisorPidFileOf, type StageLauncher } from './supervisor.js';
 import { makeCertificates } from '../security/certs.js';
 import { operatorIdentity } from '../security/identity.js';
 import { getStageState, stageTargetOf } from './rpc.js';
@@ -125,21 +126,74 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
   return loadClusterConfig(configFileOf(root));
 }
 
-/** Starts one stage as a detached process writing its log to DIR/logs; returns its pid. */
-export function startStageProcess(dir: string, stage: StageId): number {
-  const root = resolve(dir);
-  mkdirSync(join(root, 'logs'), { recursive: true });
-  mkdirSync(join(root, 'pids'), { recursive: true });
-  const log = openSync(logFileOf(root, stage), 'a');
+/** The command line of a stage process of the cluster in `root` (after the node executable). */
+function stageArgsOf(root: string, stage: StageId): string[] {
   const role = roleOf(stage);
   const args = [...stageProcessNodeFlags, kdBin, 'node', '--role', role, '--config', configFileOf(root)];
   if (role === 'kubelet') args.push('--node', stage.slice('kubelet:'.length));
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], cwd: root });
-  closeSync(log);
+  return args;
+}
+
+/** Spawns one stage as a detached process writing its log to DIR/logs (the caller writes its pid file). */
+export function spawnStage(dir: string, stage: StageId, env: Readonly<Record<string, string>> = {}): ChildProcess {
+  const root = resolve(dir);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const log = openSync(logFileOf(root, stage), 'a');
+  try {
+    return spawn(process.execPath, stageArgsOf(root, stage), { detached: true, stdio: ['ignore', log, log], cwd: root, env: { ...process.env, ...env } });
+  } finally {
+    closeSync(log);
+  }
+}
+
+export function writePidFile(dir: string, stage: StageId, pid: number): void {
+  mkdirSync(join(resolve(dir), 'pids'), { recursive: true });
+  writeFileSync(pidFileOf(dir, stage), `${pid}\n`);
+}
+
+/**
+ * Starts one stage as a detached process writing its log to DIR/logs; returns its pid.
+ * If the stage already runs (its pid file names a live process, e.g. the supervisor
+ * restarted it first), returns that pid and starts nothing: one process per stage.
+ */
+export function startStageProcess(dir: string, stage: StageId): number {
+  const existing = pidOf(dir, stage);
+  if (existing !== null && processRuns(existing)) return existing;
+  const child = spawnStage(dir, stage);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${stage}`);
-  writeFileSync(pidFileOf(root, stage), `${child.pid}\n`);
+  writePidFile(dir, stage, child.pid);
   return child.pid;
+}
+
+/** The launcher of the supervisor (runtime/cluster/supervisor.ts) for the cluster in DIR. */
+export function stageLauncherOf(dir: string): StageLauncher {
+  return {
+    spawn: (stage, env) => spawnStage(dir, stage, env),
+    pidOf: (stage) => pidOf(dir, stage),
+    writePid: (stage, pid) => writePidFile(dir, stage, pid),
+  };
+}
+
+/** Starts `kd supervise` for DIR as a detached process (it starts the stages); returns its pid. */
+export function startSupervisor(dir: string): number {
+  const root = resolve(dir);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const log = openSync(join(root, 'logs', 'supervisor.log'), 'a');
+  const child = spawn(process.execPath, [kdBin, 'supervise', '--dir', root], { detached: true, stdio: ['ignore', log, log], cwd: root });
+  closeSync(log);
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not start the supervisor');
+  writeFileSync(supervisorPidFileOf(root), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** The pid of the running supervisor of DIR, or null. */
+export function runningSupervisorOf(dir: string): number | null {
+  const file = supervisorPidFileOf(dir);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && processRuns(pid) ? pid : null;
 }
 
 export function pidOf(dir: string, stage: StageId): number | null {
@@ -233,14 +287,18 @@ export function setLinkDialAddresses(dir: string, addresses: Readonly<Record<Lin
   return loadClusterConfig(file);
 }
 
-/** Stops every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
 /** Stops every stage of the cluster (SIGKILL after `graceMs`) and deletes its directory: the teardown of a throwaway cluster. */
 export async function removeCluster(dir: string, graceMs = 5_000): Promise<void> {
   await stopCluster(dir, graceMs);
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Stops the supervisor and every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
 export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{ stage: StageId; pid: number; outcome: 'stopped' | 'killed' }>> {
+  // The supervisor first, so that it restarts nothing it is about to stop.
+  const supervisor = runningSupervisorOf(dir);
+  if (supervisor !== null) await stopProcess(supervisor, graceMs);
+  rmSync(supervisorPidFileOf(dir), { force: true });
   const running = runningStages(dir);
   const results = await Promise.all(running.map(async ({ stage, pid }) => ({ stage, pid, outcome: await stopProcess(pid, graceMs) })));
   rmSync(join(resolve(dir), 'pids'), { recursive: true, force: true });

@@ -31,6 +31,7 @@ import {
 import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
 import { endpointOf, sandboxDriverOf, type ClusterConfig } from '../config.js';
 import { StageObserver } from '../observe/observer.js';
+import { stageRestartsEnv } from '../cluster/supervisor.js';
 import { podWritesOf } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
 import type { WireErrorDetail } from '../wire/proto.js';
@@ -101,6 +102,7 @@ export class StageDriver implements StagePort {
       metricsAddress: endpoint.metricsAddress ?? null,
       warn: (message) => this.log({ event: 'trace.warning', message }),
       state: () => this.state,
+      restarts: restartsOfEnvironment(),
     });
   }
 
@@ -267,4 +269,11 @@ export class StageDriver implements StagePort {
     if (this.sandboxes === null) throw new Error(`sandbox effect at ${this.stage}`);
     return this.sandboxes;
   }
+}
+
+/** The restart count a supervisor handed this process (runtime/cluster/supervisor.ts, KD_STAGE_RESTARTS); 0 without one or for a value that is not a count. */
+function restartsOfEnvironment(): number {
+  const raw = process.env[stageRestartsEnv];
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) return 0;
+  return Number(raw);
 }

@@ -32,6 +32,8 @@ export interface ObserverOptions {
   readonly warn: (message: string) => void;
   /** The stage's current state (read at scrape time for the gauges). */
   readonly state: () => StageState;
+  /** Times a supervisor restarted this stage after a failure, as it told this process at start (0 when unsupervised). */
+  readonly restarts?: number;
 }
 
 /** The cache class of a pod entry, as `kd status` shows it: waiting (not yet forwarded), dirty, clean (running), tombstone. */
@@ -82,7 +84,9 @@ export class StageObserver {
     m.declare('kubedirect_tombstones_total', 'counter', 'Pod transitions into a tombstone state.');
     m.declare('kubedirect_pod_transitions_total', 'counter', 'Pod lifecycle transitions, by machine event.');
     m.declare('kubedirect_sandbox_effects_total', 'counter', 'Kubelet: sandbox.start and sandbox.kill effects carried out.');
+    m.declare('kubedirect_stage_restarts_total', 'counter', "Times the stage's supervisor (kd up) restarted it after a failure, as the supervisor counts them; 0 when not supervised.");
     m.set('kubedirect_incarnation', {}, options.incarnation);
+    m.set('kubedirect_stage_restarts_total', {}, options.restarts ?? 0);
     this.metrics = m;
     this.counters = {
       steps: new LabeledCounters(m, 'kubedirect_stage_steps_total', ['event']),
