@@ -10,7 +10,7 @@
  *   DIR/certs/              with tls: the development CA and every identity (runtime/security/certs.ts)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
@@ -151,27 +151,79 @@ export function writePidFile(dir: string, stage: StageId, pid: number): void {
   writeFileSync(pidFileOf(dir, stage), `${pid}\n`);
 }
 
+/** A start lock older than this is left over from a process that died while holding it. */
+export const stageStartLockStaleMs = 10_000;
+/** How long a start waits for another process's start of the same stage. */
+export const stageStartLockWaitMsMax = 20_000;
+
+/**
+ * Runs `start` holding DIR/pids/STAGE.lock (created exclusively), so that checking the
+ * pid file and starting the stage are one step across processes: `kd up`'s supervisor
+ * and anyone calling startStageProcess never both start the same stage.
+ */
+export function withStageStartLock<T>(dir: string, stage: StageId, start: () => T): T {
+  mkdirSync(join(resolve(dir), 'pids'), { recursive: true });
+  const lock = `${pidFileOf(dir, stage)}.lock`;
+  const deadline = Date.now() + stageStartLockWaitMsMax;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let ageMs = 0;
+      try {
+        ageMs = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (ageMs > stageStartLockStaleMs) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another start of ${stage} for ${stageStartLockWaitMsMax} ms`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    return start();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The pid of the stage's running process, by its pid file, or null. */
+export function runningPidOf(dir: string, stage: StageId): number | null {
+  const pid = pidOf(dir, stage);
+  return pid !== null && processRuns(pid) ? pid : null;
+}
+
 /**
  * Starts one stage as a detached process writing its log to DIR/logs; returns its pid.
  * If the stage already runs (its pid file names a live process, e.g. the supervisor
  * restarted it first), returns that pid and starts nothing: one process per stage.
  */
 export function startStageProcess(dir: string, stage: StageId): number {
-  const existing = pidOf(dir, stage);
-  if (existing !== null && processRuns(existing)) return existing;
-  const child = spawnStage(dir, stage);
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${stage}`);
-  writePidFile(dir, stage, child.pid);
-  return child.pid;
+  return withStageStartLock(dir, stage, () => {
+    const existing = runningPidOf(dir, stage);
+    if (existing !== null) return existing;
+    const child = spawnStage(dir, stage);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${stage}`);
+    writePidFile(dir, stage, child.pid);
+    return child.pid;
+  });
 }
 
 /** The launcher of the supervisor (runtime/cluster/supervisor.ts) for the cluster in DIR. */
 export function stageLauncherOf(dir: string): StageLauncher {
   return {
-    spawn: (stage, env) => spawnStage(dir, stage, env),
+    startUnlessRunning: (stage, env) =>
+      withStageStartLock(dir, stage, () => {
+        const existing = runningPidOf(dir, stage);
+        if (existing !== null) return { pid: existing, child: null };
+        const child = spawnStage(dir, stage, env);
+        if (child.pid !== undefined) writePidFile(dir, stage, child.pid);
+        return { pid: child.pid ?? null, child };
+      }),
     pidOf: (stage) => pidOf(dir, stage),
-    writePid: (stage, pid) => writePidFile(dir, stage, pid),
   };
 }
 

@@ -93,10 +93,13 @@ export function restartsOf(state: SupervisorState | null): Readonly<Record<Stage
 
 /** How the supervisor starts a stage and finds one started by others (runtime/cluster/local-cluster.ts). */
 export interface StageLauncher {
-  spawn(stage: StageId, env: Readonly<Record<string, string>>): ChildProcess;
+  /**
+   * Starts the stage unless its pid file names a live process, as one step across
+   * processes (a start lock): the new child, or the pid of the one already running.
+   */
+  startUnlessRunning(stage: StageId, env: Readonly<Record<string, string>>): { readonly pid: number | null; readonly child: ChildProcess | null };
   /** The pid in the stage's pid file, if any. */
   pidOf(stage: StageId): number | null;
-  writePid(stage: StageId, pid: number): void;
 }
 
 interface Entry {
@@ -129,9 +132,7 @@ export class StageSupervisor {
     for (const stage of [...this.wantedStages()].reverse()) {
       const entry: Entry = { state: 'stopped', pid: null, child: null, restarts: 0, failuresInARow: 0, startedAtMs: 0, restartAtMs: 0, lastExit: null };
       this.entries.set(stage, entry);
-      const existing = this.launcher.pidOf(stage);
-      if (existing !== null && processRuns(existing)) this.adopt(stage, entry, existing);
-      else this.spawn(stage, entry);
+      this.spawn(stage, entry);
     }
     this.save();
     this.poller = setInterval(() => this.tick(), supervisorPollMs);
@@ -165,17 +166,22 @@ export class StageSupervisor {
     }
   }
 
-  private spawn(stage: StageId, entry: Entry): void {
-    const child = this.launcher.spawn(stage, { [stageRestartsEnv]: String(entry.restarts) });
+  /** Starts the stage as restart number `restarts` (0: the first start); false when someone else had started it meanwhile (then adopted). */
+  private spawn(stage: StageId, entry: Entry, restarts = 0): boolean {
+    const { pid, child } = this.launcher.startUnlessRunning(stage, { [stageRestartsEnv]: String(restarts) });
+    if (child === null) {
+      if (pid !== null) this.adopt(stage, entry, pid);
+      return false;
+    }
     child.unref(); // the watch loop keeps the supervisor alive, not its stages
     entry.child = child;
-    entry.pid = child.pid ?? null;
+    entry.pid = pid;
     entry.startedAtMs = this.now();
     entry.state = 'running';
-    if (entry.pid !== null) this.launcher.writePid(stage, entry.pid);
     child.once('exit', (code, sig) => this.onExit(stage, entry, child, code, sig));
     child.once('error', (error) => this.log({ event: 'supervisor.spawn-failed', stage, message: error.message }));
-    this.log({ event: 'supervisor.started', stage, pid: entry.pid, restarts: entry.restarts });
+    this.log({ event: 'supervisor.started', stage, pid: entry.pid, restarts });
+    return true;
   }
 
   private adopt(stage: StageId, entry: Entry, pid: number): void {
@@ -230,8 +236,8 @@ export class StageSupervisor {
         changed = true;
       } else if (entry.state === 'backoff' && this.now() >= entry.restartAtMs) {
         if (wanted.has(stage)) {
-          entry.restarts++;
-          this.spawn(stage, entry);
+          // A restart counts only if it started a process (someone else may have started the stage meanwhile: adopted).
+          if (this.spawn(stage, entry, entry.restarts + 1)) entry.restarts++;
         } else this.settle(stage, entry, 'stopped');
         changed = true;
       }
