@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { desiredMax, nodeCapacityMax, stagesOf } from '../machines/index.js';
-import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
+import { isLoopbackAddress, loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import {
   configFileOf,
   logFileOf,
@@ -57,7 +57,7 @@ function loadRunning(dir: string, command: string): ClusterConfig {
   }
 }
 
-export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--dir DIR]
+export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--metrics-host HOST] [--dir DIR]
 
 Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
@@ -80,6 +80,9 @@ Options:
   --tls               mutual TLS (1.3) between stages and for kd scale/status: makes the
                       development CA and certificates in DIR/certs (kd certs), or reuses them
   --trust-domain D    the SPIFFE trust domain of --tls (default ${defaultTrustDomain})
+  --metrics-host HOST where /metrics and /healthz listen (default 127.0.0.1, plain HTTP);
+                      another host (0.0.0.0 for every interface) needs --tls and is then
+                      HTTPS with a client certificate of the CA (tls.metricsClientIdentities)
   --dir DIR           where the cluster lives (default .kd)`;
 
 export async function runUp(argv: readonly string[], print: (line: string) => void): Promise<number> {
@@ -94,6 +97,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     transport: { type: 'string' },
     tls: { type: 'boolean' },
     'trust-domain': { type: 'string' },
+    'metrics-host': { type: 'string' },
   }).values;
   if (v.help === true) {
     print(upHelp);
@@ -113,8 +117,13 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   const transport = await transportOption(text(v['transport']), text(v['etcd']));
   const store = await storeOption(text(v['store']), transport !== undefined && text(v['store']) !== 'etcd' ? undefined : text(v['etcd']));
   const tls = tlsOption(v['tls'] === true, text(v['trust-domain']));
-  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, store, ...(tls === undefined ? {} : { tls }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
+  const metricsHost = text(v['metrics-host']);
+  if (metricsHost !== undefined && !/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(metricsHost)) throw new UsageError(`--metrics-host must be a host name or address such as 0.0.0.0 or 10.0.0.5, got "${metricsHost}"`);
+  if (metricsHost !== undefined && tls === undefined && !isLoopbackAddress(`${metricsHost}:1`))
+    throw new UsageError(`--metrics-host ${metricsHost} needs --tls: beyond loopback, /metrics and /healthz are served only over mutual TLS (or leave --metrics-host out for 127.0.0.1)`);
+  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, store, ...(tls === undefined ? {} : { tls }), ...(metricsHost === undefined ? {} : { metricsHost }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
     if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
+    if (/metricsAddress/.test(error.message)) throw new UsageError(`--metrics-host: ${error.message}`);
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
@@ -128,8 +137,9 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     return exitCodes.failed;
   }
   print(`cluster up in ${dir} (${nodes} nodes, capacity ${capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
+  const scheme = (address: string | undefined): string => (address !== undefined && !isLoopbackAddress(address) ? 'https' : 'http');
   for (const stage of stages)
-    print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
+    print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics ${scheme(config.stages[stage]?.metricsAddress)}://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
   print(`  supervisor     restarts failed stages; log ${dir}/logs/supervisor.log`);
   print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
   return exitCodes.ok;

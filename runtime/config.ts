@@ -16,7 +16,11 @@ export interface StageEndpoint {
   readonly address: string;
   /** Directory of the stage's durable data (incarnation counter, store, sandboxes). */
   readonly dataDir: string;
-  /** host:port of the stage's /metrics and /healthz (loopback only); absent: no HTTP endpoint. */
+  /**
+   * host:port of the stage's /metrics and /healthz; absent: no HTTP endpoint. Loopback: plain
+   * HTTP. Any other address (e.g. 0.0.0.0:9100 for a Prometheus on another host) needs the
+   * `tls` section and is served over mutual TLS (runtime/observe/http-endpoint.ts).
+   */
   readonly metricsAddress?: string;
 }
 
@@ -46,6 +50,11 @@ const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const sandboxDrivers = ['simulated', 'process'] as const;
 export type SandboxDriver = (typeof sandboxDrivers)[number];
 
+/** True when `address` (host:port) is on a loopback host. */
+export function isLoopbackAddress(address: string): boolean {
+  return loopbackHosts.has(hostOf(address));
+}
+
 export function hostOf(address: string): string {
   const at = address.lastIndexOf(':');
   return at <= 0 ? '' : address.slice(0, at);
@@ -66,8 +75,7 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
     else if (config.tls === undefined && !loopbackHosts.has(hostOf(endpoint.address)))
       problems.push(`stage "${stage}": address "${endpoint.address}" is not loopback; without TLS a stage serves on loopback only (127.0.0.1): add a "tls" section (npx kd certs, then kd up --tls) or use 127.0.0.1`);
     if (typeof endpoint.dataDir !== 'string' || endpoint.dataDir === '') problems.push(`stage "${stage}": dataDir is missing`);
-    if (endpoint.metricsAddress !== undefined && !loopbackHosts.has(hostOf(endpoint.metricsAddress)))
-      problems.push(`stage "${stage}": metricsAddress "${endpoint.metricsAddress}" must be a loopback host:port (127.0.0.1:PORT)`);
+    if (endpoint.metricsAddress !== undefined) problems.push(...metricsAddressProblems(stage, endpoint.metricsAddress, config.tls !== undefined));
   }
   const driver: unknown = config.sandbox.driver;
   if (driver !== undefined && !(sandboxDrivers as readonly unknown[]).includes(driver))
@@ -87,6 +95,16 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
   if (!Number.isInteger(startDelayMs) || startDelayMs < 0 || !Number.isInteger(killDelayMs) || killDelayMs < 0)
     problems.push('sandbox.startDelayMs and sandbox.killDelayMs must be whole numbers of milliseconds');
   return problems;
+}
+
+/** Why a stage's metricsAddress is unusable: not host:port, or not loopback in a cluster without tls. */
+function metricsAddressProblems(stage: StageId, address: unknown, tls: boolean): string[] {
+  if (typeof address !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[^:[\]]+):\d{1,5}$/.test(address) || Number(address.slice(address.lastIndexOf(':') + 1)) > 65_535)
+    return [`stage "${stage}": metricsAddress ${JSON.stringify(address)} must be host:port (for example 127.0.0.1:9100)`];
+  if (tls || isLoopbackAddress(address)) return [];
+  return [
+    `stage "${stage}": metricsAddress "${address}" is not loopback; beyond loopback /metrics and /healthz are served only over mutual TLS: add a "tls" section (kd certs, kd up --tls, or kd deploy) or use 127.0.0.1:PORT`,
+  ];
 }
 
 /** Reads a cluster configuration; relative data dirs are taken from the file's directory. */

@@ -97,6 +97,8 @@ export interface ClusterShape {
   readonly tls?: { readonly trustDomain: string };
   /** How the links travel (runtime/mediated/transport-config.ts); absent: direct gRPC. */
   readonly transport?: TransportConfig;
+  /** The host /metrics and /healthz bind to (e.g. 0.0.0.0 for another host's Prometheus; beyond loopback needs `tls`); absent: 127.0.0.1. */
+  readonly metricsHost?: string;
 }
 
 /** Where `kd up --tls` keeps the cluster's CA and certificates, relative to DIR. */
@@ -113,7 +115,7 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
   };
   const stages: Record<StageId, StageEndpoint> = {};
   for (const stage of stagesOf(chain))
-    stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `127.0.0.1:${await freePort()}` };
+    stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `${shape.metricsHost ?? '127.0.0.1'}:${await freePort()}` };
   let tls: { trustDomain: string; certsDir: string } | undefined;
   if (shape.tls !== undefined) {
     await makeCertificates({ dir: join(root, certsDirName), trustDomain: shape.tls.trustDomain, identities: [...stagesOf(chain), operatorIdentity], force: false });

@@ -32,6 +32,7 @@ import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.
 import { endpointOf, sandboxDriverOf, type ClusterConfig } from '../config.js';
 import { StageObserver } from '../observe/observer.js';
 import { stageRestartsEnv } from '../cluster/supervisor.js';
+import { metricsEndpointSecurityOf } from '../security/credentials.js';
 import { podWritesOf } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
 import type { WireErrorDetail } from '../wire/proto.js';
@@ -100,6 +101,7 @@ export class StageDriver implements StagePort {
       incarnation: this.incarnation,
       dataDir: endpoint.dataDir,
       metricsAddress: endpoint.metricsAddress ?? null,
+      endpointSecurity: metricsEndpointSecurityOf(config, stage),
       warn: (message) => this.log({ event: 'trace.warning', message }),
       state: () => this.state,
       restarts: restartsOfEnvironment(),

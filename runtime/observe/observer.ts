@@ -4,7 +4,7 @@
  * The stage driver calls `started` once and `step` after each step's effects are carried
  * out; this class only observes and reports, it never changes the stage's state.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import {
   nodeOfKubelet,
   podCacheOf,
@@ -19,6 +19,7 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { LabeledCounters, MetricRegistry } from './metrics.js';
+import { listenEndpoint, type EndpointHandler, type EndpointSecurity } from './http-endpoint.js';
 import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
@@ -27,8 +28,10 @@ export interface ObserverOptions {
   readonly stage: StageId;
   readonly incarnation: number;
   readonly dataDir: string;
-  /** host:port of /metrics and /healthz (loopback; port 0 picks a free one); none: no HTTP endpoint. */
+  /** host:port of /metrics and /healthz (port 0 picks a free one); none: no HTTP endpoint. */
   readonly metricsAddress: string | null;
+  /** Mutual TLS of the endpoint, required on a non-loopback metricsAddress (http-endpoint.ts); absent: plain HTTP. */
+  readonly endpointSecurity?: EndpointSecurity | null;
   readonly warn: (message: string) => void;
   /** The stage's current state (read at scrape time for the gauges). */
   readonly state: () => StageState;
@@ -183,14 +186,11 @@ export class StageObserver {
     return { status: 'serving', stage: this.options.stage, incarnation: this.options.incarnation, warm: stageIsWarm(this.options.state()) };
   }
 
-  /** Serves /metrics and /healthz on the configured loopback address, if any. */
+  /** Serves /metrics and /healthz on the configured address, if any (runtime/observe/http-endpoint.ts: plain HTTP on loopback, else mutual TLS). */
   async listen(): Promise<void> {
     const address = this.options.metricsAddress;
     if (address === null) return;
-    const at = address.lastIndexOf(':');
-    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-    const port = Number(address.slice(at + 1));
-    const server = createServer((request, response) => {
+    const handler: EndpointHandler = (request, response) => {
       const path = (request.url ?? '/').split('?')[0];
       if (request.method !== 'GET') {
         response.writeHead(405, { allow: 'GET' }).end();
@@ -201,14 +201,9 @@ export class StageObserver {
       } else {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
       }
-    });
-    this.port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        const bound = server.address();
-        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
-      });
-    });
+    };
+    const { server, port } = await listenEndpoint(address, handler, this.options.endpointSecurity ?? null, (why) => this.options.warn(`metrics endpoint refused a request: ${why}`));
+    this.port = port;
     this.server = server;
   }
 
