@@ -20,6 +20,7 @@ import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/iden
 import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
+import { criSandboxConfigProblems, type CriSandboxConfig } from '../runtime/node/cri/cri-config.js';
 import { clusterStatus, formatStatus } from '../runtime/cluster/status.js';
 import { readSupervisorState, restartsOf } from '../runtime/cluster/supervisor.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
@@ -57,7 +58,7 @@ function loadRunning(dir: string, command: string): ClusterConfig {
   }
 }
 
-export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--metrics-host HOST] [--dir DIR]
+export const upHelp = `Usage: kd up [--nodes N] [--capacity N] [--functions a,b] [--start-delay-ms N] [--sandbox simulated|process|cri [--cri-endpoint SOCKET]] [--store file|etcd] [--transport direct|store-mediated] [--etcd URL] [--tls [--trust-domain D]] [--metrics-host HOST] [--dir DIR]
 
 Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
@@ -70,8 +71,12 @@ Options:
   --capacity N        sandboxes per node (default 100)
   --functions LIST    comma-separated function names (default fn)
   --start-delay-ms N  simulated sandbox start delay (default 20)
-  --sandbox DRIVER    sandbox runtime of the Kubelets: simulated (default) or process (each
+  --sandbox DRIVER    sandbox runtime of the Kubelets: simulated (default), process (each
                       sandbox a real child process, started and killed; kd down kills them)
+                      or cri (each pod a real container through the CRI of containerd,
+                      host network; images from npm run cri:image; kd down removes them)
+  --cri-endpoint SOCK the container runtime's socket for --sandbox cri
+                      (default unix:///run/containerd/containerd.sock)
   --store KIND        backing store: file (default; DIR/data, DIR/objects/pods) or etcd
   --transport KIND    how the links travel: direct (default; gRPC streams) or store-mediated
                       (the benchmark baseline: one etcd object per record, watches; needs --etcd)
@@ -92,6 +97,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     functions: { type: 'string' },
     'start-delay-ms': { type: 'string' },
     sandbox: { type: 'string' },
+    'cri-endpoint': { type: 'string' },
     store: { type: 'string' },
     etcd: { type: 'string' },
     transport: { type: 'string' },
@@ -113,7 +119,8 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   const startDelayMs = parseWholeNumber('start-delay-ms', text(v['start-delay-ms']), 20, 0, 60_000);
   const functions = (text(v['functions']) ?? 'fn').split(',').map((f) => f.trim());
   const sandboxDriver = text(v['sandbox']) ?? 'simulated';
-  if (sandboxDriver !== 'simulated' && sandboxDriver !== 'process') throw new UsageError(`--sandbox must be simulated or process, got "${sandboxDriver}"`);
+  if (sandboxDriver !== 'simulated' && sandboxDriver !== 'process' && sandboxDriver !== 'cri') throw new UsageError(`--sandbox must be simulated, process or cri, got "${sandboxDriver}"`);
+  const cri = criOption(sandboxDriver, text(v['cri-endpoint']));
   const transport = await transportOption(text(v['transport']), text(v['etcd']));
   const store = await storeOption(text(v['store']), transport !== undefined && text(v['store']) !== 'etcd' ? undefined : text(v['etcd']));
   const tls = tlsOption(v['tls'] === true, text(v['trust-domain']));
@@ -121,7 +128,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   if (metricsHost !== undefined && !/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(metricsHost)) throw new UsageError(`--metrics-host must be a host name or address such as 0.0.0.0 or 10.0.0.5, got "${metricsHost}"`);
   if (metricsHost !== undefined && tls === undefined && !isLoopbackAddress(`${metricsHost}:1`))
     throw new UsageError(`--metrics-host ${metricsHost} needs --tls: beyond loopback, /metrics and /healthz are served only over mutual TLS (or leave --metrics-host out for 127.0.0.1)`);
-  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, store, ...(tls === undefined ? {} : { tls }), ...(metricsHost === undefined ? {} : { metricsHost }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
+  const config = await writeClusterConfig(dir, { nodes, capacity, functions, startDelayMs, killDelayMs: 10, sandboxDriver, ...(cri === undefined ? {} : { cri }), store, ...(tls === undefined ? {} : { tls }), ...(metricsHost === undefined ? {} : { metricsHost }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
     if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
     if (/metricsAddress/.test(error.message)) throw new UsageError(`--metrics-host: ${error.message}`);
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
@@ -143,6 +150,18 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   print(`  supervisor     restarts failed stages; log ${dir}/logs/supervisor.log`);
   print(`next: kd scale ${functions[0] ?? 'fn'} 50${v.dir === undefined ? '' : ` --dir ${dir}`}; kd status; kd down`);
   return exitCodes.ok;
+}
+
+/** The container runtime of `kd up --sandbox cri [--cri-endpoint SOCKET]`. */
+function criOption(driver: string, endpoint: string | undefined): CriSandboxConfig | undefined {
+  if (driver !== 'cri') {
+    if (endpoint !== undefined) throw new UsageError('--cri-endpoint is only for --sandbox cri');
+    return undefined;
+  }
+  const cri = { endpoint: endpoint ?? 'unix:///run/containerd/containerd.sock' };
+  const problems = criSandboxConfigProblems(cri);
+  if (problems.length > 0) throw new UsageError(`--cri-endpoint: ${problems.join('; ')}`);
+  return cri;
 }
 
 /** The transport of `kd up --transport KIND [--etcd URL]`: undefined for direct; store-mediated needs an etcd that answers. */

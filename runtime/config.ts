@@ -10,6 +10,7 @@ import { transportConfigOf, type TransportConfig } from './mediated/transport-co
 import { tlsConfigOf, type TlsConfig } from './security/tls-config.js';
 import { chainConfigProblems, linkEnds, linksOf, stagesOf, type ChainConfig, type LinkId, type StageId } from '../machines/index.js';
 import { frameBytesMax, frameBytesMin } from '../spec/limits.js';
+import { criSandboxConfigProblems, type CriSandboxConfig } from './node/cri/cri-config.js';
 
 export interface StageEndpoint {
   /** host:port the stage serves on; loopback only unless the cluster has `tls`. */
@@ -27,8 +28,8 @@ export interface StageEndpoint {
 export interface ClusterConfig {
   readonly chain: ChainConfig;
   readonly stages: Readonly<Record<StageId, StageEndpoint>>;
-  /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's. */
-  readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number };
+  /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's; `cri` (endpoint, image) is the cri driver's (runtime/node/cri/). */
+  readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number; readonly cri?: CriSandboxConfig };
   /** Flow control (runtime/node/flow-control.ts); absent: the spec's limits. `frameBytesMax` may lower the frame size limit (frameBytesMin..frameBytesMax), e.g. to test splitting. */
   readonly flow?: { readonly frameBytesMax: number };
   /**
@@ -47,7 +48,7 @@ export interface ClusterConfig {
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export const sandboxDrivers = ['simulated', 'process'] as const;
+export const sandboxDrivers = ['simulated', 'process', 'cri'] as const;
 export type SandboxDriver = (typeof sandboxDrivers)[number];
 
 /** True when `address` (host:port) is on a loopback host. */
@@ -79,7 +80,9 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
   }
   const driver: unknown = config.sandbox.driver;
   if (driver !== undefined && !(sandboxDrivers as readonly unknown[]).includes(driver))
-    problems.push(`sandbox.driver must be "simulated" or "process", got ${JSON.stringify(driver)}`);
+    problems.push(`sandbox.driver must be "simulated", "process" or "cri", got ${JSON.stringify(driver)}`);
+  if (driver === 'cri') problems.push(...criSandboxConfigProblems(config.sandbox.cri));
+  else if (config.sandbox.cri !== undefined) problems.push('sandbox.cri is only for sandbox.driver "cri"');
   if (config.flow !== undefined) {
     const bytes: unknown = config.flow.frameBytesMax;
     if (!Number.isInteger(bytes) || (bytes as number) < frameBytesMin || (bytes as number) > frameBytesMax)

@@ -16,11 +16,13 @@ import { join, resolve } from 'node:path';
 import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig, type SandboxDriver, type StageEndpoint } from '../config.js';
 import { killProcessSandboxes, processRuns } from '../node/process-sandboxes.js';
+import { removeCriSandboxes } from '../node/cri/cri-sandboxes.js';
 import { supervisorPidFileOf, type StageLauncher } from './supervisor.js';
 import { makeCertificates } from '../security/certs.js';
 import { operatorIdentity } from '../security/identity.js';
 import { getStageState, stageTargetOf } from './rpc.js';
 import type { TransportConfig } from '../mediated/transport-config.js';
+import type { CriSandboxConfig } from '../node/cri/cri-config.js';
 import { repositoryPath } from '../repository-paths.js';
 
 const kdBin = repositoryPath('bin', 'kd.mjs');
@@ -91,6 +93,8 @@ export interface ClusterShape {
   readonly store?: ({ readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string }) & { readonly podObjects?: boolean };
   /** The Kubelets' sandbox driver; absent: simulated. */
   readonly sandboxDriver?: SandboxDriver;
+  /** With sandboxDriver cri: the container runtime's socket and image (runtime/node/cri/cri-config.ts). */
+  readonly cri?: CriSandboxConfig;
   /** A frame size limit below the spec's frameBytesMax (config `flow.frameBytesMax`), e.g. for tests. */
   readonly frameBytesMax?: number;
   /** Mutual TLS: certificates made (or completed) in DIR/certs by `kd certs`; absent: plaintext on loopback. */
@@ -121,7 +125,12 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
     await makeCertificates({ dir: join(root, certsDirName), trustDomain: shape.tls.trustDomain, identities: [...stagesOf(chain), operatorIdentity], force: false });
     tls = { trustDomain: shape.tls.trustDomain, certsDir: certsDirName };
   }
-  const sandbox = { ...(shape.sandboxDriver === undefined ? {} : { driver: shape.sandboxDriver }), startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs };
+  const sandbox = {
+    ...(shape.sandboxDriver === undefined ? {} : { driver: shape.sandboxDriver }),
+    startDelayMs: shape.startDelayMs,
+    killDelayMs: shape.killDelayMs,
+    ...(shape.cri === undefined ? {} : { cri: shape.cri }),
+  };
   const flow = shape.frameBytesMax === undefined ? {} : { flow: { frameBytesMax: shape.frameBytesMax } };
   const config = { chain, stages, sandbox, ...flow, store: shape.store ?? { kind: 'file' }, ...(tls === undefined ? {} : { tls }), ...(shape.transport === undefined ? {} : { transport: shape.transport }) };
   writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
@@ -358,11 +367,14 @@ export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{
   rmSync(join(resolve(dir), 'pids'), { recursive: true, force: true });
   if (existsSync(configFileOf(dir))) {
     const config = loadClusterConfig(configFileOf(dir));
-    if (config.sandbox.driver === 'process')
-      for (const node of config.chain.nodes) {
-        const endpoint = config.stages[kubeletId(node.name)];
-        if (endpoint !== undefined) killProcessSandboxes(endpoint.dataDir);
-      }
+    const cri = config.sandbox.cri;
+    for (const node of config.chain.nodes) {
+      const endpoint = config.stages[kubeletId(node.name)];
+      if (endpoint === undefined) continue;
+      if (config.sandbox.driver === 'process') killProcessSandboxes(endpoint.dataDir);
+      // Containers of a runtime that is gone are gone with it.
+      if (config.sandbox.driver === 'cri' && cri !== undefined) await removeCriSandboxes(endpoint.dataDir, cri).catch(() => []);
+    }
   }
   return results;
 }
