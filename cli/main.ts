@@ -9,6 +9,7 @@ import { runSimulate, simulateHelp } from './simulate-command.js';
 import { runValidate } from './validate-command.js';
 import { runCerts } from './certs-command.js';
 import { runSupervise } from './supervise-command.js';
+import { runDeploy } from './deploy-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -31,6 +32,7 @@ const commands: Readonly<Record<string, Command>> = {
   'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, usageExitCode: exitCodes.usage },
   conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, usageExitCode: exitCodes.usage },
   validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },
+  deploy: { summary: 'run the chain on several hosts: plan each host from one hosts file, start or stop a host', run: runDeploy, usageExitCode: exitCodes.usage },
   certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, usageExitCode: exitCodes.usage },
 };
 

@@ -88,6 +88,8 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     config = v.variant === undefined ? loaded : { ...loaded, chain: { ...loaded.chain, variant } };
     stage = v.role === 'kubelet' ? kubeletId(v.node ?? '') : v.role;
     if (config.stages[stage] === undefined) throw new UsageError(`${v.config} has no stage "${stage}"; its stages: ${Object.keys(config.stages).join(', ')}`);
+    if (config.host !== undefined && !config.host.stages.includes(stage))
+      throw new UsageError(`${v.config} is the configuration of host "${config.host.name}", which runs ${config.host.stages.join(', ') || 'no stage'}; "${stage}" runs on another host`);
   }
   const log = (record: Record<string, unknown>): void => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), stage, ...record })}\n`);

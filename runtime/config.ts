@@ -44,6 +44,17 @@ export interface ClusterConfig {
   readonly transport?: TransportConfig;
   /** Mutual TLS between stages and for operator calls (runtime/security/tls-config.ts); absent: plaintext, loopback only. */
   readonly tls?: TlsConfig;
+  /**
+   * The configuration of one host of a multi-host deployment (`kd deploy plan`): the stages
+   * that run here. Only their certificates must be present, only they may be started here
+   * (`kd node`, `kd supervise`); `[]` for an operator's machine. Absent: every stage (one host).
+   */
+  readonly host?: HostSection;
+}
+
+export interface HostSection {
+  readonly name: string;
+  readonly stages: readonly StageId[];
 }
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -110,6 +121,22 @@ function metricsAddressProblems(stage: StageId, address: unknown, tls: boolean):
   ];
 }
 
+/** The `host` section, checked: a name and stages of this configuration. */
+function hostSectionOf(raw: unknown, stages: readonly string[], file: string): HostSection | undefined {
+  if (raw === undefined) return undefined;
+  const section = raw as { name?: unknown; stages?: unknown } | null;
+  if (typeof section !== 'object' || section === null || typeof section.name !== 'string' || section.name === '' || !Array.isArray(section.stages))
+    throw new Error(`${file}: host must be {"name": "HOST", "stages": ["scheduler", ...]}`);
+  for (const stage of section.stages)
+    if (typeof stage !== 'string' || !stages.includes(stage)) throw new Error(`${file}: host.stages: ${JSON.stringify(stage)} is not a stage of this configuration (stages: ${stages.join(', ')})`);
+  return { name: section.name, stages: section.stages as StageId[] };
+}
+
+/** The stages that run on this configuration's host: `host.stages`, or every stage of the chain. */
+export function localStagesOf(config: ClusterConfig): readonly StageId[] {
+  return config.host?.stages ?? stagesOf(config.chain);
+}
+
 /** Reads a cluster configuration; relative data dirs are taken from the file's directory. */
 export function loadClusterConfig(file: string): ClusterConfig {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as ClusterConfig;
@@ -121,7 +148,8 @@ export function loadClusterConfig(file: string): ClusterConfig {
       dataDir: isAbsolute(endpoint.dataDir) ? endpoint.dataDir : join(base, endpoint.dataDir),
       ...(endpoint.metricsAddress === undefined ? {} : { metricsAddress: endpoint.metricsAddress }),
     };
-  const tls = tlsConfigOf((raw as { tls?: unknown }).tls, base, file, Object.keys(stages));
+  const host = hostSectionOf((raw as { host?: unknown }).host, Object.keys(stages), file);
+  const tls = tlsConfigOf((raw as { tls?: unknown }).tls, base, file, host?.stages ?? Object.keys(stages));
   if (tls.problems.length > 0) throw new Error(`${file}: ${tls.problems.join('; ')}`);
   const config: ClusterConfig = {
     chain: raw.chain,
@@ -132,6 +160,7 @@ export function loadClusterConfig(file: string): ClusterConfig {
     ...(tls.tls === undefined ? {} : { tls: tls.tls }),
     ...(raw.flow === undefined ? {} : { flow: raw.flow }),
     ...(raw.linkDialAddresses === undefined ? {} : { linkDialAddresses: raw.linkDialAddresses }),
+    ...(host === undefined ? {} : { host }),
   };
   const problems = clusterConfigProblems(config);
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);

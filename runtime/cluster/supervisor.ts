@@ -23,8 +23,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stagesOf, type StageId } from '../../machines/index.js';
-import { loadClusterConfig } from '../config.js';
+import type { StageId } from '../../machines/index.js';
+import { loadClusterConfig, localStagesOf } from '../config.js';
 import { writeFileAtomic } from '../node/durable.js';
 import { processRuns } from '../node/process-sandboxes.js';
 
@@ -159,7 +159,7 @@ export class StageSupervisor {
 
   private wantedStages(): readonly StageId[] {
     try {
-      return stagesOf(loadClusterConfig(join(resolve(this.dir), 'cluster.json')).chain);
+      return localStagesOf(loadClusterConfig(join(resolve(this.dir), 'cluster.json')));
     } catch (error) {
       this.log({ event: 'supervisor.config-unreadable', message: (error as Error).message });
       return [...this.entries.keys()];
