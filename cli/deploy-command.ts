@@ -10,7 +10,7 @@ import { planDeployment } from '../runtime/deploy/plan.js';
 import { CertsError, certificateDaysMax } from '../runtime/security/certs.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
-export const deployHelp = `Usage: kd deploy plan HOSTS.json --out DIR [--force] [--days N]
+export const deployHelp = `Usage: kd deploy plan HOSTS.json --out DIR [--force] [--days N] [--install-dir D] [--state-dir D] [--image I]
        kd deploy start --dir HOSTDIR
        kd deploy stop --dir HOSTDIR
 
@@ -22,6 +22,12 @@ host's address, its stages, its node and capacity; see the operator guide), then
           mutual TLS), DIR/prometheus/ (a scraper identity and scrape configuration) and
           DIR/certs/ (the CA: keep ca.key on the operator's machine). Run again, it keeps
           valid certificates; --force makes a new CA and issues everything again.
+          Also writes DIR/systemd/HOST/kubedirect-STAGE.service (Restart=on-failure) and
+          DIR/kubernetes/kubedirect.yaml (controllers as Deployments, the Kubelets as a
+          DaemonSet; checked against the Kubernetes schemas, not tested on a live cluster),
+          for this repository at --install-dir (default /opt/kubedirect) and each host's
+          directory at --state-dir (default /var/lib/kubedirect); --image: the pods' image
+          (any with Node 20, default node:20-bookworm-slim).
   start   on a host, in the directory copied there: starts the host's stages under a
           supervisor (restart on failure, as kd up) and waits until each listens.
   stop    stops the supervisor and the host's stages.
@@ -35,7 +41,16 @@ function parse(argv: readonly string[]): { values: Record<string, string | boole
       args: [...argv],
       strict: true,
       allowPositionals: true,
-      options: { out: { type: 'string' }, dir: { type: 'string' }, force: { type: 'boolean' }, days: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        out: { type: 'string' },
+        dir: { type: 'string' },
+        force: { type: 'boolean' },
+        days: { type: 'string' },
+        'install-dir': { type: 'string' },
+        'state-dir': { type: 'string' },
+        image: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. Run "kd deploy --help" for the options.`);
@@ -85,11 +100,24 @@ async function plan(files: readonly string[], values: Record<string, string | bo
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} exists and is not a directory`);
   const days = parseWholeNumber('days', typeof values['days'] === 'string' ? values['days'] : undefined, 365, 1, certificateDaysMax);
   const hosts = readHostsFile(file);
+  const fileOptions: Record<string, string> = {};
+  for (const [option, key] of [['install-dir', 'installDir'], ['state-dir', 'stateDir']] as const) {
+    const value = values[option];
+    if (typeof value !== 'string') continue;
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(value)) throw new UsageError(`--${option} must be an absolute path of letters, digits, '.', '_', '-' and '/', got "${value}"`);
+    fileOptions[key] = value.replace(/\/+$/, '') || '/';
+  }
+  if (typeof values['image'] === 'string') {
+    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/.test(values['image'])) throw new UsageError(`--image must be an image reference such as node:20-bookworm-slim, got "${values['image']}"`);
+    fileOptions['image'] = values['image'];
+  }
   try {
-    const planned = await planDeployment(hosts, out, { force: values['force'] === true, days });
+    const planned = await planDeployment(hosts, out, { force: values['force'] === true, days, files: fileOptions });
     print(`planned ${planned.stages.length} stages on ${planned.hosts.length} hosts in ${planned.dir} (certificates issued: ${planned.certsIssued.length})`);
     for (const h of planned.hosts) print(`  ${h.name.padEnd(12)} ${h.dir}  ${h.stages.join(', ')}`);
     for (const s of planned.stages) print(`    ${s.stage.padEnd(14)} ${s.address.padEnd(22)} metrics https://${s.metricsAddress}/metrics`);
+    print(`  systemd units: ${planned.dir}/systemd/HOST/ (${planned.systemdUnits.length})`);
+    print('file' in planned.kubernetes ? `  kubernetes manifests: ${planned.kubernetes.file}` : `  kubernetes manifests not written: ${planned.kubernetes.notWritten}`);
     print(`next: copy each ${planned.dir}/hosts/HOST to its host and run "kd deploy start --dir THAT_DIR" there (or install ${planned.dir}/systemd/HOST/*.service);`);
     print(`      then, from this machine: kd status --dir ${planned.dir}/operator`);
     return exitCodes.ok;

@@ -9,7 +9,8 @@
  *
  * Copy OUT/hosts/HOST to its host (for example to /var/lib/kubedirect) and start it there
  * with `kd deploy start --dir DIR` (the supervisor of kd up, for the host's stages), or
- * install the systemd units or Kubernetes manifests (deployment-files.ts). Run again, it
+ * install the systemd units or Kubernetes manifests (deployment-files.ts: OUT/systemd/HOST/,
+ * OUT/kubernetes/kubedirect.yaml). Run again, it
  * keeps valid certificates and issues what is missing; `force` makes a new CA.
  */
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,15 @@ import { kubeletId, type Role, type StageId } from '../../machines/index.js';
 import { caCertFileName, certFileOf, keyFileOf, makeCertificates } from '../security/certs.js';
 import { defaultTrustDomain, operatorIdentity } from '../security/identity.js';
 import { defaultMetricsPort, defaultStagePort, rolePortOffsets, type HostEntry, type HostsFile } from './hosts-file.js';
+import {
+  defaultDeploymentFileOptions,
+  kubernetesObjectsOf,
+  kubernetesProblemOf,
+  kubernetesYamlOf,
+  systemdUnitOf,
+  unitNameOf,
+  type DeploymentFileOptions,
+} from './deployment-files.js';
 
 /** The client identity `kd deploy plan` issues for a Prometheus scraping the stages. */
 export const scraperIdentity = 'prometheus';
@@ -31,6 +41,10 @@ export interface PlannedStage {
 
 export interface DeploymentPlan {
   readonly dir: string;
+  /** The systemd units written, by host. */
+  readonly systemdUnits: ReadonlyArray<{ readonly host: string; readonly file: string }>;
+  /** The Kubernetes manifests file, or why none was written. */
+  readonly kubernetes: { readonly file: string } | { readonly notWritten: string };
   readonly stages: readonly PlannedStage[];
   readonly hosts: ReadonlyArray<{ readonly name: string; readonly dir: string; readonly stages: readonly StageId[] }>;
   readonly certsIssued: readonly string[];
@@ -110,7 +124,11 @@ ${targets}
 }
 
 /** Writes the deployment of `hosts` (already checked by hostsFileProblems) into `out`. */
-export async function planDeployment(hosts: HostsFile, out: string, options: { readonly force?: boolean; readonly days?: number } = {}): Promise<DeploymentPlan> {
+export async function planDeployment(
+  hosts: HostsFile,
+  out: string,
+  options: { readonly force?: boolean; readonly days?: number; readonly files?: Partial<DeploymentFileOptions> } = {},
+): Promise<DeploymentPlan> {
   const dir = resolve(out);
   const planned = plannedStagesOf(hosts);
   const certs = join(dir, 'certs');
@@ -131,5 +149,21 @@ export async function planDeployment(hosts: HostsFile, out: string, options: { r
   writeMachineDir(join(dir, 'operator'), certs, [operatorIdentity], clusterConfigJsonOf(hosts, planned, { name: 'operator', stages: [] }));
   writeMachineDir(join(dir, 'prometheus'), certs, [scraperIdentity], null);
   writeFileSync(join(dir, 'prometheus', 'prometheus-scrape.yml'), scrapeConfigOf(planned));
-  return { dir, stages: planned, hosts: machines, certsIssued: outcome.issued };
+  const fileOptions: DeploymentFileOptions = { ...defaultDeploymentFileOptions, ...options.files };
+  const systemdUnits = planned.map((p) => {
+    const unitDir = join(dir, 'systemd', p.host);
+    mkdirSync(unitDir, { recursive: true });
+    const file = join(unitDir, unitNameOf(p.stage));
+    writeFileSync(file, systemdUnitOf(p, hosts, fileOptions));
+    return { host: p.host, file };
+  });
+  const problem = kubernetesProblemOf(planned);
+  let kubernetes: DeploymentPlan['kubernetes'] = { notWritten: problem ?? '' };
+  if (problem === null) {
+    const file = join(dir, 'kubernetes', 'kubedirect.yaml');
+    mkdirSync(join(dir, 'kubernetes'), { recursive: true });
+    writeFileSync(file, kubernetesYamlOf(kubernetesObjectsOf(planned, fileOptions)));
+    kubernetes = { file };
+  }
+  return { dir, stages: planned, hosts: machines, certsIssued: outcome.issued, systemdUnits, kubernetes };
 }
