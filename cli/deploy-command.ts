@@ -7,6 +7,7 @@ import { loadClusterConfig, localStagesOf, type ClusterConfig } from '../runtime
 import { configFileOf, logFileOf, runningPidOf, runningStages, runningSupervisorOf, startSupervisor, stopCluster } from '../runtime/cluster/local-cluster.js';
 import { hostsFileProblems, type HostsFile } from '../runtime/deploy/hosts-file.js';
 import { planDeployment } from '../runtime/deploy/plan.js';
+import { clusterConfigSchema, hostsFileSchema, schemaProblemsOf } from '../runtime/deploy/config-schema.js';
 import { CertsError, certificateDaysMax } from '../runtime/security/certs.js';
 import { exitCodes, parseWholeNumber, UsageError } from './usage-error.js';
 
@@ -66,7 +67,9 @@ export function readHostsFile(file: string): HostsFile {
   } catch (error) {
     throw new UsageError(`hosts file ${file}: not JSON: ${(error as Error).message}`);
   }
-  const problems = hostsFileProblems(raw);
+  // The schema first (every misspelt key, wrong type), then what a schema cannot say (one autoscaler, unique addresses).
+  const schemaProblems = schemaProblemsOf(hostsFileSchema, raw);
+  const problems = schemaProblems.length > 0 ? schemaProblems : hostsFileProblems(raw);
   if (problems.length > 0) throw new UsageError(`hosts file ${file}:\n  ${problems.join('\n  ')}`);
   return raw as HostsFile;
 }
@@ -141,6 +144,8 @@ function listensSince(dir: string, stage: StageId, offset: number): boolean {
 async function start(dir: string, print: (line: string) => void): Promise<number> {
   let config: ClusterConfig;
   try {
+    const problems = schemaProblemsOf(clusterConfigSchema, JSON.parse(readFileSync(configFileOf(dir), 'utf8')));
+    if (problems.length > 0) throw new Error(`${configFileOf(dir)}: ${problems.join('; ')}`);
     config = loadClusterConfig(configFileOf(dir));
   } catch (error) {
     throw new UsageError(`${dir}: ${(error as Error).message}`);

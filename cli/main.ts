@@ -10,6 +10,7 @@ import { runValidate } from './validate-command.js';
 import { runCerts } from './certs-command.js';
 import { runSupervise } from './supervise-command.js';
 import { runDeploy } from './deploy-command.js';
+import { runConfig } from './config-command.js';
 import { exitCodes, UsageError } from './usage-error.js';
 
 interface Command {
@@ -33,6 +34,7 @@ const commands: Readonly<Record<string, Command>> = {
   conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, usageExitCode: exitCodes.usage },
   validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, usageExitCode: exitCodes.usage },
   deploy: { summary: 'run the chain on several hosts: plan each host from one hosts file, start or stop a host', run: runDeploy, usageExitCode: exitCodes.usage },
+  config: { summary: 'check a cluster configuration or hosts file against its JSON Schema and the runtime', run: runConfig, usageExitCode: exitCodes.usage },
   certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, usageExitCode: exitCodes.usage },
 };
 

@@ -1,0 +1,57 @@
+/** `kd config check FILE`: a cluster configuration or a hosts file against its JSON Schema and the runtime's own checks. */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadClusterConfig, localStagesOf } from '../runtime/config.js';
+import { clusterConfigSchema, hostsFileSchema, schemaProblemsOf } from '../runtime/deploy/config-schema.js';
+import { hostsFileProblems } from '../runtime/deploy/hosts-file.js';
+import { exitCodes, UsageError } from './usage-error.js';
+
+export const configHelp = `Usage: kd config check FILE
+
+Checks a cluster configuration (cluster.json, as kd up and kd deploy plan write it) or a
+hosts file (kd deploy plan's input: it has "hosts") against its JSON Schema (the
+operator guide's configuration reference), then with the checks a schema cannot make
+(one autoscaler per cluster, links, certificate files present). Prints every problem
+with where it is. Exit codes: 0 valid, 1 problems found, 2 bad usage.`;
+
+export async function runConfig(argv: readonly string[], print: (line: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run "kd config --help".`);
+  }
+  const [action, file, ...extra] = parsed.positionals;
+  if (parsed.values.help === true) {
+    print(configHelp);
+    return exitCodes.ok;
+  }
+  if (action !== 'check' || file === undefined || extra.length > 0) throw new UsageError('usage: kd config check FILE (a cluster.json or a hosts file)');
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    console.error(`${file}: not JSON: ${(error as Error).message}`);
+    return exitCodes.failed;
+  }
+  const hosts = typeof raw === 'object' && raw !== null && 'hosts' in raw;
+  const schemaProblems = schemaProblemsOf(hosts ? hostsFileSchema : clusterConfigSchema, raw);
+  let problems = schemaProblems;
+  let summary = '';
+  if (problems.length === 0 && hosts) problems = hostsFileProblems(raw);
+  else if (problems.length === 0) {
+    try {
+      const config = loadClusterConfig(file);
+      summary = ` (${Object.keys(config.stages).length} stages, ${localStagesOf(config).length} run here${config.tls === undefined ? ', plaintext on loopback' : ', mutual TLS'})`;
+    } catch (error) {
+      problems = [(error as Error).message];
+    }
+  }
+  if (problems.length > 0) {
+    console.error(`${file}: not a valid ${hosts ? 'hosts file' : 'cluster configuration'}:\n  ${problems.join('\n  ')}`);
+    return exitCodes.failed;
+  }
+  print(`${file}: a valid ${hosts ? 'hosts file' : 'cluster configuration'}${summary}`);
+  return exitCodes.ok;
+}
