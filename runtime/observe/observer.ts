@@ -19,6 +19,7 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { LabeledCounters, MetricRegistry } from './metrics.js';
+import { declareMetricFamilies } from './metric-catalog.js';
 import { listenEndpoint, type EndpointHandler, type EndpointSecurity } from './http-endpoint.js';
 import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
@@ -75,19 +76,7 @@ export class StageObserver {
     this.trace = new TraceWriter(traceFileOf(options.dataDir), options.warn);
     this.recordIdentityJson = recordIdentityJson(options.stage, options.incarnation);
     const m = new MetricRegistry({ stage: options.stage });
-    m.declare('kubedirect_incarnation', 'gauge', 'Incarnation of this stage process (strictly increasing across restarts).');
-    m.declare('kubedirect_stage_steps_total', 'counter', 'Events applied to the stage, by event type.');
-    m.declare('kubedirect_messages_received_total', 'counter', 'Messages received, by link, type and disposition (applied or fenced).');
-    m.declare('kubedirect_messages_sent_total', 'counter', 'message.send effects carried out (sent on the current session or dropped with it), by link and type.');
-    m.declare('kubedirect_messages_fenced_total', 'counter', 'Received messages fenced (not applied: stale epoch or not allowed in the session state), by link.');
-    m.declare('kubedirect_sessions_opened_total', 'counter', 'Sessions opened on a link (a new epoch at this end), by link.');
-    m.declare('kubedirect_epoch', 'gauge', "This end's current (or last) session epoch, by link.");
-    m.declare('kubedirect_cache_pods', 'gauge', 'Pod cache entries by class: dirty (forwarded, not confirmed), clean (running), tombstone, waiting (not yet forwarded).');
-    m.declare('kubedirect_invalidations_total', 'counter', 'Pod cache entries a session snapshot changed (reason: the snapshot event, e.g. snapshot.absent).');
-    m.declare('kubedirect_tombstones_total', 'counter', 'Pod transitions into a tombstone state.');
-    m.declare('kubedirect_pod_transitions_total', 'counter', 'Pod lifecycle transitions, by machine event.');
-    m.declare('kubedirect_sandbox_effects_total', 'counter', 'Kubelet: sandbox.start and sandbox.kill effects carried out.');
-    m.declare('kubedirect_stage_restarts_total', 'counter', "Times the stage's supervisor (kd up) restarted it after a failure, as the supervisor counts them; 0 when not supervised.");
+    declareMetricFamilies(m, 'observer');
     m.set('kubedirect_incarnation', {}, options.incarnation);
     m.set('kubedirect_stage_restarts_total', {}, options.restarts ?? 0);
     this.metrics = m;

@@ -18,6 +18,7 @@ import { clusterConfigProblems, loadClusterConfig, type ClusterConfig } from '..
 import { configFileOf, removeCluster, startStageProcess, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { certFileOf, keyFileOf } from '../security/certs.js';
 import type { TlsConfig } from '../security/tls-config.js';
+import { metricCatalog } from '../observe/metric-catalog.js';
 
 function configWithMetricsAddress(metricsAddress: string, tls: boolean): ClusterConfig {
   const fakeTls: TlsConfig = { trustDomain: 'cluster.local', ca: '/ca.crt', identities: {}, operatorIdentities: ['operator'], scalerClientIdentities: ['operator'], metricsClientIdentities: ['operator'] };
@@ -134,6 +135,9 @@ describe('a stage serving /metrics on 0.0.0.0 over mutual TLS', () => {
     const metrics = await httpsGet(hostAddress(), port, '/metrics', { ca, ...pem('prometheus') });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^kubedirect_incarnation\{stage="scheduler"\} 1$/m);
+    // Exactly the families of the metric catalog, which the operator guide's table is generated from.
+    const families = [...metrics.body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+    expect(families).toEqual(metricCatalog.map((f) => `${f.name} ${f.kind}`).sort());
     const health = await httpsGet(hostAddress(), port, '/healthz', { ca, ...pem('prometheus') });
     expect(JSON.parse(health.body)).toMatchObject({ status: 'serving', stage: 'scheduler', incarnation: 1 });
   }, 60_000);
