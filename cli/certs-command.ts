@@ -26,6 +26,7 @@ which makes a new CA and replaces every certificate of the cluster.`,
     config: { kind: 'text', value: 'FILE', help: 'issue for the stages of this cluster configuration' },
     nodes: { kind: 'whole', value: 'N', min: 1, max: 64, help: 'or: for the stages of kd up --nodes N (Kubelets n1..nN)' },
     out: { kind: 'text', value: 'DIR', help: "where the files go (default with --config: its tls.certsDir; kd up --tls uses DIR/certs)" },
+    clients: { kind: 'text', value: 'LIST', repeatable: true, help: 'more client identities, comma-separated (for example prometheus, to list in tls.metricsClientIdentities); with --config, the identities its tls section names are issued too' },
     'trust-domain': { kind: 'text', value: 'DOMAIN', help: `the SPIFFE trust domain (default: the config's tls.trustDomain, else ${defaultTrustDomain})` },
     days: { kind: 'whole', value: 'N', min: 1, max: certificateDaysMax, default: certificateDaysDefault, help: 'validity in days' },
     force: { kind: 'flag', help: 'make a new CA and replace the files' },
@@ -48,17 +49,19 @@ export async function runCerts(argv: readonly string[], print: (line: string) =>
   let chain: ChainConfig;
   let configTrustDomain: string | undefined;
   let out = v.out;
+  const clients = new Set(v.clients);
   if (v.config !== undefined) {
     const read = chainOfConfigFile(v.config);
     ({ chain, trustDomain: configTrustDomain } = read);
     out ??= read.certsDir;
+    for (const name of read.clientIdentities) clients.add(name);
   } else {
     const nodes = v.nodes ?? 0;
     chain = { functions: [{ name: 'fn', priority: 0 }], nodes: Array.from({ length: nodes }, (_, i) => ({ name: `n${i + 1}`, capacity: 1 })), variant: 'correct' };
   }
   if (out === undefined || out === '') throw new UsageError('--out DIR is required (for example --out .kd/certs), unless --config names a file with tls.certsDir');
   const trustDomain = v['trust-domain'] ?? configTrustDomain ?? defaultTrustDomain;
-  const identities = [...stagesOf(chain), operatorIdentity];
+  const identities = [...new Set([...stagesOf(chain), operatorIdentity, ...clients])];
   try {
     const outcome = await makeCertificates({ dir: out, trustDomain, identities, force: v.force, days });
     print(`${outcome.caCreated ? 'made the CA' : 'kept the CA'} ${outcome.dir}/${caCertFileName}`);
@@ -79,9 +82,9 @@ export async function runCerts(argv: readonly string[], print: (line: string) =>
  * The chain (and tls.trustDomain and tls.certsDir, if any) of a cluster configuration,
  * read without loading its tls section (whose files this command is about to make).
  */
-function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: string | undefined; certsDir: string | undefined } {
+function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: string | undefined; certsDir: string | undefined; clientIdentities: string[] } {
   if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file (kd up writes .kd/cluster.json)`);
-  let raw: { chain?: ChainConfig; tls?: { trustDomain?: unknown; certsDir?: unknown } };
+  let raw: { chain?: ChainConfig; tls?: { trustDomain?: unknown; certsDir?: unknown } & Record<string, unknown> };
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
   } catch (error) {
@@ -92,5 +95,9 @@ function chainOfConfigFile(file: string): { chain: ChainConfig; trustDomain: str
   if (problems.length > 0) throw new UsageError(`--config ${file}: ${problems.join('; ')}`);
   const trustDomain = typeof raw.tls?.trustDomain === 'string' ? raw.tls.trustDomain : undefined;
   const certsDir = typeof raw.tls?.certsDir === 'string' && raw.tls.certsDir !== '' ? resolve(dirname(resolve(file)), raw.tls.certsDir) : undefined;
-  return { chain: raw.chain, trustDomain, certsDir };
+  const clientIdentities = ['operatorIdentities', 'scalerClientIdentities', 'metricsClientIdentities'].flatMap((key) => {
+    const list = raw.tls?.[key];
+    return Array.isArray(list) ? list.filter((name): name is string => typeof name === 'string') : [];
+  });
+  return { chain: raw.chain, trustDomain, certsDir, clientIdentities };
 }

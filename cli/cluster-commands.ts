@@ -2,12 +2,13 @@
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { desiredMax, nodeCapacityMax, stagesOf } from '../machines/index.js';
-import { loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
+import { isLoopbackAddress, loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import {
   configFileOf,
   logFileOf,
   runningStages,
-  startStageProcess,
+  runningSupervisorOf,
+  startSupervisor,
   stopCluster,
   waitHealthy,
   writeClusterConfig,
@@ -19,7 +20,9 @@ import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/iden
 import { EtcdStore } from '../runtime/store/etcd-store.js';
 import { etcdEndpointProblem } from '../runtime/store/store.js';
 import type { TransportConfig } from '../runtime/mediated/transport-config.js';
+import { criSandboxConfigProblems, type CriSandboxConfig } from '../runtime/node/cri/cri-config.js';
 import { clusterStatus, formatStatus, stageHealthOf } from '../runtime/cluster/status.js';
+import { readSupervisorState, restartsOf } from '../runtime/cluster/supervisor.js';
 import { storeUnavailableReason } from '../runtime/store/store-health.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
@@ -49,8 +52,9 @@ export const upCommandLine = {
   command: 'up',
   about: `Starts a local cluster: the Autoscaler, Deployment, ReplicaSet, Scheduler and one
 Kubelet per node, each as its own OS process on 127.0.0.1 (free ports), with the
-simulated sandbox runtime (or real processes: --sandbox process). Writes DIR/cluster.json,
-logs to DIR/logs, data to DIR/data.`,
+simulated sandbox runtime (or real processes: --sandbox process; real containers:
+--sandbox cri). Writes DIR/cluster.json, logs to DIR/logs, data to DIR/data. A supervisor
+(kd supervise) restarts a stage that fails, with backoff; kd status shows the restarts.`,
   options: {
     nodes: { kind: 'whole', value: 'N', min: 1, max: 64, default: 4, help: 'nodes, one Kubelet each' },
     capacity: { kind: 'whole', value: 'N', min: 0, max: nodeCapacityMax, default: 100, help: 'sandboxes per node' },
@@ -59,10 +63,11 @@ logs to DIR/logs, data to DIR/data.`,
     sandbox: {
       kind: 'choice',
       value: 'DRIVER',
-      choices: ['simulated', 'process'],
+      choices: ['simulated', 'process', 'cri'],
       default: 'simulated',
-      help: 'sandbox runtime of the Kubelets (process: each sandbox a real child process, started and killed; kd down kills them)',
+      help: 'sandbox runtime of the Kubelets (process: each sandbox a real child process, started and killed; kd down kills them; cri: each pod a real container through the CRI of containerd, host network, images from npm run cri:image; kd down removes them)',
     },
+    'cri-endpoint': { kind: 'text', value: 'SOCKET', help: "the container runtime's socket for --sandbox cri (default unix:///run/containerd/containerd.sock)" },
     store: { kind: 'choice', value: 'KIND', choices: ['file', 'etcd'], default: 'file', help: 'backing store (file: DIR/data, DIR/objects/pods)' },
     transport: {
       kind: 'choice',
@@ -74,6 +79,11 @@ logs to DIR/logs, data to DIR/data.`,
     etcd: { kind: 'text', value: 'URL', help: 'etcd client URL for --store etcd and --transport store-mediated (default http://127.0.0.1:2379)' },
     tls: { kind: 'flag', help: 'mutual TLS (1.3) between stages and for kd scale/status: makes the development CA and certificates in DIR/certs (kd certs), or reuses them' },
     'trust-domain': { kind: 'text', value: 'D', help: `the SPIFFE trust domain of --tls (default ${defaultTrustDomain})` },
+    'metrics-host': {
+      kind: 'text',
+      value: 'HOST',
+      help: 'where /metrics and /healthz listen (default 127.0.0.1, plain HTTP); another host (0.0.0.0 for every interface) needs --tls and is then HTTPS with a client certificate of the CA (tls.metricsClientIdentities)',
+    },
     dir: dirOption,
   },
   example: 'npx kd up --nodes 4',
@@ -90,18 +100,27 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   const dir = v.dir;
   const dirHint = dirSuffix(parsed.given, dir);
   const running = runningStages(dir);
+  const supervisor = runningSupervisorOf(dir);
+  if (supervisor !== null) running.push({ stage: `supervisor`, pid: supervisor });
   if (running.length > 0) throw new UsageError(`a cluster is already running in ${dir} (${running.map((r) => r.stage).join(', ')}): run "npx kd down${dirHint}" first`);
   const functions = v.functions.length > 0 ? v.functions : ['fn'];
+  const cri = criOption(v.sandbox, v['cri-endpoint']);
   const transport = await transportOption(v.transport, v.etcd);
   const store = await storeOption(v.store, transport !== undefined && v.store !== 'etcd' ? undefined : v.etcd);
   const tls = tlsOption(v.tls, v['trust-domain']);
-  const shape = { nodes: v.nodes, capacity: v.capacity, functions, startDelayMs: v['start-delay-ms'], killDelayMs: 10, sandboxDriver: v.sandbox, store };
-  const config = await writeClusterConfig(dir, { ...shape, ...(tls === undefined ? {} : { tls }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
+  const metricsHost = v['metrics-host'];
+  if (metricsHost !== undefined && !/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(metricsHost)) throw new UsageError(`--metrics-host must be a host name or address such as 0.0.0.0 or 10.0.0.5, got "${metricsHost}"`);
+  if (metricsHost !== undefined && tls === undefined && !isLoopbackAddress(`${metricsHost}:1`))
+    throw new UsageError(`--metrics-host ${metricsHost} needs --tls: beyond loopback, /metrics and /healthz are served only over mutual TLS (or leave --metrics-host out for 127.0.0.1)`);
+  const shape = { nodes: v.nodes, capacity: v.capacity, functions, startDelayMs: v['start-delay-ms'], killDelayMs: 10, sandboxDriver: v.sandbox, ...(cri === undefined ? {} : { cri }), store };
+  const config = await writeClusterConfig(dir, { ...shape, ...(tls === undefined ? {} : { tls }), ...(metricsHost === undefined ? {} : { metricsHost }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
     if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
+    if (/metricsAddress/.test(error.message)) throw new UsageError(`--metrics-host: ${error.message}`);
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
-  for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
+  // The supervisor starts the stages and restarts any that fails (runtime/cluster/supervisor.ts).
+  startSupervisor(dir);
   try {
     await waitHealthy(config, stages, 60_000);
   } catch (error) {
@@ -110,10 +129,24 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     return exitCodes.failed;
   }
   print(`cluster up in ${dir} (${v.nodes} nodes, capacity ${v.capacity} each, functions ${functions.join(', ')}${config.tls === undefined ? '' : `, mutual TLS, trust domain ${config.tls.trustDomain}, certificates in ${dir}/certs`})`);
+  const scheme = (address: string | undefined): string => (address !== undefined && !isLoopbackAddress(address) ? 'https' : 'http');
   for (const stage of stages)
-    print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics http://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
+    print(`  ${stage.padEnd(14)} ${config.stages[stage]?.address ?? ''}  metrics ${scheme(config.stages[stage]?.metricsAddress)}://${config.stages[stage]?.metricsAddress ?? '-'}/metrics  log ${logFileOf(dir, stage)}`);
+  print(`  supervisor     restarts failed stages; log ${dir}/logs/supervisor.log`);
   print(`next: npx kd scale ${functions[0] ?? 'fn'} 50${dirHint}; npx kd status${dirHint}; npx kd down${dirHint}`);
   return exitCodes.ok;
+}
+
+/** The container runtime of `kd up --sandbox cri [--cri-endpoint SOCKET]`. */
+function criOption(driver: string, endpoint: string | undefined): CriSandboxConfig | undefined {
+  if (driver !== 'cri') {
+    if (endpoint !== undefined) throw new UsageError('--cri-endpoint is only for --sandbox cri');
+    return undefined;
+  }
+  const cri = { endpoint: endpoint ?? 'unix:///run/containerd/containerd.sock' };
+  const problems = criSandboxConfigProblems(cri);
+  if (problems.length > 0) throw new UsageError(`--cri-endpoint: ${problems.join('; ')}`);
+  return cri;
 }
 
 /** The transport of `kd up --transport KIND [--etcd URL]`: undefined for direct; store-mediated needs an etcd that answers. */
@@ -253,11 +286,12 @@ export async function runStatus(argv: readonly string[], print: (line: string) =
   const dirHint = dirSuffix(parsed.given, v.dir);
   const config = loadRunning(v.dir, 'status', dirHint);
   const deadline = Date.now() + v.wait * 1_000;
-  let status = await clusterStatus(config);
+  const restarts = (): Readonly<Record<string, number>> => restartsOf(readSupervisorState(v.dir));
+  let status = await clusterStatus(config, restarts());
   const nothingAnswers = (): boolean => status.stages.every((s) => !s.reachable);
   while (!status.converged && !nothingAnswers() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    status = await clusterStatus(config);
+    status = await clusterStatus(config, restarts());
   }
   if (nothingAnswers() && !v.json) {
     console.error(`kd status: no stage of the cluster in ${v.dir} answers${runningStages(v.dir).length === 0 ? ` (no stage process is alive): start it with "npx kd up${dirHint}"` : ': see the logs in ' + v.dir + '/logs'}`);

@@ -9,6 +9,9 @@ import { runSimulate, simulateCommandLine } from './simulate-command.js';
 import { runValidate, validateCommandLine } from './validate-command.js';
 import { certsCommandLine, runCerts } from './certs-command.js';
 import { exploreCommandLine, runExplore } from './explore-command.js';
+import { runSupervise, superviseCommandLine } from './supervise-command.js';
+import { deployCommandLine, runDeploy } from './deploy-command.js';
+import { configCommandLine, runConfig } from './config-command.js';
 import { UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
 import { versionText } from './version.js';
@@ -30,9 +33,12 @@ export const commands: Readonly<Record<string, Command>> = {
   scale: { summary: 'set the desired count of a function in the local cluster', run: runScale, commandLine: scaleCommandLine },
   status: { summary: "show the local cluster's sessions, caches and convergence", run: runStatus, commandLine: statusCommandLine },
   down: { summary: 'stop the local cluster', run: runDown, commandLine: downCommandLine },
+  supervise: { summary: 'start the stages of a local cluster and restart those that fail (kd up runs it)', run: runSupervise, commandLine: superviseCommandLine },
   'remove-node': { summary: 'take a node out of the local cluster (the Scheduler restarts without it)', run: runRemoveNode, commandLine: removeNodeCommandLine },
   conformance: { summary: 'test one stage of any implementation black-box over the wire (spec/11)', run: runConformance, commandLine: conformanceCommandLine },
   validate: { summary: "check the spec's safety invariants on the NDJSON traces of a run", run: runValidate, commandLine: validateCommandLine },
+  deploy: { summary: 'run the chain on several hosts: plan each host from one hosts file, start or stop a host', run: runDeploy, commandLine: deployCommandLine },
+  config: { summary: 'check a cluster configuration or hosts file against its JSON Schema and the runtime', run: runConfig, commandLine: configCommandLine },
   certs: { summary: 'make a development CA and per-stage certificates for mutual TLS', run: runCerts, commandLine: certsCommandLine },
 };
 

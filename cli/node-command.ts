@@ -76,11 +76,18 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     config = v.variant === undefined ? loaded : { ...loaded, chain: { ...loaded.chain, variant } };
     stage = v.role === 'kubelet' ? kubeletId(v.node ?? '') : v.role;
     if (config.stages[stage] === undefined) throw new UsageError(`${v.config} has no stage "${stage}"; its stages: ${Object.keys(config.stages).join(', ')}`);
+    if (config.host !== undefined && !config.host.stages.includes(stage))
+      throw new UsageError(`${v.config} is the configuration of host "${config.host.name}", which runs ${config.host.stages.join(', ') || 'no stage'}; "${stage}" runs on another host`);
   }
   const log = (record: Record<string, unknown>): void => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), stage, ...record })}\n`);
   };
   if (variant !== 'correct') log({ event: 'stage.variant', variant, warning: 'a known-bad protocol variant is active' });
+  // Signals are caught from here on: a SIGTERM right after the stage says it listens still stops it cleanly (exit 0).
+  let signalled: ((signal: string) => void) | null = null;
+  const stopSignal = new Promise<string>((resolve) => (signalled = resolve));
+  process.once('SIGTERM', () => signalled?.('SIGTERM'));
+  process.once('SIGINT', () => signalled?.('SIGINT'));
   let node: StageNode;
   try {
     node = await StageNode.open(config, stage, log);
@@ -90,14 +97,9 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     if (error instanceof TlsConfigurationError) throw new UsageError(`${error.message}; fix the tls section of the configuration or run "kd certs"`);
     throw error;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log({ event: 'stage.stopping', signal });
-      void node.stop().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopSignal;
+  log({ event: 'stage.stopping', signal });
+  await node.stop();
   log({ event: 'stage.stopped' });
   return exitCodes.ok;
 }

@@ -10,21 +10,26 @@ import { transportConfigOf, type TransportConfig } from './mediated/transport-co
 import { tlsConfigOf, type TlsConfig } from './security/tls-config.js';
 import { chainConfigProblems, linkEnds, linksOf, stagesOf, type ChainConfig, type LinkId, type StageId } from '../machines/index.js';
 import { frameBytesMax, frameBytesMin } from '../spec/limits.js';
+import { criSandboxConfigProblems, type CriSandboxConfig } from './node/cri/cri-config.js';
 
 export interface StageEndpoint {
   /** host:port the stage serves on; loopback only unless the cluster has `tls`. */
   readonly address: string;
   /** Directory of the stage's durable data (incarnation counter, store, sandboxes). */
   readonly dataDir: string;
-  /** host:port of the stage's /metrics and /healthz (loopback only); absent: no HTTP endpoint. */
+  /**
+   * host:port of the stage's /metrics and /healthz; absent: no HTTP endpoint. Loopback: plain
+   * HTTP. Any other address (e.g. 0.0.0.0:9100 for a Prometheus on another host) needs the
+   * `tls` section and is served over mutual TLS (runtime/observe/http-endpoint.ts).
+   */
   readonly metricsAddress?: string;
 }
 
 export interface ClusterConfig {
   readonly chain: ChainConfig;
   readonly stages: Readonly<Record<StageId, StageEndpoint>>;
-  /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's. */
-  readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number };
+  /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's; `cri` (endpoint, image) is the cri driver's (runtime/node/cri/). */
+  readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number; readonly cri?: CriSandboxConfig };
   /** Flow control (runtime/node/flow-control.ts); absent: the spec's limits. `frameBytesMax` may lower the frame size limit (frameBytesMin..frameBytesMax), e.g. to test splitting. */
   readonly flow?: { readonly frameBytesMax: number };
   /**
@@ -39,12 +44,28 @@ export interface ClusterConfig {
   readonly transport?: TransportConfig;
   /** Mutual TLS between stages and for operator calls (runtime/security/tls-config.ts); absent: plaintext, loopback only. */
   readonly tls?: TlsConfig;
+  /**
+   * The configuration of one host of a multi-host deployment (`kd deploy plan`): the stages
+   * that run here. Only their certificates must be present, only they may be started here
+   * (`kd node`, `kd supervise`); `[]` for an operator's machine. Absent: every stage (one host).
+   */
+  readonly host?: HostSection;
+}
+
+export interface HostSection {
+  readonly name: string;
+  readonly stages: readonly StageId[];
 }
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export const sandboxDrivers = ['simulated', 'process'] as const;
+export const sandboxDrivers = ['simulated', 'process', 'cri'] as const;
 export type SandboxDriver = (typeof sandboxDrivers)[number];
+
+/** True when `address` (host:port) is on a loopback host. */
+export function isLoopbackAddress(address: string): boolean {
+  return loopbackHosts.has(hostOf(address));
+}
 
 export function hostOf(address: string): string {
   const at = address.lastIndexOf(':');
@@ -66,12 +87,13 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
     else if (config.tls === undefined && !loopbackHosts.has(hostOf(endpoint.address)))
       problems.push(`stage "${stage}": address "${endpoint.address}" is not loopback; without TLS a stage serves on loopback only (127.0.0.1): add a "tls" section (npx kd certs, then kd up --tls) or use 127.0.0.1`);
     if (typeof endpoint.dataDir !== 'string' || endpoint.dataDir === '') problems.push(`stage "${stage}": dataDir is missing`);
-    if (endpoint.metricsAddress !== undefined && !loopbackHosts.has(hostOf(endpoint.metricsAddress)))
-      problems.push(`stage "${stage}": metricsAddress "${endpoint.metricsAddress}" must be a loopback host:port (127.0.0.1:PORT)`);
+    if (endpoint.metricsAddress !== undefined) problems.push(...metricsAddressProblems(stage, endpoint.metricsAddress, config.tls !== undefined));
   }
   const driver: unknown = config.sandbox.driver;
   if (driver !== undefined && !(sandboxDrivers as readonly unknown[]).includes(driver))
-    problems.push(`sandbox.driver must be "simulated" or "process", got ${JSON.stringify(driver)}`);
+    problems.push(`sandbox.driver must be "simulated", "process" or "cri", got ${JSON.stringify(driver)}`);
+  if (driver === 'cri') problems.push(...criSandboxConfigProblems(config.sandbox.cri));
+  else if (config.sandbox.cri !== undefined) problems.push('sandbox.cri is only for sandbox.driver "cri"');
   if (config.flow !== undefined) {
     const bytes: unknown = config.flow.frameBytesMax;
     if (!Number.isInteger(bytes) || (bytes as number) < frameBytesMin || (bytes as number) > frameBytesMax)
@@ -89,6 +111,32 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
   return problems;
 }
 
+/** Why a stage's metricsAddress is unusable: not host:port, or not loopback in a cluster without tls. */
+function metricsAddressProblems(stage: StageId, address: unknown, tls: boolean): string[] {
+  if (typeof address !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[^:[\]]+):\d{1,5}$/.test(address) || Number(address.slice(address.lastIndexOf(':') + 1)) > 65_535)
+    return [`stage "${stage}": metricsAddress ${JSON.stringify(address)} must be host:port (for example 127.0.0.1:9100)`];
+  if (tls || isLoopbackAddress(address)) return [];
+  return [
+    `stage "${stage}": metricsAddress "${address}" is not loopback; beyond loopback /metrics and /healthz are served only over mutual TLS: add a "tls" section (kd certs, kd up --tls, or kd deploy) or use 127.0.0.1:PORT`,
+  ];
+}
+
+/** The `host` section, checked: a name and stages of this configuration. */
+function hostSectionOf(raw: unknown, stages: readonly string[], file: string): HostSection | undefined {
+  if (raw === undefined) return undefined;
+  const section = raw as { name?: unknown; stages?: unknown } | null;
+  if (typeof section !== 'object' || section === null || typeof section.name !== 'string' || section.name === '' || !Array.isArray(section.stages))
+    throw new Error(`${file}: host must be {"name": "HOST", "stages": ["scheduler", ...]}`);
+  for (const stage of section.stages)
+    if (typeof stage !== 'string' || !stages.includes(stage)) throw new Error(`${file}: host.stages: ${JSON.stringify(stage)} is not a stage of this configuration (stages: ${stages.join(', ')})`);
+  return { name: section.name, stages: section.stages as StageId[] };
+}
+
+/** The stages that run on this configuration's host: `host.stages`, or every stage of the chain. */
+export function localStagesOf(config: ClusterConfig): readonly StageId[] {
+  return config.host?.stages ?? stagesOf(config.chain);
+}
+
 /** Reads a cluster configuration; relative data dirs are taken from the file's directory. */
 export function loadClusterConfig(file: string): ClusterConfig {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as ClusterConfig;
@@ -100,7 +148,8 @@ export function loadClusterConfig(file: string): ClusterConfig {
       dataDir: isAbsolute(endpoint.dataDir) ? endpoint.dataDir : join(base, endpoint.dataDir),
       ...(endpoint.metricsAddress === undefined ? {} : { metricsAddress: endpoint.metricsAddress }),
     };
-  const tls = tlsConfigOf((raw as { tls?: unknown }).tls, base, file, Object.keys(stages));
+  const host = hostSectionOf((raw as { host?: unknown }).host, Object.keys(stages), file);
+  const tls = tlsConfigOf((raw as { tls?: unknown }).tls, base, file, host?.stages ?? Object.keys(stages));
   if (tls.problems.length > 0) throw new Error(`${file}: ${tls.problems.join('; ')}`);
   const config: ClusterConfig = {
     chain: raw.chain,
@@ -111,6 +160,7 @@ export function loadClusterConfig(file: string): ClusterConfig {
     ...(tls.tls === undefined ? {} : { tls: tls.tls }),
     ...(raw.flow === undefined ? {} : { flow: raw.flow }),
     ...(raw.linkDialAddresses === undefined ? {} : { linkDialAddresses: raw.linkDialAddresses }),
+    ...(host === undefined ? {} : { host }),
   };
   const problems = clusterConfigProblems(config);
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);

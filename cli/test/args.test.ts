@@ -15,9 +15,10 @@ const specs: ReadonlyArray<[string, CommandLineSpec]> = Object.entries(commands)
 /** Words a user might type: option names of the command (with and without values), numbers, junk. */
 function argvOf(spec: CommandLineSpec): fc.Arbitrary<string[]> {
   const names = Object.keys(spec.options);
+  const withValue = names.length === 0 ? fc.constant('--nope=1') : fc.constantFrom(...names).chain((n) => fc.string().map((v) => `--${n}=${v}`));
   const word = fc.oneof(
     fc.constantFrom(...names.map((n) => `--${n}`), '-h', '--', '-', '--=', '---x', '--nope'),
-    fc.constantFrom(...names).chain((n) => fc.string().map((v) => `--${n}=${v}`)),
+    withValue,
     fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String),
     fc.constantFrom('NaN', 'Infinity', '1e3', '0x10', '1.5', ' 7 ', '', 'auto', 'fn', 'correct', 'bfs'),
     fc.string(),

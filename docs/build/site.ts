@@ -22,6 +22,7 @@ import { protoReference } from './proto-reference.js';
 import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type MachineDescription } from './state-diagram.js';
 import { benchmarksPage, benchmarksPageDiagrams } from './benchmarks-page.js';
 import { architectureHtml, placeFigures } from './protocol-figures.js';
+import { expandGenerated } from './config-reference.js';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultSiteDir = join(repositoryRoot, 'docs', 'site');
@@ -380,10 +381,11 @@ function startPages(ids: IdRegistry): Page[] {
     { file: 'reader', title: 'Reader', summary: 'What Kubedirect is, the order to read the spec in, and where the diagrams are.' },
     { file: 'implementer', title: 'Implementer', summary: 'The wire protocol, the .proto, the requirements that bind a stage, and how to run the conformance suite against your stage.' },
     { file: 'operator', title: 'Operator', summary: 'The local gRPC cluster (kd up), mutual TLS, the backing store, metrics and traces, kd simulate and kd check.' },
+    { file: 'operator-guide', title: 'Operator guide', summary: 'The chain on several hosts: set-up step by step, configuration reference, every metric, alerts, certificate rotation, upgrades.' },
   ];
   const pages: Page[] = audiences.map((a) => {
     const page = `start/${a.file}.html`;
-    const rendered = renderMarkdown(readFileSync(join(repositoryRoot, 'docs', 'pages', `${a.file}.md`), 'utf8'), { page, ids });
+    const rendered = renderMarkdown(expandGenerated(readFileSync(join(repositoryRoot, 'docs', 'pages', `${a.file}.md`), 'utf8')), { page, ids });
     return { path: page, title: rendered.title ?? a.title, body: rendered.html };
   });
   pages.unshift({

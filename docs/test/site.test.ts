@@ -127,6 +127,7 @@ describe('the protocol site (npm run docs) in headless Chromium', () => {
       'start/reader.html',
       'start/implementer.html',
       'start/operator.html',
+      'start/operator-guide.html',
       'spec/index.html',
       'spec/01-roles-and-topology.html',
       'spec/10-wire-protocol.html',

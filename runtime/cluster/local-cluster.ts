@@ -9,17 +9,20 @@
  *   DIR/objects/pods/       Pod objects of the file store (runtime/store/file-store.ts)
  *   DIR/certs/              with tls: the development CA and every identity (runtime/security/certs.ts)
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { kubeletId, roleOf, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import { loadClusterConfig, type ClusterConfig, type SandboxDriver, type StageEndpoint } from '../config.js';
-import { killProcessSandboxes } from '../node/process-sandboxes.js';
+import { killProcessSandboxes, processRuns } from '../node/process-sandboxes.js';
+import { removeCriSandboxes } from '../node/cri/cri-sandboxes.js';
+import { supervisorPidFileOf, type StageLauncher } from './supervisor.js';
 import { makeCertificates } from '../security/certs.js';
 import { operatorIdentity } from '../security/identity.js';
 import { getStageState, stageTargetOf } from './rpc.js';
 import type { TransportConfig } from '../mediated/transport-config.js';
+import type { CriSandboxConfig } from '../node/cri/cri-config.js';
 import { repositoryPath } from '../repository-paths.js';
 
 const kdBin = repositoryPath('bin', 'kd.mjs');
@@ -90,12 +93,16 @@ export interface ClusterShape {
   readonly store?: ({ readonly kind: 'file' } | { readonly kind: 'etcd'; readonly endpoint: string }) & { readonly podObjects?: boolean };
   /** The Kubelets' sandbox driver; absent: simulated. */
   readonly sandboxDriver?: SandboxDriver;
+  /** With sandboxDriver cri: the container runtime's socket and image (runtime/node/cri/cri-config.ts). */
+  readonly cri?: CriSandboxConfig;
   /** A frame size limit below the spec's frameBytesMax (config `flow.frameBytesMax`), e.g. for tests. */
   readonly frameBytesMax?: number;
   /** Mutual TLS: certificates made (or completed) in DIR/certs by `kd certs`; absent: plaintext on loopback. */
   readonly tls?: { readonly trustDomain: string };
   /** How the links travel (runtime/mediated/transport-config.ts); absent: direct gRPC. */
   readonly transport?: TransportConfig;
+  /** The host /metrics and /healthz bind to (e.g. 0.0.0.0 for another host's Prometheus; beyond loopback needs `tls`); absent: 127.0.0.1. */
+  readonly metricsHost?: string;
 }
 
 /** Where `kd up --tls` keeps the cluster's CA and certificates, relative to DIR. */
@@ -112,34 +119,144 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
   };
   const stages: Record<StageId, StageEndpoint> = {};
   for (const stage of stagesOf(chain))
-    stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `127.0.0.1:${await freePort()}` };
+    stages[stage] = { address: `127.0.0.1:${await freePort()}`, dataDir: join('data', fileNameOf(stage)), metricsAddress: `${shape.metricsHost ?? '127.0.0.1'}:${await freePort()}` };
   let tls: { trustDomain: string; certsDir: string } | undefined;
   if (shape.tls !== undefined) {
     await makeCertificates({ dir: join(root, certsDirName), trustDomain: shape.tls.trustDomain, identities: [...stagesOf(chain), operatorIdentity], force: false });
     tls = { trustDomain: shape.tls.trustDomain, certsDir: certsDirName };
   }
-  const sandbox = { ...(shape.sandboxDriver === undefined ? {} : { driver: shape.sandboxDriver }), startDelayMs: shape.startDelayMs, killDelayMs: shape.killDelayMs };
+  const sandbox = {
+    ...(shape.sandboxDriver === undefined ? {} : { driver: shape.sandboxDriver }),
+    startDelayMs: shape.startDelayMs,
+    killDelayMs: shape.killDelayMs,
+    ...(shape.cri === undefined ? {} : { cri: shape.cri }),
+  };
   const flow = shape.frameBytesMax === undefined ? {} : { flow: { frameBytesMax: shape.frameBytesMax } };
   const config = { chain, stages, sandbox, ...flow, store: shape.store ?? { kind: 'file' }, ...(tls === undefined ? {} : { tls }), ...(shape.transport === undefined ? {} : { transport: shape.transport }) };
   writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
   return loadClusterConfig(configFileOf(root));
 }
 
-/** Starts one stage as a detached process writing its log to DIR/logs; returns its pid. */
-export function startStageProcess(dir: string, stage: StageId): number {
-  const root = resolve(dir);
-  mkdirSync(join(root, 'logs'), { recursive: true });
-  mkdirSync(join(root, 'pids'), { recursive: true });
-  const log = openSync(logFileOf(root, stage), 'a');
+/** The command line of a stage process of the cluster in `root` (after the node executable). */
+function stageArgsOf(root: string, stage: StageId): string[] {
   const role = roleOf(stage);
   const args = [...stageProcessNodeFlags, kdBin, 'node', '--role', role, '--config', configFileOf(root)];
   if (role === 'kubelet') args.push('--node', stage.slice('kubelet:'.length));
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], cwd: root });
+  return args;
+}
+
+/** Spawns one stage as a detached process writing its log to DIR/logs (the caller writes its pid file). */
+export function spawnStage(dir: string, stage: StageId, env: Readonly<Record<string, string>> = {}): ChildProcess {
+  const root = resolve(dir);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const log = openSync(logFileOf(root, stage), 'a');
+  try {
+    return spawn(process.execPath, stageArgsOf(root, stage), { detached: true, stdio: ['ignore', log, log], cwd: root, env: { ...process.env, ...env } });
+  } finally {
+    closeSync(log);
+  }
+}
+
+export function writePidFile(dir: string, stage: StageId, pid: number): void {
+  mkdirSync(join(resolve(dir), 'pids'), { recursive: true });
+  writeFileSync(pidFileOf(dir, stage), `${pid}\n`);
+}
+
+/** A start lock older than this is left over from a process that died while holding it. */
+export const stageStartLockStaleMs = 10_000;
+/** How long a start waits for another process's start of the same stage. */
+export const stageStartLockWaitMsMax = 20_000;
+
+/**
+ * Runs `start` holding DIR/pids/STAGE.lock (created exclusively), so that checking the
+ * pid file and starting the stage are one step across processes: `kd up`'s supervisor
+ * and anyone calling startStageProcess never both start the same stage.
+ */
+export function withStageStartLock<T>(dir: string, stage: StageId, start: () => T): T {
+  mkdirSync(join(resolve(dir), 'pids'), { recursive: true });
+  const lock = `${pidFileOf(dir, stage)}.lock`;
+  const deadline = Date.now() + stageStartLockWaitMsMax;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let ageMs = 0;
+      try {
+        ageMs = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (ageMs > stageStartLockStaleMs) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another start of ${stage} for ${stageStartLockWaitMsMax} ms`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    return start();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The pid of the stage's running process, by its pid file, or null. */
+export function runningPidOf(dir: string, stage: StageId): number | null {
+  const pid = pidOf(dir, stage);
+  return pid !== null && processRuns(pid) ? pid : null;
+}
+
+/**
+ * Starts one stage as a detached process writing its log to DIR/logs; returns its pid.
+ * If the stage already runs (its pid file names a live process, e.g. the supervisor
+ * restarted it first), returns that pid and starts nothing: one process per stage.
+ */
+export function startStageProcess(dir: string, stage: StageId): number {
+  return withStageStartLock(dir, stage, () => {
+    const existing = runningPidOf(dir, stage);
+    if (existing !== null) return existing;
+    const child = spawnStage(dir, stage);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${stage}`);
+    writePidFile(dir, stage, child.pid);
+    return child.pid;
+  });
+}
+
+/** The launcher of the supervisor (runtime/cluster/supervisor.ts) for the cluster in DIR. */
+export function stageLauncherOf(dir: string): StageLauncher {
+  return {
+    startUnlessRunning: (stage, env) =>
+      withStageStartLock(dir, stage, () => {
+        const existing = runningPidOf(dir, stage);
+        if (existing !== null) return { pid: existing, child: null };
+        const child = spawnStage(dir, stage, env);
+        if (child.pid !== undefined) writePidFile(dir, stage, child.pid);
+        return { pid: child.pid ?? null, child };
+      }),
+    pidOf: (stage) => pidOf(dir, stage),
+  };
+}
+
+/** Starts `kd supervise` for DIR as a detached process (it starts the stages); returns its pid. */
+export function startSupervisor(dir: string): number {
+  const root = resolve(dir);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const log = openSync(join(root, 'logs', 'supervisor.log'), 'a');
+  const child = spawn(process.execPath, [kdBin, 'supervise', '--dir', root], { detached: true, stdio: ['ignore', log, log], cwd: root });
   closeSync(log);
   child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${stage}`);
-  writeFileSync(pidFileOf(root, stage), `${child.pid}\n`);
+  if (child.pid === undefined) throw new Error('could not start the supervisor');
+  writeFileSync(supervisorPidFileOf(root), `${child.pid}\n`);
   return child.pid;
+}
+
+/** The pid of the running supervisor of DIR, or null. */
+export function runningSupervisorOf(dir: string): number | null {
+  const file = supervisorPidFileOf(dir);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && processRuns(pid) ? pid : null;
 }
 
 export function pidOf(dir: string, stage: StageId): number | null {
@@ -233,24 +350,31 @@ export function setLinkDialAddresses(dir: string, addresses: Readonly<Record<Lin
   return loadClusterConfig(file);
 }
 
-/** Stops every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
 /** Stops every stage of the cluster (SIGKILL after `graceMs`) and deletes its directory: the teardown of a throwaway cluster. */
 export async function removeCluster(dir: string, graceMs = 5_000): Promise<void> {
   await stopCluster(dir, graceMs);
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Stops the supervisor and every stage of DIR and kills the process sandboxes of its Kubelets (a Kubelet restart keeps them; tearing the cluster down does not); returns what became of each stage. */
 export async function stopCluster(dir: string, graceMs = 5_000): Promise<Array<{ stage: StageId; pid: number; outcome: 'stopped' | 'killed' }>> {
+  // The supervisor first, so that it restarts nothing it is about to stop.
+  const supervisor = runningSupervisorOf(dir);
+  if (supervisor !== null) await stopProcess(supervisor, graceMs);
+  rmSync(supervisorPidFileOf(dir), { force: true });
   const running = runningStages(dir);
   const results = await Promise.all(running.map(async ({ stage, pid }) => ({ stage, pid, outcome: await stopProcess(pid, graceMs) })));
   rmSync(join(resolve(dir), 'pids'), { recursive: true, force: true });
   if (existsSync(configFileOf(dir))) {
     const config = loadClusterConfig(configFileOf(dir));
-    if (config.sandbox.driver === 'process')
-      for (const node of config.chain.nodes) {
-        const endpoint = config.stages[kubeletId(node.name)];
-        if (endpoint !== undefined) killProcessSandboxes(endpoint.dataDir);
-      }
+    const cri = config.sandbox.cri;
+    for (const node of config.chain.nodes) {
+      const endpoint = config.stages[kubeletId(node.name)];
+      if (endpoint === undefined) continue;
+      if (config.sandbox.driver === 'process') killProcessSandboxes(endpoint.dataDir);
+      // Containers of a runtime that is gone are gone with it.
+      if (config.sandbox.driver === 'cri' && cri !== undefined) await removeCriSandboxes(endpoint.dataDir, cri).catch(() => []);
+    }
   }
   return results;
 }

@@ -21,6 +21,8 @@ export interface StageSummary {
   /** Pod entries by class: dirty (forwarded, not confirmed running), clean (running), tombstones, waiting (not yet forwarded). */
   readonly cache: { readonly dirty: number; readonly clean: number; readonly tombstones: number; readonly waiting: number };
   readonly scales: ReadonlyArray<{ function: string; desired: number; clean: boolean }>;
+  /** Times a supervisor restarted the stage after a failure (`kd up`'s supervisor, runtime/cluster/supervisor.ts); null: not known here. */
+  readonly restarts: number | null;
 }
 
 export interface FunctionSummary {
@@ -96,10 +98,10 @@ export async function inspectCluster(config: ClusterConfig, timeoutMs = 3_000): 
   return states;
 }
 
-function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageState | null): StageSummary {
+function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageState | null, restarts: number | null): StageSummary {
   const address = config.stages[stage]?.address ?? '';
   if (state === null)
-    return { stage, address, reachable: false, incarnation: 0, warm: false, sessions: [], cache: { dirty: 0, clean: 0, tombstones: 0, waiting: 0 }, scales: [] };
+    return { stage, address, reachable: false, incarnation: 0, warm: false, sessions: [], cache: { dirty: 0, clean: 0, tombstones: 0, waiting: 0 }, scales: [], restarts };
   const cache = { dirty: 0, clean: 0, tombstones: 0, waiting: 0 };
   const machine = podMachineOfRole(roleOf(stage));
   for (const pod of state.pods) {
@@ -126,12 +128,19 @@ function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageS
     sessions: state.links.map((l) => ({ link: l.link_id, end: l.end, state: l.state, epoch: l.epoch, lastRejection: l.last_rejection?.reason ?? '' })),
     cache,
     scales: state.scales.map((s) => ({ function: s.function, desired: s.desired, clean: s.clean })),
+    restarts,
   };
 }
 
-export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<StageId, WireStageState | null>, healths: ReadonlyMap<StageId, StageHealth | null> = new Map()): ClusterStatus {
+/** The status of the cluster from the stages' states and health; `restarts` per stage where a supervisor counts them. */
+export function clusterStatusOf(
+  config: ClusterConfig,
+  states: ReadonlyMap<StageId, WireStageState | null>,
+  healths: ReadonlyMap<StageId, StageHealth | null> = new Map(),
+  restarts: Readonly<Record<StageId, number>> = {},
+): ClusterStatus {
   const problems: string[] = [];
-  const stages = stagesOf(config.chain).map((stage) => summarizeStage(config, stage, states.get(stage) ?? null));
+  const stages = stagesOf(config.chain).map((stage) => summarizeStage(config, stage, states.get(stage) ?? null, restarts[stage] ?? null));
   const store = storeStatusOf(healths);
   for (const at of store?.unavailableAt ?? [])
     problems.push(`${at.stage} ${at.waitingToStart ? 'waits to start: ' : 'finds '}the backing store (${store?.kind ?? ''}) unavailable since ${at.since}${at.lastError === '' ? '' : ` (${at.lastError})`}`);
@@ -172,20 +181,20 @@ export function clusterStatusOf(config: ClusterConfig, states: ReadonlyMap<Stage
   return { stages, functions, store, converged: problems.length === 0, problems: problems.slice(0, 20) };
 }
 
-export async function clusterStatus(config: ClusterConfig): Promise<ClusterStatus> {
+export async function clusterStatus(config: ClusterConfig, restarts: Readonly<Record<StageId, number>> = {}): Promise<ClusterStatus> {
   const stages = stagesOf(config.chain);
   const [states, healths] = await Promise.all([inspectCluster(config), Promise.all(stages.map(async (stage) => [stage, await stageHealthOf(config, stage)] as const))]);
-  return clusterStatusOf(config, states, new Map(healths));
+  return clusterStatusOf(config, states, new Map(healths), restarts);
 }
 
 export function formatStatus(status: ClusterStatus): string {
   const lines: string[] = [];
-  lines.push('stage            address           inc  warm  pods dirty/clean/tombstones/waiting  sessions');
+  lines.push('stage            address           inc  restarts  warm  pods dirty/clean/tombstones/waiting  sessions');
   for (const s of status.stages) {
     const sessions = s.sessions.map((l) => `${l.link}(${l.end === 'upstream' ? 'up' : 'down'}):${l.state}@${l.epoch}${l.lastRejection === '' ? '' : ` last-rejection=${l.lastRejection}`}`).join(' ');
     const cache = `${s.cache.dirty}/${s.cache.clean}/${s.cache.tombstones}/${s.cache.waiting}`;
     lines.push(
-      `${s.stage.padEnd(16)} ${s.address.padEnd(17)} ${s.reachable ? String(s.incarnation).padStart(3) : '  -'}  ${s.reachable ? (s.warm ? 'yes ' : 'no  ') : 'DOWN'}  ${cache.padEnd(35)} ${sessions}`,
+      `${s.stage.padEnd(16)} ${s.address.padEnd(17)} ${s.reachable ? String(s.incarnation).padStart(3) : '  -'}  ${(s.restarts === null ? '-' : String(s.restarts)).padStart(8)}  ${s.reachable ? (s.warm ? 'yes ' : 'no  ') : 'DOWN'}  ${cache.padEnd(35)} ${sessions}`,
     );
   }
   lines.push('');

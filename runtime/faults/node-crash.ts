@@ -11,6 +11,8 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { killProcessSandboxes } from '../node/process-sandboxes.js';
+import type { CriSandboxConfig } from '../node/cri/cri-config.js';
+import { removeCriSandboxes } from '../node/cri/cri-sandboxes.js';
 import { simulatedSandboxesFileOf } from '../node/simulated-sandboxes.js';
 
 export interface NodeCrashOutcome {
@@ -26,4 +28,13 @@ export function crashNodeSandboxes(kubeletDataDir: string): NodeCrashOutcome {
   rmSync(simulated, { force: true });
   rmSync(`${simulated}.tmp`, { force: true });
   return { simulatedSandboxesLost, processesKilled: killProcessSandboxes(kubeletDataDir) };
+}
+
+/**
+ * The same crash for a Kubelet with the `cri` driver: every container and pod sandbox it
+ * owns is stopped and removed through the runtime (what losing the machine does to them);
+ * call it after the Kubelet is dead and before it restarts. Returns the pods lost.
+ */
+export async function crashCriNodeSandboxes(kubeletDataDir: string, cri: CriSandboxConfig): Promise<string[]> {
+  return removeCriSandboxes(kubeletDataDir, cri);
 }

@@ -18,6 +18,7 @@
  *   behind one slow peer; dropping single messages would break FIFO delivery within a
  *   session (REQ-SESS-014).
  */
+import { declareMetricFamilies } from '../observe/metric-catalog.js';
 
 /** What the writer needs of a stream: a Node writable stream in object mode taking serialized frames. */
 export interface FrameStream {
@@ -132,10 +133,7 @@ export interface FlowMetrics {
 }
 
 export function declareFlowMetrics(m: FlowMetrics): FlowMetrics {
-  m.declare('kubedirect_frames_sent_total', 'counter', 'Frames written to a session stream, by link.');
-  m.declare('kubedirect_frame_bytes_largest', 'gauge', 'Largest frame written in this incarnation, in bytes, by link (at most the frame size limit).');
-  m.declare('kubedirect_send_blocked_total', 'counter', 'Writes after which the stream was full (backpressure: the sender waited for drain), by link.');
-  m.declare('kubedirect_send_queue_overflows_total', 'counter', 'Sessions ended by their sender because the send queue would exceed sessionRecordsQueuedMax, by link.');
+  declareMetricFamilies(m, 'flow');
   return m;
 }
 

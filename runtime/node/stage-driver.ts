@@ -14,6 +14,8 @@
 import {
   assert,
   bootEffects,
+  nodeOfKubelet,
+  unreachable,
   initStage,
   roleOf,
   stepStage,
@@ -31,6 +33,8 @@ import {
 import { reconnectBackoffMsMax, reconnectBackoffMsMin } from '../../spec/limits.js';
 import { endpointOf, sandboxDriverOf, type ClusterConfig } from '../config.js';
 import { StageObserver } from '../observe/observer.js';
+import { stageRestartsEnv } from '../cluster/supervisor.js';
+import { metricsEndpointSecurityOf } from '../security/credentials.js';
 import { podWritesOf } from '../store/pod-objects.js';
 import type { BackingStore } from '../store/store.js';
 import type { StoreHealth } from '../store/store-health.js';
@@ -40,6 +44,7 @@ import type { DownstreamLinkTransport, Logger, SessionOrigin, StagePort, Upstrea
 import { ProcessSandboxes } from './process-sandboxes.js';
 import type { SandboxReporter, SandboxRuntime } from './sandbox-runtime.js';
 import { SimulatedSandboxes } from './simulated-sandboxes.js';
+import { CriSandboxes, type CriInventory } from './cri/cri-sandboxes.js';
 
 type HeldEffect = readonly [Effect, SessionOrigin | null];
 
@@ -74,6 +79,8 @@ export class StageDriver implements StagePort {
     readonly log: Logger,
     private readonly backing: BackingStore,
     durableDesired: Readonly<Record<string, number>>,
+    /** A cri Kubelet's sandboxes as its runtime lists them (read before, since listing is asynchronous: StageNode.open). */
+    criInventory: CriInventory | null = null,
   ) {
     const endpoint = endpointOf(config, stage);
     this.incarnation = nextIncarnation(endpoint.dataDir);
@@ -82,12 +89,7 @@ export class StageDriver implements StagePort {
     this.podObjects = config.store?.podObjects !== false;
     // A report is already the event the Kubelet is delivered (same type and pod).
     const report: SandboxReporter = (r) => this.deliver(r, null);
-    this.sandboxes =
-      role !== 'kubelet'
-        ? null
-        : sandboxDriverOf(config) === 'process'
-          ? new ProcessSandboxes(endpoint.dataDir, report)
-          : new SimulatedSandboxes(endpoint.dataDir, config.sandbox, report);
+    this.sandboxes = role !== 'kubelet' ? null : sandboxRuntimeOf(config, stage, endpoint.dataDir, criInventory, report);
     this.state = initStage(config.chain, stage, {
       incarnation: this.incarnation,
       ...(this.desiredStore === null ? {} : { durableDesired }),
@@ -100,9 +102,11 @@ export class StageDriver implements StagePort {
       incarnation: this.incarnation,
       dataDir: endpoint.dataDir,
       metricsAddress: endpoint.metricsAddress ?? null,
+      endpointSecurity: metricsEndpointSecurityOf(config, stage),
       warn: (message) => this.log({ event: 'trace.warning', message }),
       state: () => this.state,
       store: () => ({ health: backing.health.report(), writes: backing.stats }),
+      restarts: restartsOfEnvironment(),
     });
   }
 
@@ -284,5 +288,30 @@ export class StageDriver implements StagePort {
   private requireSandboxes(): SandboxRuntime {
     if (this.sandboxes === null) throw new Error(`sandbox effect at ${this.stage}`);
     return this.sandboxes;
+  }
+}
+
+/** The restart count a supervisor handed this process (runtime/cluster/supervisor.ts, KD_STAGE_RESTARTS); 0 without one or for a value that is not a count. */
+function restartsOfEnvironment(): number {
+  const raw = process.env[stageRestartsEnv];
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) return 0;
+  return Number(raw);
+}
+
+/** The sandbox runtime of a Kubelet, by the configuration's driver. */
+function sandboxRuntimeOf(config: ClusterConfig, stage: StageId, dataDir: string, criInventory: CriInventory | null, report: SandboxReporter): SandboxRuntime {
+  const driver = sandboxDriverOf(config);
+  switch (driver) {
+    case 'process':
+      return new ProcessSandboxes(dataDir, report);
+    case 'simulated':
+      return new SimulatedSandboxes(dataDir, config.sandbox, report);
+    case 'cri': {
+      const cri = config.sandbox.cri;
+      if (cri === undefined || criInventory === null) throw new Error(`${stage}: the cri driver needs sandbox.cri and the runtime's inventory read first (StageNode.open)`);
+      return new CriSandboxes(dataDir, nodeOfKubelet(stage), cri, criInventory, report);
+    }
+    default:
+      return unreachable(driver, 'sandbox driver');
   }
 }

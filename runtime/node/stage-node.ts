@@ -6,9 +6,10 @@
  * nothing about the protocol.
  */
 import * as grpc from '@grpc/grpc-js';
-import { linkEnds, type StageId, type StageState } from '../../machines/index.js';
+import { linkEnds, roleOf, type StageId, type StageState } from '../../machines/index.js';
+import { readCriInventory, type CriInventory } from './cri/cri-sandboxes.js';
 import { sessionRecordsQueuedMax } from '../../spec/limits.js';
-import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
+import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, sandboxDriverOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
@@ -64,10 +65,11 @@ export class StageNode {
     private readonly log: Logger,
     backing: BackingStore,
     durableDesired: Readonly<Record<string, number>>,
+    criInventory: CriInventory | null = null,
   ) {
     this.functions = new Set(config.chain.functions.map((f) => f.name));
     this.security = stageSecurityOf(config, stage, log);
-    this.driver = new StageDriver(config, stage, log, backing, durableDesired);
+    this.driver = new StageDriver(config, stage, log, backing, durableDesired, criInventory);
     // Flow control (flow-control.ts): the link's frame size limit, the send queue bound, and their metrics.
     const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, metrics: declareFlowMetrics(this.driver.observer.metrics) };
     // Only received messages are capped on the server: Link frames sent are cut to the limit by the writer, and Inspect answers may be larger.
@@ -92,7 +94,11 @@ export class StageNode {
     const backing = openStore(config, (record) => log(record));
     const durableDesired = stage === 'autoscaler' ? await loadDesiredWhenAvailable(backing, stage, config.stages[stage]?.metricsAddress ?? null, log) : {};
     log({ event: 'store.opened', store: backing.kind, desired: durableDesired });
-    return new StageNode(config, stage, log, backing, durableDesired);
+    // A cri Kubelet lists what its container runtime holds for it before it is made (the machines' inventory is read synchronously).
+    const cri = config.sandbox.cri;
+    const criInventory = roleOf(stage) === 'kubelet' && sandboxDriverOf(config) === 'cri' && cri !== undefined ? await readCriInventory(endpointOf(config, stage).dataDir, cri) : null;
+    if (criInventory !== null) log({ event: 'cri.inventory', endpoint: cri?.endpoint, sandboxes: criInventory.sandboxes.length, containers: criInventory.containers.length });
+    return new StageNode(config, stage, log, backing, durableDesired, criInventory);
   }
 
   /** Binds the server (loopback address of the config) and starts the downstream links. */

@@ -4,7 +4,11 @@
  * the pod cache (dirty, clean, tombstone, waiting), invalidations, tombstones.
  */
 
+import { metricFamilyOf } from './metric-catalog.js';
+
 type Labels = Readonly<Record<string, string>>;
+
+const stepSecondsFamily = metricFamilyOf('kubedirect_step_seconds');
 
 function labelText(labels: Labels): string {
   const entries = Object.entries(labels);
@@ -167,8 +171,8 @@ export class MetricRegistry {
         lines.push(`${sample.series} ${sample.value}`);
       }
     }
-    const h = 'kubedirect_step_seconds';
-    lines.push(`# HELP ${h} Stage latency: time to apply one event to the stage's machines and carry out its effects.`, `# TYPE ${h} histogram`);
+    const h = stepSecondsFamily.name;
+    lines.push(`# HELP ${h} ${stepSecondsFamily.help}`, `# TYPE ${h} histogram`);
     let atOrBelow = 0;
     stepSecondsBuckets.forEach((bound, i) => {
       atOrBelow += this.histogramCounts[i] ?? 0;

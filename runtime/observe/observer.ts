@@ -4,7 +4,7 @@
  * The stage driver calls `started` once and `step` after each step's effects are carried
  * out; this class only observes and reports, it never changes the stage's state.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import {
   nodeOfKubelet,
   podCacheOf,
@@ -24,6 +24,8 @@ import { LabeledCounters, MetricRegistry } from './metrics.js';
 import type { StoreHealthReport } from '../store/store-health.js';
 import type { ObjectWriterStats } from '../store/store.js';
 import { declareStoreMetrics, replaceStoreMetrics } from './store-metrics.js';
+import { declareMetricFamilies } from './metric-catalog.js';
+import { listenEndpoint, type EndpointHandler, type EndpointSecurity } from './http-endpoint.js';
 import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
@@ -32,13 +34,17 @@ export interface ObserverOptions {
   readonly stage: StageId;
   readonly incarnation: number;
   readonly dataDir: string;
-  /** host:port of /metrics and /healthz (loopback; port 0 picks a free one); none: no HTTP endpoint. */
+  /** host:port of /metrics and /healthz (port 0 picks a free one); none: no HTTP endpoint. */
   readonly metricsAddress: string | null;
+  /** Mutual TLS of the endpoint, required on a non-loopback metricsAddress (http-endpoint.ts); absent: plain HTTP. */
+  readonly endpointSecurity?: EndpointSecurity | null;
   readonly warn: (message: string) => void;
   /** The stage's current state (read at scrape time for the gauges). */
   readonly state: () => StageState;
   /** The backing store's health and Pod object writes at this stage (read at scrape time); none: not reported. */
   readonly store?: () => { readonly health: StoreHealthReport; readonly writes: Readonly<ObjectWriterStats> };
+  /** Times a supervisor restarted this stage after a failure, as it told this process at start (0 when unsupervised). */
+  readonly restarts?: number;
 }
 
 export class StageObserver {
@@ -69,20 +75,10 @@ export class StageObserver {
     this.trace = new TraceWriter(traceFileOf(options.dataDir), options.warn);
     this.recordIdentityJson = recordIdentityJson(options.stage, options.incarnation);
     const m = new MetricRegistry({ stage: options.stage });
-    m.declare('kubedirect_incarnation', 'gauge', 'Incarnation of this stage process (strictly increasing across restarts).');
+    declareMetricFamilies(m, 'observer');
     declareStoreMetrics(m);
-    m.declare('kubedirect_stage_steps_total', 'counter', 'Events applied to the stage, by event type.');
-    m.declare('kubedirect_messages_received_total', 'counter', 'Messages received, by link, type and disposition (applied or fenced).');
-    m.declare('kubedirect_messages_sent_total', 'counter', 'message.send effects carried out (sent on the current session or dropped with it), by link and type.');
-    m.declare('kubedirect_messages_fenced_total', 'counter', 'Received messages fenced (not applied: stale epoch or not allowed in the session state), by link.');
-    m.declare('kubedirect_sessions_opened_total', 'counter', 'Sessions opened on a link (a new epoch at this end), by link.');
-    m.declare('kubedirect_epoch', 'gauge', "This end's current (or last) session epoch, by link.");
-    m.declare('kubedirect_cache_pods', 'gauge', 'Pod cache entries by class: dirty (forwarded, not confirmed), clean (running), tombstone, waiting (not yet forwarded).');
-    m.declare('kubedirect_invalidations_total', 'counter', 'Pod cache entries a session snapshot changed (reason: the snapshot event, e.g. snapshot.absent).');
-    m.declare('kubedirect_tombstones_total', 'counter', 'Pod transitions into a tombstone state.');
-    m.declare('kubedirect_pod_transitions_total', 'counter', 'Pod lifecycle transitions, by machine event.');
-    m.declare('kubedirect_sandbox_effects_total', 'counter', 'Kubelet: sandbox.start and sandbox.kill effects carried out.');
     m.set('kubedirect_incarnation', {}, options.incarnation);
+    m.set('kubedirect_stage_restarts_total', {}, options.restarts ?? 0);
     this.metrics = m;
     this.counters = {
       steps: new LabeledCounters(m, 'kubedirect_stage_steps_total', ['event']),
@@ -187,14 +183,11 @@ export class StageObserver {
     return { status: 'serving', stage: this.options.stage, incarnation: this.options.incarnation, warm: stageIsWarm(this.options.state()), ...(store === undefined ? {} : { store }) };
   }
 
-  /** Serves /metrics and /healthz on the configured loopback address, if any. */
+  /** Serves /metrics and /healthz on the configured address, if any (runtime/observe/http-endpoint.ts: plain HTTP on loopback, else mutual TLS). */
   async listen(): Promise<void> {
     const address = this.options.metricsAddress;
     if (address === null) return;
-    const at = address.lastIndexOf(':');
-    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-    const port = Number(address.slice(at + 1));
-    const server = createServer((request, response) => {
+    const handler: EndpointHandler = (request, response) => {
       const path = (request.url ?? '/').split('?')[0];
       if (request.method !== 'GET') {
         response.writeHead(405, { allow: 'GET' }).end();
@@ -205,14 +198,9 @@ export class StageObserver {
       } else {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
       }
-    });
-    this.port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        const bound = server.address();
-        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
-      });
-    });
+    };
+    const { server, port } = await listenEndpoint(address, handler, this.options.endpointSecurity ?? null, (why) => this.options.warn(`metrics endpoint refused a request: ${why}`));
+    this.port = port;
     this.server = server;
   }
 

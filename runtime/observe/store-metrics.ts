@@ -5,16 +5,12 @@
  */
 import type { StoreHealthReport } from '../store/store-health.js';
 import type { ObjectWriterStats } from '../store/store.js';
+import { declareMetricFamilies } from './metric-catalog.js';
 import type { MetricRegistry } from './metrics.js';
 
+/** Declares the store's families (from the metric catalog, metric-catalog.ts). */
 export function declareStoreMetrics(m: MetricRegistry): void {
-  m.declare('kubedirect_store_available', 'gauge', 'Whether the backing store answered this stage the last time it asked (1) or not (0), by store kind.');
-  m.declare('kubedirect_store_outages_total', 'counter', 'Times the backing store became unavailable to this stage.');
-  m.declare(
-    'kubedirect_store_object_writes_dropped_total',
-    'counter',
-    'Pod object writes given up, by reason: queue-full (objectWritesQueuedMax pods queued) or attempts-exhausted (objectWriteAttemptsMax tries failed). The re-sync after an outage writes them again.',
-  );
+  declareMetricFamilies(m, 'store');
 }
 
 export function replaceStoreMetrics(m: MetricRegistry, health: StoreHealthReport, writes: Readonly<ObjectWriterStats>): void {

@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { identityNameProblem, identityOfCertificate, spiffeIdOf, trustDomainProblem } from './identity.js';
+import { identityNameProblem, identityOfCertificate, spiffeIdOf, tlsServerName, trustDomainProblem } from './identity.js';
 
 export const caCertFileName = 'ca.crt';
 export const caKeyFileName = 'ca.key';
@@ -213,7 +213,8 @@ function leafConfig(trustDomain: string, name: string): string {
     'basicConstraints = critical,CA:FALSE',
     'keyUsage = critical,digitalSignature',
     'extendedKeyUsage = serverAuth,clientAuth',
-    `subjectAltName = URI:${spiffeIdOf(trustDomain, name)}`,
+    // The identity is the one URI SAN; the DNS name is what HTTPS clients of /metrics (a Prometheus: tls_config.server_name) verify.
+    `subjectAltName = URI:${spiffeIdOf(trustDomain, name)}, DNS:${tlsServerName}`,
     'subjectKeyIdentifier = hash',
     'authorityKeyIdentifier = keyid:always',
     '',

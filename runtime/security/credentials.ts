@@ -21,11 +21,12 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { EndpointSecurity } from '../observe/http-endpoint.js';
 import { linkEnds, type StageId } from '../../machines/index.js';
-import { upstreamLinkOf, type ClusterConfig } from '../config.js';
+import { isLoopbackAddress, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { rejection, statusOf, type ErrorReason } from '../wire/errors.js';
 import { InspectClient, LinkClient, ScalerClient } from '../wire/proto.js';
-import { identityOfCertificate, identityOfPeerCertificate, operatorIdentity, spiffeIdOf } from './identity.js';
+import { identityOfCertificate, identityOfPeerCertificate, operatorIdentity, spiffeIdOf, tlsServerName } from './identity.js';
 import { identityFilesOf, type TlsConfig } from './tls-config.js';
 
 /** A TLS setting that cannot work (missing file, wrong identity): the operator must change the configuration or the certificates. */
@@ -34,11 +35,7 @@ export class TlsConfigurationError extends Error {}
 /** The only TLS version offered or accepted (REQ-SEC-001). */
 export const tlsVersion = 'TLSv1.3';
 
-/**
- * The TLS server name (SNI) clients send. Stages are addressed by IP, which may not be
- * sent as a server name; identity is checked on the URI SAN, never on this name.
- */
-export const tlsServerName = 'kubedirect';
+export { tlsServerName };
 
 /** Channel options a client of a TLS stage needs besides its credentials. */
 export const tlsChannelOptions: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': tlsServerName };
@@ -277,4 +274,18 @@ export function stageSecurityOf(config: ClusterConfig, stage: StageId, log: (rec
       options: tlsChannelOptions,
     }),
   };
+}
+
+/**
+ * The protection of `stage`'s /metrics and /healthz: null on a loopback metricsAddress
+ * (plain HTTP, same host only), else the stage's mutual TLS with the identities of
+ * `tls.metricsClientIdentities` (runtime/observe/http-endpoint.ts). The configuration
+ * refuses a non-loopback metricsAddress without tls (runtime/config.ts).
+ */
+export function metricsEndpointSecurityOf(config: ClusterConfig, stage: StageId): EndpointSecurity | null {
+  const address = config.stages[stage]?.metricsAddress;
+  if (address === undefined || isLoopbackAddress(address)) return null;
+  const tls = config.tls;
+  if (tls === undefined) throw new TlsConfigurationError(`metricsAddress "${address}" of ${stage} is not loopback and the cluster has no tls section`);
+  return { material: loadTlsMaterial(tls, stage), allowed: new Set(tls.metricsClientIdentities) };
 }

@@ -12,6 +12,14 @@ export const defaultTrustDomain = 'cluster.local';
 /** The identity of the `kd` command line: allowed to call Scaler and Inspect by default. */
 export const operatorIdentity = 'operator';
 
+/**
+ * The TLS server name (SNI) clients send, also a DNS SAN of every certificate kd certs
+ * issues (so that an HTTPS client such as a Prometheus can verify a stage's /metrics with
+ * `server_name: kubedirect`). Stages are addressed by IP, which may not be sent as a server
+ * name; identity is checked on the URI SAN, never on this name.
+ */
+export const tlsServerName = 'kubedirect';
+
 const identityPathPrefix = '/kubedirect/';
 /** A SPIFFE trust domain: lower-case letters, digits, '.', '-', '_' (at most 255 characters). */
 const trustDomainPattern = /^[a-z0-9._-]{1,255}$/;

@@ -11,7 +11,8 @@
  *       "kubelet:n1": { "cert": "n1.crt", "key": "n1.key" }
  *     },
  *     "operatorIdentities": ["operator"],       // optional: who may call Inspect (default: operator)
- *     "scalerClientIdentities": ["operator"]    // optional: who may call Scaler (default: operator)
+ *     "scalerClientIdentities": ["operator"],   // optional: who may call Scaler (default: operator)
+ *     "metricsClientIdentities": ["operator"]   // optional: who may read /metrics and /healthz on a non-loopback metricsAddress (default: operator)
  *   }
  *
  * Relative paths are taken from the configuration file's directory. The identity the
@@ -37,6 +38,8 @@ export interface TlsConfig {
   readonly operatorIdentities: readonly string[];
   /** Identities allowed to call Scaler (REQ-SEC-005). */
   readonly scalerClientIdentities: readonly string[];
+  /** Identities allowed to read /metrics and /healthz served on a non-loopback address (runtime/observe/http-endpoint.ts). */
+  readonly metricsClientIdentities: readonly string[];
 }
 
 interface RawTls {
@@ -46,9 +49,10 @@ interface RawTls {
   readonly identities?: unknown;
   readonly operatorIdentities?: unknown;
   readonly scalerClientIdentities?: unknown;
+  readonly metricsClientIdentities?: unknown;
 }
 
-const knownKeys = new Set(['trustDomain', 'certsDir', 'ca', 'identities', 'operatorIdentities', 'scalerClientIdentities']);
+const knownKeys = new Set(['trustDomain', 'certsDir', 'ca', 'identities', 'operatorIdentities', 'scalerClientIdentities', 'metricsClientIdentities']);
 
 /** The fix printed with a missing file. */
 function makeCertsHint(configFile: string, certsDir: string | null): string {
@@ -111,6 +115,7 @@ export function tlsConfigOf(
   };
   const operatorIdentities = identityList(section.operatorIdentities, 'tls.operatorIdentities');
   const scalerClientIdentities = identityList(section.scalerClientIdentities, 'tls.scalerClientIdentities');
+  const metricsClientIdentities = identityList(section.metricsClientIdentities, 'tls.metricsClientIdentities');
 
   const identities: Record<string, IdentityFiles> = {};
   const missing: string[] = [];
@@ -129,7 +134,7 @@ export function tlsConfigOf(
   if (missing.length > 0)
     problems.push(`tls: missing ${missing.length === 1 ? 'file' : 'files'} ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}; ${makeCertsHint(configFile, certsDir)}`);
   if (problems.length > 0 || ca === null || tdProblem !== null) return { tls: undefined, problems };
-  return { tls: { trustDomain: section.trustDomain as string, ca, identities, operatorIdentities, scalerClientIdentities }, problems };
+  return { tls: { trustDomain: section.trustDomain as string, ca, identities, operatorIdentities, scalerClientIdentities, metricsClientIdentities }, problems };
 }
 
 /** The certificate and key files of `identity`, or an error naming the fix. */

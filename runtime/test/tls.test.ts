@@ -60,7 +60,7 @@ describe('kd certs', () => {
     expect(statSync(join(out, 'ca.key')).mode & 0o777).toBe(0o600);
     for (const name of twoNodeIdentities) {
       const cert = new X509Certificate(readFileSync(certFileOf(out, name)));
-      expect(cert.subjectAltName).toBe(`URI:${spiffeIdOf(trustDomain, name)}`);
+      expect(cert.subjectAltName).toBe(`URI:${spiffeIdOf(trustDomain, name)}, DNS:kubedirect`);
       expect(cert.ca).toBe(false);
       expect(cert.verify(ca.publicKey)).toBe(true);
       expect(cert.checkIssued(ca)).toBe(true);
@@ -93,7 +93,7 @@ describe('kd certs', () => {
     expect(newCa.raw.equals(ca.raw)).toBe(false);
     const n1 = new X509Certificate(readFileSync(certFileOf(out, 'kubelet:n1')));
     expect(n1.verify(newCa.publicKey)).toBe(true);
-    expect(n1.subjectAltName).toBe('URI:spiffe://other.test/kubedirect/kubelet:n1');
+    expect(n1.subjectAltName).toBe('URI:spiffe://other.test/kubedirect/kubelet:n1, DNS:kubedirect');
   });
 
   it('says what to do when openssl is missing, and refuses bad usage with exit 2', async () => {
