@@ -4,7 +4,8 @@
  *
  * - `connectionIdleMsMax`: a connection with no call for this long is closed, by
  *   grpc-js's `grpc.max_connection_idle_ms`; a TCP connection that has not sent the
- *   HTTP/2 preface by then is closed here (grpc-js's GOAWAY would wait for it);
+ *   HTTP/2 preface (or, with TLS, a ClientHello) by then is closed here (grpc-js's
+ *   GOAWAY would wait for it);
  * - `connectionStreamsMax`: concurrent calls on one connection (HTTP/2
  *   SETTINGS_MAX_CONCURRENT_STREAMS, `grpc.max_concurrent_streams`);
  * - `peerConnectionsMax`: connections from one address; one more is closed at once;
@@ -14,7 +15,6 @@
  * reads its HTTP/2 servers (the private `http2Servers`) once the server is bound, and
  * asserts they are there, so that an upgrade that moves them fails the stage's start.
  */
-import type { Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { connectionIdleMsMax, connectionStreamsMax, peerConnectionsMax } from '../../spec/limits.js';
@@ -36,18 +36,6 @@ export function limitPeerConnections(server: grpc.Server, log: Logger, connectio
     throw new Error('runtime/node/connection-limits.ts: @grpc/grpc-js no longer keeps its bound servers in http2Servers; adapt the peer connection bound');
   const open = new Map<string, number>();
   for (const http2Server of servers.keys()) {
-    // grpc-js's idle timeout cannot close a connection that never sent the HTTP/2 preface (its GOAWAY waits for it): closed here,
-    // through its session (destroying the socket itself leaves the session holding it).
-    http2Server.on('session', (session: Http2Session) => {
-      const silent = setTimeout(() => {
-        const bytesRead = session.socket?.bytesRead ?? 0;
-        if (session.destroyed || bytesRead >= http2PrefaceBytes) return;
-        log({ event: 'connection.closed-silent', peer: session.socket?.remoteAddress ?? 'unknown', bytesRead, connectionIdleMsMax });
-        session.destroy();
-      }, connectionIdleMsMax);
-      silent.unref();
-      session.once('close', () => clearTimeout(silent));
-    });
     http2Server.on('connection', (socket: Socket) => {
       const peer = socket.remoteAddress ?? 'unknown';
       const count = (open.get(peer) ?? 0) + 1;
@@ -57,7 +45,16 @@ export function limitPeerConnections(server: grpc.Server, log: Logger, connectio
         return;
       }
       open.set(peer, count);
+      // grpc-js's idle timeout cannot close a connection that never sent the HTTP/2 preface (its GOAWAY waits for it), nor one
+      // that never finished the TLS handshake: closed here. The raw socket's bytes count both (a TLS ClientHello is longer).
+      const silent = setTimeout(() => {
+        if (socket.destroyed || socket.bytesRead >= http2PrefaceBytes) return;
+        log({ event: 'connection.closed-silent', peer, bytesRead: socket.bytesRead, connectionIdleMsMax });
+        socket.destroy();
+      }, connectionIdleMsMax);
+      silent.unref();
       socket.once('close', () => {
+        clearTimeout(silent);
         const left = (open.get(peer) ?? 1) - 1;
         if (left === 0) open.delete(peer);
         else open.set(peer, left);
