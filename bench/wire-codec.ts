@@ -8,7 +8,9 @@
  *   (codec.ts).
  *
  * Cases: ProvisionBatch from the ReplicaSet (no node) and from the Scheduler (node set),
- * and RunningBatch, each in frames of 1, 16 and batchRecordsMax records. Before timing,
+ * and RunningBatch, each in frames of 1, 16 and batchRecordsMax records (the burst path
+ * of frame-bytes.ts); and a Kubelet's snapshot of batchRecordsMax pods (the general
+ * path: the strict decoder, runtime/wire/strict-decoder.ts). Before timing,
  * every case checks that its bytes are those of the @grpc/proto-loader serializer of
  * spec/kubedirect.proto and that the frame read back is the one proto-loader gives.
  *
@@ -103,6 +105,36 @@ function runningCase(link: string, records: number): Case {
   };
 }
 
+/** A snapshot of `records` running pods, as a Kubelet sends it to the Scheduler at a handshake: read by the general path, not the burst path. */
+function snapshotCase(link: string, records: number): Case {
+  const node = link.slice(link.indexOf('>kubelet:') + '>kubelet:'.length);
+  const message: UpMessage = {
+    type: 'session.snapshot',
+    epoch,
+    scales: [],
+    pods: Array.from({ length: records }, (_, i) => ({ record: { name: podName(i), function: functionName, priority: 0, node }, phase: 'running' as const })),
+    tombstones: [],
+  };
+  const context: LinkContext = { link, functions };
+  return {
+    name: `snapshot ${link}`,
+    records,
+    send: () => bytesOf(fitFrames(encodeUp([message]), frameBytesMax, serializeDownstreamFrame, splitDownstreamFrame, recordsOfDownstreamFrame)),
+    receive: (frames) =>
+      frames.reduce((sum, bytes) => {
+        const result = decodeDownstreamFrame(deserializeDownstreamFrame(bytes), context);
+        if (!result.ok || result.value.kind !== 'snapshot') throw new Error('a snapshot frame of the benchmark was rejected');
+        return sum + result.value.part.pods.length;
+      }, 0),
+    reference: (frames) => ({
+      same: encodeUp([message]).every((frame, i) => {
+        const bytes = session.responseSerialize(frame) as Buffer;
+        return frames[i]?.equals(bytes) === true && isDeepStrictEqual(deserializeDownstreamFrame(bytes), session.responseDeserialize(bytes));
+      }),
+    }),
+  };
+}
+
 function bytesOf(frames: readonly FittedFrame[]): Buffer[] {
   const bytes: Buffer[] = [];
   for (const frame of frames) bytes.push(frame.bytes);
@@ -137,7 +169,7 @@ const cases: Case[] = [1, 16, batchRecordsMax].flatMap((records) => [
   provisionCase('replicaset>scheduler', records),
   provisionCase('scheduler>kubelet:node-7', records),
   runningCase('kubelet:node-7>scheduler', records),
-]);
+]).concat([snapshotCase('scheduler>kubelet:node-7', batchRecordsMax)]);
 
 const results: Array<{ name: string; records: number; sendUsPerRecord: number; receiveUsPerRecord: number }> = [];
 for (const c of cases) {

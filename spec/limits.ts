@@ -93,6 +93,18 @@ export const reconnectBackoffMsMax = 5_000;
 /** Silence after which a peer is considered dead (REQ-WIRE-010). */
 export const linkDeadMsMax = 10_000;
 
+/** Time a `Link.Session` stream has to send its Hello; past it, the stream is ended with HELLO_TIMEOUT (REQ-WIRE-015). */
+export const helloWaitMsMax = 10_000;
+
+/** Time a connection to a stage may carry no call before the stage closes it; also bounds a connection that never speaks HTTP/2 (REQ-WIRE-015). */
+export const connectionIdleMsMax = 20_000;
+
+/** Connections one peer address may hold open to one stage; more are closed at once (REQ-WIRE-015). */
+export const peerConnectionsMax = 32;
+
+/** Concurrent calls (HTTP/2 streams) one connection may carry; the HTTP/2 setting SETTINGS_MAX_CONCURRENT_STREAMS (REQ-WIRE-015). */
+export const connectionStreamsMax = 32;
+
 /** Time a `process` sandbox has to become ready after it is started; past it, it is killed and reported failed. */
 export const sandboxStartMsMax = 30_000;
 
@@ -144,6 +156,8 @@ export function assertLimitRelations(): void {
   check(sessionRecordsQueuedMax >= 2 * stagePodsMax, 'a session queue holds two records for every entry a stage can hold');
   check(sandboxStartMsMax > 0 && sandboxTerminationGraceMsMax > 0, 'sandbox time limits are positive');
   check(receivedFramesQueuedMax >= 2 && receiveSliceMsMax > 0 && receiveSliceMsMax < linkDeadMsMax, 'the receive queue holds frames and a slice is far shorter than linkDeadMsMax');
+  check(helloWaitMsMax > 0 && linkDeadMsMax / 2 < connectionIdleMsMax, 'a hello has some time, and a link\'s keepalive pings come more often than a connection is idle');
+  check(peerConnectionsMax >= 4 && connectionStreamsMax >= 4, 'a peer may hold its link, a reconnection and a few operator calls at once');
   if (failures.length > 0) {
     throw new Error(`kubedirect limits contradict each other: ${failures.join('; ')}`);
   }

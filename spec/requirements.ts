@@ -941,6 +941,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-FENCING', 'INV-CACHE-COVERAGE'],
   },
   {
+    id: 'REQ-WIRE-015',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: all,
+    text: 'A stage MUST bound what one peer can hold of it: a `Link.Session` stream that sends no `Hello` within `helloWaitMsMax` MUST be ended with `HELLO_TIMEOUT`; a connection that carries no call for `connectionIdleMsMax` (including one that never speaks HTTP/2) MUST be closed; one connection MUST carry at most `connectionStreamsMax` concurrent calls; and one peer address MUST hold at most `peerConnectionsMax` connections, any further one being closed at once.',
+    protects: ['LIVE-CONVERGENCE'],
+  },
+  {
     id: 'REQ-SEC-001',
     level: 'MUST',
     section: '10-wire-protocol',

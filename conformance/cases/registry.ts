@@ -8,8 +8,18 @@ import { wholeChainCases } from './whole-chain.js';
 import { kubeletCases } from './kubelet.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
+import { undecodableFrameCases } from './undecodable.js';
 
-export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases, ...inspectCases, ...wholeChainCases];
+export const allCases: readonly ConformanceCase[] = [
+  ...kubeletCases,
+  ...schedulerCases,
+  ...replicaSetCases,
+  ...deploymentCases,
+  ...autoscalerCases,
+  ...inspectCases,
+  ...wholeChainCases,
+  ...(['kubelet', 'scheduler', 'replicaset', 'deployment'] as const).flatMap(undecodableFrameCases),
+];
 
 export function casesForRole(role: Role): ConformanceCase[] {
   return allCases.filter((c) => c.roles.includes(role));

@@ -67,6 +67,16 @@ export function outcomeOf(stream: StreamBase, ms: number): Promise<StreamOutcome
   });
 }
 
+/** The Link client of the .proto, except that a frame given as bytes is written as it is (for frames no serializer can write). */
+const linkService = LinkClient.service as grpc.ServiceDefinition;
+const sessionMethod = linkService['Session'];
+if (sessionMethod === undefined) throw new Error('spec/kubedirect.proto: Link has no Session');
+const serializeSession = sessionMethod.requestSerialize;
+const RawCapableLinkClient = grpc.makeGenericClientConstructor(
+  { ...linkService, Session: { ...sessionMethod, requestSerialize: (frame: unknown) => (Buffer.isBuffer(frame) ? frame : serializeSession(frame)) } },
+  'Link',
+);
+
 const clientOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': frameBytesMax,
   'grpc.initial_reconnect_backoff_ms': 50,
@@ -104,7 +114,7 @@ export class ClientLinkToTestee {
     const ends = linkEnds(link);
     this.peer = ends.upstream;
     this.testee = ends.downstream;
-    this.client = new LinkClient(address, grpc.credentials.createInsecure(), clientOptions);
+    this.client = new RawCapableLinkClient(address, grpc.credentials.createInsecure(), clientOptions);
     this.context = { link, functions: new Set(chain.chain.functions.map((f) => f.name)) };
   }
 
@@ -207,7 +217,7 @@ export class ClientLinkToTestee {
   }
 
   /** Opens an extra stream that no peer machine owns, for crafted frames. */
-  rawStream(what: string): { stream: ClientStream; write: (frame: UpstreamFrame) => void; end: () => void } {
+  rawStream(what: string): { stream: ClientStream; write: (frame: UpstreamFrame) => void; writeBytes: (bytes: Buffer) => void; end: () => void } {
     const stream = this.openStream(true);
     this.chain.log.add({ kind: 'fault', from: 'suite', to: this.testee, link: this.link, stream: stream.id, summary: `raw stream: ${what}` });
     return {
@@ -216,6 +226,11 @@ export class ClientLinkToTestee {
         if (stream.ended) return;
         if (stream.epoch === 0 && frame.hello !== undefined && typeof frame.epoch === 'number') stream.epoch = frame.epoch;
         this.write(stream, frame, ' (raw)');
+      },
+      writeBytes: (bytes) => {
+        if (stream.ended) return;
+        this.chain.log.add({ kind: 'fault', from: this.peer, to: this.testee, link: this.link, stream: stream.id, summary: `bytes ${bytes.toString('hex').slice(0, 64)} (raw)` });
+        stream.call.write(bytes as never);
       },
       end: () => {
         if (!stream.ended) stream.call.cancel();

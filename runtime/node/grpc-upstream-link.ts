@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
-import { frameBytesMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
+import { frameBytesMax, helloWaitMsMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeUpstreamFrame, encodeUp, reportedEpochOf, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { deserializeUpstreamFrame, serializeDownstreamFrame } from '../wire/frame-bytes.js';
@@ -113,7 +113,15 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
       inbox: new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, framesQueuedMax: receivedFramesQueuedMax }),
     };
     call.on('data', (frame: UpstreamFrame) => session.inbox.push(this.onFrame(session, frame)));
-    const end = (): void => this.endSession(session);
+    // A stream that says no Hello in time holds a call for nothing (REQ-WIRE-015).
+    const helloTimer = setTimeout(() => {
+      if (!session.helloSeen) this.reject(session, rejection('HELLO_TIMEOUT', `no Hello within ${helloWaitMsMax} ms of opening the stream`), 0);
+    }, helloWaitMsMax);
+    helloTimer.unref();
+    const end = (): void => {
+      clearTimeout(helloTimer);
+      this.endSession(session);
+    };
     call.on('end', end);
     call.on('cancelled', end);
     call.on('close', end);

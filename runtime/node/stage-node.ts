@@ -18,6 +18,7 @@ import { HealthClient, healthSchema, healthService } from '../wire/health.js';
 import { InspectClient, isUndecodable, ScalerClient, strictServiceOf, type Undecodable } from '../wire/proto.js';
 import { GrpcDownstreamLink } from './grpc-downstream-link.js';
 import { GrpcUpstreamLink, linkService, serverReceiveBytesMaxOf } from './grpc-upstream-link.js';
+import { connectionLimitOptions, limitPeerConnections } from './connection-limits.js';
 import { declareFlowMetrics, type LinkFlow } from './flow-control.js';
 import { inspectState } from './inspect.js';
 import type { Logger } from './link-transport.js';
@@ -73,7 +74,11 @@ export class StageNode {
     // Flow control (flow-control.ts): the link's frame size limit, the send queue bound, and their metrics.
     const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, metrics: declareFlowMetrics(this.driver.observer.metrics) };
     // Only received messages are capped on the server: Link frames sent are cut to the limit by the writer, and Inspect answers may be larger.
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': serverReceiveBytesMaxOf(flow.frameBytesMax), 'grpc.keepalive_permit_without_calls': 1 });
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': serverReceiveBytesMaxOf(flow.frameBytesMax),
+      'grpc.keepalive_permit_without_calls': 1,
+      ...connectionLimitOptions,
+    });
     const upstreamLink = upstreamLinkOf(config, stage);
     this.mediated = mediatedTransportsOf(config, stage, this.functions, this.driver, this.driver.incarnation);
     this.upstream = upstreamLink === null || this.mediated !== null ? null : new GrpcUpstreamLink(upstreamLink, stage, this.functions, this.driver, flow);
@@ -113,6 +118,7 @@ export class StageNode {
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, this.security.server, (error, port) => (error === null ? resolve(port) : reject(error))),
     );
+    limitPeerConnections(this.server, this.log);
     await this.mediated?.start();
     for (const link of this.downstreams) link.start();
     await this.driver.observer.listen();

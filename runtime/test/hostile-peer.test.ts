@@ -6,6 +6,7 @@
  * state (Inspect before and after), and leave the stage serving (issue 17).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -17,7 +18,8 @@ import { getStageState } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
 import type { WireStageState } from '../wire/proto.js';
-import { testWaitMsMax } from '../../test/wait-until.js';
+import { connectionIdleMsMax, helloWaitMsMax, peerConnectionsMax } from '../../spec/limits.js';
+import { testWaitMsMax, waitUntil } from '../../test/wait-until.js';
 import { grpcMessage, inspectGetStatePath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-hostile-'));
@@ -120,6 +122,48 @@ describe('a field of the wrong wire type (issue 17, defect 2)', () => {
     expect(outcome.messages.length).toBe(1); // the Rejected frame
     await expectUnchanged('deployment', before);
   }, testWaitMsMax);
+});
+
+describe('connections and streams that say nothing (issue 17, defect 7)', () => {
+  it(`Link.Session streams that never send a hello are ended with HELLO_TIMEOUT after helloWaitMsMax (${helloWaitMsMax} ms)`, async () => {
+    const started = performance.now();
+    const before = await protocolStateOf('kubelet:n1');
+    // Each on its own connection (a local subchannel pool), fewer than peerConnectionsMax.
+    const streams = Array.from({ length: 20 }, () => rawSession(addressOf('kubelet:n1'), [], { deadlineMs: 4 * helloWaitMsMax, ownConnection: true }));
+    const outcomes = await Promise.all(streams);
+    const elapsed = performance.now() - started;
+    for (const outcome of outcomes) expect({ code: outcome.code, reason: outcome.reason }).toEqual({ code: grpc.status.DEADLINE_EXCEEDED, reason: 'HELLO_TIMEOUT' });
+    expect(elapsed).toBeGreaterThanOrEqual(helloWaitMsMax * 0.9);
+    await expectUnchanged('kubelet:n1', before);
+  }, 6 * helloWaitMsMax);
+
+  it(`200 raw TCP connections that never speak: at most peerConnectionsMax (${peerConnectionsMax}) held, all closed by connectionIdleMsMax (${connectionIdleMsMax} ms)`, async () => {
+    const [host = '', port = ''] = addressOf('scheduler').split(':');
+    const sockets = await Promise.all(
+      Array.from({ length: 200 }, () => new Promise<Socket>((resolve, reject) => {
+        const socket = connect(Number(port), host, () => resolve(socket));
+        socket.on('error', reject);
+      })),
+    );
+    const closed = new Set<Socket>();
+    for (const socket of sockets) {
+      socket.resume(); // a paused socket would not see the end the stage sends
+      socket.on('close', () => closed.add(socket));
+      socket.on('error', () => {});
+    }
+    // Those past the bound are closed at once; the rest when idle for connectionIdleMsMax.
+    await waitUntil('the connections past peerConnectionsMax to be closed', () => closed.size >= sockets.length - peerConnectionsMax, helloWaitMsMax);
+    const started = performance.now();
+    await waitUntil('every raw connection to be closed by the stage', () => closed.size === sockets.length, 3 * connectionIdleMsMax);
+    console.log(`[hostile-peer] 200 raw connections: ${sockets.length - peerConnectionsMax} closed at once, the rest within ${Math.round(performance.now() - started)} ms`);
+    expect(readFileSync(logFileOf(dir, 'scheduler'), 'utf8')).toMatch(/"event":"connection.refused"/);
+    expect(readFileSync(logFileOf(dir, 'scheduler'), 'utf8')).toMatch(/"event":"connection.closed-silent"/);
+  }, 5 * connectionIdleMsMax);
+
+  it('the chain still converges after them', async () => {
+    expect(await runScale(['fn', String(desired + 1), '--dir', dir], () => {})).toBe(0);
+    await waitConverged(config, desired + 1, testWaitMsMax);
+  }, 2 * testWaitMsMax);
 });
 
 describe('undecodable frames and requests (issue 17, defect 3)', () => {

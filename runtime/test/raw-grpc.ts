@@ -34,8 +34,12 @@ function outcomeOf(status: grpc.StatusObject, messages: readonly Buffer[]): RawC
  * `halfClose` (a peer that says nothing more); resolves with the status that ends the
  * call. A call the server does not end within `deadlineMs` ends with DEADLINE_EXCEEDED.
  */
-export function rawSession(address: string, frames: readonly Buffer[], options: { halfClose?: boolean; deadlineMs?: number } = {}): Promise<RawCallOutcome> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+export function rawSession(
+  address: string,
+  frames: readonly Buffer[],
+  options: { halfClose?: boolean; deadlineMs?: number; ownConnection?: boolean } = {},
+): Promise<RawCallOutcome> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), options.ownConnection === true ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   const call = client.makeBidiStreamRequest(linkSessionPath, asIs, asIs, new grpc.Metadata(), { deadline: Date.now() + (options.deadlineMs ?? 10_000) });
   const messages: Buffer[] = [];
   return new Promise<RawCallOutcome>((resolve) => {

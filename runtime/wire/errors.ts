@@ -26,6 +26,7 @@ export const errorReasons = [
   'OUT_OF_ORDER',
   'NOT_READY',
   'INTERNAL',
+  'HELLO_TIMEOUT',
 ] as const;
 
 export type ErrorReason = (typeof errorReasons)[number];
@@ -42,6 +43,7 @@ export const statusOfReason: Readonly<Record<ErrorReason, grpc.status>> = {
   OUT_OF_ORDER: grpc.status.FAILED_PRECONDITION,
   NOT_READY: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  HELLO_TIMEOUT: grpc.status.DEADLINE_EXCEEDED,
 };
 
 /** Metadata key carrying the wire reason name of a rejection status (also in the status message prefix). */

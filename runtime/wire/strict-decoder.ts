@@ -68,76 +68,105 @@ const wireTypeNames = ['varint', 'fixed64', 'length-delimited', 'group start', '
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Reads protobuf primitives from bytes, throwing a DecodeError at the first thing that is not one. */
+/**
+ * Reads protobuf primitives from bytes, throwing a DecodeError at the first thing that
+ * is not one. Where it is (the message path and the field) is kept as names and turned
+ * into text only for an error: decoding a snapshot reads thousands of fields.
+ */
 class Reader {
-  position: number;
+  position = 0;
+  /** The high 32 bits of the last varint read. */
+  high = 0;
+  /** Names of the messages being read, outermost first, and the field being read. */
+  readonly path: string[] = [];
+  field = '';
 
-  constructor(
-    readonly bytes: Uint8Array,
-    start: number,
-  ) {
-    this.position = start;
+  /** The same bytes as a Buffer, for its fast latin1 strings. */
+  readonly buffer: Buffer;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** A varint of at most 10 bytes as a bigint-free pair: the low 32 bits and the high 32 bits. */
-  varint(end: number, what: string): { low: number; high: number } {
+  where(): string {
+    return this.field === '' ? this.path.join('.') : `${this.path.join('.')}.${this.field}`;
+  }
+
+  fail(what: string): never {
+    throw new DecodeError(`${this.where()}: ${what}`);
+  }
+
+  /** A varint of at most 10 bytes: returns its low 32 bits, unsigned, and leaves the high 32 bits in `high`. */
+  varint(end: number): number {
     let low = 0;
     let high = 0;
+    const bytes = this.bytes;
     for (let i = 0; i < 10; i++) {
-      if (this.position >= end) throw new DecodeError(`${what}: the bytes end inside a varint`);
-      const b = this.bytes[this.position++] as number;
+      if (this.position >= end) this.fail('the bytes end inside a varint');
+      const b = bytes[this.position++] as number;
       if (i < 4) low |= (b & 0x7f) << (7 * i);
       else if (i === 4) {
         low |= (b & 0x0f) << 28;
         high |= (b & 0x7f) >> 4;
       } else high |= (b & 0x7f) << (7 * i - 32);
-      if (i === 9 && b > 0x01) throw new DecodeError(`${what}: a varint beyond 64 bits`);
-      if (b < 0x80) return { low: low >>> 0, high: high >>> 0 };
+      if (i === 9 && b > 0x01) this.fail('a varint beyond 64 bits');
+      if (b < 0x80) {
+        this.high = high >>> 0;
+        return low >>> 0;
+      }
     }
-    throw new DecodeError(`${what}: a varint longer than 10 bytes`);
+    return this.fail('a varint longer than 10 bytes');
   }
 
   /** A varint that must fit in 32 bits unsigned (tags, lengths, uint32). */
-  uint32(end: number, what: string): number {
-    const { low, high } = this.varint(end, what);
-    if (high !== 0) throw new DecodeError(`${what}: ${high * 2 ** 32 + low} is outside 0..2^32-1`);
+  uint32(end: number): number {
+    const low = this.varint(end);
+    if (this.high !== 0) this.fail(`${this.high * 2 ** 32 + low} is outside 0..2^32-1`);
     return low;
+  }
+
+  /** The end of a length-delimited field starting here. */
+  delimitedEnd(end: number): number {
+    const length = this.uint32(end);
+    if (this.position + length > end) this.fail(`a length of ${length} runs past the end of its message`);
+    return this.position + length;
   }
 }
 
-function scalarOf(reader: Reader, end: number, kind: ScalarKind, what: string): unknown {
-  if (kind === 'string') {
-    const length = reader.uint32(end, what);
-    if (reader.position + length > end) throw new DecodeError(`${what}: a length of ${length} runs past the end of its message`);
-    const start = reader.position;
-    reader.position += length;
-    try {
-      return utf8.decode(reader.bytes.subarray(start, start + length));
-    } catch {
-      throw new DecodeError(`${what}: not UTF-8`);
-    }
+function stringOf(reader: Reader, end: number): string {
+  const stringEnd = reader.delimitedEnd(end);
+  const start = reader.position;
+  reader.position = stringEnd;
+  const bytes = reader.bytes;
+  let ascii = true;
+  for (let i = start; ascii && i < stringEnd; i++) ascii = (bytes[i] as number) < 0x80;
+  if (ascii) return reader.buffer.toString('latin1', start, stringEnd);
+  try {
+    return utf8.decode(bytes.subarray(start, stringEnd));
+  } catch {
+    return reader.fail('not UTF-8');
   }
-  const { low, high } = reader.varint(end, what);
+}
+
+function scalarOf(reader: Reader, end: number, kind: ScalarKind): unknown {
+  if (kind === 'string') return stringOf(reader, end);
+  const low = reader.varint(end);
+  const high = reader.high;
   switch (kind) {
     case 'uint32':
-      if (high !== 0) throw new DecodeError(`${what}: ${high * 2 ** 32 + low} is outside uint32`);
+      if (high !== 0) reader.fail(`${high * 2 ** 32 + low} is outside uint32`);
       return low;
     case 'int32':
       if (high === 0 && low < 2 ** 31) return low;
       if (high === 0xffffffff && low >= 2 ** 31) return low | 0;
-      throw new DecodeError(`${what}: outside int32`);
+      return reader.fail('outside int32');
     case 'bool':
-      if (high !== 0 || low > 1) throw new DecodeError(`${what}: a bool must be 0 or 1`);
+      if (high !== 0 || low > 1) reader.fail('a bool must be 0 or 1');
       return low === 1;
     case 'uint64':
       // A number, as proto-loader's `longs: Number` gives it: exact up to 2^53 - 1; any larger value stays larger (the codec rejects it).
       return high * 2 ** 32 + low;
   }
-}
-
-function enumOf(reader: Reader, end: number, values: ReadonlyMap<number, string>, what: string): unknown {
-  const value = scalarOf(reader, end, 'int32', what) as number;
-  return values.get(value) ?? value;
 }
 
 function expectedWireType(field: FieldSchema): number {
@@ -160,51 +189,73 @@ function defaultOf(field: FieldSchema, schema: Schema): unknown {
   }
 }
 
-function readMessage(schema: Schema, type: MessageSchema, reader: Reader, end: number, path: string, depth: number): Record<string, unknown> {
-  if (depth > messageDepthMax) throw new DecodeError(`${path}: messages nested deeper than ${messageDepthMax}`);
+function readMessage(schema: Schema, type: MessageSchema, reader: Reader, end: number, name: string): Record<string, unknown> {
+  reader.path.push(name);
+  reader.field = '';
+  if (reader.path.length > messageDepthMax) reader.fail(`messages nested deeper than ${messageDepthMax}`);
   const message: Record<string, unknown> = {};
-  const seen = new Set<number>();
-  const oneofsSet = new Map<string, string>();
+  // Field numbers seen (one bit each below 32, a set above) and the member set of each oneof.
+  let seenLow = 0;
+  let seenHigh: Set<number> | null = null;
+  let oneofsSet: Map<string, string> | null = null;
   while (reader.position < end) {
-    const tag = reader.uint32(end, `${path}: a field tag`);
+    reader.field = '';
+    const tag = reader.uint32(end);
     const number = tag >>> 3;
     const wireType = tag & 7;
-    if (number === 0) throw new DecodeError(`${path}: field number 0`);
+    if (number === 0) reader.fail('field number 0');
     if (wireType !== varintWire && wireType !== fixed64Wire && wireType !== delimitedWire && wireType !== fixed32Wire)
-      throw new DecodeError(`${path}: field ${number} has wire type ${wireTypeNames[wireType]}, which this protocol does not use`);
+      reader.fail(`field ${number} has wire type ${wireTypeNames[wireType]}, which this protocol does not use`);
     const field = type.fields.get(number);
-    if (field === undefined) throw new DecodeError(`${path}: unknown field ${number} (${wireTypeNames[wireType]})`);
-    const what = `${path}.${field.name}`;
-    if (wireType !== expectedWireType(field))
-      throw new DecodeError(`${what}: wire type ${wireTypeNames[wireType]}, but a ${field.kind} is ${wireTypeNames[expectedWireType(field)]}`);
+    if (field === undefined) return reader.fail(`unknown field ${number} (${wireTypeNames[wireType]})`);
+    reader.field = field.name;
+    if (wireType !== expectedWireType(field)) reader.fail(`wire type ${wireTypeNames[wireType]}, but a ${field.kind} is ${wireTypeNames[expectedWireType(field)]}`);
     if (!field.repeated) {
-      if (seen.has(number)) throw new DecodeError(`${what}: set twice`);
-      seen.add(number);
+      if (number < 32) {
+        if ((seenLow & (1 << number)) !== 0) reader.fail('set twice');
+        seenLow |= 1 << number;
+      } else {
+        seenHigh ??= new Set();
+        if (seenHigh.has(number)) reader.fail('set twice');
+        seenHigh.add(number);
+      }
     }
     if (field.oneof !== null) {
+      oneofsSet ??= new Map();
       const other = oneofsSet.get(field.oneof);
-      if (other !== undefined) throw new DecodeError(`${path}: two members of oneof ${field.oneof} (${other} and ${field.name})`);
+      if (other !== undefined) {
+        reader.field = '';
+        reader.fail(`two members of oneof ${field.oneof} (${other} and ${field.name})`);
+      }
       oneofsSet.set(field.oneof, field.name);
       message[field.oneof] = field.name;
     }
-    const value = fieldValue(schema, field, reader, end, what, depth);
-    if (field.repeated) ((message[field.name] ??= []) as unknown[]).push(value);
-    else message[field.name] = value;
+    const value = fieldValue(schema, field, reader, end);
+    if (!field.repeated) message[field.name] = value;
+    else {
+      const list = message[field.name] as unknown[] | undefined;
+      if (list === undefined) message[field.name] = [value];
+      else list.push(value);
+    }
   }
-  if (reader.position !== end) throw new DecodeError(`${path}: a field runs past the end of its message`);
-  for (const field of type.fieldList) if (field.oneof === null && !(field.name in message)) message[field.name] = defaultOf(field, schema);
+  if (reader.position !== end) reader.fail('a field runs past the end of its message');
+  for (const field of type.fieldList) if (field.oneof === null && message[field.name] === undefined) message[field.name] = defaultOf(field, schema);
+  reader.path.pop();
   return message;
 }
 
-function fieldValue(schema: Schema, field: FieldSchema, reader: Reader, end: number, what: string, depth: number): unknown {
-  if (field.kind === 'enum') return enumOf(reader, end, schema.enums.get(field.typeName) ?? new Map(), what);
-  if (field.kind !== 'message') return scalarOf(reader, end, field.kind, what);
-  const length = reader.uint32(end, what);
-  const fieldEnd = reader.position + length;
-  if (fieldEnd > end) throw new DecodeError(`${what}: a length of ${length} runs past the end of its message`);
+function fieldValue(schema: Schema, field: FieldSchema, reader: Reader, end: number): unknown {
+  if (field.kind === 'enum') {
+    const value = scalarOf(reader, end, 'int32') as number;
+    return schema.enums.get(field.typeName)?.get(value) ?? value;
+  }
+  if (field.kind !== 'message') return scalarOf(reader, end, field.kind);
+  const fieldEnd = reader.delimitedEnd(end);
   const type = schema.messages.get(field.typeName);
   if (type === undefined) throw new Error(`strict-decoder: no message ${field.typeName} in the schema`);
-  return readMessage(schema, type, reader, fieldEnd, what, depth + 1);
+  const value = readMessage(schema, type, reader, fieldEnd, field.name);
+  reader.field = field.name;
+  return value;
 }
 
 /** Decodes `bytes` as a message of `typeName` (e.g. `kubedirect.v1.ScaleRequest`); never throws on any bytes. */
@@ -212,7 +263,7 @@ export function decodeStrict(schema: Schema, typeName: string, bytes: Uint8Array
   const type = schema.messages.get(typeName);
   if (type === undefined) throw new Error(`strict-decoder: no message ${typeName} in the schema`);
   try {
-    return { ok: true, value: readMessage(schema, type, new Reader(bytes, 0), bytes.length, type.name.slice(type.name.lastIndexOf('.') + 1), 0) };
+    return { ok: true, value: readMessage(schema, type, new Reader(bytes), bytes.length, type.name.slice(type.name.lastIndexOf('.') + 1)) };
   } catch (error) {
     if (error instanceof DecodeError) return { ok: false, why: error.message };
     throw error;
@@ -228,15 +279,16 @@ export function decodeStrict(schema: Schema, typeName: string, bytes: Uint8Array
 /** The fields of one descriptor message, as (number, wire value) pairs: varints as numbers, length-delimited as bytes. */
 function descriptorFields(bytes: Uint8Array): Array<{ number: number; value: number | Uint8Array }> {
   const fields: Array<{ number: number; value: number | Uint8Array }> = [];
-  const reader = new Reader(bytes, 0);
+  const reader = new Reader(bytes);
+  reader.path.push('descriptor');
   while (reader.position < bytes.length) {
-    const tag = reader.uint32(bytes.length, 'descriptor');
+    const tag = reader.uint32(bytes.length);
     const wireType = tag & 7;
-    if (wireType === varintWire) fields.push({ number: tag >>> 3, value: reader.varint(bytes.length, 'descriptor').low });
+    if (wireType === varintWire) fields.push({ number: tag >>> 3, value: reader.varint(bytes.length) });
     else if (wireType === delimitedWire) {
-      const length = reader.uint32(bytes.length, 'descriptor');
-      fields.push({ number: tag >>> 3, value: bytes.subarray(reader.position, reader.position + length) });
-      reader.position += length;
+      const end = reader.delimitedEnd(bytes.length);
+      fields.push({ number: tag >>> 3, value: bytes.subarray(reader.position, end) });
+      reader.position = end;
     } else if (wireType === fixed64Wire) reader.position += 8;
     else if (wireType === fixed32Wire) reader.position += 4;
     else throw new Error(`strict-decoder: descriptor wire type ${wireType}`);
