@@ -989,6 +989,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-FENCING'],
   },
   {
+    id: 'REQ-SEC-006',
+    level: 'SHOULD',
+    section: '10-wire-protocol',
+    roles: all,
+    text: 'A stage that serves metrics or health over HTTP on an address other than loopback SHOULD require the same mutual TLS as its gRPC server (TLS 1.3, a client certificate of the cluster\'s authority) and SHOULD answer only configured client identities; on loopback it MAY serve them in plaintext.',
+    protects: [],
+  },
+  {
     id: 'REQ-WIRE-011',
     level: 'MUST',
     section: '10-wire-protocol',

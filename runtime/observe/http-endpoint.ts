@@ -6,7 +6,8 @@
  * cluster's CA required in the handshake, and the identity in it must be one of
  * `tls.metricsClientIdentities` (default `operator`), else 403. Why not plain HTTP beyond
  * loopback: the metrics name every function, node, link and epoch and count the pods, which
- * is the cluster's shape, and a plaintext `/healthz` can be answered by anyone on the path.
+ * is the cluster's shape, and a plaintext `/healthz` can be answered by anyone on the path
+ * (REQ-SEC-006).
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
