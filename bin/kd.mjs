@@ -17,7 +17,7 @@ async function loadMain() {
   if (process.env.KD_NO_BUNDLE === '1') {
     const { register } = await import('tsx/esm/api');
     register();
-    return (await import('../cli/main.ts')).main;
+    return await import('../cli/main.ts');
   }
   const { BundleBuildError, bundleDirOf, ensureBundle, repositoryRoot } = await import('./kd-bundle.mjs');
   let bundleDir;
@@ -37,8 +37,11 @@ async function loadMain() {
   }
   // Stack traces name the .ts files and lines, through the bundle's source map.
   process.setSourceMapsEnabled(true);
-  return (await import(pathToFileURL(bundle.bundleFile).href)).main;
+  return await import(pathToFileURL(bundle.bundleFile).href);
 }
 
-const main = await loadMain();
+const { main, exitsWhenDone } = await loadMain();
 process.exitCode = await main(process.argv.slice(2));
+// A one-shot operator call is done once it has printed: a connection attempt still open to an
+// unreachable host must not keep the process alive until TCP gives up (about two minutes).
+if (exitsWhenDone(process.argv.slice(2))) process.exit();

@@ -55,6 +55,17 @@ ${Object.entries(commands)
 Run "kd COMMAND --help" for the options and exit codes of a command; "kd --version"
 for the version.`;
 
+/**
+ * Whether the `kd` process should exit as soon as `main` returns: the one-shot operator
+ * calls (status, scale), whose gRPC connection attempts to a host that does not answer
+ * would otherwise keep the process alive for the kernel's TCP connect timeout (measured:
+ * `kd status --wait 0` with one host's link down printed in 3 s and exited after 137 s).
+ * Long-running commands (node, supervise) and everything else end by themselves.
+ */
+export function exitsWhenDone(argv: readonly string[]): boolean {
+  return argv[0] === 'status' || argv[0] === 'scale';
+}
+
 export async function main(argv: readonly string[], print: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

@@ -6,7 +6,8 @@
  * namespace; `kd scale` and `kd status` run in the operator's namespace over mutual TLS, and
  * a Prometheus-like client there reads a stage's /metrics over HTTPS. A burst is scaled up
  * and down, a Kubelet host's link is cut (`ip link set eth0 down`) and restored mid-burst,
- * the chain converges, and `kd validate` finds nothing in the traces. Every namespace is
+ * a stage SIGKILLed on its host comes back under that host's supervisor, the chain
+ * converges, and `kd validate` finds nothing in the traces. Every namespace is
  * deleted in afterAll, also when a test fails.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import { stopCluster } from '../cluster/local-cluster.js';
+import { pidOf, processIsAlive, stopCluster } from '../cluster/local-cluster.js';
+import { readSupervisorState } from '../cluster/supervisor.js';
 import type { ClusterStatus } from '../cluster/status.js';
 import { traceFileOf } from '../observe/trace.js';
 import { repositoryPath } from '../repository-paths.js';
@@ -104,21 +106,42 @@ describe('six hosts, one stage each, an operator elsewhere', () => {
   it("a Kubelet host's link cut mid-burst and restored: the chain converges", async () => {
     const scaled = await kdAt('operator', ['scale', 'fn', '44', '--dir', join(out, 'operator')]);
     expect(scaled.code).toBe(0);
+    const cut = Date.now();
     network.cut('work2');
     try {
-      await waitUntil('the operator sees kubelet:n2 unreachable', async () => {
+      // Down until the protocol felt it: kubelet:n2 unreachable and the Scheduler's session to it no longer synced.
+      await waitUntil('the operator sees kubelet:n2 unreachable and its session lost at the scheduler', async () => {
+        const asked = Date.now();
         const { status } = await operatorStatus(0);
-        return status.stages.find((s) => s.stage === 'kubelet:n2')?.reachable === false;
+        // kd status answers, and its process ends, without waiting for TCP to give up on the cut host.
+        expect(Date.now() - asked).toBeLessThan(20_000);
+        const session = status.stages.find((s) => s.stage === 'scheduler')?.sessions.find((l) => l.link === 'scheduler>kubelet:n2');
+        return status.stages.find((s) => s.stage === 'kubelet:n2')?.reachable === false && session !== undefined && session.state !== 'synced';
       });
     } finally {
       network.restore('work2');
     }
+    const restored = Date.now();
     const { code, status } = await operatorStatus(180);
+    console.log(`[multi-host] link of work2 down ${restored - cut} ms; converged to 44 ${Date.now() - restored} ms after it was restored`);
     expect(status.problems).toEqual([]);
     expect(code).toBe(0);
     expect(status.functions[0]).toMatchObject({ desired: 44, running: 44 });
     await scaleAndConverge(6);
   }, 400_000);
+
+  it('a stage SIGKILLed on its host is restarted by that host\'s supervisor and the chain converges', async () => {
+    const hostDir = join(out, 'hosts', 'ctl-s');
+    const killed = pidOf(hostDir, 'scheduler') as number;
+    process.kill(killed, 'SIGKILL');
+    await waitUntil('the scheduler restarted on its host', () => {
+      const pid = pidOf(hostDir, 'scheduler');
+      return pid !== null && pid !== killed && processIsAlive(pid);
+    });
+    expect(readSupervisorState(hostDir)?.stages['scheduler']).toMatchObject({ restarts: 1, lastExit: { signal: 'SIGKILL' } });
+    const status = await scaleAndConverge(6);
+    expect(status.stages.find((s) => s.stage === 'scheduler')?.incarnation).toBe(2);
+  }, 300_000);
 
   it("a stage's /metrics is readable from the operator's host with the scraper identity", async () => {
     const certs = join(out, 'prometheus', 'certs');
