@@ -110,6 +110,8 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  log({ event: 'stage.stopped' });
+  // What still keeps the event loop alive (none but the process's own stdio once every part
+  // has stopped): names the culprit when a stage outlives kd down's grace.
+  log({ event: 'stage.stopped', activeResources: process.getActiveResourcesInfo() });
   return exitCodes.ok;
 }
