@@ -43,5 +43,5 @@ const result = await runSoak({
 });
 if (values.json === true) console.log(JSON.stringify(result, null, 2));
 else for (const line of formatSoak(result)) console.log(line);
-const clean = result.converged === result.runs.length && result.violations.length === 0 && result.acknowledgedLost === 0 && result.podsLeaked === 0 && result.podsLost === 0;
+const clean = result.converged === result.runs.length && result.violations.length === 0 && result.acknowledgedLost === 0 && result.podsLeaked === 0 && result.podsLost === 0 && result.podObjectsDiverged === 0;
 process.exit(clean ? 0 : 1);

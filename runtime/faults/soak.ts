@@ -8,7 +8,8 @@
  * outage of the backing store (etcd SIGKILLed and restarted). Each run then waits for the
  * chain to converge and checks, from outside, what an operator would: the acknowledged
  * desired count is the Autoscaler's, no pod runs that the ReplicaSet does not hold
- * (leaked), no pod the desired count needs is missing (lost). At the end `kd validate`
+ * (leaked), no pod the desired count needs is missing (lost), and the Pod objects in etcd
+ * come to match the running pods (pod-object-resync.ts). At the end `kd validate`
  * judges every stage's trace. Seeded: the faults, targets, counts and delays of a run
  * come from `seed`, so a failing soak is re-run with the same seed (the machine's timing
  * still differs).
@@ -24,6 +25,7 @@ import { clusterStatus, waitConverged } from '../cluster/status.js';
 import { formatReport, validateTraces } from '../observe/validate.js';
 import { traceFileOf } from '../observe/trace.js';
 import { startEtcd, type EtcdServer } from '../store/etcd-server.js';
+import { EtcdStore } from '../store/etcd-store.js';
 import { crashNodeSandboxes } from './node-crash.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -61,6 +63,8 @@ export interface SoakRun {
   readonly podsLeaked: number;
   /** Pods the acknowledged count needs that neither run nor wait for capacity. */
   readonly podsLost: number;
+  /** Pod objects in etcd that still disagree with the running pods `objectsSyncMsMax` after convergence (missing, extra or stale). */
+  readonly podObjectsDiverged: number;
 }
 
 export interface SoakResult {
@@ -74,8 +78,12 @@ export interface SoakResult {
   readonly acknowledgedLost: number;
   readonly podsLeaked: number;
   readonly podsLost: number;
+  readonly podObjectsDiverged: number;
   readonly seconds: number;
 }
+
+/** How long after convergence the Pod objects may take to match the running pods (their writes are off the critical path). */
+export const objectsSyncMsMax = 30_000;
 
 /** mulberry32: a small seeded generator, so a soak's choices repeat from its seed. */
 function randomOf(seed: number): () => number {
@@ -94,6 +102,8 @@ interface SoakCluster {
   readonly etcd: EtcdServer;
   readonly config: ClusterConfig;
   readonly proxies: ReadonlyMap<LinkId, TcpProxy>;
+  /** Reads the Pod objects. */
+  readonly objects: EtcdStore;
 }
 
 async function startSoakCluster(options: SoakOptions): Promise<SoakCluster> {
@@ -114,11 +124,12 @@ async function startSoakCluster(options: SoakOptions): Promise<SoakCluster> {
   for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
   await waitHealthy(config, stages, options.convergeMsMax);
   await waitConverged(config, 0, options.convergeMsMax);
-  return { dir, etcd, config, proxies };
+  return { dir, etcd, config, proxies, objects: new EtcdStore(etcd.endpoint, () => {}) };
 }
 
 async function stopSoakCluster(cluster: SoakCluster): Promise<void> {
   await stopCluster(cluster.dir);
+  await cluster.objects.close();
   for (const proxy of cluster.proxies.values()) await proxy.stop();
   await cluster.etcd.stop();
   rmSync(cluster.dir, { recursive: true, force: true });
@@ -172,7 +183,7 @@ async function injectFault(cluster: SoakCluster, kind: SoakFaultKind, random: ()
 }
 
 /** What the stages hold once converged: leaked and lost pods, and whether the acknowledged count survived. */
-async function checkRun(cluster: SoakCluster, acknowledgedDesired: number): Promise<{ acknowledgedLost: boolean; podsLeaked: number; podsLost: number }> {
+async function checkRun(cluster: SoakCluster, acknowledgedDesired: number): Promise<{ acknowledgedLost: boolean; podsLeaked: number; podsLost: number; podObjectsDiverged: number }> {
   const { config } = cluster;
   const autoscaler = await getStageState(stageTargetOf(config, 'autoscaler'), 5_000);
   const replicaset = await getStageState(stageTargetOf(config, 'replicaset'), 5_000);
@@ -184,7 +195,27 @@ async function checkRun(cluster: SoakCluster, acknowledgedDesired: number): Prom
   const fn = status.functions[0];
   const podsLeaked = running.filter((name) => !held.has(name)).length + Math.max(0, running.length - acknowledgedDesired);
   const podsLost = Math.max(0, acknowledgedDesired - (fn?.running ?? 0) - (fn?.waiting ?? 0));
-  return { acknowledgedLost: autoscaler.scales.find((s) => s.function === 'fn')?.desired !== acknowledgedDesired, podsLeaked, podsLost };
+  return { acknowledgedLost: autoscaler.scales.find((s) => s.function === 'fn')?.desired !== acknowledgedDesired, podsLeaked, podsLost, podObjectsDiverged: await podObjectsDivergedOf(cluster) };
+}
+
+/** Pod objects that disagree with the pods the Kubelets run (name, node, Running), once they agree or after objectsSyncMsMax. */
+async function podObjectsDivergedOf(cluster: SoakCluster): Promise<number> {
+  const { config } = cluster;
+  const deadline = Date.now() + objectsSyncMsMax;
+  for (;;) {
+    const running = new Set<string>();
+    for (const node of config.chain.nodes)
+      for (const pod of (await getStageState(stageTargetOf(config, kubeletId(node.name)), 5_000)).pods) if (pod.state === 'running') running.add(`${pod.record.name}@${pod.record.node}`);
+    let objects: Set<string>;
+    try {
+      objects = new Set((await cluster.objects.listPods()).map((p) => `${p.metadata.name}@${p.status.phase === 'Running' ? (p.spec.nodeName ?? '-') : p.status.phase}`));
+    } catch {
+      objects = new Set();
+    }
+    const diverged = [...running].filter((p) => !objects.has(p)).length + [...objects].filter((p) => !running.has(p)).length;
+    if (diverged === 0 || Date.now() > deadline) return diverged;
+    await sleep(250);
+  }
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -215,7 +246,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       } catch (error) {
         options.log(`run ${run}: ${fault} on ${target}: ${(error as Error).message}`);
       }
-      const checked = convergeMs === null ? { acknowledgedLost: false, podsLeaked: 0, podsLost: 0 } : await checkRun(cluster, acknowledgedDesired);
+      const checked = convergeMs === null ? { acknowledgedLost: false, podsLeaked: 0, podsLost: 0, podObjectsDiverged: 0 } : await checkRun(cluster, acknowledgedDesired);
       const result: SoakRun = { run, fault, target, desired, acknowledged, converged: convergeMs !== null, convergeMs, ...checked };
       runs.push(result);
       options.log(`run ${run}/${options.runs}: ${fault} on ${target} while scaling to ${desired}: ${convergeMs === null ? 'NOT CONVERGED' : `converged in ${convergeMs} ms`}`);
@@ -238,6 +269,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     acknowledgedLost: runs.filter((r) => r.acknowledgedLost).length,
     podsLeaked: runs.reduce((sum, r) => sum + r.podsLeaked, 0),
     podsLost: runs.reduce((sum, r) => sum + r.podsLost, 0),
+    podObjectsDiverged: runs.reduce((sum, r) => sum + r.podObjectsDiverged, 0),
     seconds: (Date.now() - startedAt) / 1000,
   };
 }
@@ -253,6 +285,7 @@ export function formatSoak(result: SoakResult): string[] {
     `| kd validate violations | ${result.violations.length === 0 ? 0 : result.violations.join('; ')} |`,
     `| acknowledged desired counts lost | ${result.acknowledgedLost} |`,
     `| pods leaked / lost | ${result.podsLeaked} / ${result.podsLost} |`,
+    `| Pod objects still wrong ${objectsSyncMsMax / 1000} s after convergence | ${result.podObjectsDiverged} |`,
     `| duration | ${Math.round(result.seconds)} s |`,
   ];
 }

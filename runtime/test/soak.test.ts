@@ -3,7 +3,8 @@
  * a long one): one run per fault kind (a stage SIGKILLed, a node crash, a link cut,
  * refused, blackholed, an etcd outage) on a real 3-node cluster over a real etcd, each
  * during a scale; every run converges, `kd validate` finds nothing, no acknowledged
- * desired count is lost and no pod is leaked or lost.
+ * desired count is lost, no pod is leaked or lost, and the Pod objects in etcd come to
+ * match the running pods.
  */
 import { expect, it } from 'vitest';
 import { formatSoak, runSoak, soakFaultKinds } from '../faults/soak.js';
@@ -19,4 +20,5 @@ it('one run of each fault kind: all converge, nothing violated, lost or leaked',
   expect(result.acknowledgedLost).toBe(0);
   expect(result.podsLeaked).toBe(0);
   expect(result.podsLost).toBe(0);
+  expect(result.podObjectsDiverged).toBe(0);
 }, soakFaultKinds.length * 2 * testWaitMsMax);
