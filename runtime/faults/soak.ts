@@ -249,7 +249,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const checked = convergeMs === null ? { acknowledgedLost: false, podsLeaked: 0, podsLost: 0, podObjectsDiverged: 0 } : await checkRun(cluster, acknowledgedDesired);
       const result: SoakRun = { run, fault, target, desired, acknowledged, converged: convergeMs !== null, convergeMs, ...checked };
       runs.push(result);
-      options.log(`run ${run}/${options.runs}: ${fault} on ${target} while scaling to ${desired}: ${convergeMs === null ? 'NOT CONVERGED' : `converged in ${convergeMs} ms`}`);
+      options.log(`run ${run}/${options.runs}: ${fault} on ${target} while scaling to ${desired}: ${convergeMs === null ? 'NOT CONVERGED' : `converged in ${convergeMs} ms`}${result.podObjectsDiverged === 0 ? '' : `, ${result.podObjectsDiverged} Pod object(s) still wrong after ${objectsSyncMsMax} ms`}`);
     }
   } finally {
     await stopCluster(cluster.dir);

@@ -12,17 +12,19 @@
  * - a Kubelet: every pod it runs is Running.
  *
  * The store's rules do the rest: a write never lowers a phase and never recreates a
- * deleted object. It runs when the store becomes available again after this stage saw it
- * unavailable, and every `podObjectResyncCheckMs` if writes were given up since the last
- * re-sync while the store answered. Observation only: nothing of the protocol reads the
- * objects back.
+ * deleted object. It runs once the stage is warm after it starts (the writes its previous
+ * incarnation still had queued died with it: a SIGKILL loses them; the ReplicaSet waits
+ * until warm, when its cache holds every pod below, before it deletes anything), when the
+ * store becomes available again after this stage saw it unavailable, and every
+ * `podObjectResyncCheckMs` if writes were given up since the last re-sync while the store
+ * answered. Observation only: nothing of the protocol reads the objects back.
  */
-import { podCacheOf, stateIsAlive, type StageState } from '../../machines/index.js';
+import { podCacheOf, stageIsWarm, stateIsAlive, type StageState } from '../../machines/index.js';
 import { podObjectOf } from './pod-objects.js';
 import type { BackingStore } from './store.js';
 
 /** How often a stage checks whether Pod object writes were given up since its last re-sync. */
-export const podObjectResyncCheckMs = 10_000;
+export const podObjectResyncCheckMs = 5_000;
 
 export class PodObjectResync {
   private timer: NodeJS.Timeout | null = null;
@@ -30,6 +32,8 @@ export class PodObjectResync {
   private lostAtLastResync = 0;
   private running = false;
   private stopped = false;
+  /** Whether the re-sync after this incarnation started has run. */
+  private startResyncDone = false;
   resyncs = 0;
 
   constructor(
@@ -43,7 +47,11 @@ export class PodObjectResync {
       if (available) void this.resync('the store is available again');
     });
     this.timer = setInterval(() => {
-      if (this.store.health.isAvailable && this.lost() > this.lostAtLastResync) void this.resync('Pod object writes were given up');
+      if (!this.store.health.isAvailable) return;
+      if (!this.startResyncDone && stageIsWarm(this.state())) {
+        this.startResyncDone = true;
+        void this.resync('the stage started: writes its previous incarnation had queued may be lost');
+      } else if (this.lost() > this.lostAtLastResync) void this.resync('Pod object writes were given up');
     }, podObjectResyncCheckMs);
     this.timer.unref();
   }
