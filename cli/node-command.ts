@@ -100,6 +100,8 @@ export async function runNode(argv: readonly string[], print: (line: string) => 
   const signal = await stopSignal;
   log({ event: 'stage.stopping', signal });
   await node.stop();
-  log({ event: 'stage.stopped' });
+  // What still keeps the event loop alive (none but the process's own stdio once every part
+  // has stopped): names the culprit when a stage outlives kd down's grace.
+  log({ event: 'stage.stopped', activeResources: process.getActiveResourcesInfo() });
   return exitCodes.ok;
 }

@@ -805,6 +805,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-FENCING', 'LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-FAIL-020',
+    level: 'SHOULD',
+    section: '06-failure-model',
+    roles: ['autoscaler'],
+    text: "When its durable storage of desired counts does not answer, the Autoscaler SHOULD answer a scale request at once rather than at the caller's deadline, and say which of two outcomes it is: a request it refuses without any state change because it already knows the storage is unavailable (not stored, not applied), or a request it accepted whose durable write failed (not stored yet: it keeps the count and retries the write, so the count may still be stored and then sent). In neither case may it send `scale.set` or acknowledge the count as stored before the write is durable (REQ-SCALE-001).",
+    protects: [],
+  },
+  {
     id: 'REQ-FAIL-005',
     level: 'MUST',
     section: '06-failure-model',

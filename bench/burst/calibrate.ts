@@ -6,7 +6,8 @@
  * under its own prefix; a last watcher counts the objects of hop 3. The time is from the
  * first put to the last object seen at the end (4 puts and 4 watch deliveries per
  * object). Run with both clients: etcd's gRPC API (runtime/mediated/etcd-grpc.ts) and
- * its JSON gateway over HTTP (as runtime/store/etcd-store.ts talks to it).
+ * its JSON gateway over HTTP (as runtime/store/etcd-store.ts talked to it before it
+ * moved to the etcd3 package).
  *
  * Usage: tsx bench/burst/calibrate.ts [--sizes 1000,5000] [--reps 3] [--client grpc|gateway|both] [--etcd URL] [--json]
  */

@@ -1,9 +1,11 @@
 /**
  * A small etcd v3 client over gRPC (etcd serves gRPC on its client URL), from the
  * hand-written subset of etcd's API in etcd-rpc.proto loaded with @grpc/proto-loader:
- * Put, Range, DeleteRange and prefix watches. Used by the store-mediated transport and
- * the burst benchmark's calibration; the JSON gateway (runtime/store/etcd-store.ts) is
- * slower for this load (one HTTP request per put, see bench/burst/calibrate.ts).
+ * Put, Range, DeleteRange and prefix watches. Used by the store-mediated transport's
+ * records and watches and the burst benchmark's calibration. The `etcd3` package
+ * (runtime/store/etcd-client.ts, used for the presence leases) was measured in its place
+ * and slowed the baseline (README.md here); etcd's JSON gateway is slower still for this
+ * load (one HTTP request per put, see bench/burst/calibrate.ts).
  *
  * Keys are strings, values Buffers (a string passed for a proto `bytes` field would be
  * read as base64, so everything is turned into a Buffer here).

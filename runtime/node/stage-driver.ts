@@ -36,6 +36,7 @@ import { StageObserver } from '../observe/observer.js';
 import { stageRestartsEnv } from '../cluster/supervisor.js';
 import { metricsEndpointSecurityOf } from '../security/credentials.js';
 import { podWritesOf } from '../store/pod-objects.js';
+import { PodObjectResync } from '../store/pod-object-resync.js';
 import type { BackingStore } from '../store/store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import type { WireErrorDetail } from '../wire/proto.js';
@@ -57,6 +58,10 @@ export class StageDriver implements StagePort {
   readonly observer: StageObserver;
   /** Whether this stage writes Pod objects to the store (`store.podObjects`, default true). */
   private readonly podObjects: boolean;
+  /** Writes the Pod objects again from what this stage knows after writes were lost (pod-object-resync.ts); null when it writes none. */
+  private readonly podObjectResync: PodObjectResync | null;
+  /** The pending retry of a desired-count write the store refused; null when none. */
+  private persistRetry: NodeJS.Timeout | null = null;
   readonly lastRejections = new Map<LinkId, WireErrorDetail>();
   stopped = false;
   private upstream: UpstreamLinkTransport | null = null;
@@ -108,6 +113,8 @@ export class StageDriver implements StagePort {
       store: () => ({ health: backing.health.report(), writes: backing.stats }),
       restarts: restartsOfEnvironment(),
     });
+    this.podObjectResync = this.podObjects && role !== 'autoscaler' && role !== 'deployment' ? new PodObjectResync(backing, () => this.state, log) : null;
+    this.podObjectResync?.start();
   }
 
   /** The stage's state (read-only; for Inspect and tests). */
@@ -128,6 +135,9 @@ export class StageDriver implements StagePort {
   /** Stops delivering, flushes the trace, stops the sandbox timers and ends every session. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.persistRetry !== null) clearTimeout(this.persistRetry);
+    this.persistRetry = null;
+    this.podObjectResync?.stop();
     await this.observer.close();
     this.sandboxes?.stop();
     await Promise.all([...this.downstreams.values()].map((d) => d.stop()));
@@ -274,7 +284,11 @@ export class StageDriver implements StagePort {
           notStored?.(error.message);
         }
         if (this.stopped) return;
-        setTimeout(() => this.persist(store, batch, persists, attempt + 1), Math.min(reconnectBackoffMsMax, reconnectBackoffMsMin * 2 ** attempt));
+        // Kept to be cleared at stop: a pending retry kept a stopped Autoscaler alive past kd down's grace (5 s).
+        this.persistRetry = setTimeout(() => {
+          this.persistRetry = null;
+          if (!this.stopped) this.persist(store, batch, persists, attempt + 1);
+        }, Math.min(reconnectBackoffMsMax, reconnectBackoffMsMin * 2 ** attempt));
       },
     );
   }

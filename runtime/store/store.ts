@@ -11,7 +11,7 @@
  *   protocol ever reads them back: they exist so that other tools can observe the pods.
  *
  * Implementations: `file` (embedded default: runtime/store/file-store.ts) and `etcd`
- * (etcd v3 JSON gateway: runtime/store/etcd-store.ts).
+ * (etcd through the etcd3 package: runtime/store/etcd-store.ts, etcd-client.ts).
  */
 import { isAbsolute, join } from 'node:path';
 import { rankOfPodObject, type PodObject } from './pod-objects.js';

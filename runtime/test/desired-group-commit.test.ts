@@ -7,15 +7,15 @@
  * A real Autoscaler StageDriver, with a store whose writes resolve only when the test
  * says so.
  */
-import { StoreHealth } from '../store/store-health.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeClusterConfig } from '../cluster/local-cluster.js';
 import { StageDriver } from '../node/stage-driver.js';
 import type { BackingStore } from '../store/store.js';
+import { StoreHealth } from '../store/store-health.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kd-group-commit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -23,8 +23,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** A backing store that records each batch of desired counts and makes it durable only on `complete`. */
 class ControlledStore {
   readonly kind = 'file' as const;
-  /** Always available: the stage marks it so after each durable write (store-health.ts). */
-  readonly health = new StoreHealth('file', () => Promise.resolve(), () => {});
   readonly batches: Array<Record<string, number>> = [];
   private readonly pending: Array<() => void> = [];
 
@@ -40,6 +38,7 @@ class ControlledStore {
     resolve();
   }
 
+  readonly health = new StoreHealth('file', () => Promise.resolve(), () => undefined);
   loadDesired = (): Promise<Record<string, number>> => Promise.resolve({});
   enqueuePod = (): void => undefined;
   flush = (): Promise<void> => Promise.resolve();
@@ -90,6 +89,41 @@ describe('group commit of desired counts at the Autoscaler', () => {
       expect(answered.at(-1)).toBe('idle');
     } finally {
       await driver.stop();
+    }
+  });
+
+  it('a write the store refuses: the caller hears "not stored" at once, the write is retried, and a stopped driver retries no more', async () => {
+    const config = await writeClusterConfig(join(root, 'refusing'), { nodes: 1, capacity: 10, functions: ['a'], startDelayMs: 0, killDelayMs: 0 });
+    const store = new ControlledStore();
+    let refusals = 0;
+    store.putDesiredCounts = (counts) => {
+      store.batches.push(Object.fromEntries(counts));
+      refusals += 1;
+      return Promise.reject(new Error('etcd is down'));
+    };
+    const driver = new StageDriver(config, 'autoscaler', () => undefined, store as unknown as BackingStore, {});
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const answers: string[] = [];
+      expect(driver.request({ type: 'scale.requested', function: 'a', desired: 5 })).toBeNull();
+      driver.whenPersisted(
+        () => answers.push('stored'),
+        (error) => answers.push(`not stored: ${error}`),
+      );
+      await nextTurn();
+      await nextTurn();
+      expect(answers).toEqual(['not stored: etcd is down']);
+      expect(store.health.isAvailable).toBe(false);
+      await vi.advanceTimersByTimeAsync(60);
+      expect(refusals).toBe(2); // retried after its pause; the caller is not answered twice
+      expect(answers).toHaveLength(1);
+      await driver.stop();
+      const atStop = refusals;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(refusals).toBe(atStop); // the pending retry was cancelled with the stage
+    } finally {
+      vi.useRealTimers();
+      store.health.close();
     }
   });
 });
