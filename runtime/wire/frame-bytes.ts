@@ -14,7 +14,7 @@
  *
  * Reading never throws and never uses protobufjs (it does not check wire types: issue
  * 17): the direct path reads only the plain encoding of the burst frames (one-byte keys
- * of the right wire type, ASCII strings, each field once, varints within their type) and
+ * of the right wire type, strings that are UTF-8, each field once, varints within their type) and
  * gives exactly the object proto-loader would; every other byte string goes to the
  * strict decoder (strict-decoder.ts), which gives the same object or Undecodable.
  */
@@ -373,9 +373,9 @@ class FrameReader {
       }
       if (same) return last;
     }
-    // Only ASCII is plain here: any other byte goes to the strict decoder, which checks UTF-8.
-    for (let i = start; i < stringEnd; i++) if ((this.bytes[i] as number) >= 0x80) return null;
-    const text = this.bytes.toString('latin1', start, stringEnd);
+    // A replacement character means bytes that are not UTF-8 (or a real U+FFFD): the strict decoder decides.
+    const text = this.bytes.toString('utf8', start, stringEnd);
+    if (text.includes('\ufffd')) return null;
     lastStringOfKey[key] = text;
     return text;
   }
