@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale, runUp } from '../../cli/cluster-commands.js';
 import { loadClusterConfig, type ClusterConfig } from '../config.js';
-import { configFileOf, logFileOf, pidOf, sleep, startStageProcess, stopCluster } from '../cluster/local-cluster.js';
+import { configFileOf, logFileOf, pidOf, runningSupervisorOf, sleep, startStageProcess, startSupervisor, stopCluster } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import { EtcdGrpcClient } from '../mediated/etcd-grpc.js';
 import { linkKeysOf, parseRecordKey, recordKeyOf, SequenceBuffer } from '../mediated/keys.js';
@@ -101,6 +101,11 @@ describe('store-mediated cluster on a real etcd', () => {
     const presences = [linkKeysOf('replicaset>scheduler').downstreamPresence, linkKeysOf('scheduler>kubelet:n1').upstreamPresence];
     try {
       for (const key of presences) expect(await client.get(key)).not.toBeNull();
+      // kd up's supervisor would restart the Scheduler at once (and put its keys again): stop
+      // supervising first (the stages keep running), to watch the lease of a stage that stays dead.
+      const supervisor = runningSupervisorOf(dir);
+      if (supervisor !== null) process.kill(supervisor, 'SIGTERM');
+      await waitUntil('the supervisor to stop', () => runningSupervisorOf(dir) === null);
       const pid = pidOf(dir, 'scheduler');
       expect(pid).not.toBeNull();
       process.kill(pid as number, 'SIGKILL');
@@ -113,6 +118,7 @@ describe('store-mediated cluster on a real etcd', () => {
       client.close();
     }
     startStageProcess(dir, 'scheduler');
+    startSupervisor(dir);
     await waitConverged(config, 4, 45_000);
   }, presenceLeaseSeconds * 1_000 + 3 * testWaitMsMax);
 
