@@ -9,7 +9,7 @@ export * from './stages/views.js';
 export * from './stages/lifecycle-states.js';
 export { PodCache, type PodEntry, type PodGroup } from './stages/pod-cache.js';
 export { SortedMap } from './core/sorted-map.js';
-export type { ClientSide, ServerSide } from './stages/session-sides.js';
+export { clientSessionEpoch, clientWantsSession, type ClientSide, type ServerSide } from './stages/session-sides.js';
 export type { ScaleEntry, ScaleTable } from './stages/scale-holder.js';
 export type { AutoscalerState } from './stages/autoscaler.js';
 export type { DeploymentState } from './stages/deployment.js';

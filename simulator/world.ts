@@ -18,6 +18,7 @@ import {
   stagesOf,
   stepStage,
   clientSideOf,
+  clientWantsSession,
   serverSide,
   type ChainConfig,
   type Effect,
@@ -132,7 +133,7 @@ export function protocolActions(config: ChainConfig, world: World): WorldAction[
     }
     const { upstream } = linkEnds(link);
     const client = clientSideOf(stageOf(world, upstream), link);
-    if (client !== undefined && client.session === 'disconnected') actions.push({ kind: 'connect', link });
+    if (client !== undefined && clientWantsSession(client)) actions.push({ kind: 'connect', link });
   }
   for (const node of config.nodes) {
     for (const [pod, sandbox] of Object.entries(world.sandboxes[node.name] ?? {})) {
@@ -151,7 +152,7 @@ export function protocolActions(config: ChainConfig, world: World): WorldAction[
 export function linkIsOpen(world: World, link: LinkId): boolean {
   const { upstream } = linkEnds(link);
   const client = clientSideOf(stageOf(world, upstream), link);
-  return client !== undefined && client.session !== 'disconnected';
+  return client !== undefined && !clientWantsSession(client);
 }
 
 /** Steps one stage; the model checker passes a memoizing one. */

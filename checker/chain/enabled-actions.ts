@@ -4,7 +4,7 @@
  * which queues are empty, each link's client session status, the sandboxes), then the
  * environment's (scale script, faults within budget), each list made once and shared.
  */
-import { clientSideOf, InvariantViolation, type ChainConfig, type LinkId, type StageId, type StageState } from '../../machines/index.js';
+import { clientSideOf, clientWantsSession, InvariantViolation, type ChainConfig, type LinkId, type StageId, type StageState } from '../../machines/index.js';
 import { linkIsOpen, protocolActions, type Sandbox } from '../../simulator/world.js';
 import type { ActionPlans } from './action-plans.js';
 import type { ChainAction } from './chain-actions.js';
@@ -184,7 +184,7 @@ export class EnabledActions {
     let stored = byStage[stageId] as number;
     if (stored === 0) {
       const client = clientSideOf(this.parts.values[stageId] as StageState, this.layout.links[link] as LinkId);
-      stored = 1 + (client === undefined ? 0 : client.session === 'disconnected' ? 1 : 2);
+      stored = 1 + (client === undefined ? 0 : clientWantsSession(client) ? 1 : 2);
       byStage[stageId] = stored;
     }
     return stored - 1;

@@ -13,7 +13,7 @@ import { boundTo, type FailureReason, type PodRecord } from '../core/records.js'
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
 import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
-import { EffectList } from './effects-builder.js';
+import { EffectList, noLinkIntents } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { SchedulerPodAction, SchedulerPodEvent, SchedulerPodState } from '../pods/scheduler-pod.machine.js';
@@ -81,10 +81,10 @@ export function stepScheduler(config: SchedulerConfig, state: SchedulerState, ev
   const disposition = step.handle(event);
   if (disposition === 'rejected') {
     assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
-    return { state, effects: [], trace: [], disposition, rejection: step.rejection };
+    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
   }
   step.settle();
-  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
