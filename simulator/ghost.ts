@@ -80,8 +80,11 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
 
   const serverBefore = serverSide(before);
   const serverAfter = serverSide(after);
-  if (serverBefore !== null && serverAfter !== null && serverAfter.epoch < serverBefore.epoch)
-    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} went back from ${serverBefore.epoch} to ${serverAfter.epoch}` });
+  // DEC-40: the synced epoch never goes back, and the current epoch never below it (it falls back to it when an unsynced session ends).
+  if (serverBefore !== null && serverAfter !== null && serverAfter.syncedEpoch < serverBefore.syncedEpoch)
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s synced epoch on ${serverAfter.link} went back from ${serverBefore.syncedEpoch} to ${serverAfter.syncedEpoch}` });
+  if (serverAfter !== null && serverAfter.epoch < serverAfter.syncedEpoch)
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} (${serverAfter.epoch}) is below its synced epoch ${serverAfter.syncedEpoch}` });
 
   if (event.type === 'scale.requested') {
     const previous = ghost.maxDesired[event.function];

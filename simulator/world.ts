@@ -30,6 +30,7 @@ import {
   type StageState,
   withEntry,
   withoutEntry,
+  sessionsPerIncarnationMax,
 } from '../machines/index.js';
 import { emptyGhost, observeStep, type Ghost, type ObservedStep, type Violation } from './ghost.js';
 
@@ -77,7 +78,9 @@ export type WorldAction =
   | { readonly kind: 'scale'; readonly function: string; readonly desired: number }
   | { readonly kind: 'cut'; readonly link: LinkId }
   | { readonly kind: 'crash'; readonly stage: StageId }
-  | { readonly kind: 'nodeCrash'; readonly node: string };
+  | { readonly kind: 'nodeCrash'; readonly node: string }
+  /** An impersonated upstream's hello far above the downstream's epoch, then its stream closed (issue 17, defect 4). */
+  | { readonly kind: 'forgeHello'; readonly link: LinkId };
 
 export interface StepOutcome {
   readonly world: World;
@@ -209,6 +212,9 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
     case 'nodeCrash':
       next = restartStage(config, world, kubeletId(action.node), true, violations, stepper, observe);
       break;
+    case 'forgeHello':
+      next = forgeHello(config, world, action.link, violations, stepper, observe);
+      break;
   }
   return { world: next, violations };
 }
@@ -255,6 +261,26 @@ function endLink(config: ChainConfig, world: World, link: LinkId, violations: Vi
   if (upstream !== crashed) next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations, stepper, observe);
   if (downstream !== crashed) next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
   return next;
+}
+
+/** How far above the downstream's epoch a forged hello goes: three incarnations of the upstream (the issue's reproduction). */
+export const forgedHelloEpochJump = 3 * sessionsPerIncarnationMax;
+
+/**
+ * An impersonated upstream (plaintext mode): a hello on a stream of its own with an epoch
+ * `forgedHelloEpochJump` above the downstream's, which supersedes the real session (its
+ * transport is rejected: both ends lose it), then the impersonator closes its stream.
+ * What the downstream answers goes to the impersonator and is lost with its stream.
+ */
+function forgeHello(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
+  let next = endLink(config, world, link, violations, stepper, observe);
+  const { downstream } = linkEnds(link);
+  const server = serverSide(stageOf(next, downstream));
+  if (server === null) throw new InvariantViolation(`${downstream} has no server side on ${link}`);
+  const channels = next.links[link];
+  next = deliverEvent(config, next, downstream, { type: 'message.received', link, message: { type: 'session.hello', epoch: server.epoch + forgedHelloEpochJump } }, violations, stepper, observe);
+  next = { ...next, links: { ...next.links, [link]: channels as LinkChannels } };
+  return deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
 }
 
 /** What stays of a channel when its session ends: nothing for a crashed receiver, else everything, as stale. */

@@ -185,7 +185,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'A downstream MUST accept a `session.hello` only with an epoch strictly greater than its `currentEpoch` for that link, and MUST NOT lower `currentEpoch` within an incarnation; in particular the end of a session (`link.lost`) MUST NOT reset it.',
+    text: 'A downstream MUST accept a `session.hello` only with an epoch strictly greater than its `currentEpoch` for that link, and MUST NOT lower `syncedEpoch` (the highest epoch whose `session.sync` it received) within an incarnation; `currentEpoch` is lowered only by REQ-SESS-021, never below `syncedEpoch`, and the end of a synced session (`link.lost`) MUST NOT change it.',
     protects: ['INV-EPOCH-MONOTONIC', 'INV-FENCING'],
   },
   {
@@ -277,11 +277,19 @@ export const requirements: readonly Requirement[] = [
     protects: ['LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-SESS-021',
+    level: 'MUST',
+    section: '02-sessions-and-epochs',
+    roles: all,
+    text: 'A downstream whose current session ends (`link.lost`) before its `session.sync` MUST set `currentEpoch` back to `syncedEpoch` (DEC-40): a hello alone, which any client can send in plaintext mode, fences no later upstream once its session is gone.',
+    protects: ['LIVE-CONVERGENCE', 'INV-FENCING'],
+  },
+  {
     id: 'REQ-SESS-018',
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'On `link.lost` of its current session, a downstream MUST enter `idle` and keep `currentEpoch`; on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch.',
+    text: 'On `link.lost` of its current session, a downstream MUST enter `idle`, keeping `currentEpoch` if that session synced (REQ-SESS-021 otherwise); on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch.',
     protects: ['INV-FENCING', 'INV-EPOCH-MONOTONIC'],
   },
   {

@@ -63,6 +63,7 @@ export class ActionPlans {
       case 'crash':
       case 'nodeCrash':
       case 'cut':
+      case 'forgeHello':
       case 'scale':
         return null;
       default:

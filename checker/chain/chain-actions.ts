@@ -24,6 +24,7 @@ export function describeAction(action: WorldAction): string {
     .with({ kind: 'cut' }, (a) => `cut ${a.link}`)
     .with({ kind: 'crash' }, (a) => `crash ${a.stage}`)
     .with({ kind: 'nodeCrash' }, (a) => `crash node ${a.node}`)
+    .with({ kind: 'forgeHello' }, (a) => `forged hello on ${a.link}, then its stream closed`)
     .exhaustive();
 }
 
@@ -36,6 +37,8 @@ export function budgetKind(action: WorldAction): keyof FaultBudgets | null {
       return 'nodeCrash';
     case 'cut':
       return 'linkCut';
+    case 'forgeHello':
+      return 'forgedHello';
     case 'sandboxDone':
       return action.outcome === 'failed' ? 'sandboxFailure' : null;
     default:

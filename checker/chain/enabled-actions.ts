@@ -47,6 +47,7 @@ export class EnabledActions {
   private readonly controllerCrashes: readonly ChainAction[];
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
+  private readonly forgedHellos: readonly ChainAction[];
 
   constructor(
     private readonly check: CheckConfig,
@@ -61,6 +62,7 @@ export class EnabledActions {
     this.controllerCrashes = (check.crashable ?? controllerStages).map((stage) => ({ kind: 'crash', stage }));
     this.nodeFaults = layout.nodes.map((node) => ({ restart: { kind: 'crash', stage: `kubelet:${node}` }, crash: { kind: 'nodeCrash', node } }));
     this.cuts = layout.links.map((link) => ({ kind: 'cut', link }));
+    this.forgedHellos = layout.links.map((link) => ({ kind: 'forgeHello', link }));
     const directionActions = (link: LinkId, direction: 'down' | 'up') => ({
       deliver: plans.canonical({ kind: 'deliver', link, direction }),
       deliverStale: plans.canonical({ kind: 'deliverStale', link, direction }),
@@ -101,6 +103,7 @@ export class EnabledActions {
         if (b.nodeCrash > 0) actions.push(node.crash);
       }
       if (b.linkCut > 0) for (let l = 0; l < this.layout.links.length; l++) if (info.open[l] === true) actions.push(this.cuts[l] as ChainAction);
+      if ((b.forgedHello ?? 0) > 0) for (const forged of this.forgedHellos) actions.push(forged);
     }
     return actions;
   }

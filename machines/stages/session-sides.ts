@@ -34,6 +34,12 @@ export interface ServerSide {
   readonly session: DownstreamSessionState;
   /** The current epoch for this upstream: every other epoch is fenced. 0 before any hello. */
   readonly epoch: Epoch;
+  /**
+   * The highest epoch whose handshake completed here (`session.sync`); 0 before any. When
+   * a session ends before its sync, `epoch` falls back to it (DEC-40): a hello alone
+   * fences nothing once its session is gone.
+   */
+  readonly syncedEpoch: Epoch;
 }
 
 export function newClientSide(link: LinkId): ClientSide {
@@ -41,7 +47,7 @@ export function newClientSide(link: LinkId): ClientSide {
 }
 
 export function newServerSide(link: LinkId): ServerSide {
-  return { link, session: 'idle', epoch: 0 };
+  return { link, session: 'idle', epoch: 0, syncedEpoch: 0 };
 }
 
 /**
@@ -143,6 +149,12 @@ function stepServerSide(machines: MachineSet, side: ServerSide, event: Downstrea
         break;
       case 'sendSnapshot':
         answerNow = true;
+        break;
+      case 'recordSyncedEpoch':
+        next = { ...next, syncedEpoch: next.epoch };
+        break;
+      case 'restoreSyncedEpoch':
+        next = { ...next, epoch: next.syncedEpoch };
         break;
       default:
         unreachable(action, 'downstream session action');

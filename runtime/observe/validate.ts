@@ -191,14 +191,14 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
         if (!isCurrent(sessions, stage, event.link, event.message.type, event.message.epoch))
           v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session`, at);
       }
-      // INV-EPOCH-MONOTONIC
+      // INV-EPOCH-MONOTONIC: an upstream's epochs only grow; a downstream's never go below the highest one that synced (DEC-40).
       for (const side of r.sessions ?? []) {
         const key = `${side.end} ${side.link}`;
-        const previous = epochs.get(key);
+        const floor = epochs.get(key);
         v.count('INV-EPOCH-MONOTONIC');
-        if (previous !== undefined && side.epoch < previous)
-          v.violated('INV-EPOCH-MONOTONIC', `${stage} (incarnation ${incarnation}): epoch on ${side.link} went back from ${previous} to ${side.epoch}`, at);
-        epochs.set(key, side.epoch);
+        if (floor !== undefined && side.epoch < floor)
+          v.violated('INV-EPOCH-MONOTONIC', `${stage} (incarnation ${incarnation}): epoch on ${side.link} went back from ${floor} to ${side.epoch}`, at);
+        if (side.end === 'upstream' || side.session === 'synced') epochs.set(key, Math.max(floor ?? 0, side.epoch));
       }
       if (r.sessions !== undefined) sessions = r.sessions;
       for (const point of r.transitions ?? []) {
