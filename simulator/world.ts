@@ -31,7 +31,9 @@ import {
   withEntry,
   withoutEntry,
   sessionsPerIncarnationMax,
+  schedulerToKubelet,
 } from '../machines/index.js';
+import { forgedPodName } from './forged-pods.js';
 import { emptyGhost, observeStep, type Ghost, type ObservedStep, type Violation } from './ghost.js';
 
 export type SandboxState = 'starting' | 'running' | 'killing';
@@ -80,7 +82,9 @@ export type WorldAction =
   | { readonly kind: 'crash'; readonly stage: StageId }
   | { readonly kind: 'nodeCrash'; readonly node: string }
   /** An impersonated upstream's hello far above the downstream's epoch, then its stream closed (issue 17, defect 4). */
-  | { readonly kind: 'forgeHello'; readonly link: LinkId };
+  | { readonly kind: 'forgeHello'; readonly link: LinkId }
+  /** An impersonated Scheduler's session with a Kubelet that provisions a pod nobody above knows (issue 17, defect 5). */
+  | { readonly kind: 'forgePod'; readonly node: string };
 
 export interface StepOutcome {
   readonly world: World;
@@ -215,6 +219,9 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
     case 'forgeHello':
       next = forgeHello(config, world, action.link, violations, stepper, observe);
       break;
+    case 'forgePod':
+      next = forgePod(config, world, action.node, violations, stepper, observe);
+      break;
   }
   return { world: next, violations };
 }
@@ -281,6 +288,28 @@ function forgeHello(config: ChainConfig, world: World, link: LinkId, violations:
   next = deliverEvent(config, next, downstream, { type: 'message.received', link, message: { type: 'session.hello', epoch: server.epoch + forgedHelloEpochJump } }, violations, stepper, observe);
   next = { ...next, links: { ...next.links, [link]: channels as LinkChannels } };
   return deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
+}
+
+/**
+ * An impersonated Scheduler (plaintext mode): a session of its own with a Kubelet, one
+ * epoch above the Kubelet's (which supersedes the real one: both ends lose it), completed
+ * with a sync and a provision of a pod nobody above knows, then closed. The Kubelet starts
+ * the sandbox; its answers go to the impersonator and are lost with its stream.
+ */
+function forgePod(config: ChainConfig, world: World, node: string, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
+  const link = schedulerToKubelet(node);
+  const kubelet = kubeletId(node);
+  let next = endLink(config, world, link, violations, stepper, observe);
+  const server = serverSide(stageOf(next, kubelet));
+  const fn = config.functions[0];
+  if (server === null || fn === undefined) throw new InvariantViolation(`${kubelet} has no server side, or the chain no function`);
+  const epoch = server.epoch + 1;
+  const pod: PodRecord = { name: forgedPodName(fn.name, epoch), function: fn.name, priority: fn.priority, node };
+  const channels = next.links[link];
+  const messages: LinkMessage[] = [{ type: 'session.hello', epoch }, { type: 'session.sync', epoch }, { type: 'pod.provision', epoch, pod }];
+  for (const message of messages) next = deliverEvent(config, next, kubelet, { type: 'message.received', link, message }, violations, stepper, observe);
+  next = { ...next, links: { ...next.links, [link]: channels as LinkChannels } };
+  return deliverEvent(config, next, kubelet, { type: 'link.lost', link }, violations, stepper, observe);
 }
 
 /** What stays of a channel when its session ends: nothing for a crashed receiver, else everything, as stale. */

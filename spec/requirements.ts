@@ -413,6 +413,14 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-NO-RESURRECTION', 'LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-CACHE-013',
+    level: 'MUST',
+    section: '03-write-back-cache',
+    roles: ['scheduler'],
+    text: 'A Scheduler reconciling a snapshot of a Kubelet whose link has already synced in this incarnation MUST NOT adopt an alive pod it does not hold: nothing alive below such a link can be unknown to it (INV-CACHE-COVERAGE), so the pod is one nobody above knows (for example provisioned by an impersonated Scheduler); it MUST hold it as a tombstone of origin `scheduler`, counted against the node, and send the tombstone, so that the chain converges back to the desired count (DEC-41). A first sync of a link in an incarnation adopts as in the table of 03 (recovery, REQ-REC).',
+    protects: ['LIVE-CONVERGENCE', 'INV-CACHE-COVERAGE', 'INV-CAPACITY'],
+  },
+  {
     id: 'REQ-REC-004',
     level: 'MUST',
     section: '03-write-back-cache',

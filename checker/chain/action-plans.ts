@@ -64,6 +64,7 @@ export class ActionPlans {
       case 'nodeCrash':
       case 'cut':
       case 'forgeHello':
+      case 'forgePod':
       case 'scale':
         return null;
       default:

@@ -25,6 +25,7 @@ export function describeAction(action: WorldAction): string {
     .with({ kind: 'crash' }, (a) => `crash ${a.stage}`)
     .with({ kind: 'nodeCrash' }, (a) => `crash node ${a.node}`)
     .with({ kind: 'forgeHello' }, (a) => `forged hello on ${a.link}, then its stream closed`)
+    .with({ kind: 'forgePod' }, (a) => `forged pod provisioned to kubelet:${a.node} by an impersonated Scheduler`)
     .exhaustive();
 }
 
@@ -39,6 +40,8 @@ export function budgetKind(action: WorldAction): keyof FaultBudgets | null {
       return 'linkCut';
     case 'forgeHello':
       return 'forgedHello';
+    case 'forgePod':
+      return 'forgedPod';
     case 'sandboxDone':
       return action.outcome === 'failed' ? 'sandboxFailure' : null;
     default:

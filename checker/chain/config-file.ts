@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const budgetKeys: ReadonlyArray<keyof FaultBudgets> = ['total', 'controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'sandboxFailure', 'forgedHello'];
+const budgetKeys: ReadonlyArray<keyof FaultBudgets> = ['total', 'controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'sandboxFailure', 'forgedHello', 'forgedPod'];
 
 export function loadCheckConfig(presetOrFile: string, variant: ProtocolVariant): CheckConfig {
   const preset = presets[presetOrFile];

@@ -48,6 +48,7 @@ export class EnabledActions {
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
   private readonly forgedHellos: readonly ChainAction[];
+  private readonly forgedPods: readonly ChainAction[];
 
   constructor(
     private readonly check: CheckConfig,
@@ -63,6 +64,7 @@ export class EnabledActions {
     this.nodeFaults = layout.nodes.map((node) => ({ restart: { kind: 'crash', stage: `kubelet:${node}` }, crash: { kind: 'nodeCrash', node } }));
     this.cuts = layout.links.map((link) => ({ kind: 'cut', link }));
     this.forgedHellos = layout.links.map((link) => ({ kind: 'forgeHello', link }));
+    this.forgedPods = layout.nodes.map((node) => ({ kind: 'forgePod', node }));
     const directionActions = (link: LinkId, direction: 'down' | 'up') => ({
       deliver: plans.canonical({ kind: 'deliver', link, direction }),
       deliverStale: plans.canonical({ kind: 'deliverStale', link, direction }),
@@ -104,6 +106,7 @@ export class EnabledActions {
       }
       if (b.linkCut > 0) for (let l = 0; l < this.layout.links.length; l++) if (info.open[l] === true) actions.push(this.cuts[l] as ChainAction);
       if ((b.forgedHello ?? 0) > 0) for (const forged of this.forgedHellos) actions.push(forged);
+      if ((b.forgedPod ?? 0) > 0) for (const forged of this.forgedPods) actions.push(forged);
     }
     return actions;
   }

@@ -86,6 +86,8 @@ export function noteOf(step: TraceStep, order: readonly StageId[] = []): TraceNo
     }
     case 'forgeHello':
       return note('fault', [linkEnds(action.link).downstream], 'forged hello');
+    case 'forgePod':
+      return note('fault', [kubeletId(action.node)], 'forged pod');
     case 'crash':
       return note('fault', [action.stage], 'crash');
     case 'nodeCrash':

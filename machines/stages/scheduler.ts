@@ -211,6 +211,8 @@ class SchedulerStep {
   /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
   private reconcile(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    // A link that synced before in this incarnation: everything alive below it was forwarded by this Scheduler.
+    const resync = this.state.toKubelets[node]?.everSynced === true;
     for (const entry of [...this.state.pods.entries()]) {
       if (entry.record.node !== node) continue;
       this.podEvent(entry.record.name, snapshotEventFor(index, entry.record.name), { index, failure: 'invalidated' });
@@ -219,7 +221,10 @@ class SchedulerStep {
       if (this.state.pods.has(name)) continue;
       const found = snapshotRecord(index, name);
       assert(found !== undefined, 'a snapshot name has a record');
-      this.adopt(boundTo(found.record, node), snapshotEventFor(index, name), found.origin);
+      const event = snapshotEventFor(index, name);
+      // REQ-CACHE-013: a pod nobody above knows is terminated, not adopted: the ReplicaSet would never count it.
+      if (resync && event !== 'snapshot.tombstone') this.adopt(boundTo(found.record, node), 'snapshot.foreign', 'scheduler');
+      else this.adopt(boundTo(found.record, node), event, found.origin);
     }
   }
 
