@@ -376,10 +376,6 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
   }
 }
 
-export function serverSideOfStage(world: World, stage: StageId) {
-  return serverSide(stageOf(world, stage));
-}
-
 /**
  * The boot of a chain in one fixed order: the first enabled action, repeatedly, until
  * nothing is left. Replaying these actions from the initial world gives the booted,

@@ -997,22 +997,3 @@ export const requirements: readonly Requirement[] = [
     protects: [],
   },
 ];
-
-const requirementsById: ReadonlyMap<string, Requirement> = new Map(
-  requirements.map((requirement) => [requirement.id, requirement] as const),
-);
-
-/** The requirement with this ID, or undefined. */
-export function requirementById(id: string): Requirement | undefined {
-  return requirementsById.get(id);
-}
-
-/** The requirements that bind a stage. */
-export function requirementsForRole(role: Role): readonly Requirement[] {
-  return requirements.filter((requirement) => requirement.roles.includes(role));
-}
-
-/** The requirements that protect a property. */
-export function requirementsProtecting(property: PropertyId): readonly Requirement[] {
-  return requirements.filter((requirement) => requirement.protects.includes(property));
-}
