@@ -14,6 +14,7 @@ import {
   serverSide,
   clientSideOf,
   linkEnds,
+  messageIsCurrent,
   type ChainConfig,
   type Disposition,
   type Effect,
@@ -153,17 +154,10 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
 function isCurrent(receiver: StageState, link: string, message: LinkMessage): boolean {
   const { upstream } = linkEnds(link);
   const receiverIsUpstream = roleOf(upstream) === receiver.role && (receiver.role !== 'kubelet');
-  if (receiverIsUpstream && clientSideOf(receiver, link) !== undefined) {
-    const client = clientSideOf(receiver, link);
-    if (client === undefined) return false;
-    if (message.type === 'session.snapshot') return message.epoch === client.epoch && client.session === 'awaitingSnapshot';
-    return message.epoch === client.epoch && client.session !== 'disconnected';
-  }
+  const client = receiverIsUpstream ? clientSideOf(receiver, link) : undefined;
+  if (client !== undefined) return messageIsCurrent('upstream', client, message.type, message.epoch);
   const server = serverSide(receiver);
-  if (server === null) return false;
-  if (message.type === 'session.hello') return message.epoch > server.epoch;
-  if (message.type === 'session.sync') return message.epoch === server.epoch && server.session === 'awaitingSync';
-  return message.epoch === server.epoch && server.session === 'synced';
+  return server !== null && messageIsCurrent('downstream', server, message.type, message.epoch);
 }
 
 /** Rank of the role of a stage in the chain, top first (for tombstone origins). */

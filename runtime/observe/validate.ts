@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { linkEnds, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
+import { linkEnds, messageIsCurrent, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
 import { properties, safetyInvariantIds, type SafetyInvariantId } from '../../spec/properties.js';
 import type { TraceRecord, TraceSession } from './trace.js';
 
@@ -133,14 +133,7 @@ class Verdicts {
 function isCurrent(sessions: readonly TraceSession[], stage: string, link: string, type: string, epoch: number): boolean {
   const receiverIsUpstream = linkEnds(link).upstream === stage;
   const side = sessions.find((s) => s.link === link && s.end === (receiverIsUpstream ? 'upstream' : 'downstream'));
-  if (side === undefined) return false;
-  if (receiverIsUpstream) {
-    if (type === 'session.snapshot') return epoch === side.epoch && side.session === 'awaitingSnapshot';
-    return epoch === side.epoch && side.session !== 'disconnected';
-  }
-  if (type === 'session.hello') return epoch > side.epoch;
-  if (type === 'session.sync') return epoch === side.epoch && side.session === 'awaitingSync';
-  return epoch === side.epoch && side.session === 'synced';
+  return side !== undefined && messageIsCurrent(receiverIsUpstream ? 'upstream' : 'downstream', side, type, epoch);
 }
 
 const deathEvents = new Set(['sandbox.killed', 'sandbox.failed']);
