@@ -18,6 +18,7 @@ import {
   stagesOf,
   stepStage,
   clientSideOf,
+  clientWantsSession,
   serverSide,
   type ChainConfig,
   type Effect,
@@ -29,7 +30,10 @@ import {
   type StageState,
   withEntry,
   withoutEntry,
+  sessionsPerIncarnationMax,
+  schedulerToKubelet,
 } from '../machines/index.js';
+import { forgedPodName } from './forged-pods.js';
 import { emptyGhost, observeStep, type Ghost, type ObservedStep, type Violation } from './ghost.js';
 
 export type SandboxState = 'starting' | 'running' | 'killing';
@@ -76,7 +80,11 @@ export type WorldAction =
   | { readonly kind: 'scale'; readonly function: string; readonly desired: number }
   | { readonly kind: 'cut'; readonly link: LinkId }
   | { readonly kind: 'crash'; readonly stage: StageId }
-  | { readonly kind: 'nodeCrash'; readonly node: string };
+  | { readonly kind: 'nodeCrash'; readonly node: string }
+  /** An impersonated upstream's hello far above the downstream's epoch, then its stream closed (issue 17, defect 4). */
+  | { readonly kind: 'forgeHello'; readonly link: LinkId }
+  /** An impersonated Scheduler's session with a Kubelet that provisions a pod nobody above knows (issue 17, defect 5). */
+  | { readonly kind: 'forgePod'; readonly node: string };
 
 export interface StepOutcome {
   readonly world: World;
@@ -132,7 +140,7 @@ export function protocolActions(config: ChainConfig, world: World): WorldAction[
     }
     const { upstream } = linkEnds(link);
     const client = clientSideOf(stageOf(world, upstream), link);
-    if (client !== undefined && client.session === 'disconnected') actions.push({ kind: 'connect', link });
+    if (client !== undefined && clientWantsSession(client)) actions.push({ kind: 'connect', link });
   }
   for (const node of config.nodes) {
     for (const [pod, sandbox] of Object.entries(world.sandboxes[node.name] ?? {})) {
@@ -151,7 +159,7 @@ export function protocolActions(config: ChainConfig, world: World): WorldAction[
 export function linkIsOpen(world: World, link: LinkId): boolean {
   const { upstream } = linkEnds(link);
   const client = clientSideOf(stageOf(world, upstream), link);
-  return client !== undefined && client.session !== 'disconnected';
+  return client !== undefined && !clientWantsSession(client);
 }
 
 /** Steps one stage; the model checker passes a memoizing one. */
@@ -208,6 +216,12 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
     case 'nodeCrash':
       next = restartStage(config, world, kubeletId(action.node), true, violations, stepper, observe);
       break;
+    case 'forgeHello':
+      next = forgeHello(config, world, action.link, violations, stepper, observe);
+      break;
+    case 'forgePod':
+      next = forgePod(config, world, action.node, violations, stepper, observe);
+      break;
   }
   return { world: next, violations };
 }
@@ -254,6 +268,48 @@ function endLink(config: ChainConfig, world: World, link: LinkId, violations: Vi
   if (upstream !== crashed) next = deliverEvent(config, next, upstream, { type: 'link.lost', link }, violations, stepper, observe);
   if (downstream !== crashed) next = deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
   return next;
+}
+
+/** How far above the downstream's epoch a forged hello goes: three incarnations of the upstream (the issue's reproduction). */
+export const forgedHelloEpochJump = 3 * sessionsPerIncarnationMax;
+
+/**
+ * An impersonated upstream (plaintext mode): a hello on a stream of its own with an epoch
+ * `forgedHelloEpochJump` above the downstream's, which supersedes the real session (its
+ * transport is rejected: both ends lose it), then the impersonator closes its stream.
+ * What the downstream answers goes to the impersonator and is lost with its stream.
+ */
+function forgeHello(config: ChainConfig, world: World, link: LinkId, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
+  let next = endLink(config, world, link, violations, stepper, observe);
+  const { downstream } = linkEnds(link);
+  const server = serverSide(stageOf(next, downstream));
+  if (server === null) throw new InvariantViolation(`${downstream} has no server side on ${link}`);
+  const channels = next.links[link];
+  next = deliverEvent(config, next, downstream, { type: 'message.received', link, message: { type: 'session.hello', epoch: server.epoch + forgedHelloEpochJump } }, violations, stepper, observe);
+  next = { ...next, links: { ...next.links, [link]: channels as LinkChannels } };
+  return deliverEvent(config, next, downstream, { type: 'link.lost', link }, violations, stepper, observe);
+}
+
+/**
+ * An impersonated Scheduler (plaintext mode): a session of its own with a Kubelet, one
+ * epoch above the Kubelet's (which supersedes the real one: both ends lose it), completed
+ * with a sync and a provision of a pod nobody above knows, then closed. The Kubelet starts
+ * the sandbox; its answers go to the impersonator and are lost with its stream.
+ */
+function forgePod(config: ChainConfig, world: World, node: string, violations: Violation[], stepper: StageStepper, observe: StepObserver): World {
+  const link = schedulerToKubelet(node);
+  const kubelet = kubeletId(node);
+  let next = endLink(config, world, link, violations, stepper, observe);
+  const server = serverSide(stageOf(next, kubelet));
+  const fn = config.functions[0];
+  if (server === null || fn === undefined) throw new InvariantViolation(`${kubelet} has no server side, or the chain no function`);
+  const epoch = server.epoch + 1;
+  const pod: PodRecord = { name: forgedPodName(fn.name, epoch), function: fn.name, priority: fn.priority, node };
+  const channels = next.links[link];
+  const messages: LinkMessage[] = [{ type: 'session.hello', epoch }, { type: 'session.sync', epoch }, { type: 'pod.provision', epoch, pod }];
+  for (const message of messages) next = deliverEvent(config, next, kubelet, { type: 'message.received', link, message }, violations, stepper, observe);
+  next = { ...next, links: { ...next.links, [link]: channels as LinkChannels } };
+  return deliverEvent(config, next, kubelet, { type: 'link.lost', link }, violations, stepper, observe);
 }
 
 /** What stays of a channel when its session ends: nothing for a crashed receiver, else everything, as stale. */
@@ -318,10 +374,6 @@ function carryOut(world: World, stage: StageId, effect: Effect): World {
     case 'store.persist':
       return { ...world, store: storeAfterEffect(world.store, effect) };
   }
-}
-
-export function serverSideOfStage(world: World, stage: StageId) {
-  return serverSide(stageOf(world, stage));
 }
 
 /**

@@ -95,7 +95,7 @@ export const properties: readonly PropertyDescription[] = [
     id: 'INV-EPOCH-MONOTONIC',
     kind: 'safety',
     title: 'Monotonic epochs',
-    text: 'A downstream\'s current epoch for a link never decreases within its incarnation.',
+    text: 'A downstream\'s synced epoch for a link never decreases within its incarnation, and its current epoch is never below it.',
   },
   {
     id: 'LIVE-CONVERGENCE',

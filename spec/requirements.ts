@@ -185,7 +185,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'A downstream MUST accept a `session.hello` only with an epoch strictly greater than its `currentEpoch` for that link, and MUST NOT lower `currentEpoch` within an incarnation; in particular the end of a session (`link.lost`) MUST NOT reset it.',
+    text: 'A downstream MUST accept a `session.hello` only with an epoch strictly greater than its `currentEpoch` for that link, and MUST NOT lower `syncedEpoch` (the highest epoch whose `session.sync` it received) within an incarnation; `currentEpoch` is lowered only by REQ-SESS-021, never below `syncedEpoch`, and the end of a synced session (`link.lost`) MUST NOT change it.',
     protects: ['INV-EPOCH-MONOTONIC', 'INV-FENCING'],
   },
   {
@@ -277,11 +277,19 @@ export const requirements: readonly Requirement[] = [
     protects: ['LIVE-CONVERGENCE'],
   },
   {
+    id: 'REQ-SESS-021',
+    level: 'MUST',
+    section: '02-sessions-and-epochs',
+    roles: all,
+    text: 'A downstream whose current session ends (`link.lost`) before its `session.sync` MUST set `currentEpoch` back to `syncedEpoch` (DEC-40): a hello alone, which any client can send in plaintext mode, fences no later upstream once its session is gone.',
+    protects: ['LIVE-CONVERGENCE', 'INV-FENCING'],
+  },
+  {
     id: 'REQ-SESS-018',
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'On `link.lost` of its current session, a downstream MUST enter `idle` and keep `currentEpoch`; on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch.',
+    text: 'On `link.lost` of its current session, a downstream MUST enter `idle`, keeping `currentEpoch` if that session synced (REQ-SESS-021 otherwise); on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch.',
     protects: ['INV-FENCING', 'INV-EPOCH-MONOTONIC'],
   },
   {
@@ -403,6 +411,14 @@ export const requirements: readonly Requirement[] = [
     roles: ['autoscaler', 'deployment', 'replicaset', 'scheduler'],
     text: 'A notification about an entry the stage does not hold, or that does not apply to the entry\'s state (for example `pod.running` for a tombstone, `tombstone.done` for an alive entry, `scale.applied` with a value other than the current desired value), MUST be ignored without error and without changing state.',
     protects: ['INV-NO-RESURRECTION', 'LIVE-CONVERGENCE'],
+  },
+  {
+    id: 'REQ-CACHE-013',
+    level: 'MUST',
+    section: '03-write-back-cache',
+    roles: ['scheduler'],
+    text: 'A Scheduler reconciling a snapshot of a Kubelet whose link has already synced in this incarnation MUST NOT adopt an alive pod it does not hold: nothing alive below such a link can be unknown to it (INV-CACHE-COVERAGE), so the pod is one nobody above knows (for example provisioned by an impersonated Scheduler); it MUST hold it as a tombstone of origin `scheduler`, counted against the node, and send the tombstone, so that the chain converges back to the desired count (DEC-41). A first sync of a link in an incarnation adopts as in the table of 03 (recovery, REQ-REC).',
+    protects: ['LIVE-CONVERGENCE', 'INV-CACHE-COVERAGE', 'INV-CAPACITY'],
   },
   {
     id: 'REQ-REC-004',
@@ -1021,22 +1037,3 @@ export const requirements: readonly Requirement[] = [
     protects: [],
   },
 ];
-
-const requirementsById: ReadonlyMap<string, Requirement> = new Map(
-  requirements.map((requirement) => [requirement.id, requirement] as const),
-);
-
-/** The requirement with this ID, or undefined. */
-export function requirementById(id: string): Requirement | undefined {
-  return requirementsById.get(id);
-}
-
-/** The requirements that bind a stage. */
-export function requirementsForRole(role: Role): readonly Requirement[] {
-  return requirements.filter((requirement) => requirement.roles.includes(role));
-}
-
-/** The requirements that protect a property. */
-export function requirementsProtecting(property: PropertyId): readonly Requirement[] {
-  return requirements.filter((requirement) => requirement.protects.includes(property));
-}

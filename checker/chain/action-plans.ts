@@ -63,6 +63,8 @@ export class ActionPlans {
       case 'crash':
       case 'nodeCrash':
       case 'cut':
+      case 'forgeHello':
+      case 'forgePod':
       case 'scale':
         return null;
       default:

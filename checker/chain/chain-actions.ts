@@ -24,6 +24,8 @@ export function describeAction(action: WorldAction): string {
     .with({ kind: 'cut' }, (a) => `cut ${a.link}`)
     .with({ kind: 'crash' }, (a) => `crash ${a.stage}`)
     .with({ kind: 'nodeCrash' }, (a) => `crash node ${a.node}`)
+    .with({ kind: 'forgeHello' }, (a) => `forged hello on ${a.link}, then its stream closed`)
+    .with({ kind: 'forgePod' }, (a) => `forged pod provisioned to kubelet:${a.node} by an impersonated Scheduler`)
     .exhaustive();
 }
 
@@ -36,6 +38,10 @@ export function budgetKind(action: WorldAction): keyof FaultBudgets | null {
       return 'nodeCrash';
     case 'cut':
       return 'linkCut';
+    case 'forgeHello':
+      return 'forgedHello';
+    case 'forgePod':
+      return 'forgedPod';
     case 'sandboxDone':
       return action.outcome === 'failed' ? 'sandboxFailure' : null;
     default:

@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const budgetKeys: ReadonlyArray<keyof FaultBudgets> = ['total', 'controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'sandboxFailure'];
+const budgetKeys: ReadonlyArray<keyof FaultBudgets> = ['total', 'controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'sandboxFailure', 'forgedHello', 'forgedPod'];
 
 export function loadCheckConfig(presetOrFile: string, variant: ProtocolVariant): CheckConfig {
   const preset = presets[presetOrFile];
@@ -60,7 +60,7 @@ export function checkConfigProblems(config: CheckConfig): string[] {
     if (!validDesired(s.desired)) problems.push(`scaleScript[${i}]: desired must be a whole number from 0`);
   });
   for (const key of budgetKeys) {
-    const n = config.budgets[key];
+    const n = config.budgets[key] ?? 0;
     if (!Number.isInteger(n) || n < 0) problems.push(`budgets.${key} must be a whole number from 0`);
   }
   if (config.scaleWhen !== undefined && config.scaleWhen !== 'anytime' && config.scaleWhen !== 'quiescent') problems.push('scaleWhen is "anytime" or "quiescent"');

@@ -4,7 +4,7 @@
  * which queues are empty, each link's client session status, the sandboxes), then the
  * environment's (scale script, faults within budget), each list made once and shared.
  */
-import { clientSideOf, InvariantViolation, type ChainConfig, type LinkId, type StageId, type StageState } from '../../machines/index.js';
+import { clientSideOf, clientWantsSession, InvariantViolation, type ChainConfig, type LinkId, type StageId, type StageState } from '../../machines/index.js';
 import { linkIsOpen, protocolActions, type Sandbox } from '../../simulator/world.js';
 import type { ActionPlans } from './action-plans.js';
 import type { ChainAction } from './chain-actions.js';
@@ -47,6 +47,8 @@ export class EnabledActions {
   private readonly controllerCrashes: readonly ChainAction[];
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
+  private readonly forgedHellos: readonly ChainAction[];
+  private readonly forgedPods: readonly ChainAction[];
 
   constructor(
     private readonly check: CheckConfig,
@@ -61,6 +63,8 @@ export class EnabledActions {
     this.controllerCrashes = (check.crashable ?? controllerStages).map((stage) => ({ kind: 'crash', stage }));
     this.nodeFaults = layout.nodes.map((node) => ({ restart: { kind: 'crash', stage: `kubelet:${node}` }, crash: { kind: 'nodeCrash', node } }));
     this.cuts = layout.links.map((link) => ({ kind: 'cut', link }));
+    this.forgedHellos = layout.links.map((link) => ({ kind: 'forgeHello', link }));
+    this.forgedPods = layout.nodes.map((node) => ({ kind: 'forgePod', node }));
     const directionActions = (link: LinkId, direction: 'down' | 'up') => ({
       deliver: plans.canonical({ kind: 'deliver', link, direction }),
       deliverStale: plans.canonical({ kind: 'deliverStale', link, direction }),
@@ -101,6 +105,8 @@ export class EnabledActions {
         if (b.nodeCrash > 0) actions.push(node.crash);
       }
       if (b.linkCut > 0) for (let l = 0; l < this.layout.links.length; l++) if (info.open[l] === true) actions.push(this.cuts[l] as ChainAction);
+      if ((b.forgedHello ?? 0) > 0) for (const forged of this.forgedHellos) actions.push(forged);
+      if ((b.forgedPod ?? 0) > 0) for (const forged of this.forgedPods) actions.push(forged);
     }
     return actions;
   }
@@ -184,7 +190,7 @@ export class EnabledActions {
     let stored = byStage[stageId] as number;
     if (stored === 0) {
       const client = clientSideOf(this.parts.values[stageId] as StageState, this.layout.links[link] as LinkId);
-      stored = 1 + (client === undefined ? 0 : client.session === 'disconnected' ? 1 : 2);
+      stored = 1 + (client === undefined ? 0 : clientWantsSession(client) ? 1 : 2);
       byStage[stageId] = stored;
     }
     return stored - 1;

@@ -90,9 +90,9 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   next(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
     const kind = budgetKind(action);
-    const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: state.budgets[kind] - 1 };
+    const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 };
     const scaled = action.kind === 'scale' ? state.scaled + 1 : state.scaled;
-    if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut') {
+    if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
       const outcome = applyAction(this.config, state.world, action, this.stepper.step);
       return { state: this.packing.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
     }

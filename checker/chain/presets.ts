@@ -17,6 +17,10 @@ export interface FaultBudgets {
   readonly linkCut: number;
   /** Sandboxes that fail to start. */
   readonly sandboxFailure: number;
+  /** Hellos of an impersonated upstream far above the downstream's epoch, whose stream then closes (issue 17, defect 4). Optional: 0 when absent. */
+  readonly forgedHello?: number;
+  /** Pods provisioned to a Kubelet by an impersonated Scheduler, unknown above (issue 17, defect 5). Optional: 0 when absent. */
+  readonly forgedPod?: number;
 }
 
 export interface CheckConfig {
@@ -67,7 +71,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
   ci: {
     name: 'ci',
     description:
-      'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut or a node crash, at any point',
+      'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut, a node crash, a forged hello or a forged pod, at any point',
     chain: {
       functions: [
         { name: 'lo', priority: 0 },
@@ -84,7 +88,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
       { function: 'hi', desired: 1 },
       { function: 'lo', desired: 1 },
     ],
-    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1 },
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
   },

@@ -32,19 +32,6 @@ export function finish(a: number, b: number): Fingerprint {
   return { high: a >>> 0, low: b >>> 0 };
 }
 
-/** The same two hashes over 32-bit integers (for models that key states by component ids). */
-export function fingerprintOfInts(values: Int32Array): Fingerprint {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < values.length; i++) {
-    const c = values[i] as number;
-    a = Math.imul(a ^ c, 0x01000193);
-    a = Math.imul(a ^ (c >>> 16), 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  return finish(a, b);
-}
 
 export function collisionProbability(states: number): number {
   return (states * states) / 2 ** 65;

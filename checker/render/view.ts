@@ -84,6 +84,10 @@ export function noteOf(step: TraceStep, order: readonly StageId[] = []): TraceNo
       const short = `${action.kind === 'cut' ? 'cut link' : 'connect'}${between ? ` to ${downstream}` : ''}`;
       return note(action.kind === 'cut' ? 'fault' : 'connect', [upstream, downstream], short);
     }
+    case 'forgeHello':
+      return note('fault', [linkEnds(action.link).downstream], 'forged hello');
+    case 'forgePod':
+      return note('fault', [kubeletId(action.node)], 'forged pod');
     case 'crash':
       return note('fault', [action.stage], 'crash');
     case 'nodeCrash':

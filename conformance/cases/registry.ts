@@ -25,6 +25,3 @@ export function casesForRole(role: Role): ConformanceCase[] {
   return allCases.filter((c) => c.roles.includes(role));
 }
 
-export function caseById(id: string): ConformanceCase | undefined {
-  return allCases.find((c) => c.id === id);
-}

@@ -2,6 +2,7 @@
  * What a stage asks its driver to do (machines/README.md, "Effects"). Effects of one
  * step are executed in order: a `store.persist` before any later `message.send`.
  */
+import type { Epoch } from './epoch.js';
 import type { LinkId } from './ids.js';
 import type { LinkMessage } from './messages.js';
 import type { PodRecord } from './records.js';
@@ -45,9 +46,21 @@ export interface TracePoint {
   readonly to: string;
 }
 
+/**
+ * What a step says about the sessions of this stage's links (machines/README.md, "Link
+ * intents"): carried out before the step's effects.
+ */
+export type LinkIntent =
+  /** The stage opened the session `epoch` on `link` (client side; its hello is among the effects): the transport now carries that session. */
+  | { readonly kind: 'open'; readonly link: LinkId; readonly epoch: Epoch }
+  /** The session `epoch` on `link` is over at this end: close its transport if it still carries it. A client side then waits for a new transport (`link.connected`). */
+  | { readonly kind: 'close'; readonly link: LinkId; readonly epoch: Epoch };
+
 export interface StepResult<S> {
   readonly state: S;
   readonly effects: readonly Effect[];
+  /** Sessions opened or ended at this end in this step, in order. */
+  readonly links: readonly LinkIntent[];
   /** The pod-lifecycle transitions of this step, in order. */
   readonly trace: readonly TracePoint[];
   /** For `message.received`: whether the message was applied or fenced as stale; for a refused request `rejected`; otherwise `none`. */

@@ -4,7 +4,8 @@
  * exactly its records delivered in order.
  */
 import type { Epoch } from './epoch.js';
-import type { AlivePod, FailureReason, PodRecord, RejectionReason, Role, ScaleRecord, TombstoneRecord } from './index.js';
+import type { Role } from './ids.js';
+import type { AlivePod, FailureReason, PodRecord, RejectionReason, ScaleRecord, TombstoneRecord } from './records.js';
 
 /** Upstream to downstream. */
 export type DownMessage =

@@ -23,6 +23,7 @@ export const schedulerPodEvents = [
   'snapshot.running',
   'snapshot.tombstone',
   'snapshot.absent',
+  'snapshot.foreign',
 ] as const;
 export type SchedulerPodEvent = (typeof schedulerPodEvents)[number];
 
@@ -60,6 +61,8 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
           'snapshot.pending': 'bound',
           'snapshot.running': 'running',
           'snapshot.tombstone': 'terminating.sent',
+          // Alive below, unknown here, on a link that already synced in this incarnation: nobody above knows it (REQ-CACHE-013).
+          'snapshot.foreign': 'terminating.unsent',
         },
       },
       unscheduled: {

@@ -10,7 +10,7 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 
 export const downstreamSessionEvents = ['hello.whileWarm', 'hello.whileCold', 'stage.warmed', 'sync.received', 'link.lost'] as const;
 export type DownstreamSessionEvent = (typeof downstreamSessionEvents)[number];
-export const downstreamSessionActions = ['adoptEpoch', 'sendSnapshot'] as const;
+export const downstreamSessionActions = ['adoptEpoch', 'sendSnapshot', 'recordSyncedEpoch', 'restoreSyncedEpoch'] as const;
 export type DownstreamSessionAction = (typeof downstreamSessionActions)[number];
 
 /** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
@@ -32,18 +32,27 @@ export function createDownstreamSessionMachine(variant: ProtocolVariant = 'corre
       idle: { description: 'No session; the last epoch stays current for fencing.' },
       helloDeferred: {
         description: 'A hello arrived while this stage is cold; it is answered once every downstream link has synced.',
-        on: { 'stage.warmed': { target: 'awaitingSync', actions: 'sendSnapshot' } as const },
+        on: {
+          'stage.warmed': { target: 'awaitingSync', actions: 'sendSnapshot' } as const,
+          // A hello alone fences nothing once its session is gone (DEC-40): anyone can send one.
+          'link.lost': { target: 'idle', actions: 'restoreSyncedEpoch' },
+        },
       },
       awaitingSync: {
         description: 'Snapshot sent (round 1); waiting for the upstream sync (round 2).',
-        on: { 'sync.received': 'synced' },
+        on: {
+          'sync.received': { target: 'synced', actions: 'recordSyncedEpoch' },
+          'link.lost': { target: 'idle', actions: 'restoreSyncedEpoch' },
+        },
       },
-      synced: { description: 'Both sides agree for this epoch: upward notifications are sent.' },
+      synced: {
+        description: 'Both sides agree for this epoch: upward notifications are sent.',
+        on: { 'link.lost': 'idle' },
+      },
     },
     on: {
       'hello.whileWarm': { target: '.awaitingSync', actions: ['adoptEpoch', 'sendSnapshot'] },
       'hello.whileCold': helloWhileCold,
-      'link.lost': '.idle',
     },
   });
   return typedLifecycle(machine, { states: downstreamSessionStates, events: downstreamSessionEvents, actions: downstreamSessionActions });

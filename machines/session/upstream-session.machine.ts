@@ -9,7 +9,7 @@ import { namedActions } from '../core/no-op-actions.js';
 
 export const upstreamSessionEvents = ['link.connected', 'snapshot.received', 'link.lost', 'session.rejected'] as const;
 export type UpstreamSessionEvent = (typeof upstreamSessionEvents)[number];
-export const upstreamSessionActions = ['openSession', 'reconcileSnapshot', 'sendSync'] as const;
+export const upstreamSessionActions = ['openSession', 'reconcileSnapshot', 'sendSync', 'closeSession'] as const;
 export type UpstreamSessionAction = (typeof upstreamSessionActions)[number];
 
 /** Its leaf states, as kept in a stage's state (checked against the definition by `typedLifecycle`). */
@@ -30,13 +30,20 @@ export function createUpstreamSessionMachine() {
       },
       awaitingSnapshot: {
         description: 'Hello sent with a fresh epoch (round 1); waiting for the downstream snapshot.',
-        on: { 'snapshot.received': { target: 'synced', actions: ['reconcileSnapshot', 'sendSync'] } },
+        on: {
+          'snapshot.received': { target: 'synced', actions: ['reconcileSnapshot', 'sendSync'] },
+          'link.lost': { target: 'disconnected', actions: 'closeSession' },
+          'session.rejected': { target: 'disconnected', actions: 'closeSession' },
+        },
       },
       synced: {
         description: 'Reconciled and sync sent (round 2): records flow in FIFO order.',
+        on: {
+          'link.lost': { target: 'disconnected', actions: 'closeSession' },
+          'session.rejected': { target: 'disconnected', actions: 'closeSession' },
+        },
       },
     },
-    on: { 'link.lost': '.disconnected', 'session.rejected': '.disconnected' },
   });
   return typedLifecycle(machine, { states: upstreamSessionStates, events: upstreamSessionEvents, actions: upstreamSessionActions });
 }

@@ -10,7 +10,7 @@ import type { UpMessage } from '../core/messages.js';
 import { desiredMax } from '../core/limits.js';
 import { sortedRecord } from '../core/sorted.js';
 import { chainLinks, functionSpecOf, validDesired, type FunctionSpec } from './config.js';
-import { EffectList } from './effects-builder.js';
+import { EffectList, noLinkIntents } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
 import {
@@ -52,10 +52,10 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
   const disposition = step.handle(event);
   if (disposition === 'rejected') {
     assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected request changes nothing');
-    return { state, effects: [], trace: [], disposition, rejection: step.rejection };
+    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
   }
   step.settle();
-  return { state: step.state, effects: step.out.effects, trace: [], disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: [], disposition };
 }
 
 class AutoscalerStep {

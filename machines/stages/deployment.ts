@@ -55,7 +55,7 @@ export function stepDeployment(config: DeploymentConfig, state: DeploymentState,
   const step = new DeploymentStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, trace: [], disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: [], disposition };
 }
 
 class DeploymentStep {

@@ -65,7 +65,7 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
   const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */

@@ -81,7 +81,7 @@ export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState,
   const step = new ReplicaSetStep(config, state);
   const disposition = step.handle(event);
   step.settle();
-  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /**

@@ -13,7 +13,7 @@ import { boundTo, type FailureReason, type PodRecord } from '../core/records.js'
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
 import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
-import { EffectList } from './effects-builder.js';
+import { EffectList, noLinkIntents } from './effects-builder.js';
 import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { SchedulerPodAction, SchedulerPodEvent, SchedulerPodState } from '../pods/scheduler-pod.machine.js';
@@ -81,10 +81,10 @@ export function stepScheduler(config: SchedulerConfig, state: SchedulerState, ev
   const disposition = step.handle(event);
   if (disposition === 'rejected') {
     assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
-    return { state, effects: [], trace: [], disposition, rejection: step.rejection };
+    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
   }
   step.settle();
-  return { state: step.state, effects: step.out.effects, trace: step.out.trace, disposition };
+  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
@@ -211,6 +211,8 @@ class SchedulerStep {
   /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
   private reconcile(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    // A link that synced before in this incarnation: everything alive below it was forwarded by this Scheduler.
+    const resync = this.state.toKubelets[node]?.everSynced === true;
     for (const entry of [...this.state.pods.entries()]) {
       if (entry.record.node !== node) continue;
       this.podEvent(entry.record.name, snapshotEventFor(index, entry.record.name), { index, failure: 'invalidated' });
@@ -219,7 +221,10 @@ class SchedulerStep {
       if (this.state.pods.has(name)) continue;
       const found = snapshotRecord(index, name);
       assert(found !== undefined, 'a snapshot name has a record');
-      this.adopt(boundTo(found.record, node), snapshotEventFor(index, name), found.origin);
+      const event = snapshotEventFor(index, name);
+      // REQ-CACHE-013: a pod nobody above knows is terminated, not adopted: the ReplicaSet would never count it.
+      if (resync && event !== 'snapshot.tombstone') this.adopt(boundTo(found.record, node), 'snapshot.foreign', 'scheduler');
+      else this.adopt(boundTo(found.record, node), event, found.origin);
     }
   }
 

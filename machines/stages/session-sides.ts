@@ -34,6 +34,12 @@ export interface ServerSide {
   readonly session: DownstreamSessionState;
   /** The current epoch for this upstream: every other epoch is fenced. 0 before any hello. */
   readonly epoch: Epoch;
+  /**
+   * The highest epoch whose handshake completed here (`session.sync`); 0 before any. When
+   * a session ends before its sync, `epoch` falls back to it (DEC-40): a hello alone
+   * fences nothing once its session is gone.
+   */
+  readonly syncedEpoch: Epoch;
 }
 
 export function newClientSide(link: LinkId): ClientSide {
@@ -41,7 +47,21 @@ export function newClientSide(link: LinkId): ClientSide {
 }
 
 export function newServerSide(link: LinkId): ServerSide {
-  return { link, session: 'idle', epoch: 0 };
+  return { link, session: 'idle', epoch: 0, syncedEpoch: 0 };
+}
+
+/**
+ * Whether the client side wants a transport: it is in no session, and the driver should
+ * deliver `link.connected` once a transport to the downstream is up (the level form of
+ * the `close` link intent).
+ */
+export function clientWantsSession(side: ClientSide): boolean {
+  return side.session === 'disconnected';
+}
+
+/** The epoch of the session this client side is in, or 0 when it is in none. */
+export function clientSessionEpoch(side: ClientSide): Epoch {
+  return clientWantsSession(side) ? 0 : side.epoch;
 }
 
 export function clientSynced(side: ClientSide): boolean {
@@ -85,9 +105,13 @@ function stepClientSide(machines: MachineSet, side: ClientSide, event: UpstreamS
         const epoch = epochOf(work.incarnation, sessionsOpened);
         assert(epoch > side.epoch, 'a new session must have a newer epoch');
         next = { ...next, epoch, sessionsOpened };
+        work.out.link('open', side.link, epoch);
         work.out.send(side.link, { type: 'session.hello', epoch });
         break;
       }
+      case 'closeSession':
+        work.out.link('close', side.link, side.epoch);
+        break;
       case 'reconcileSnapshot':
         work.reconcile();
         break;
@@ -126,6 +150,12 @@ function stepServerSide(machines: MachineSet, side: ServerSide, event: Downstrea
       case 'sendSnapshot':
         answerNow = true;
         break;
+      case 'recordSyncedEpoch':
+        next = { ...next, syncedEpoch: next.epoch };
+        break;
+      case 'restoreSyncedEpoch':
+        next = { ...next, epoch: next.syncedEpoch };
+        break;
       default:
         unreachable(action, 'downstream session action');
     }
@@ -150,7 +180,7 @@ export function serverAdmitsRecord(side: ServerSide, message: DownMessage, varia
 export function clientAdmits(side: ClientSide, message: UpMessage, variant: ProtocolVariant): boolean {
   if (message.epoch !== side.epoch && variant !== 'no-fencing') return false;
   if (message.type === 'session.snapshot') return side.session === 'awaitingSnapshot';
-  if (message.type === 'session.rejected') return side.session !== 'disconnected';
+  if (message.type === 'session.rejected') return !clientWantsSession(side);
   return side.session === 'synced';
 }
 
@@ -218,6 +248,8 @@ export function receiveAtServer(
       out.send(side.link, { type: 'session.rejected', epoch: message.epoch, reason: 'stale-epoch' });
       return { kind: 'session', side, disposition: 'fenced', answerNow: false };
     }
+    // A newer hello ends the session in progress at this end: its transport is closed.
+    if (side.session !== 'idle') out.link('close', side.link, side.epoch);
     return { kind: 'session', side: outcome.side, disposition: 'applied', answerNow: outcome.answerNow };
   }
   if (message.type === 'session.sync') {

@@ -1,5 +1,5 @@
 /**
- * machines/ is pure (shared/STYLE.md): no I/O modules, no driver code, no clock, no
+ * machines/ is pure (machines/README.md, the driver contract): no I/O modules, no driver code, no clock, no
  * timers, no randomness, no process. This test parses every non-test .ts file under
  * machines/ with the TypeScript compiler and fails on any forbidden import or global.
  * The eslint config has the same rule; this test also covers dynamic imports,

@@ -507,8 +507,17 @@ function checkStep(run: StageRun, before: StageState, event: StageEvent, result:
     if (clientBefore !== undefined && m.epoch !== clientBefore.epoch) expect(result.disposition, 'an upward message of another epoch is fenced').toBe('fenced');
   }
 
-  // Epochs and session counters never go back within an incarnation (INV-EPOCH-MONOTONIC).
-  if (serverBefore !== null && serverAfter !== null) expect(serverAfter.epoch).toBeGreaterThanOrEqual(serverBefore.epoch);
+  // Epochs and session counters never go back within an incarnation (INV-EPOCH-MONOTONIC): at a
+  // downstream, the synced epoch; its current epoch falls back to it only when an unsynced session ends (REQ-SESS-021).
+  if (serverBefore !== null && serverAfter !== null) {
+    expect(serverAfter.syncedEpoch).toBeGreaterThanOrEqual(serverBefore.syncedEpoch);
+    expect(serverAfter.epoch).toBeGreaterThanOrEqual(serverAfter.syncedEpoch);
+    if (serverAfter.epoch < serverBefore.epoch) {
+      expect(event.type, 'only the end of a session lowers the current epoch').toBe('link.lost');
+      expect(serverBefore.session, 'only an unsynced session ending lowers the current epoch').not.toBe('synced');
+      expect(serverAfter.epoch).toBe(serverAfter.syncedEpoch);
+    }
+  }
   for (const side of clientSides(before)) {
     const next = clientsAfter.get(side.link);
     expect(next).toBeDefined();

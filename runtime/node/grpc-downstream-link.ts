@@ -6,7 +6,7 @@
  * exponential backoff between `reconnectBackoffMsMin` and `reconnectBackoffMsMax`.
  */
 import * as grpc from '@grpc/grpc-js';
-import { linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
+import { InvariantViolation, linkEnds, type DownMessage, type LinkId, type StageId } from '../../machines/index.js';
 import {
   frameBytesMax,
   linkDeadMsMax,
@@ -89,10 +89,23 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
   send(message: DownMessage): void {
     const session = this.current;
     if (session === null || session.ended) return;
-    if (message.type === 'session.hello') session.epoch = message.epoch;
     if (session.epoch !== message.epoch) return;
     if (!session.writer.enqueue(message)) return this.overflow(session);
     this.scheduleFlush();
+  }
+
+  sessionOpened(epoch: number): void {
+    const session = this.current;
+    if (session === null || session.ended) return;
+    if (session.epoch !== 0) throw new InvariantViolation(`link ${this.link}: a session of epoch ${epoch} opened on a transport that carries epoch ${session.epoch}`);
+    session.epoch = epoch;
+  }
+
+  sessionClosed(epoch: number): void {
+    const session = this.current;
+    if (session === null || session.ended || session.epoch !== epoch) return;
+    // On the next turn: never inside the step that asked for it (ending delivers link.lost).
+    setImmediate(() => this.endSession(session, 'the stage left the session'));
   }
 
   async stop(): Promise<void> {

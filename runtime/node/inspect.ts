@@ -3,6 +3,7 @@
  * views of machines/stages/views.ts, in the names of the spec.
  */
 import {
+  clientSessionEpoch,
   clientSides,
   podCacheOf,
   serverSide,
@@ -45,7 +46,7 @@ export function inspectState(input: InspectInput): WireStageState {
       link_id: side.link,
       end: 'upstream',
       state: side.session,
-      epoch: side.session === 'disconnected' ? 0 : side.epoch,
+      epoch: clientSessionEpoch(side),
       synced_once: side.everSynced,
       last_rejection: input.lastRejections.get(side.link) ?? null,
     });

@@ -37,6 +37,8 @@ export interface UpstreamLinkTransport {
   readonly link: LinkId;
   /** Sends `message` on the session it belongs to (by epoch; `origin` first); dropped when that session is over. */
   send(message: UpMessage, origin: SessionOrigin | null): void;
+  /** The stage ended the session `epoch` (a newer hello superseded it): close its stream if it is still open. */
+  sessionClosed?(epoch: number): void;
   stop(): Promise<void>;
 }
 
@@ -47,5 +49,9 @@ export interface DownstreamLinkTransport {
   start(): void;
   /** Sends `message` on the current session if its epoch is that session's; dropped otherwise. */
   send(message: DownMessage): void;
+  /** The stage opened the session `epoch` on the transport just connected (`link.connected`): it carries that session. */
+  sessionOpened?(epoch: number): void;
+  /** The stage left the session `epoch` (rejected, or lost): close its transport if it still carries it, then reconnect. */
+  sessionClosed?(epoch: number): void;
   stop(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import {
   type DownMessage,
   type Effect,
   type InputRejection,
+  type LinkIntent,
   type StepResult,
   type LinkId,
   type StageEvent,
@@ -180,6 +181,8 @@ export class StageDriver implements StagePort {
     if (result.rejection !== undefined) this.log({ event: 'input.rejected', on: event.type, reason: result.rejection.reason, message: result.rejection.message });
     this.observer.step(event, result);
     if (this.podObjects) for (const write of podWritesOf(result.trace, before, result.state)) this.backing.enqueuePod(write);
+    // Link intents first: the transport of a session just opened must carry the hello among the effects.
+    for (const intent of result.links) this.carryOutLinkIntent(intent);
     for (const effect of result.effects) this.carryOutOfStep(effect, origin);
     this.observer.stepDone(process.hrtime.bigint() - startedNs);
     return result;
@@ -198,6 +201,17 @@ export class StageDriver implements StagePort {
   /** The backing store's health at this stage (store-health.ts). */
   get storeHealth(): StoreHealth {
     return this.backing.health;
+  }
+
+  /** A session opened or ended at this end (machines/README.md, "Link intents"): told to the link's transport. */
+  private carryOutLinkIntent(intent: LinkIntent): void {
+    if (intent.link === this.upstream?.link) {
+      if (intent.kind === 'close') this.upstream.sessionClosed?.(intent.epoch);
+      return;
+    }
+    const transport = this.downstreamOf(intent.link);
+    if (intent.kind === 'open') transport.sessionOpened?.(intent.epoch);
+    else transport.sessionClosed?.(intent.epoch);
   }
 
   /** An effect of a step (or of the boot), in order: counted when it is a `store.persist`, then carried out or held. */

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { linkEnds, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
+import { linkEnds, messageIsCurrent, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
 import { properties, safetyInvariantIds, type SafetyInvariantId } from '../../spec/properties.js';
 import { traceFileName, type TraceRecord, type TraceSession } from './trace.js';
 
@@ -138,14 +138,7 @@ class Verdicts {
 function isCurrent(sessions: readonly TraceSession[], stage: string, link: string, type: string, epoch: number): boolean {
   const receiverIsUpstream = linkEnds(link).upstream === stage;
   const side = sessions.find((s) => s.link === link && s.end === (receiverIsUpstream ? 'upstream' : 'downstream'));
-  if (side === undefined) return false;
-  if (receiverIsUpstream) {
-    if (type === 'session.snapshot') return epoch === side.epoch && side.session === 'awaitingSnapshot';
-    return epoch === side.epoch && side.session !== 'disconnected';
-  }
-  if (type === 'session.hello') return epoch > side.epoch;
-  if (type === 'session.sync') return epoch === side.epoch && side.session === 'awaitingSync';
-  return epoch === side.epoch && side.session === 'synced';
+  return side !== undefined && messageIsCurrent(receiverIsUpstream ? 'upstream' : 'downstream', side, type, epoch);
 }
 
 const deathEvents = new Set(['sandbox.killed', 'sandbox.failed']);
@@ -196,14 +189,14 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
         if (!isCurrent(sessions, stage, event.link, event.message.type, event.message.epoch))
           v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session`, at);
       }
-      // INV-EPOCH-MONOTONIC
+      // INV-EPOCH-MONOTONIC: an upstream's epochs only grow; a downstream's never go below the highest one that synced (DEC-40).
       for (const side of r.sessions ?? []) {
         const key = `${side.end} ${side.link}`;
-        const previous = epochs.get(key);
+        const floor = epochs.get(key);
         v.count('INV-EPOCH-MONOTONIC');
-        if (previous !== undefined && side.epoch < previous)
-          v.violated('INV-EPOCH-MONOTONIC', `${stage} (incarnation ${incarnation}): epoch on ${side.link} went back from ${previous} to ${side.epoch}`, at);
-        epochs.set(key, side.epoch);
+        if (floor !== undefined && side.epoch < floor)
+          v.violated('INV-EPOCH-MONOTONIC', `${stage} (incarnation ${incarnation}): epoch on ${side.link} went back from ${floor} to ${side.epoch}`, at);
+        if (side.end === 'upstream' || side.session === 'synced') epochs.set(key, Math.max(floor ?? 0, side.epoch));
       }
       if (r.sessions !== undefined) sessions = r.sessions;
       for (const point of r.transitions ?? []) {

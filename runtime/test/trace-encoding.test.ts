@@ -149,7 +149,7 @@ describe('trace encoding', () => {
       expectSameText('kubelet:n1', 1, { event, result }, 'n1');
     }
     const trace = [{ machine: 'scheduler-pod', pod: quoted, event: 'upstream.provision', from: 'unknown', to: 'pending' }] as const;
-    expectSameText(quoted as StageId, 2, { event: { type: 'link.lost', link }, result: { state, effects: [], trace, disposition: 'none' } }, '');
+    expectSameText(quoted as StageId, 2, { event: { type: 'link.lost', link }, result: { state, effects: [], links: [], trace, disposition: 'none' } }, '');
   });
 
   it('a name kept quoted in the map is the text JSON.stringify writes, the first time and every time after', () => {
