@@ -27,7 +27,6 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-RS-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-SCHED-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-RS-006', why: 'the bound is stagePodsMax = 1,048,576 entries: too large for a black-box case', coveredBy: 'machines tests of the ReplicaSet (creation postponed at the bound)' },
-  { id: 'REQ-POD-015', why: 'observable (a pod.failed answered by a replacement provision in the same frame batch), but no case provokes a failure below a testee ReplicaSet yet', coveredBy: 'machines/test/replicaset-rollback.test.ts and the model checker' },
   { id: 'REQ-SESS-021', why: 'observable (a hello far ahead on a second stream, that stream closed, then the real upstream\'s next hello accepted), but no case is written yet', coveredBy: 'machines/test/forged-hello.test.ts and the model checker (fault forgedHello in the ci preset)' },
   { id: 'REQ-CACHE-013', why: 'needs a Kubelet peer whose re-sync snapshot holds a pod the testee Scheduler never sent; not built yet', coveredBy: 'machines/test/foreign-pod.test.ts and the model checker (fault forgedPod in the ci preset)' },
   { id: 'REQ-SCHED-010', why: 'node removal is a reconfiguration and restart of the Scheduler; launch contract 1 has no way to change the configuration', coveredBy: 'runtime/test/node-removal.test.ts' },
