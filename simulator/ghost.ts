@@ -138,7 +138,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       if (first === undefined) next = { ...next, placement: withEntry(next.placement, effect.pod.name, node) };
     }
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded')
-      violations.push({ property: 'INV-CAPACITY', message: `${stage} had to reject ${effect.message.name}: the Scheduler bound more pods than the node holds` });
+      violations.push({ property: 'INV-CAPACITY', message: `${stage} refuses ${effect.message.name} for want of room: the Scheduler bound more pods than the node holds` });
   }
   void config;
   return { ghost: next, violations };

@@ -231,7 +231,7 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
         }
         if (effect.type === 'message.send') {
           const m = effect.message;
-          if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded') v.violated('INV-CAPACITY', `${stage} had to reject ${m.name ?? '?'}: the Scheduler bound more pods than the node holds`, at);
+          if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded') v.violated('INV-CAPACITY', `${stage} refuses ${m.name ?? '?'} for want of room: the Scheduler bound more pods than the node holds`, at);
           if (role === 'scheduler' && m.type === 'pod.provision' && m.name !== undefined) {
             const node = linkEnds(effect.link).downstream.slice('kubelet:'.length);
             v.count('INV-UNIQUE-PLACEMENT');
