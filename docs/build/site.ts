@@ -6,7 +6,6 @@
  * is in the folder: it works offline and from any location.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CounterexampleTrace } from '../../checker/chain/trace.js';
@@ -24,6 +23,7 @@ import { protoReference } from './proto-reference.js';
 import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type MachineDescription } from './state-diagram.js';
 import { benchmarksPage, benchmarksPageDiagrams } from './benchmarks-page.js';
 import { architectureHtml, placeFigures } from './protocol-figures.js';
+import { writeMermaidBundle } from './mermaid-bundle.js';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultSiteDir = join(repositoryRoot, 'docs', 'site');
@@ -528,8 +528,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
 
   // Assets: the site's own, the Mermaid bundle (no CDN) and the raw .proto.
   for (const asset of ['site.css', 'site.js', 'favicon.svg']) copyFileSync(join(repositoryRoot, 'docs', 'assets', asset), join(outDir, 'assets', asset));
-  const require = createRequire(import.meta.url);
-  copyFileSync(join(dirname(require.resolve('mermaid/package.json')), 'dist', 'mermaid.min.js'), join(outDir, 'assets', 'mermaid.min.js'));
+  await writeMermaidBundle(join(outDir, 'assets', 'mermaid.min.js'));
   copyFileSync(join(repositoryRoot, 'spec', 'kubedirect.proto'), join(outDir, 'spec', 'kubedirect.proto'));
 
   return {
