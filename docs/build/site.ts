@@ -256,14 +256,15 @@ function requirementsPage(ids: IdRegistry): Page {
   const variantLinks = (vs: readonly VariantDescription[], requirementId: string | null): string =>
     vs.length === 0
       ? '<span class="muted">none</span>'
-      : vs.map((v) => `<a href="${variantPage(v.name)}"><code>${escapeHtml(v.name)}</code></a>${v.preventedBy === requirementId ? ' ' + badge('prevents it') : ''}`).join('<br>');
+      : vs.map((v) => `<a class="variant-name" href="${variantPage(v.name)}"><code>${escapeHtml(v.name)}</code></a>${v.preventedBy === requirementId ? ' ' + badge('prevents it') : ''}`).join('<br>');
   const requirementRows = requirements
     .map((r: Requirement) => {
       const protects = r.protects.length === 0 ? '<span class="muted">none (interoperability)</span>' : r.protects.map((p) => idLink(page, p, ids)).join('<br>');
       const checked = r.protects.length === 0 ? '<span class="muted">-</span>' : r.protects.map((p) => `${idLink(page, p, ids)}: ${escapeHtml(checks.get(p)?.text ?? '')}`).join('<br>');
       const vs = [...new Set([...breaking(r.protects), ...variants.filter((v) => v.preventedBy === r.id)])];
       const filter = `${r.id} ${r.level} ${r.roles.join(' ')} ${r.section} ${r.protects.join(' ')} ${r.text}`.toLowerCase();
-      return `<tr data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${caseLinks(page, r.id) || badge('no case', 'not-yet')}</td></tr>`;
+      // The row is the anchor: requirements.html#REQ-... lands on it (the ID's own link goes to the spec chapter).
+      return `<tr id="${r.id}" data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${caseLinks(page, r.id) || badge('no case', 'not-yet')}</td></tr>`;
     })
     .join('\n');
   const propertyRows = properties
@@ -449,7 +450,7 @@ ${architectureHtml()}
   <div class="card"><h3><a href="requirements.html">Requirements</a></h3><p>${requirements.length} requirements, the properties they protect and what checks them.</p></div>
   <div class="card"><h3><a href="gallery/index.html">Counterexamples</a></h3><p>${facts.variants} known-bad variants and the checker's shortest run that breaks each.</p></div>
   <div class="card"><h3><a href="benchmarks.html">Benchmarks</a></h3><p>How the figures were measured, the full tables, the latency plot, and the history of changes.</p></div>
-  <div class="card"><h3><a href="api/index.html">API reference</a></h3><p>The TypeScript modules: machines, spec data, the checker's search, the simulator.</p></div>
+  <div class="card"><h3><a href="api/index.html">API reference</a></h3><p>The public TypeScript modules of spec/, machines/, simulator/, checker/, runtime/ and conformance/.</p></div>
 </div>
 <h2 id="index">Index of IDs</h2>
 <p>Every property (${properties.length}), requirement (${requirements.length}), decision and known-bad variant, linked to where it is defined.</p>

@@ -5,13 +5,15 @@
  * The site is built once without the checker (the gallery has its own test), opened from
  * disk as a reader would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycleCatalog } from '../../machines/index.js';
+import { requirements, variantNames } from '../../spec/index.js';
+import { apiEntryPoints, siteLinkText } from '../build/api-reference.js';
 import { buildSite } from '../build/site.js';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -39,7 +41,8 @@ afterAll(async () => {
 async function open(path: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
   if (browser === null) throw new Error('browser not started');
   const page = await browser.newPage({ viewport });
-  await page.goto(pathToFileURL(join(outDir, path)).href);
+  const [file = '', hash] = path.split('#');
+  await page.goto(`${pathToFileURL(join(outDir, file)).href}${hash === undefined ? '' : `#${hash}`}`);
   await page.waitForFunction("document.body.dataset.diagrams !== 'pending'", null, { timeout: diagramWaitMs });
   return page;
 }
@@ -109,5 +112,51 @@ describe('the site as a reader finds it', () => {
     const overlapping: string[] = [];
     for (const [i, a] of drawn.entries()) for (const b of drawn.slice(i + 1)) if (overlap(a.box, b.box) > labelOverlapPxMax) overlapping.push(`${a.text} / ${b.text}`);
     expect(overlapping, 'overlapping labels').toEqual([]);
+  });
+
+  it('requirements.html#REQ-SESS-004 lands on the requirement\'s row, below the sticky header, for every requirement', async () => {
+    const page = await open('requirements.html#REQ-SESS-004');
+    const landed = (await page.evaluate(`(() => {
+      const row = document.getElementById('REQ-SESS-004');
+      const header = document.querySelector('.site-header').getBoundingClientRect();
+      const box = row === null ? null : row.getBoundingClientRect();
+      return { tag: row === null ? null : row.tagName, text: row === null ? '' : row.textContent, top: box === null ? -1 : box.top, headerBottom: header.bottom, height: window.innerHeight, scrolled: window.scrollY };
+    })()`)) as { tag: string | null; text: string; top: number; headerBottom: number; height: number; scrolled: number };
+    const rowIds = (await page.evaluate("[...document.querySelectorAll('table.requirements tr[id]')].map((r) => r.id)")) as string[];
+    await page.close();
+    expect(landed.tag).toBe('TR');
+    expect(landed.text).toContain('REQ-SESS-004');
+    expect(landed.scrolled).toBeGreaterThan(0);
+    expect(landed.top).toBeGreaterThanOrEqual(landed.headerBottom - 1);
+    expect(landed.top).toBeLessThan(landed.height / 2);
+    expect(rowIds).toEqual(requirements.map((r) => r.id));
+  });
+
+  it.each([1280, 900])('the variant column keeps every variant name on one line (window %i px wide)', async (width) => {
+    const page = await open('requirements.html', { width, height: 900 });
+    const names = (await page.evaluate("[...document.querySelectorAll('table a.variant-name')].map((a) => ({ text: a.textContent, lines: a.getClientRects().length }))")) as Array<{ text: string; lines: number }>;
+    await page.close();
+    expect(new Set(names.map((n) => n.text))).toEqual(new Set(variantNames));
+    expect(names.filter((n) => n.lines !== 1)).toEqual([]);
+  });
+
+  it('every API page links back to the protocol site, and the API documents the public modules of machines/, checker/, runtime/ and conformance/', async () => {
+    const api = join(outDir, 'api');
+    const pages = readdirSync(api, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.html'));
+    expect(pages.length).toBeGreaterThan(50);
+    const sample = ['index.html', ...pages.filter((f) => f.startsWith('modules')).slice(0, 3), ...pages.filter((f) => f.startsWith('classes')).slice(0, 2)];
+    for (const file of sample) {
+      const page = await open(join('api', file));
+      const link = (await page.evaluate(`(() => { const a = document.querySelector('a.kd-site-link'); return a === null ? null : { text: a.textContent, href: a.href }; })()`)) as { text: string; href: string } | null;
+      expect(link, `${file} has no link back`).not.toBeNull();
+      expect(link?.text).toContain(siteLinkText);
+      expect(fileURLToPath(link?.href ?? 'file:///nowhere')).toBe(join(outDir, 'index.html'));
+      await page.close();
+    }
+    const modules = readdirSync(join(api, 'modules'));
+    for (const folder of ['machines', 'checker', 'runtime', 'conformance', 'spec', 'simulator'])
+      expect(modules.some((m) => m.startsWith(folder)), `no module of ${folder}/`).toBe(true);
+    expect(modules.length).toBe(apiEntryPoints.length);
+    expect(existsSync(join(outDir, 'index.html'))).toBe(true);
   });
 });
