@@ -10,6 +10,7 @@ import { randomWalks } from '../checker/engine/random-walk.js';
 import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
 import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
 import { consequenceOf, traceToHtml, traceToMermaid, type Consequence } from '../checker/render/index.js';
+import { describeEpoch } from '../machines/index.js';
 import { variantNames, type ProtocolVariant } from '../spec/variants.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
@@ -124,7 +125,7 @@ function printTrace(trace: CounterexampleTrace, print: (line: string) => void): 
   print(`${trace.kind === 'safety' ? 'Shortest counterexample' : 'Counterexample'} (${trace.steps.length} steps):`);
   for (const step of trace.steps) {
     const cycle = trace.cycleStartStep === step.step ? '  <- cycle starts here' : '';
-    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label} e${step.delivered.epoch}` : ''}${cycle}`);
+    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label}, epoch ${describeEpoch(step.delivered.epoch)}` : ''}${cycle}`);
     for (const change of step.changed) print(`         ${change.stage}: ${change.summary}`);
     for (const v of step.violations) print(`         !! ${v.property}: ${v.message}`);
   }

@@ -5,6 +5,7 @@
  */
 import type { PropertyId } from '../spec/properties.js';
 import {
+  describeEpoch,
   roleOf,
   roleRank,
   stateIsAlive,
@@ -76,12 +77,12 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   const { stage, event, before, after } = step;
 
   if (event.type === 'message.received' && step.disposition === 'applied' && !isCurrent(before, event.link, event.message))
-    violations.push({ property: 'INV-FENCING', message: `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session` });
+    violations.push({ property: 'INV-FENCING', message: `${stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session` });
 
   const serverBefore = serverSide(before);
   const serverAfter = serverSide(after);
   if (serverBefore !== null && serverAfter !== null && serverAfter.epoch < serverBefore.epoch)
-    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} went back from ${serverBefore.epoch} to ${serverAfter.epoch}` });
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} went back from ${describeEpoch(serverBefore.epoch)} to ${describeEpoch(serverAfter.epoch)}` });
 
   if (event.type === 'scale.requested') {
     const previous = ghost.maxDesired[event.function];

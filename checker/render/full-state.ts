@@ -42,9 +42,9 @@ export interface StateTable {
   readonly rows: readonly StateRow[];
 }
 
-/** An epoch as `incarnation.counter` (spec/02-sessions-and-epochs.md); `-` before the first session. */
-export function epochText(epoch: number): string {
-  return epoch === 0 ? '-' : describeEpoch(epoch);
+/** A session state with its epoch as `incarnation.counter` (spec/02-sessions-and-epochs.md); no epoch before the first session. */
+function sessionText(session: string, epoch: number): string {
+  return epoch === 0 ? session : `${session}, epoch ${describeEpoch(epoch)}`;
 }
 
 function stageLines(config: ChainConfig, stage: StageId, state: StageState): string[] {
@@ -53,11 +53,11 @@ function stageLines(config: ChainConfig, stage: StageId, state: StageState): str
     const { upstream, downstream } = linkEnds(link);
     if (upstream === stage) {
       const side = clientSideOf(state, link);
-      if (side !== undefined) lines.push(`to ${downstream}: ${side.session} @${epochText(side.epoch)}`);
+      if (side !== undefined) lines.push(`to ${downstream}: ${sessionText(side.session, side.epoch)}`);
     }
   }
   const server = serverSide(state);
-  if (server !== null) lines.push(`from ${linkEnds(server.link).upstream}: ${server.session} @${epochText(server.epoch)}`);
+  if (server !== null) lines.push(`from ${linkEnds(server.link).upstream}: ${sessionText(server.session, server.epoch)}`);
   if ('scales' in state) for (const [fn, entry] of Object.entries(state.scales)) lines.push(`scale ${fn}=${entry.desired} (${entry.lifecycle})`);
   if ('desired' in state) for (const [fn, desired] of Object.entries(state.desired)) lines.push(`desired ${fn}=${desired}`);
   const pods = [...podCacheOf(state).entries()];
@@ -67,7 +67,7 @@ function stageLines(config: ChainConfig, stage: StageId, state: StageState): str
 }
 
 function messageText(message: LinkMessage): string {
-  return `${messageLabel(message)} @${epochText(message.epoch)}`;
+  return `${messageLabel(message)}, epoch ${describeEpoch(message.epoch)}`;
 }
 
 function inFlightLines(config: ChainConfig, world: World): string[] {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { linkEnds, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
+import { describeEpoch, linkEnds, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
 import { properties, safetyInvariantIds, type SafetyInvariantId } from '../../spec/properties.js';
 import { traceFileName, type TraceRecord, type TraceSession } from './trace.js';
 
@@ -194,7 +194,7 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
       if (event.type === 'message.received' && r.disposition === 'applied' && event.link !== undefined && event.message !== undefined && sessions !== null) {
         v.count('INV-FENCING');
         if (!isCurrent(sessions, stage, event.link, event.message.type, event.message.epoch))
-          v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session`, at);
+          v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session`, at);
       }
       // INV-EPOCH-MONOTONIC
       for (const side of r.sessions ?? []) {
