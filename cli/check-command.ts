@@ -9,7 +9,8 @@ import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js'
 import { randomWalks } from '../checker/engine/random-walk.js';
 import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
 import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
-import { traceToHtml, traceToMermaid } from '../checker/render/index.js';
+import { consequenceOf, traceToHtml, traceToMermaid, type Consequence } from '../checker/render/index.js';
+import { describeEpoch } from '../machines/index.js';
 import { variantNames, type ProtocolVariant } from '../spec/variants.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
@@ -94,21 +95,37 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-function writeCounterexample(dir: string, trace: CounterexampleTrace): { json: string; mermaid: string; html: string } {
+function writeCounterexample(dir: string, trace: CounterexampleTrace, consequence: Consequence): { json: string; mermaid: string; html: string } {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `${trace.check.name.replace(/[^a-z0-9-]/gi, '_')}-${trace.check.chain.variant}-${trace.property}`);
   const files = { json: `${base}.json`, mermaid: `${base}.mmd`, html: `${base}.html` };
   writeFileSync(files.json, `${JSON.stringify(trace, null, 1)}\n`);
   writeFileSync(files.mermaid, traceToMermaid(trace));
-  writeFileSync(files.html, traceToHtml(trace));
+  writeFileSync(files.html, traceToHtml(trace, consequence));
   return files;
+}
+
+/** What a user would see: the damage the run leads to (checker/render/consequence.ts). */
+function printConsequence(trace: CounterexampleTrace, consequence: Consequence, print: (line: string) => void): void {
+  if (consequence.found === 'none') {
+    print(`what a user would see: no damage in this configuration (no continuation of this run and no run from the start shows any); spec/08-known-bad-variants.md says what ${trace.check.chain.variant} leads to elsewhere`);
+    return;
+  }
+  const where =
+    consequence.found === 'extended'
+      ? `not after this run (every continuation without a new fault ends well), but in a run of ${consequence.trace.steps.length} steps from the start, at step ${consequence.harmStep ?? '?'}`
+      : consequence.trace.steps.length === trace.steps.length
+        ? `at step ${consequence.harmStep ?? '?'} itself`
+        : `running on ${consequence.trace.steps.length - trace.steps.length} more steps of the machines, at step ${consequence.harmStep ?? '?'}`;
+  print(`what a user would see, ${where} (the HTML page shows the run and the full state at each step):`);
+  for (const harm of consequence.harms) print(`  ${harm.text}`);
 }
 
 function printTrace(trace: CounterexampleTrace, print: (line: string) => void): void {
   print(`${trace.kind === 'safety' ? 'Shortest counterexample' : 'Counterexample'} (${trace.steps.length} steps):`);
   for (const step of trace.steps) {
     const cycle = trace.cycleStartStep === step.step ? '  <- cycle starts here' : '';
-    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label} e${step.delivered.epoch}` : ''}${cycle}`);
+    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label}, epoch ${describeEpoch(step.delivered.epoch)}` : ''}${cycle}`);
     for (const change of step.changed) print(`         ${change.stage}: ${change.summary}`);
     for (const v of step.violations) print(`         !! ${v.property}: ${v.message}`);
   }
@@ -156,13 +173,15 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
       onProgress: (p) => progress(`  walks ${p.walks}, steps ${p.steps}, ${p.seconds.toFixed(0)} s`),
     });
     const trace = result.violation === null ? null : buildTrace(check, result.violation);
-    const files = trace === null ? null : writeCounterexample(args.out, trace);
+    const consequence = trace === null ? null : consequenceOf(trace);
+    const files = trace === null || consequence === null ? null : writeCounterexample(args.out, trace, consequence);
     if (args.json) print(JSON.stringify({ mode: 'random-walks', ...result, violation: result.violation && { property: result.violation.property, message: result.violation.message, steps: result.violation.path.length }, files }));
     else {
       print(`random walks: ${result.walks} walks, ${result.steps} steps, ${result.seconds.toFixed(1)} s, seed ${result.seed}`);
       if (trace !== null && files !== null) {
         print(`VIOLATED ${trace.property} in walk ${result.walk} (replay: kd check --preset ${args.preset} --variant ${args.variant} --random-walks ${(result.walk ?? 0) + 1} --seed ${args.seed}, or kd replay ${files.json})`);
         printTrace(trace, print);
+        if (consequence !== null) printConsequence(trace, consequence, print);
         print(`files: ${files.json} ${files.mermaid} ${files.html}`);
       } else print('no violation found (random walks are not exhaustive)');
     }
@@ -190,7 +209,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
       ? await searchParallel(model, { module: chainModelModule, exportName: 'chainModelOf', argument: check }, { ...searchOptions, workers: args.workers })
       : search(model, searchOptions);
   const trace = result.violation === null ? null : buildTrace(check, result.violation);
-  const files = trace === null ? null : writeCounterexample(args.out, trace);
+  const consequence = trace === null ? null : consequenceOf(trace);
+  const files = trace === null || consequence === null ? null : writeCounterexample(args.out, trace, consequence);
   const memo = model.memoStats();
   if (args.json) {
     print(
@@ -213,6 +233,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
         livenessChecked: result.livenessChecked,
         violatedProperty: result.violation?.property ?? null,
         violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
+        consequence: consequence === null ? null : { found: consequence.found, harmStep: consequence.harmStep, steps: consequence.trace.steps.length, harms: consequence.harms },
         sometimes: result.sometimes,
         // With worker threads each worker memoizes its own steps; they are not collected.
         machineSteps: result.workers === 1 ? memo.stageSteps : null,
@@ -235,6 +256,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     if (trace !== null && files !== null) {
       print(`VIOLATED ${trace.property} (${trace.kind}): ${trace.message}`);
       printTrace(trace, print);
+      if (consequence !== null) printConsequence(trace, consequence, print);
       print(`files: ${files.json} ${files.mermaid} ${files.html}`);
       print(`replay: kd replay ${files.json}`);
     }

@@ -44,8 +44,8 @@ repository's runtime), --variant (this runtime with a known-bad variant) or --at
     failed: 'a required case failed (or an expected failure passed)',
     incomplete: 'harness error: no verdict (the testee could not be started, or the suite itself failed)',
   },
-  epilogue: `Writes DIR/results.json, DIR/junit.xml and, per failing case, DIR/cases/ID/trace.ndjson
-and DIR/cases/ID/sequence.svg.`,
+  epilogue: `Writes DIR/results.json, DIR/junit.xml and, per case that ran (passed or not),
+DIR/cases/ID/trace.ndjson and DIR/cases/ID/sequence.svg.`,
 } as const satisfies CommandLineSpec;
 
 const referenceBin = repositoryPath('bin', 'kd.mjs');

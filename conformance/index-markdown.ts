@@ -16,11 +16,12 @@ export function indexMarkdown(): string {
   for (const role of roles) {
     const cases = allCases.filter((c) => c.roles.includes(role));
     lines.push(`## ${role} (${cases.length} cases)`, '', '| Case | Level | Requirements | What it checks |', '| --- | --- | --- | --- |');
-    for (const c of cases) lines.push(`| \`${c.id}\` | ${levelOf(c)} | ${c.requirements.join(' ')} | ${c.description.replaceAll('|', '\\|')} |`);
+    for (const c of cases) lines.push(`| \`${c.id}\` | ${levelOf(c)} | ${distinct(c.requirements).join(' ')} | ${c.description.replaceAll('|', '\\|')} |`);
     lines.push('');
   }
   const covered = new Map<string, string[]>();
-  for (const c of allCases) for (const id of c.requirements) covered.set(id, [...(covered.get(id) ?? []), c.id]);
+  // A case may name a requirement more than once (once per check it makes): list it once.
+  for (const c of allCases) for (const id of distinct(c.requirements)) covered.set(id, [...(covered.get(id) ?? []), c.id]);
   lines.push('## Requirements', '', '| Requirement | Level | Cases |', '| --- | --- | --- |');
   for (const r of requirements) {
     const cases = covered.get(r.id);
@@ -31,4 +32,9 @@ export function indexMarkdown(): string {
   for (const n of notObservable) lines.push(`| ${n.id} | ${n.why} | ${n.coveredBy} |`);
   lines.push('');
   return lines.join('\n');
+}
+
+/** The IDs in their first order, each once. */
+function distinct(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
 }

@@ -90,7 +90,8 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
     const expectedToFail = options.expectedFailures.has(c.id);
     const failsRun = r.status === 'error' ? false : expectedToFail ? r.status === 'passed' : r.status === 'failed' && r.level === 'required';
     let artifacts: CaseReport['artifacts'] = {};
-    if (r.status === 'failed' || r.status === 'error' || (expectedToFail && r.status === 'passed')) {
+    // Every case that ran keeps its trace and diagram, a passing one too: what it saw can be inspected either way.
+    if (r.status !== 'skipped') {
       const dir = join(options.outDir, 'cases', c.id);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'trace.ndjson'), run.log.ndjson());
@@ -109,7 +110,7 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
       if (v.entry !== undefined) print(`        message #${v.entry.seq} ${v.entry.from} -> ${v.entry.to}: ${v.entry.summary}`);
     }
     if (r.violations.length > 5) print(`      … ${r.violations.length - 5} more in results.json`);
-    if (artifacts.trace !== undefined) print(`      trace: ${join(options.outDir, artifacts.trace)}  diagram: ${join(options.outDir, artifacts.diagram ?? '')}`);
+    if (artifacts.trace !== undefined && r.status !== 'passed') print(`      trace: ${join(options.outDir, artifacts.trace)}  diagram: ${join(options.outDir, artifacts.diagram ?? '')}`);
   }
   const count = (p: (c: CaseReport) => boolean): number => reports.filter(p).length;
   const summary: Results['summary'] = {

@@ -6,6 +6,7 @@
 import { isForgedPodName } from './forged-pods.js';
 import type { PropertyId } from '../spec/properties.js';
 import {
+  describeEpoch,
   roleOf,
   roleRank,
   stateIsAlive,
@@ -78,15 +79,15 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   const { stage, event, before, after } = step;
 
   if (event.type === 'message.received' && step.disposition === 'applied' && !isCurrent(before, event.link, event.message))
-    violations.push({ property: 'INV-FENCING', message: `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session` });
+    violations.push({ property: 'INV-FENCING', message: `${stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session` });
 
   const serverBefore = serverSide(before);
   const serverAfter = serverSide(after);
   // DEC-40: the synced epoch never goes back, and the current epoch never below it (it falls back to it when an unsynced session ends).
   if (serverBefore !== null && serverAfter !== null && serverAfter.syncedEpoch < serverBefore.syncedEpoch)
-    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s synced epoch on ${serverAfter.link} went back from ${serverBefore.syncedEpoch} to ${serverAfter.syncedEpoch}` });
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s synced epoch on ${serverAfter.link} went back from ${describeEpoch(serverBefore.syncedEpoch)} to ${describeEpoch(serverAfter.syncedEpoch)}` });
   if (serverAfter !== null && serverAfter.epoch < serverAfter.syncedEpoch)
-    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} (${serverAfter.epoch}) is below its synced epoch ${serverAfter.syncedEpoch}` });
+    violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} (${describeEpoch(serverAfter.epoch)}) is below its synced epoch ${describeEpoch(serverAfter.syncedEpoch)}` });
 
   if (event.type === 'scale.requested') {
     const previous = ghost.maxDesired[event.function];
@@ -144,7 +145,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
     }
     // A Kubelet that holds a forged pod (forgedPod fault) is fuller than its Scheduler knows: its refusal is no fault of the Scheduler.
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded' && !isForgedPodName(effect.message.name) && !podsAfter.names().some(isForgedPodName))
-      violations.push({ property: 'INV-CAPACITY', message: `${stage} had to reject ${effect.message.name}: the Scheduler bound more pods than the node holds` });
+      violations.push({ property: 'INV-CAPACITY', message: `${stage} refuses ${effect.message.name} for want of room: the Scheduler bound more pods than the node holds` });
   }
   void config;
   return { ghost: next, violations };

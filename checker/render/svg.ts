@@ -72,6 +72,10 @@ interface Row {
   readonly top: number;
   readonly height: number;
   readonly bandLines: readonly BandLine[];
+  /** Lines of the damage band (what a user sees), below the violation band. */
+  readonly harmLines: readonly BandLine[];
+  /** A divider above this row: the counterexample ended at the step before, the run goes on. */
+  readonly continuesHere: boolean;
 }
 
 /** A line of a violation band: the property ID (bold) on the first line of each violation. */
@@ -119,7 +123,21 @@ export interface FigureOptions {
   readonly subtitle: string;
 }
 
-export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | null = null): string {
+/**
+ * Where a counterexample run on to its consequence (consequence.ts) shows the damage: the
+ * step, the damage in words, and the last step of the counterexample itself, after which
+ * a divider marks that the run goes on (null when the run is not a continuation).
+ */
+export interface DamageMarks {
+  readonly harmStep: number;
+  readonly harms: readonly string[];
+  readonly counterexampleLastStep: number | null;
+}
+
+const harmLabel = 'USER SEES';
+const dividerHeightPx = 18;
+
+export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | null = null, damage: DamageMarks | null = null): string {
   const stages = traceStages(trace);
   const cycle = cycleSteps(trace);
   const brokenAt = propertyStep(trace);
@@ -165,10 +183,13 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
       headerTops.push(y + 4);
       y += headerHeightPx + 8;
     }
+    const continuesHere = damage !== null && damage.counterexampleLastStep !== null && step.step === damage.counterexampleLastStep + 1;
+    if (continuesHere) y += dividerHeightPx;
     const lines = bandLines(step.violations, bandRoom);
-    const height = rowHeightPx + (lines.length > 0 ? lines.length * bandLineHeightPx + 6 : 0);
-    const row = { step, top: y, height, bandLines: lines };
-    y += height;
+    const harmLines = damage !== null && damage.harmStep === step.step ? bandLines(damage.harms.map((text) => ({ property: harmLabel, message: text })), bandRoom) : [];
+    const bandsHeight = (lines.length > 0 ? lines.length * bandLineHeightPx + 6 : 0) + (harmLines.length > 0 ? harmLines.length * bandLineHeightPx + 6 : 0);
+    const row = { step, top: y, height: rowHeightPx + bandsHeight, bandLines: lines, harmLines, continuesHere };
+    y += row.height;
     return row;
   });
   const loopBackTop = y;
@@ -198,6 +219,10 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
     '.gutter { fill: #777; }',
     '.band { fill: #fde2e2; stroke: #cc2222; stroke-width: 1; }',
     '.band-text { fill: #a40000; }',
+    '.band.harm { fill: #ffe9c7; stroke: #b35900; }',
+    '.band-text.harm { fill: #7a3d00; }',
+    '.divider { stroke: #5a6170; stroke-width: 1.2; stroke-dasharray: 8 4; }',
+    '.divider-text { fill: #444; font-style: italic; }',
     '.cycle-tint { fill: #3b6fd6; fill-opacity: 0.07; }',
     '.cycle-bracket { fill: none; stroke: #3b6fd6; stroke-width: 2; }',
     '.cycle-text { fill: #2d57a8; font-weight: bold; }',
@@ -236,14 +261,29 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
       );
     }
   }
-  const band = (top: number, bandHeight: number, lines: readonly BandLine[], textTop: number): void => {
-    out.push(`<rect class="band" x="${marginPx}" y="${n(top)}" width="${n(width - 2 * marginPx)}" height="${n(bandHeight)}"/>`);
+  const band = (top: number, bandHeight: number, lines: readonly BandLine[], textTop: number, kind = ''): void => {
+    const harm = kind === '' ? '' : ` ${kind}`;
+    out.push(`<rect class="band${harm}" x="${marginPx}" y="${n(top)}" width="${n(width - 2 * marginPx)}" height="${n(bandHeight)}"/>`);
     lines.forEach((line, i) => {
       const head = line.property === '' ? '' : `<tspan font-weight="bold">${escapeMarkup(line.property)}</tspan>`;
-      out.push(`<text class="band-text" x="${n(bandLeft)}" y="${n(textTop + bandLineHeightPx * (i + 1) - 3)}">${head}${escapeMarkup(line.text)}</text>`);
+      out.push(`<text class="band-text${harm}" x="${n(bandLeft)}" y="${n(textTop + bandLineHeightPx * (i + 1) - 3)}">${head}${escapeMarkup(line.text)}</text>`);
     });
   };
-  for (const row of rows) if (row.bandLines.length > 0) band(row.top, row.height, row.bandLines, row.top + rowHeightPx);
+  for (const row of rows) {
+    const violationHeight = row.bandLines.length > 0 ? row.bandLines.length * bandLineHeightPx + 6 : 0;
+    if (row.bandLines.length > 0) band(row.top, rowHeightPx + violationHeight, row.bandLines, row.top + rowHeightPx);
+    if (row.harmLines.length > 0) {
+      const harmTop = row.top + (violationHeight > 0 ? rowHeightPx + violationHeight : 0);
+      band(harmTop, row.top + row.height - harmTop, row.harmLines, violationHeight > 0 ? harmTop : row.top + rowHeightPx, 'harm');
+    }
+    if (row.continuesHere) {
+      const lineY = row.top - 2;
+      out.push(
+        `<line class="divider" x1="${marginPx}" y1="${n(lineY)}" x2="${n(width - marginPx)}" y2="${n(lineY)}"/>`,
+        `<text class="divider-text" x="${n(bandLeft)}" y="${n(lineY - 4)}">${escapeMarkup(fit('the counterexample ends above; below, the same run goes on with the machines’ own steps', width - bandLeft - marginPx))}</text>`,
+      );
+    }
+  }
   if (finalBandLines.length > 0) band(finalBandTop, finalBandLines.length * bandLineHeightPx + 10, finalBandLines, finalBandTop + 4);
 
   // Lifelines with a header box at the top, the bottom, and in between on long traces.

@@ -36,12 +36,12 @@ export function traceStages(trace: CounterexampleTrace): StageId[] {
   return stages;
 }
 
-/** `e<incarnation>.<session>`, the short form of an epoch. */
+/** An epoch as everywhere in this project: `epoch <incarnation>.<counter>` (spec/02-sessions-and-epochs.md). */
 export function epochLabel(epoch: number): string {
-  return `e${describeEpoch(epoch)}`;
+  return `epoch ${describeEpoch(epoch)}`;
 }
 
-/** The arrow label of a delivered message: `[late ]<label> e<i>.<s>`. */
+/** The arrow label of a delivered message: `[late ]<label> epoch <incarnation>.<counter>`. */
 export function deliveryLabel(message: TraceMessage): string {
   return `${message.stale ? 'late ' : ''}${message.label} ${epochLabel(message.epoch)}`;
 }

@@ -4,7 +4,7 @@
  * middle stage, and the fault cases of a stage that holds pods and forwards them
  * (ReplicaSet, Scheduler): a lost tombstone, a stale notification.
  */
-import { stateIsTombstone, type Role, type StageId } from '../../machines/index.js';
+import { describeEpoch, stateIsTombstone, type Role, type StageId } from '../../machines/index.js';
 import type { ConformanceCase } from './case.js';
 import { downstreamLink, downstreamSynced, everyDownstreamSynced, hello, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
 
@@ -46,10 +46,10 @@ export function downstreamSessionCases(role: 'deployment' | 'replicaset' | 'sche
         if (!(await ctx.waitFor(['REQ-SESS-011'], 'the upstream session synced', () => upstreamSynced(ctx), 10_000))) return;
         const link = upstreamLink(ctx);
         const current = link.current;
-        ctx.step(`a hello with epoch ${link.epoch - 1}`);
+        ctx.step(`a hello with epoch ${describeEpoch(link.epoch - 1)}`);
         const raw = link.rawStream('stale hello');
         raw.write(hello(ctx, link.epoch - 1));
-        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${link.epoch - 1}`);
+        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${describeEpoch(link.epoch - 1)}`);
         ctx.check(['REQ-SESS-006'], link.current === current && current !== null && !current.ended, 'a stale hello ended the current session');
       },
     },
@@ -175,8 +175,8 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         link.cut();
         if (!(await ctx.waitFor(['REQ-FAIL-004', 'REQ-SESS-017'], 'the testee reconnected and synced', () => downstreamSynced(ctx, link.peer) && (link.current?.epoch ?? 0) > e1, 10_000))) return;
         const provisionsBefore = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
-        ctx.step(`a late pod.failed{${victim}} of epoch ${e1}`);
-        link.inject({ epoch: e1, failed: { failures: [{ name: victim, reason: 'SANDBOX_FAILED' }] } }, `late pod.failed of ${victim} from epoch ${e1}`);
+        ctx.step(`a late pod.failed{${victim}} of epoch ${describeEpoch(e1)}`);
+        link.inject({ epoch: e1, failed: { failures: [{ name: victim, reason: 'SANDBOX_FAILED' }] } }, `late pod.failed of ${victim} from epoch ${describeEpoch(e1)}`);
         await ctx.sleep(800);
         const provisionsAfter = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
         ctx.check(['REQ-SESS-004', 'REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);

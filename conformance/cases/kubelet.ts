@@ -4,6 +4,7 @@
  * reference Scheduler dials the testee. Cases that need frames no correct Scheduler
  * sends take the link over with a raw session (helpers.ts).
  */
+import { describeEpoch } from '../../machines/index.js';
 import { batchRecordsMax, frameBytesMax } from '../../spec/limits.js';
 import { outcomeOf } from '../harness/links.js';
 import type { ConformanceCase } from './case.js';
@@ -158,10 +159,10 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const current = link.current;
       for (const delta of [0, -1]) {
         const epoch = link.epoch + delta;
-        ctx.step(`a hello with epoch ${epoch} (current ${link.epoch})`);
+        ctx.step(`a hello with epoch ${describeEpoch(epoch)} (current ${describeEpoch(link.epoch)})`);
         const raw = link.rawStream(`stale hello ${epoch}`);
         raw.write(hello(ctx, epoch));
-        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${epoch}`);
+        await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${describeEpoch(epoch)}`);
       }
       ctx.check(['REQ-SESS-006', 'REQ-SESS-004'], link.current === current && current !== null && !current.ended, 'the current session must not be ended by a stale hello');
       ctx.step('the current session still works');
@@ -183,9 +184,9 @@ export const kubeletCases: readonly ConformanceCase[] = [
       ctx.step('cut the link; the Scheduler reconnects');
       link.cut();
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
-      ctx.step(`a late provision of epoch ${e1} on the stream of epoch ${link.epoch}`);
+      ctx.step(`a late provision of epoch ${describeEpoch(e1)} on the stream of epoch ${describeEpoch(link.epoch)}`);
       const pod = foreignPod(20);
-      const stream = link.inject({ epoch: e1, provision: { pods: [podRecord(pod, 'n1')] } }, `late provision of ${pod} from epoch ${e1}`);
+      const stream = link.inject({ epoch: e1, provision: { pods: [podRecord(pod, 'n1')] } }, `late provision of ${pod} from epoch ${describeEpoch(e1)}`);
       if (stream === null) return;
       await ctx.expectRejection(stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-WIRE-001'], `a provision of the ended session ${e1}`);
       ctx.step('resync: the late pod must not exist');
@@ -350,11 +351,11 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const old = link.current;
       if (old === null) return;
       link.pause();
-      ctx.step(`a hello with epoch ${old.epoch + 1} on a new stream`);
+      ctx.step(`a hello with epoch ${describeEpoch(old.epoch + 1)} on a new stream`);
       const raw = link.rawStream('newer hello');
       raw.write(hello(ctx, old.epoch + 1));
       await ctx.waitFor(['REQ-SESS-006'], 'a snapshot for the newer hello', () => raw.stream.snapshotDone);
-      await ctx.expectRejection(old, 'STALE_EPOCH', ['REQ-WIRE-007'], `the superseded session of epoch ${old.epoch}`);
+      await ctx.expectRejection(old, 'STALE_EPOCH', ['REQ-WIRE-007'], `the superseded session of epoch ${describeEpoch(old.epoch)}`);
       await restoreUpstream(ctx, { stream: raw.stream, epoch: old.epoch + 1, write: raw.write, end: raw.end });
     },
   },

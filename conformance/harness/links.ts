@@ -14,7 +14,7 @@ import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, Snaps
 import { errorReasons, rejection, statusOf, type Rejection } from '../../runtime/wire/errors.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../../runtime/wire/proto.js';
 import type { PeerChain } from './peer-chain.js';
-import { summarizeFrame, type LogEntry } from './run-log.js';
+import { epochText, summarizeFrame, type LogEntry } from './run-log.js';
 
 /** The requirements a frame that fails validation breaks, from the codec's reason and message. */
 export function requirementsOfInvalidFrame(r: Rejection): string[] {
@@ -280,7 +280,7 @@ export class ClientLinkToTestee {
     const value = decoded.value;
     if (value.kind === 'rejected') return; // handled above
     if (stream.epoch !== 0 && value.epoch !== stream.epoch)
-      this.chain.log.violation(['REQ-WIRE-001'], `a frame with epoch ${value.epoch} on the stream of the session of epoch ${stream.epoch}`, entry);
+      this.chain.log.violation(['REQ-WIRE-001'], `a frame with ${epochText(value.epoch)} on the stream of the session of ${epochText(stream.epoch)}`, entry);
     if (stream.assembler.inProgress && value.kind !== 'snapshot')
       this.chain.log.violation(['REQ-WIRE-008'], 'a frame between the parts of a snapshot', entry);
     if (value.kind === 'records' && !stream.snapshotDone)
@@ -314,13 +314,13 @@ export class ClientLinkToTestee {
     if (disposition === 'rejected')
       this.chain.log.violation(
         message.type === 'session.snapshot' ? ['REQ-CACHE-010', 'REQ-WIRE-004'] : ['REQ-WIRE-004'],
-        `the reference ${this.peer} refuses ${message.type} (epoch ${message.epoch}) from the testee as invalid input`,
+        `the reference ${this.peer} refuses ${message.type} (${epochText(message.epoch)}) from the testee as invalid input`,
         entry,
       );
     if (disposition === 'fenced')
       this.chain.log.violation(
         message.type === 'session.snapshot' ? ['REQ-SESS-020', 'REQ-WIRE-008'] : ['REQ-SESS-013'],
-        `the reference ${this.peer} fences ${message.type} (epoch ${message.epoch}) in its current session: the testee sent it where the session does not allow it`,
+        `the reference ${this.peer} fences ${message.type} (${epochText(message.epoch)}) in its current session: the testee sent it where the session does not allow it`,
         entry,
       );
   }
@@ -475,7 +475,7 @@ export class ServerLinkForTestee {
       if (value.epoch <= this.epochMax)
         this.chain.log.violation(
           this.testeeRestarted ? ['REQ-SESS-001', 'REQ-SESS-002'] : ['REQ-SESS-002'],
-          `hello epoch ${value.epoch} is not greater than the epoch ${this.epochMax} the testee used before on ${this.link}${this.testeeRestarted ? ' (before its restart)' : ''}`,
+          `hello ${epochText(value.epoch)} is not greater than the ${epochText(this.epochMax)} the testee used before on ${this.link}${this.testeeRestarted ? ' (before its restart)' : ''}`,
           entry,
         );
       else {
@@ -489,9 +489,9 @@ export class ServerLinkForTestee {
       const disposition = this.chain.deliver(this.peer, { type: 'message.received', link: this.link, message: { type: 'session.hello', epoch: value.epoch } });
       if (disposition !== 'applied') {
         if (this.current === stream) this.current = previous;
-        return this.reject(stream, rejection('STALE_EPOCH', `epoch ${value.epoch} is not newer than the current one`), value.epoch);
+        return this.reject(stream, rejection('STALE_EPOCH', `${epochText(value.epoch)} is not newer than the current one`), value.epoch);
       }
-      if (previous !== null && previous !== stream && !previous.ended) this.reject(previous, rejection('STALE_EPOCH', `superseded by epoch ${value.epoch}`), previous.epoch, false);
+      if (previous !== null && previous !== stream && !previous.ended) this.reject(previous, rejection('STALE_EPOCH', `superseded by ${epochText(value.epoch)}`), previous.epoch, false);
       return;
     }
     if (value.kind === 'hello') {
@@ -500,8 +500,8 @@ export class ServerLinkForTestee {
     }
     if (stream !== this.current) return;
     if (value.epoch !== stream.epoch) {
-      this.chain.log.violation(['REQ-WIRE-001', 'REQ-SESS-003'], `a frame with epoch ${value.epoch} on the stream of the session of epoch ${stream.epoch}`, entry);
-      return this.reject(stream, rejection('STALE_EPOCH', `epoch ${value.epoch} is not this session's`), value.epoch);
+      this.chain.log.violation(['REQ-WIRE-001', 'REQ-SESS-003'], `a frame with ${epochText(value.epoch)} on the stream of the session of ${epochText(stream.epoch)}`, entry);
+      return this.reject(stream, rejection('STALE_EPOCH', `${epochText(value.epoch)} is not this session's`), value.epoch);
     }
     for (const message of value.messages) {
       if (this.dropAndCut !== null && this.dropAndCut(message)) {
@@ -512,12 +512,12 @@ export class ServerLinkForTestee {
       }
       const disposition = this.chain.deliver(this.peer, { type: 'message.received', link: this.link, message });
       if (disposition === 'rejected') {
-        this.chain.log.violation(['REQ-WIRE-004'], `the reference ${this.peer} refuses ${message.type} (epoch ${message.epoch}) from the testee as invalid input`, entry);
+        this.chain.log.violation(['REQ-WIRE-004'], `the reference ${this.peer} refuses ${message.type} (${epochText(message.epoch)}) from the testee as invalid input`, entry);
         return this.reject(stream, rejection('MALFORMED', `${message.type} refused`), value.epoch);
       }
       if (disposition === 'fenced') {
         const requirements = message.type === 'session.sync' ? ['REQ-SESS-010', 'REQ-SESS-011'] : ['REQ-SESS-012'];
-        this.chain.log.violation(requirements, `the reference ${this.peer} fences ${message.type} (epoch ${message.epoch}): the testee sent it before its session allowed it`, entry);
+        this.chain.log.violation(requirements, `the reference ${this.peer} fences ${message.type} (${epochText(message.epoch)}): the testee sent it before its session allowed it`, entry);
         return this.reject(stream, rejection('OUT_OF_ORDER', `${message.type} is not allowed in this session state`), value.epoch);
       }
     }

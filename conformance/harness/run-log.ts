@@ -3,6 +3,8 @@
  * directions, every stream), the faults the suite injected, the steps of the case,
  * and the violations, each naming requirement IDs, the step and the message.
  */
+import { describeEpoch } from '../../machines/index.js';
+
 export type Party = string;
 
 export interface LogEntry {
@@ -64,13 +66,19 @@ export class RunLog {
   }
 }
 
+/** A frame's epoch as `epoch incarnation.counter`, as every output of this project writes it (a value that is not an epoch as it came). */
+export function epochText(value: unknown): string {
+  const epoch = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > 0 ? `epoch ${describeEpoch(epoch)}` : `epoch ${String(value)}`;
+}
+
 /** A one-line description of a frame, for logs and diagrams. */
 export function summarizeFrame(frame: unknown): string {
   if (typeof frame !== 'object' || frame === null) return String(frame);
   const f = frame as Record<string, unknown>;
   const body = typeof f['body'] === 'string' ? f['body'] : Object.keys(f).find((k) => k !== 'epoch' && f[k] !== undefined && f[k] !== null) ?? '?';
   const content = f[body] as Record<string, unknown> | undefined;
-  const epoch = `e${String(f['epoch'])}`;
+  const epoch = epochText(f['epoch']);
   if (content === undefined || content === null) return `${body} ${epoch}`;
   switch (body) {
     case 'hello':

@@ -50,6 +50,13 @@ describe('kd conformance against the reference runtime', () => {
       expect(results?.spec.launchVersion).toBe(1);
       expect(results?.cases.map((c) => [c.id, c.status])).toEqual(cases.map((id) => [id, 'passed']));
       expect(readFileSync(join(run.out, 'junit.xml'), 'utf8')).toContain(`<testcase classname="conformance.${role}"`);
+      // A passing case leaves its trace and diagram to inspect, named in results.json.
+      for (const c of results?.cases ?? []) {
+        expect(c.artifacts.trace).toBe(join('cases', c.id, 'trace.ndjson'));
+        const frames = readFileSync(join(run.out, c.artifacts.trace ?? ''), 'utf8').trim().split('\n');
+        expect(frames.length).toBeGreaterThan(3);
+        expect(readFileSync(join(run.out, c.artifacts.diagram ?? ''), 'utf8')).toContain('<svg');
+      }
     });
 });
 

@@ -57,4 +57,17 @@ describe('conformance traceability', () => {
     const file = readFileSync(fileURLToPath(new URL('../INDEX.md', import.meta.url)), 'utf8');
     expect(file).toBe(indexMarkdown());
   });
+
+  it('lists each case once under a requirement and each requirement once in a case row of INDEX.md', () => {
+    const repeated: string[] = [];
+    for (const line of indexMarkdown().split('\n').filter((l) => l.startsWith('| '))) {
+      // Case rows: | case | level | requirements | text |; requirement rows: | requirement | level | cases |.
+      const cells = line.split(' | ');
+      const words = (cells[2] ?? '').split(' ').filter((w) => /^(REQ|INV|LIVE)-|^`[a-z]+\.[a-z-]+`$/.test(w));
+      const twice = words.filter((w, i) => words.indexOf(w) !== i);
+      if (twice.length > 0) repeated.push(`${cells[0] ?? ''}: ${twice.join(' ')}`);
+    }
+    expect(repeated).toEqual([]);
+  });
 });
+

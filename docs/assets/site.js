@@ -19,6 +19,8 @@
       fontFamily: "system-ui, 'DejaVu Sans', Arial, sans-serif",
       sequence: { useMaxWidth: false, wrap: false, mirrorActors: true },
       state: { useMaxWidth: false },
+      // ELK (bundled with Mermaid, docs/build/mermaid-bundle.ts): orthogonal edges, each label on its own edge.
+      layout: 'elk',
     });
     window.mermaid
       .run({ querySelector: '.mermaid', suppressErrors: false })

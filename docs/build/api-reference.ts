@@ -3,11 +3,40 @@
  * `<site>/api`. Offline (no source links, no remote assets) and tolerant: warnings about
  * unexported or undocumented types are not errors; only a failed conversion fails the build.
  */
-import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { Application, LogLevel } from 'typedoc';
 
-/** The public modules: what drivers, checkers and tools import. */
-export const apiEntryPoints = ['machines/index.ts', 'spec/index.ts', 'checker/engine/search.ts', 'simulator/simulate.ts'] as const;
+/**
+ * The public modules: what drivers, checkers, tools and implementers import. One list per
+ * folder (a folder's README names them too); a module missing here fails the build.
+ */
+export const apiEntryPoints = [
+  'spec/index.ts',
+  'machines/index.ts',
+  'simulator/simulate.ts',
+  'checker/engine/model.ts',
+  'checker/engine/search.ts',
+  'checker/engine/random-walk.ts',
+  'checker/engine/parallel.ts',
+  'checker/chain/model.ts',
+  'checker/chain/presets.ts',
+  'checker/chain/trace.ts',
+  'checker/render/index.ts',
+  'runtime/config.ts',
+  'runtime/cluster/local-cluster.ts',
+  'runtime/node/stage-node.ts',
+  'runtime/store/store.ts',
+  'runtime/observe/trace.ts',
+  'runtime/observe/validate.ts',
+  'runtime/wire/codec.ts',
+  'conformance/suite.ts',
+  'conformance/harness/runner.ts',
+  'conformance/report/results.ts',
+] as const;
+
+/** The text of the link back to the protocol site that every API page carries in its header. */
+export const siteLinkText = 'Back to the protocol site';
 
 export interface ApiReference {
   readonly entryPoints: readonly string[];
@@ -39,5 +68,24 @@ export async function buildApiReference(repositoryRoot: string, outDir: string):
   if (project === undefined) throw new Error('typedoc could not convert the public modules (see the errors above)');
   await app.generateDocs(project, outDir);
   if (app.logger.hasErrors()) throw new Error('typedoc reported errors while generating the API reference');
+  addSiteLinks(outDir);
   return { entryPoints: [...apiEntryPoints], warnings: app.logger.warningCount };
+}
+
+/**
+ * Puts a link back to the protocol site at the start of every API page's toolbar (typedoc
+ * pages sit at different depths under `api/`, so the link is relative per page).
+ */
+function addSiteLinks(outDir: string): void {
+  const pages = readdirSync(outDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.html'));
+  for (const file of pages) {
+    const path = join(outDir, file);
+    const depth = relative(outDir, path).split(sep).length; // 1 for api/index.html: one step up to the site
+    const href = `${'../'.repeat(depth)}index.html`;
+    const html = readFileSync(path, 'utf8');
+    const anchor = '<div class="tsd-toolbar-contents container">';
+    if (!html.includes(anchor)) throw new Error(`typedoc page ${file} has no toolbar to put the site link in`);
+    const link = `<a class="kd-site-link" href="${href}" style="margin-right:1em;white-space:nowrap;font-weight:bold">&larr; ${siteLinkText}</a>`;
+    writeFileSync(path, html.replace(anchor, `${anchor}${link}`));
+  }
 }

@@ -3,7 +3,8 @@
  * exactly as `kd check --preset ci --variant NAME` finds it (breadth-first, so shortest).
  * Each variant runs in its own child process (`node --import tsx` on this file), two at a
  * time, since the checker keeps its chain config in a module variable and one search
- * takes a few seconds. Nothing is cached.
+ * takes a few seconds. Each also runs its counterexample on to the damage a user would see
+ * (checker/render/consequence.ts). Nothing is cached.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -12,6 +13,7 @@ import { loadCheckConfig } from '../../checker/chain/config-file.js';
 import { ChainModel } from '../../checker/chain/model.js';
 import { buildTrace, type CounterexampleTrace } from '../../checker/chain/trace.js';
 import { search } from '../../checker/engine/search.js';
+import { consequenceOf, type Consequence } from '../../checker/render/consequence.js';
 import { isVariantName, type VariantName } from '../../spec/variants.js';
 
 export const galleryPreset = 'ci';
@@ -26,12 +28,15 @@ export interface VariantCheck {
   readonly seconds: number;
   /** The shortest counterexample, or null if the checker found none (then the build fails). */
   readonly trace: CounterexampleTrace | null;
+  /** The damage a user would see that the run leads to (checker/render/consequence.ts); null without a trace. */
+  readonly consequence: Consequence | null;
 }
 
 /** Runs the checker on one variant in this process. */
 export function checkVariant(variant: VariantName, preset = galleryPreset): VariantCheck {
   const config = loadCheckConfig(preset, variant);
   const result = search(new ChainModel(config), { strategy: 'bfs', maxSeconds: searchSecondsMax });
+  const trace = result.violation === null ? null : buildTrace(config, result.violation);
   return {
     variant,
     preset,
@@ -39,7 +44,8 @@ export function checkVariant(variant: VariantName, preset = galleryPreset): Vari
     states: result.states,
     transitions: result.transitions,
     seconds: result.seconds,
-    trace: result.violation === null ? null : buildTrace(config, result.violation),
+    trace,
+    consequence: trace === null ? null : consequenceOf(trace),
   };
 }
 

@@ -6,10 +6,11 @@
  * is in the folder: it works offline and from any location.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceToMermaid, traceToSvg } from '../../checker/render/index.js';
+import type { CounterexampleTrace } from '../../checker/chain/trace.js';
+import { consequenceHtml, damageMarks, stateTableOrReason } from '../../checker/render/html.js';
+import { traceToMermaid, traceToSvg, type DamageMarks } from '../../checker/render/index.js';
 import { correctMachines, lifecycleCatalog, machinesFor, type LifecycleMachineEntry, type MachineSet } from '../../machines/index.js';
 import { properties, requirements, variants, type PropertyDescription, type Requirement, type VariantDescription } from '../../spec/index.js';
 import { buildApiReference } from './api-reference.js';
@@ -23,6 +24,7 @@ import { anyState, describeMachine, stateDiagramMermaid, transitionLabel, type M
 import { benchmarksPage, benchmarksPageDiagrams } from './benchmarks-page.js';
 import { architectureHtml, placeFigures } from './protocol-figures.js';
 import { expandGenerated } from './config-reference.js';
+import { writeMermaidBundle } from './mermaid-bundle.js';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultSiteDir = join(repositoryRoot, 'docs', 'site');
@@ -255,14 +257,15 @@ function requirementsPage(ids: IdRegistry): Page {
   const variantLinks = (vs: readonly VariantDescription[], requirementId: string | null): string =>
     vs.length === 0
       ? '<span class="muted">none</span>'
-      : vs.map((v) => `<a href="${variantPage(v.name)}"><code>${escapeHtml(v.name)}</code></a>${v.preventedBy === requirementId ? ' ' + badge('prevents it') : ''}`).join('<br>');
+      : vs.map((v) => `<a class="variant-name" href="${variantPage(v.name)}"><code>${escapeHtml(v.name)}</code></a>${v.preventedBy === requirementId ? ' ' + badge('prevents it') : ''}`).join('<br>');
   const requirementRows = requirements
     .map((r: Requirement) => {
       const protects = r.protects.length === 0 ? '<span class="muted">none (interoperability)</span>' : r.protects.map((p) => idLink(page, p, ids)).join('<br>');
       const checked = r.protects.length === 0 ? '<span class="muted">-</span>' : r.protects.map((p) => `${idLink(page, p, ids)}: ${escapeHtml(checks.get(p)?.text ?? '')}`).join('<br>');
       const vs = [...new Set([...breaking(r.protects), ...variants.filter((v) => v.preventedBy === r.id)])];
       const filter = `${r.id} ${r.level} ${r.roles.join(' ')} ${r.section} ${r.protects.join(' ')} ${r.text}`.toLowerCase();
-      return `<tr data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${caseLinks(page, r.id) || badge('no case', 'not-yet')}</td></tr>`;
+      // The row is the anchor: requirements.html#REQ-... lands on it (the ID's own link goes to the spec chapter).
+      return `<tr id="${r.id}" data-filter="${escapeHtml(filter)}"><td>${idLink(page, r.id, ids)}</td><td>${r.level}</td><td>${r.roles.length === 5 ? 'all' : r.roles.join(', ')}</td><td>${inlineText(r.text, page, ids)}</td><td>${protects}</td><td>${checked}</td><td>${variantLinks(vs, r.id)}</td><td>${caseLinks(page, r.id) || badge('no case', 'not-yet')}</td></tr>`;
     })
     .join('\n');
   const propertyRows = properties
@@ -291,18 +294,27 @@ ${requirementRows}
   };
 }
 
-function stepsTable(check: VariantCheck): string {
-  const trace = check.trace;
-  if (trace === null) return '';
+function stepsTable(trace: CounterexampleTrace, damage: DamageMarks | null): string {
   const rows = trace.steps
     .map((s) => {
       const delivered = s.delivered === null ? '' : `<code>${escapeHtml(s.delivered.label)}</code> ${escapeHtml(s.delivered.from)} → ${escapeHtml(s.delivered.to)}${s.delivered.stale ? ' <strong>(late)</strong>' : ''}`;
       const sent = s.sent.map((m) => `<code>${escapeHtml(m.label)}</code> → ${escapeHtml(m.to)}`).join('<br>');
-      const broken = s.violations.map((v) => `<span class="violation"><strong>${escapeHtml(v.property)}</strong>: ${escapeHtml(v.message)}</span>`).join('<br>');
-      return `<tr${s.violations.length > 0 ? ' class="broken"' : ''}><td class="num">${s.step}</td><td>${escapeHtml(s.description)}</td><td>${delivered}</td><td>${sent}</td><td>${broken}</td></tr>`;
+      const harms = damage !== null && damage.harmStep === s.step ? damage.harms.map((text) => `<span class="harm-text"><strong>user sees</strong>: ${escapeHtml(text)}</span>`) : [];
+      const broken = [...s.violations.map((v) => `<span class="violation"><strong>${escapeHtml(v.property)}</strong>: ${escapeHtml(v.message)}</span>`), ...harms].join('<br>');
+      const classes = [...(s.violations.length > 0 ? ['broken'] : []), ...(harms.length > 0 ? ['harm'] : []), ...(damage?.counterexampleLastStep != null && s.step === damage.counterexampleLastStep + 1 ? ['continued'] : [])];
+      return `<tr${classes.length > 0 ? ` class="${classes.join(' ')}"` : ''}><td class="num">${s.step}</td><td>${escapeHtml(s.description)}</td><td>${delivered}</td><td>${sent}</td><td>${broken}</td></tr>`;
     })
     .join('\n');
   return `<table class="steps"><thead><tr><th>#</th><th>action</th><th>delivered</th><th>sent</th><th>broken</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+/** A card's line on the damage a user would see. */
+function galleryCardHarm(check: VariantCheck | null): string {
+  const consequence = check?.consequence ?? null;
+  if (consequence === null) return '';
+  const first = consequence.harms[0];
+  if (consequence.found === 'none' || first === undefined) return 'No damage a user sees in this configuration. ';
+  return `A user sees: ${escapeHtml(first.text)}. `;
 }
 
 interface GalleryPages {
@@ -340,11 +352,25 @@ ${
     let diagramsHtml = '<p class="muted">The gallery was built without running the checker.</p>';
     if (trace !== null) {
       diagrams += 2;
-      diagramsHtml = `<h2 id="sequence">Shortest counterexample (${trace.steps.length} steps)</h2>
-<p class="muted">Breadth-first search on preset <code>${escapeHtml(galleryPreset)}</code> (two nodes of capacity 1, a low- and a high-priority function, one fault). The run starts with every link synced. Arrows are deliveries (dashed: a message of an ended session delivered late); boxes are other actions; the red band is where ${escapeHtml(trace.property)} breaks. The spec's scenario above is a hand-written illustration of the same bug; the checker's run below is the shortest one it finds and may take another route.</p>
-<div class="diagram trace-svg">${traceToSvg(trace)}</div>
+      const consequence = check?.consequence ?? null;
+      const shown = consequence?.trace ?? trace;
+      const damage = damageMarks(trace, consequence);
+      const drawn =
+        consequence === null || consequence.found === 'none' || shown === trace
+          ? `Shortest counterexample (${trace.steps.length} steps)`
+          : consequence.found === 'continued'
+            ? `Shortest counterexample (${trace.steps.length} steps), run on to the damage (${shown.steps.length} steps)`
+            : `The shortest run that does damage (${shown.steps.length} steps)`;
+      diagramsHtml = `<h2 id="consequence">What a user would see</h2>
+${consequence === null ? '' : consequenceHtml(trace, consequence)}
+<h2 id="sequence">${escapeHtml(drawn)}</h2>
+<p class="muted">Breadth-first search on preset <code>${escapeHtml(galleryPreset)}</code> (two nodes of capacity 1, a low- and a high-priority function, one fault). The run starts with every link synced. Arrows are deliveries (dashed: a message of an ended session delivered late); boxes are other actions; the red band is where a property breaks, the orange band what a user sees${damage?.counterexampleLastStep != null ? ', and the dashed line where the counterexample ends and the same run goes on' : ''}. The spec's scenario above is a hand-written illustration of the same bug; the checker's run below is the shortest one it finds and may take another route.</p>
+<div class="diagram trace-svg">${traceToSvg(shown, null, damage)}</div>
 <h2 id="steps">Steps</h2>
-${stepsTable(check as VariantCheck)}
+${stepsTable(shown, damage)}
+<h2 id="state">State after each step</h2>
+<p class="muted">Every stage, the sandboxes on each node, the store and the messages in flight (epochs as incarnation.counter) after each step; a highlighted cell changed at that step.</p>
+${stateTableOrReason(shown, damage)}
 <h2 id="mermaid">The same trace as a Mermaid sequence diagram</h2>
 ${mermaidBlock(traceToMermaid(trace), `Mermaid sequence diagram of the ${v.name} counterexample`)}
 <p>Reproduce it: <code>npx kd check --preset ${escapeHtml(galleryPreset)} --variant ${escapeHtml(v.name)}</code>, then <code>npx kd replay out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>, or step through it in your browser, every stage's full state at each step, with <code>npx kd explore --trace out/counterexamples/${escapeHtml(`${galleryPreset}-${v.name}-${trace.property}`)}.json</code>.</p>`;
@@ -361,7 +387,7 @@ ${explanation}
 ${diagramsHtml}`,
     });
     cards.push(
-      `<div class="card"><h3><a href="${v.name}.html"><code>${escapeHtml(v.name)}</code></a></h3><p>${inlineText(v.change, 'gallery/index.html', ids)}</p><p>${broken === null ? '' : `Breaks ${idLink('gallery/index.html', broken, ids)} in ${trace?.steps.length ?? 0} steps. `}Prevented by ${idLink('gallery/index.html', v.preventedBy, ids)}.</p></div>`,
+      `<div class="card"><h3><a href="${v.name}.html"><code>${escapeHtml(v.name)}</code></a></h3><p>${inlineText(v.change, 'gallery/index.html', ids)}</p><p>${broken === null ? '' : `Breaks ${idLink('gallery/index.html', broken, ids)} in ${trace?.steps.length ?? 0} steps. `}${galleryCardHarm(check)}Prevented by ${idLink('gallery/index.html', v.preventedBy, ids)}.</p></div>`,
     );
   }
   pages.unshift({
@@ -426,7 +452,7 @@ ${architectureHtml()}
   <div class="card"><h3><a href="requirements.html">Requirements</a></h3><p>${requirements.length} requirements, the properties they protect and what checks them.</p></div>
   <div class="card"><h3><a href="gallery/index.html">Counterexamples</a></h3><p>${facts.variants} known-bad variants and the checker's shortest run that breaks each.</p></div>
   <div class="card"><h3><a href="benchmarks.html">Benchmarks</a></h3><p>How the figures were measured, the full tables, the latency plot, and the history of changes.</p></div>
-  <div class="card"><h3><a href="api/index.html">API reference</a></h3><p>The TypeScript modules: machines, spec data, the checker's search, the simulator.</p></div>
+  <div class="card"><h3><a href="api/index.html">API reference</a></h3><p>The public TypeScript modules of spec/, machines/, simulator/, checker/, runtime/ and conformance/.</p></div>
 </div>
 <h2 id="index">Index of IDs</h2>
 <p>Every property (${properties.length}), requirement (${requirements.length}), decision and known-bad variant, linked to where it is defined.</p>
@@ -505,8 +531,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
 
   // Assets: the site's own, the Mermaid bundle (no CDN) and the raw .proto.
   for (const asset of ['site.css', 'site.js', 'favicon.svg']) copyFileSync(join(repositoryRoot, 'docs', 'assets', asset), join(outDir, 'assets', asset));
-  const require = createRequire(import.meta.url);
-  copyFileSync(join(dirname(require.resolve('mermaid/package.json')), 'dist', 'mermaid.min.js'), join(outDir, 'assets', 'mermaid.min.js'));
+  await writeMermaidBundle(join(outDir, 'assets', 'mermaid.min.js'));
   copyFileSync(join(repositoryRoot, 'spec', 'kubedirect.proto'), join(outDir, 'spec', 'kubedirect.proto'));
 
   return {

@@ -5,7 +5,20 @@
  * ends in one epoch, no tombstone left, every desired count acknowledged, every pod
  * running or waiting for capacity, and the caches agree with the Kubelets).
  */
-import { linkEnds, linksOf, podCacheClassOf, podMachineOfRole, podStateHas, roleOf, schedulerPodSentToNode, schedulerPodWaitsForNode, stagesOf, stateIsAlive, type StageId } from '../../machines/index.js';
+import {
+  describeEpoch,
+  linkEnds,
+  linksOf,
+  podCacheClassOf,
+  podMachineOfRole,
+  podStateHas,
+  roleOf,
+  schedulerPodSentToNode,
+  schedulerPodWaitsForNode,
+  stagesOf,
+  stateIsAlive,
+  type StageId,
+} from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
 import type { WireStageState } from '../wire/proto.js';
 import type { StoreHealthReport } from '../store/store-health.js';
@@ -153,7 +166,7 @@ export function clusterStatusOf(
     const down = states.get(downstream)?.links.find((l) => l.link_id === link);
     if (up === undefined || down === undefined) continue;
     if (up.state !== 'synced' || down.state !== 'synced' || up.epoch !== down.epoch)
-      problems.push(`link ${link} is not synced (upstream ${up.state} ${up.epoch}, downstream ${down.state} ${down.epoch})`);
+      problems.push(`link ${link} is not synced (upstream ${sessionText(up.state, up.epoch)}; downstream ${sessionText(down.state, down.epoch)})`);
   }
   const autoscaler = states.get('autoscaler');
   const scheduler = states.get('scheduler');
@@ -187,11 +200,16 @@ export async function clusterStatus(config: ClusterConfig, restarts: Readonly<Re
   return clusterStatusOf(config, states, new Map(healths), restarts);
 }
 
+/** A session state with its epoch as `incarnation.counter`, as every kd output writes it; no epoch before the first session. */
+function sessionText(state: string, epoch: number): string {
+  return epoch === 0 ? state : `${state}, epoch ${describeEpoch(epoch)}`;
+}
+
 export function formatStatus(status: ClusterStatus): string {
   const lines: string[] = [];
   lines.push('stage            address           inc  restarts  warm  pods dirty/clean/tombstones/waiting  sessions');
   for (const s of status.stages) {
-    const sessions = s.sessions.map((l) => `${l.link}(${l.end === 'upstream' ? 'up' : 'down'}):${l.state}@${l.epoch}${l.lastRejection === '' ? '' : ` last-rejection=${l.lastRejection}`}`).join(' ');
+    const sessions = s.sessions.map((l) => `${l.link}(${l.end === 'upstream' ? 'up' : 'down'}): ${sessionText(l.state, l.epoch)}${l.lastRejection === '' ? '' : `, last rejection ${l.lastRejection}`}`).join('; ');
     const cache = `${s.cache.dirty}/${s.cache.clean}/${s.cache.tombstones}/${s.cache.waiting}`;
     lines.push(
       `${s.stage.padEnd(16)} ${s.address.padEnd(17)} ${s.reachable ? String(s.incarnation).padStart(3) : '  -'}  ${(s.restarts === null ? '-' : String(s.restarts)).padStart(8)}  ${s.reachable ? (s.warm ? 'yes ' : 'no  ') : 'DOWN'}  ${cache.padEnd(35)} ${sessions}`,

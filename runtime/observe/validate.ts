@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { linkEnds, messageIsCurrent, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
+import { describeEpoch, linkEnds, messageIsCurrent, roleOf, stateIsAlive, stateIsTombstone } from '../../machines/index.js';
 import { properties, safetyInvariantIds, type SafetyInvariantId } from '../../spec/properties.js';
 import { traceFileName, type TraceRecord, type TraceSession } from './trace.js';
 
@@ -187,7 +187,7 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
       if (event.type === 'message.received' && r.disposition === 'applied' && event.link !== undefined && event.message !== undefined && sessions !== null) {
         v.count('INV-FENCING');
         if (!isCurrent(sessions, stage, event.link, event.message.type, event.message.epoch))
-          v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${event.message.epoch} on ${event.link}, which is not its current session`, at);
+          v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session`, at);
       }
       // INV-EPOCH-MONOTONIC: an upstream's epochs only grow; a downstream's never go below the highest one that synced (DEC-40).
       for (const side of r.sessions ?? []) {
@@ -224,7 +224,7 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
         }
         if (effect.type === 'message.send') {
           const m = effect.message;
-          if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded') v.violated('INV-CAPACITY', `${stage} had to reject ${m.name ?? '?'}: the Scheduler bound more pods than the node holds`, at);
+          if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded') v.violated('INV-CAPACITY', `${stage} refuses ${m.name ?? '?'} for want of room: the Scheduler bound more pods than the node holds`, at);
           if (role === 'scheduler' && m.type === 'pod.provision' && m.name !== undefined) {
             const node = linkEnds(effect.link).downstream.slice('kubelet:'.length);
             v.count('INV-UNIQUE-PLACEMENT');

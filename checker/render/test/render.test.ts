@@ -88,7 +88,7 @@ describe.each(samples)('rendering the %s sample trace', (_, trace) => {
     expect(participants).toEqual(stages);
     const arrows = lines.filter((l) => arrowLine.test(l));
     expect(arrows).toHaveLength(deliveries(trace).length);
-    deliveries(trace).forEach((m, i) => expect(decodeMermaid(arrows[i] ?? '')).toContain(`${m.label} e${describeEpoch(m.epoch)}`));
+    deliveries(trace).forEach((m, i) => expect(decodeMermaid(arrows[i] ?? '')).toContain(`${m.label} epoch ${describeEpoch(m.epoch)}`));
     expect(mermaid).toContain(trace.property);
     const blocks = lines.filter((l) => /^\s*(loop|rect|alt|opt) /.test(l)).length;
     expect(lines.filter((l) => l.trim() === 'end')).toHaveLength(blocks);
@@ -144,7 +144,7 @@ describe('a liveness lasso with a stale delivery and hostile labels', () => {
     expect(lines[endAt - 1]).toMatch(/^\s*deployment->>autoscaler: 11\./);
     const dashed = lines.filter((l) => l.includes('-->>'));
     expect(dashed).toHaveLength(1);
-    expect(decodeMermaid(dashed[0] ?? '')).toContain(`late ${nastyLabel} e1.1`);
+    expect(decodeMermaid(dashed[0] ?? '')).toContain(`late ${nastyLabel} epoch 1.1`);
     expect(lines.filter((l) => arrowLine.test(l))).toHaveLength(deliveries(trace).length);
     // No step breaks LIVE-CONVERGENCE, so the property note comes after the cycle.
     expect(lines.findIndex((l) => l.includes('LIVE-CONVERGENCE'))).toBeGreaterThan(endAt);
