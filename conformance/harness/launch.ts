@@ -114,10 +114,10 @@ export class TesteeProcess {
     await this.exited;
   }
 
-  /** SIGTERM, then SIGKILL after stopMsMax. */
-  async stop(): Promise<void> {
+  /** SIGTERM, then SIGKILL after stopMsMax. True when the testee stopped by itself in time (or was not running), false when it had to be killed. */
+  async stop(): Promise<boolean> {
     const child = this.child;
-    if (child === null || !this.running) return;
+    if (child === null || !this.running) return true;
     try {
       process.kill(-(child.pid ?? 0), 'SIGTERM');
     } catch {
@@ -128,6 +128,7 @@ export class TesteeProcess {
       this.notes.push(`the testee did not stop within ${stopMsMax / 1000} s of SIGTERM and was killed`);
       await this.kill();
     }
+    return stopped;
   }
 
   /** Kill and start again with the same launch config (a crash-restart). */
@@ -145,8 +146,8 @@ export class TesteeProcess {
   }
 }
 
-/** Whether something listens on host:port (a cheap probe before the gRPC health check). */
-function portAccepts(address: string): Promise<boolean> {
+/** Whether something listens on host:port (a cheap probe before the gRPC health check; after a stop, whether the testee left its port open). */
+export function portAccepts(address: string): Promise<boolean> {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));

@@ -506,6 +506,9 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   const require = createRequire(import.meta.url);
   copyFileSync(join(dirname(require.resolve('mermaid/package.json')), 'dist', 'mermaid.min.js'), join(outDir, 'assets', 'mermaid.min.js'));
   copyFileSync(join(repositoryRoot, 'spec', 'kubedirect.proto'), join(outDir, 'spec', 'kubedirect.proto'));
+  // google.rpc.Status, which carries a rejection's ErrorDetail (spec 10 §Errors): linked from the spec as spec/google/rpc/status.proto.
+  mkdirSync(join(outDir, 'spec', 'google', 'rpc'), { recursive: true });
+  copyFileSync(join(repositoryRoot, 'spec', 'google', 'rpc', 'status.proto'), join(outDir, 'spec', 'google', 'rpc', 'status.proto'));
 
   return {
     outDir,

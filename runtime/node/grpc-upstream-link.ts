@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
 import { frameBytesMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
-import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
+import { decodeUpstreamFrame, encodeUp, validEpoch, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
 import { deserializeUpstreamFrame, serializeDownstreamFrame } from '../wire/frame-bytes.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/proto.js';
@@ -155,7 +155,8 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   /** Applies one received frame; a generator that yields after each record delivered (runs in the session's ReceiveQueue). */
   private *onFrame(session: ServerSession, frame: UpstreamFrame): Generator<void, void, void> {
     if (session.ended || this.port.stopped) return;
-    const epoch = typeof frame?.epoch === 'number' ? frame.epoch : 0;
+    // A rejection names the rejected frame's epoch only when it is one; else 0, which is never an epoch (REQ-WIRE-005).
+    const epoch = validEpoch(frame?.epoch) ? frame.epoch : 0;
     const bytes = typeof frame === 'object' && frame !== null ? receivedFrameBytes.get(frame) : undefined;
     if (bytes !== undefined && bytes > this.flow.frameBytesMax)
       return this.reject(session, rejection('BATCH_TOO_LARGE', `a frame of ${bytes} bytes; the limit of this link is ${this.flow.frameBytesMax}`), epoch);
