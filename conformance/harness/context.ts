@@ -96,7 +96,7 @@ export class CaseContext {
     const testee = this.requireProcess();
     this.log.add({ kind: 'fault', from: 'suite', to: this.stage, summary: 'SIGTERM to the testee (an orderly stop), then a start' });
     const started = Date.now();
-    const stopped = await testee.stop();
+    const stopped = await testee.stopCompletely();
     this.check([...requirements, launchContractStop], stopped, `the testee did not stop within ${stopMsMax / 1000} s of SIGTERM and was killed with SIGKILL`);
     this.log.add({ kind: 'note', from: 'suite', to: this.stage, summary: `the testee stopped ${stopped ? `after ${Date.now() - started} ms` : '(killed)'}` });
     for (const server of this.chain.fromTestee.values()) server.testeeRestarted = true;

@@ -131,6 +131,36 @@ export class TesteeProcess {
     return stopped;
   }
 
+  /**
+   * SIGTERM, then waits until the process has exited and its port is closed (the shell
+   * may exit before the program it started); SIGKILL to the whole group once stopMsMax
+   * has passed. True when the testee stopped in time by itself.
+   */
+  async stopCompletely(): Promise<boolean> {
+    const started = Date.now();
+    let inTime = await this.stop();
+    while (inTime && (await portAccepts(this.options.launch.listen))) {
+      if (Date.now() - started >= stopMsMax) {
+        inTime = false;
+        this.killGroup();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return inTime;
+  }
+
+  /** SIGKILL to the testee's whole process group, even when the shell that started it has already exited. */
+  killGroup(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
+  }
+
   /** Kill and start again with the same launch config (a crash-restart). */
   async restart(): Promise<void> {
     await this.kill();

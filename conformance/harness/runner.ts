@@ -163,7 +163,7 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
     return finish('error', { reason: message });
   } finally {
     await chain?.stop().catch(() => undefined);
-    await testee?.stop().catch(() => undefined);
+    await testee?.stopCompletely().catch(() => undefined);
     // Never delete the data directory of a testee that may still run (its port still open after the stop).
     if (testee !== null && launchListen !== null && !keepScratch) keepScratch = await portAccepts(launchListen);
     for (let attempt = 0; attempt < 3 && !keepScratch; attempt++) {
@@ -186,11 +186,12 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
 async function stopAndCheck(testee: TesteeProcess, listen: string, log: RunLog): Promise<boolean> {
   log.beginStep('stop the testee (SIGTERM)');
   const started = Date.now();
-  const inTime = await testee.stop();
+  const inTime = await testee.stopCompletely();
   log.add({ kind: 'note', from: 'suite', to: 'testee', summary: inTime ? `the testee stopped ${Date.now() - started} ms after SIGTERM` : 'the testee was killed with SIGKILL' });
-  if (!inTime) log.violation([launchContractStop], `the testee did not exit within ${stopMsMax / 1000} s of SIGTERM and was killed with SIGKILL`);
-  const open = await portAccepts(listen);
-  if (open) log.violation([launchContractStop], `after the testee's process group exited, ${listen} still accepts connections: a process the testee started is still running; its scratch directory is left in place`);
+  if (!inTime) log.violation([launchContractStop], `the testee did not stop within ${stopMsMax / 1000} s of SIGTERM (its process exited and its port ${listen} closed) and was killed with SIGKILL`);
+  let open = await portAccepts(listen);
+  for (const deadline = Date.now() + 1_000; open && Date.now() < deadline; open = await portAccepts(listen)) await new Promise((r) => setTimeout(r, 50));
+  if (open) log.violation([launchContractStop], `${listen} still accepts connections after SIGKILL of the testee's process group: a process the testee started outside its group still runs; its scratch directory is left in place`);
   return !open;
 }
 
