@@ -190,7 +190,7 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.round-2-tombstones-killed',
     roles: kubelet,
-    requirements: ['REQ-TOMB-002', 'REQ-TOMB-005', 'REQ-SESS-010'],
+    requirements: ['REQ-TOMB-002', 'REQ-TOMB-005', 'REQ-SESS-020'],
     title: 'Kills a pod whose tombstone arrives in round 2 before acknowledging it',
     description:
       'Kills take 800 ms. A pod runs; a new session is opened and its round 2 (right after session.sync) carries the pod\'s tombstone. tombstone.done must not come before the kill can have ended (800 ms), and the next snapshot must not show the pod alive.',
