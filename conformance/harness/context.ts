@@ -15,6 +15,9 @@ import type { SeededRandom as Random } from '../../simulator/random.js';
 import { stopMsMax, type TesteeProcess } from './launch.js';
 
 /** How a violation of the launch contract's stop rule is named (spec/11, launch contract item 5: stop within 5 s of SIGTERM). */
+/** Terminations during one timed-out wait from which the wait's message calls it churn. */
+const churnRecordsMin = 10;
+
 export const launchContractStop = 'LAUNCH-STOP (spec/11 launch contract 5)';
 
 /** A case that cannot run in this mode (e.g. it restarts the testee under --attach). */
@@ -50,13 +53,33 @@ export class CaseContext {
   /** Polls `predicate` until it holds; after `timeoutMs` records a violation of `requirements` saying what was awaited. */
   async waitFor(requirements: readonly string[], what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    const since = this.log.entries.length;
     while (Date.now() < deadline) {
       if (predicate()) return true;
       await this.sleep(10);
     }
     if (predicate()) return true;
-    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}`);
+    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}${this.activitySince(since)}`);
     return false;
+  }
+
+  /**
+   * What the testee sent since log entry `since`, by kind and record count, so that a wait
+   * that timed out points at what the testee did instead: nothing, or endless churn
+   * (terminations and preemptions that never stop).
+   */
+  private activitySince(since: number): string {
+    const counts = new Map<string, number>();
+    for (const e of this.log.entries.slice(since)) {
+      if (e.kind !== 'frame' || e.from !== this.stage) continue;
+      const body = e.summary.split(' ')[0] ?? '?';
+      const list = /\[(.*)\]/.exec(e.summary)?.[1]?.trim() ?? '';
+      counts.set(body, (counts.get(body) ?? 0) + (list === '' ? 1 : list.split(/\s+/).length));
+    }
+    if (counts.size === 0) return '; meanwhile the testee sent nothing';
+    const sent = [...counts].map(([body, n]) => `${body} x${n}`).join(', ');
+    const terminations = (counts.get('tombstone') ?? 0) + (counts.get('preempted') ?? 0);
+    return terminations >= churnRecordsMin ? `; meanwhile the testee kept terminating pods, endless churn (${sent})` : `; meanwhile the testee sent ${sent}`;
   }
 
   /** Whether `predicate` holds during the whole of `ms` (checked every 10 ms); a violation of `requirements` the first time it does not. */
@@ -121,7 +144,8 @@ export class CaseContext {
   async expectRejection(stream: ClientStream | ServerStream, reason: ErrorReason, requirements: readonly string[], what: string, timeoutMs = 3_000, epoch?: number): Promise<boolean> {
     const outcome = await outcomeOf(stream, timeoutMs);
     if (outcome === null) {
-      this.log.violation(requirements, `${what}: the testee did not end the stream within ${timeoutMs / 1000} s (expected ${reason})`);
+      const accepted = 'snapshotDone' in stream && stream.snapshotDone;
+      this.log.violation(requirements, `${what}: ${accepted ? 'the testee accepted it and answered with a snapshot' : `the testee did not end the stream within ${timeoutMs / 1000} s`} (expected ${reason})`);
       return false;
     }
     const rejected = stream.rejections.map((r) => r.reason);
