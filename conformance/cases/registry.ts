@@ -8,10 +8,11 @@ import { wholeChainCases } from './whole-chain.js';
 import { kubeletCases } from './kubelet.js';
 import { kubeletSettledCases } from './kubelet-settled.js';
 import { kubeletHoleCases } from './kubelet-holes.js';
+import { replicaSetHoleCases, schedulerHoleCases } from './scheduler-holes.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 
-export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...kubeletSettledCases, ...kubeletHoleCases, ...schedulerCases, ...replicaSetCases, ...deploymentCases, ...autoscalerCases, ...inspectCases, ...wholeChainCases];
+export const allCases: readonly ConformanceCase[] = [...kubeletCases, ...kubeletSettledCases, ...kubeletHoleCases, ...schedulerCases, ...schedulerHoleCases, ...replicaSetCases, ...replicaSetHoleCases, ...deploymentCases, ...autoscalerCases, ...inspectCases, ...wholeChainCases];
 
 export function casesForRole(role: Role): ConformanceCase[] {
   return allCases.filter((c) => c.roles.includes(role));
