@@ -127,7 +127,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
     {
       id: `${role}.tombstone-resent-after-loss`,
       roles,
-      requirements: ['REQ-CACHE-005', 'REQ-TOMB-003', 'REQ-TOMB-001', 'REQ-CACHE-006'],
+      requirements: ['REQ-CACHE-005', 'REQ-TOMB-003', 'REQ-TOMB-001', 'REQ-CACHE-006', 'REQ-SESS-017'],
       title: 'Keeps a tombstone whose delivery was lost and sends it again',
       description:
         'Two pods run. Scale to 0: the first tombstone the testee sends down is lost and the link cut. In the next session the peer\'s snapshot shows the pod alive; the testee must keep its tombstone (not adopt the pod alive) and send it again in round 2, so that both pods end.',
@@ -141,8 +141,12 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         const links = below.map((d) => downstreamLink(ctx, d));
         let lost = false;
         for (const l of links) l.dropAndCutOn((m) => (m.type === 'pod.tombstone' && !lost ? ((lost = true), true) : false));
+        const streamsBefore = links.map((l) => l.streams.length);
         await ctx.scale('fn', 0);
         await ctx.waitFor(['REQ-TOMB-001'], 'a tombstone sent down', () => lost);
+        ctx.step('the testee reconnects after the cut');
+        // Reconnection first, so that a testee that never reconnects is told so, not that it lost a tombstone.
+        if (!(await ctx.waitFor(['REQ-SESS-017', 'REQ-FAIL-004'], 'a new synced session on the link that was cut (an upstream must reconnect)', () => everyDownstreamSynced(ctx) && links.some((l, i) => l.streams.length > (streamsBefore[i] ?? 0)), 10_000))) return;
         ctx.step('the next session: the tombstone must be sent again');
         await ctx.waitFor(
           ['REQ-CACHE-005', 'REQ-TOMB-003'],
