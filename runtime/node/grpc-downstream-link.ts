@@ -22,6 +22,7 @@ import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/pr
 import { fitFrames, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
 import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
+import { testFaultOn } from './test-faults.js';
 
 /** A Link.Session client stream; it takes frames already serialized by the writer (flow-control.ts). */
 type ClientStream = grpc.ClientDuplexStream<UpstreamFrame | Buffer, DownstreamFrame>;
@@ -58,6 +59,8 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
   private timer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
   private readonly flowObservers: ReturnType<typeof flowObserversOf>;
+  /** Pods this link's downstream reported running; kept only under the test fault drop-tombstone-before-running (test-faults.ts). */
+  private readonly reportedRunning: Set<string> | null = testFaultOn('drop-tombstone-before-running') ? new Set() : null;
 
   constructor(
     readonly link: LinkId,
@@ -91,6 +94,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     if (session === null || session.ended) return;
     if (message.type === 'session.hello') session.epoch = message.epoch;
     if (session.epoch !== message.epoch) return;
+    if (this.reportedRunning !== null && message.type === 'pod.tombstone' && !this.reportedRunning.has(message.name)) return; // test fault: dropped
     if (!session.writer.enqueue(message)) return this.overflow(session);
     this.scheduleFlush();
   }
@@ -188,6 +192,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
       case 'records':
         for (const message of value.messages) {
           if (session.ended || this.port.stopped) return;
+          if (message.type === 'pod.running') this.reportedRunning?.add(message.name);
           this.port.deliver({ type: 'message.received', link: this.link, message }, null);
           yield;
         }
