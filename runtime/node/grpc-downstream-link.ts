@@ -24,6 +24,8 @@ import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './f
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
 import { testFaultOn } from './test-faults.js';
 
+const ignoreSnapshotTombstones = testFaultOn('ignore-snapshot-tombstones');
+
 /** A Link.Session client stream; it takes frames already serialized by the writer (flow-control.ts). */
 type ClientStream = grpc.ClientDuplexStream<UpstreamFrame | Buffer, DownstreamFrame>;
 
@@ -173,7 +175,8 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a frame between the parts of a snapshot (REQ-WIRE-008)');
     switch (value.kind) {
       case 'snapshot': {
-        const message = session.assembler.add(value.epoch, value.part);
+        const assembled = session.assembler.add(value.epoch, value.part);
+        const message = assembled !== null && assembled.type === 'session.snapshot' && ignoreSnapshotTombstones ? { ...assembled, tombstones: [] } : assembled; // test fault
         if (message !== null) {
           this.backoffMs = reconnectBackoffMsMin;
           // The machines refuse a snapshot that violates the protocol (REQ-CACHE-010): that session ends.

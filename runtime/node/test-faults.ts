@@ -12,6 +12,11 @@ export const testFaultNames = [
    * hidden bug "a tombstone of a bound pod dropped" of issue 22.
    */
   'drop-tombstone-before-running',
+  /**
+   * An upstream hands its machines every snapshot without its tombstones: reconciliation
+   * that ignores a snapshot's tombstones (issue 22's hidden bug of the ReplicaSet).
+   */
+  'ignore-snapshot-tombstones',
 ] as const;
 
 export type TestFaultName = (typeof testFaultNames)[number];
