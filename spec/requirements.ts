@@ -573,7 +573,7 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-NO-RESTART-AFTER-DEATH', 'LIVE-CONVERGENCE'],
   },
   {
-    id: 'REQ-POD-015',
+    id: 'REQ-POD-016',
     level: 'MUST',
     section: '04-lifecycles',
     roles: ['scheduler', 'kubelet'],
@@ -909,7 +909,7 @@ export const requirements: readonly Requirement[] = [
     protects: ['INV-FENCING', 'INV-EPOCH-MONOTONIC'],
   },
   {
-    id: 'REQ-WIRE-013',
+    id: 'REQ-WIRE-016',
     level: 'MUST',
     section: '10-wire-protocol',
     roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],
@@ -917,7 +917,7 @@ export const requirements: readonly Requirement[] = [
     protects: [],
   },
   {
-    id: 'REQ-WIRE-014',
+    id: 'REQ-WIRE-017',
     level: 'MUST',
     section: '10-wire-protocol',
     roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],

@@ -21,8 +21,8 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.error-precedence',
     roles: kubelet,
-    requirements: ['REQ-WIRE-013', 'REQ-WIRE-005', 'REQ-WIRE-001', 'REQ-FAIL-007'],
-    title: 'Answers a frame that breaks several rules with the reason REQ-WIRE-013 puts first',
+    requirements: ['REQ-WIRE-016', 'REQ-WIRE-005', 'REQ-WIRE-001', 'REQ-FAIL-007'],
+    title: 'Answers a frame that breaks several rules with the reason REQ-WIRE-016 puts first',
     description:
       'Extra streams send: a Hello with epoch 0 from a stage that is not the upstream (MALFORMED, not UNAUTHORIZED_UPSTREAM: validity comes first; the Rejected frame carries epoch 0); a Hello with epoch epochMax + 1 (MALFORMED, epoch 0); a scale_set as the first frame of a stream (MALFORMED, not OUT_OF_ORDER: the body is not allowed on the link); in a session waiting for its Sync, a provision with another epoch than the stream\'s (STALE_EPOCH, not OUT_OF_ORDER). Each with its status and an ErrorDetail; afterwards the current epoch + 1 is still accepted.',
     async run(ctx) {
@@ -37,7 +37,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
         ctx.step(what);
         const raw = link.rawStream(what);
         raw.write(frame as never);
-        await ctx.expectRejection(raw.stream, reason, ['REQ-WIRE-013'], what, 3_000, epoch);
+        await ctx.expectRejection(raw.stream, reason, ['REQ-WIRE-016'], what, 3_000, epoch);
       }
       ctx.step('in a session waiting for its Sync, a provision with another epoch than the stream\'s');
       link.pause();
@@ -47,7 +47,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       raw.write(hello(ctx, epoch));
       await ctx.waitFor(['REQ-SESS-009'], 'the snapshot', () => raw.stream.snapshotDone || raw.stream.ended);
       raw.write({ epoch: epoch + 7, provision: { pods: [podRecord(foreignPod(1), 'n1')] } });
-      await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-WIRE-013', 'REQ-WIRE-001'], 'a provision of another epoch before the Sync', 3_000, epoch + 7);
+      await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-WIRE-016', 'REQ-WIRE-001'], 'a provision of another epoch before the Sync', 3_000, epoch + 7);
       ctx.step('the rejected frames changed nothing: the next hello is accepted');
       const next = await rawSyncedSession(ctx, 'epoch after rejected frames');
       ctx.check(['REQ-FAIL-007'], next !== null && !next.stream.ended, 'a rejected frame changed the current epoch');
@@ -59,7 +59,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.half-close-ends-session',
     roles: kubelet,
-    requirements: ['REQ-WIRE-014', 'REQ-SESS-018', 'REQ-FAIL-004'],
+    requirements: ['REQ-WIRE-017', 'REQ-SESS-018', 'REQ-FAIL-004'],
     title: 'Ends the session when its upstream half-closes the stream, and keeps its pods',
     description:
       'A raw session provisions a pod, which runs; then the suite half-closes the stream (ends its sending side). The testee must end the stream with status OK within 3 s and no Rejected frame; in the next session the pod is still running.',
@@ -73,8 +73,8 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       ctx.step('the suite half-closes the stream');
       raw.halfClose();
       const outcome = await outcomeOf(raw.stream, 3_000);
-      ctx.check(['REQ-WIRE-014'], outcome !== null, 'the testee did not end the stream within 3 s of the half-close');
-      if (outcome !== null) ctx.check(['REQ-WIRE-014'], outcome.code === 0 && raw.stream.rejections.length === 0, `a half-close must end the stream with status OK and no Rejected frame; got status ${outcome.code} ${outcome.details} and rejections ${JSON.stringify(raw.stream.rejections)}`);
+      ctx.check(['REQ-WIRE-017'], outcome !== null, 'the testee did not end the stream within 3 s of the half-close');
+      if (outcome !== null) ctx.check(['REQ-WIRE-017'], outcome.code === 0 && raw.stream.rejections.length === 0, `a half-close must end the stream with status OK and no Rejected frame; got status ${outcome.code} ${outcome.details} and rejections ${JSON.stringify(raw.stream.rejections)}`);
       ctx.step('the next session still has the pod');
       await restoreUpstream(ctx, null);
       const current = upstreamLink(ctx).current;
@@ -85,7 +85,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.names-and-priority-as-sent',
     roles: kubelet,
-    requirements: ['REQ-POD-005', 'REQ-POD-015', 'REQ-TOMB-004', 'REQ-POD-004'],
+    requirements: ['REQ-POD-005', 'REQ-POD-016', 'REQ-TOMB-004', 'REQ-POD-004'],
     title: 'Checks pod names for form only and takes a record\'s priority as sent',
     description:
       'In a raw session: tombstones for `my-fn-78-3` (a function with a dash, not configured) and `fn-078-04` (leading zeros) must be answered tombstone.done, the session going on; a provision of a pod of fn with priority 7 (fn is configured with 0) must run, and the next snapshot must carry priority 7; a tombstone named `fn-78` (no ordinal) must be rejected MALFORMED.',
@@ -101,8 +101,8 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       ctx.step('a provision with a priority other than the configured one');
       const pod = foreignPod(5);
       raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(pod, 'n1', 'fn', 7)] } });
-      await ctx.waitFor(['REQ-POD-015'], `pod.running for ${pod} (priority 7)`, () => namesIn(raw.stream, 'running').includes(pod) || failuresIn(raw.stream).length > 0 || raw.stream.ended);
-      ctx.check(['REQ-POD-015'], namesIn(raw.stream, 'running').includes(pod), `a record with priority 7 must be started as sent, got ${JSON.stringify(failuresIn(raw.stream))}`);
+      await ctx.waitFor(['REQ-POD-016'], `pod.running for ${pod} (priority 7)`, () => namesIn(raw.stream, 'running').includes(pod) || failuresIn(raw.stream).length > 0 || raw.stream.ended);
+      ctx.check(['REQ-POD-016'], namesIn(raw.stream, 'running').includes(pod), `a record with priority 7 must be started as sent, got ${JSON.stringify(failuresIn(raw.stream))}`);
       ctx.step('a tombstone whose name has no ordinal');
       raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: 'fn-78', origin: 'replicaset' }] } });
       await ctx.expectRejection(raw.stream, 'MALFORMED', ['REQ-POD-005'], 'a tombstone named fn-78');
@@ -110,7 +110,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       await restoreUpstream(ctx, null);
       const link = upstreamLink(ctx);
       const snapshot = link.current === null ? null : snapshotIn(link.current);
-      ctx.check(['REQ-POD-015', 'REQ-POD-004'], snapshot?.records.get(pod)?.priority === 7, `the snapshot must carry ${pod} with priority 7, got ${JSON.stringify(snapshot?.records.get(pod) ?? null)}`);
+      ctx.check(['REQ-POD-016', 'REQ-POD-004'], snapshot?.records.get(pod)?.priority === 7, `the snapshot must carry ${pod} with priority 7, got ${JSON.stringify(snapshot?.records.get(pod) ?? null)}`);
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * Validation of every frame received on `scheduler>kubelet:<node>` (REQ-WIRE-004), whole
  * frame first, before any record is applied. Pure. Each check answers with the reason of
- * 10 §Errors, in the order of REQ-WIRE-013 (which settled the order this file first had to
+ * 10 §Errors, in the order of REQ-WIRE-016 (which settled the order this file first had to
  * guess, README.md §Unclear points 2).
  */
 import {
@@ -72,7 +72,7 @@ function epochOf(frame: UpstreamFrameObject): number {
 }
 
 /**
- * The first frame of a stream (REQ-WIRE-001), in the order of REQ-WIRE-013: the frame's
+ * The first frame of a stream (REQ-WIRE-001), in the order of REQ-WIRE-016: the frame's
  * own validity (epoch, body allowed on the link, records); a hello at all
  * (`OUT_OF_ORDER`); the upstream's identity; the downstream's identity; the version
  * (REQ-WIRE-009). The epoch rule is the caller's.
