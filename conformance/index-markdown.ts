@@ -5,6 +5,24 @@ import { allCases } from './cases/registry.js';
 import { levelOf } from './cases/case.js';
 import { notObservable } from './not-observable.js';
 
+const profileNames: Record<string, string> = { kubelet: 'Kubelet', scheduler: 'Scheduler', replicaset: 'ReplicaSet', deployment: 'Deployment', autoscaler: 'Autoscaler' };
+
+/** The README's sentence with the number of cases of each profile, between its `case-counts` markers (npm run conformance:index writes it). */
+export function caseCountsMarkdown(): string {
+  const order = ['kubelet', 'scheduler', 'replicaset', 'deployment', 'autoscaler'] as const;
+  const counts = order.map((role) => {
+    const cases = allCases.filter((c) => c.roles.includes(role));
+    const required = cases.filter((c) => levelOf(c) === 'required').length;
+    return `${profileNames[role] ?? role} ${cases.length} (${required} required)`;
+  });
+  return `Profiles, in cases: ${counts.join(', ')}; ${allCases.length} cases in all.`;
+}
+
+/** Replaces the text between `<!-- case-counts -->` and `<!-- /case-counts -->` in `readme`. */
+export function withCaseCounts(readme: string): string {
+  return readme.replace(/<!-- case-counts -->[\s\S]*?<!-- \/case-counts -->/, `<!-- case-counts -->${caseCountsMarkdown()}<!-- /case-counts -->`);
+}
+
 export function indexMarkdown(): string {
   const lines: string[] = [
     '# Conformance cases',

@@ -106,7 +106,7 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
     if (r.status === 'skipped') print(`      skipped: ${r.reason ?? ''}`);
     if (expectedToFail && r.status === 'passed') print('      listed in the expected failures but passed: remove it from the list');
     for (const v of r.violations.slice(0, 5)) {
-      print(`      ${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}`);
+      print(`      ${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${v.count > 1 ? ` (${v.count} times)` : ''}`);
       if (v.entry !== undefined) print(`        message #${v.entry.seq} ${v.entry.from} -> ${v.entry.to}: ${v.entry.summary}`);
     }
     if (r.violations.length > 5) print(`      … ${r.violations.length - 5} more in results.json`);

@@ -121,7 +121,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '01-roles-and-topology',
     roles: all,
-    text: 'A receiver MUST check that a pod name has the form `<function>-<incarnation>-<n>` with the record\'s function, at most `podNameLengthMax` characters, and reject a record that does not as malformed.',
+    text: 'A receiver MUST check that a pod name has the form `<function>-<incarnation>-<n>` and reject a record that does not as malformed: the text before the last two `-` is a function name of 01 (a DNS label of at most `functionNameLengthMax` characters, which may itself contain `-`), `<incarnation>` is 1 to 16 decimal digits, `<n>` is 1 to 10 decimal digits, and the whole name has at most `podNameLengthMax` characters; in a pod record the function part MUST be the record\'s function. The check is of form only: the values of the numbers (leading zeros, an incarnation above `incarnationMax`, an ordinal at or above `podOrdinalMax`) are not checked, and the function part of a name in a tombstone or a notification, which carry no function, need not be a configured function.',
     protects: [],
   },
   {
@@ -169,7 +169,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'A message whose epoch is not the receiver\'s current session epoch MUST be rejected (`stale-epoch`) and MUST NOT be applied, in whole or in part; at a downstream this covers every message other than a `session.hello` with an epoch greater than `currentEpoch`, including any message that arrives while no session is current, and the rejection is answered with `session.rejected{stale-epoch}`; at an upstream the rejection is silent (REQ-SESS-005).',
+    text: 'A message whose epoch is not the receiver\'s current session epoch MUST be rejected (`stale-epoch`) and MUST NOT be applied, in whole or in part; at a downstream this covers every message other than a `session.hello` with an epoch greater than `currentEpoch`, including any message that arrives while no session is current, and the rejection is answered with `session.rejected{stale-epoch}` (on the wire such a message can only be the first frame of a stream, which REQ-WIRE-001 answers with `OUT_OF_ORDER` instead); at an upstream the rejection is silent (REQ-SESS-005).',
     protects: ['INV-FENCING', 'INV-CACHE-COVERAGE', 'INV-NO-OVERSHOOT', 'INV-NO-RESTART-AFTER-DEATH'],
   },
   {
@@ -270,10 +270,10 @@ export const requirements: readonly Requirement[] = [
   },
   {
     id: 'REQ-SESS-017',
-    level: 'SHOULD',
+    level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: ['autoscaler', 'deployment', 'replicaset', 'scheduler'],
-    text: 'After entering `disconnected` an upstream SHOULD reconnect (a new `link.connected`, hence a new epoch) with exponential backoff starting at `reconnectBackoffMsMin` and capped at `reconnectBackoffMsMax`.',
+    text: 'After entering `disconnected` an upstream MUST reconnect (a new `link.connected`, hence a new epoch) for as long as it runs, and SHOULD wait between attempts with exponential backoff starting at `reconnectBackoffMsMin` and capped at `reconnectBackoffMsMax`; without reconnection no chain converges after a link cut (LIVE-CONVERGENCE), so the conformance cases that cut a link require it.',
     protects: ['LIVE-CONVERGENCE'],
   },
   {
@@ -289,7 +289,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '02-sessions-and-epochs',
     roles: all,
-    text: 'On `link.lost` of its current session, a downstream MUST enter `idle`, keeping `currentEpoch` if that session synced (REQ-SESS-021 otherwise); on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch.',
+    text: 'On `link.lost` of its current session, a downstream MUST enter `idle`, keeping `currentEpoch` if that session synced (REQ-SESS-021 otherwise); on a newer hello in any state it MUST end the previous session and restart the handshake for the new epoch (on the wire only a hello that opens a new stream can do this: a second hello on a stream is `OUT_OF_ORDER`, REQ-WIRE-001).',
     protects: ['INV-FENCING', 'INV-EPOCH-MONOTONIC'],
   },
   {
@@ -409,7 +409,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '03-write-back-cache',
     roles: ['autoscaler', 'deployment', 'replicaset', 'scheduler'],
-    text: 'A notification about an entry the stage does not hold, or that does not apply to the entry\'s state (for example `pod.running` for a tombstone, `tombstone.done` for an alive entry, `scale.applied` with a value other than the current desired value), MUST be ignored without error and without changing state.',
+    text: 'A notification about an entry the stage does not hold, or that does not apply to the entry\'s state (for example `pod.running` for a tombstone, `tombstone.done` for an alive entry, `scale.applied` with a value other than the current desired value, or a Kubelet\'s notification about a pod the Scheduler placed on another node), MUST be ignored without error and without changing state; it is never a protocol error of the peer and never ends the session.',
     protects: ['INV-NO-RESURRECTION', 'LIVE-CONVERGENCE'],
   },
   {
@@ -464,8 +464,8 @@ export const requirements: readonly Requirement[] = [
     id: 'REQ-POD-007',
     level: 'MUST',
     section: '04-lifecycles',
-    roles: ['replicaset', 'scheduler'],
-    text: 'A `pod.provision` sent by the ReplicaSet MUST NOT carry a node; a `pod.provision` sent by the Scheduler MUST carry the node it was placed on, which MUST be the node of the link it is sent on; a receiver MUST reject a record that breaks this rule as malformed.',
+    roles: ['replicaset', 'scheduler', 'kubelet'],
+    text: 'A `pod.provision` sent by the ReplicaSet MUST NOT carry a node; a `pod.provision` sent by the Scheduler MUST carry the node it was placed on, which MUST be the node of the link it is sent on; a Kubelet MUST send every pod and tombstone record of its snapshots as it was provisioned, hence with its own node; a receiver MUST reject a record that breaks this rule (a Scheduler: a snapshot record of `kubelet:n` with no node or another node than `n`) as malformed.',
     protects: ['INV-UNIQUE-PLACEMENT'],
   },
   {
@@ -521,7 +521,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '04-lifecycles',
     roles: ['replicaset', 'scheduler', 'kubelet'],
-    text: 'Termination MUST NOT be rolled back: once a stage incarnation holds a tombstone for a pod it MUST NOT hold that pod alive again; `pod.running`, `pod.failed`, `pod.preempted` and duplicate `pod.provision` for a tombstoned pod are ignored, and a snapshot showing it alive causes the tombstone to be re-sent (REQ-CACHE-005).',
+    text: 'Termination MUST NOT be rolled back: once a stage incarnation holds a tombstone for a pod it MUST NOT hold that pod alive again for as long as it holds the tombstone; `pod.running`, `pod.failed`, `pod.preempted` and duplicate `pod.provision` for a tombstoned pod are ignored, and a snapshot showing it alive causes the tombstone to be re-sent (REQ-CACHE-005). Once the tombstone is dropped (`gone`) the stage need not remember the name.',
     protects: ['INV-NO-RESURRECTION', 'INV-NO-RESTART-AFTER-DEATH'],
   },
   {
@@ -593,8 +593,16 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '04-lifecycles',
     roles: ['kubelet'],
-    text: 'A sandbox that fails, while starting or while running, MUST be reported once as `pod.failed{sandbox-failed}` and its pod name MUST NOT be started again by that Kubelet (DEC-16).',
+    text: 'A sandbox that fails, while starting or while running, MUST be reported once as `pod.failed{sandbox-failed}` and MUST NOT be restarted by the Kubelet or its sandbox runtime (no restart policy, DEC-16); its entry is then `gone`. A Kubelet need not remember the names of pods it no longer holds: a later `pod.provision` of such a name is handled by the rows of an unknown pod (a new sandbox), and a correct chain never sends one (REQ-POD-001, REQ-TOMB-006).',
     protects: ['INV-NO-RESTART-AFTER-DEATH', 'LIVE-CONVERGENCE'],
+  },
+  {
+    id: 'REQ-POD-016',
+    level: 'MUST',
+    section: '04-lifecycles',
+    roles: ['scheduler', 'kubelet'],
+    text: 'A stage MUST take a pod\'s priority from its record (REQ-POD-004) and MUST NOT reject, refuse or change a record because its priority differs from the configured priority of its function; only the ReplicaSet reads the configured priority, when it creates a pod.',
+    protects: ['INV-UNIQUE-PLACEMENT'],
   },
   {
     id: 'REQ-SESS-019',
@@ -801,7 +809,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '06-failure-model',
     roles: all,
-    text: 'The only durable state of the protocol MUST be each stage\'s incarnation counter and the Autoscaler\'s desired counts (and, outside the protocol, the sandboxes of a live node); each durable write MUST be complete (fsync or equivalent) before the step that depends on it sends anything.',
+    text: 'The only durable state of the protocol MUST be each stage\'s incarnation counter and the Autoscaler\'s desired counts; each durable write MUST be complete (fsync or equivalent) before the step that depends on it sends anything. A Kubelet\'s sandbox inventory (every sandbox starting, running or being killed, with its pod record and, when being killed, the tombstone\'s origin) is node state outside the protocol: it MUST survive a crash of the Kubelet process, SIGKILL included (under the launch contract of 11 it is kept in `dataDir`), and every change of it MUST be written, as a completed write to the operating system, before the Kubelet sends anything that shows the change (a snapshot, `pod.running`, `tombstone.done`); fsync is not required for it, because a node crash loses the sandboxes with it.',
     protects: ['INV-NAME-UNIQUE', 'INV-FENCING', 'INV-NO-NEEDLESS-KILL'],
   },
   {
@@ -811,6 +819,14 @@ export const requirements: readonly Requirement[] = [
     roles: ['kubelet'],
     text: 'A Kubelet process restart MUST NOT kill or restart the node\'s sandboxes; the Kubelet MUST treat the sandboxes it finds as its pods (REQ-POD-013). After a node crash it MUST start with no pods, and MUST NOT start a sandbox for any pod until a new `pod.provision` arrives.',
     protects: ['INV-CACHE-COVERAGE', 'INV-NO-RESTART-AFTER-DEATH'],
+  },
+  {
+    id: 'REQ-FAIL-010',
+    level: 'MUST',
+    section: '06-failure-model',
+    roles: ['kubelet'],
+    text: 'SIGTERM (an orderly stop of the Kubelet process) MUST NOT kill, restart or forget the node\'s sandboxes: as after a process crash (REQ-FAIL-003), they keep running or being killed, and the Kubelet\'s next start finds them in its inventory; only the kills the protocol asks for and a node crash end them.',
+    protects: ['INV-CACHE-COVERAGE', 'INV-NO-NEEDLESS-KILL'],
   },
   {
     id: 'REQ-FAIL-004',
@@ -873,7 +889,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: all,
-    text: 'A session MUST be exactly one `Link.Session` stream: the upstream opens a new stream for each session (`link.connected`), its first frame MUST be a `Hello`, and every frame of the stream MUST carry the epoch of that hello; a later `Hello` on the same stream MUST be rejected as `OUT_OF_ORDER`, and any frame whose epoch differs from the stream\'s MUST be rejected as `STALE_EPOCH`.',
+    text: 'A session MUST be exactly one `Link.Session` stream: the upstream opens a new stream for each session (`link.connected`), its first frame MUST be a `Hello`, and every frame of the stream MUST carry the epoch of that hello. A downstream MUST reject as `OUT_OF_ORDER` a stream whose first frame is not a `Hello`, whatever its epoch and whether or not a session is current, and a later `Hello` on a stream, whatever its epoch, without changing `currentEpoch`; it MUST reject as `STALE_EPOCH` any other frame whose epoch differs from its stream\'s, which ends that stream and, on the current session\'s stream, the session (`link.lost`). At an upstream a frame whose epoch differs from its stream\'s is ignored (REQ-SESS-005) and the stream goes on.',
     protects: ['INV-FENCING'],
   },
   {
@@ -905,7 +921,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: all,
-    text: 'A downstream that rejects a frame MUST send a `Rejected` frame (the rejected frame\'s epoch, the reason, a message of at most `rejectionMessageLengthMax` characters) and then end the stream with the gRPC status of the table below, carrying an `ErrorDetail` in the status details; the only exception is `NOT_READY`, which is sent as a `Rejected` frame and does not end the stream. An upstream that receives an invalid frame MUST cancel the stream (the session ends) and record the reason for `Inspect`.',
+    text: 'A downstream that rejects a frame MUST send a `Rejected` frame (the reason and a message of at most `rejectionMessageLengthMax` characters) and then end the stream with the gRPC status of the table below, carrying an `ErrorDetail` in the status details (the `grpc-status-details-bin` trailer, §Errors); the only exception is `NOT_READY`, which is sent as a `Rejected` frame and does not end the stream. The `Rejected` frame and the `ErrorDetail` carry the rejected frame\'s epoch when it is from 1 to `epochMax`, and 0 otherwise. A frame larger than the receiver\'s gRPC receive limit, which MUST be at least `frameBytesMax`, may be refused by the gRPC library before the stage sees it: the stream then ends with `RESOURCE_EXHAUSTED` and no `Rejected` frame or `ErrorDetail`, the only rejection allowed to lack them. An upstream that receives an invalid frame MUST cancel the stream (the session ends) and record the reason for `Inspect`.',
     protects: ['INV-FENCING', 'INV-CACHE-COVERAGE'],
   },
   {
@@ -921,8 +937,24 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],
-    text: 'When a downstream accepts a hello with a newer epoch, it MUST end the stream of the previous session of that link, if still open, with `STALE_EPOCH`; frames still arriving on it MUST be discarded without being applied. The end of the stream of the current session, for any cause, is the `link.lost` of that session; the end of any other stream is not an event for the machines.',
+    text: 'When a downstream accepts a hello with a newer epoch, it MUST end the stream of the previous session of that link, if still open, with a `Rejected{STALE_EPOCH}` frame carrying the previous session\'s epoch (the epoch of that stream) and the status `FAILED_PRECONDITION`; frames still arriving on it MUST be discarded without being applied or answered. The end of the stream of the current session, for any cause, is the `link.lost` of that session; the end of any other stream is not an event for the machines.',
     protects: ['INV-FENCING', 'INV-EPOCH-MONOTONIC'],
+  },
+  {
+    id: 'REQ-WIRE-016',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],
+    text: 'When a received frame breaks several rules, a downstream MUST reject it with the reason of the first check it fails, in this order: the caller\'s identity (REQ-SEC-002, before any frame is read); the encoded size of the frame (`BATCH_TOO_LARGE`); the frame\'s own validity (REQ-WIRE-004: the epoch, exactly one body, the body allowed on the link, then a batch\'s size, empty `MALFORMED` or over `batchRecordsMax` `BATCH_TOO_LARGE`, then its records in order, `MALFORMED` or `UNKNOWN_FUNCTION`); on the first frame of a stream, a `Hello` (`OUT_OF_ORDER`), then `upstream_stage_id` (`UNAUTHORIZED_UPSTREAM`), `downstream_stage_id` (`WRONG_DOWNSTREAM`), `protocol_version` (`UNSUPPORTED_VERSION`) and the epoch rule (`STALE_EPOCH`); on a later frame, a second `Hello` (`OUT_OF_ORDER`), the stream\'s epoch (`STALE_EPOCH`), then the session state (`OUT_OF_ORDER`).',
+    protects: [],
+  },
+  {
+    id: 'REQ-WIRE-017',
+    level: 'MUST',
+    section: '10-wire-protocol',
+    roles: ['deployment', 'replicaset', 'scheduler', 'kubelet'],
+    text: 'A half-close by the upstream (the end of its sending side of a `Link.Session` stream) MUST end the session: the downstream treats it as the end of the stream (the `link.lost` of the session when it is current) and ends the stream with status `OK`, with no `Rejected` frame.',
+    protects: ['LIVE-CONVERGENCE'],
   },
   {
     id: 'REQ-WIRE-008',
@@ -953,7 +985,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '10-wire-protocol',
     roles: all,
-    text: 'The epoch a rejection reports (the `Rejected` frame, the `ErrorDetail`, the log and `Inspect`) MUST be the rejected frame\'s epoch when it is an integer from 0 to 2^53 - 1, and 0 otherwise (such a frame is `MALFORMED` by REQ-WIRE-004, and the message says what was received); no value of any field of a received frame may stop the receiving stage.',
+    text: 'The epoch a rejection reports (the `Rejected` frame, the `ErrorDetail`, the log and `Inspect`) MUST be the rejected frame\'s epoch when it is a valid epoch (1 to `epochMax`), and 0 otherwise (such a frame is `MALFORMED` by REQ-WIRE-004, and the message says what was received); no value of any field of a received frame may stop the receiving stage.',
     protects: ['INV-FENCING'],
   },
   {

@@ -127,7 +127,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
     {
       id: `${role}.tombstone-resent-after-loss`,
       roles,
-      requirements: ['REQ-CACHE-005', 'REQ-TOMB-003', 'REQ-TOMB-001', 'REQ-CACHE-006'],
+      requirements: ['REQ-CACHE-005', 'REQ-TOMB-003', 'REQ-TOMB-001', 'REQ-CACHE-006', 'REQ-SESS-017'],
       title: 'Keeps a tombstone whose delivery was lost and sends it again',
       description:
         'Two pods run. Scale to 0: the first tombstone the testee sends down is lost and the link cut. In the next session the peer\'s snapshot shows the pod alive; the testee must keep its tombstone (not adopt the pod alive) and send it again in round 2, so that both pods end.',
@@ -141,8 +141,12 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         const links = below.map((d) => downstreamLink(ctx, d));
         let lost = false;
         for (const l of links) l.dropAndCutOn((m) => (m.type === 'pod.tombstone' && !lost ? ((lost = true), true) : false));
+        const streamsBefore = links.map((l) => l.streams.length);
         await ctx.scale('fn', 0);
         await ctx.waitFor(['REQ-TOMB-001'], 'a tombstone sent down', () => lost);
+        ctx.step('the testee reconnects after the cut');
+        // Reconnection first, so that a testee that never reconnects is told so, not that it lost a tombstone.
+        if (!(await ctx.waitFor(['REQ-SESS-017', 'REQ-FAIL-004'], 'a new synced session on the link that was cut (an upstream must reconnect)', () => everyDownstreamSynced(ctx) && links.some((l, i) => l.streams.length > (streamsBefore[i] ?? 0)), 10_000))) return;
         ctx.step('the next session: the tombstone must be sent again');
         await ctx.waitFor(
           ['REQ-CACHE-005', 'REQ-TOMB-003'],
@@ -155,10 +159,10 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
     {
       id: `${role}.stale-notification-ignored`,
       roles,
-      requirements: ['REQ-SESS-005', 'REQ-FAIL-006', 'REQ-SESS-004', 'REQ-CACHE-002'],
+      requirements: ['REQ-SESS-005', 'REQ-FAIL-006', 'REQ-SESS-004', 'REQ-CACHE-002', 'REQ-WIRE-001'],
       title: 'Ignores a notification of an ended session',
       description:
-        'Pods run; the link to a downstream peer is cut and the testee reconnects. The suite then writes on the new stream a pod.failed carrying the epoch of the ended session, for a running pod. The testee must not apply it: no rollback, no replacement pod provisioned, the pod still held below.',
+        'Pods run; the link to a downstream peer is cut and the testee reconnects. The suite then writes on the new stream a pod.failed carrying the epoch of the ended session, for a running pod. The testee must ignore it (REQ-SESS-005, REQ-WIRE-001: an upstream does not end the stream for a foreign epoch): no rollback, no replacement pod provisioned, the pod still held below, and the new session goes on.',
       async run(ctx) {
         if (!(await settle(ctx))) return;
         await ctx.scale('fn', 2);
@@ -175,12 +179,14 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         link.cut();
         if (!(await ctx.waitFor(['REQ-FAIL-004', 'REQ-SESS-017'], 'the testee reconnected and synced', () => downstreamSynced(ctx, link.peer) && (link.current?.epoch ?? 0) > e1, 10_000))) return;
         const provisionsBefore = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
+        const session = link.current;
         ctx.step(`a late pod.failed{${victim}} of epoch ${describeEpoch(e1)}`);
         link.inject({ epoch: e1, failed: { failures: [{ name: victim, reason: 'SANDBOX_FAILED' }] } }, `late pod.failed of ${victim} from epoch ${describeEpoch(e1)}`);
         await ctx.sleep(800);
         const provisionsAfter = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
         ctx.check(['REQ-SESS-004', 'REQ-SESS-005', 'REQ-FAIL-006'], provisionsAfter === provisionsBefore, `the testee applied a notification of the ended session ${e1}: a replacement pod was provisioned`);
         ctx.check(['REQ-SESS-005', 'REQ-CACHE-002'], ctx.chain.runningSandboxes().includes(victim), `${victim} must still run`);
+        ctx.check(['REQ-SESS-005', 'REQ-WIRE-001'], session !== null && link.current === session && !session.ended, `the testee ended the session of epoch ${session?.epoch ?? 0} for a frame of the ended session ${e1}: an upstream ignores a foreign epoch and keeps the stream`);
       },
     },
     {
@@ -240,8 +246,7 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
       roles,
       requirements: ['REQ-CACHE-012'],
       title: 'Ignores notifications about pods it does not hold or that do not apply',
-      description:
-        'In the current session of a downstream link the suite writes pod.running and tombstone.done for a pod the testee never held, and tombstone.done for a pod that is alive. The testee must ignore them: the session goes on, no pod is rolled back or replaced, the alive pod keeps running.',
+      description: `In the current session of a downstream link the suite writes pod.running and tombstone.done for a pod the testee never held, and tombstone.done for a pod that is alive${role === 'scheduler' ? '; on the link of the other node, pod.failed for that pod (a Kubelet notification about a pod placed on another node)' : ''}. The testee must ignore them: the sessions go on, no pod is rolled back or replaced, the alive pod keeps running.`,
       async run(ctx) {
         if (!(await settle(ctx))) return;
         await ctx.scale('fn', 1);
@@ -255,10 +260,18 @@ export function podForwarderCases(role: 'replicaset' | 'scheduler'): Conformance
         link.inject({ epoch, running: { names: ['fn-77-1'] } }, 'pod.running for an unknown pod');
         link.inject({ epoch, tombstone_done: { names: ['fn-77-2'] } }, 'tombstone.done for an unknown pod');
         link.inject({ epoch, tombstone_done: { names: [pod] } }, `tombstone.done for the alive pod ${pod}`);
+        const other = role === 'scheduler' ? [...ctx.chain.fromTestee.values()].find((l) => l !== link && l.current !== null) : undefined;
+        const otherSession = other?.current ?? null;
+        if (other !== undefined && otherSession !== null) {
+          const node = other.peer.slice('kubelet:'.length);
+          other.inject({ epoch: otherSession.epoch, failed: { failures: [{ name: pod, reason: 'SANDBOX_FAILED' }] } }, `pod.failed for ${pod} from ${node}, where it is not placed`);
+        }
         await ctx.sleep(700);
         const after = [...ctx.chain.fromTestee.values()].reduce((n, l) => n + l.provisionCount, 0);
         ctx.check(['REQ-CACHE-012'], after === before, `a notification that does not apply changed the testee: ${after - before} new pod(s) provisioned`);
         ctx.check(['REQ-CACHE-012'], ctx.chain.runningSandboxes().includes(pod), `${pod} must keep running`);
+        ctx.check(['REQ-CACHE-012'], current !== null && link.current === current && !current.ended, 'the testee ended the session of a link for a notification that does not apply');
+        if (other !== undefined) ctx.check(['REQ-CACHE-012'], otherSession !== null && other.current === otherSession && !otherSession.ended, `the testee ended its session with ${other.peer} for a notification about a pod placed on another node`);
       },
     },
   ];

@@ -71,6 +71,7 @@ export interface RawSession {
   readonly epoch: number;
   write(frame: UpstreamFrame): void;
   end(): void;
+  halfClose(): void;
 }
 
 /**
@@ -91,7 +92,7 @@ export async function rawSyncedSession(ctx: CaseContext, what: string): Promise<
     return null;
   }
   raw.write({ epoch, sync: {} });
-  return { stream: raw.stream, epoch, write: raw.write, end: raw.end };
+  return { stream: raw.stream, epoch, write: raw.write, end: raw.end, halfClose: raw.halfClose };
 }
 
 /** Ends a raw session and lets the upstream peer take the link back as a new incarnation. */
@@ -116,27 +117,52 @@ export function failuresIn(stream: ClientStream): Array<{ name: string; reason: 
   return failures;
 }
 
-/** The last complete snapshot received on a stream: pods (name -> phase) and tombstones. */
-export function snapshotIn(stream: ClientStream): { pods: Map<string, string>; tombstones: Set<string>; scales: Map<string, number> } | null {
-  let pods = new Map<string, string>();
-  let tombstones = new Set<string>();
-  let scales = new Map<string, number>();
+/** A pod record as a snapshot carried it. */
+export interface SnapshotRecord {
+  readonly name: string;
+  readonly function: string;
+  readonly priority: number;
+  readonly node: string;
+}
+
+export interface ReceivedSnapshot {
+  /** Alive pods: name -> phase. */
+  readonly pods: Map<string, string>;
+  readonly tombstones: Set<string>;
+  readonly scales: Map<string, number>;
+  /** The record of every pod and tombstone, by name. */
+  readonly records: Map<string, SnapshotRecord>;
+}
+
+type SnapshotFrame = {
+  snapshot?: { pods?: Array<{ record: SnapshotRecord | null; phase: string }>; tombstones?: Array<{ record: SnapshotRecord | null }>; scales?: Array<{ function: string; desired: number }>; last?: boolean };
+};
+
+/** The last complete snapshot received on a stream. */
+export function snapshotIn(stream: ClientStream): ReceivedSnapshot | null {
+  let current: ReceivedSnapshot = { pods: new Map(), tombstones: new Set(), scales: new Map(), records: new Map() };
   let complete = false;
-  for (const frame of stream.received as Array<{ snapshot?: { pods?: Array<{ record: { name: string } | null; phase: string }>; tombstones?: Array<{ record: { name: string } | null }>; scales?: Array<{ function: string; desired: number }>; last?: boolean } }>) {
+  for (const frame of stream.received as SnapshotFrame[]) {
     const s = frame.snapshot;
     if (s === undefined || s === null) continue;
     if (complete) {
-      pods = new Map();
-      tombstones = new Set();
-      scales = new Map();
+      current = { pods: new Map(), tombstones: new Set(), scales: new Map(), records: new Map() };
       complete = false;
     }
-    for (const p of s.pods ?? []) if (p.record !== null) pods.set(p.record.name, p.phase);
-    for (const t of s.tombstones ?? []) if (t.record !== null) tombstones.add(t.record.name);
-    for (const sc of s.scales ?? []) scales.set(sc.function, sc.desired);
+    for (const p of s.pods ?? []) {
+      if (p.record === null) continue;
+      current.pods.set(p.record.name, p.phase);
+      current.records.set(p.record.name, p.record);
+    }
+    for (const t of s.tombstones ?? []) {
+      if (t.record === null) continue;
+      current.tombstones.add(t.record.name);
+      current.records.set(t.record.name, t.record);
+    }
+    for (const sc of s.scales ?? []) current.scales.set(sc.function, sc.desired);
     if (s.last === true) complete = true;
   }
-  return complete ? { pods, tombstones, scales } : null;
+  return complete ? current : null;
 }
 
 export function podRecord(name: string, node: string, fn = 'fn', priority = 0): { name: string; function: string; priority: number; node: string } {

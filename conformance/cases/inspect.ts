@@ -14,7 +14,7 @@ import { everyDownstreamSynced, upstreamSynced } from './helpers.js';
 const upstreamStates = new Set(['disconnected', 'awaitingSnapshot', 'synced']);
 const downstreamStates = new Set(['idle', 'helloDeferred', 'awaitingSync', 'synced']);
 
-function getState(address: string): Promise<{ state: WireStageState | null; error: string }> {
+export function getState(address: string): Promise<{ state: WireStageState | null; error: string }> {
   const client = new InspectClient(address, grpc.credentials.createInsecure());
   return new Promise((resolve) => {
     (client as unknown as { GetState: (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: WireStageState) => void) => void }).GetState(

@@ -307,10 +307,10 @@ export const kubeletCases: readonly ConformanceCase[] = [
   {
     id: 'kubelet.out-of-order',
     roles: kubelet,
-    requirements: ['REQ-WIRE-001', 'REQ-SESS-011'],
+    requirements: ['REQ-WIRE-001', 'REQ-SESS-011', 'REQ-SESS-018'],
     title: 'Rejects frames out of session order (OUT_OF_ORDER)',
     description:
-      'Extra streams: a stream whose first frame is a Sync; a session that sends a provision before its Sync; a second Hello on one stream. Each must be rejected OUT_OF_ORDER with FAILED_PRECONDITION and nothing applied.',
+      'Extra streams: a stream whose first frame is a Sync while a session is current; after the link is cut (no session current), a stream whose first frame is a provision; a session that sends a provision before its Sync; a second Hello, with a newer epoch, on one stream. Each must be rejected OUT_OF_ORDER with FAILED_PRECONDITION and nothing applied; the second Hello must not raise the epoch: a new stream with that epoch is then accepted.',
     async run(ctx) {
       await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
       const link = upstreamLink(ctx);
@@ -318,10 +318,14 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const a = link.rawStream('sync first');
       a.write({ epoch: link.epoch + 5, sync: {} });
       await ctx.expectRejection(a.stream, 'OUT_OF_ORDER', ['REQ-WIRE-001'], 'a Sync as the first frame');
-      ctx.step('a provision before the Sync');
       link.pause();
       link.cut();
       const epoch = link.epochMax + 1;
+      ctx.step('no session current: a stream that starts with a provision');
+      const idle = link.rawStream('provision first while idle');
+      idle.write({ epoch, provision: { pods: [podRecord(foreignPod(41), 'n1')] } });
+      await ctx.expectRejection(idle.stream, 'OUT_OF_ORDER', ['REQ-WIRE-001'], 'a provision as the first frame of a stream while no session is current');
+      ctx.step('a provision before the Sync');
       const b = link.rawStream('provision before sync');
       b.write(hello(ctx, epoch));
       await ctx.waitFor(['REQ-SESS-009'], 'the snapshot', () => b.stream.snapshotDone || b.stream.ended);
@@ -333,18 +337,23 @@ export const kubeletCases: readonly ConformanceCase[] = [
       await ctx.waitFor(['REQ-SESS-009'], 'the snapshot', () => c.stream.snapshotDone || c.stream.ended);
       c.write(hello(ctx, epoch + 2));
       await ctx.expectRejection(c.stream, 'OUT_OF_ORDER', ['REQ-WIRE-001'], 'a second Hello on one stream');
+      ctx.step(`a new stream with the epoch of the rejected second Hello (${epoch + 2})`);
+      const d = link.rawStream('hello with the epoch of the rejected second hello');
+      d.write(hello(ctx, epoch + 2));
+      await ctx.waitFor(['REQ-WIRE-001', 'REQ-SESS-018'], `a snapshot for the hello of epoch ${epoch + 2}: a second Hello on a stream must not change the current epoch`, () => d.stream.snapshotDone || d.stream.ended);
+      ctx.check(['REQ-WIRE-001', 'REQ-SESS-018'], d.stream.snapshotDone, `the hello of epoch ${epoch + 2} was refused (${d.stream.rejections.map((r) => r.reason).join(', ') || 'no Rejected frame'}): the rejected second Hello raised the current epoch`);
       await restoreUpstream(ctx, null);
       const snapshot = link.current === null ? null : snapshotIn(link.current);
-      ctx.check(['REQ-SESS-011'], snapshot !== null && !snapshot.pods.has(foreignPod(40)), 'the provision sent before the Sync was applied');
+      ctx.check(['REQ-SESS-011'], snapshot !== null && !snapshot.pods.has(foreignPod(40)) && !snapshot.pods.has(foreignPod(41)), 'a provision sent before the Sync, or as the first frame of a stream, was applied');
     },
   },
   {
     id: 'kubelet.newer-hello-supersedes',
     roles: kubelet,
-    requirements: ['REQ-WIRE-007', 'REQ-SESS-006', 'REQ-SESS-018'],
+    requirements: ['REQ-WIRE-007', 'REQ-SESS-006', 'REQ-SESS-018', 'REQ-WIRE-005'],
     title: 'A newer hello ends the previous session with STALE_EPOCH',
     description:
-      'While the reference Scheduler is synced at epoch E, a second stream says Hello with E+1. The testee must answer it with a snapshot and end the stream of E with Rejected{STALE_EPOCH} (FAILED_PRECONDITION).',
+      'While the reference Scheduler is synced at epoch E, a second stream says Hello with E+1. The testee must answer it with a snapshot and end the stream of E with Rejected{STALE_EPOCH} carrying epoch E (FAILED_PRECONDITION, ErrorDetail with epoch E).',
     async run(ctx) {
       await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
       const link = upstreamLink(ctx);
@@ -355,16 +364,16 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const raw = link.rawStream('newer hello');
       raw.write(hello(ctx, old.epoch + 1));
       await ctx.waitFor(['REQ-SESS-006'], 'a snapshot for the newer hello', () => raw.stream.snapshotDone);
-      await ctx.expectRejection(old, 'STALE_EPOCH', ['REQ-WIRE-007'], `the superseded session of epoch ${describeEpoch(old.epoch)}`);
-      await restoreUpstream(ctx, { stream: raw.stream, epoch: old.epoch + 1, write: raw.write, end: raw.end });
+      await ctx.expectRejection(old, 'STALE_EPOCH', ['REQ-WIRE-007'], `the superseded session of epoch ${describeEpoch(old.epoch)}`, 3_000, old.epoch);
+      await restoreUpstream(ctx, { stream: raw.stream, epoch: old.epoch + 1, write: raw.write, end: raw.end, halfClose: raw.halfClose });
     },
   },
   {
     id: 'kubelet.link-cut',
     roles: kubelet,
-    requirements: ['REQ-FAIL-004', 'REQ-SESS-018', 'REQ-SESS-009', 'REQ-SESS-015'],
+    requirements: ['REQ-FAIL-004', 'REQ-SESS-018', 'REQ-SESS-009', 'REQ-SESS-015', 'REQ-POD-007'],
     title: 'Keeps its pods across a link cut and reports them in the next snapshot',
-    description: 'Two pods run; the link is cut; the Scheduler reconnects with a newer epoch. The snapshot must list both pods running, and nothing must be rolled back.',
+    description: 'Two pods run; the link is cut; the Scheduler reconnects with a newer epoch. The snapshot must list both pods running, each record with node n1 (the record as provisioned), and nothing must be rolled back.',
     async run(ctx) {
       await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
       ctx.chain.scale('fn', 2);
@@ -377,6 +386,8 @@ export const kubeletCases: readonly ConformanceCase[] = [
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
       const snapshot = link.current === null ? null : snapshotIn(link.current);
       ctx.check(['REQ-SESS-009', 'REQ-FAIL-004'], snapshot !== null && before.every((p) => snapshot.pods.get(p) === 'RUNNING'), `the snapshot after the cut must list ${before.join(', ')} running`);
+      const nodes = before.map((p) => `${p}@${snapshot?.records.get(p)?.node ?? '?'}`);
+      ctx.check(['REQ-POD-007'], snapshot !== null && before.every((p) => snapshot.records.get(p)?.node === 'n1'), `every record of the Kubelet's snapshot must carry its node n1, got ${nodes.join(', ')}`);
       ctx.check(['REQ-FAIL-004'], podsIn(ctx, scheduler, 'running', 'n1').join() === before.join(), 'the pods must still be running at the Scheduler after the resync');
     },
   },

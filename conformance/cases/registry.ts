@@ -6,14 +6,21 @@ import { deploymentCases } from './deployment.js';
 import { inspectCases } from './inspect.js';
 import { wholeChainCases } from './whole-chain.js';
 import { kubeletCases } from './kubelet.js';
+import { kubeletSettledCases } from './kubelet-settled.js';
+import { kubeletHoleCases } from './kubelet-holes.js';
+import { replicaSetHoleCases, schedulerHoleCases } from './scheduler-holes.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 import { undecodableFrameCases } from './undecodable.js';
 
 export const allCases: readonly ConformanceCase[] = [
   ...kubeletCases,
+  ...kubeletSettledCases,
+  ...kubeletHoleCases,
   ...schedulerCases,
+  ...schedulerHoleCases,
   ...replicaSetCases,
+  ...replicaSetHoleCases,
   ...deploymentCases,
   ...autoscalerCases,
   ...inspectCases,

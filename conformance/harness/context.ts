@@ -8,11 +8,17 @@ import type { Role, StageId } from '../../machines/index.js';
 import { statusOfReason, type ErrorReason } from '../../runtime/wire/errors.js';
 import { ScalerClient } from '../../runtime/wire/proto.js';
 import type { LaunchConfig } from '../../runtime/launch-config.js';
-import { outcomeOf, type ClientStream, type ServerStream } from './links.js';
+import { outcomeOf, type ClientStream, type ServerStream, type StreamOutcome } from './links.js';
 import type { PeerChain } from './peer-chain.js';
 import type { RunLog } from './run-log.js';
 import type { SeededRandom as Random } from '../../simulator/random.js';
-import type { TesteeProcess } from './launch.js';
+import { stopMsMax, type TesteeProcess } from './launch.js';
+
+/** How a violation of the launch contract's stop rule is named (spec/11, launch contract item 5: stop within 5 s of SIGTERM). */
+/** Terminations during one timed-out wait from which the wait's message calls it churn. */
+const churnRecordsMin = 10;
+
+export const launchContractStop = 'LAUNCH-STOP (spec/11 launch contract 5)';
 
 /** A case that cannot run in this mode (e.g. it restarts the testee under --attach). */
 export class CaseSkipped extends Error {
@@ -47,13 +53,33 @@ export class CaseContext {
   /** Polls `predicate` until it holds; after `timeoutMs` records a violation of `requirements` saying what was awaited. */
   async waitFor(requirements: readonly string[], what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    const since = this.log.entries.length;
     while (Date.now() < deadline) {
       if (predicate()) return true;
       await this.sleep(10);
     }
     if (predicate()) return true;
-    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}`);
+    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}${this.activitySince(since)}`);
     return false;
+  }
+
+  /**
+   * What the testee sent since log entry `since`, by kind and record count, so that a wait
+   * that timed out points at what the testee did instead: nothing, or endless churn
+   * (terminations and preemptions that never stop).
+   */
+  private activitySince(since: number): string {
+    const counts = new Map<string, number>();
+    for (const e of this.log.entries.slice(since)) {
+      if (e.kind !== 'frame' || e.from !== this.stage) continue;
+      const body = e.summary.split(' ')[0] ?? '?';
+      const list = /\[(.*)\]/.exec(e.summary)?.[1]?.trim() ?? '';
+      counts.set(body, (counts.get(body) ?? 0) + (list === '' ? 1 : list.split(/\s+/).length));
+    }
+    if (counts.size === 0) return '; meanwhile the testee sent nothing';
+    const sent = [...counts].map(([body, n]) => `${body} x${n}`).join(', ');
+    const terminations = (counts.get('tombstone') ?? 0) + (counts.get('preempted') ?? 0);
+    return terminations >= churnRecordsMin ? `; meanwhile the testee kept terminating pods, endless churn (${sent})` : `; meanwhile the testee sent ${sent}`;
   }
 
   /** Whether `predicate` holds during the whole of `ms` (checked every 10 ms); a violation of `requirements` the first time it does not. */
@@ -88,6 +114,19 @@ export class CaseContext {
     this.log.add({ kind: 'note', from: 'suite', to: this.stage, summary: 'the testee is ready again' });
   }
 
+  /** SIGTERM to the testee, which must stop within 5 s (spec/11 launch contract 5; SIGKILL after that), then the same command again; waits for readiness. */
+  async stopAndStartTestee(requirements: readonly string[]): Promise<void> {
+    const testee = this.requireProcess();
+    this.log.add({ kind: 'fault', from: 'suite', to: this.stage, summary: 'SIGTERM to the testee (an orderly stop), then a start' });
+    const started = Date.now();
+    const stopped = await testee.stopCompletely();
+    this.check([...requirements, launchContractStop], stopped, `the testee did not stop within ${stopMsMax / 1000} s of SIGTERM and was killed with SIGKILL`);
+    this.log.add({ kind: 'note', from: 'suite', to: this.stage, summary: `the testee stopped ${stopped ? `after ${Date.now() - started} ms` : '(killed)'}` });
+    for (const server of this.chain.fromTestee.values()) server.testeeRestarted = true;
+    await testee.start();
+    this.log.add({ kind: 'note', from: 'suite', to: this.stage, summary: 'the testee is ready again' });
+  }
+
   /** A new desired count: Scaler.SetScale at a testee Autoscaler, else at the Autoscaler peer. */
   async scale(fn: string, desired: number): Promise<void> {
     if (this.role !== 'autoscaler') return this.chain.scale(fn, desired);
@@ -97,11 +136,16 @@ export class CaseContext {
     this.check(['REQ-SCALE-001'], outcome.code === grpc.status.OK, `Scaler.SetScale ${fn}=${desired} failed: ${grpc.status[outcome.code]} ${outcome.details}`);
   }
 
-  /** Waits for a stream to end with `reason`: a Rejected frame with it (REQ-WIRE-005) and its gRPC status (REQ-WIRE-006). */
-  async expectRejection(stream: ClientStream | ServerStream, reason: ErrorReason, requirements: readonly string[], what: string, timeoutMs = 3_000): Promise<boolean> {
+  /**
+   * Waits for a stream to end with `reason`: a Rejected frame with it (REQ-WIRE-005), its gRPC
+   * status (REQ-WIRE-006), and the status's ErrorDetail with the same reason and epoch (10
+   * §Errors). `epoch`, when given, is the epoch the Rejected frame must carry.
+   */
+  async expectRejection(stream: ClientStream | ServerStream, reason: ErrorReason, requirements: readonly string[], what: string, timeoutMs = 3_000, epoch?: number): Promise<boolean> {
     const outcome = await outcomeOf(stream, timeoutMs);
     if (outcome === null) {
-      this.log.violation(requirements, `${what}: the testee did not end the stream within ${timeoutMs / 1000} s (expected ${reason})`);
+      const accepted = 'snapshotDone' in stream && stream.snapshotDone;
+      this.log.violation(requirements, `${what}: ${accepted ? 'the testee accepted it and answered with a snapshot' : `the testee did not end the stream within ${timeoutMs / 1000} s`} (expected ${reason})`);
       return false;
     }
     const rejected = stream.rejections.map((r) => r.reason);
@@ -118,7 +162,24 @@ export class CaseContext {
       ok = false;
       this.log.violation(['REQ-WIRE-005', 'REQ-WIRE-006'], `${what}: the stream ended with gRPC status ${grpc.status[outcome.code]}, expected ${grpc.status[code]} for ${reason}`);
     }
-    return ok;
+    const frame = stream.rejections.find((r) => r.reason === reason);
+    if (frame !== undefined && epoch !== undefined && frame.epoch !== epoch) {
+      ok = false;
+      this.log.violation(['REQ-WIRE-005'], `${what}: the Rejected frame carries epoch ${frame.epoch}, expected ${epoch}`);
+    }
+    return this.checkErrorDetail(outcome, frame, reason, what) && ok;
+  }
+
+  /** The ErrorDetail a rejection's status must carry in `grpc-status-details-bin` (REQ-WIRE-005, 10 §Errors), matching its Rejected frame. */
+  private checkErrorDetail(outcome: StreamOutcome, frame: { reason: string; epoch: number } | undefined, reason: ErrorReason, what: string): boolean {
+    const detail = outcome.errorDetail ?? null;
+    if (detail === null)
+      return this.check(['REQ-WIRE-005'], false, `${what}: the status carries no kubedirect.v1.ErrorDetail in its grpc-status-details-bin trailer (a google.rpc.Status, spec/google/rpc/status.proto)`);
+    const problems: string[] = [];
+    if (detail.reason !== reason) problems.push(`reason ${detail.reason}, expected ${reason}`);
+    if (frame !== undefined && detail.epoch !== frame.epoch) problems.push(`epoch ${detail.epoch}, but the Rejected frame says ${frame.epoch}`);
+    if (detail.message !== outcome.details) problems.push(`message "${detail.message}", but the status message is "${outcome.details}"`);
+    return this.check(['REQ-WIRE-005'], problems.length === 0, `${what}: the ErrorDetail has ${problems.join('; ')}`);
   }
 }
 

@@ -114,10 +114,10 @@ export class TesteeProcess {
     await this.exited;
   }
 
-  /** SIGTERM, then SIGKILL after stopMsMax. */
-  async stop(): Promise<void> {
+  /** SIGTERM, then SIGKILL after stopMsMax. True when the testee stopped by itself in time (or was not running), false when it had to be killed. */
+  async stop(): Promise<boolean> {
     const child = this.child;
-    if (child === null || !this.running) return;
+    if (child === null || !this.running) return true;
     try {
       process.kill(-(child.pid ?? 0), 'SIGTERM');
     } catch {
@@ -127,6 +127,37 @@ export class TesteeProcess {
     if (!stopped) {
       this.notes.push(`the testee did not stop within ${stopMsMax / 1000} s of SIGTERM and was killed`);
       await this.kill();
+    }
+    return stopped;
+  }
+
+  /**
+   * SIGTERM, then waits until the process has exited and its port is closed (the shell
+   * may exit before the program it started); SIGKILL to the whole group once stopMsMax
+   * has passed. True when the testee stopped in time by itself.
+   */
+  async stopCompletely(): Promise<boolean> {
+    const started = Date.now();
+    let inTime = await this.stop();
+    while (inTime && (await portAccepts(this.options.launch.listen))) {
+      if (Date.now() - started >= stopMsMax) {
+        inTime = false;
+        this.killGroup();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return inTime;
+  }
+
+  /** SIGKILL to the testee's whole process group, even when the shell that started it has already exited. */
+  killGroup(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // the group is gone
     }
   }
 
@@ -145,8 +176,8 @@ export class TesteeProcess {
   }
 }
 
-/** Whether something listens on host:port (a cheap probe before the gRPC health check). */
-function portAccepts(address: string): Promise<boolean> {
+/** Whether something listens on host:port (a cheap probe before the gRPC health check; after a stop, whether the testee left its port open). */
+export function portAccepts(address: string): Promise<boolean> {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));

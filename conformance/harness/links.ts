@@ -10,8 +10,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, roleOf, type DownMessage, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
 import { frameBytesMax, protocolVersion, rejectionMessageLengthMax } from '../../spec/limits.js';
-import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler, type LinkContext } from '../../runtime/wire/codec.js';
-import { errorReasons, rejection, statusOf, type Rejection } from '../../runtime/wire/errors.js';
+import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler, validEpoch, type LinkContext } from '../../runtime/wire/codec.js';
+import { errorDetailOfStatus, errorReasons, rejection, statusOf, type Rejection } from '../../runtime/wire/errors.js';
+import type { RpcStatusDetail } from '../../runtime/wire/status-details.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../../runtime/wire/proto.js';
 import type { PeerChain } from './peer-chain.js';
 import { epochText, summarizeFrame, type LogEntry } from './run-log.js';
@@ -33,6 +34,8 @@ export function requirementsOfInvalidFrame(r: Rejection): string[] {
 export interface StreamOutcome {
   readonly code: grpc.status;
   readonly details: string;
+  /** The ErrorDetail of the status's `grpc-status-details-bin` trailer, when it carries one that decodes (10 §Errors). */
+  readonly errorDetail?: RpcStatusDetail | null;
 }
 
 interface StreamBase {
@@ -166,8 +169,8 @@ export class ClientLinkToTestee {
     };
     this.streams.push(stream);
     call.on('data', (frame: DownstreamFrame) => this.onFrame(stream, frame));
-    call.on('status', (s: grpc.StatusObject) => this.onEnd(stream, { code: s.code, details: s.details }));
-    call.on('error', (e: grpc.ServiceError) => this.onEnd(stream, { code: e.code, details: e.details }));
+    call.on('status', (s: grpc.StatusObject) => this.onEnd(stream, { code: s.code, details: s.details, errorDetail: errorDetailOfStatus(s) }));
+    call.on('error', (e: grpc.ServiceError) => this.onEnd(stream, { code: e.code, details: e.details, errorDetail: errorDetailOfStatus(e) }));
     return stream;
   }
 
@@ -217,14 +220,15 @@ export class ClientLinkToTestee {
   }
 
   /** Opens an extra stream that no peer machine owns, for crafted frames. */
-  rawStream(what: string): { stream: ClientStream; write: (frame: UpstreamFrame) => void; writeBytes: (bytes: Buffer) => void; end: () => void } {
+  rawStream(what: string): { stream: ClientStream; write: (frame: UpstreamFrame) => void; writeBytes: (bytes: Buffer) => void; end: () => void; halfClose: () => void } {
     const stream = this.openStream(true);
     this.chain.log.add({ kind: 'fault', from: 'suite', to: this.testee, link: this.link, stream: stream.id, summary: `raw stream: ${what}` });
     return {
       stream,
       write: (frame) => {
         if (stream.ended) return;
-        if (stream.epoch === 0 && frame.hello !== undefined && typeof frame.epoch === 'number') stream.epoch = frame.epoch;
+        // Only a valid epoch names a session: a crafted hello with epoch 0 or above epochMax does not count in epochMax.
+        if (stream.epoch === 0 && frame.hello !== undefined && validEpoch(frame.epoch)) stream.epoch = frame.epoch;
         this.write(stream, frame, ' (raw)');
       },
       writeBytes: (bytes) => {
@@ -234,6 +238,10 @@ export class ClientLinkToTestee {
       },
       end: () => {
         if (!stream.ended) stream.call.cancel();
+      },
+      halfClose: () => {
+        this.chain.log.add({ kind: 'fault', from: 'suite', to: this.testee, link: this.link, stream: stream.id, summary: 'half-close (the suite ends its sending side)' });
+        if (!stream.ended) stream.call.end();
       },
     };
   }

@@ -64,6 +64,9 @@ interface NodeSandboxes {
   /** While true, kills are not carried out (a slow sandbox runtime). */
   holdKills: boolean;
   heldKills: string[];
+  /** While true, sandbox starts do not complete (a slow sandbox runtime); released by holdStarts(node, false). */
+  holdStarts: boolean;
+  heldStarts: string[];
   /** Pod names whose start fails. */
   readonly failStarts: Set<string>;
   /** How many of the next sandbox starts fail (a sandbox runtime that breaks). */
@@ -93,7 +96,7 @@ export class PeerChain {
     for (const stage of stagesOf(chain)) {
       if (stage === testee) continue;
       this.incarnations.set(stage, options.incarnationBase ?? 1);
-      if (roleOf(stage) === 'kubelet') this.nodes.set(nodeOfKubelet(stage), { sandboxes: new Map(), holdKills: false, heldKills: [], failStarts: new Set(), failNext: 0 });
+      if (roleOf(stage) === 'kubelet') this.nodes.set(nodeOfKubelet(stage), { sandboxes: new Map(), holdKills: false, heldKills: [], holdStarts: false, heldStarts: [], failStarts: new Set(), failNext: 0 });
       this.states.set(stage, this.boot(stage));
     }
     for (const link of linksOf(chain)) {
@@ -242,6 +245,14 @@ export class PeerChain {
     const node = this.nodes.get(nodeOfKubelet(stage));
     if (node === undefined) return;
     node.sandboxes.set(pod.name, { record: pod, state: 'starting' });
+    if (node.holdStarts) {
+      node.heldStarts.push(pod.name);
+      return;
+    }
+    this.finishStart(stage, node, pod);
+  }
+
+  private finishStart(stage: StageId, node: NodeSandboxes, pod: PodRecord): void {
     this.later(this.options.sandbox.startDelayMs, () => {
       const sandbox = node.sandboxes.get(pod.name);
       if (sandbox?.state !== 'starting') return;
@@ -275,6 +286,18 @@ export class PeerChain {
       node.sandboxes.delete(pod);
       this.deliver(stage, { type: 'sandbox.killed', pod });
     });
+  }
+
+  /** Holds (or releases, completing the held starts) the starts of a Kubelet peer's sandboxes. */
+  holdStarts(node: string, hold: boolean): void {
+    const n = this.nodes.get(node);
+    if (n === undefined) throw new Error(`no Kubelet peer for node ${node}`);
+    n.holdStarts = hold;
+    if (hold) return;
+    for (const name of n.heldStarts.splice(0)) {
+      const sandbox = n.sandboxes.get(name);
+      if (sandbox !== undefined) this.finishStart(kubeletId(node), n, sandbox.record);
+    }
   }
 
   /** Holds (or releases, carrying out the held kills) the kills of a Kubelet peer's sandboxes. */

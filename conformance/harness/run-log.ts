@@ -27,8 +27,10 @@ export interface Violation {
   readonly step: number;
   readonly stepName: string;
   readonly message: string;
-  /** The log entry of the offending frame, when one is to blame. */
+  /** The log entry of the offending frame, when one is to blame (the first, when the violation repeated). */
   readonly entry?: LogEntry;
+  /** How many times this violation (same requirements, same message) happened; one line in the report, not one per time. */
+  count: number;
 }
 
 export class RunLog {
@@ -56,9 +58,21 @@ export class RunLog {
     return full;
   }
 
+  /**
+   * Records a violation. With the offending frame's entry it is attributed to the step in
+   * which that frame arrived (a check made later still blames the step of the frame that
+   * broke the rule). A violation equal to an earlier one (same requirements and message) is
+   * counted on the first, not repeated.
+   */
   violation(requirements: readonly string[], message: string, entry?: LogEntry): void {
-    this.violations.push({ requirements, step: this.step, stepName: this.stepName, message, ...(entry === undefined ? {} : { entry }) });
     this.add({ kind: 'note', from: 'suite', to: 'suite', summary: `VIOLATION ${requirements.join(', ')}: ${message}` });
+    const same = this.violations.find((v) => v.message === message && v.requirements.join() === requirements.join());
+    if (same !== undefined) {
+      same.count += 1;
+      return;
+    }
+    const step = entry?.step ?? this.step;
+    this.violations.push({ requirements, step, stepName: this.steps[step] ?? this.stepName, message, count: 1, ...(entry === undefined ? {} : { entry }) });
   }
 
   ndjson(): string {

@@ -10,7 +10,8 @@ import { kubeletId, linkEnds, linksOf, roleOf, type ChainConfig, type Role, type
 import type { LaunchConfig, LaunchPeer } from '../../runtime/launch-config.js';
 import { defaultChain, levelOf, type CaseLevel, type ConformanceCase } from '../cases/case.js';
 import { CaseContext, CaseSkipped } from './context.js';
-import { HarnessError, TesteeProcess } from './launch.js';
+import { HarnessError, portAccepts, stopMsMax, TesteeProcess } from './launch.js';
+import { launchContractStop } from './context.js';
 import { PeerChain } from './peer-chain.js';
 import { freePort } from './ports.js';
 import { SeededRandom as Random } from '../../simulator/random.js';
@@ -99,6 +100,8 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
   const participants = new Set<string>();
   let testee: TesteeProcess | null = null;
   let chain: PeerChain | null = null;
+  let keepScratch = false;
+  let launchListen: string | null = null;
   const finish = (status: CaseStatus, extra: Partial<CaseResult> = {}): CaseRun => ({
     result: { ...base, status, durationMs: Date.now() - started, violations: log.violations, ...extra },
     log,
@@ -109,6 +112,7 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
     if (options.testee.kind === 'attach' && (c.chain !== undefined || c.sandbox !== undefined || c.setup !== undefined))
       return finish('skipped', { reason: 'needs its own configuration or a fresh start of the testee, which --attach cannot give' });
     const listen = options.testee.kind === 'attach' ? options.testee.address : `127.0.0.1:${await freePort()}`;
+    if (options.testee.kind === 'command') launchListen = listen;
     const peerAddresses: Record<StageId, string> = {};
     const peerOf = (s: StageId): LaunchPeer => ({ stage: s, role: roleOf(s), address: peerAddresses[s] ?? '' });
     let upstream: StageId | null = null;
@@ -146,6 +150,7 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
     chain.connectTestee();
     const ctx = new CaseContext(role, stage, launch, chain, log, random, testee);
     await withTimeout(c.run(ctx), c.timeoutMs ?? caseTimeoutMsDefault, `case ${c.id}`);
+    if (testee !== null) keepScratch = !(await stopAndCheck(testee, listen, log));
     const failed = log.violations.length > 0;
     return finish(failed ? 'failed' : 'passed', failed && testee !== null ? { stderrTail: testee.stderrTail(30) } : {});
   } catch (error) {
@@ -158,8 +163,10 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
     return finish('error', { reason: message });
   } finally {
     await chain?.stop().catch(() => undefined);
-    await testee?.stop().catch(() => undefined);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    await testee?.stopCompletely().catch(() => undefined);
+    // Never delete the data directory of a testee that may still run (its port still open after the stop).
+    if (testee !== null && launchListen !== null && !keepScratch) keepScratch = await portAccepts(launchListen);
+    for (let attempt = 0; attempt < 3 && !keepScratch; attempt++) {
       try {
         rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
         break;
@@ -169,6 +176,23 @@ export async function runCase(c: ConformanceCase, options: RunCaseOptions): Prom
       }
     }
   }
+}
+
+/**
+ * The end of a case: SIGTERM to the testee, which must exit within 5 s (launch contract 5;
+ * SIGKILL after that, reported as a failure), and must not leave its port open. Returns
+ * whether the testee is gone, so that its scratch directory may be deleted.
+ */
+async function stopAndCheck(testee: TesteeProcess, listen: string, log: RunLog): Promise<boolean> {
+  log.beginStep('stop the testee (SIGTERM)');
+  const started = Date.now();
+  const inTime = await testee.stopCompletely();
+  log.add({ kind: 'note', from: 'suite', to: 'testee', summary: inTime ? `the testee stopped ${Date.now() - started} ms after SIGTERM` : 'the testee was killed with SIGKILL' });
+  if (!inTime) log.violation([launchContractStop], `the testee did not stop within ${stopMsMax / 1000} s of SIGTERM (its process exited and its port ${listen} closed) and was killed with SIGKILL`);
+  let open = await portAccepts(listen);
+  for (const deadline = Date.now() + 1_000; open && Date.now() < deadline; open = await portAccepts(listen)) await new Promise((r) => setTimeout(r, 50));
+  if (open) log.violation([launchContractStop], `${listen} still accepts connections after SIGKILL of the testee's process group: a process the testee started outside its group still runs; its scratch directory is left in place`);
+  return !open;
 }
 
 /** With --attach, the suite's peers listen on the ports after the testee's (testee port + 1, + 2, ...). */

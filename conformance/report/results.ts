@@ -71,7 +71,7 @@ export function junitXml(results: Results): string {
     else if (c.status === 'failed' && !c.expectedToFail)
       lines.push(
         `      <failure message="${xml(c.violations[0] === undefined ? 'failed' : `${c.violations[0].requirements.join(', ')}: ${c.violations[0].message}`)}">${xml(
-          c.violations.map((v) => `${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${v.entry === undefined ? '' : `\n  message: ${v.entry.summary}`}`).join('\n'),
+          c.violations.map((v) => `${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${v.count > 1 ? ` (${v.count} times)` : ''}${v.entry === undefined ? '' : `\n  message: ${v.entry.summary}`}`).join('\n'),
         )}</failure>`,
       );
     else if (c.expectedToFail && c.status === 'passed') lines.push('      <failure message="listed as an expected failure, but passed (strict expected failures)"/>');

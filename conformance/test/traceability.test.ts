@@ -6,7 +6,7 @@ import { requirements } from '../../spec/requirements.js';
 import { roles } from '../../machines/index.js';
 import { allCases } from '../cases/registry.js';
 import { levelOf } from '../cases/case.js';
-import { indexMarkdown } from '../index-markdown.js';
+import { caseCountsMarkdown, indexMarkdown } from '../index-markdown.js';
 import { notObservable } from '../not-observable.js';
 
 const byId = new Map(requirements.map((r) => [r.id, r]));
@@ -51,6 +51,11 @@ describe('conformance traceability', () => {
 
   it('derives the level from the requirements: required only when all are MUST', () => {
     for (const c of allCases) expect(levelOf(c)).toBe(c.requirements.every((id) => byId.get(id)?.level === 'MUST') ? 'required' : 'recommended');
+  });
+
+  it('keeps the case counts of conformance/README.md generated from the cases (npm run conformance:index)', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    expect(readme).toContain(`<!-- case-counts -->${caseCountsMarkdown()}<!-- /case-counts -->`);
   });
 
   it('keeps conformance/INDEX.md generated from the cases (npm run conformance:index)', () => {

@@ -533,6 +533,9 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   for (const asset of ['site.css', 'site.js', 'favicon.svg']) copyFileSync(join(repositoryRoot, 'docs', 'assets', asset), join(outDir, 'assets', asset));
   await writeMermaidBundle(join(outDir, 'assets', 'mermaid.min.js'));
   copyFileSync(join(repositoryRoot, 'spec', 'kubedirect.proto'), join(outDir, 'spec', 'kubedirect.proto'));
+  // google.rpc.Status, which carries a rejection's ErrorDetail (spec 10 §Errors): linked from the spec as spec/google/rpc/status.proto.
+  mkdirSync(join(outDir, 'spec', 'google', 'rpc'), { recursive: true });
+  copyFileSync(join(repositoryRoot, 'spec', 'google', 'rpc', 'status.proto'), join(outDir, 'spec', 'google', 'rpc', 'status.proto'));
 
   return {
     outDir,

@@ -26,12 +26,13 @@ describe('figures quoted in the READMEs', () => {
       }
       const readme = join(copy, 'conformance/README.md');
       const kubelet = casesForRole('kubelet').length;
-      writeFileSync(readme, readFileSync(readme, 'utf8').replace(`Profiles: Kubelet (${kubelet} cases)`, `Profiles: Kubelet (${kubelet - 1} cases)`));
-      expect(readmeFigureProblems(copy)).toEqual([`conformance/README.md: cases of the Kubelet profile quoted as ${kubelet - 1}, the code has ${kubelet} (npm run docs:figures)`]);
+      const sample = `role kubelet (kubelet:n1), testee command, ${kubelet} case(s)`;
+      writeFileSync(readme, readFileSync(readme, 'utf8').replace(sample, `role kubelet (kubelet:n1), testee command, ${kubelet - 1} case(s)`));
+      expect(readmeFigureProblems(copy)).toEqual([`conformance/README.md: cases in the sample output quoted as ${kubelet - 1}, the code has ${kubelet} (npm run docs:figures)`]);
       expect(updateReadmeFigures(copy)).toEqual(['conformance/README.md']);
       expect(readmeFigureProblems(copy)).toEqual([]);
-      writeFileSync(readme, readFileSync(readme, 'utf8').replace('Profiles: Kubelet', 'Profiles are: Kubelet'));
-      expect(readmeFigureProblems(copy)[0]).toContain('the sentence quoting cases of the Kubelet profile is gone');
+      writeFileSync(readme, readFileSync(readme, 'utf8').replace(sample, 'role kubelet, testee command'));
+      expect(readmeFigureProblems(copy)[0]).toContain('the sentence quoting cases in the sample output is gone');
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }

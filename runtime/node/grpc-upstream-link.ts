@@ -163,6 +163,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
   /** Applies one received frame; a generator that yields after each record delivered (runs in the session's ReceiveQueue). */
   private *onFrame(session: ServerSession, frame: UpstreamFrame): Generator<void, void, void> {
     if (session.ended || this.port.stopped) return;
+    // A rejection names the rejected frame's epoch only when it is one; else 0, which is never an epoch (REQ-WIRE-005, REQ-WIRE-013).
     const epoch = reportedEpochOf(frame?.epoch);
     const bytes = typeof frame === 'object' && frame !== null ? receivedFrameBytes.get(frame) : undefined;
     if (bytes !== undefined && bytes > this.flow.frameBytesMax)

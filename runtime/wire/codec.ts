@@ -67,12 +67,12 @@ export function validEpoch(epoch: unknown): epoch is number {
 
 /**
  * The epoch a rejection reports for a frame (its Rejected frame, its ErrorDetail, the
- * log and Inspect; REQ-WIRE-013): the frame's epoch when it is an integer from 0 to
- * 2^53 - 1, which the wire, the ErrorDetail and a JavaScript number all carry exactly;
- * else 0, proto3's "no epoch" (such a frame is MALFORMED, and its message says what came).
+ * log and Inspect; REQ-WIRE-005, REQ-WIRE-013): the frame's epoch when it is a valid
+ * epoch (1 to epochMax); else 0, proto3's "no epoch", which is never an epoch (such a
+ * frame is MALFORMED, and its message says what came).
  */
 export function reportedEpochOf(epoch: unknown): number {
-  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
+  return validEpoch(epoch) ? epoch : 0;
 }
 
 // ---------------------------------------------------------------------------

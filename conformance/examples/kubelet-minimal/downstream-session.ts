@@ -8,6 +8,8 @@
  * pods from the sandbox inventory), so `helloDeferred` is never entered here.
  */
 
+import { faultOn } from './faults.js';
+
 export type DownstreamSessionState = 'idle' | 'awaitingSync' | 'synced';
 
 export type SessionVerdict = 'apply' | 'stale-epoch' | 'out-of-order';
@@ -45,7 +47,9 @@ export class DownstreamSession {
 
   /** `link.lost`: only the current session's counts; `currentEpoch` is kept (REQ-SESS-018). */
   linkLost(epoch: number): void {
-    if (this.isCurrent(epoch)) this.state = 'idle';
+    if (!this.isCurrent(epoch)) return;
+    this.state = 'idle';
+    if (faultOn('link-lost-resets-epoch')) this.currentEpoch = 0;
   }
 
   /** Notifications go up only once the current session's snapshot is out (REQ-SESS-013). */

@@ -5,6 +5,7 @@
  * fencing and session rules (downstream-session.ts), hands records to the Kubelet, and
  * sends the snapshot, the notifications and the rejections.
  */
+import { faultOn } from './faults.js';
 import type * as grpc from '@grpc/grpc-js';
 import { batchRecordsMax } from '../../../spec/limits.js';
 import { DownstreamSession } from './downstream-session.js';
@@ -23,6 +24,8 @@ interface Stream {
   readonly call: SessionCall;
   epoch: number | null;
   open: boolean;
+  /** Frames received after this stream's `session.sync`, null before it (only the test faults read it: faults.ts). */
+  framesAfterSync: number | null;
 }
 
 export interface LinkState {
@@ -52,7 +55,7 @@ export class LinkServer {
 
   /** The `Link.Session` handler. */
   readonly handle = (call: SessionCall): void => {
-    const stream: Stream = { call, epoch: null, open: true };
+    const stream: Stream = { call, epoch: null, open: true, framesAfterSync: null };
     call.on('data', (received: ReceivedFrame) => this.receive(stream, received));
     call.on('end', () => {
       // The upstream half-closed: the session is over; close our half too.
@@ -126,9 +129,15 @@ export class LinkServer {
     if (verdict === 'out-of-order') {
       return this.reject(stream, rejection('OUT_OF_ORDER', frame.epoch, `${frame.kind} is not allowed before session.sync or after it`));
     }
+    const firstAfterSync = stream.framesAfterSync === 0;
     if (frame.kind === 'sync') {
+      stream.framesAfterSync = 0;
       this.log('session.sync', { epoch: frame.epoch });
       return;
+    }
+    if (stream.framesAfterSync !== null) stream.framesAfterSync += 1;
+    if (firstAfterSync && frame.kind === 'pod.tombstone' && faultOn('round-2-tombstones-not-killed')) {
+      return this.notify(frame.tombstones.map(({ name }) => ({ kind: 'tombstone.done', name })));
     }
     this.notify(this.kubelet.apply(sandboxEvents(frame)));
   }
@@ -138,7 +147,8 @@ export class LinkServer {
     this.log('session.rejected', { link: this.linkId, epoch: rejection.epoch, reason: rejection.reason, message: JSON.stringify(rejection.message) });
     this.lastRejection = rejection;
     stream.call.write(rejectedFrame(rejection));
-    stream.call.emit('error', rejectionStatus(rejection, this.linkId));
+    const status = rejectionStatus(rejection, this.linkId);
+    stream.call.emit('error', faultOn('no-error-detail') ? { code: status.code, details: status.details } : status);
     this.lost(stream);
   }
 

@@ -8,6 +8,7 @@
  * (REQ-SESS-013); this file does not know about sessions.
  */
 import { stagePodsMax } from '../../../spec/limits.js';
+import { faultOn } from './faults.js';
 
 export type SandboxState = 'starting' | 'running' | 'killing';
 export type TombstoneOrigin = 'replicaset' | 'scheduler';
@@ -70,6 +71,7 @@ export class SandboxMachine {
       this.sandboxes.set(sandbox.record.name, sandbox);
       if (sandbox.state === 'killing') {
         if (sandbox.origin === null) throw new Error(`inventory: ${sandbox.record.name} is being killed without an origin`);
+        if (faultOn('no-rekill-at-boot')) continue;
         effects.push({ kind: 'sandbox.kill', record: sandbox.record, origin: sandbox.origin });
       }
     }
@@ -79,7 +81,7 @@ export class SandboxMachine {
   apply(event: SandboxEvent): SandboxEffect[] {
     const effects = this.transition(event);
     // Fail-stop assertion (REQ-FAIL-008): admission never lets the node overflow.
-    if (event.kind === 'pod.provision' && this.sandboxes.size > this.capacity) {
+    if (event.kind === 'pod.provision' && this.sandboxes.size > this.capacity && !faultOn('capacity-ignores-killing')) {
       throw new Error(`INV-CAPACITY broken: ${this.sandboxes.size} sandboxes held, capacity ${this.capacity}`);
     }
     return effects;
@@ -136,8 +138,13 @@ export class SandboxMachine {
       return [up({ kind: 'pod.failed', name: record.name, reason: 'sandbox-failed' })];
     }
     // Admission (REQ-POD-012): sandboxes starting, running and being killed all count.
-    if (this.sandboxes.size >= this.capacity) {
+    const held = faultOn('capacity-ignores-killing') ? [...this.sandboxes.values()].filter((s) => s.state !== 'killing').length : this.sandboxes.size;
+    if (held >= this.capacity) {
       return [up({ kind: 'pod.failed', name: record.name, reason: 'capacity-exceeded' })];
+    }
+    if (faultOn('running-before-started')) {
+      this.sandboxes.set(record.name, { record, state: 'running', origin: null });
+      return [{ kind: 'sandbox.start', record }, up({ kind: 'pod.running', name: record.name })];
     }
     this.sandboxes.set(record.name, { record, state: 'starting', origin: null });
     return [{ kind: 'sandbox.start', record }];

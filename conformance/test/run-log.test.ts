@@ -1,0 +1,56 @@
+/** How the suite reports violations: grouped when repeated, blamed on the step of the offending frame, and a timed-out wait says what the testee did instead. */
+import { describe, expect, it } from 'vitest';
+import { CaseContext } from '../harness/context.js';
+import { RunLog } from '../harness/run-log.js';
+import { SeededRandom } from '../../simulator/random.js';
+
+function contextOf(log: RunLog): CaseContext {
+  return new CaseContext('scheduler', 'scheduler', {} as never, {} as never, log, new SeededRandom(1), null);
+}
+
+describe('RunLog violations', () => {
+  it('groups a repeated violation into one with a count', () => {
+    const log = new RunLog();
+    for (let i = 0; i < 60; i++) log.violation(['REQ-TOMB-008'], 'snapshot tombstone fn-1-0: bad origin');
+    log.violation(['REQ-TOMB-008'], 'snapshot tombstone fn-1-1: bad origin');
+    expect(log.violations.map((v) => [v.message, v.count])).toEqual([
+      ['snapshot tombstone fn-1-0: bad origin', 60],
+      ['snapshot tombstone fn-1-1: bad origin', 1],
+    ]);
+  });
+
+  it('blames the step in which the offending frame arrived, not the step that noticed it', () => {
+    const log = new RunLog();
+    log.beginStep('a hello with the current epoch');
+    const frame = log.add({ kind: 'frame', from: 'kubelet:n1', to: 'scheduler', summary: 'snapshot e5 []' });
+    log.beginStep('the current session still works');
+    log.violation(['REQ-SESS-006'], 'an equal-epoch hello was answered with a snapshot', frame);
+    log.violation(['REQ-SESS-004'], 'a check without a frame');
+    expect(log.violations.map((v) => [v.step, v.stepName])).toEqual([
+      [1, 'a hello with the current epoch'],
+      [2, 'the current session still works'],
+    ]);
+  });
+});
+
+describe('a wait that times out', () => {
+  it('calls endless terminations churn instead of only naming what it waited for', async () => {
+    const log = new RunLog();
+    const ctx = contextOf(log);
+    const churn = setInterval(() => {
+      log.add({ kind: 'frame', from: 'scheduler', to: 'kubelet:n1', summary: 'tombstone e3 [fn-1-1/scheduler fn-1-2/scheduler]' });
+      log.add({ kind: 'frame', from: 'scheduler', to: 'replicaset', summary: 'preempted e2 [fn-1-1 fn-1-2]' });
+    }, 20);
+    const ok = await ctx.waitFor(['REQ-SCHED-002'], 'four pods running', () => false, 400);
+    clearInterval(churn);
+    expect(ok).toBe(false);
+    expect(log.violations[0]?.message).toMatch(/^after 0\.4 s still waiting for: four pods running; meanwhile the testee kept terminating pods, endless churn \(tombstone x\d+, preempted x\d+\)$/);
+  });
+
+  it('says when the testee sent nothing at all', async () => {
+    const log = new RunLog();
+    const ok = await contextOf(log).waitFor(['REQ-SESS-017'], 'a new session', () => false, 100);
+    expect(ok).toBe(false);
+    expect(log.violations[0]?.message).toBe('after 0.1 s still waiting for: a new session; meanwhile the testee sent nothing');
+  });
+});
