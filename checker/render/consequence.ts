@@ -236,8 +236,11 @@ export function consequenceOf(trace: CounterexampleTrace): Consequence {
     const extended = searchHarm(model, model.initialState(), true);
     searches.push({ from: 'start', states: extended.states, seconds: extended.seconds, bounded: extended.bounded });
     if (extended.path !== null) {
-      const run = buildTrace(trace.check, { property: trace.property, kind: trace.kind, message: trace.message, path: extended.path });
-      shown = run;
+      // Another run: it is titled by what it breaks first (the counterexample's property if it breaks that one).
+      const run = buildTrace(trace.check, { property: trace.property, kind: 'safety', message: '', path: extended.path });
+      const broken = run.steps.flatMap((s) => s.violations);
+      const first = broken.find((v) => v.property === trace.property) ?? broken[0];
+      shown = first === undefined ? run : { ...run, property: first.property, message: first.message };
       found = 'extended';
     }
   }

@@ -394,7 +394,7 @@ ${diagramsHtml}`,
     path: 'gallery/index.html',
     title: 'Counterexamples',
     body: `<h1>Counterexample gallery</h1>
-<p class="lead">Each known-bad variant (<code>spec/variants.ts</code>) is a deliberate protocol bug. For each, the model checker's shortest run that breaks a property, found when this site was built, drawn as a sequence diagram, with what goes wrong and the rule that prevents it.</p>
+<p class="lead">Each known-bad variant (<code>spec/variants.ts</code>) is a deliberate protocol bug. For each, the model checker's shortest run that breaks a property, found when this site was built, run on to the damage a user would see (or the shortest run that does damage), drawn as a sequence diagram with the full state after every step, with what goes wrong and the rule that prevents it.</p>
 <div class="cards">
 ${cards.join('\n')}
 </div>`,

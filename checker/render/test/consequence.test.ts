@@ -15,7 +15,8 @@ import { convergenceProblems, functionStatus, isQuiescent } from '../../../simul
 import { applyAction, bootSequence, initialWorld, type World } from '../../../simulator/world.js';
 import { variantNames, type VariantName } from '../../../spec/variants.js';
 import { consequenceOf, searchHarm, type Consequence, type HarmKind } from '../consequence.js';
-import { traceToHtml } from '../html.js';
+import { damageMarks, traceToHtml } from '../html.js';
+import { traceToSvg } from '../svg.js';
 
 function counterexample(variant: VariantName): CounterexampleTrace {
   const config = loadCheckConfig('ci', variant);
@@ -115,6 +116,21 @@ describe('counterexamples run on to the damage a user would see', () => {
     for (const stage of ['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1', 'kubelet:n2']) expect(html).toContain(`<th>${stage}</th>`);
     expect(html).toContain('<th>sandboxes (nodes)</th>');
     expect(html).toContain('<th>in flight</th>');
+  });
+
+  it('the diagram of a run continued past its counterexample marks where it ends and where the damage shows', () => {
+    const { trace, consequence } = of('cold-handshake');
+    expect(consequence.found).toBe('continued');
+    expect(consequence.trace.steps.length).toBeGreaterThan(trace.steps.length);
+    const marks = damageMarks(trace, consequence);
+    expect(marks?.counterexampleLastStep).toBe(trace.steps.length);
+    const svg = traceToSvg(consequence.trace, null, marks);
+    expect(svg.match(/class="band harm"/g)).toHaveLength(1);
+    expect(svg.match(/class="divider"/g)).toHaveLength(1);
+    expect(svg).toContain('USER SEES');
+    expect(svg).toContain(consequence.harms[0]?.text.slice(0, 20) ?? 'no harm');
+    // Without the marks, neither is drawn: the plain counterexample diagram is unchanged.
+    expect(traceToSvg(trace)).not.toContain('band harm');
   });
 
   it('the correct protocol shows no damage: no run of preset smoke reaches any', () => {
