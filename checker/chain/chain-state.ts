@@ -6,7 +6,12 @@
 import type { StageId, StageState } from '../../machines/index.js';
 import type { World } from '../../simulator/world.js';
 import type { FaultBudgets } from './presets.js';
-import type { WorldPacking } from './world-packing.js';
+
+/** What a state asks of the packing that made it (world-packing.ts implements it; named here so that the two files do not import each other). */
+export interface StateUnpacking {
+  worldOf(ids: readonly number[]): World;
+  stageOf(ids: readonly number[], stage: StageId): StageState;
+}
 
 export class ChainState {
   private materialized: World | undefined;
@@ -28,7 +33,7 @@ export class ChainState {
   readonly ids: number[];
 
   constructor(
-    private readonly packing: WorldPacking,
+    private readonly packing: StateUnpacking,
     /** Component ids (an Int32Array when decoded from another worker thread: copied into a plain array). */
     ids: ArrayLike<number>,
     /** Scale-script steps taken. */

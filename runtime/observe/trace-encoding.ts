@@ -7,7 +7,14 @@
  * encodings equal.
  */
 import type { Effect, LinkMessage, StageEvent, StageId, StageState, StepResult, TracePoint } from '../../machines/index.js';
-import type { TraceSession } from './trace.js';
+
+/** A session side after the step: `end` is this stage's end of the link (`upstream` = client). */
+export interface TraceSession {
+  readonly link: string;
+  readonly end: 'upstream' | 'downstream';
+  readonly session: string;
+  readonly epoch: number;
+}
 
 /** Whether JSON.stringify would escape a character of `text` (control characters, quote, backslash; surrogates it may). Names, links and states have none. */
 function hasEscapedCharacter(text: string): boolean {

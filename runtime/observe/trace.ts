@@ -23,7 +23,7 @@ import {
   type StageState,
   type TracePoint,
 } from '../../machines/index.js';
-import { sessionsJson } from './trace-encoding.js';
+import { sessionsJson, type TraceSession } from './trace-encoding.js';
 
 /** Size limit of one trace file; past it the stage stops tracing with a warning (a trace with holes could not be checked). */
 export const traceBytesMax = 256 * 1024 * 1024;
@@ -63,13 +63,7 @@ export type TraceEffect =
   | { readonly type: 'sandbox.start' | 'sandbox.kill'; readonly pod: string; readonly node: string }
   | { readonly type: 'store.persist'; readonly function: string; readonly desired: number };
 
-/** A session side after the step: `end` is this stage's end of the link (`upstream` = client). */
-export interface TraceSession {
-  readonly link: string;
-  readonly end: 'upstream' | 'downstream';
-  readonly session: string;
-  readonly epoch: number;
-}
+export type { TraceSession };
 
 export interface TraceRecord {
   readonly t: string;
