@@ -34,6 +34,7 @@ import { LevelControl } from './level-barrier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import type { Model } from './model.js';
+import { workerCodeFor } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
 import { SharedStateTable, type SharedTableBuffers } from './shared-table.js';
 
@@ -55,6 +56,8 @@ export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
 /** What the main thread sends a worker at start. */
 export interface WorkerSetup {
   readonly factory: ModelFactory;
+  /** The bundled worker code (worker-bundle.ts), or null to load the sources through tsx. */
+  readonly workerBundle: string | null;
   readonly buffers: SharedTableBuffers;
   readonly control: SharedArrayBuffer;
   /** A port to each other worker, by its index (none at this worker's own): the grown table, rebalancing hand-overs. */
@@ -119,8 +122,10 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
   const initialTable = SharedStateTable.allocate(options.tableStates ?? tableStatesInitial);
   const control = LevelControl.allocate(workers);
   const ports = workerPorts(workers);
+  const code = await workerCodeFor(factory);
   const setupBase = {
-    factory,
+    factory: code.factory,
+    workerBundle: code.workerBundle,
     buffers: initialTable.buffers,
     control: control.buffer,
     workers,
