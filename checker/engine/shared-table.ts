@@ -127,8 +127,9 @@ export class SharedStateTable {
       let t = Atomics.load(this.tag, i);
       if (t === 0) {
         if (Atomics.compareExchange(this.tag, i, 0, claimed) === 0) {
-          Atomics.store(this.high, i, h);
-          Atomics.store(this.low, i, l);
+          // Plain writes: the atomic store of the tag below publishes them (a reader loads the tag atomically first).
+          this.high[i] = h;
+          this.low[i] = l;
           let fresh = index;
           if (fresh < 0) {
             fresh = Atomics.add(this.counter, 0, 1);
