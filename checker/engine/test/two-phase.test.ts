@@ -76,6 +76,14 @@ describe('TwoPhase on the engine', () => {
     expect(result).toMatchObject({ verdict: 'verified', states: 296_448, transitions: 2_744_705, depth: 22 });
   }, 120_000);
 
+  it('reports resident memory, which holds the fingerprint table and parent arrays outside the heap', () => {
+    const result = search(twoPhaseModel(7));
+    // 296,448 states: a table of 2^20 slots of 12 bytes, and parent, action and depth lists of 2^19 int32 each.
+    const typedArraysBytes = 12 * 2 ** 20 + 3 * 4 * 2 ** 19;
+    expect(result.peakArrayBuffersBytes).toBeGreaterThanOrEqual(typedArraysBytes);
+    expect(result.peakMemoryBytes).toBeGreaterThanOrEqual(result.peakHeapBytes + typedArraysBytes);
+  }, 120_000);
+
   it('the parallel search gives the same counts from a 1,024-state table that must grow at barriers and in mid-level', async () => {
     const factory = { module: new URL('../models/two-phase.ts', import.meta.url).href, exportName: 'twoPhaseModelOf', argument: 6 };
     const parallel = await searchParallel(twoPhaseModel(6), factory, { workers: 2, tableStates: 1024 });
