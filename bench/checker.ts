@@ -6,10 +6,14 @@
  * system of the whole process, all threads, during the search) are printed beside wall
  * time because they are steadier there. `deep` does not finish; it runs to a time bound
  * and its rate is over what it explored.
- * Usage: npm run bench:checker -- [--runs N] [--deep-seconds N] [--workers 1,2] [--presets ci,deep] [--json]
+ * After the presets, the standard model: TwoPhase at several N on the engine and on SPIN
+ * side by side (bench/two-phase.ts), its counts checked against the known ones.
+ * Wall time of each whole process is measured too (start-up and liveness included), and
+ * the load average is printed, since on a shared machine it decides what wall time means.
+ * Usage: npm run bench:checker -- [--runs N] [--deep-seconds N] [--workers 1,2] [--presets ci,deep] [--two-phase 7,8] [--json]
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLineOrExit } from '../cli/args.js';
 
@@ -22,6 +26,7 @@ const { options: values } = parseCommandLineOrExit({
     'deep-seconds': { kind: 'whole', value: 'N', min: 1, max: 86_400, default: 60, help: 'the time bound of the deep preset' },
     workers: { kind: 'wholes', value: 'LIST', min: 1, max: 256, default: [1, 2], help: 'worker counts to compare' },
     presets: { kind: 'text', value: 'LIST', repeatable: true, help: 'presets to run, comma-separated (default ci,deep)' },
+    'two-phase': { kind: 'wholes', value: 'LIST', min: 0, max: 14, default: [7, 8], help: 'TwoPhase sizes N for the standard-model benchmark (0: skip it)' },
     json: { kind: 'flag', help: 'the figures as JSON' },
   },
   example: 'npm run bench:checker -- --runs 3 --workers 1,2',
@@ -43,18 +48,23 @@ interface Summary {
   statesPerSecond: number;
   peakMemoryBytes: number;
   cpuSeconds: number;
+  /** Wall time of the whole process (start-up, search, liveness, exit), measured here. */
+  processSeconds: number;
 }
 
 function runChecked(preset: string, workers: number): Summary {
   const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
+  const started = performance.now();
+  let stdout: string;
   try {
-    return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n').pop() as string) as Summary;
+    stdout = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   } catch (error) {
-    // Exit code 2 (bounded) is expected for deep: the summary is still on stdout.
-    const stdout = (error as { stdout?: string }).stdout ?? '';
+    // Exit code 4 (bounded) is expected for deep: the summary is still on stdout.
+    stdout = (error as { stdout?: string }).stdout ?? '';
     if (stdout.trim() === '') throw error;
-    return JSON.parse(stdout.trim().split('\n').pop() as string) as Summary;
   }
+  const processSeconds = (performance.now() - started) / 1000;
+  return { ...(JSON.parse(stdout.trim().split('\n').pop() as string) as Omit<Summary, 'processSeconds'>), processSeconds };
 }
 
 function median(xs: number[]): number {
@@ -70,6 +80,7 @@ interface Row {
   distinctStates: number;
   transitions: number;
   wallSeconds: number;
+  processSeconds: number;
   cpuSeconds: number;
   statesPerSecond: number;
   statesPerCpuSecond: number;
@@ -77,6 +88,7 @@ interface Row {
   runs: number;
 }
 
+const loadBefore = loadavg();
 const rows: Row[] = [];
 for (const preset of presets) {
   const samples = new Map<number, Summary[]>(workerCounts.map((w) => [w, []]));
@@ -99,6 +111,7 @@ for (const preset of presets) {
       distinctStates: median(list.map((s) => s.distinctStates)),
       transitions: median(list.map((s) => s.transitions)),
       wallSeconds: median(list.map((s) => s.seconds)),
+      processSeconds: median(list.map((s) => s.processSeconds)),
       cpuSeconds: median(list.map((s) => s.cpuSeconds)),
       statesPerSecond: Math.round(median(list.map((s) => s.distinctStates / s.seconds))),
       statesPerCpuSecond: Math.round(median(list.map((s) => s.distinctStates / s.cpuSeconds))),
@@ -108,19 +121,33 @@ for (const preset of presets) {
   }
 }
 
-if (values.json === true) console.log(JSON.stringify(rows));
+const loadAfter = loadavg();
+const load = `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after (1, 5, 15 min)`;
+if (values.json === true) console.log(JSON.stringify({ rows, loadBefore, loadAfter }));
 else {
-  console.log('preset  workers  verdict                  distinct states  transitions  wall s  CPU s  states/s  states/CPU-s  peak memory');
+  console.log('preset  workers  verdict                  distinct states  transitions  wall s  process s  CPU s  states/s  states/CPU-s  peak resident');
   for (const r of rows)
     console.log(
-      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${String(r.distinctStates).padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(6)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
+      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${String(r.distinctStates).padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(6)}  ${r.processSeconds.toFixed(1).padStart(9)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
     );
   for (const preset of presets) {
     const one = rows.find((r) => r.preset === preset && r.workers === 1);
     for (const r of rows.filter((x) => x.preset === preset && x.workers > 1))
-      if (one !== undefined) console.log(`${preset}: ${r.workers} workers vs 1: ${(r.statesPerSecond / one.statesPerSecond).toFixed(2)}x states per wall second`);
+      if (one !== undefined)
+        console.log(
+          `${preset}: ${r.workers} workers vs 1: ${(r.statesPerSecond / one.statesPerSecond).toFixed(2)}x states per wall second of search, ${(one.processSeconds / r.processSeconds).toFixed(2)}x faster as a whole process (same states only when both finished), ${(r.statesPerCpuSecond / one.statesPerCpuSecond).toFixed(2)}x states per CPU-second`,
+        );
   }
   console.log(
-    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; peak memory: heap of the one thread, or with workers the sum of their heaps, the main thread's and the shared state table`,
+    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; ${load}; wall s: the search as kd check reports it; process s: the whole kd check process; peak resident: RSS of the process (heap, state table, parent arrays, every thread)`,
   );
+}
+
+const sizes = values['two-phase'].filter((n) => n > 0);
+if (sizes.length > 0 && values.json !== true) {
+  console.log('');
+  const twoPhase = fileURLToPath(new URL('./two-phase.ts', import.meta.url));
+  const workerList = workerCounts.join(',');
+  execFileSync(process.execPath, ['--import', 'tsx', twoPhase, '--sizes', sizes.join(','), '--runs', String(runs), '--workers', workerList], { stdio: 'inherit' });
+  console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} after TwoPhase`);
 }

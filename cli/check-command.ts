@@ -32,12 +32,12 @@ fairness after the last fault. Prints the shortest counterexample when one exist
       max: 256,
       default: 1,
       word: 'auto',
-      help: 'breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core but one). Liveness is then checked on the main thread after the search',
+      help: 'breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core). Counterexamples stay shortest; liveness is then checked on the main thread after the search',
     },
     'max-states': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'stop after N distinct states (exit 4)' },
     'max-depth': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'do not expand states deeper than N (exit 4 if that cut anything)' },
     'max-seconds': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop after N seconds (exit 4)' },
-    'max-memory-mb': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop when the heap exceeds N MiB (exit 4; default 80% of the heap limit)' },
+    'max-memory-mb': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop when the heap and the search\'s typed arrays (state table, parent arrays, frontier) exceed N MiB (exit 4; default 80% of the heap limit)' },
     'no-liveness': { kind: 'flag', help: 'check safety only' },
     'random-walks': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'instead of exhaustive search, N seeded random walks' },
     'walk-depth': { kind: 'whole', value: 'N', min: 1, max: 1e7, default: 400, help: 'steps per random walk' },
@@ -222,13 +222,17 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
         strategy: args.strategy,
         workers: result.workers,
         expandedPerWorker: result.expandedPerWorker ?? null,
+        statesHandedOver: result.statesHandedOver ?? null,
         distinctStates: result.states,
         transitions: result.transitions,
         depth: result.depth,
         seconds: result.seconds,
         statesPerSecond: result.statesPerSecond,
         cpuSeconds: result.cpuSeconds,
+        // Resident memory of the process (RSS: heap, fingerprint table, parent and edge arrays, every thread), and its parts.
         peakMemoryBytes: result.peakMemoryBytes,
+        peakHeapBytes: result.peakHeapBytes,
+        peakArrayBuffersBytes: result.peakArrayBuffersBytes,
         collisionProbability: result.collisionProbability,
         livenessChecked: result.livenessChecked,
         violatedProperty: result.violation?.property ?? null,
@@ -245,7 +249,10 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     print(
       `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
         `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, ` +
-        `${result.workers === 1 ? `peak heap ${mib(result.peakMemoryBytes)}, 1 worker` : `peak memory ${mib(result.peakMemoryBytes)} (worker heaps and the shared state table), ${result.workers} workers`}`,
+        `${result.workers} worker${result.workers === 1 ? '' : 's'}`,
+    );
+    print(
+      `  peak memory: resident ${mib(result.peakMemoryBytes)} (the whole process), of it heap ${mib(result.peakHeapBytes)}${result.workers > 1 ? ' (all threads)' : ''} and array buffers ${mib(result.peakArrayBuffersBytes)} (state table, parent and edge arrays, frontier)`,
     );
     print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
     print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);

@@ -1,31 +1,40 @@
 /**
  * Parallel breadth-first search on worker threads. Every worker builds its own copy of
  * the model (from a module and a JSON argument: models hold functions and caches, so they
- * are not sent) and they share one state table (shared-table.ts): whoever inserts a
- * fingerprint first owns the state and expands it at the next level. States never move
- * between threads; this needs fingerprints that mean the same in every worker (content
- * hashes, not ids that depend on the order things were seen).
+ * are not sent) and they share one state table in shared memory (shared-table.ts):
+ * whoever inserts a fingerprint first owns that state and expands it at the next level.
+ * States never move between threads, so nothing is encoded, cloned or relayed; this needs
+ * fingerprints that mean the same in every worker (content hashes, not ids that depend on
+ * the order things were seen).
  *
  * How work is split: every worker first runs the same deterministic sequential BFS from
  * the initial state until a level holds at least `prefixStates` states (worker 0 writes
  * those states to the shared table, the others to a private one; both give the same
  * indices), then worker w takes the states of that level whose position is w modulo the
- * worker count. After that the search is level-synchronous: each worker expands its part
- * of a level; a new state is checked (invariants, goal) by the worker that found it and
- * expanded at the next level by its owner, the worker numbered by its fingerprint modulo
- * the worker count, so the work stays even. A state for another owner is handed over in
- * the model's encoding (`Model.encode`/`decode`), relayed by the main thread at the level
- * barrier. A violation found at level d + 1 stops the search after level d, so
- * counterexamples are still shortest.
+ * worker count. From then on each worker expands the states it inserted, so its share of
+ * a level follows its share of the work of the level before.
+ *
+ * Levels are synchronized by a barrier in shared memory (level-barrier.ts), where each
+ * worker publishes flags (violation, bounds, table full) and the size of its part of the
+ * next level: no main-thread round trip. A violation is found while a level d is
+ * expanded, so every violation seen at that barrier is d + 1 steps long and the search
+ * stops there: counterexamples are shortest, as with one worker; of equally short ones
+ * the least (parent index, action) is reported, and which states get which indices
+ * depends on the threads' timing, so two runs may show different shortest paths. The
+ * table grows at a barrier (worker 0 copies it into one twice as large) when half full,
+ * or mid-level when an insert finds it full (the level is then finished after growing).
  * Liveness is checked afterwards on the main thread, on the union of the workers' fair
- * edges (single-threaded).
+ * edges (single-threaded). The main thread only waits and samples memory.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
 import { collisionProbability, IntList } from './fingerprint.js';
+import { LevelControl } from './level-barrier.js';
 import { findLivenessViolation } from './liveness.js';
+import { MemoryPeaks } from './memory.js';
 import type { Model } from './model.js';
+import { workerCodeFor } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
 import { SharedStateTable, type SharedTableBuffers } from './shared-table.js';
 
@@ -40,21 +49,27 @@ export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly workers: number;
   /** The shared prefix ends at the first level with at least this many states (default 64 per worker). */
   readonly prefixStates?: number;
-  /** Capacity of the shared state table, in states (default: maxStates, else 2^22). */
+  /** Initial capacity of the shared state table, in states (default 2^16); it grows as needed. */
   readonly tableStates?: number;
 }
 
 /** What the main thread sends a worker at start. */
 export interface WorkerSetup {
   readonly factory: ModelFactory;
+  /** The bundled worker code (worker-bundle.ts), or null to load the sources through tsx. */
+  readonly workerBundle: string | null;
   readonly buffers: SharedTableBuffers;
+  readonly control: SharedArrayBuffer;
+  /** A port to each other worker, by its index (none at this worker's own): the grown table, rebalancing hand-overs. */
+  readonly ports: ReadonlyArray<MessagePort | null>;
   readonly worker: number;
   readonly workers: number;
   readonly maxDepth: number;
   readonly maxStates: number;
   /** Date.now() after which a worker stops its level. */
   readonly deadline: number;
-  readonly maxMemoryBytesPerWorker: number;
+  /** Resident memory of the process above which the search stops. */
+  readonly maxMemoryBytes: number;
   readonly liveness: boolean;
   readonly prefixStates: number;
 }
@@ -67,45 +82,34 @@ export interface WorkerViolation {
   readonly action: number;
 }
 
-export interface LevelReport {
-  readonly type: 'level';
-  readonly worker: number;
-  /** States this worker holds for the next level. */
-  readonly next: number;
-  readonly transitions: number;
-  readonly deepest: number;
-  readonly violation: WorkerViolation | null;
-  readonly bound: string | null;
-  readonly sometimes: readonly boolean[];
-  readonly peakHeapBytes: number;
-  /** Per worker: the new states this worker found that the other one owns, to expand next. */
-  readonly outbox: ReadonlyArray<readonly HandedState[]>;
-}
-
-/** A state handed to its owner: its index, depth and the model's encoding. */
-export interface HandedState {
-  readonly index: number;
-  readonly depth: number;
-  readonly data: unknown;
-}
-
 export interface DoneReport {
   readonly type: 'done';
   readonly worker: number;
   /** Fair edges as [from, to, class, action] quadruples; class ids index `classes`. */
   readonly edges: Int32Array;
   readonly classes: readonly string[];
-  /** States this worker expanded after the shared prefix (how evenly the work was split). */
+  /** States this worker expanded (how evenly the work was split). */
   readonly expanded: number;
+  /** States this worker received from others to even out a level. */
+  readonly handedOver: number;
+  readonly transitions: number;
+  readonly deepest: number;
+  readonly violation: WorkerViolation | null;
+  readonly bound: string | null;
+  readonly sometimes: readonly boolean[];
+  readonly peakHeapBytes: number;
+  readonly peakArrayBuffersBytes: number;
+  /** The table's buffers as this worker last saw them (worker 0's are the newest). */
+  readonly buffers: SharedTableBuffers;
 }
 
-/** `go` carries the states handed to this worker, by sending worker. */
-export type WorkerCommand = { readonly type: 'go'; readonly inbox: ReadonlyArray<{ readonly from: number; readonly states: readonly HandedState[] }> } | { readonly type: 'finish' };
-
-/** The default worker count for `kd check --workers auto`: one per core but one. */
+/** The default worker count for `kd check --workers auto`: one per core. */
 export function autoWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, availableParallelism());
 }
+
+/** Initial capacity of the shared table when not given: it grows by doubling. */
+const tableStatesInitial = 1 << 16;
 
 export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFactory, options: ParallelOptions): Promise<SearchResult> {
   const started = performance.now();
@@ -115,140 +119,154 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
   const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
   const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const liveness = (options.liveness ?? true) && model.goal !== undefined;
-  const tableStates = options.tableStates ?? (Number.isFinite(maxStates) ? maxStates + workers : 1 << 22);
-  const table = SharedStateTable.allocate(tableStates);
+  const initialTable = SharedStateTable.allocate(options.tableStates ?? tableStatesInitial);
+  const control = LevelControl.allocate(workers);
+  const ports = workerPorts(workers);
+  const code = await workerCodeFor(factory);
   const setupBase = {
-    factory,
-    buffers: table.buffers,
+    factory: code.factory,
+    workerBundle: code.workerBundle,
+    buffers: initialTable.buffers,
+    control: control.buffer,
     workers,
     maxDepth: options.maxDepth ?? 0x7fffffff,
     maxStates: Number.isFinite(maxStates) ? maxStates : 0x7fffffff,
     deadline: Number.isFinite(maxSeconds) ? Date.now() + maxSeconds * 1000 : Number.MAX_SAFE_INTEGER,
-    maxMemoryBytesPerWorker: Number.isFinite(maxMemory) ? maxMemory / workers : Number.MAX_SAFE_INTEGER,
+    maxMemoryBytes: Number.isFinite(maxMemory) ? maxMemory : Number.MAX_SAFE_INTEGER,
     liveness,
     prefixStates: options.prefixStates ?? 64 * workers,
   };
-  const threads = Array.from({ length: workers }, (_, worker) => new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), { workerData: { ...setupBase, worker } satisfies WorkerSetup }));
-  const inboxes = threads.map(() => new Inbox());
-  let failure: Error | null = null;
-  threads.forEach((thread, i) => {
-    thread.on('message', (m: LevelReport | DoneReport) => inboxes[i]?.put(m));
-    thread.on('error', (error) => {
-      failure = error;
-      for (const inbox of inboxes) inbox.fail(error);
-    });
-  });
-
-  const sometimes = (model.sometimes ?? []).map((p) => ({ id: p.id, description: p.description, covered: false }));
-  const peakHeap = new Array<number>(workers).fill(0);
-  let transitions = 0;
-  let deepest = 0;
-  let bound: string | undefined;
-  let found: WorkerViolation | null = null;
+  const peaks = new MemoryPeaks();
+  const sizeOf = new Int32Array(initialTable.buffers.counter);
   const progressInterval = options.progressIntervalMs ?? 1000;
-  const progressTimer =
-    options.onProgress === undefined
-      ? null
-      : setInterval(() => {
-          const seconds = (performance.now() - started) / 1000;
-          (options.onProgress as (p: SearchProgress) => void)({
-            states: table.size,
-            transitions,
-            depth: deepest,
-            queued: 0,
-            seconds,
-            statesPerSecond: table.size / Math.max(seconds, 1e-9),
-            memoryBytes: peakHeap.reduce((x, y) => x + y, 0) + table.bytes(),
-          });
-        }, progressInterval);
+  let lastProgress = started;
+  // The main thread is idle: it samples resident memory (all threads) and reports progress.
+  const sampler = setInterval(() => {
+    const figures = peaks.sample();
+    const now = performance.now();
+    if (options.onProgress === undefined || now - lastProgress < progressInterval) return;
+    lastProgress = now;
+    const seconds = (now - started) / 1000;
+    const states = Atomics.load(sizeOf, 0);
+    (options.onProgress as (p: SearchProgress) => void)({ states, transitions: control.transitions, depth: control.level, queued: 0, seconds, statesPerSecond: states / Math.max(seconds, 1e-9), memoryBytes: figures.residentBytes });
+  }, Math.min(progressInterval, 200));
 
+  const threads = Array.from(
+    { length: workers },
+    (_, worker) =>
+      new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), {
+        workerData: { ...setupBase, worker, ports: ports[worker] ?? [] } satisfies WorkerSetup,
+        transferList: (ports[worker] ?? []).filter((p): p is MessagePort => p !== null),
+      }),
+  );
   try {
-    for (;;) {
-      const reports = (await Promise.all(inboxes.map((inbox) => inbox.take()))) as LevelReport[];
-      let next = 0;
-      for (const r of reports) {
-        transitions += r.transitions;
-        next += r.next;
-        deepest = Math.max(deepest, r.deepest);
-        peakHeap[r.worker] = Math.max(peakHeap[r.worker] as number, r.peakHeapBytes);
-        r.sometimes.forEach((covered, i) => {
-          const p = sometimes[i];
-          if (covered && p !== undefined) p.covered = true;
-        });
-        if (r.bound !== null && bound === undefined) bound = r.bound === 'time' ? `${maxSeconds} s` : r.bound;
-        // All violations reported after one level are equally short; take the least (parent, action) for determinism.
-        if (r.violation !== null && (found === null || r.violation.parent < found.parent || (r.violation.parent === found.parent && r.violation.action < found.action))) found = r.violation;
-      }
-      const seconds = (performance.now() - started) / 1000;
-      if (found === null && bound === undefined && seconds > maxSeconds) bound = `${maxSeconds} s`;
-      const memory = peakHeap.reduce((x, y) => x + y, 0);
-      if (found === null && bound === undefined && memory > maxMemory) bound = `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
-      // A depth bound only cuts expansions; any other bound, a violation or an empty frontier ends the search.
-      for (const r of reports) for (const handed of r.outbox) next += handed.length;
-      const stop = found !== null || next === 0 || (bound !== undefined && !bound.startsWith('depth'));
-      threads.forEach((thread, to) => {
-        const command: WorkerCommand = stop ? { type: 'finish' } : { type: 'go', inbox: reports.map((r) => ({ from: r.worker, states: r.outbox[to] ?? [] })) };
-        thread.postMessage(command);
-      });
-      if (stop) break;
-    }
-    const done = (await Promise.all(inboxes.map((inbox) => inbox.take()))) as DoneReport[];
-    const states = table.size;
-    let violation: Counterexample | null = null;
-    const pathTo = (index: number): number[] => {
-      const path: number[] = [];
-      for (let i = index; (table.parent[i] as number) >= 0; i = table.parent[i] as number) path.push(table.action[i] as number);
-      return path.reverse();
-    };
-    if (found !== null) violation = { property: found.property, message: found.message, kind: 'safety', path: found.parent < 0 ? [] : [...pathTo(found.parent), found.action] };
-    const exhaustive = violation === null && bound === undefined;
-    let livenessChecked = false;
-    if (exhaustive && liveness) {
-      livenessChecked = true;
-      const edges = mergeEdges(done);
-      const lasso = findLivenessViolation({ states, edges, isGoal: (index) => table.goal[index] === 1 });
-      if (lasso !== null) {
-        const stem = pathTo(lasso.entry);
-        violation = {
-          property: model.goalProperty ?? 'LIVENESS',
-          kind: lasso.kind,
-          message:
-            lasso.kind === 'deadlock'
-              ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
-              : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
-          path: [...stem, ...lasso.cycle],
-          ...(lasso.kind === 'liveness' ? { cycleStart: stem.length } : {}),
-        };
-      }
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const used = process.cpuUsage(cpuStarted);
-    return {
-      model: model.name,
-      verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
-      ...(bound !== undefined && violation === null ? { bound } : {}),
-      states,
-      transitions,
-      depth: deepest,
-      seconds,
-      statesPerSecond: states / Math.max(seconds, 1e-9),
-      cpuSeconds: (used.user + used.system) / 1e6,
-      // Every worker's peak heap, the main thread's heap and the shared table.
-      peakMemoryBytes: peakHeap.reduce((x, y) => x + y, 0) + process.memoryUsage().heapUsed + table.bytes(),
-      collisionProbability: collisionProbability(states),
-      violation,
-      livenessChecked,
-      sometimes,
-      workers,
-      expandedPerWorker: done.map((d) => d.expanded),
-    };
-  } catch (error) {
-    // A worker's own error says more than the rejected wait it caused.
-    throw failure ?? error;
+    const done = await Promise.all(threads.map((thread) => doneReportOf(thread, control)));
+    peaks.sample();
+    return resultOf(model, done, { started, cpuStarted, workers, liveness, peaks, maxSeconds });
   } finally {
-    if (progressTimer !== null) clearInterval(progressTimer);
+    clearInterval(sampler);
     await Promise.all(threads.map((t) => t.terminate()));
   }
+}
+
+/** Per worker, a port to every other worker by index (null at its own). */
+function workerPorts(workers: number): Array<Array<MessagePort | null>> {
+  const ports: Array<Array<MessagePort | null>> = Array.from({ length: workers }, () => new Array<MessagePort | null>(workers).fill(null));
+  for (let a = 0; a < workers; a++)
+    for (let b = a + 1; b < workers; b++) {
+      const channel = new MessageChannel();
+      (ports[a] as Array<MessagePort | null>)[b] = channel.port1;
+      (ports[b] as Array<MessagePort | null>)[a] = channel.port2;
+    }
+  return ports;
+}
+
+/** The worker's final report; a failed worker aborts the others (they stop waiting at their barrier) and rejects with its own error. */
+function doneReportOf(thread: Worker, control: LevelControl): Promise<DoneReport> {
+  return new Promise((resolve, reject) => {
+    thread.once('message', (report: DoneReport) => resolve(report));
+    thread.once('error', (error) => {
+      control.abort();
+      reject(error);
+    });
+    thread.once('exit', (code) => {
+      control.abort();
+      reject(new Error(`a search worker exited (code ${code}) without reporting`));
+    });
+  });
+}
+
+interface RunFacts {
+  readonly started: number;
+  readonly cpuStarted: NodeJS.CpuUsage;
+  readonly workers: number;
+  readonly liveness: boolean;
+  readonly peaks: MemoryPeaks;
+  readonly maxSeconds: number;
+}
+
+function resultOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], facts: RunFacts): SearchResult {
+  const table = new SharedStateTable((done[0] as DoneReport).buffers);
+  const states = table.size;
+  const pathTo = (index: number): number[] => {
+    const path: number[] = [];
+    for (let i = index; (table.parent[i] as number) >= 0; i = table.parent[i] as number) path.push(table.action[i] as number);
+    return path.reverse();
+  };
+  // All violations reported at one barrier are equally short; the least (parent, action) is taken, for determinism.
+  let found: WorkerViolation | null = null;
+  for (const r of done)
+    if (r.violation !== null && (found === null || r.violation.parent < found.parent || (r.violation.parent === found.parent && r.violation.action < found.action))) found = r.violation;
+  let violation: Counterexample | null =
+    found === null ? null : { property: found.property, message: found.message, kind: 'safety', path: found.parent < 0 ? [] : [...pathTo(found.parent), found.action] };
+  const bounds = done.map((r) => r.bound).filter((b): b is string => b !== null);
+  // A stopping bound (time, memory, states, table) wins over a depth cut for the report.
+  const bound = bounds.find((b) => !b.startsWith('depth')) ?? bounds[0];
+  const exhaustive = violation === null && bound === undefined;
+  let livenessChecked = false;
+  if (exhaustive && facts.liveness) {
+    livenessChecked = true;
+    const lasso = findLivenessViolation({ states, edges: mergeEdges(done), isGoal: (index) => table.goal[index] === 1 });
+    if (lasso !== null) {
+      const stem = pathTo(lasso.entry);
+      violation = {
+        property: model.goalProperty ?? 'LIVENESS',
+        kind: lasso.kind,
+        message:
+          lasso.kind === 'deadlock'
+            ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
+            : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
+        path: [...stem, ...lasso.cycle],
+        ...(lasso.kind === 'liveness' ? { cycleStart: stem.length } : {}),
+      };
+    }
+  }
+  const sometimes = (model.sometimes ?? []).map((p, i) => ({ id: p.id, description: p.description, covered: done.some((r) => r.sometimes[i] === true) }));
+  const seconds = (performance.now() - facts.started) / 1000;
+  const used = process.cpuUsage(facts.cpuStarted);
+  const timeBound = bound === 'time' || (bound === undefined && violation === null && seconds > facts.maxSeconds) ? `${facts.maxSeconds} s` : bound;
+  return {
+    model: model.name,
+    verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
+    ...(timeBound !== undefined && violation === null ? { bound: timeBound } : {}),
+    states,
+    transitions: done.reduce((sum, r) => sum + r.transitions, 0),
+    depth: done.reduce((deepest, r) => Math.max(deepest, r.deepest), 0),
+    seconds,
+    statesPerSecond: states / Math.max(seconds, 1e-9),
+    cpuSeconds: (used.user + used.system) / 1e6,
+    peakMemoryBytes: facts.peaks.residentBytes,
+    // Every worker's peak heap plus the main thread's; the shared table is counted once, in array buffers.
+    peakHeapBytes: done.reduce((sum, r) => sum + r.peakHeapBytes, 0) + facts.peaks.heapBytes,
+    peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), 0) + facts.peaks.arrayBuffersBytes,
+    collisionProbability: collisionProbability(states),
+    violation,
+    livenessChecked,
+    sometimes,
+    workers: facts.workers,
+    expandedPerWorker: done.map((d) => d.expanded),
+    statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0),
+  };
 }
 
 function mergeEdges(done: readonly DoneReport[]) {
@@ -275,33 +293,4 @@ function mergeEdges(done: readonly DoneReport[]) {
     }
   }
   return { from, to, cls, action, length: from.length };
-}
-
-/** One worker's messages, taken in order. */
-class Inbox {
-  private readonly queue: unknown[] = [];
-  private waiting: { resolve: (m: unknown) => void; reject: (e: Error) => void } | null = null;
-  private error: Error | null = null;
-
-  put(message: unknown): void {
-    if (this.waiting !== null) {
-      const w = this.waiting;
-      this.waiting = null;
-      w.resolve(message);
-    } else this.queue.push(message);
-  }
-
-  fail(error: Error): void {
-    this.error = error;
-    if (this.waiting !== null) this.waiting.reject(error);
-    this.waiting = null;
-  }
-
-  take(): Promise<unknown> {
-    if (this.queue.length > 0) return Promise.resolve(this.queue.shift());
-    if (this.error !== null) return Promise.reject(this.error);
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-  }
 }

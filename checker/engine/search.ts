@@ -6,6 +6,7 @@
 import { collisionProbability, fingerprintOf, FingerprintTable, IntList } from './fingerprint.js';
 import { frontierFor } from './frontier.js';
 import { findLivenessViolation } from './liveness.js';
+import { MemoryPeaks } from './memory.js';
 import type { Model, ModelViolation } from './model.js';
 
 export interface SearchOptions {
@@ -27,6 +28,7 @@ export interface SearchProgress {
   readonly queued: number;
   readonly seconds: number;
   readonly statesPerSecond: number;
+  /** Resident memory of the process (RSS: heap, typed arrays, every thread). */
   readonly memoryBytes: number;
 }
 
@@ -52,7 +54,12 @@ export interface SearchResult {
   readonly statesPerSecond: number;
   /** CPU time of this process during the search (user + system): steadier than wall time on a shared machine. */
   readonly cpuSeconds: number;
+  /** Peak resident memory of the process (RSS), sampled at every progress report and at the end: heap, the fingerprint table, parent and edge arrays, the frontier, and with worker threads every thread. */
   readonly peakMemoryBytes: number;
+  /** Peak JavaScript heap in use (with worker threads: the largest sum of the threads' heaps seen). */
+  readonly peakHeapBytes: number;
+  /** Peak bytes of ArrayBuffers and SharedArrayBuffers outside the heap (fingerprint table, parent, depth and edge arrays, packed frontier). */
+  readonly peakArrayBuffersBytes: number;
   readonly collisionProbability: number;
   readonly violation: Counterexample | null;
   readonly livenessChecked: boolean;
@@ -61,6 +68,8 @@ export interface SearchResult {
   readonly workers: number;
   /** With worker threads: the states each expanded after the shared prefix. */
   readonly expandedPerWorker?: readonly number[];
+  /** With worker threads: states handed from one worker to another to even out levels. */
+  readonly statesHandedOver?: number;
 }
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
@@ -89,7 +98,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
 
   let transitions = 0;
   let deepest = 0;
-  let peakMemory = 0;
+  const peaks = new MemoryPeaks();
   let bound: string | undefined;
   let violation: Counterexample | null = null;
 
@@ -113,7 +122,9 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const frontier = frontierFor(model, strategy);
   frontier.push(initial, 0);
   let lastProgress = started;
-  const memoryNow = () => process.memoryUsage().heapUsed + frontier.offHeapBytes();
+  /** What the memory bound is checked against: the heap and the search's own typed arrays (the table, parent, depth, goal and edge lists, the frontier). */
+  const searchBytes = (heapBytes: number) =>
+    heapBytes + table.bytes() + frontier.offHeapBytes() + [parent, parentAction, depthOf, goalOf, edgeFrom, edgeTo, edgeClass, edgeAction].reduce((sum, list) => sum + list.bytes(), 0);
 
   for (let item = frontier.take(); violation === null && item !== undefined; item = frontier.take()) {
     const depth = depthOf.at(item.index);
@@ -171,8 +182,8 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     const now = performance.now();
     if (now - lastProgress >= progressInterval) {
       lastProgress = now;
-      const memory = memoryNow();
-      peakMemory = Math.max(peakMemory, memory);
+      const figures = peaks.sample();
+      const memory = searchBytes(figures.heapBytes);
       const seconds = (now - started) / 1000;
       options.onProgress?.({
         states: parent.length,
@@ -181,7 +192,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
         queued: frontier.size,
         seconds,
         statesPerSecond: parent.length / seconds,
-        memoryBytes: memory,
+        memoryBytes: figures.residentBytes,
       });
       if (seconds > maxSeconds) {
         bound = `${maxSeconds} s`;
@@ -218,7 +229,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  peakMemory = Math.max(peakMemory, memoryNow());
+  peaks.sample();
   return {
     model: model.name,
     verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
@@ -229,7 +240,9 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     seconds,
     statesPerSecond: parent.length / Math.max(seconds, 1e-9),
     cpuSeconds: cpuSecondsSince(cpuStarted),
-    peakMemoryBytes: peakMemory,
+    peakMemoryBytes: peaks.residentBytes,
+    peakHeapBytes: peaks.heapBytes,
+    peakArrayBuffersBytes: peaks.arrayBuffersBytes,
     collisionProbability: collisionProbability(parent.length),
     violation,
     livenessChecked,

@@ -1,8 +1,13 @@
 /**
- * The state table of the parallel search, in shared memory: a fixed-capacity
- * open-addressing set of 64-bit fingerprints that several worker threads insert into at
- * once (a slot is claimed with a compare-and-swap), with the state index, parent, action
- * and depth of every state. Whoever inserts a fingerprint first owns that state.
+ * The state table of the parallel search, in shared memory: an open-addressing set of
+ * 64-bit fingerprints that several worker threads insert into at once (a slot is claimed
+ * with a compare-and-swap), with the parent, action, depth and goal flag of every state.
+ * Whoever inserts a fingerprint first owns that state and expands it.
+ *
+ * The table grows: when an insert finds it full (half its slots used) it answers
+ * `tableFull`, the workers meet at a barrier and worker 0 copies everything into a table
+ * of twice the size (`SharedStateTable.grown`), so no capacity has to be guessed up front.
+ * The state count lives in a buffer of its own that every generation of the table shares.
  */
 
 /** Marks a slot whose fingerprint is being written. */
@@ -10,8 +15,11 @@ const claimed = -1;
 /** Marks a slot claimed when the table was already full. */
 const overflow = -2;
 
+/** The most states a table may hold (indices are int32; 2^28 states need 6 GiB of table). */
+export const tableStatesMax = 1 << 28;
+
 export interface SharedTableBuffers {
-  /** Per slot: fingerprint high half, low half, and state index + 1 (0 empty, -1 claimed). */
+  /** Per slot: fingerprint high half, low half, and state index + 1 (0 empty, -1 claimed, -2 overflow). */
   readonly high: SharedArrayBuffer;
   readonly low: SharedArrayBuffer;
   readonly tag: SharedArrayBuffer;
@@ -20,7 +28,7 @@ export interface SharedTableBuffers {
   readonly action: SharedArrayBuffer;
   readonly depth: SharedArrayBuffer;
   readonly goal: SharedArrayBuffer;
-  /** [0]: states allocated. */
+  /** [0]: states allocated (shared by every generation of the table). */
   readonly counter: SharedArrayBuffer;
 }
 
@@ -54,7 +62,8 @@ export class SharedStateTable {
   }
 
   /** Buffers for a table of at least `states` states (slots: the next power of two at or above twice that). */
-  static allocate(states: number): SharedStateTable {
+  static allocate(states: number, counter = new SharedArrayBuffer(8)): SharedStateTable {
+    if (states > tableStatesMax) throw new RangeError(`a shared state table holds at most ${tableStatesMax} states, not ${states}`);
     let slots = 1 << 10;
     while (slots < states * 2) slots *= 2;
     const perState = slots / 2;
@@ -66,8 +75,30 @@ export class SharedStateTable {
       action: new SharedArrayBuffer(perState * 4),
       depth: new SharedArrayBuffer(perState * 4),
       goal: new SharedArrayBuffer(perState),
-      counter: new SharedArrayBuffer(8),
+      counter,
     });
+  }
+
+  /**
+   * A table of at least `states` states holding everything `old` holds, with the same
+   * indices. Only while no thread inserts (the workers wait at a barrier).
+   */
+  static grown(old: SharedStateTable, states: number): SharedStateTable {
+    const table = SharedStateTable.allocate(Math.min(tableStatesMax, Math.max(states, old.statesMax)), old.buffers.counter);
+    const size = old.size;
+    table.parent.set(old.parent.subarray(0, size));
+    table.action.set(old.action.subarray(0, size));
+    table.depth.set(old.depth.subarray(0, size));
+    table.goal.set(old.goal.subarray(0, size));
+    let moved = 0;
+    for (let i = 0; i < old.tag.length; i++) {
+      const t = old.tag[i] as number;
+      if (t <= 0) continue; // empty, or claimed when the table was full (that state was not recorded)
+      table.insert(old.high[i] as number, old.low[i] as number, t - 1);
+      moved++;
+    }
+    if (moved !== size) throw new Error(`growing the shared state table moved ${moved} states of ${size}`);
+    return table;
   }
 
   get size(): number {
@@ -86,7 +117,8 @@ export class SharedStateTable {
   /**
    * Inserts a fingerprint. Returns the existing state's index (>= 0), or -(index + 1) when
    * this call added it with a fresh index, or `tableFull`. With `index` given, the new state
-   * gets that index instead of a fresh one (for the prefix every worker computed alike).
+   * gets that index instead of a fresh one (for the prefix every worker computed alike, and
+   * when the table grows).
    */
   insert(high: number, low: number, index = -1): number {
     const h = high | 0;
@@ -95,13 +127,14 @@ export class SharedStateTable {
       let t = Atomics.load(this.tag, i);
       if (t === 0) {
         if (Atomics.compareExchange(this.tag, i, 0, claimed) === 0) {
-          Atomics.store(this.high, i, h);
-          Atomics.store(this.low, i, l);
+          // Plain writes: the atomic store of the tag below publishes them (a reader loads the tag atomically first).
+          this.high[i] = h;
+          this.low[i] = l;
           let fresh = index;
           if (fresh < 0) {
             fresh = Atomics.add(this.counter, 0, 1);
             if (fresh >= this.statesMax) {
-              // The search stops with a bound; whoever probes this slot learns it too.
+              // The workers grow the table; whoever probes this slot learns it is full too.
               Atomics.sub(this.counter, 0, 1);
               Atomics.store(this.tag, i, overflow);
               return tableFull;

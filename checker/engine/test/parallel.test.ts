@@ -16,7 +16,7 @@ const counts = (r: SearchResult) => ({ verdict: r.verdict, states: r.states, tra
 async function both(spec: TinySpec, workers = 2, prefixStates = 2) {
   const model = tinyModel(spec);
   const sequential = search(model);
-  const parallel = await searchParallel(model, tinyFactory(spec), { workers, prefixStates, tableStates: 1 << 14 });
+  const parallel = await searchParallel(model, tinyFactory(spec), { workers, prefixStates });
   return { model, sequential, parallel };
 }
 
@@ -33,6 +33,22 @@ describe('SharedStateTable', () => {
     expect(table.insert(5000, 1)).toBe(tableFull);
     expect(table.insert(1, 2)).toBe(0);
   });
+
+  it('grows into a table twice as large with every state at its index, the overflowed one left out', () => {
+    const table = SharedStateTable.allocate(4);
+    for (let i = 0; i < 512; i++) {
+      expect(table.insert(i, i * 7 + 1)).toBe(-(i + 1));
+      table.parent[i] = i - 1;
+      table.depth[i] = i;
+    }
+    expect(table.insert(9999, 1)).toBe(tableFull);
+    const grown = SharedStateTable.grown(table, 1024);
+    expect(grown.statesMax).toBe(1024);
+    expect(grown.size).toBe(512);
+    for (let i = 0; i < 512; i++) expect(grown.insert(i, i * 7 + 1)).toBe(i);
+    expect(Array.from(grown.depth.subarray(0, 512))).toEqual(Array.from(table.depth.subarray(0, 512)));
+    expect(grown.insert(9999, 1)).toBe(-513);
+  });
 });
 
 describe('parallel search on tiny models (2 workers)', () => {
@@ -48,6 +64,14 @@ describe('parallel search on tiny models (2 workers)', () => {
     const { sequential, parallel } = await both({ name: 'twoCounters', args: [30, 40] }, 2, 1);
     expect(counts(parallel)).toEqual({ verdict: 'verified', states: 1271, transitions: 2470, depth: 70 });
     expect(counts(parallel)).toEqual(counts(sequential));
+  }, 60_000);
+
+  it('the shared table grows at barriers and mid-level from 512 states to hold 61 x 81 = 4941, counts as sequential', async () => {
+    const spec: TinySpec = { name: 'twoCounters', args: [60, 80] };
+    const model = tinyModel(spec);
+    const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, prefixStates: 1, tableStates: 512 });
+    expect(counts(parallel)).toEqual({ verdict: 'verified', states: 4941, transitions: 2 * 60 * 80 + 140, depth: 140 });
+    expect(counts(parallel)).toEqual(counts(search(model)));
   }, 60_000);
 
   it('three workers give the same counts', async () => {
