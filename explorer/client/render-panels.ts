@@ -1,14 +1,27 @@
 /** The side panels: the enabled actions, the properties, the path taken, the counterexample. */
 import type { ActionView, ModelInfo, PropertyStatus, StateResponse, TraceInfo } from '../view.js';
+import type { WorldAction } from '../../simulator/world.js';
 import { h } from './dom.js';
 
-const actionGroups: ReadonlyArray<{ readonly title: string; readonly kinds: readonly string[] }> = [
-  { title: 'Deliver', kinds: ['deliver', 'deliverStale', 'dropStale'] },
-  { title: 'Connect', kinds: ['connect'] },
-  { title: 'Sandbox outcomes', kinds: ['sandboxDone'] },
-  { title: 'Scale', kinds: ['scale'] },
-  { title: 'Faults', kinds: ['crash', 'nodeCrash', 'cut'] },
-];
+/** The group of every kind of action the model has: a kind added to the model and not here fails to compile (it would be hidden). */
+const groupOfKind: Readonly<Record<WorldAction['kind'], string>> = {
+  deliver: 'Deliver',
+  deliverStale: 'Deliver',
+  dropStale: 'Deliver',
+  connect: 'Connect',
+  sandboxDone: 'Sandbox outcomes',
+  scale: 'Scale',
+  crash: 'Faults',
+  nodeCrash: 'Faults',
+  cut: 'Faults',
+  forgeHello: 'Faults',
+  forgePod: 'Faults',
+};
+const groupTitles = ['Deliver', 'Connect', 'Sandbox outcomes', 'Scale', 'Faults', 'Other'] as const;
+
+function groupOf(kind: string): string {
+  return (groupOfKind as Readonly<Record<string, string>>)[kind] ?? 'Other';
+}
 
 function actionButton(action: ActionView, onTake: (index: number) => void, nextOnTrace: number | null): HTMLElement {
   const classes = ['action', action.breaks.length > 0 ? 'breaks' : '', action.failure !== null ? 'refused' : '', nextOnTrace === action.index ? 'on-trace' : ''].filter((c) => c !== '');
@@ -32,10 +45,10 @@ function actionButton(action: ActionView, onTake: (index: number) => void, nextO
 }
 
 export function renderActions(response: StateResponse, onTake: (index: number) => void, nextOnTrace: number | null): HTMLElement {
-  const groups = actionGroups
-    .map((group) => ({ group, actions: response.actions.filter((a) => group.kinds.includes(a.kind)) }))
+  const groups = groupTitles
+    .map((title) => ({ title, actions: response.actions.filter((a) => groupOf(a.kind) === title) }))
     .filter((g) => g.actions.length > 0)
-    .map((g) => h('div', { class: 'action-group' }, h('h3', {}, g.group.title), ...g.actions.map((a) => actionButton(a, onTake, nextOnTrace))));
+    .map((g) => h('div', { class: 'action-group' }, h('h3', {}, g.title), ...g.actions.map((a) => actionButton(a, onTake, nextOnTrace))));
   return h('div', { class: 'actions' }, h('h2', {}, `Enabled actions (${response.actions.length})`), ...(groups.length === 0 ? [h('p', {}, 'none: nothing can happen here')] : groups));
 }
 
