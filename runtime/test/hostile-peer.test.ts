@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
-import { stagesOf, type StageId } from '../../machines/index.js';
-import { logFileOf, pidOf, processIsAlive, removeCluster, startStageProcess, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
-import { getStageState } from '../cluster/rpc.js';
+import type { StageId } from '../../machines/index.js';
+import { logFileOf, pidOf, processIsAlive, removeCluster } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
-import type { WireStageState } from '../wire/proto.js';
 import { connectionIdleMsMax, helloWaitMsMax, peerConnectionsMax } from '../../spec/limits.js';
 import { testWaitMsMax, waitUntil } from '../../test/wait-until.js';
+import { protocolStateOf as protocolStateOfStage, startConvergedCluster } from './converged-cluster.js';
 import { grpcMessage, inspectGetStatePath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kd-hostile-'));
@@ -31,22 +30,12 @@ function addressOf(stage: StageId): string {
   return config.stages[stage]?.address ?? '';
 }
 
-/** What Inspect says of the protocol state: everything but the last rejection of each link (observability, which a rejection updates by design). */
-function protocolState(state: WireStageState): unknown {
-  return { ...state, links: state.links.map(({ last_rejection: _ignored, ...link }) => link) };
-}
-
 async function protocolStateOf(stage: StageId): Promise<unknown> {
-  return protocolState(await getStageState(addressOf(stage), 5_000));
+  return protocolStateOfStage(config, stage, 5_000);
 }
 
 beforeAll(async () => {
-  config = await writeClusterConfig(dir, { nodes: 1, capacity: 10, functions: ['fn'], startDelayMs: 0, killDelayMs: 0 });
-  const stages = stagesOf(config.chain);
-  for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
-  await waitHealthy(config, stages, testWaitMsMax);
-  expect(await runScale(['fn', String(desired), '--dir', dir], () => {})).toBe(0);
-  await waitConverged(config, desired, testWaitMsMax);
+  config = await startConvergedCluster(dir, desired);
 }, 2 * testWaitMsMax);
 
 afterAll(async () => {

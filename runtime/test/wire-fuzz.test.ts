@@ -23,14 +23,14 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
 import { stagesOf, type StageId } from '../../machines/index.js';
-import { pidOf, processIsAlive, removeCluster, startStageProcess, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
-import { getStageState } from '../cluster/rpc.js';
+import { pidOf, processIsAlive, removeCluster } from '../cluster/local-cluster.js';
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
 import { errorReasons, statusOfReason, type ErrorReason } from '../wire/errors.js';
-import { wireSchema, type WireStageState } from '../wire/proto.js';
+import { wireSchema } from '../wire/proto.js';
 import { decodeStrict } from '../wire/strict-decoder.js';
 import { testWaitMsMax } from '../../test/wait-until.js';
+import { protocolStateOf as protocolStateOfStage, startConvergedCluster } from './converged-cluster.js';
 import { grpcMessage, inspectGetStatePath, linkSessionPath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
 import { framingKinds, messageInput, type InputKind } from './wire-fuzz-inputs.js';
 
@@ -154,23 +154,14 @@ function outsideSpec(input: Input, answer: Answer): string | null {
   }
 }
 
-/** What Inspect says of the protocol state: everything but the last rejection of each link (observability, updated by design). */
-function protocolState(state: WireStageState): unknown {
-  return { ...state, links: state.links.map(({ last_rejection: _ignored, ...link }) => link) };
+async function protocolStateOf(stage: StageId): Promise<unknown> {
+  return protocolStateOfStage(config, stage, 10_000);
 }
 
-async function protocolStateOf(stage: StageId): Promise<unknown> {
-  return protocolState(await getStageState(config.stages[stage]?.address ?? '', 10_000));
-}
 
 beforeAll(async () => {
   expect(errorReasons).toContain('MALFORMED');
-  config = await writeClusterConfig(dir, { nodes: 1, capacity: 10, functions: ['fn'], startDelayMs: 0, killDelayMs: 0 });
-  const stages = stagesOf(config.chain);
-  for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
-  await waitHealthy(config, stages, testWaitMsMax);
-  expect(await runScale(['fn', String(desired), '--dir', dir], () => {})).toBe(0);
-  await waitConverged(config, desired, testWaitMsMax);
+  config = await startConvergedCluster(dir, desired);
 }, 2 * testWaitMsMax);
 
 afterAll(async () => {
