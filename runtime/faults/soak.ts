@@ -14,12 +14,13 @@
  * come from `seed`, so a failing soak is re-run with the same seed (the machine's timing
  * still differs).
  */
+import { proxyLinks } from './link-proxies.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeletId, stagesOf, type LinkId, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
-import { pidOf, processIsAlive, setLinkDialAddresses, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
+import { pidOf, processIsAlive, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { getStageState, setScale, stageTargetOf } from '../cluster/rpc.js';
 import { clusterStatus, waitConverged } from '../cluster/status.js';
 import { formatReport, validateTraces } from '../observe/validate.js';
@@ -111,15 +112,9 @@ async function startSoakCluster(options: SoakOptions): Promise<SoakCluster> {
   const etcd = await startEtcd();
   let config = await writeClusterConfig(dir, { nodes: options.nodes, capacity: options.capacity, functions: ['fn'], startDelayMs: 20, killDelayMs: 10, store: { kind: 'etcd', endpoint: etcd.endpoint } });
   const links: LinkId[] = ['replicaset>scheduler', ...config.chain.nodes.map((n) => `scheduler>${kubeletId(n.name)}`)];
-  const proxies = new Map<LinkId, TcpProxy>();
-  const addresses: Record<LinkId, string> = {};
-  for (const link of links) {
-    const proxy = new TcpProxy(config.stages[link.slice(link.indexOf('>') + 1)]?.address ?? '');
-    await proxy.start();
-    proxies.set(link, proxy);
-    addresses[link] = proxy.address;
-  }
-  config = setLinkDialAddresses(dir, addresses);
+  const proxied = await proxyLinks(dir, config, links);
+  config = proxied.config;
+  const proxies = proxied.proxies;
   const stages = stagesOf(config.chain);
   for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
   await waitHealthy(config, stages, options.convergeMsMax);

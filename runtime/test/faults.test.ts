@@ -11,6 +11,7 @@
  * resume) against an echo server. One cluster for the file; every process is stopped in
  * afterAll, also when a test fails.
  */
+import { proxyLinks } from '../faults/link-proxies.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScale } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { stagesOf, type LinkId, type StageId } from '../../machines/index.js';
-import { logFileOf, pidOf, processIsAlive, setLinkDialAddresses, sleep, startStageProcess, removeCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
+import { logFileOf, pidOf, processIsAlive, sleep, startStageProcess, removeCluster, waitHealthy, writeClusterConfig } from '../cluster/local-cluster.js';
 import { getStageState } from '../cluster/rpc.js';
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
@@ -79,15 +80,9 @@ async function validateTraces(): Promise<string> {
 
 beforeAll(async () => {
   config = await writeClusterConfig(dir, { nodes: 3, capacity: 100, functions: ['fn'], startDelayMs: 20, killDelayMs: 10 });
-  const addresses: Record<LinkId, string> = {};
-  for (const link of proxiedLinks) {
-    const downstream = link.slice(link.indexOf('>') + 1);
-    const proxy = new TcpProxy(config.stages[downstream]?.address ?? '');
-    await proxy.start();
-    proxies.set(link, proxy);
-    addresses[link] = proxy.address;
-  }
-  config = setLinkDialAddresses(dir, addresses);
+  const proxied = await proxyLinks(dir, config, proxiedLinks);
+  config = proxied.config;
+  for (const [link, proxy] of proxied.proxies) proxies.set(link, proxy);
   const stages = stagesOf(config.chain);
   for (const stage of [...stages].reverse()) startStageProcess(dir, stage);
   await waitHealthy(config, stages, 60_000);
