@@ -34,5 +34,4 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-SEC-001', why: 'launch contract 1 runs the testee in plaintext on loopback, the explicit insecure test setting REQ-SEC-001 allows', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-004', why: 'the upstream verifies the server identity with TLS, which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-005', why: 'authorization of Inspect and Scaler callers needs client certificates (TLS), which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
-  { id: 'REQ-WIRE-015', why: 'the bounds are timed in seconds and counted per peer address, while the suite runs every peer of the testee from one address and within per-case time limits', coveredBy: 'runtime/test/hostile-peer.test.ts (streams without a hello, 200 raw TCP connections)' },
 ];
