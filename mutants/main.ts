@@ -10,7 +10,7 @@ import { exitCodes } from '../cli/exit-codes.js';
 import { mutantNamed, mutants, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
 import { runChecker, runConformance, type CheckRequest, type CheckerOutcome, type ConformanceOutcome } from './run-mutant.js';
-import { AnchorError, makeScratchCopy, mutatedText, repositoryRoot } from './scratch.js';
+import { AnchorError, makeScratchCopy, mutatedFiles, repositoryRoot, type ScratchCopy } from './scratch.js';
 import { checkerKill, mutationTable, verdictOf, type MutantResult } from './table.js';
 
 const { options } = parseCommandLineOrExit({
@@ -67,9 +67,18 @@ async function runChecks(dir: string): Promise<CheckerOutcome[]> {
   return outcomes;
 }
 
+/** Copies in use: removed on SIGINT/SIGTERM too, so that an interrupted run leaves none behind. */
+const liveCopies = new Set<ScratchCopy>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    for (const copy of liveCopies) copy.remove();
+    process.exit(exitCodes.internal);
+  });
+
 async function runMutant(mutant: Mutant): Promise<MutantResult> {
   const started = performance.now();
   const copy = makeScratchCopy(repositoryRoot, mutant, mutant.name);
+  liveCopies.add(copy);
   try {
     const checker = await runChecks(copy.dir);
     const conformance: ConformanceOutcome[] = [];
@@ -79,12 +88,13 @@ async function runMutant(mutant: Mutant): Promise<MutantResult> {
     return { mutant: mutant.name, requirement: mutant.requirement, checker, conformance, conformanceSkipped: options['skip-conformance'], verdict, ...(note === undefined ? {} : { note }), seconds: (performance.now() - started) / 1000 };
   } finally {
     copy.remove();
+    liveCopies.delete(copy);
   }
 }
 
 async function main(): Promise<number> {
   // Every anchor first: a stale one stops the run before anything is copied.
-  for (const mutant of chosen) mutatedText(repositoryRoot, mutant);
+  for (const mutant of chosen) mutatedFiles(repositoryRoot, mutant);
   log(`npm run mutants: ${chosen.length} mutant(s), checks ${checks.map((c) => c.label).join(', ')}, conformance ${options['skip-conformance'] ? 'skipped' : `seed ${options.seed}`}, ${options.jobs} at a time`);
   const baseline = makeScratchCopy(repositoryRoot, null, 'baseline');
   try {

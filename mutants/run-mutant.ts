@@ -87,8 +87,9 @@ export interface FailedCase {
   /** The requirements of its first violation (the case's own when it could not run). */
   readonly requirements: readonly string[];
   readonly message: string;
-  /** The step the first violation is blamed on (-1 when none). */
+  /** The step the first violation is blamed on (-1 when none), and its name. */
   readonly step: number;
+  readonly stepName: string;
 }
 
 export interface ConformanceOutcome {
@@ -126,6 +127,7 @@ export async function runConformance(copy: string, role: ConformanceRole, seed: 
       requirements: first?.requirements ?? c.requirements,
       message: (first?.message ?? c.reason ?? '').split('\n')[0]?.slice(0, 300) ?? '',
       step: first?.step ?? -1,
+      stepName: first?.stepName ?? '',
     });
   }
   return { role, verdict: failedCases.length > 0 ? 'failed' : 'passed', failedCases, cases: results.cases.length, seconds: run.seconds };

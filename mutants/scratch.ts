@@ -24,16 +24,24 @@ export function occurrences(text: string, anchor: string): number {
   return text.split(anchor).length - 1;
 }
 
-/** The mutated text of the mutant's file, read from `root`; throws AnchorError unless the anchor occurs exactly once. */
-export function mutatedText(root: string, mutant: Mutant): string {
-  const path = join(root, mutant.file);
-  if (!existsSync(path)) throw new AnchorError(`mutant ${mutant.name}: ${mutant.file} does not exist`);
-  const text = readFileSync(path, 'utf8');
-  const count = occurrences(text, mutant.anchor);
-  if (count !== 1) throw new AnchorError(`mutant ${mutant.name}: its anchor occurs ${count} times in ${mutant.file}, must be exactly once (update the anchor in mutants/catalogue.ts)`);
-  const mutated = text.replace(mutant.anchor, () => mutant.replacement);
-  if (mutated === text) throw new AnchorError(`mutant ${mutant.name}: the replacement leaves ${mutant.file} unchanged`);
-  return mutated;
+/**
+ * The mutated files of a mutant, read from `root` (file -> text); throws AnchorError unless
+ * each edit's anchor occurs exactly once in its file (after the mutant's earlier edits).
+ */
+export function mutatedFiles(root: string, mutant: Mutant): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const edit of mutant.edits) {
+    const path = join(root, edit.file);
+    if (!files.has(edit.file) && !existsSync(path)) throw new AnchorError(`mutant ${mutant.name}: ${edit.file} does not exist`);
+    const text = files.get(edit.file) ?? readFileSync(path, 'utf8');
+    const count = occurrences(text, edit.anchor);
+    if (count !== 1) throw new AnchorError(`mutant ${mutant.name}: an anchor occurs ${count} times in ${edit.file}, must be exactly once (update it in mutants/catalogue.ts): ${JSON.stringify(edit.anchor.slice(0, 80))}`);
+    const mutated = text.replace(edit.anchor, () => edit.replacement);
+    if (mutated === text) throw new AnchorError(`mutant ${mutant.name}: a replacement leaves ${edit.file} unchanged`);
+    files.set(edit.file, mutated);
+  }
+  if (files.size === 0) throw new AnchorError(`mutant ${mutant.name} has no edits`);
+  return files;
 }
 
 /** The files of the repository as git sees them: tracked, and new files that are not ignored. */
@@ -50,7 +58,7 @@ export interface ScratchCopy {
 /** A scratch copy of `root` under the system's temporary folder, with `mutant` applied (none: the unmutated baseline). */
 export function makeScratchCopy(root: string, mutant: Mutant | null, label: string): ScratchCopy {
   // Checked before anything is copied, so that a stale anchor costs nothing.
-  const mutated = mutant === null ? null : mutatedText(root, mutant);
+  const mutated = mutant === null ? new Map<string, string>() : mutatedFiles(root, mutant);
   const dir = mkdtempSync(join(tmpdir(), `kd-mutant-${label}-`));
   for (const file of repositoryFiles(root)) {
     const target = join(dir, file);
@@ -58,6 +66,6 @@ export function makeScratchCopy(root: string, mutant: Mutant | null, label: stri
     copyFileSync(join(root, file), target);
   }
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  if (mutant !== null && mutated !== null) writeFileSync(join(dir, mutant.file), mutated);
+  for (const [file, text] of mutated) writeFileSync(join(dir, file), text);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
