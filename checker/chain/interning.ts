@@ -78,9 +78,9 @@ export class MemoStepper {
 
   constructor(private readonly config: ChainConfig) {}
 
-  readonly step = (config: ChainConfig, stage: StageId, state: StageState, event: StageEvent): StepResult<StageState> => {
+  readonly step = (config: ChainConfig, stage: StageId, state: StageState, event: StageEvent, choices?: readonly number[]): StepResult<StageState> => {
     const canonicalState = this.stages.canonical(state);
-    const key = this.eventKey(stage, event);
+    const key = choices === undefined || choices.length === 0 ? this.eventKey(stage, event) : `${this.eventKey(stage, event)}|c${choices.join('.')}`;
     let table = this.memo.get(canonicalState);
     if (table === undefined) {
       table = new Map();
@@ -94,7 +94,7 @@ export class MemoStepper {
     this.misses++;
     let result: StepResult<StageState>;
     try {
-      result = stepStage(this.config, stage, canonicalState, event);
+      result = stepStage(this.config, stage, canonicalState, event, choices === undefined || choices.length === 0 ? undefined : choices);
     } catch (error) {
       throw asStepAssertion(error, stage);
     }
