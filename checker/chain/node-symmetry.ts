@@ -34,10 +34,10 @@ interface Renaming {
   readonly positionTo: Int32Array;
   /** Whole JSON string -> its renamed string (bare names, Kubelets, links). */
   readonly tokens: ReadonlyMap<string, string>;
-  /** Per component kind: id -> renamed id (-1 unknown). */
-  readonly parts: Map<number, number>;
-  readonly lists: Map<number, number>;
-  readonly messages: Map<number, number>;
+  /** Per component kind: id -> renamed id (undefined until first asked). */
+  readonly parts: number[];
+  readonly lists: number[];
+  readonly messages: number[];
 }
 
 /** Every permutation of `0 .. n-1` that maps each node to one of equal capacity, the identity first. */
@@ -62,6 +62,8 @@ export class NodeSymmetry {
   private readonly composeTable: number[][];
   private readonly inverseOf: number[];
   private readonly stageOrder: readonly string[];
+  /** A renamed id vector, reused by `canonical` (only the best is copied out). */
+  private readonly scratch: number[] = [];
 
   constructor(
     config: ChainConfig,
@@ -73,6 +75,7 @@ export class NodeSymmetry {
     const permutations = capacityPreservingPermutations(config.nodes.map((n) => n.capacity));
     if (permutations.length > symmetryGroupSizeMax) throw new InvariantViolation(`symmetry over ${permutations.length} renamings of nodes (above symmetryGroupSizeMax ${symmetryGroupSizeMax})`);
     this.stageOrder = layout.stages;
+    for (let pos = 0; pos < layout.componentCount; pos++) this.scratch.push(0);
     this.renamings = permutations.map((nodeTo) => this.renamingOf(nodes, nodeTo));
     const indexOf = new Map(permutations.map((p, i) => [p.join(','), i]));
     const find = (p: number[]) => {
@@ -102,28 +105,37 @@ export class NodeSymmetry {
   }
 
   /** The renaming of the state with the smallest fingerprint, and which renaming it is. */
-  canonical(state: ChainState, fingerprintOf: (ids: readonly number[]) => Fingerprint): { ids: number[]; element: number } {
-    let best = state.ids;
+  canonical(state: ChainState, fingerprintOf: (ids: readonly number[]) => Fingerprint): { ids: readonly number[]; element: number } {
     let bestElement = 0;
-    let bestFp = fingerprintOf(best);
+    let bestFp = fingerprintOf(state.ids);
+    const scratch = this.scratch;
     for (let element = 1; element < this.renamings.length; element++) {
-      const ids = this.applyToIds(state.ids, element);
-      const fp = fingerprintOf(ids);
+      this.renameInto(state.ids, element, scratch);
+      const fp = fingerprintOf(scratch);
       if (fp.high < bestFp.high || (fp.high === bestFp.high && fp.low < bestFp.low)) {
-        best = ids;
         bestElement = element;
         bestFp = fp;
       }
     }
-    return { ids: best, element: bestElement };
+    return { ids: bestElement === 0 ? state.ids : this.applyToIds(state.ids, bestElement), element: bestElement };
   }
 
   /** The id vector of the state renamed by `element`. */
   applyToIds(ids: readonly number[], element: number): number[] {
-    if (element === 0) return ids.slice();
+    const out: number[] = [];
+    for (let pos = 0; pos < ids.length; pos++) out.push(0);
+    if (element === 0) {
+      for (let pos = 0; pos < ids.length; pos++) out[pos] = ids[pos] as number;
+      return out;
+    }
+    this.renameInto(ids, element, out);
+    return out;
+  }
+
+  /** Writes the id vector of the state renamed by `element` (not the identity) into `out`. */
+  private renameInto(ids: readonly number[], element: number, out: number[]): void {
     const renaming = this.renamings[element] as Renaming;
     const layout = this.layout;
-    const out = new Array<number>(ids.length).fill(0);
     for (let pos = 0; pos < ids.length; pos++) {
       const id = ids[pos] as number;
       const kind = layout.kinds[pos];
@@ -131,9 +143,8 @@ export class NodeSymmetry {
       if (kind === 2) out[to] = id;
       else if (kind === 1) out[to] = this.renamedList(renaming, id);
       else if (pos === layout.budgetsAt) out[to] = id;
-      else out[to] = this.renamedPart(renaming, id, pos < layout.stages.length, pos === layout.incarnationsAt ? 'configOrder' : pos === layout.ghostAt ? 'inPlace' : 'sorted');
+      else out[to] = renaming.parts[id] ?? this.renamedPart(renaming, id, pos < layout.stages.length, pos === layout.incarnationsAt ? 'configOrder' : pos === layout.ghostAt ? 'inPlace' : 'sorted');
     }
-    return out;
   }
 
   /** A fairness class (a string naming links, nodes and pods) renamed by `element`. */
@@ -162,35 +173,35 @@ export class NodeSymmetry {
       for (let q = 0; q < 4; q++) positionTo[layout.channelsAt + from * 4 + q] = layout.channelsAt + into * 4 + q;
       positionTo[layout.sandboxesAt + i] = layout.sandboxesAt + (nodeTo[i] as number);
     });
-    return { nodeTo, positionTo, tokens, parts: new Map(), lists: new Map(), messages: new Map() };
+    return { nodeTo, positionTo, tokens, parts: [], lists: [], messages: [] };
   }
 
   private renamedPart(renaming: Renaming, id: number, stage: boolean, order: Order): number {
-    let renamed = renaming.parts.get(id);
+    let renamed = renaming.parts[id];
     if (renamed === undefined) {
       const value = this.renameValue(renaming, JSON.parse(JSON.stringify(this.packing.parts.values[id])) as unknown, order);
       renamed = order === 'inPlace' ? this.packing.ghostId(value as Ghost) : this.packing.parts.idOf((stage ? reviveStageState(value) : value) as object);
-      renaming.parts.set(id, renamed);
+      renaming.parts[id] = renamed;
     }
     return renamed;
   }
 
   private renamedList(renaming: Renaming, id: number): number {
     if (id === 0) return 0;
-    let renamed = renaming.lists.get(id);
+    let renamed = renaming.lists[id];
     if (renamed === undefined) {
       const messageIds = (this.packing.lists.messageIds[id] as number[]).map((m) => this.renamedMessage(renaming, m));
       renamed = this.packing.lists.idOfMessageIds(messageIds);
-      renaming.lists.set(id, renamed);
+      renaming.lists[id] = renamed;
     }
     return renamed;
   }
 
   private renamedMessage(renaming: Renaming, id: number): number {
-    let renamed = renaming.messages.get(id);
+    let renamed = renaming.messages[id];
     if (renamed === undefined) {
       renamed = this.messages.idOf(this.renameValue(renaming, JSON.parse(JSON.stringify(this.messages.values[id])) as unknown, 'sorted') as object);
-      renaming.messages.set(id, renamed);
+      renaming.messages[id] = renamed;
     }
     return renamed;
   }
