@@ -5,6 +5,7 @@
  * (state object, event): the machines run once per distinct step, not once per state.
  */
 import { fingerprintOf } from '../engine/fingerprint.js';
+import { asStepAssertion } from './step-assertions.js';
 import { stepStage, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
 
 /**
@@ -91,7 +92,12 @@ export class MemoStepper {
       return cached;
     }
     this.misses++;
-    const result = stepStage(this.config, stage, canonicalState, event, choices === undefined || choices.length === 0 ? undefined : choices);
+    let result: StepResult<StageState>;
+    try {
+      result = stepStage(this.config, stage, canonicalState, event, choices === undefined || choices.length === 0 ? undefined : choices);
+    } catch (error) {
+      throw asStepAssertion(error, stage);
+    }
     void config;
     const canonicalResult = { ...result, state: this.stages.canonical(result.state) };
     table.set(key, canonicalResult);

@@ -38,6 +38,7 @@ import { PackedTransitions } from './packed-transitions.js';
 import type { CheckConfig } from './presets.js';
 import { chainSometimes } from './sometimes.js';
 import { StateLayout } from './state-layout.js';
+import { asStepAssertion, StepAssertionFailed } from './step-assertions.js';
 import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
 import { TieChoices } from './tie-choices.js';
@@ -99,21 +100,41 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     return this.check.ties === 'explore' ? this.ties.expand(state, base) : base;
   }
 
+  /**
+   * The successor. A step that breaks an internal assertion (of a machine, or of the world
+   * it acts on) is a violation of a named property (step-assertions.ts): the state is left
+   * as it was and the search reports the counterexample that leads there.
+   */
   next(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
+    let outcome: { state: ChainState; violations: readonly Violation[] };
+    try {
+      outcome = this.successor(state, action);
+    } catch (error) {
+      if (error instanceof StepAssertionFailed) return { state, violations: [error.violation] };
+      throw error;
+    }
+    if (this.check.debugChecks === true) this.crossCheck(state, action, outcome.state, outcome.violations);
+    return outcome;
+  }
+
+  private successor(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
     const kind = budgetKind(action);
     const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 };
     const scaled = action.kind === 'scale' ? state.scaled + 1 : state.scaled;
     if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
-      const outcome = this.ties.faultOutcome(state, action);
+      let outcome;
+      try {
+        outcome = this.ties.faultOutcome(state, action);
+      } catch (error) {
+        throw asStepAssertion(error, describeAction(action));
+      }
       return { state: this.packing.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
     }
     const ids = state.ids.slice();
     const violations = this.transitions.apply(ids, action);
     if (budgets !== state.budgets) ids[this.layout.budgetsAt] = this.packing.parts.idOf(budgets);
     ids[this.layout.scaledAt] = scaled;
-    const next = new ChainState(this.packing, ids, scaled, budgets);
-    if (this.check.debugChecks === true) this.crossCheck(state, action, next, violations);
-    return { state: next, violations };
+    return { state: new ChainState(this.packing, ids, scaled, budgets), violations };
   }
 
   private symmetryOf(nodes: NodeSymmetry): ModelSymmetry<ChainState> {

@@ -11,6 +11,8 @@ import type { ChainAction, PackedAction } from './chain-actions.js';
 import type { ChainState } from './chain-state.js';
 import type { PackedTransitions } from './packed-transitions.js';
 
+const noRadices: readonly number[] = Object.freeze([]);
+
 export function isPackedAction(action: ChainAction): action is PackedAction {
   switch (action.kind) {
     case 'deliver':
@@ -84,8 +86,16 @@ export class TieChoices {
       }
   }
 
+  /**
+   * The ties an action meets. A step that breaks an internal assertion meets none here:
+   * the model's `next` reports it as a violation when the search takes the action.
+   */
   private radicesOf(state: ChainState, action: ChainAction, digits: readonly number[] | undefined): readonly number[] {
-    if (isPackedAction(action)) return this.transitions.choiceRadicesOf(state.ids, action, digits);
-    return this.faultOutcome(state, digits === undefined ? action : this.plans.canonical({ ...action, choices: digits })).choiceRadices;
+    try {
+      if (isPackedAction(action)) return this.transitions.choiceRadicesOf(state.ids, action, digits);
+      return this.faultOutcome(state, digits === undefined ? action : this.plans.canonical({ ...action, choices: digits })).choiceRadices;
+    } catch {
+      return noRadices;
+    }
   }
 }
