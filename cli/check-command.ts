@@ -39,6 +39,13 @@ fairness after the last fault. Prints the shortest counterexample when one exist
     'max-seconds': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop after N seconds (exit 4)' },
     'max-memory-mb': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'stop when the heap and the search\'s typed arrays (state table, parent arrays, frontier) exceed N MiB (exit 4; default 80% of the heap limit)' },
     'no-liveness': { kind: 'flag', help: 'check safety only' },
+    ties: {
+      kind: 'choice',
+      value: 'explore|spec',
+      choices: ['explore', 'spec'],
+      help: "the Scheduler's ties between equally free nodes and equally ranked victims: every alternative (explore) or the spec's rule only (spec) (default: the preset's; DEC-52)",
+    },
+    'no-symmetry': { kind: 'flag', help: 'turn off symmetry reduction over Kubelets of equal capacity (on where sound: with ties explored)' },
     'random-walks': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'instead of exhaustive search, N seeded random walks' },
     'walk-depth': { kind: 'whole', value: 'N', min: 1, max: 1e7, default: 400, help: 'steps per random walk' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the random walks' },
@@ -65,6 +72,8 @@ interface CheckArguments {
   readonly maxSeconds?: number;
   readonly maxMemoryMb?: number;
   readonly liveness: boolean;
+  readonly ties?: 'explore' | 'spec';
+  readonly symmetry: boolean;
   readonly randomWalks?: number;
   readonly walkDepth: number;
   readonly seed: number;
@@ -93,6 +102,8 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
     strategy: v.strategy,
     workers,
     liveness: !v['no-liveness'],
+    symmetry: !v['no-symmetry'],
+    ...(v.ties !== undefined ? { ties: v.ties } : {}),
     walkDepth: v['walk-depth'],
     seed: v.seed,
     out: v.out,
@@ -100,6 +111,14 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
     swarm: v.swarm ? { configs: v.configs, budgetSeconds: v['budget-seconds'], budgetStates: v['budget-states'] } : null,
     ...Object.fromEntries(Object.entries(bounds).filter(([, value]) => value !== undefined)),
   };
+}
+
+function symmetryLine(check: CheckConfig, result: SearchResult): string {
+  if (result.symmetryGroupSize !== undefined) return `symmetry reduction on: ${result.symmetryGroupSize} renamings of identical Kubelets, states counted are orbits`;
+  if (check.symmetry === false) return 'symmetry reduction off (--no-symmetry)';
+  if (check.ties !== 'explore') return "symmetry reduction off (unsound with the spec's name-order tie-break: use --ties explore)";
+  if (result.workers > 1) return 'symmetry reduction off (one worker only)';
+  return 'symmetry reduction off (no two Kubelets alike)';
 }
 
 /** The scale requests the model chooses, in words (empty without scaleChoices). */
@@ -146,7 +165,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
   if (args.swarm !== null) return runSwarmCommand({ ...args.swarm, seed: args.seed, variant: args.variant, out: args.out, json: args.json }, print);
   let check;
   try {
-    check = loadCheckConfig(args.preset, args.variant);
+    const loaded = loadCheckConfig(args.preset, args.variant);
+    check = { ...loaded, ...(args.ties !== undefined ? { ties: args.ties } : {}), ...(args.symmetry ? {} : { symmetry: false }) };
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
@@ -234,6 +254,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
         peakArrayBuffersBytes: result.peakArrayBuffersBytes,
         collisionProbability: result.collisionProbability,
         livenessChecked: result.livenessChecked,
+        ties: check.ties ?? 'spec',
+        symmetryGroupSize: result.symmetryGroupSize ?? null,
         violatedProperty: result.violation?.property ?? null,
         violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
         consequence: consequence === null ? null : { found: consequence.found, harmStep: consequence.harmStep, steps: consequence.trace.steps.length, harms: consequence.harms },
@@ -255,7 +277,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     );
     print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
     print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
-    print(`  symmetry reduction: off (see spec/09-decisions.md)`);
+    print(`  Scheduler ties: ${check.ties === 'explore' ? 'every alternative explored' : "the spec's rule only"} (DEC-52); ${symmetryLine(check, result)}`);
     // After a search that stopped early, an uncovered "sometimes" property was only not reached yet.
     const notCovered = result.verdict === 'verified' ? 'NOT covered' : 'not reached';
     for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : notCovered} ${s.id}: ${s.description}`);

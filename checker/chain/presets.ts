@@ -59,6 +59,18 @@ export interface CheckConfig {
    * Crashes and cuts still explore handshakes in every order; `smoke` explores the boot.
    */
   readonly startSynced?: boolean;
+  /**
+   * The Scheduler's ties between equally free nodes and equally ranked victims (DEC-52):
+   * every alternative explored (`explore`: the verdict then holds for every tie-break), or
+   * only the spec's rule (`spec`, the default: first node by name, newest victim).
+   * Symmetry reduction needs `explore`.
+   */
+  readonly ties?: 'explore' | 'spec';
+  /**
+   * Symmetry reduction over Kubelets of equal capacity (checker/chain/node-symmetry.ts):
+   * on by default where it is sound, i.e. with `ties: 'explore'`; `false` turns it off.
+   */
+  readonly symmetry?: boolean;
   /** Controllers that may crash (default: all four). */
   readonly crashable?: readonly string[];
   /**
