@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
 import { ChainModel, chainModelModule } from '../checker/chain/model.js';
-import { presetNames, presets } from '../checker/chain/presets.js';
+import { presetNames, presets, type CheckConfig } from '../checker/chain/presets.js';
 import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js';
 import { randomWalks } from '../checker/engine/random-walk.js';
 import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
@@ -91,6 +91,13 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
   };
 }
 
+/** The scale requests the model chooses, in words (empty without scaleChoices). */
+export function scaleChoicesText(check: CheckConfig): string {
+  const c = check.scaleChoices;
+  if (c === undefined || c.steps === 0) return '';
+  return `, then ${c.steps} chosen by the model (${(c.functions ?? check.chain.functions.map((f) => f.name)).join('/')} to any of ${c.range[0]}..${c.range[1]}, at any point)`;
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
@@ -160,7 +167,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     print(`kd check: preset ${check.name} (${presets[check.name]?.description ?? check.description}), variant ${check.chain.variant}`);
     print(
       `  nodes ${check.chain.nodes.map((n) => `${n.name}:${n.capacity}`).join(' ')}; functions ${check.chain.functions.map((f) => `${f.name}(p${f.priority})`).join(' ')}; ` +
-        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ')}; faults ${JSON.stringify(check.budgets)}`,
+        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ')}${scaleChoicesText(check)}; faults ${JSON.stringify(check.budgets)}`,
     );
   }
 

@@ -19,15 +19,16 @@
  *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quiet-wait-s 30] [--quick]
  *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
- *          [--pod-objects on|off] [--out DIR] [--json]
+ *          [--pod-objects on|off] [--node-flags "FLAGS"] [--out DIR] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseCommandLineOrExit, type CommandLineSpec, type OptionValues } from '../../cli/args.js';
 import { exitCodes } from '../../cli/exit-codes.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+import { nodeFlagsProblem, parseNodeFlags } from '../../runtime/cluster/node-flags.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
 import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault } from './cluster.js';
@@ -99,6 +100,24 @@ const warmUpCyclesDefault = 3;
 function usageExit(message: string): never {
   console.error(`bench:burst: ${message}. Run "npm run bench:burst -- --help" for the options.`);
   process.exit(exitCodes.usage);
+}
+
+/** The stage processes' extra Node flags of `--node-flags`, checked; a profile directory must be absolute (each cluster's directory is removed when it stops). */
+function nodeFlagsOf(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  let flags: string[];
+  try {
+    flags = parseNodeFlags(text);
+  } catch (error) {
+    return usageExit((error as Error).message);
+  }
+  const problem = nodeFlagsProblem(flags);
+  if (problem !== null) usageExit(`--node-flags: ${problem}`);
+  const relative = flags.find((flag) => /^--(cpu|heap)-prof-dir=/.test(flag) && !isAbsolute(flag.slice(flag.indexOf('=') + 1)));
+  if (relative !== undefined) usageExit(`--node-flags: ${relative}: give an absolute directory (the stages run in each cluster's own directory, removed when it stops)`);
+  if (flags.some((flag) => /^--(cpu|heap)-prof$/.test(flag)) && !flags.some((flag) => /^--(cpu|heap)-prof-dir=/.test(flag)))
+    usageExit('--node-flags: with --cpu-prof or --heap-prof also give --cpu-prof-dir=/ABSOLUTE/DIR (or --heap-prof-dir): the profiles would be written into the clusters\' directories, which are removed');
+  return flags;
 }
 
 function etcdVersion(): string {
@@ -271,6 +290,11 @@ those of --quick.`,
     'replay-functions': { kind: 'whole', value: 'N', min: 1, max: 100_000, help: 'functions of the trace (default 100; quick 10)' },
     'replay-minute-ms': { kind: 'whole', value: 'N', min: 1, max: 600_000, default: replayMinuteMsDefault, help: 'milliseconds one trace minute lasts' },
     'pod-objects': { kind: 'choice', value: 'on|off', choices: ['on', 'off'], default: 'off', help: 'whether the stages also write Pod objects to the file store, in both modes (off: the control plane alone; see docs/pages/benchmarks.md)' },
+    'node-flags': {
+      kind: 'text',
+      value: 'FLAGS',
+      help: 'extra Node flags for every stage process of both modes, one quoted text (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per stage process, written when the cluster stops; the directory must be absolute, the clusters\' own directories are removed)',
+    },
     out: { kind: 'text', value: 'DIR', default: 'out/bench', help: 'where the results go' },
     json: { kind: 'flag', help: 'print the JSON result instead of the report' },
   },
@@ -298,6 +322,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
   const modes = (values.modes.length > 0 ? values.modes : modeOrder) as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) usageExit(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjects = values['pod-objects'] === 'on';
+  const nodeFlags = nodeFlagsOf(values['node-flags']);
   const outDir = resolve(values.out);
   const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const started = Date.now();
@@ -331,7 +356,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
     }
     for (const functions of values['replay-only'] ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles, nodeFlags });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);

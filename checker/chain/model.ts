@@ -37,6 +37,7 @@ import { PackedTransitions } from './packed-transitions.js';
 import type { CheckConfig } from './presets.js';
 import { chainSometimes } from './sometimes.js';
 import { StateLayout } from './state-layout.js';
+import { asStepAssertion, StepAssertionFailed } from './step-assertions.js';
 import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
 import { WorldPacking } from './world-packing.js';
@@ -88,21 +89,41 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     return this.enabled.actions(state);
   }
 
+  /**
+   * The successor. A step that breaks an internal assertion (of a machine, or of the world
+   * it acts on) is a violation of a named property (step-assertions.ts): the state is left
+   * as it was and the search reports the counterexample that leads there.
+   */
   next(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
+    let outcome: { state: ChainState; violations: readonly Violation[] };
+    try {
+      outcome = this.successor(state, action);
+    } catch (error) {
+      if (error instanceof StepAssertionFailed) return { state, violations: [error.violation] };
+      throw error;
+    }
+    if (this.check.debugChecks === true) this.crossCheck(state, action, outcome.state, outcome.violations);
+    return outcome;
+  }
+
+  private successor(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
     const kind = budgetKind(action);
     const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 };
     const scaled = action.kind === 'scale' ? state.scaled + 1 : state.scaled;
     if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
-      const outcome = applyAction(this.config, state.world, action, this.stepper.step);
+      let outcome;
+      try {
+        outcome = applyAction(this.config, state.world, action, this.stepper.step);
+      } catch (error) {
+        throw asStepAssertion(error, describeAction(action));
+      }
       return { state: this.packing.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
     }
     const ids = state.ids.slice();
     const violations = this.transitions.apply(ids, action);
     if (budgets !== state.budgets) ids[this.layout.budgetsAt] = this.packing.parts.idOf(budgets);
     ids[this.layout.scaledAt] = scaled;
-    const next = new ChainState(this.packing, ids, scaled, budgets);
-    if (this.check.debugChecks === true) this.crossCheck(state, action, next, violations);
-    return { state: next, violations };
+    return { state: new ChainState(this.packing, ids, scaled, budgets), violations };
   }
 
   /** Debug: the packed transition must equal the simulator's `applyAction` on the world. */

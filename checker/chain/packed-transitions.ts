@@ -6,6 +6,7 @@
  * ghost. Misses call the simulator's and the machines' own functions.
  */
 import { InvariantViolation, linkEnds, nodeOfKubelet, type ChainConfig, type Effect, type LinkMessage, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
+import { asStepAssertion } from './step-assertions.js';
 import { observeStep, type Ghost, type Violation } from '../../simulator/ghost.js';
 import { addName, sandboxesAfterDone, sandboxesAfterEffect, storeAfterEffect, type Sandbox } from '../../simulator/world.js';
 import type { ActionPlan, ActionPlans } from './action-plans.js';
@@ -98,7 +99,11 @@ export class PackedTransitions {
         const doneKey = (ids[plan.pos] as number) * idSpan + plan.code;
         let sandboxes = this.sandboxDoneMemo.get(doneKey);
         if (sandboxes === undefined) {
-          sandboxes = parts.idOf(sandboxesAfterDone(parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          try {
+            sandboxes = parts.idOf(sandboxesAfterDone(parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          } catch (error) {
+            throw asStepAssertion(error, `the sandbox runtime of ${action.node}`);
+          }
           this.sandboxDoneMemo.set(doneKey, sandboxes);
         }
         ids[plan.pos] = sandboxes;
@@ -196,7 +201,13 @@ export class PackedTransitions {
     const parts = this.parts;
     const value = parts.values[current] as Record<string, never>;
     const effect = op.effect;
-    if (op.kind === 'sandboxes' && (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill')) return parts.idOf(sandboxesAfterEffect(value, op.node, effect));
+    if (op.kind === 'sandboxes' && (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill')) {
+      try {
+        return parts.idOf(sandboxesAfterEffect(value, op.node, effect));
+      } catch (error) {
+        throw asStepAssertion(error, `the sandbox runtime of ${op.node}`);
+      }
+    }
     if (op.kind === 'store' && effect.type === 'store.persist') return parts.idOf(storeAfterEffect(value, effect));
     throw new InvariantViolation(`no component update for ${effect.type}`);
   }

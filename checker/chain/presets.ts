@@ -23,12 +23,29 @@ export interface FaultBudgets {
   readonly forgedPod?: number;
 }
 
+export interface ScaleChoices {
+  readonly functions?: readonly string[];
+  readonly range: readonly [number, number];
+  readonly steps: number;
+}
+
+/** The scale requests a configuration may make: the script's in order, then `scaleChoices.steps` chosen ones. */
+export function scaleStepsOf(check: Pick<CheckConfig, 'scaleScript' | 'scaleChoices'>): number {
+  return check.scaleScript.length + (check.scaleChoices?.steps ?? 0);
+}
+
 export interface CheckConfig {
   readonly name: string;
   readonly description: string;
   readonly chain: ChainConfig;
   /** Desired counts the Autoscaler is asked for, in order. */
   readonly scaleScript: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
+  /**
+   * Desired counts chosen by the model: after the scale script, `steps` more scale
+   * requests, each setting any of `functions` (default: every function) to any count in
+   * `range` (both ends included), at any point `scaleWhen` allows. Optional.
+   */
+  readonly scaleChoices?: ScaleChoices;
   /**
    * When the next scale request may come: at any point (`anytime`, the default), or only
    * once the chain is quiescent (`quiescent`: nothing in flight, no sandbox operation

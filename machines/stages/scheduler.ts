@@ -4,6 +4,7 @@
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert, unreachable } from '../core/assert.js';
+import { ChoiceCursor } from '../core/choices.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { LinkId, Role } from '../core/ids.js';
@@ -25,6 +26,8 @@ export interface SchedulerConfig {
   readonly nodes: readonly NodeSpec[];
   /** Functions the Scheduler accepts pods of (REQ-POD-008). */
   readonly functions: readonly FunctionSpec[];
+  /** How this step breaks ties between equally good placements and victims (DEC-52, machines/core/choices.ts): absent, the spec's rule. */
+  readonly choices?: readonly number[];
 }
 
 export interface SchedulerState {
@@ -69,6 +72,8 @@ export function stepScheduler(config: SchedulerConfig, state: SchedulerState, ev
     return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
   }
   step.settle();
+  const radices = step.choices.radices;
+  if (radices.length > 0) return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition, choiceRadices: radices };
   return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
@@ -84,6 +89,8 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly machines: MachineSet;
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
+  /** The ties this step meets, and the driver's picks among them (DEC-52). */
+  readonly choices: ChoiceCursor;
   rejection: InputRejection | null = null;
 
   constructor(
@@ -93,6 +100,7 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
     this.machines = machinesFor(config.variant);
     this.variant = config.variant;
     this.incarnation = state.incarnation;
+    this.choices = new ChoiceCursor(config.choices);
   }
 
   private nodeOfLink(link: LinkId): string | null {
@@ -287,7 +295,7 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   private decide(): void {
     if (this.state.pods.countIn('unscheduled') === 0) return; // nothing waits: nothing to place, no reason to preempt
     const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);
-    const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: this.state.pods });
+    const decision = decidePlacement({ variant: this.config.variant, nodes: warmNodes, pods: this.state.pods, choices: this.choices });
     for (const name of decision.preemptions) this.podEvent(name, 'decide.preempt', { origin: 'scheduler' });
     for (const { pod, node } of decision.placements) {
       const entry = this.state.pods.get(pod);
