@@ -109,6 +109,8 @@ async function main(): Promise<number> {
   } finally {
     baseline.remove();
   }
+  const out = join(repositoryRoot, options.out);
+  const run = { seed: options.seed, checks: checks.map((c) => c.label) };
   const results: MutantResult[] = new Array(chosen.length);
   let next = 0;
   const worker = async () => {
@@ -117,13 +119,14 @@ async function main(): Promise<number> {
       const mutant = chosen[at] as Mutant;
       const result = await runMutant(mutant);
       results[at] = result;
+      // Stored at once: an interrupted run keeps the rows it measured.
+      storeResults(out, run, [result]);
       log(`${result.verdict.padEnd(10)} ${mutant.name} (${result.seconds.toFixed(0)} s)`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, chosen.length) }, worker));
   const table = mutationTable(results);
-  const out = join(repositoryRoot, options.out);
-  const stored = storeResults(out, { seed: options.seed, checks: checks.map((c) => c.label) }, results);
+  const stored = storeResults(out, run, results);
   writeFileSync(join(out, 'table.md'), `${mutationTable(stored.results)}\n`);
   process.stdout.write(`${table}\n`);
   if (options.readme) {
