@@ -144,7 +144,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     startSynced: true,
     // Every tie of placement and preemption explored (DEC-52), which makes the three alike Kubelets symmetric: one state per orbit of renamings.
     ties: 'explore',
-    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
+    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 4).
     maxSeconds: 600,
   },
 };
