@@ -225,6 +225,19 @@ export const mutants: readonly Mutant[] = [
     roles: ['scheduler', 'replicaset'],
     requirement: 'REQ-SESS-021',
   },
+  {
+    name: 'never-reconnects',
+    bug: 'an upstream opens no new session after its first one ended (its transport comes back, no hello follows)',
+    edits: [
+      {
+        file: sessionSides,
+        anchor: 'export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {\n  return stepClientSide(',
+        replacement: 'export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {\n  if (side.sessionsOpened > 0) return side;\n  return stepClientSide(',
+      },
+    ],
+    roles: ['scheduler'],
+    requirement: 'REQ-SESS-017',
+  },
   // --- ReplicaSet (spec/05-stage-decisions.md, 03-write-back-cache.md) ---
   {
     name: 'replace-terminating-pods',

@@ -334,7 +334,7 @@ function forgePod(config: ChainConfig, world: World, node: string, violations: V
   const fn = config.functions[0];
   if (server === null || fn === undefined) throw new InvariantViolation(`${kubelet} has no server side, or the chain no function`);
   const epoch = server.epoch + 1;
-  const pod: PodRecord = { name: forgedPodName(fn.name, epoch), function: fn.name, priority: fn.priority, node };
+  const pod: PodRecord = { name: forgedPodName(fn.name, epoch, config.nodes.findIndex((n) => n.name === node)), function: fn.name, priority: fn.priority, node };
   const channels = next.links[link];
   const messages: LinkMessage[] = [{ type: 'session.hello', epoch }, { type: 'session.sync', epoch }, { type: 'pod.provision', epoch, pod }];
   for (const message of messages) next = deliverEvent(config, next, kubelet, { type: 'message.received', link, message }, violations, stepper, observe);

@@ -44,6 +44,8 @@ function readConfigFile(path: string): CheckConfig {
     budgets: { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0, ...(v.budgets ?? {}) },
     ...(v.startSynced !== undefined ? { startSynced: v.startSynced } : {}),
     ...(v.scaleWhen !== undefined ? { scaleWhen: v.scaleWhen } : {}),
+    ...(v.ties !== undefined ? { ties: v.ties } : {}),
+    ...(v.symmetry !== undefined ? { symmetry: v.symmetry } : {}),
     ...(v.scaleChoices !== undefined ? { scaleChoices: v.scaleChoices } : {}),
     ...(v.crashable !== undefined ? { crashable: v.crashable } : {}),
     ...(v.maxStates !== undefined ? { maxStates: v.maxStates } : {}),
@@ -66,6 +68,8 @@ export function checkConfigProblems(config: CheckConfig): string[] {
     if (!Number.isInteger(n) || n < 0) problems.push(`budgets.${key} must be a whole number from 0`);
   }
   if (config.scaleWhen !== undefined && config.scaleWhen !== 'anytime' && config.scaleWhen !== 'quiescent') problems.push('scaleWhen is "anytime" or "quiescent"');
+  if (config.ties !== undefined && config.ties !== 'explore' && config.ties !== 'spec') problems.push('ties is "explore" or "spec"');
+  if (config.symmetry !== undefined && typeof config.symmetry !== 'boolean') problems.push('symmetry is true or false');
   for (const stage of config.crashable ?? []) if (!['autoscaler', 'deployment', 'replicaset', 'scheduler'].includes(stage)) problems.push(`crashable: "${stage}" is not a controller`);
   return problems;
 }

@@ -26,13 +26,14 @@ import type { Violation } from '../../simulator/ghost.js';
 import { repositoryModuleUrl } from '../../runtime/repository-paths.js';
 import { applyAction, bootSequence, initialWorld, type World } from '../../simulator/world.js';
 import type { Fingerprint } from '../engine/fingerprint.js';
-import type { Model, SometimesProperty } from '../engine/model.js';
+import type { Model, ModelSymmetry, SometimesProperty } from '../engine/model.js';
 import { ActionPlans } from './action-plans.js';
 import { budgetKind, describeAction, type ChainAction } from './chain-actions.js';
 import { ChainState } from './chain-state.js';
 import { ComponentGroups } from './component-groups.js';
 import { EnabledActions } from './enabled-actions.js';
 import { MemoStepper } from './interning.js';
+import { NodeSymmetry } from './node-symmetry.js';
 import { PackedTransitions } from './packed-transitions.js';
 import type { CheckConfig } from './presets.js';
 import { chainSometimes } from './sometimes.js';
@@ -40,6 +41,7 @@ import { StateLayout } from './state-layout.js';
 import { asStepAssertion, StepAssertionFailed } from './step-assertions.js';
 import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
+import { TieChoices } from './tie-choices.js';
 import { WorldPacking } from './world-packing.js';
 
 export { describeAction, type ChainAction } from './chain-actions.js';
@@ -61,7 +63,10 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly enabled: EnabledActions;
   private readonly verdicts: StateVerdicts;
   private readonly transfer: StateTransfer;
+  private readonly ties: TieChoices;
   private booted: World | null = null;
+  /** Symmetry over identical Kubelets (node-symmetry.ts): only with ties explored (DEC-52) and at least two alike nodes. */
+  readonly symmetry?: ModelSymmetry<ChainState>;
 
   constructor(readonly check: CheckConfig) {
     this.name = `${check.name} (${check.chain.variant})`;
@@ -75,7 +80,12 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.enabled = new EnabledActions(check, this.layout, this.packing.parts, this.plans, groups);
     this.verdicts = new StateVerdicts(check, this.layout, this.packing, groups);
     this.transfer = new StateTransfer(this.layout, this.packing, this.stepper);
+    this.ties = new TieChoices(this.plans, this.transitions, (state, action) => applyAction(this.config, state.world, action, this.stepper.step));
     this.goal = this.verdicts.goal;
+    if (check.symmetry !== false && check.ties === 'explore') {
+      const nodes = new NodeSymmetry(check.chain, this.layout, this.packing, this.stepper.messages);
+      if (nodes.size > 1) this.symmetry = this.symmetryOf(nodes);
+    }
     this.sometimes = chainSometimes(check, this.goal, (stage, test) => this.verdicts.stageTest(stage, test));
   }
 
@@ -86,7 +96,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   /** The enabled actions: the protocol's (memoized by what they read), then the environment's. The list is shared: read only. */
   actions(state: ChainState): readonly ChainAction[] {
-    return this.enabled.actions(state);
+    const base = this.enabled.actions(state);
+    return this.check.ties === 'explore' ? this.ties.expand(state, base) : base;
   }
 
   /**
@@ -113,7 +124,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
       let outcome;
       try {
-        outcome = applyAction(this.config, state.world, action, this.stepper.step);
+        outcome = this.ties.faultOutcome(state, action);
       } catch (error) {
         throw asStepAssertion(error, describeAction(action));
       }
@@ -124,6 +135,22 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     if (budgets !== state.budgets) ids[this.layout.budgetsAt] = this.packing.parts.idOf(budgets);
     ids[this.layout.scaledAt] = scaled;
     return { state: new ChainState(this.packing, ids, scaled, budgets), violations };
+  }
+
+  private symmetryOf(nodes: NodeSymmetry): ModelSymmetry<ChainState> {
+    const packing = this.packing;
+    const fingerprint = (ids: readonly number[]) => packing.fingerprint(ids);
+    return {
+      size: nodes.size,
+      canonical: (state) => {
+        const { ids, element } = nodes.canonical(state, fingerprint);
+        return { state: element === 0 ? state : packing.stateOfIds(ids), element };
+      },
+      apply: (state, element) => (element === 0 ? state : packing.stateOfIds(nodes.applyToIds(state.ids, element))),
+      compose: (outer, inner) => nodes.compose(outer, inner),
+      inverse: (element) => nodes.inverse(element),
+      renameFairness: (fairnessClass, element) => nodes.renameText(fairnessClass, element),
+    };
   }
 
   /** Debug: the packed transition must equal the simulator's `applyAction` on the world. */
