@@ -160,6 +160,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   roomy: {
     name: 'roomy',
@@ -173,6 +175,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   restarts: {
     name: 'restarts',
@@ -187,6 +191,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   'two-crashes': {
     name: 'two-crashes',
@@ -200,6 +206,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, controllerCrash: 2 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   chosen: {
     name: 'chosen',
@@ -211,6 +219,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
 };
 
