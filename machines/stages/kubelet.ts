@@ -6,6 +6,7 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import type { DownMessage, UpMessage } from '../core/messages.js';
 import type { PodRecord } from '../core/records.js';
 import { assert, unreachable } from '../core/assert.js';
@@ -64,8 +65,12 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
 
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
-  const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
@@ -78,6 +83,8 @@ export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
 class KubeletStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
 
   constructor(
     readonly config: KubeletConfig,
@@ -153,13 +160,13 @@ class KubeletStep {
     const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
     if (!step.changed) {
       // An entry not cached as it is (new, or with a new node) is still stored.
-      const pods = putPod(this.state.pods, entry);
+      const pods = putPod(this.state.pods, entry, this.edit);
       if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
       return;
     }
     this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
     const next: PodEntry<KubeletPodState> = { record: entry.record, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
-    this.state = kubeletStateWith(this.state, { pods: putPod(this.state.pods, next) });
+    this.state = kubeletStateWith(this.state, { pods: putPod(this.state.pods, next, this.edit) });
     for (const action of step.actions) this.podAction(action, entry.record);
   }
 

@@ -3,6 +3,7 @@
  * Downstream (server) of the ReplicaSet; upstream (client) of one Kubelet per node.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
@@ -78,13 +79,17 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
 
 export function stepScheduler(config: SchedulerConfig, state: SchedulerState, event: StageEvent): StepResult<SchedulerState> {
   const step = new SchedulerStep(config, state);
-  const disposition = step.handle(event);
-  if (disposition === 'rejected') {
-    assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
-    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+  try {
+    const disposition = step.handle(event);
+    if (disposition === 'rejected') {
+      assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
+      return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+    }
+    step.settle();
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
   }
-  step.settle();
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
@@ -97,6 +102,8 @@ interface PodEventContext {
 class SchedulerStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   rejection: InputRejection | null = null;
 
   constructor(
@@ -233,7 +240,7 @@ class SchedulerStep {
     if (!step.changed) return;
     this.out.record('scheduler-pod', record.name, event, 'unknown', step.state);
     const entry: PodEntry<SchedulerPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
-    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, entry) });
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, entry, this.edit) });
     for (const action of step.actions) this.podAction(action, entry, {});
   }
 
@@ -252,7 +259,7 @@ class SchedulerStep {
     const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
     if (!step.changed) {
       // An entry not cached as it is (new, or with a new node) is still stored.
-      const pods = putPod(this.state.pods, entry);
+      const pods = putPod(this.state.pods, entry, this.edit);
       if (pods !== this.state.pods) this.state = schedulerStateWith(this.state, { pods });
       return;
     }
@@ -262,7 +269,7 @@ class SchedulerStep {
       origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
     if (!stateIsTombstone(step.state)) origin = null;
     const next: PodEntry<SchedulerPodState> = { record: entry.record, lifecycle: step.state, origin };
-    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, next) });
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, next, this.edit) });
     for (const action of step.actions) this.podAction(action, next, context);
   }
 
@@ -350,8 +357,9 @@ class SchedulerStep {
       if (!clientSynced(side) || this.state.pods.countOnNode(node, unsentStates) === 0) continue;
       const unsentTombstones = this.state.pods.onNode(node, 'terminating.unsent');
       const unsentProvisions = this.state.pods.onNode(node, 'pending');
-      for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', {});
-      for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', {});
+      // Copies: each forward changes the groups in place (the step's edit).
+      for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', {});
+      for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', {});
     }
   }
 }
