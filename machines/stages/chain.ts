@@ -75,7 +75,10 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
  */
 export function bootEffects(state: StageState): Effect[] {
   if (state.role !== 'kubelet') return [];
-  return [...state.pods.inLifecycle('killing').values()].map((e) => ({ type: 'sandbox.kill' as const, pod: e.record }));
+  return [...state.pods.inLifecycle('killing').values()].map((e) => {
+    assert(e.origin !== null, `a sandbox being killed keeps the origin of its tombstone: ${e.record.name}`);
+    return { type: 'sandbox.kill' as const, pod: e.record, origin: e.origin };
+  });
 }
 
 /**

@@ -72,7 +72,7 @@ it('a desired count far above capacity costs entries in proportion to capacity, 
     `the ReplicaSet holding ${capacity} running pods and a full window of ${creationWindowPodsMax}`,
     async () => {
       const pods = await podsOf('replicaset');
-      return pods.running === capacity && pods.entries === capacity + creationWindowPodsMax ? pods : false;
+      return pods.running === capacity && pods.entries === capacity + creationWindowPodsMax ? pods : null;
     },
     overloadWaitMsMax,
   );
