@@ -23,6 +23,7 @@ import type { TransportConfig } from '../runtime/mediated/transport-config.js';
 import { criSandboxConfigProblems, type CriSandboxConfig } from '../runtime/node/cri/cri-config.js';
 import { clusterStatus, formatStatus, stageHealthOf } from '../runtime/cluster/status.js';
 import { readSupervisorState, restartsOf } from '../runtime/cluster/supervisor.js';
+import { nodeFlagsProblem, parseNodeFlags, writeNodeFlags } from '../runtime/cluster/node-flags.js';
 import { storeUnavailableReason } from '../runtime/store/store-health.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
@@ -84,6 +85,11 @@ simulated sandbox runtime (or real processes: --sandbox process; real containers
       value: 'HOST',
       help: 'where /metrics and /healthz listen (default 127.0.0.1, plain HTTP); another host (0.0.0.0 for every interface) needs --tls and is then HTTPS with a client certificate of the CA (tls.metricsClientIdentities)',
     },
+    'node-flags': {
+      kind: 'text',
+      value: 'FLAGS',
+      help: 'extra Node flags for every stage process, one quoted text (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile each stage; a profile is written when kd down stops it); a stage the supervisor restarts gets them too',
+    },
     dir: dirOption,
   },
   example: 'npx kd up --nodes 4',
@@ -112,6 +118,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   if (metricsHost !== undefined && !/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(metricsHost)) throw new UsageError(`--metrics-host must be a host name or address such as 0.0.0.0 or 10.0.0.5, got "${metricsHost}"`);
   if (metricsHost !== undefined && tls === undefined && !isLoopbackAddress(`${metricsHost}:1`))
     throw new UsageError(`--metrics-host ${metricsHost} needs --tls: beyond loopback, /metrics and /healthz are served only over mutual TLS (or leave --metrics-host out for 127.0.0.1)`);
+  const nodeFlags = nodeFlagsOption(v['node-flags']);
   const shape = { nodes: v.nodes, capacity: v.capacity, functions, startDelayMs: v['start-delay-ms'], killDelayMs: 10, sandboxDriver: v.sandbox, ...(cri === undefined ? {} : { cri }), store };
   const config = await writeClusterConfig(dir, { ...shape, ...(tls === undefined ? {} : { tls }), ...(metricsHost === undefined ? {} : { metricsHost }), ...(transport === undefined ? {} : { transport }) }).catch((error: Error) => {
     if (error instanceof CertsError) throw new UsageError(`--tls: ${error.message}`);
@@ -119,6 +126,7 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
     throw new UsageError(`${error.message} (function names must be DNS labels: a-z, 0-9, '-')`);
   });
   const stages = stagesOf(config.chain);
+  writeNodeFlags(dir, nodeFlags);
   // The supervisor starts the stages and restarts any that fails (runtime/cluster/supervisor.ts).
   startSupervisor(dir);
   try {
@@ -135,6 +143,20 @@ export async function runUp(argv: readonly string[], print: (line: string) => vo
   print(`  supervisor     restarts failed stages; log ${dir}/logs/supervisor.log`);
   print(`next: npx kd scale ${functions[0] ?? 'fn'} 50${dirHint}; npx kd status${dirHint}; npx kd down${dirHint}`);
   return exitCodes.ok;
+}
+
+/** The extra Node flags of `kd up --node-flags FLAGS`, checked by starting Node with them once. */
+function nodeFlagsOption(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  let flags: string[];
+  try {
+    flags = parseNodeFlags(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const problem = nodeFlagsProblem(flags);
+  if (problem !== null) throw new UsageError(`--node-flags: ${problem}; pass flags that "node --help" lists`);
+  return flags;
 }
 
 /** The container runtime of `kd up --sandbox cri [--cri-endpoint SOCKET]`. */

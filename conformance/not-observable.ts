@@ -21,7 +21,6 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-SESS-019', why: 'a requirement on the internal structure (exactly the upstream session table); the rows show on the wire as the session rules the link oracle checks in every case', coveredBy: 'machines/test/coverage.test.ts and the model checker' },
   { id: 'REQ-SESS-014', why: 'in-order, exactly-once delivery within a session is given by the gRPC stream; the suite cannot open a gap or reorder frames inside one HTTP/2 stream', coveredBy: 'the simulator and the model checker (FIFO channels per session)' },
   { id: 'REQ-CACHE-010', why: 'needs a Kubelet peer that lies in its snapshot (a pod of another node); not built yet', coveredBy: 'machines/test/stage-properties.test.ts (the Scheduler refuses such a snapshot: disposition rejected)' },
-  { id: 'REQ-REC-006', why: 'with REQ-REC-005 every node is warm before the Scheduler receives any pod, and launch contract 1 cannot add a node, so a placement on a cold node cannot be provoked', coveredBy: 'the model checker (restarts of the Scheduler and of Kubelets)' },
   { id: 'REQ-RS-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-SCHED-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-RS-006', why: 'the bound is stagePodsMax = 1,048,576 entries: too large for a black-box case', coveredBy: 'machines tests of the ReplicaSet (creation postponed at the bound)' },
@@ -34,5 +33,4 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-SEC-001', why: 'launch contract 1 runs the testee in plaintext on loopback, the explicit insecure test setting REQ-SEC-001 allows', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-004', why: 'the upstream verifies the server identity with TLS, which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
   { id: 'REQ-SEC-005', why: 'authorization of Inspect and Scaler callers needs client certificates (TLS), which launch contract 1 does not use', coveredBy: 'runtime/test/tls.test.ts' },
-  { id: 'REQ-WIRE-015', why: 'the bounds are timed in seconds and counted per peer address, while the suite runs every peer of the testee from one address and within per-case time limits', coveredBy: 'runtime/test/hostile-peer.test.ts (streams without a hello, 200 raw TCP connections)' },
 ];

@@ -143,6 +143,11 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
         violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${effect.pod.name} starts on ${node} but was placed on ${first}` });
       if (first === undefined) next = { ...next, placement: withEntry(next.placement, effect.pod.name, node) };
     }
+    if (effect.type === 'message.send' && effect.message.type === 'tombstone.done' && after.role === 'kubelet') {
+      const held = podsAfter.get(effect.message.name);
+      if (held !== undefined && (held.lifecycle === 'starting' || held.lifecycle === 'running' || held.lifecycle === 'killing'))
+        violations.push({ property: 'INV-KILL-ACK-AFTER-DEATH', message: `${stage} acknowledges the tombstone of ${effect.message.name} while it still holds its sandbox (${held.lifecycle})` });
+    }
     // A Kubelet that holds a forged pod (forgedPod fault) is fuller than its Scheduler knows: its refusal is no fault of the Scheduler.
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded' && !isForgedPodName(effect.message.name) && !podsAfter.names().some(isForgedPodName))
       violations.push({ property: 'INV-CAPACITY', message: `${stage} refuses ${effect.message.name} for want of room: the Scheduler bound more pods than the node holds` });

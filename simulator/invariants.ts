@@ -4,6 +4,7 @@
  * after death) are checked in ghost.ts as each step happens.
  */
 import {
+  kubeletId,
   linkEnds,
   linksOf,
   nodeOfKubelet,
@@ -84,5 +85,28 @@ export function checkInvariants(config: ChainConfig, world: World): Violation[] 
   }
   for (const [pod, nodes] of nodesOfPod)
     if (nodes.length > 1) violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${pod} has sandboxes on ${nodes.join(' and ')}` });
+  for (const node of config.nodes) sandboxesHeldProblems(world, node.name, violations);
   return violations;
+}
+
+/** Kubelet pod states that stand for a sandbox, and the sandbox state each stands for. */
+const sandboxStateOfKubeletPod: Readonly<Record<string, string>> = { starting: 'starting', running: 'running', killing: 'killing' };
+
+/** INV-SANDBOX-HELD: what the Kubelet of `node` holds as starting, running or being killed is exactly the node's sandboxes, in the same state. */
+function sandboxesHeldProblems(world: World, node: string, violations: Violation[]): void {
+  const kubelet = world.stages[kubeletId(node)];
+  if (kubelet === undefined) return;
+  const sandboxes = world.sandboxes[node] ?? {};
+  const held = new Set<string>();
+  for (const [name, entry] of podCacheOf(kubelet).entriesByName()) {
+    const expected = sandboxStateOfKubeletPod[entry.lifecycle];
+    if (expected === undefined) continue;
+    held.add(name);
+    const sandbox = sandboxes[name];
+    if (sandbox === undefined) violations.push({ property: 'INV-SANDBOX-HELD', message: `the Kubelet of ${node} holds ${name} as ${entry.lifecycle}, but ${node} has no sandbox of it` });
+    else if (sandbox.state !== expected)
+      violations.push({ property: 'INV-SANDBOX-HELD', message: `the Kubelet of ${node} holds ${name} as ${entry.lifecycle}, but its sandbox is ${sandbox.state}` });
+  }
+  for (const name of Object.keys(sandboxes))
+    if (!held.has(name)) violations.push({ property: 'INV-SANDBOX-HELD', message: `${node} has a sandbox of ${name} that its Kubelet does not hold` });
 }

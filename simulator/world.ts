@@ -73,8 +73,15 @@ export interface World {
 
 export type Direction = 'down' | 'up';
 
-/** Everything that can happen next. Faults and scale requests are chosen by the scenario or the checker. */
-export type WorldAction =
+/**
+ * Everything that can happen next. Faults and scale requests are chosen by the scenario or
+ * the checker. `choices` picks among the Scheduler's alternatives where the spec leaves a
+ * tie (DEC-52): the digits of the Scheduler steps the action takes, in order
+ * (machines/core/choices.ts); absent, the spec's rule.
+ */
+export type WorldAction = WorldActionKind & { readonly choices?: readonly number[] };
+
+type WorldActionKind =
   | { readonly kind: 'deliver'; readonly link: LinkId; readonly direction: Direction }
   | { readonly kind: 'deliverStale'; readonly link: LinkId; readonly direction: Direction }
   | { readonly kind: 'dropStale'; readonly link: LinkId; readonly direction: Direction }
@@ -92,7 +99,28 @@ export type WorldAction =
 export interface StepOutcome {
   readonly world: World;
   readonly violations: readonly Violation[];
+  /** The ties the action's Scheduler steps met: the number of alternatives of each, in order (empty when none). */
+  readonly choiceRadices: readonly number[];
 }
+
+/** A stepper that hands an action's choice digits to its Scheduler steps in order and collects the ties they meet. */
+class ChoiceTracking {
+  readonly radices: number[] = [];
+  constructor(
+    private readonly stepper: StageStepper,
+    private readonly digits: readonly number[],
+  ) {}
+
+  readonly step: StageStepper = (config, stage, state, event) => {
+    if (stage !== 'scheduler') return this.stepper(config, stage, state, event);
+    const rest = this.radices.length === 0 ? this.digits : this.digits.slice(this.radices.length);
+    const result = this.stepper(config, stage, state, event, rest.length === 0 ? undefined : rest);
+    if (result.choiceRadices !== undefined) for (const k of result.choiceRadices) this.radices.push(k);
+    return result;
+  };
+}
+
+const noRadices: readonly number[] = Object.freeze([]);
 
 const emptyChannel: Channel = { current: [], stale: [] };
 
@@ -176,8 +204,10 @@ export type StepObserver = (config: ChainConfig, ghost: Ghost, step: ObservedSte
 
 // Hot-path note: no closures are created per action (tsx keeps function names by
 // wrapping each closure, which costs more than the closure itself).
-export function applyAction(config: ChainConfig, world: World, action: WorldAction, stepper: StageStepper = stepStage, observe: StepObserver = observeStep): StepOutcome {
+export function applyAction(config: ChainConfig, world: World, action: WorldAction, plainStepper: StageStepper = stepStage, observe: StepObserver = observeStep): StepOutcome {
   const violations: Violation[] = [];
+  const tracking = new ChoiceTracking(plainStepper, action.choices ?? noRadices);
+  const stepper = tracking.step;
   let next = world;
   switch (action.kind) {
     case 'deliver':
@@ -226,7 +256,7 @@ export function applyAction(config: ChainConfig, world: World, action: WorldActi
       next = forgePod(config, world, action.node, violations, stepper, observe);
       break;
   }
-  return { world: next, violations };
+  return { world: next, violations, choiceRadices: tracking.radices.length === 0 ? noRadices : tracking.radices };
 }
 
 /** `list` (sorted names) with `name` added. */
@@ -307,7 +337,7 @@ function forgePod(config: ChainConfig, world: World, node: string, violations: V
   const fn = config.functions[0];
   if (server === null || fn === undefined) throw new InvariantViolation(`${kubelet} has no server side, or the chain no function`);
   const epoch = server.epoch + 1;
-  const pod: PodRecord = { name: forgedPodName(fn.name, epoch), function: fn.name, priority: fn.priority, node };
+  const pod: PodRecord = { name: forgedPodName(fn.name, epoch, config.nodes.findIndex((n) => n.name === node)), function: fn.name, priority: fn.priority, node };
   const channels = next.links[link];
   const messages: LinkMessage[] = [{ type: 'session.hello', epoch }, { type: 'session.sync', epoch }, { type: 'pod.provision', epoch, pod }];
   for (const message of messages) next = deliverEvent(config, next, kubelet, { type: 'message.received', link, message }, violations, stepper, observe);

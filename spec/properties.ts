@@ -15,6 +15,9 @@ export const safetyInvariantIds = [
   'INV-NO-NEEDLESS-KILL',
   'INV-NO-RESURRECTION',
   'INV-EPOCH-MONOTONIC',
+  'INV-SANDBOX-HELD',
+  'INV-KILL-ACK-AFTER-DEATH',
+  'INV-STEP-ASSERTION',
 ] as const;
 
 export const livenessPropertyIds = ['LIVE-CONVERGENCE', 'LIVE-NO-CHURN'] as const;
@@ -96,6 +99,24 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'Monotonic epochs',
     text: 'A downstream\'s synced epoch for a link never decreases within its incarnation, and its current epoch is never below it.',
+  },
+  {
+    id: 'INV-SANDBOX-HELD',
+    kind: 'safety',
+    title: 'What a Kubelet holds is what runs',
+    text: 'A Kubelet holds a pod as starting, running or being killed exactly when its node has a sandbox of that pod in the same state: a Kubelet that reports a pod running holds its running sandbox, it kills only a sandbox it has, and no sandbox runs that its Kubelet does not hold.',
+  },
+  {
+    id: 'INV-KILL-ACK-AFTER-DEATH',
+    kind: 'safety',
+    title: 'A kill is acknowledged only after the sandbox is dead',
+    text: 'A Kubelet sends tombstone.done for a pod only when it holds no sandbox of it (not starting, running or being killed).',
+  },
+  {
+    id: 'INV-STEP-ASSERTION',
+    kind: 'safety',
+    title: 'Every step keeps the machines\' own assertions',
+    text: 'No step of a stage, and no effect a driver applies for it, breaks an internal assertion of machines/ or of the world (an InvariantViolation): a model run that hits one is a violation of this property, or of the more specific property named above, with the counterexample that leads to it.',
   },
   {
     id: 'LIVE-CONVERGENCE',

@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { stagesOf, type StageId } from '../../machines/index.js';
 import type { ClusterConfig } from '../../runtime/config.js';
 import { pidOf, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../../runtime/cluster/local-cluster.js';
+import { writeNodeFlags } from '../../runtime/cluster/node-flags.js';
 import { StageClients } from './clients.js';
 import { addFlowCounters, type FlowCounters } from './frames.js';
 import { clusterStatus } from '../../runtime/cluster/status.js';
@@ -37,6 +38,8 @@ export interface ClusterOptions {
   readonly warmUpPods?: number;
   /** Warm-up cycles (default 1); see `warmUp`. */
   readonly warmUpCycles?: number;
+  /** Extra Node flags of every stage process (runtime/cluster/node-flags.ts), e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** Time for a whole cluster to start and sync. */
@@ -49,6 +52,11 @@ const warmUpCycleMsMax = 300_000;
  * accuracy; each poll costs every Kubelet a /metrics page, CPU the burst would otherwise have.
  */
 const pollMs = 200;
+
+/** Time a stage process has to exit after SIGTERM before SIGKILL. */
+const stopGraceMs = 5_000;
+/** The same with a profiler on (12 processes writing their profiles at once, under load). */
+const stopGraceMsProfiling = 60_000;
 
 export function functionNamesOf(count: number): string[] {
   return count === 1 ? ['fn'] : Array.from({ length: count }, (_, i) => `fn${String(i).padStart(3, '0')}`);
@@ -93,6 +101,7 @@ export class BenchCluster {
       ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd, prefix: `/kubedirect/bench/${basename(this.dir)}/` } } : {}),
     });
     const stages = stagesOf(this.config.chain);
+    writeNodeFlags(this.dir, this.options.nodeFlags ?? []);
     activeClusters.add(this);
     for (const stage of [...stages].reverse()) startStageProcess(this.dir, stage);
     await waitHealthy(this.config, stages, clusterStartMsMax);
@@ -215,7 +224,9 @@ export class BenchCluster {
   async stop(): Promise<void> {
     this.clientsOf?.close();
     activeClusters.delete(this);
-    await stopCluster(this.dir, 5_000);
+    // A stage started with --cpu-prof writes its profile as it exits: more time before SIGKILL.
+    const profiling = (this.options.nodeFlags ?? []).some((flag) => /^--(cpu|heap)-prof$/.test(flag));
+    await stopCluster(this.dir, profiling ? stopGraceMsProfiling : stopGraceMs);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

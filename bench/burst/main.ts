@@ -12,23 +12,29 @@
  * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
  * same traces (traces.ts). After the bursts of the last function count, the sustained
  * run on the same clusters (sustained.ts: 20,000 pods, the steady rate). Then the trace
- * replay (replay.ts) and, with --calibrate, the plain etcd chain (calibrate.ts).
+ * replay (replay.ts), the floor of the transport for each burst size (bench/floor: the
+ * records across four gRPC hops with no protocol work) and, with --calibrate, the plain
+ * etcd chain (calibrate.ts).
  * Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
  *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quiet-wait-s 30] [--quick]
- *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
+ *          [--calibrate] [--no-floor] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
- *          [--pod-objects on|off] [--out DIR] [--json]
+ *          [--pod-objects on|off] [--node-flags "FLAGS"] [--out DIR] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseCommandLineOrExit, type CommandLineSpec, type OptionValues } from '../../cli/args.js';
 import { exitCodes } from '../../cli/exit-codes.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+import { nodeFlagsProblem, parseNodeFlags } from '../../runtime/cluster/node-flags.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
+import { batchRecordsMax } from '../../spec/limits.js';
+import { measureFloor, type FloorResult } from '../floor/floor.js';
+import { floorText } from '../floor/main.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
 import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
@@ -76,6 +82,8 @@ export interface BenchResult {
   /** Peak RSS (VmHWM) per stage process and of etcd, per mode, bytes. */
   readonly peakRssBytes: Record<string, Record<string, number>>;
   readonly replay: ReplayResult | null;
+  /** The transport's floor for each burst size (bench/floor): the records across four gRPC hops with no protocol work; empty with --no-floor. */
+  readonly floor: FloorResult[];
 }
 
 const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
@@ -94,11 +102,31 @@ const warmUpPodsDefault = 5000;
  * CPU in V8's optimizing compiler threads.
  */
 const warmUpCyclesDefault = 3;
+/** Measured runs (and as many unmeasured ones first) of the floor for each burst size. */
+const floorRuns = 10;
 
 /** A mistake on the command line found after parsing: said with the fix, exit 2. */
 function usageExit(message: string): never {
   console.error(`bench:burst: ${message}. Run "npm run bench:burst -- --help" for the options.`);
   process.exit(exitCodes.usage);
+}
+
+/** The stage processes' extra Node flags of `--node-flags`, checked; a profile directory must be absolute (each cluster's directory is removed when it stops). */
+function nodeFlagsOf(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  let flags: string[];
+  try {
+    flags = parseNodeFlags(text);
+  } catch (error) {
+    return usageExit((error as Error).message);
+  }
+  const problem = nodeFlagsProblem(flags);
+  if (problem !== null) usageExit(`--node-flags: ${problem}`);
+  const relative = flags.find((flag) => /^--(cpu|heap)-prof-dir=/.test(flag) && !isAbsolute(flag.slice(flag.indexOf('=') + 1)));
+  if (relative !== undefined) usageExit(`--node-flags: ${relative}: give an absolute directory (the stages run in each cluster's own directory, removed when it stops)`);
+  if (flags.some((flag) => /^--(cpu|heap)-prof$/.test(flag)) && !flags.some((flag) => /^--(cpu|heap)-prof-dir=/.test(flag)))
+    usageExit('--node-flags: with --cpu-prof or --heap-prof also give --cpu-prof-dir=/ABSOLUTE/DIR (or --heap-prof-dir): the profiles would be written into the clusters\' directories, which are removed');
+  return flags;
 }
 
 function etcdVersion(): string {
@@ -206,6 +234,11 @@ export function report(result: BenchResult): string {
       `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}; ${rateText(s.steadyPodsPerSecondP50['direct'])} / ${rateText(s.steadyPodsPerSecondP50['store-mediated'])}`,
     );
   }
+  for (const floor of result.floor) {
+    const direct = result.summary.find((x) => x.functions === 1 && x.size === floor.records)?.latencyMs['direct']?.p50 ?? null;
+    const beside = direct === null || floor.latencyMs.p50 === null ? '' : `; direct 1 fn ${formatMs(direct)}, ${(direct / floor.latencyMs.p50).toFixed(1)}x the floor`;
+    lines.push(`${floorText(floor)}${beside}`);
+  }
   const notQuiet = result.runs.filter((r) => !r.quiet);
   if (notQuiet.length > 0) lines.push(`started without quiet (cluster.ts waitQuiet): ${notQuiet.map((r) => `${r.mode} ${r.functions}fn ${r.size} rep ${r.rep + 1}`).join(', ')}`);
   const unfinished = result.runs.filter((r) => r.outcome !== 'finished');
@@ -264,6 +297,7 @@ those of --quick.`,
     quick: { kind: 'flag', help: 'tiny sizes, one repetition' },
     calibrate: { kind: 'flag', help: 'also the plain 4-hop etcd chain' },
     'no-replay': { kind: 'flag', help: 'no trace replay' },
+    'no-floor': { kind: 'flag', help: 'no floor measurement (bench/floor: each burst size across four gRPC hops with no protocol work, printed beside the direct figures)' },
     'replay-only': { kind: 'flag', help: 'only the trace replay' },
     'replay-csv': { kind: 'text', value: 'FILE', help: 'replay this invocation trace instead of a generated one' },
     'replay-seed': { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the generated trace' },
@@ -271,6 +305,11 @@ those of --quick.`,
     'replay-functions': { kind: 'whole', value: 'N', min: 1, max: 100_000, help: 'functions of the trace (default 100; quick 10)' },
     'replay-minute-ms': { kind: 'whole', value: 'N', min: 1, max: 600_000, default: replayMinuteMsDefault, help: 'milliseconds one trace minute lasts' },
     'pod-objects': { kind: 'choice', value: 'on|off', choices: ['on', 'off'], default: 'off', help: 'whether the stages also write Pod objects to the file store, in both modes (off: the control plane alone; see docs/pages/benchmarks.md)' },
+    'node-flags': {
+      kind: 'text',
+      value: 'FLAGS',
+      help: 'extra Node flags for every stage process of both modes, one quoted text (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per stage process, written when the cluster stops; the directory must be absolute, the clusters\' own directories are removed)',
+    },
     out: { kind: 'text', value: 'DIR', default: 'out/bench', help: 'where the results go' },
     json: { kind: 'flag', help: 'print the JSON result instead of the report' },
   },
@@ -298,6 +337,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
   const modes = (values.modes.length > 0 ? values.modes : modeOrder) as TransportKind[];
   for (const m of modes) if (!modeOrder.includes(m)) usageExit(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjects = values['pod-objects'] === 'on';
+  const nodeFlags = nodeFlagsOf(values['node-flags']);
   const outDir = resolve(values.out);
   const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const started = Date.now();
@@ -331,7 +371,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
     }
     for (const functions of values['replay-only'] ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles, nodeFlags });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -417,6 +457,12 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
       await etcd.stop();
     }
   }
+  const floor: FloorResult[] = [];
+  if (!values['no-floor'] && !values['replay-only'])
+    for (const size of sizes) {
+      log(`floor: ${size} records over four gRPC hops, no protocol work`);
+      floor.push(await measureFloor({ records: size, frameRecords: Math.min(size, batchRecordsMax), runs: floorRuns, warmUpRuns: floorRuns }));
+    }
   const summary = summarize(runs, modes);
   const largestBurstRates: BenchResult['largestBurstRates'] = {};
   for (const mode of modes) {
@@ -437,6 +483,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
     sustained,
     peakRssBytes,
     replay,
+    floor,
   };
   mkdirSync(outDir, { recursive: true });
   const jsonFile = join(outDir, 'burst.json');

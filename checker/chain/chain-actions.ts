@@ -14,6 +14,11 @@ export type ChainAction = WorldAction;
 export type PackedAction = Extract<WorldAction, { kind: 'deliver' | 'deliverStale' | 'dropStale' | 'connect' | 'sandboxDone' | 'scale' }>;
 
 export function describeAction(action: WorldAction): string {
+  const text = describeKind(action);
+  return action.choices === undefined ? text : `${text} (tie alternative ${action.choices.join('.')})`;
+}
+
+function describeKind(action: WorldAction): string {
   return match(action)
     .with({ kind: 'deliver' }, (a) => `deliver ${a.direction} ${a.link}`)
     .with({ kind: 'deliverStale' }, (a) => `deliver stale ${a.direction} ${a.link}`)

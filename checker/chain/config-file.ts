@@ -49,6 +49,9 @@ function readConfigFile(path: string): CheckConfig {
     budgets: { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0, ...(v.budgets ?? {}) },
     ...(v.startSynced !== undefined ? { startSynced: v.startSynced } : {}),
     ...(v.scaleWhen !== undefined ? { scaleWhen: v.scaleWhen } : {}),
+    ...(v.ties !== undefined ? { ties: v.ties } : {}),
+    ...(v.symmetry !== undefined ? { symmetry: v.symmetry } : {}),
+    ...(v.scaleChoices !== undefined ? { scaleChoices: v.scaleChoices } : {}),
     ...(v.crashable !== undefined ? { crashable: v.crashable } : {}),
     ...(v.maxStates !== undefined ? { maxStates: v.maxStates } : {}),
     ...(v.maxDepth !== undefined ? { maxDepth: v.maxDepth } : {}),
@@ -64,11 +67,35 @@ export function checkConfigProblems(config: CheckConfig): string[] {
     if (!functions.has(s.function)) problems.push(`scaleScript[${i}]: function "${s.function}" is not in chain.functions`);
     if (!validDesired(s.desired)) problems.push(`scaleScript[${i}]: desired must be a whole number from 0`);
   });
+  problems.push(...scaleChoicesProblems(config, functions));
   for (const key of budgetKeys) {
     const n = config.budgets[key] ?? 0;
     if (!Number.isInteger(n) || n < 0) problems.push(`budgets.${key} must be a whole number from 0`);
   }
   if (config.scaleWhen !== undefined && config.scaleWhen !== 'anytime' && config.scaleWhen !== 'quiescent') problems.push('scaleWhen is "anytime" or "quiescent"');
+  if (config.ties !== undefined && config.ties !== 'explore' && config.ties !== 'spec') problems.push('ties is "explore" or "spec"');
+  if (config.symmetry !== undefined && typeof config.symmetry !== 'boolean') problems.push('symmetry is true or false');
   for (const stage of config.crashable ?? []) if (!['autoscaler', 'deployment', 'replicaset', 'scheduler'].includes(stage)) problems.push(`crashable: "${stage}" is not a controller`);
+  return problems;
+}
+
+/** How many scale requests `scaleChoices` may offer at once, at most: more makes every state branch too widely to search. */
+export const scaleChoicesOfferedMax = 16;
+
+function scaleChoicesProblems(config: CheckConfig, functions: ReadonlySet<string>): string[] {
+  const choices = config.scaleChoices;
+  if (choices === undefined) return [];
+  if (typeof choices !== 'object' || choices === null) return ['scaleChoices must be an object with range and steps'];
+  const problems: string[] = [];
+  const range = choices.range as unknown;
+  const [low, high] = Array.isArray(range) ? (range as unknown[]) : [];
+  if (!Array.isArray(range) || range.length !== 2 || !validDesired(low as number) || !validDesired(high as number) || (low as number) > (high as number))
+    problems.push('scaleChoices.range must be [low, high]: two whole numbers from 0, low <= high');
+  if (!Number.isInteger(choices.steps) || choices.steps < 0) problems.push('scaleChoices.steps must be a whole number from 0');
+  const chosen = choices.functions ?? [...functions];
+  if (!Array.isArray(chosen)) problems.push('scaleChoices.functions must be a list of function names');
+  else for (const fn of chosen) if (!functions.has(fn)) problems.push(`scaleChoices.functions: "${String(fn)}" is not in chain.functions`);
+  if (problems.length === 0 && Array.isArray(chosen) && chosen.length * ((high as number) - (low as number) + 1) > scaleChoicesOfferedMax)
+    problems.push(`scaleChoices offers ${chosen.length * ((high as number) - (low as number) + 1)} scale requests at once, above scaleChoicesOfferedMax (${scaleChoicesOfferedMax}): narrow the range or the functions`);
   return problems;
 }

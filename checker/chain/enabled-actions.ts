@@ -12,7 +12,7 @@ import type { ChainState } from './chain-state.js';
 import type { ComponentGroups } from './component-groups.js';
 import type { Interner } from './interning.js';
 import { growBytes, PairMemo } from './memo-tables.js';
-import type { CheckConfig, FaultBudgets } from './presets.js';
+import { scaleStepsOf, type CheckConfig, type FaultBudgets } from './presets.js';
 import type { StateLayout } from './state-layout.js';
 
 const controllerStages: readonly StageId[] = ['autoscaler', 'deployment', 'replicaset', 'scheduler'];
@@ -44,6 +44,9 @@ export class EnabledActions {
   private readonly protocolBySandboxes = new PairMemo<ProtocolInfo>();
   /** Actions are immutable values: the environment's are made once. */
   private readonly scaleActions: readonly ChainAction[];
+  /** The scale requests the model may choose from once the script is done (CheckConfig.scaleChoices). */
+  private readonly scaleChoiceActions: readonly ChainAction[];
+  private readonly scaleSteps: number;
   private readonly controllerCrashes: readonly ChainAction[];
   private readonly nodeFaults: ReadonlyArray<{ readonly restart: ChainAction; readonly crash: ChainAction }>;
   private readonly cuts: readonly ChainAction[];
@@ -60,6 +63,8 @@ export class EnabledActions {
   ) {
     this.config = check.chain;
     this.scaleActions = check.scaleScript.map((s) => ({ kind: 'scale', function: s.function, desired: s.desired }));
+    this.scaleChoiceActions = scaleChoiceActionsOf(check);
+    this.scaleSteps = scaleStepsOf(check);
     this.controllerCrashes = (check.crashable ?? controllerStages).map((stage) => ({ kind: 'crash', stage }));
     this.nodeFaults = layout.nodes.map((node) => ({ restart: { kind: 'crash', stage: `kubelet:${node}` }, crash: { kind: 'nodeCrash', node } }));
     this.cuts = layout.links.map((link) => ({ kind: 'cut', link }));
@@ -79,7 +84,7 @@ export class EnabledActions {
   actions(state: ChainState): readonly ChainAction[] {
     const info = this.protocolInfo(state);
     // What is added to the protocol's actions depends only on the budgets and the scale-script position.
-    const key = (state.ids[this.layout.budgetsAt] as number) * (this.scaleActions.length + 1) + state.scaled;
+    const key = (state.ids[this.layout.budgetsAt] as number) * (this.scaleSteps + 1) + state.scaled;
     let actions = info.enabled.get(key);
     if (actions === undefined) {
       actions = this.withEnvironment(info, state.budgets, state.scaled);
@@ -96,8 +101,11 @@ export class EnabledActions {
       if (action.kind !== 'deliverStale' && action.kind !== 'dropStale') quiescent = false;
       actions.push(action);
     }
-    const next = this.scaleActions[scaled];
-    if (next !== undefined && (this.check.scaleWhen !== 'quiescent' || quiescent)) actions.push(next);
+    if (scaled < this.scaleSteps && (this.check.scaleWhen !== 'quiescent' || quiescent)) {
+      const next = this.scaleActions[scaled];
+      if (next !== undefined) actions.push(next);
+      else for (const choice of this.scaleChoiceActions) actions.push(choice);
+    }
     if (b.total > 0) {
       if (b.controllerCrash > 0) for (const crash of this.controllerCrashes) actions.push(crash);
       for (const node of this.nodeFaults) {
@@ -195,4 +203,14 @@ export class EnabledActions {
     }
     return stored - 1;
   }
+}
+
+/** Every scale request `scaleChoices` allows: each of its functions to each count of its range. */
+function scaleChoiceActionsOf(check: CheckConfig): readonly ChainAction[] {
+  const choices = check.scaleChoices;
+  if (choices === undefined) return [];
+  const functions = choices.functions ?? check.chain.functions.map((f) => f.name);
+  const actions: ChainAction[] = [];
+  for (const fn of functions) for (let desired = choices.range[0]; desired <= choices.range[1]; desired++) actions.push({ kind: 'scale', function: fn, desired });
+  return actions;
 }

@@ -5,6 +5,7 @@
  * (state object, event): the machines run once per distinct step, not once per state.
  */
 import { fingerprintOf } from '../engine/fingerprint.js';
+import { asStepAssertion } from './step-assertions.js';
 import { stepStage, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
 
 /**
@@ -77,9 +78,9 @@ export class MemoStepper {
 
   constructor(private readonly config: ChainConfig) {}
 
-  readonly step = (config: ChainConfig, stage: StageId, state: StageState, event: StageEvent): StepResult<StageState> => {
+  readonly step = (config: ChainConfig, stage: StageId, state: StageState, event: StageEvent, choices?: readonly number[]): StepResult<StageState> => {
     const canonicalState = this.stages.canonical(state);
-    const key = this.eventKey(stage, event);
+    const key = choices === undefined || choices.length === 0 ? this.eventKey(stage, event) : `${this.eventKey(stage, event)}|c${choices.join('.')}`;
     let table = this.memo.get(canonicalState);
     if (table === undefined) {
       table = new Map();
@@ -91,7 +92,12 @@ export class MemoStepper {
       return cached;
     }
     this.misses++;
-    const result = stepStage(this.config, stage, canonicalState, event);
+    let result: StepResult<StageState>;
+    try {
+      result = stepStage(this.config, stage, canonicalState, event, choices === undefined || choices.length === 0 ? undefined : choices);
+    } catch (error) {
+      throw asStepAssertion(error, stage);
+    }
     void config;
     const canonicalResult = { ...result, state: this.stages.canonical(result.state) };
     table.set(key, canonicalResult);

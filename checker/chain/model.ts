@@ -26,19 +26,22 @@ import type { Violation } from '../../simulator/ghost.js';
 import { repositoryModuleUrl } from '../../runtime/repository-paths.js';
 import { applyAction, bootSequence, initialWorld, type World } from '../../simulator/world.js';
 import type { Fingerprint } from '../engine/fingerprint.js';
-import type { Model, SometimesProperty } from '../engine/model.js';
+import type { Model, ModelSymmetry, SometimesProperty } from '../engine/model.js';
 import { ActionPlans } from './action-plans.js';
 import { budgetKind, describeAction, type ChainAction } from './chain-actions.js';
 import { ChainState } from './chain-state.js';
 import { ComponentGroups } from './component-groups.js';
 import { EnabledActions } from './enabled-actions.js';
 import { MemoStepper } from './interning.js';
+import { NodeSymmetry } from './node-symmetry.js';
 import { PackedTransitions } from './packed-transitions.js';
 import type { CheckConfig } from './presets.js';
 import { chainSometimes } from './sometimes.js';
 import { StateLayout } from './state-layout.js';
+import { asStepAssertion, StepAssertionFailed } from './step-assertions.js';
 import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
+import { TieChoices } from './tie-choices.js';
 import { WorldPacking } from './world-packing.js';
 
 export { describeAction, type ChainAction } from './chain-actions.js';
@@ -60,7 +63,10 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly enabled: EnabledActions;
   private readonly verdicts: StateVerdicts;
   private readonly transfer: StateTransfer;
+  private readonly ties: TieChoices;
   private booted: World | null = null;
+  /** Symmetry over identical Kubelets (node-symmetry.ts): only with ties explored (DEC-52) and at least two alike nodes. */
+  readonly symmetry?: ModelSymmetry<ChainState>;
 
   constructor(readonly check: CheckConfig) {
     this.name = `${check.name} (${check.chain.variant})`;
@@ -74,7 +80,12 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.enabled = new EnabledActions(check, this.layout, this.packing.parts, this.plans, groups);
     this.verdicts = new StateVerdicts(check, this.layout, this.packing, groups);
     this.transfer = new StateTransfer(this.layout, this.packing, this.stepper);
+    this.ties = new TieChoices(this.plans, this.transitions, (state, action) => applyAction(this.config, state.world, action, this.stepper.step));
     this.goal = this.verdicts.goal;
+    if (check.symmetry !== false && check.ties === 'explore') {
+      const nodes = new NodeSymmetry(check.chain, this.layout, this.packing, this.stepper.messages);
+      if (nodes.size > 1) this.symmetry = this.symmetryOf(nodes);
+    }
     this.sometimes = chainSometimes(check, this.goal, (stage, test) => this.verdicts.stageTest(stage, test));
   }
 
@@ -85,24 +96,61 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   /** The enabled actions: the protocol's (memoized by what they read), then the environment's. The list is shared: read only. */
   actions(state: ChainState): readonly ChainAction[] {
-    return this.enabled.actions(state);
+    const base = this.enabled.actions(state);
+    return this.check.ties === 'explore' ? this.ties.expand(state, base) : base;
   }
 
+  /**
+   * The successor. A step that breaks an internal assertion (of a machine, or of the world
+   * it acts on) is a violation of a named property (step-assertions.ts): the state is left
+   * as it was and the search reports the counterexample that leads there.
+   */
   next(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
+    let outcome: { state: ChainState; violations: readonly Violation[] };
+    try {
+      outcome = this.successor(state, action);
+    } catch (error) {
+      if (error instanceof StepAssertionFailed) return { state, violations: [error.violation] };
+      throw error;
+    }
+    if (this.check.debugChecks === true) this.crossCheck(state, action, outcome.state, outcome.violations);
+    return outcome;
+  }
+
+  private successor(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
     const kind = budgetKind(action);
     const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 };
     const scaled = action.kind === 'scale' ? state.scaled + 1 : state.scaled;
     if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
-      const outcome = applyAction(this.config, state.world, action, this.stepper.step);
+      let outcome;
+      try {
+        outcome = this.ties.faultOutcome(state, action);
+      } catch (error) {
+        throw asStepAssertion(error, describeAction(action));
+      }
       return { state: this.packing.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
     }
     const ids = state.ids.slice();
     const violations = this.transitions.apply(ids, action);
     if (budgets !== state.budgets) ids[this.layout.budgetsAt] = this.packing.parts.idOf(budgets);
     ids[this.layout.scaledAt] = scaled;
-    const next = new ChainState(this.packing, ids, scaled, budgets);
-    if (this.check.debugChecks === true) this.crossCheck(state, action, next, violations);
-    return { state: next, violations };
+    return { state: new ChainState(this.packing, ids, scaled, budgets), violations };
+  }
+
+  private symmetryOf(nodes: NodeSymmetry): ModelSymmetry<ChainState> {
+    const packing = this.packing;
+    const fingerprint = (ids: readonly number[]) => packing.fingerprint(ids);
+    return {
+      size: nodes.size,
+      canonical: (state) => {
+        const { ids, element } = nodes.canonical(state, fingerprint);
+        return { state: element === 0 ? state : packing.stateOfIds(ids), element };
+      },
+      apply: (state, element) => (element === 0 ? state : packing.stateOfIds(nodes.applyToIds(state.ids, element))),
+      compose: (outer, inner) => nodes.compose(outer, inner),
+      inverse: (element) => nodes.inverse(element),
+      renameFairness: (fairnessClass, element) => nodes.renameText(fairnessClass, element),
+    };
   }
 
   /** Debug: the packed transition must equal the simulator's `applyAction` on the world. */

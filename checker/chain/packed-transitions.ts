@@ -6,6 +6,7 @@
  * ghost. Misses call the simulator's and the machines' own functions.
  */
 import { InvariantViolation, linkEnds, nodeOfKubelet, type ChainConfig, type Effect, type LinkMessage, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
+import { asStepAssertion } from './step-assertions.js';
 import { observeStep, type Ghost, type Violation } from '../../simulator/ghost.js';
 import { addName, sandboxesAfterDone, sandboxesAfterEffect, storeAfterEffect, type Sandbox } from '../../simulator/world.js';
 import type { ActionPlan, ActionPlans } from './action-plans.js';
@@ -44,6 +45,7 @@ interface CompiledStep {
 }
 
 const noViolations: readonly Violation[] = Object.freeze([]);
+const noRadices: readonly number[] = Object.freeze([]);
 
 export class PackedTransitions {
   /** Per stage position: stage id -> event code -> compiled step. */
@@ -52,12 +54,15 @@ export class PackedTransitions {
   private readonly sandboxDoneMemo = new Map<number, number>();
   /** (ghost id, event code of a sandbox's death) -> ghost id with the pod dead. */
   private readonly deadMemo = new Map<number, number>();
+  /** Steps taken with tie choices (DEC-52), by stage position, stage id, event code and digits. */
+  private readonly compiledWithChoices = new Map<string, CompiledStep>();
   /** How often a compiled step was reused. */
   compiledHits = 0;
   /** The packing's tables and the ghost's position, kept here for the hot path. */
   private readonly parts: Interner;
   private readonly lists: MessageLists;
   private readonly ghostAt: number;
+  private readonly schedulerPos: number;
 
   constructor(
     private readonly config: ChainConfig,
@@ -70,6 +75,7 @@ export class PackedTransitions {
     this.parts = packing.parts;
     this.lists = packing.lists;
     this.ghostAt = layout.ghostAt;
+    this.schedulerPos = layout.stagePos.get('scheduler') ?? -1;
   }
 
   /**
@@ -85,7 +91,7 @@ export class PackedTransitions {
         const messageId = this.lists.messageIds[list]?.[0];
         if (messageId === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
         ids[plan.pos] = this.lists.tailOf(list);
-        return this.receive(ids, plan, messageId * 128 + plan.code * 2, messageId);
+        return this.receive(ids, plan, messageId * 128 + plan.code * 2, messageId, action.choices);
       }
       case 'dropStale': {
         if (ids[plan.pos] === 0) throw new InvariantViolation(`no stale message on ${action.link} ${action.direction}`);
@@ -98,7 +104,11 @@ export class PackedTransitions {
         const doneKey = (ids[plan.pos] as number) * idSpan + plan.code;
         let sandboxes = this.sandboxDoneMemo.get(doneKey);
         if (sandboxes === undefined) {
-          sandboxes = parts.idOf(sandboxesAfterDone(parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          try {
+            sandboxes = parts.idOf(sandboxesAfterDone(parts.values[ids[plan.pos] as number] as Record<string, Sandbox>, action.node, action.pod, action.outcome));
+          } catch (error) {
+            throw asStepAssertion(error, `the sandbox runtime of ${action.node}`);
+          }
           this.sandboxDoneMemo.set(doneKey, sandboxes);
         }
         ids[plan.pos] = sandboxes;
@@ -112,12 +122,27 @@ export class PackedTransitions {
           }
           ids[ghostAt] = ghost;
         }
-        return this.receive(ids, plan, plan.code, -1);
+        return this.receive(ids, plan, plan.code, -1, undefined);
       }
       case 'connect':
       case 'scale':
-        return this.receive(ids, plan, plan.code, -1);
+        return this.receive(ids, plan, plan.code, -1, action.choices);
     }
+  }
+
+  /**
+   * The ties (DEC-52) the stage step of `action` meets in the state `ids` when taken with
+   * `choices` (none: the spec's rule): the number of alternatives of each, in order.
+   * Only deliveries and connects reach the Scheduler; other actions meet no tie.
+   */
+  choiceRadicesOf(ids: readonly number[], action: PackedAction, choices: readonly number[] | undefined): readonly number[] {
+    const plan = this.plans.planOf(action);
+    if (plan.receiverPos !== this.schedulerPos) return noRadices;
+    if (action.kind === 'connect') return this.compiledStep(ids, plan, plan.code, -1, choices).result.choiceRadices ?? noRadices;
+    if (action.kind !== 'deliver' && action.kind !== 'deliverStale') return noRadices;
+    const messageId = this.lists.messageIds[ids[plan.pos] as number]?.[0];
+    if (messageId === undefined) return noRadices;
+    return this.compiledStep(ids, plan, messageId * 128 + plan.code * 2, messageId, choices).result.choiceRadices ?? noRadices;
   }
 
   /**
@@ -125,23 +150,9 @@ export class PackedTransitions {
    * `deliverEvent` does). `code` identifies the event; a delivery's event (its message,
    * `messageId`) is built only when the step is compiled.
    */
-  private receive(ids: number[], plan: ActionPlan, code: number, messageId: number): readonly Violation[] {
-    const stagePos = plan.receiverPos;
-    if (stagePos < 0) throw new InvariantViolation(`no stage for ${plan.event?.type ?? 'a delivery'}`);
-    const stageId = ids[stagePos] as number;
-    const byState = this.compiled[stagePos] as Map<number, Map<number, CompiledStep>>;
-    let byEvent = byState.get(stageId);
-    if (byEvent === undefined) {
-      byEvent = new Map();
-      byState.set(stageId, byEvent);
-    }
-    let step = byEvent.get(code);
-    if (step === undefined) {
-      const event = plan.event ?? { type: 'message.received', link: plan.link, message: this.stepper.messages.values[messageId] as LinkMessage };
-      step = this.compile(this.layout.stages[stagePos] as StageId, stageId, event);
-      byEvent.set(code, step);
-    } else this.compiledHits++;
-    ids[stagePos] = step.after;
+  private receive(ids: number[], plan: ActionPlan, code: number, messageId: number, choices: readonly number[] | undefined): readonly Violation[] {
+    const step = this.compiledStep(ids, plan, code, messageId, choices);
+    ids[plan.receiverPos] = step.after;
     const ops = step.ops;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as AppendOp | ComponentOp;
@@ -167,10 +178,43 @@ export class PackedTransitions {
     return observed.violations;
   }
 
-  private compile(stage: StageId, stageId: number, event: StageEvent): CompiledStep {
+  /** The stage step of an action on `ids`, compiled once per (stage state, event, choices). */
+  private compiledStep(ids: readonly number[], plan: ActionPlan, code: number, messageId: number, choices: readonly number[] | undefined): CompiledStep {
+    const stagePos = plan.receiverPos;
+    if (stagePos < 0) throw new InvariantViolation(`no stage for ${plan.event?.type ?? 'a delivery'}`);
+    const stageId = ids[stagePos] as number;
+    if (choices !== undefined && choices.length > 0) {
+      const key = `${stagePos}|${stageId}|${code}|${choices.join('.')}`;
+      let chosen = this.compiledWithChoices.get(key);
+      if (chosen === undefined) {
+        chosen = this.compile(this.layout.stages[stagePos] as StageId, stageId, this.eventOf(plan, messageId), choices);
+        this.compiledWithChoices.set(key, chosen);
+      }
+      return chosen;
+    }
+    const byState = this.compiled[stagePos] as Map<number, Map<number, CompiledStep>>;
+    let byEvent = byState.get(stageId);
+    if (byEvent === undefined) {
+      byEvent = new Map();
+      byState.set(stageId, byEvent);
+    }
+    let step = byEvent.get(code);
+    if (step === undefined) {
+      step = this.compile(this.layout.stages[stagePos] as StageId, stageId, this.eventOf(plan, messageId), undefined);
+      byEvent.set(code, step);
+    } else this.compiledHits++;
+    return step;
+  }
+
+  /** An action's event: a delivery's is its message, the head of the queue. */
+  private eventOf(plan: ActionPlan, messageId: number): StageEvent {
+    return plan.event ?? { type: 'message.received', link: plan.link, message: this.stepper.messages.values[messageId] as LinkMessage };
+  }
+
+  private compile(stage: StageId, stageId: number, event: StageEvent, choices: readonly number[] | undefined): CompiledStep {
     const layout = this.layout;
     const before = this.parts.values[stageId] as StageState;
-    const result = this.stepper.step(this.config, stage, before, event);
+    const result = this.stepper.step(this.config, stage, before, event, choices);
     const ops = result.effects.map((effect): AppendOp | ComponentOp => {
       switch (effect.type) {
         case 'message.send': {
@@ -196,7 +240,13 @@ export class PackedTransitions {
     const parts = this.parts;
     const value = parts.values[current] as Record<string, never>;
     const effect = op.effect;
-    if (op.kind === 'sandboxes' && (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill')) return parts.idOf(sandboxesAfterEffect(value, op.node, effect));
+    if (op.kind === 'sandboxes' && (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill')) {
+      try {
+        return parts.idOf(sandboxesAfterEffect(value, op.node, effect));
+      } catch (error) {
+        throw asStepAssertion(error, `the sandbox runtime of ${op.node}`);
+      }
+    }
     if (op.kind === 'store' && effect.type === 'store.persist') return parts.idOf(storeAfterEffect(value, effect));
     throw new InvariantViolation(`no component update for ${effect.type}`);
   }

@@ -23,12 +23,29 @@ export interface FaultBudgets {
   readonly forgedPod?: number;
 }
 
+export interface ScaleChoices {
+  readonly functions?: readonly string[];
+  readonly range: readonly [number, number];
+  readonly steps: number;
+}
+
+/** The scale requests a configuration may make: the script's in order, then `scaleChoices.steps` chosen ones. */
+export function scaleStepsOf(check: Pick<CheckConfig, 'scaleScript' | 'scaleChoices'>): number {
+  return check.scaleScript.length + (check.scaleChoices?.steps ?? 0);
+}
+
 export interface CheckConfig {
   readonly name: string;
   readonly description: string;
   readonly chain: ChainConfig;
   /** Desired counts the Autoscaler is asked for, in order. */
   readonly scaleScript: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
+  /**
+   * Desired counts chosen by the model: after the scale script, `steps` more scale
+   * requests, each setting any of `functions` (default: every function) to any count in
+   * `range` (both ends included), at any point `scaleWhen` allows. Optional.
+   */
+  readonly scaleChoices?: ScaleChoices;
   /**
    * When the next scale request may come: at any point (`anytime`, the default), or only
    * once the chain is quiescent (`quiescent`: nothing in flight, no sandbox operation
@@ -42,6 +59,18 @@ export interface CheckConfig {
    * Crashes and cuts still explore handshakes in every order; `smoke` explores the boot.
    */
   readonly startSynced?: boolean;
+  /**
+   * The Scheduler's ties between equally free nodes and equally ranked victims (DEC-52):
+   * every alternative explored (`explore`: the verdict then holds for every tie-break), or
+   * only the spec's rule (`spec`, the default: first node by name, newest victim).
+   * Symmetry reduction needs `explore`.
+   */
+  readonly ties?: 'explore' | 'spec';
+  /**
+   * Symmetry reduction over Kubelets of equal capacity (checker/chain/node-symmetry.ts):
+   * on by default where it is sound, i.e. with `ties: 'explore'`; `false` turns it off.
+   */
+  readonly symmetry?: boolean;
   /** Controllers that may crash (default: all four). */
   readonly crashable?: readonly string[];
   /**
@@ -130,6 +159,73 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     startSynced: true,
     // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
     maxSeconds: 600,
+  },
+  // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
+  // census (states, seconds) is in checker/README.md. `ci` and `deep` are unchanged.
+  updown: {
+    name: 'updown',
+    description:
+      'two Kubelets of capacity 1; one function scales up to 2, down to 1 once both run (a placed, running pod is killed), up to 2 again; one fault per run: a controller crash, a Kubelet restart or a link cut, at any point',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 2 },
+    ],
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  roomy: {
+    name: 'roomy',
+    description:
+      'one Kubelet of capacity 3, above the highest desired count (2), so that overshoot can happen; one function scales to 2, 1 and 2 again, each request at any point (also while pods start or are killed); one fault: a controller crash, a Kubelet restart or a link cut',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 3 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 2 },
+    ],
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
+    startSynced: true,
+  },
+  restarts: {
+    name: 'restarts',
+    description:
+      'two Kubelets of capacity 1; one function scales to 2, to 0 once both run, then to 1; two faults among Kubelet restarts (up to 2, sandboxes survive) and a node crash, at any point (a restart during a kill included)',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 0 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  'two-crashes': {
+    name: 'two-crashes',
+    description: 'one Kubelet of capacity 1; one function scales to 1, 0 and 1 again; two controller crash-restarts (the same controller twice, or two of them), at any point',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 0 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 2, controllerCrash: 2 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  chosen: {
+    name: 'chosen',
+    description:
+      'desired counts chosen by the model: one Kubelet of capacity 2; three scale requests, each setting the function to any count from 0 to 2 once the chain is quiescent; one fault: a Kubelet restart or a link cut',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 2 }], variant: 'correct' },
+    scaleScript: [],
+    scaleChoices: { range: [0, 2], steps: 3 },
+    budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
   },
 };
 

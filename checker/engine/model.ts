@@ -59,4 +59,26 @@ export interface Model<S, A> {
    */
   encode?(state: S, peer: number): unknown;
   decode?(data: unknown, peer: number): S;
+  /**
+   * Optional symmetry reduction: a group of renamings under which the model's transitions,
+   * invariants, goal and fairness classes are equivariant (a renamed state behaves as the
+   * state, renamed). The search then keeps one state per orbit (`canonical`), checks
+   * liveness on the orbits annotated with the renaming of every edge, and translates
+   * counterexamples back into paths of the model itself (checker/engine/symmetry.ts).
+   */
+  readonly symmetry?: ModelSymmetry<S>;
+}
+
+export interface ModelSymmetry<S> {
+  /** The number of group elements; 0 is the identity. */
+  readonly size: number;
+  /** The orbit's representative, and the element that maps `state` onto it. */
+  canonical(state: S): { readonly state: S; readonly element: number };
+  /** `state` renamed by `element`. */
+  apply(state: S, element: number): S;
+  /** The element `outer` after `inner`. */
+  compose(outer: number, inner: number): number;
+  inverse(element: number): number;
+  /** A fairness class renamed by `element`. */
+  renameFairness(fairnessClass: string, element: number): string;
 }

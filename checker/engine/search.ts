@@ -8,6 +8,7 @@ import { frontierFor } from './frontier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import type { Model, ModelViolation } from './model.js';
+import { coveringLivenessGraph, translatePath } from './symmetry.js';
 
 export interface SearchOptions {
   readonly strategy?: 'bfs' | 'dfs';
@@ -19,6 +20,8 @@ export interface SearchOptions {
   readonly liveness?: boolean;
   readonly onProgress?: (progress: SearchProgress) => void;
   readonly progressIntervalMs?: number;
+  /** Use the model's symmetry reduction when it has one (default true). */
+  readonly symmetry?: boolean;
 }
 
 export interface SearchProgress {
@@ -70,6 +73,8 @@ export interface SearchResult {
   readonly expandedPerWorker?: readonly number[];
   /** With worker threads: states handed from one worker to another to even out levels. */
   readonly statesHandedOver?: number;
+  /** With symmetry reduction: the number of renamings (states then counts orbits, one canonical state each). */
+  readonly symmetryGroupSize?: number;
 }
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
@@ -82,6 +87,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const liveness = (options.liveness ?? true) && model.goal !== undefined;
   const progressInterval = options.progressIntervalMs ?? 1000;
+  const symmetry = options.symmetry !== false && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
 
   const table = new FingerprintTable();
   const parent = new IntList();
@@ -93,6 +99,8 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const edgeTo = new IntList(liveness ? 1 << 16 : 1);
   const edgeClass = new IntList(liveness ? 1 << 16 : 1);
   const edgeAction = new IntList(liveness ? 1 << 16 : 1);
+  /** With symmetry: the renaming that took each edge's successor to its canonical form. */
+  const edgeElement = new IntList(liveness && symmetry !== undefined ? 1 << 16 : 1);
   const classIds = new Map<string, number>();
   const sometimes = (model.sometimes ?? []).map((p) => ({ ...p, covered: false }));
 
@@ -109,7 +117,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   };
 
   const fingerprint = model.fingerprint !== undefined ? (s: S) => (model.fingerprint as (s: S) => ReturnType<typeof fingerprintOf>)(s) : (s: S) => fingerprintOf(model.key(s));
-  const initial = model.initialState();
+  const initial = symmetry === undefined ? model.initialState() : symmetry.canonical(model.initialState()).state;
   table.add(fingerprint(initial), 0);
   parent.push(-1);
   parentAction.push(-1);
@@ -135,8 +143,15 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     const actions = model.actions(item.state);
     for (let a = 0; a < actions.length; a++) {
       const action = actions[a] as A;
-      const step = model.next(item.state, action);
+      const raw = model.next(item.state, action);
       transitions++;
+      let step = raw;
+      let element = 0;
+      if (symmetry !== undefined) {
+        const canonical = symmetry.canonical(raw.state);
+        step = { state: canonical.state, violations: raw.violations };
+        element = canonical.element;
+      }
       for (const p of sometimes) if (!p.covered && p.holds(step.state, action)) p.covered = true;
       const transitionViolation = step.violations[0];
       if (transitionViolation !== undefined) {
@@ -176,6 +191,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
           edgeTo.push(target);
           edgeClass.push(id);
           edgeAction.push(a);
+          if (symmetry !== undefined) edgeElement.push(element);
         }
       }
     }
@@ -209,13 +225,15 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   let livenessChecked = false;
   if (exhaustive && liveness) {
     livenessChecked = true;
-    const found = findLivenessViolation({
-      states: parent.length,
-      edges: { from: edgeFrom, to: edgeTo, cls: edgeClass, action: edgeAction, length: edgeFrom.length },
-      isGoal: (index) => goalOf.at(index) === 1,
-    });
+    const isGoal = (index: number) => goalOf.at(index) === 1;
+    const edges = { from: edgeFrom, to: edgeTo, cls: edgeClass, action: edgeAction, length: edgeFrom.length };
+    const found = findLivenessViolation(
+      symmetry === undefined
+        ? { states: parent.length, edges, isGoal }
+        : coveringLivenessGraph(symmetry, parent.length, { ...edges, element: edgeElement }, [...classIds.keys()], isGoal),
+    );
     if (found !== null) {
-      const stem = pathTo(found.entry);
+      const stem = pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size));
       violation = {
         property: model.goalProperty ?? 'LIVENESS',
         kind: found.kind,
@@ -227,6 +245,13 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
         ...(found.kind === 'liveness' ? { cycleStart: stem.length } : {}),
       };
     }
+  }
+  if (violation !== null && symmetry !== undefined) {
+    const fp = (state: S) => {
+      const f = fingerprint(state);
+      return `${f.high}:${f.low}`;
+    };
+    violation = { ...violation, path: translatePath(model, symmetry, violation.path, fp) };
   }
   const seconds = (performance.now() - started) / 1000;
   peaks.sample();
@@ -248,6 +273,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     livenessChecked,
     sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })),
     workers: 1,
+    ...(symmetry !== undefined ? { symmetryGroupSize: symmetry.size } : {}),
   };
 }
 

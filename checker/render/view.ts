@@ -132,6 +132,7 @@ export function configurationLines(trace: CounterexampleTrace): Array<readonly [
     ['nodes', check.chain.nodes.map((n) => `${n.name} (capacity ${n.capacity})`).join(', ')],
     ['functions', check.chain.functions.map((f) => `${f.name} (priority ${f.priority})`).join(', ')],
     ['scale script', check.scaleScript.map((s) => `${s.function}=${s.desired}`).join(', then ') || 'none'],
+    ...(check.scaleChoices !== undefined ? [['scale choices', `${check.scaleChoices.steps} requests chosen by the model, each ${(check.scaleChoices.functions ?? check.chain.functions.map((f) => f.name)).join(' or ')} to ${check.scaleChoices.range[0]}..${check.scaleChoices.range[1]}`] as [string, string]] : []),
     ['fault budgets', budgets],
   ];
   if (check.startSynced === true) lines.push(['start', 'booted and synced']);

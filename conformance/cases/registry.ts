@@ -12,6 +12,7 @@ import { replicaSetHoleCases, schedulerHoleCases } from './scheduler-holes.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 import { undecodableFrameCases } from './undecodable.js';
+import { helloTimeoutCases } from './hello-timeout.js';
 
 export const allCases: readonly ConformanceCase[] = [
   ...kubeletCases,
@@ -26,6 +27,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...inspectCases,
   ...wholeChainCases,
   ...(['kubelet', 'scheduler', 'replicaset', 'deployment'] as const).flatMap(undecodableFrameCases),
+  ...(['kubelet', 'scheduler', 'replicaset', 'deployment'] as const).flatMap(helloTimeoutCases),
 ];
 
 export function casesForRole(role: Role): ConformanceCase[] {

@@ -2,12 +2,13 @@
  * Cases for the holes an independent Scheduler and hidden protocol bugs got through
  * (issue 22 item 5): the placement rule (REQ-SCHED-002: largest free capacity, ties by
  * node name), the victim rule (REQ-SCHED-006: lowest priority first, newest name among
- * equals), a tombstone for a pod whose start is held below; and for the ReplicaSet, a
+ * equals), placement only on nodes that synced (REQ-REC-006), a tombstone for a pod
+ * whose start is held below; and for the ReplicaSet, a
  * tombstone it learns only from the Scheduler's snapshot.
  */
 import type { ConformanceCase } from './case.js';
 import type { CaseContext } from '../harness/context.js';
-import { everyDownstreamSynced, upstreamSynced } from './helpers.js';
+import { downstreamSynced, everyDownstreamSynced, upstreamSynced } from './helpers.js';
 
 function synced(ctx: CaseContext): Promise<boolean> {
   return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the testee synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
@@ -30,6 +31,13 @@ function tombstonesSentDown(ctx: CaseContext): string[] {
   for (const link of ctx.chain.fromTestee.values())
     for (const stream of link.streams) for (const f of stream.received as Array<{ tombstone?: { tombstones?: Array<{ name: string }> } }>) names.push(...(f.tombstone?.tombstones ?? []).map((t) => t.name));
   return names;
+}
+
+/** Whether the testee sent any provision to `peer`, held frames included. */
+function provisionSentTo(ctx: CaseContext, peer: string): boolean {
+  for (const link of ctx.chain.fromTestee.values())
+    if (link.peer === peer) for (const stream of link.streams) if ((stream.received as Array<{ provision?: unknown }>).some((f) => f.provision !== undefined)) return true;
+  return false;
 }
 
 /** `(incarnation, n)` of a pod name, for "newest" (01 §Pod names). */
@@ -106,6 +114,32 @@ export const schedulerHoleCases: readonly ConformanceCase[] = [
       ctx.check(['REQ-SCHED-006'], first === victim, `the Scheduler preempted ${first}; with lo pods ${lo.join(', ')} and a mid pod, the victim must be the lowest priority and, among equals, the newest: ${victim}`);
       await ctx.waitFor(['REQ-SCHED-006', 'REQ-SCHED-003'], 'the hi pod running', () => ctx.chain.runningSandboxes().some((n) => n.startsWith('hi-')), 10_000);
       await ctx.holdsFor(['REQ-SCHED-006'], 'no further preemption once hi runs (one victim is enough)', () => tombstonesSentDown(ctx).length === 1, 500);
+    },
+  },
+  {
+    id: 'scheduler.places-only-on-synced-nodes',
+    roles: ['scheduler'],
+    requirements: ['REQ-REC-006'],
+    title: 'Places pods only on nodes whose link has synced in this incarnation',
+    description:
+      'Nodes n1 (capacity 1) and n2 (capacity 3); the link to kubelet:n2 is held from the start, so it never syncs. fn is scaled to 1 and the suite lets 1.5 s pass. A Scheduler that stays cold (REQ-REC-005) gets no pod meanwhile; one that answers early and gets the pod must place it on n1, the only warm node, which has room, never on n2 whatever its larger capacity. Then the link is released: once it syncs one pod must run, and no pod the testee received before n2 synced may be on n2.',
+    chain: { functions: [{ name: 'fn', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 3 }] },
+    setup(chain) {
+      for (const link of chain.fromTestee.values()) if (link.peer === 'kubelet:n2') link.hold(true);
+    },
+    timeoutMs: 30_000,
+    async run(ctx) {
+      if (!(await ctx.waitFor(['REQ-SESS-011'], 'the link to kubelet:n1 synced', () => downstreamSynced(ctx, 'kubelet:n1'), 10_000))) return;
+      ctx.step('scale fn to 1 while the link to kubelet:n2 is held (never synced)');
+      ctx.chain.scale('fn', 1);
+      await ctx.holdsFor(['REQ-SESS-008', 'REQ-REC-006'], 'no provision sent to kubelet:n2 while its link has not synced', () => !provisionSentTo(ctx, 'kubelet:n2'), 1_500);
+      const receivedWhileCold = new Set(ctx.chain.sentToTestee);
+      ctx.step(`release the link to kubelet:n2 (pods the testee holds from before: ${receivedWhileCold.size === 0 ? 'none' : [...receivedWhileCold].join(', ')})`);
+      for (const link of ctx.chain.fromTestee.values()) link.hold(false);
+      if (!(await ctx.waitFor(['REQ-REC-004'], 'every Kubelet link synced', () => everyDownstreamSynced(ctx), 10_000))) return;
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => ctx.chain.runningSandboxes().length === 1 && sandboxCount(ctx) === 1, 10_000))) return;
+      const misplaced = [...nodeOfPods(ctx)].filter(([name, node]) => node === 'n2' && receivedWhileCold.has(name)).map(([name]) => name);
+      ctx.check(['REQ-REC-006'], misplaced.length === 0, `${misplaced.join(', ')} was placed on n2 while the link to kubelet:n2 had never synced (the testee held the pod before that link synced, and n1 had room): a Scheduler places pods only on warm nodes`);
     },
   },
   {

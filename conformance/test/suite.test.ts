@@ -133,4 +133,12 @@ describe('the example Kubelet (conformance/examples/kubelet-minimal)', () => {
     ]);
     expect(run.code, run.output).toBe(0);
   });
+
+  it('fails kubelet.hello-timeout, which the reference passes: it keeps a stream that never says hello (REQ-WIRE-015)', { timeout: 120_000 }, async () => {
+    const example = await conformance(['--role', 'kubelet', '--cmd', 'node --import tsx conformance/examples/kubelet-minimal/main.ts', '--seed', '5', '--case', 'kubelet.hello-timeout']);
+    expect(example.code, example.output).toBe(1);
+    expect(example.output).toMatch(/REQ-WIRE-015 .*did not end the stream/);
+    const reference = await conformance(['--role', 'kubelet', '--reference', '--seed', '5', '--case', 'kubelet.hello-timeout']);
+    expect(reference.code, reference.output).toBe(0);
+  });
 });

@@ -71,4 +71,10 @@ export interface StepResult<S> {
   readonly disposition: Disposition;
   /** Present exactly when `disposition` is `rejected`. */
   readonly rejection?: InputRejection;
+  /**
+   * The ties the step met where the spec leaves the choice open to the model (DEC-52):
+   * the number of alternatives of each, in order (machines/core/choices.ts). Absent when
+   * none; a driver that passes no choices always gets the spec's rule.
+   */
+  readonly choiceRadices?: readonly number[];
 }

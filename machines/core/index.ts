@@ -9,3 +9,4 @@ export * from './effects.js';
 export * from './lifecycle.js';
 export * from './sorted.js';
 export * from './no-op-actions.js';
+export * from './choices.js';

@@ -3,6 +3,7 @@
  * and preemption of lower-priority pods when a higher-priority pod cannot be placed.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { ChoiceCursor } from '../core/choices.js';
 import { podStatesWith, stateIsTombstone } from '../stages/lifecycle-states.js';
 import type { PodCache, PodEntry } from '../stages/pod-cache.js';
 import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
@@ -13,6 +14,12 @@ export interface PlacementInput {
   /** Nodes whose view is warm (their link has synced in this incarnation), with capacity. */
   readonly nodes: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
   readonly pods: PodCache<SchedulerPodState>;
+  /**
+   * How ties are broken (DEC-52): absent, the spec's rule (the first node by name among
+   * the most free, REQ-SCHED-002; the newest among the lowest-priority victims,
+   * REQ-SCHED-006); the model checker passes a cursor to explore every alternative.
+   */
+  readonly choices?: ChoiceCursor;
 }
 
 export interface PlacementDecision {
@@ -60,13 +67,15 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   const free = nodes.map((n) => n.capacity - capacityUsed(input.variant, input.pods, n.name));
   // No node has room (the usual case while a desired count exceeds capacity, DEC-42): no
   // pod is placed, so the waiting pods are ranked only if a preemption is possible at all.
-  // The same decision as below, without a sort of every waiting pod on every step.
+  // The same decision as below (no choice is taken either), without a sort of every
+  // waiting pod on every step.
   if (free.every((f) => f <= 0) && !preemptionPossible(input, waitingCount)) return { placements: [], preemptions: [] };
   const waiting = waitingPods(input.pods);
+  const choices = input.choices ?? new ChoiceCursor();
   const placements: Array<{ pod: string; node: string }> = [];
   const unplaced: PodEntry<SchedulerPodState>[] = [];
   for (const pod of waiting) {
-    const at = mostFree(free);
+    const at = mostFree(free, choices);
     if (at < 0) {
       unplaced.push(pod);
       continue;
@@ -74,20 +83,22 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     placements.push({ pod: pod.record.name, node: (nodes[at] as NodeCapacity).name });
     free[at] = (free[at] as number) - 1;
   }
-  return { placements, preemptions: choosePreemptions(input, unplaced) };
+  return { placements, preemptions: choosePreemptions(input, unplaced, choices) };
 }
 
-/** The index of the node with the most free capacity, -1 when none has any; ties go to the first (name order). */
-function mostFree(free: readonly number[]): number {
-  let best = -1;
+/**
+ * The index of a node with the most free capacity, -1 when none has any. Among equally
+ * free nodes the cursor picks (DEC-52); with no digits, the first (name order).
+ */
+function mostFree(free: readonly number[], choices: ChoiceCursor): number {
   let bestFree = 0;
-  for (let at = 0; at < free.length; at++) {
-    if ((free[at] as number) > bestFree) {
-      best = at;
-      bestFree = free[at] as number;
-    }
-  }
-  return best;
+  for (const f of free) if (f > bestFree) bestFree = f;
+  if (bestFree === 0) return -1;
+  let tied = 0;
+  for (const f of free) if (f === bestFree) tied++;
+  let skip = choices.pick(tied);
+  for (let at = 0; at < free.length; at++) if (free[at] === bestFree && skip-- === 0) return at;
+  return -1;
 }
 
 /** Tombstones on the warm nodes: terminations under way, each of which will free a slot. */
@@ -115,7 +126,7 @@ function preemptionPossible(input: PlacementInput, unplaced: number): boolean {
  * waiting pod, so no needless preemption is issued. For each remaining waiting pod,
  * the lowest-priority (then newest) bound or running pod of strictly lower priority is preempted.
  */
-function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry<SchedulerPodState>[]): string[] {
+function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry<SchedulerPodState>[], choices: ChoiceCursor): string[] {
   if (unplaced.length === 0) return [];
   let underWay = terminationsUnderWay(input);
   if (underWay >= unplaced.length) return [];
@@ -130,9 +141,12 @@ function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry<Sc
       underWay--;
       continue;
     }
-    const victim = candidates.find((c) => c.record.priority < pod.record.priority && !preemptions.includes(c.record.name));
-    if (victim === undefined) continue;
-    preemptions.push(victim.record.name);
+    const eligible = candidates.filter((c) => c.record.priority < pod.record.priority && !preemptions.includes(c.record.name));
+    const lowest = eligible[0];
+    if (lowest === undefined) continue;
+    // Among the lowest-priority victims the cursor picks (DEC-52); with no digits, the newest.
+    const tied = eligible.filter((c) => c.record.priority === lowest.record.priority);
+    preemptions.push((tied[choices.pick(tied.length)] as PodEntry<SchedulerPodState>).record.name);
   }
   return preemptions;
 }

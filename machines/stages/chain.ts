@@ -50,7 +50,12 @@ export function initStage(config: ChainConfig, stage: StageId, boot: StageBoot):
   }
 }
 
-export function stepStage(config: ChainConfig, stage: StageId, state: StageState, event: StageEvent): StepResult<StageState> {
+/**
+ * One step of one stage. `choices` picks among the alternatives where the spec leaves a
+ * tie (DEC-52, machines/core/choices.ts): the model checker explores them, a runtime
+ * passes none and gets the spec's rule.
+ */
+export function stepStage(config: ChainConfig, stage: StageId, state: StageState, event: StageEvent, choices?: readonly number[]): StepResult<StageState> {
   const variant = config.variant;
   switch (state.role) {
     case 'autoscaler':
@@ -60,7 +65,7 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
     case 'replicaset':
       return stepReplicaSet({ variant, functions: config.functions, creationWindowPodsMax: creationWindowOf(config) }, state, event);
     case 'scheduler':
-      return stepScheduler({ variant, nodes: config.nodes, functions: config.functions }, state, event);
+      return stepScheduler(choices === undefined ? { variant, nodes: config.nodes, functions: config.functions } : { variant, nodes: config.nodes, functions: config.functions, choices }, state, event);
     case 'kubelet': {
       const node = nodeSpec(config, stage);
       return stepKubelet({ variant, node: node.name, capacity: node.capacity, functions: config.functions }, state, event);

@@ -6,34 +6,18 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert, unreachable } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
-import { stepLifecycle } from '../core/lifecycle.js';
 import { podOrdinalMax, stagePodsMax } from '../core/limits.js';
-import type { DownMessage, UpMessage } from '../core/messages.js';
-import type { Role } from '../core/ids.js';
+import type { LinkId, Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
 import { decideReplicas, functionPodsIn, mayNeedDecision, newPodName } from '../decisions/replicaset-decisions.js';
 import { chainLinks, functionSpecOf, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
-import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { ReplicaSetPodAction, ReplicaSetPodEvent, ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry } from './pod-cache.js';
-import {
-  answerDeferredHello,
-  clientAdmits,
-  clientSynced,
-  completeHandshake,
-  connectClient,
-  loseClientSession,
-  loseServerSession,
-  newClientSide,
-  newServerSide,
-  receiveAtServer,
-  rejectClientSession,
-  serverSynced,
-  type ClientSide,
-  type ServerSide,
-} from './session-sides.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { answerDeferredHelloWhenWarm, routeLinkEvent, type ClientEnds, type DownRecord, type Notification, type RoutingStep, type ServerEnd, type SnapshotContent, type SnapshotMessage } from './link-routing.js';
+import { stepPodEntry } from './pod-event.js';
+import { clientSynced, newClientSide, newServerSide, serverSynced, type ClientSide, type ServerSide } from './session-sides.js';
 
 export interface ReplicaSetConfig {
   readonly variant: ProtocolVariant;
@@ -97,9 +81,11 @@ export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState,
 const unbalancedFunctionsOf = new WeakMap<ReplicaSetState, readonly string[]>();
 const noFunctions: readonly string[] = [];
 
-class ReplicaSetStep {
+class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  readonly variant: ProtocolVariant;
+  readonly incarnation: number;
   /** Functions whose desired count or pods this step changed (or may have). */
   private readonly touched = new Set<string>();
 
@@ -111,6 +97,8 @@ class ReplicaSetStep {
     public state: ReplicaSetState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.variant = config.variant;
+    this.incarnation = state.incarnation;
     this.input = state;
   }
 
@@ -121,54 +109,48 @@ class ReplicaSetStep {
   }
 
   handle(event: StageEvent): Disposition {
-    switch (event.type) {
-      case 'link.connected': {
-        if (event.link !== this.state.toScheduler.link) return 'none';
-        this.state = replicaSetStateWith(this.state, { toScheduler: connectClient(this.machines, this.state.toScheduler, this.state.incarnation, this.out) });
-        return 'none';
-      }
-      case 'link.lost':
-        if (event.link === this.state.toScheduler.link)
-          this.state = replicaSetStateWith(this.state, { toScheduler: loseClientSession(this.machines, this.state.toScheduler, this.out) });
-        if (event.link === this.state.fromDeployment.link)
-          this.state = replicaSetStateWith(this.state, { fromDeployment: loseServerSession(this.machines, this.state.fromDeployment) });
-        return 'none';
-      case 'message.received':
-        if (event.link === this.state.fromDeployment.link) return this.fromDeployment(event.message as DownMessage);
-        if (event.link === this.state.toScheduler.link) return this.fromScheduler(event.message as UpMessage);
-        return 'fenced';
-      default:
-        return 'none';
-    }
+    return routeLinkEvent(this, this, this, event) ?? 'none';
   }
 
-  private fromDeployment(message: DownMessage): Disposition {
-    const link = this.state.fromDeployment.link;
-    const receipt = receiveAtServer(this.machines, this.state.fromDeployment, message, this.warm(), this.config.variant, this.out);
-    if (receipt.kind === 'session') {
-      this.state = replicaSetStateWith(this.state, { fromDeployment: receipt.side });
-      if (receipt.answerNow) this.sendSnapshot();
-      return receipt.disposition;
-    }
-    if (!receipt.admitted) return 'fenced';
+  serverSide(): ServerSide {
+    return this.state.fromDeployment;
+  }
+
+  setServerSide(fromDeployment: ServerSide): void {
+    this.state = replicaSetStateWith(this.state, { fromDeployment });
+  }
+
+  /** The ReplicaSet is warm once its link to the Scheduler has synced in this incarnation. */
+  warm(): boolean {
+    return this.state.toScheduler.everSynced;
+  }
+
+  snapshotContent(): SnapshotContent {
+    return { scales: Object.entries(this.state.desired).map(([fn, desired]) => ({ function: fn, desired })), pods: [], tombstones: [] };
+  }
+
+  applyRecord(message: DownRecord): Disposition {
     if (message.type !== 'scale.set') return 'fenced';
     this.touched.add(message.scale.function);
     this.state = replicaSetStateWith(this.state, { desired: withEntry(this.state.desired, message.scale.function, message.scale.desired) });
-    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
+    this.out.send(this.state.fromDeployment.link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
     return 'applied';
   }
 
-  private fromScheduler(message: UpMessage): Disposition {
-    if (!clientAdmits(this.state.toScheduler, message, this.config.variant)) return 'fenced';
+  clientSide(link: LinkId): ClientSide | null {
+    return link === this.state.toScheduler.link ? this.state.toScheduler : null;
+  }
+
+  setClientSide(_link: LinkId, toScheduler: ClientSide): void {
+    this.state = replicaSetStateWith(this.state, { toScheduler });
+  }
+
+  refuseSnapshot(): null {
+    return null;
+  }
+
+  applyNotification(_link: LinkId, message: Notification): Disposition {
     switch (message.type) {
-      case 'session.snapshot': {
-        const toScheduler = completeHandshake(this.machines, this.state.toScheduler, this.out, () => this.reconcile(message));
-        this.state = replicaSetStateWith(this.state, { toScheduler });
-        return 'applied';
-      }
-      case 'session.rejected':
-        this.state = replicaSetStateWith(this.state, { toScheduler: rejectClientSession(this.machines, this.state.toScheduler, this.out) });
-        return 'applied';
       case 'pod.running':
         this.podEvent(message.name, 'downstream.running', null);
         return 'applied';
@@ -187,7 +169,7 @@ class ReplicaSetStep {
   }
 
   /** Round 2 of the handshake with the Scheduler (spec/03-write-back-cache.md, reconciliation table). */
-  private reconcile(snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
+  reconcile(_link: LinkId, snapshot: SnapshotMessage): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
     for (const name of this.state.pods.names()) this.podEvent(name, snapshotEventFor(index, name), null, index);
     for (const name of snapshotNames(index)) {
@@ -199,28 +181,20 @@ class ReplicaSetStep {
   }
 
   private adopt(record: PodEntry<ReplicaSetPodState>['record'], event: ReplicaSetPodEvent, origin: Role | null): void {
-    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
-    if (!step.changed) return;
-    this.out.record('replicaset-pod', record.name, event, 'unknown', step.state);
-    const entry: PodEntry<ReplicaSetPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null };
-    for (const action of step.actions) this.podAction(action, entry);
-    this.storePod(entry);
+    this.applyPodEvent({ record, lifecycle: 'unknown', origin: null }, event, origin);
   }
 
-  private podEvent(name: string, event: ReplicaSetPodEvent, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
+  private podEvent(name: string, event: ReplicaSetPodEvent, origin: Role | null, index?: SnapshotIndex): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return; // unknown pod: nothing to roll back or complete
-    const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
-    if (!step.changed) return;
-    this.out.record('replicaset-pod', name, event, entry.lifecycle, step.state);
-    let nextOrigin = entry.origin;
-    if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle)) {
-      nextOrigin = origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset';
-    }
-    if (!stateIsTombstone(step.state)) nextOrigin = null;
-    const next: PodEntry<ReplicaSetPodState> = { record: entry.record, lifecycle: step.state, origin: nextOrigin };
-    for (const action of step.actions) this.podAction(action, next);
-    this.storePod(next);
+    this.applyPodEvent(entry, event, origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset');
+  }
+
+  private applyPodEvent(entry: PodEntry<ReplicaSetPodState>, event: ReplicaSetPodEvent, tombstoneOrigin: Role | null): void {
+    const step = stepPodEntry(this.machines.replicaSetPod, 'replicaset-pod', entry, event, tombstoneOrigin, this.out);
+    if (step === null) return;
+    for (const action of step.actions) this.podAction(action, step.next);
+    this.storePod(step.next);
   }
 
   private podAction(action: ReplicaSetPodAction, entry: PodEntry<ReplicaSetPodState>): void {
@@ -246,25 +220,9 @@ class ReplicaSetStep {
     }
   }
 
-  private warm(): boolean {
-    return this.state.toScheduler.everSynced;
-  }
-
-  private sendSnapshot(): void {
-    const side = this.state.fromDeployment;
-    const scales = Object.entries(this.state.desired).map(([fn, desired]) => ({ function: fn, desired }));
-    this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales, pods: [], tombstones: [] });
-  }
-
   /** After every event: answer a deferred hello, decide, then forward what is unsent. */
   settle(): void {
-    if (this.warm()) {
-      const answered = answerDeferredHello(this.machines, this.state.fromDeployment);
-      if (answered !== null) {
-        this.state = replicaSetStateWith(this.state, { fromDeployment: answered });
-        this.sendSnapshot();
-      }
-    }
+    answerDeferredHelloWhenWarm(this, this);
     const decided = this.decide();
     if (clientSynced(this.state.toScheduler)) this.forwardUnsent();
     unbalancedFunctionsOf.set(this.state, this.unbalancedFunctions(decided));
@@ -312,11 +270,7 @@ class ReplicaSetStep {
     assert(this.state.podsCreated < podOrdinalMax, 'pod ordinal limit reached: restart the ReplicaSet');
     const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => this.state.pods.has(n));
     assert(!this.state.pods.has(name), `pod name ${name} is already in the cache`);
-    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
-    this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
-    const entry: PodEntry<ReplicaSetPodState> = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
-    for (const action of step.actions) this.podAction(action, entry);
-    this.storePod(entry);
+    this.applyPodEvent({ record: { name, function: fn, priority, node: null }, lifecycle: 'unknown', origin: null }, 'decide.create', null);
     this.state = replicaSetStateWith(this.state, { podsCreated: this.state.podsCreated + 1 });
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
     const counts = this.state.pods.countsOf(fn);

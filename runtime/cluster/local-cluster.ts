@@ -24,6 +24,7 @@ import { getStageState, stageTargetOf } from './rpc.js';
 import type { TransportConfig } from '../mediated/transport-config.js';
 import type { CriSandboxConfig } from '../node/cri/cri-config.js';
 import { repositoryPath } from '../repository-paths.js';
+import { readNodeFlags } from './node-flags.js';
 
 const kdBin = repositoryPath('bin', 'kd.mjs');
 
@@ -34,7 +35,8 @@ const kdBin = repositoryPath('bin', 'kd.mjs');
  * more of it die before a scavenge. Measured on 20,000-pod runs, 9 against 9 alternated
  * (direct, 100 functions, 8 Kubelets, 2 cores): median 2.13 against 2.30 s, 176 against
  * 188 µs of CPU per pod over the 12 processes. Costs up to 32 MiB more RSS (two semi-spaces) per busy
- * process. Operators starting `kd node` themselves can pass it in NODE_OPTIONS.
+ * process. Operators starting `kd node` themselves can pass it in NODE_OPTIONS; extra flags
+ * of one cluster (`kd up --node-flags`) follow it (node-flags.ts).
  */
 export const stageProcessNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
 
@@ -140,7 +142,7 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
 /** The command line of a stage process of the cluster in `root` (after the node executable). */
 function stageArgsOf(root: string, stage: StageId): string[] {
   const role = roleOf(stage);
-  const args = [...stageProcessNodeFlags, kdBin, 'node', '--role', role, '--config', configFileOf(root)];
+  const args = [...stageProcessNodeFlags, ...readNodeFlags(root), kdBin, 'node', '--role', role, '--config', configFileOf(root)];
   if (role === 'kubelet') args.push('--node', stage.slice('kubelet:'.length));
   return args;
 }

@@ -14,7 +14,7 @@
  * the upstream's presence key changes (a new incarnation, or removed when it stops) or
  * when the watch breaks.
  */
-import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
+import { assert, linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
 import { protocolVersion } from '../../spec/limits.js';
 import type { SessionOrigin, StagePort, UpstreamLinkTransport } from '../node/link-transport.js';
 import { decodeUpstreamFrame, encodeUp, type LinkContext } from '../wire/codec.js';
@@ -48,6 +48,8 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
   private readonly upstreamStage: StageId;
   private readonly sessions = new Map<number, StoreServerSession>();
   private current: StoreServerSession | null = null;
+  /** The epoch of the hello being delivered, while it is (names the superseding session in a close). */
+  private accepting: number | null = null;
   /** The highest epoch whose records were seen: records of lower unknown epochs are stale. */
   private highestEpoch = 0;
   private readonly watches: LinkWatches;
@@ -93,6 +95,15 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
     const session = from !== null && from.epoch === message.epoch ? from : this.current;
     if (session === null || session.ended || session.epoch !== message.epoch) return; // the session is over: drop
     for (const frame of encodeUp([message])) this.write(session, frame);
+  }
+
+  /** As in grpc-upstream-link.ts: the machines ended the session `epoch` (a `close` link intent); no `link.lost` follows. */
+  sessionClosed(epoch: number): void {
+    const session = this.current;
+    if (session === null || session.ended || session.epoch !== epoch) return;
+    this.current = null;
+    const by = this.accepting === null ? 'ended by this stage' : `superseded by the session of epoch ${this.accepting}`;
+    this.reject(session, rejection('STALE_EPOCH', by), epoch);
   }
 
   async stop(): Promise<void> {
@@ -186,13 +197,14 @@ export class StoreUpstreamLink implements UpstreamLinkTransport {
       if (hello.protocol_version !== protocolVersion)
         return this.reject(session, rejection('UNSUPPORTED_VERSION', `protocol version ${hello.protocol_version}; this stage speaks ${protocolVersion}`), epoch);
       session.helloSeen = true;
+      // The session this hello supersedes is ended by the step's close intent (sessionClosed), not here.
+      this.accepting = value.epoch;
       const disposition = this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.hello', epoch: value.epoch } }, session);
+      this.accepting = null;
       if (disposition !== 'applied' || session.ended) return;
-      const previous = this.current;
+      assert(this.current === null || this.current.ended, `link ${this.link}: the session of epoch ${this.current?.epoch} was not closed by the hello of epoch ${value.epoch}`);
       this.current = session;
       this.port.log({ event: 'session.accepted', link: this.link, epoch: value.epoch, transport: 'store-mediated' });
-      if (previous !== null && previous !== session && !previous.ended)
-        this.reject(previous, rejection('STALE_EPOCH', `superseded by the session of epoch ${value.epoch}`), previous.epoch);
       return;
     }
     if (value.kind === 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'a second Hello in one session'), epoch);

@@ -7,7 +7,7 @@
  * session rules themselves are the machines'.
  */
 import * as grpc from '@grpc/grpc-js';
-import { linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
+import { assert, linkEnds, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
 import { frameBytesMax, helloWaitMsMax, protocolVersion, receiveSliceMsMax, receivedFramesQueuedMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { decodeUpstreamFrame, encodeUp, reportedEpochOf, type LinkContext } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
@@ -76,6 +76,8 @@ const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQ
 
 export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private current: ServerSession | null = null;
+  /** The epoch of the hello being delivered, while it is (names the superseding session in a close). */
+  private accepting: number | null = null;
   private readonly dirty = new Set<ServerSession>();
   private flushScheduled = false;
   private readonly upstreamStage: StageId;
@@ -140,6 +142,19 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
     this.scheduleFlush();
   }
 
+  /**
+   * The machines ended the session `epoch` at this end (a `close` link intent: a newer
+   * hello superseded it): its stream is ended with STALE_EPOCH (REQ-WIRE-007). No
+   * `link.lost` follows: the machines already left that session.
+   */
+  sessionClosed(epoch: number): void {
+    const session = this.current;
+    if (session === null || session.ended || session.epoch !== epoch) return;
+    this.current = null;
+    const by = this.accepting === null ? 'ended by this stage' : `superseded by the session of epoch ${this.accepting}`;
+    this.reject(session, rejection('STALE_EPOCH', by), epoch);
+  }
+
   async stop(): Promise<void> {
     const session = this.current;
     if (session !== null && !session.ended) {
@@ -182,13 +197,14 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
         return this.reject(session, rejection('UNSUPPORTED_VERSION', `protocol version ${hello.protocol_version}; this stage speaks ${protocolVersion}`), epoch);
       session.helloSeen = true;
       session.epoch = value.epoch;
+      // The session this hello supersedes is ended by the step's close intent (sessionClosed), not here.
+      this.accepting = value.epoch;
       const disposition = this.port.deliver({ type: 'message.received', link: this.link, message: { type: 'session.hello', epoch: value.epoch } }, session);
+      this.accepting = null;
       if (disposition !== 'applied' || session.ended) return;
-      const previous = this.current;
+      assert(this.current === null || this.current.ended, `link ${this.link}: the session of epoch ${this.current?.epoch} was not closed by the hello of epoch ${value.epoch}`);
       this.current = session;
       this.port.log({ event: 'session.accepted', link: this.link, epoch: value.epoch });
-      if (previous !== null && previous !== session && !previous.ended)
-        this.reject(previous, rejection('STALE_EPOCH', `superseded by the session of epoch ${value.epoch}`), previous.epoch);
       return;
     }
     if (value.kind === 'hello') return this.reject(session, rejection('OUT_OF_ORDER', 'a second Hello on one stream'), epoch);

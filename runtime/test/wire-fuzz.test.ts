@@ -3,7 +3,7 @@
  * gRPC over loopback), inputs built from spec/kubedirect.proto and damaged field by field
  * (wire-fuzz-inputs.ts), random bytes, and gRPC and HTTP/2 framing errors, each sent to a
  * service of a stage: Link on the Deployment, ReplicaSet, Scheduler and Kubelet, Scaler
- * on the Autoscaler, Inspect on all five. Each input must get a status the spec allows for
+ * on the Autoscaler, Inspect and the standard Health/Check on all five. Each input must get a status the spec allows for
  * it (spec/10-wire-protocol.md §Errors: the reason's own code and an ErrorDetail; MALFORMED
  * for every byte string the strict decoder refuses), change no protocol state (Inspect of
  * the stage before the run and after the input), and leave the stage serving; after the
@@ -27,11 +27,12 @@ import { pidOf, processIsAlive, removeCluster } from '../cluster/local-cluster.j
 import { waitConverged } from '../cluster/status.js';
 import type { ClusterConfig } from '../config.js';
 import { errorReasons, statusOfReason, type ErrorReason } from '../wire/errors.js';
+import { healthSchema } from '../wire/health.js';
 import { wireSchema } from '../wire/proto.js';
-import { decodeStrict } from '../wire/strict-decoder.js';
+import { decodeStrict, type Schema } from '../wire/strict-decoder.js';
 import { testWaitMsMax } from '../../test/wait-until.js';
 import { protocolStateOf as protocolStateOfStage, startConvergedCluster } from './converged-cluster.js';
-import { grpcMessage, inspectGetStatePath, linkSessionPath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
+import { grpcMessage, healthCheckPath, inspectGetStatePath, linkSessionPath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
 import { framingKinds, messageInput, type InputKind } from './wire-fuzz-inputs.js';
 
 const inputsMax = Number(process.env['WIRE_FUZZ_INPUTS'] ?? 300);
@@ -42,7 +43,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kd-fuzz-'));
 let config: ClusterConfig;
 const desired = 4;
 
-type Service = 'Link' | 'Scaler' | 'Inspect';
+type Service = 'Link' | 'Scaler' | 'Inspect' | 'Health';
 interface Target {
   readonly stage: StageId;
   readonly service: Service;
@@ -52,20 +53,24 @@ const targets: readonly Target[] = [
   ...(['deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Link' as const })),
   { stage: 'autoscaler', service: 'Scaler' },
   ...(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Inspect' as const })),
+  ...(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Health' as const })),
 ];
 
 const typeOfService: Readonly<Record<Service, string>> = {
   Link: 'kubedirect.v1.UpstreamFrame',
   Scaler: 'kubedirect.v1.ScaleRequest',
   Inspect: 'kubedirect.v1.GetStateRequest',
+  Health: 'grpc.health.v1.HealthCheckRequest',
 };
-const pathOfService: Readonly<Record<Service, string>> = { Link: linkSessionPath, Scaler: scalerSetScalePath, Inspect: inspectGetStatePath };
+const schemaOfService: Readonly<Record<Service, Schema>> = { Link: wireSchema, Scaler: wireSchema, Inspect: wireSchema, Health: healthSchema };
+const pathOfService: Readonly<Record<Service, string>> = { Link: linkSessionPath, Scaler: scalerSetScalePath, Inspect: inspectGetStatePath, Health: healthCheckPath };
 
 /** Reasons the spec lets each service answer a decodable input with (every one with its own code and an ErrorDetail). */
 const reasonsOfService: Readonly<Record<Service, readonly ErrorReason[]>> = {
   Link: ['STALE_EPOCH', 'UNAUTHORIZED_UPSTREAM', 'WRONG_DOWNSTREAM', 'UNSUPPORTED_VERSION', 'MALFORMED', 'BATCH_TOO_LARGE', 'UNKNOWN_FUNCTION', 'OUT_OF_ORDER'],
   Scaler: ['MALFORMED', 'UNKNOWN_FUNCTION'],
   Inspect: [],
+  Health: [],
 };
 
 interface Input {
@@ -76,8 +81,8 @@ interface Input {
 
 const inputArbitrary: fc.Arbitrary<Input> = fc.constantFrom(...targets).chain((target) =>
   fc.oneof(
-    { weight: 5, arbitrary: messageInput(wireSchema, typeOfService[target.service]).map((m) => ({ target, kind: m.kind, bytes: m.bytes })) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...framingKinds), messageInput(wireSchema, typeOfService[target.service])).map(([kind, m]) => ({ target, kind, bytes: m.bytes })) },
+    { weight: 5, arbitrary: messageInput(schemaOfService[target.service], typeOfService[target.service]).map((m) => ({ target, kind: m.kind, bytes: m.bytes })) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...framingKinds), messageInput(schemaOfService[target.service], typeOfService[target.service])).map(([kind, m]) => ({ target, kind, bytes: m.bytes })) },
   ),
 );
 
@@ -144,14 +149,23 @@ function outsideSpec(input: Input, answer: Answer): string | null {
     case 'http2-reset':
       return null;
     default: {
-      if (!decodeStrict(wireSchema, typeOfService[service], input.bytes).ok) return malformed ? null : 'undecodable bytes must be MALFORMED with an ErrorDetail';
+      const decoded = decodeStrict(schemaOfService[service], typeOfService[service], input.bytes);
+      if (!decoded.ok) return malformed ? null : 'undecodable bytes must be MALFORMED with an ErrorDetail';
       if (service === 'Inspect') return answer.code === grpc.status.OK ? null : 'a decodable GetStateRequest must be answered';
+      if (service === 'Health') return healthAnswerOutsideSpec(decoded.value, answer);
       const reason = answer.reason as ErrorReason | null;
       if (reason === null || !reasonsOfService[service].includes(reason)) return `reason ${String(reason)} is not one ${service} may answer`;
       if (answer.code !== statusOfReason[reason]) return `${reason} must have code ${statusOfReason[reason]}`;
       return answer.detailReason === reason ? null : 'no ErrorDetail with the reason';
     }
   }
+}
+
+/** The standard health protocol: SERVING for the service "", NOT_FOUND for any other name. */
+function healthAnswerOutsideSpec(request: unknown, answer: Answer): string | null {
+  const service = (request as { service?: string }).service ?? '';
+  if (service === '') return answer.code === grpc.status.OK ? null : 'a Health/Check of the service "" must be answered';
+  return answer.code === grpc.status.NOT_FOUND ? null : `a Health/Check of the unknown service "${service.slice(0, 40)}" must be NOT_FOUND`;
 }
 
 async function protocolStateOf(stage: StageId): Promise<unknown> {

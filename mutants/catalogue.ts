@@ -1,0 +1,292 @@
+/**
+ * The catalogue of protocol mutants (issue 22, item 6): small bugs a careful implementer
+ * could write into `machines/`, each a few text replacements anchored on source text that
+ * must occur exactly once (mutants/test/catalogue.test.ts fails when an anchor no longer
+ * matches: `machines/` is edited by others, so fix the anchor after a merge). `npm run
+ * mutants` applies each to a scratch copy of the repository (never to `machines/` in
+ * place) and runs the checker and the affected roles' conformance profiles on it
+ * (mutants/README.md).
+ *
+ * A mutant that survives both tools is either proven equivalent (`equivalent` says why)
+ * or a hole, answered by a new property, preset or case (mutants/README.md lists the open ones).
+ */
+
+/** The roles of a conformance profile (`kd conformance --role R`). */
+export const conformanceRoles = ['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet'] as const;
+export type ConformanceRole = (typeof conformanceRoles)[number];
+
+/** One text replacement in one file. */
+export interface Edit {
+  /** The file it changes, relative to the repository root (always under machines/). */
+  readonly file: string;
+  /** Source text that must occur exactly once in `file` (after the mutant's earlier edits). */
+  readonly anchor: string;
+  /** What the anchor becomes. */
+  readonly replacement: string;
+}
+
+export interface Mutant {
+  /** Stable, kebab-case: `--only NAME`, the README table, the conformance tests. */
+  readonly name: string;
+  /** The bug, as a user of the protocol would name it. */
+  readonly bug: string;
+  /** Its text replacements, applied in order (most mutants have one). */
+  readonly edits: readonly Edit[];
+  /** The conformance profiles that test the stage whose behaviour changes. */
+  readonly roles: readonly ConformanceRole[];
+  /** The requirement (spec/requirements.ts) the mutant breaks. */
+  readonly requirement: string;
+  /** Set only for a mutant proven to change no behaviour a peer or a user can see: why. */
+  readonly equivalent?: string;
+}
+
+const schedulerDecisions = 'machines/decisions/scheduler-decisions.ts';
+const scheduler = 'machines/stages/scheduler.ts';
+const schedulerPod = 'machines/pods/scheduler-pod.machine.ts';
+const kubelet = 'machines/stages/kubelet.ts';
+const kubeletPod = 'machines/pods/kubelet-pod.machine.ts';
+const sessionSides = 'machines/stages/session-sides.ts';
+const downstreamSession = 'machines/session/downstream-session.machine.ts';
+const replicaSet = 'machines/stages/replicaset.ts';
+const replicaSetDecisions = 'machines/decisions/replicaset-decisions.ts';
+const deployment = 'machines/stages/deployment.ts';
+
+export const mutants: readonly Mutant[] = [
+  // --- Scheduler: placement and preemption (spec/05-stage-decisions.md) ---
+  {
+    name: 'place-on-smallest-free',
+    bug: 'the Scheduler places a pod on the warm node with the least free capacity instead of the most',
+    edits: [{ file: schedulerDecisions, anchor: 'if ((free[at] as number) > bestFree) {', replacement: 'if ((free[at] as number) > 0 && (best < 0 || (free[at] as number) < bestFree)) {' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-002',
+  },
+  {
+    name: 'preempt-oldest-victim',
+    bug: 'among victims of the lowest priority the Scheduler preempts the oldest pod, not the newest',
+    edits: [{ file: schedulerDecisions, anchor: 'a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name)', replacement: 'a.record.priority - b.record.priority || compareNewestFirst(b.record.name, a.record.name)' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-006',
+  },
+  {
+    name: 'preempt-highest-lower-priority',
+    bug: 'the Scheduler preempts the highest of the lower priorities instead of the lowest',
+    edits: [{ file: schedulerDecisions, anchor: 'a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name)', replacement: 'b.record.priority - a.record.priority || compareNewestFirst(a.record.name, b.record.name)' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-006',
+  },
+  {
+    name: 'preempt-equal-priority',
+    bug: 'the Scheduler preempts a pod of equal priority (endless churn)',
+    edits: [{ file: schedulerDecisions, anchor: 'c.record.priority < pod.record.priority', replacement: 'c.record.priority <= pod.record.priority' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-006',
+  },
+  {
+    name: 'preempt-despite-kills-under-way',
+    bug: 'the Scheduler preempts again although terminations under way will free the room',
+    edits: [{ file: schedulerDecisions, anchor: '  if (underWay >= unplaced.length) return [];\n', replacement: '  underWay = 0;\n' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-007',
+  },
+  {
+    name: 'count-tombstones-as-free',
+    bug: "the Scheduler counts a node's pods being killed as free capacity",
+    edits: [{ file: schedulerDecisions, anchor: 'let used = pods.countOnNode(node, holdsCapacity);', replacement: 'let used = pods.countOnNode(node, holdsCapacity) - pods.countOnNode(node, tombstoneStates);' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-003',
+  },
+  {
+    name: 'place-on-unsynced-kubelet',
+    bug: 'the Scheduler places pods on a Kubelet whose link never synced in this incarnation (its inventory unknown)',
+    edits: [{ file: scheduler, anchor: 'const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);', replacement: 'const warmNodes = this.config.nodes;' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-REC-006',
+    equivalent:
+      'here the filter never removes a node: a pod is unscheduled only after the ReplicaSet\'s session synced (upstream.provision is admitted only then), the Scheduler answers that hello only once every configured node\'s link has synced in this incarnation (REQ-REC-005), and everSynced never goes back within an incarnation. REQ-REC-006 bites only together with an early answer: cold-scheduler-places-on-unsynced',
+  },
+  {
+    name: 'cold-scheduler-places-on-unsynced',
+    bug: 'the Scheduler answers the ReplicaSet while a Kubelet link has never synced, and places pods on that node',
+    edits: [
+      {
+        file: scheduler,
+        anchor: '  private warm(): boolean {\n    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;\n    return true;',
+        replacement: '  private warm(): boolean {\n    return true;',
+      },
+      { file: scheduler, anchor: 'const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);', replacement: 'const warmNodes = this.config.nodes;' },
+    ],
+    roles: ['scheduler'],
+    requirement: 'REQ-REC-006',
+  },
+  {
+    name: 'scheduler-adopts-foreign-pod',
+    bug: 'at a resync the Scheduler adopts a pod alive below that nobody above knows, instead of terminating it',
+    edits: [{ file: scheduler, anchor: "if (resync && event !== 'snapshot.tombstone') this.adopt(", replacement: "if (resync && event === 'snapshot.absent') this.adopt(" }],
+    roles: ['scheduler'],
+    requirement: 'REQ-CACHE-013',
+  },
+  {
+    name: 'scheduler-acks-tombstone-early',
+    bug: 'the Scheduler acknowledges the tombstone of a bound pod at once and forgets it, before the Kubelet killed it',
+    edits: [{ file: schedulerPod, anchor: ": { target: '#scheduler-pod.terminating.unsent' } as const;\n  const aliveWhileTerminating", replacement: ": { target: '#scheduler-pod.gone', actions: ['sendTombstone', 'notifyTombstoneDone'] } as const;\n  const aliveWhileTerminating" }],
+    roles: ['scheduler'],
+    requirement: 'REQ-TOMB-003',
+  },
+  {
+    name: 'scheduler-preempts-silently',
+    bug: 'the Scheduler preempts a bound pod without telling the ReplicaSet (no pod.preempted)',
+    edits: [{ file: schedulerPod, anchor: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },\n        },\n      },\n      running:", replacement: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent' },\n        },\n      },\n      running:" }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-008',
+  },
+  // --- Kubelet (spec/04-lifecycles.md, Kubelet sandbox) ---
+  {
+    name: 'kubelet-acks-kill-early',
+    bug: 'the Kubelet acknowledges the tombstone of a running pod when it starts the kill, not once the sandbox is dead',
+    edits: [{ file: kubeletPod, anchor: "'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },\n          'upstream.tombstone': { target: 'killing', actions: 'killSandbox' },\n        },\n      },\n      killing:", replacement: "'sandbox.failed': { target: 'gone', actions: 'notifyFailed' },\n          'upstream.tombstone': { target: 'killing', actions: ['killSandbox', 'notifyTombstoneDone'] },\n        },\n      },\n      killing:" }],
+    roles: ['kubelet'],
+    requirement: 'REQ-TOMB-005',
+  },
+  {
+    name: 'kubelet-admits-over-killing',
+    bug: "the Kubelet's admission ignores sandboxes being killed (they still hold their room)",
+    edits: [{ file: kubelet, anchor: 'const admit = sandboxesHeld(this.state.pods) < this.config.capacity;', replacement: "const admit = sandboxesHeld(this.state.pods) - this.state.pods.countIn('killing') < this.config.capacity;" }],
+    roles: ['kubelet'],
+    requirement: 'REQ-POD-012',
+  },
+  {
+    name: 'kubelet-restart-forgets-kill',
+    bug: 'a restarted Kubelet rebuilds a sandbox that was being killed as running (the kill is forgotten across the restart)',
+    edits: [{ file: kubelet, anchor: "stepLifecycle(machines.kubeletPod, 'unknown', `inventory.${item.state}`)", replacement: "stepLifecycle(machines.kubeletPod, 'unknown', item.state === 'killing' ? 'inventory.running' : `inventory.${item.state}`)" }],
+    roles: ['kubelet'],
+    requirement: 'REQ-POD-013',
+  },
+  {
+    name: 'kubelet-unknown-tombstone-unacked',
+    bug: 'the Kubelet never acknowledges a tombstone for a pod it does not hold',
+    edits: [{ file: kubelet, anchor: "      if (!this.state.pods.has(message.name)) {\n        this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name: message.name });\n        return 'applied';", replacement: "      if (!this.state.pods.has(message.name)) {\n        return 'applied';" }],
+    roles: ['kubelet'],
+    requirement: 'REQ-TOMB-004',
+  },
+  {
+    name: 'kubelet-snapshot-drops-tombstones',
+    bug: "the Kubelet's snapshot leaves out the sandboxes being killed (a tombstone dropped)",
+    edits: [{ file: kubelet, anchor: "const view = describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones');", replacement: "const view = describeCache(this.state.pods, 'kubelet-pod', false);" }],
+    roles: ['kubelet'],
+    requirement: 'REQ-TOMB-007',
+  },
+  {
+    name: 'kubelet-runs-pod-of-other-node',
+    bug: 'the Kubelet starts a provisioned pod bound to another node',
+    edits: [{ file: kubelet, anchor: 'if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return', replacement: 'if (this.state.pods.has(message.pod.name)) return' }],
+    roles: ['kubelet'],
+    requirement: 'REQ-POD-007',
+  },
+  // --- Sessions and epochs, every stage (spec/02-sessions-and-epochs.md) ---
+  {
+    name: 'accept-equal-epoch-hello',
+    bug: 'a downstream accepts a hello whose epoch equals its current one',
+    edits: [{ file: sessionSides, anchor: "if (epoch <= side.epoch && variant !== 'no-fencing') return { kind: 'rejected' };", replacement: "if (epoch < side.epoch && variant !== 'no-fencing') return { kind: 'rejected' };" }],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-006',
+  },
+  {
+    name: 'admit-older-epoch-records',
+    bug: 'a downstream applies records of an older epoch (the epoch comparison flipped to "not newer")',
+    edits: [{ file: sessionSides, anchor: "const epochMatches = variant === 'no-fencing' || message.epoch === side.epoch;", replacement: "const epochMatches = variant === 'no-fencing' || message.epoch <= side.epoch;" }],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-005',
+  },
+  {
+    name: 'admit-records-before-sync',
+    bug: 'a downstream applies records of the current epoch before the session is synced',
+    edits: [{ file: sessionSides, anchor: 'return epochMatches && serverSynced(side);', replacement: 'return epochMatches;' }],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-011',
+  },
+  {
+    name: 'upstream-admits-any-epoch',
+    bug: 'an upstream applies messages from below whatever their epoch',
+    edits: [{ file: sessionSides, anchor: "  if (message.epoch !== side.epoch && variant !== 'no-fencing') return false;\n", replacement: '' }],
+    roles: ['scheduler', 'replicaset'],
+    requirement: 'REQ-SESS-005',
+  },
+  {
+    name: 'sync-any-epoch',
+    bug: 'a downstream completes a handshake on a session.sync of another epoch',
+    edits: [{ file: sessionSides, anchor: "if (epoch !== side.epoch && variant !== 'no-fencing') return null;", replacement: "if (epoch < 0 && variant !== 'no-fencing') return null;" }],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-011',
+  },
+  {
+    name: 'unsynced-hello-fences',
+    bug: 'a hello whose session ended before its sync still fences the synced epoch (DEC-40 forgotten)',
+    edits: [{ file: downstreamSession, anchor: "'stage.warmed': { target: 'awaitingSync', actions: 'sendSnapshot' } as const,\n          // A hello alone fences nothing once its session is gone (DEC-40): anyone can send one.\n          'link.lost': { target: 'idle', actions: 'restoreSyncedEpoch' },", replacement: "'stage.warmed': { target: 'awaitingSync', actions: 'sendSnapshot' } as const,\n          'link.lost': 'idle'," }],
+    roles: ['scheduler', 'replicaset'],
+    requirement: 'REQ-SESS-021',
+  },
+  {
+    name: 'never-reconnects',
+    bug: 'an upstream opens no new session after its first one ended (its transport comes back, no hello follows)',
+    edits: [
+      {
+        file: sessionSides,
+        anchor: 'export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {\n  return stepClientSide(',
+        replacement: 'export function connectClient(machines: MachineSet, side: ClientSide, incarnation: number, out: EffectList): ClientSide {\n  if (side.sessionsOpened > 0) return side;\n  return stepClientSide(',
+      },
+    ],
+    roles: ['scheduler'],
+    requirement: 'REQ-SESS-017',
+  },
+  // --- ReplicaSet (spec/05-stage-decisions.md, 03-write-back-cache.md) ---
+  {
+    name: 'replace-terminating-pods',
+    bug: 'the ReplicaSet creates replacements for pods that are still being terminated',
+    edits: [{ file: replicaSetDecisions, anchor: 'Math.max(0, desired - pods.alive - pods.terminating)', replacement: 'Math.max(0, desired - pods.alive)' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-RS-004',
+  },
+  {
+    name: 'terminate-running-first',
+    bug: 'at a scale-down the ReplicaSet terminates running pods before pods not yet running',
+    edits: [{ file: replicaSetDecisions, anchor: '{ pending: 0, provisioned: 1, running: 2 }', replacement: '{ pending: 2, provisioned: 1, running: 0 }' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-RS-003',
+  },
+  {
+    name: 'reconcile-ignores-snapshot-tombstones',
+    bug: "the ReplicaSet's reconciliation ignores tombstones in the Scheduler's snapshot that it does not hold",
+    edits: [{ file: replicaSet, anchor: '    for (const name of snapshotNames(index)) {\n      if (this.state.pods.has(name)) continue;\n      const found = snapshotRecord(index, name);\n      assert(found !== undefined, \'a snapshot name has a record\');\n      this.adopt(', replacement: '    for (const name of snapshotNames(index)) {\n      if (this.state.pods.has(name) || index.tombstones.has(name)) continue;\n      const found = snapshotRecord(index, name);\n      assert(found !== undefined, \'a snapshot name has a record\');\n      this.adopt(' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-RS-004',
+  },
+  {
+    name: 'pod-names-forget-incarnation',
+    bug: "a restarted ReplicaSet names new pods without its incarnation (names repeat after a restart)",
+    edits: [{ file: replicaSetDecisions, anchor: 'return `${fn}-${incarnation}-${ordinal}`;', replacement: 'return `${fn}-${Math.min(incarnation, 1)}-${ordinal}`;' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-POD-001',
+  },
+  // --- Deployment (desired counts, spec/03-write-back-cache.md) ---
+  {
+    name: 'deployment-skips-resend',
+    bug: 'after a new session with the ReplicaSet the Deployment does not re-send the counts it holds',
+    edits: [{ file: deployment, anchor: 'this.state = { ...this.state, scales: markAllUnsent(this.machines, scales) };', replacement: 'this.state = { ...this.state, scales };' }],
+    roles: ['deployment'],
+    requirement: 'REQ-SESS-010',
+  },
+  {
+    name: 'deployment-acks-before-applied',
+    bug: 'the Deployment acknowledges a desired count to the Autoscaler before the ReplicaSet applied it',
+    edits: [{ file: deployment, anchor: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    return 'applied';", replacement: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });\n    return 'applied';" }],
+    roles: ['deployment'],
+    requirement: 'REQ-SCALE-004',
+  },
+];
+
+/** The mutant of that name; throws with the known names otherwise. */
+export function mutantNamed(name: string): Mutant {
+  const found = mutants.find((m) => m.name === name);
+  if (found === undefined) throw new Error(`no mutant named "${name}"; known: ${mutants.map((m) => m.name).join(', ')}`);
+  return found;
+}
