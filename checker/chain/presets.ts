@@ -86,6 +86,25 @@ export interface CheckConfig {
 
 const noFaults: FaultBudgets = { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 };
 
+/** The chain, script and faults of `ci`, shared with `ci-window`. */
+const ciChain: ChainConfig = {
+  functions: [
+    { name: 'lo', priority: 0 },
+    { name: 'hi', priority: 10 },
+  ],
+  nodes: [
+    { name: 'n1', capacity: 1 },
+    { name: 'n2', capacity: 1 },
+  ],
+  variant: 'correct',
+};
+const ciScaleScript: CheckConfig['scaleScript'] = [
+  { function: 'lo', desired: 2 },
+  { function: 'hi', desired: 1 },
+  { function: 'lo', desired: 1 },
+];
+const ciBudgets: FaultBudgets = { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 };
+
 export const presets: Readonly<Record<string, CheckConfig>> = {
   smoke: {
     name: 'smoke',
@@ -101,23 +120,19 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     name: 'ci',
     description:
       'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut, a node crash, a forged hello or a forged pod, at any point',
-    chain: {
-      functions: [
-        { name: 'lo', priority: 0 },
-        { name: 'hi', priority: 10 },
-      ],
-      nodes: [
-        { name: 'n1', capacity: 1 },
-        { name: 'n2', capacity: 1 },
-      ],
-      variant: 'correct',
-    },
-    scaleScript: [
-      { function: 'lo', desired: 2 },
-      { function: 'hi', desired: 1 },
-      { function: 'lo', desired: 1 },
-    ],
-    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 },
+    chain: ciChain,
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  'ci-window': {
+    name: 'ci-window',
+    description:
+      'ci with a creation window of one pod (REQ-RS-007): the ReplicaSet creates the next pod of a function only once the previous one is confirmed running, so every refill of the window is explored under the same faults',
+    chain: { ...ciChain, creationWindowPodsMax: 1 },
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
     scaleWhen: 'quiescent',
     startSynced: true,
   },
