@@ -138,7 +138,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
   },
   deep: {
     name: 'deep',
-    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind',
+    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind, every placement tie explored (symmetry reduction over the Kubelets)',
     chain: {
       functions: [
         { name: 'lo', priority: 0 },
@@ -157,7 +157,9 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { total: 2, controllerCrash: 2, kubeletRestart: 2, nodeCrash: 2, linkCut: 2, sandboxFailure: 0 },
     startSynced: true,
-    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
+    // Every tie of placement and preemption explored (DEC-52), which makes the three alike Kubelets symmetric: one state per orbit of renamings.
+    ties: 'explore',
+    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 4).
     maxSeconds: 600,
   },
   // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
