@@ -1,5 +1,4 @@
 /** `kd check`: exhaustive model checking of the chain, and seeded random walks beyond it. */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { loadCheckConfig, ConfigError } from '../checker/chain/config-file.js';
@@ -9,11 +8,12 @@ import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js'
 import { randomWalks } from '../checker/engine/random-walk.js';
 import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
 import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
-import { consequenceOf, traceToHtml, traceToMermaid, type Consequence } from '../checker/render/index.js';
-import { describeEpoch } from '../machines/index.js';
+import { consequenceOf, type Consequence } from '../checker/render/index.js';
 import { variantNames, type ProtocolVariant } from '../spec/variants.js';
 import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
+import { printTrace, writeCounterexample } from './check-output.js';
+import { runSwarmCommand } from './check-swarm.js';
 
 export const checkCommandLine = {
   command: 'check',
@@ -49,12 +49,16 @@ fairness after the last fault. Prints the shortest counterexample when one exist
     'random-walks': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'instead of exhaustive search, N seeded random walks' },
     'walk-depth': { kind: 'whole', value: 'N', min: 1, max: 1e7, default: 400, help: 'steps per random walk' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the random walks' },
-    out: { kind: 'text', value: 'DIR', default: join('out', 'counterexamples'), help: 'where counterexample files go' },
+    out: { kind: 'text', value: 'DIR', default: join('out', 'counterexamples'), help: 'where counterexample files go (with --swarm, also the reduced configuration)' },
+    swarm: { kind: 'flag', help: 'swarm mode: many small random configurations (nodes, capacities, functions, scale scripts, faults), each searched exhaustively within --budget-seconds and --budget-states; the first that fails is reduced to a small configuration, written as a config file, with its shortest counterexample' },
+    configs: { kind: 'whole', value: 'N', min: 1, max: 1e6, default: 20, help: 'with --swarm: how many configurations (drawn from --seed)' },
+    'budget-seconds': { kind: 'whole', value: 'N', min: 1, max: 1e5, default: 10, help: 'with --swarm: seconds per configuration (beyond it the configuration counts as bounded)' },
+    'budget-states': { kind: 'whole', value: 'N', min: 1, max: 1e9, default: 200_000, help: 'with --swarm: distinct states per configuration' },
     json: { kind: 'flag', help: 'one JSON summary on stdout, no progress' },
     'list-presets': { kind: 'flag', help: 'print the preset names, one a line' },
     'list-variants': { kind: 'flag', help: 'print the known-bad variant names, one a line' },
   },
-  example: 'npx kd check --preset ci',
+  example: 'npx kd check --preset ci   |   npx kd check --swarm --configs 50 --seed 7 --budget-seconds 10',
   exits: { ok: 'verified', failed: 'property violated', incomplete: 'bound reached before the search completed' },
 } as const satisfies CommandLineSpec;
 
@@ -75,6 +79,8 @@ interface CheckArguments {
   readonly seed: number;
   readonly out: string;
   readonly json: boolean;
+  /** Swarm mode (--swarm), with its own options. */
+  readonly swarm: { readonly configs: number; readonly budgetSeconds: number; readonly budgetStates: number } | null;
 }
 
 function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' | 'list-presets' | 'list-variants' {
@@ -85,6 +91,10 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
   if (v['list-variants']) return 'list-variants';
   const workers = v.workers === 'auto' ? autoWorkers() : v.workers;
   if (workers > 1 && v.strategy === 'dfs') throw new UsageError('--workers above 1 searches breadth-first; drop --strategy dfs or use --workers 1');
+  const swarmOnly = (['configs', 'budget-seconds', 'budget-states'] as const).filter((name) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`)));
+  if (!v.swarm && swarmOnly.length > 0) throw new UsageError(`--${swarmOnly[0]} is a swarm option: add --swarm`);
+  if (v.swarm && (argv.some((a) => a === '--preset' || a.startsWith('--preset=')) || v['random-walks'] !== undefined || workers > 1))
+    throw new UsageError('--swarm draws its own configurations on one worker: drop --preset, --random-walks and --workers');
   const bounds = { maxStates: v['max-states'], maxDepth: v['max-depth'], maxSeconds: v['max-seconds'], maxMemoryMb: v['max-memory-mb'], randomWalks: v['random-walks'] };
   return {
     preset: v.preset,
@@ -98,6 +108,7 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
     seed: v.seed,
     out: v.out,
     json: v.json,
+    swarm: v.swarm ? { configs: v.configs, budgetSeconds: v['budget-seconds'], budgetStates: v['budget-states'] } : null,
     ...Object.fromEntries(Object.entries(bounds).filter(([, value]) => value !== undefined)),
   };
 }
@@ -114,21 +125,11 @@ function symmetryLine(check: CheckConfig, result: SearchResult): string {
 export function scaleChoicesText(check: CheckConfig): string {
   const c = check.scaleChoices;
   if (c === undefined || c.steps === 0) return '';
-  return `, then ${c.steps} chosen by the model (${(c.functions ?? check.chain.functions.map((f) => f.name)).join('/')} to any of ${c.range[0]}..${c.range[1]}, at any point)`;
+  return `, then ${c.steps} chosen by the model (${(c.functions ?? check.chain.functions.map((f) => f.name)).join('/')} to any of ${c.range[0]}..${c.range[1]}, ${check.scaleWhen === 'quiescent' ? 'each once the chain is quiescent' : 'at any point'})`;
 }
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-}
-
-function writeCounterexample(dir: string, trace: CounterexampleTrace, consequence: Consequence): { json: string; mermaid: string; html: string } {
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${trace.check.name.replace(/[^a-z0-9-]/gi, '_')}-${trace.check.chain.variant}-${trace.property}`);
-  const files = { json: `${base}.json`, mermaid: `${base}.mmd`, html: `${base}.html` };
-  writeFileSync(files.json, `${JSON.stringify(trace, null, 1)}\n`);
-  writeFileSync(files.mermaid, traceToMermaid(trace));
-  writeFileSync(files.html, traceToHtml(trace, consequence));
-  return files;
 }
 
 /** What a user would see: the damage the run leads to (checker/render/consequence.ts). */
@@ -147,16 +148,6 @@ function printConsequence(trace: CounterexampleTrace, consequence: Consequence, 
   for (const harm of consequence.harms) print(`  ${harm.text}`);
 }
 
-function printTrace(trace: CounterexampleTrace, print: (line: string) => void): void {
-  print(`${trace.kind === 'safety' ? 'Shortest counterexample' : 'Counterexample'} (${trace.steps.length} steps):`);
-  for (const step of trace.steps) {
-    const cycle = trace.cycleStartStep === step.step ? '  <- cycle starts here' : '';
-    print(`  ${String(step.step).padStart(3)}. ${step.description}${step.delivered !== null ? `: ${step.delivered.label}, epoch ${describeEpoch(step.delivered.epoch)}` : ''}${cycle}`);
-    for (const change of step.changed) print(`         ${change.stage}: ${change.summary}`);
-    for (const v of step.violations) print(`         !! ${v.property}: ${v.message}`);
-  }
-}
-
 export async function runCheck(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const args = parseCheckArguments(argv);
   if (args === 'help') {
@@ -171,6 +162,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     for (const name of variantNames) print(name);
     return exitCodes.ok;
   }
+  if (args.swarm !== null) return runSwarmCommand({ ...args.swarm, seed: args.seed, variant: args.variant, out: args.out, json: args.json }, print);
   let check;
   try {
     const loaded = loadCheckConfig(args.preset, args.variant);
@@ -187,7 +179,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     print(`kd check: preset ${check.name} (${presets[check.name]?.description ?? check.description}), variant ${check.chain.variant}`);
     print(
       `  nodes ${check.chain.nodes.map((n) => `${n.name}:${n.capacity}`).join(' ')}; functions ${check.chain.functions.map((f) => `${f.name}(p${f.priority})`).join(' ')}; ` +
-        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ')}${scaleChoicesText(check)}; faults ${JSON.stringify(check.budgets)}`,
+        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ') || 'none'}${scaleChoicesText(check)}; faults ${JSON.stringify(check.budgets)}`,
     );
   }
 

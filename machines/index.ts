@@ -8,6 +8,17 @@ export * from './stages/config.js';
 export * from './stages/views.js';
 export * from './stages/lifecycle-states.js';
 export { messageIsCurrent, type SessionAtEnd } from './stages/session-current.js';
+export {
+  convergenceProblemsOf,
+  countMismatchesOf,
+  functionCountsOf,
+  type ChainObservation,
+  type CountMismatch,
+  type FunctionCounts,
+  type ObservedPod,
+  type ObservedSession,
+  type ObservedStage,
+} from './stages/convergence.js';
 export { PodCache, type PodEntry, type PodGroup } from './stages/pod-cache.js';
 export { SortedMap } from './core/sorted-map.js';
 export { clientSessionEpoch, clientWantsSession, type ClientSide, type ServerSide } from './stages/session-sides.js';

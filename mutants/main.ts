@@ -3,12 +3,13 @@
  * repository, runs the checker and the affected roles' conformance profiles on it, and
  * prints the mutation table (mutants/README.md).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLineOrExit } from '../cli/args.js';
 import { exitCodes } from '../cli/exit-codes.js';
-import { mutantNamed, mutants, type Mutant } from './catalogue.js';
+import { mutantNamed, mutants, type ConformanceRole, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
+import { missingForReadme, storeResults } from './results-store.js';
 import { runChecker, runConformance, type CheckRequest, type CheckerOutcome, type ConformanceOutcome } from './run-mutant.js';
 import { AnchorError, makeScratchCopy, mutatedFiles, repositoryRoot, type ScratchCopy } from './scratch.js';
 import { checkerKill, mutationTable, verdictOf, type MutantResult } from './table.js';
@@ -26,7 +27,7 @@ const { options } = parseCommandLineOrExit({
     'deep-seconds': { kind: 'whole', value: 'N', min: 0, max: 3600, default: 0, help: 'also run the deep preset bounded at N seconds while the mutant survives (0: not)' },
     'check-seconds': { kind: 'whole', value: 'N', min: 10, max: 7200, default: 300, help: 'stop a kd check run after N seconds (then it counts as bound)' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 31 - 1, default: 42, help: 'the conformance seed' },
-    readme: { kind: 'flag', help: 'write the table into README.md (only from a run of every mutant with conformance)' },
+    readme: { kind: 'flag', help: 'write the table into README.md from OUT/results.json (every mutant needs a row measured with conformance, same seed and checks; earlier runs count)' },
     out: { kind: 'text', value: 'DIR', default: 'out/mutants', help: 'where results.json and table.md go' },
   },
   example: 'npm run mutants -- --only place-on-smallest-free --skip-conformance',
@@ -41,8 +42,8 @@ const chosen: readonly Mutant[] = (() => {
     process.exit(exitCodes.usage);
   }
 })();
-if (options.readme && (options.only.length > 0 || options['skip-conformance'])) {
-  process.stderr.write('npm run mutants: --readme needs a run of every mutant with conformance (drop --only and --skip-conformance)\n');
+if (options.readme && options['skip-conformance']) {
+  process.stderr.write('npm run mutants: --readme needs conformance results (drop --skip-conformance)\n');
   process.exit(exitCodes.usage);
 }
 
@@ -75,6 +76,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.exit(exitCodes.internal);
   });
 
+/** Per role, the cases that fail the unmutated copy: they kill no mutant (filled before the mutants run). */
+const baselineFailures = new Map<ConformanceRole, ReadonlySet<string>>();
+
 async function runMutant(mutant: Mutant): Promise<MutantResult> {
   const started = performance.now();
   const copy = makeScratchCopy(repositoryRoot, mutant, mutant.name);
@@ -82,7 +86,7 @@ async function runMutant(mutant: Mutant): Promise<MutantResult> {
   try {
     const checker = await runChecks(copy.dir);
     const conformance: ConformanceOutcome[] = [];
-    if (!options['skip-conformance']) for (const role of mutant.roles) conformance.push(await runConformance(copy.dir, role, options.seed, conformanceTimeoutMs));
+    if (!options['skip-conformance']) for (const role of mutant.roles) conformance.push(await runConformance(copy.dir, role, options.seed, conformanceTimeoutMs, [], baselineFailures.get(role)));
     const verdict = verdictOf(mutant, checker, conformance);
     const note = verdict === 'equivalent' ? mutant.equivalent : undefined;
     return { mutant: mutant.name, requirement: mutant.requirement, checker, conformance, conformanceSkipped: options['skip-conformance'], verdict, ...(note === undefined ? {} : { note }), seconds: (performance.now() - started) / 1000 };
@@ -105,9 +109,21 @@ async function main(): Promise<number> {
       return exitCodes.internal;
     }
     log(`baseline: ${outcomes.map((o) => `${o.check} ${o.verdict} (${o.seconds.toFixed(1)} s)`).join(', ')}`);
+    if (!options['skip-conformance'])
+      for (const role of new Set(chosen.flatMap((m) => m.roles))) {
+        const outcome = await runConformance(baseline.dir, role, options.seed, conformanceTimeoutMs);
+        if (outcome.verdict === 'failed-to-run') {
+          log(`npm run mutants: the ${role} profile could not run on the unmutated copy: ${outcome.message ?? ''}`);
+          return exitCodes.internal;
+        }
+        baselineFailures.set(role, new Set(outcome.failedCases.map((c) => c.id)));
+        log(`baseline: ${role} profile, ${outcome.cases} cases, failing unmutated too (ignored): ${outcome.failedCases.map((c) => c.id).join(', ') || 'none'}`);
+      }
   } finally {
     baseline.remove();
   }
+  const out = join(repositoryRoot, options.out);
+  const run = { seed: options.seed, checks: checks.map((c) => c.label) };
   const results: MutantResult[] = new Array(chosen.length);
   let next = 0;
   const worker = async () => {
@@ -116,18 +132,23 @@ async function main(): Promise<number> {
       const mutant = chosen[at] as Mutant;
       const result = await runMutant(mutant);
       results[at] = result;
+      // Stored at once: an interrupted run keeps the rows it measured.
+      storeResults(out, run, [result], baselineFailures);
       log(`${result.verdict.padEnd(10)} ${mutant.name} (${result.seconds.toFixed(0)} s)`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, chosen.length) }, worker));
   const table = mutationTable(results);
-  const out = join(repositoryRoot, options.out);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ seed: options.seed, checks: checks.map((c) => c.label), results }, null, 1)}\n`);
-  writeFileSync(join(out, 'table.md'), `${table}\n`);
+  const stored = storeResults(out, run, results, baselineFailures);
+  writeFileSync(join(out, 'table.md'), `${mutationTable(stored.results, stored.baselineFailures)}\n`);
   process.stdout.write(`${table}\n`);
   if (options.readme) {
-    writeReadmeTable(repositoryRoot, table, `npm run mutants${options['deep-seconds'] > 0 ? ` -- --deep-seconds ${options['deep-seconds']}` : ''}`);
+    const missing = missingForReadme(stored);
+    if (missing.length > 0) {
+      log(`npm run mutants: README.md not written: no result with conformance (same seed and checks) in ${options.out}/results.json for ${missing.join(', ')}; run them with --only`);
+      return exitCodes.failed;
+    }
+    writeReadmeTable(repositoryRoot, mutationTable(stored.results, stored.baselineFailures), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''}`);
     const problem = readmeTableProblem(repositoryRoot);
     if (problem !== null) log(problem);
   }

@@ -12,12 +12,14 @@
  * last `sandbox.started` in the Kubelets' traces; the per-stage breakdown comes from the
  * same traces (traces.ts). After the bursts of the last function count, the sustained
  * run on the same clusters (sustained.ts: 20,000 pods, the steady rate). Then the trace
- * replay (replay.ts) and, with --calibrate, the plain etcd chain (calibrate.ts).
+ * replay (replay.ts), the floor of the transport for each burst size (bench/floor: the
+ * records across four gRPC hops with no protocol work) and, with --calibrate, the plain
+ * etcd chain (calibrate.ts).
  * Results go to out/bench/burst.json and burst.svg.
  *
  * Usage: npm run bench:burst -- [--sizes 100,500,1000,5000] [--functions 1,100] [--reps 3]
  *          [--nodes 8] [--modes direct,store-mediated] [--timeout-s 300] [--restart-from N] [--warm-up 5000] [--warm-up-cycles 3] [--sustained 20000] [--quiet-wait-s 30] [--quick]
- *          [--calibrate] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
+ *          [--calibrate] [--no-floor] [--no-replay | --replay-only] [--replay-csv FILE] [--replay-seed N] [--replay-minutes N]
  *          [--replay-functions N] [--replay-minute-ms MS]
  *          [--pod-objects on|off] [--node-flags "FLAGS"] [--out DIR] [--json]
  */
@@ -30,6 +32,9 @@ import { exitCodes } from '../../cli/exit-codes.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { nodeFlagsProblem, parseNodeFlags } from '../../runtime/cluster/node-flags.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
+import { batchRecordsMax } from '../../spec/limits.js';
+import { measureFloor, type FloorResult } from '../floor/floor.js';
+import { floorText } from '../floor/main.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
 import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
@@ -77,6 +82,8 @@ export interface BenchResult {
   /** Peak RSS (VmHWM) per stage process and of etcd, per mode, bytes. */
   readonly peakRssBytes: Record<string, Record<string, number>>;
   readonly replay: ReplayResult | null;
+  /** The transport's floor for each burst size (bench/floor): the records across four gRPC hops with no protocol work; empty with --no-floor. */
+  readonly floor: FloorResult[];
 }
 
 const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
@@ -95,6 +102,8 @@ const warmUpPodsDefault = 5000;
  * CPU in V8's optimizing compiler threads.
  */
 const warmUpCyclesDefault = 3;
+/** Measured runs (and as many unmeasured ones first) of the floor for each burst size. */
+const floorRuns = 10;
 
 /** A mistake on the command line found after parsing: said with the fix, exit 2. */
 function usageExit(message: string): never {
@@ -225,6 +234,11 @@ export function report(result: BenchResult): string {
       `${String(s.functions).padStart(9)}  ${String(s.size).padStart(5)}   ${three(d).padEnd(28)} ${three(m).padEnd(29)} ${s.ratioP50 === null ? '-'.padStart(9) : `${s.ratioP50.toFixed(1)}x`.padStart(9)}   ${Math.round(s.podsPerSecondP50['direct'] ?? 0)} / ${Math.round(s.podsPerSecondP50['store-mediated'] ?? 0)}; ${rateText(s.steadyPodsPerSecondP50['direct'])} / ${rateText(s.steadyPodsPerSecondP50['store-mediated'])}`,
     );
   }
+  for (const floor of result.floor) {
+    const direct = result.summary.find((x) => x.functions === 1 && x.size === floor.records)?.latencyMs['direct']?.p50 ?? null;
+    const beside = direct === null || floor.latencyMs.p50 === null ? '' : `; direct 1 fn ${formatMs(direct)}, ${(direct / floor.latencyMs.p50).toFixed(1)}x the floor`;
+    lines.push(`${floorText(floor)}${beside}`);
+  }
   const notQuiet = result.runs.filter((r) => !r.quiet);
   if (notQuiet.length > 0) lines.push(`started without quiet (cluster.ts waitQuiet): ${notQuiet.map((r) => `${r.mode} ${r.functions}fn ${r.size} rep ${r.rep + 1}`).join(', ')}`);
   const unfinished = result.runs.filter((r) => r.outcome !== 'finished');
@@ -283,6 +297,7 @@ those of --quick.`,
     quick: { kind: 'flag', help: 'tiny sizes, one repetition' },
     calibrate: { kind: 'flag', help: 'also the plain 4-hop etcd chain' },
     'no-replay': { kind: 'flag', help: 'no trace replay' },
+    'no-floor': { kind: 'flag', help: 'no floor measurement (bench/floor: each burst size across four gRPC hops with no protocol work, printed beside the direct figures)' },
     'replay-only': { kind: 'flag', help: 'only the trace replay' },
     'replay-csv': { kind: 'text', value: 'FILE', help: 'replay this invocation trace instead of a generated one' },
     'replay-seed': { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the generated trace' },
@@ -442,6 +457,12 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
       await etcd.stop();
     }
   }
+  const floor: FloorResult[] = [];
+  if (!values['no-floor'] && !values['replay-only'])
+    for (const size of sizes) {
+      log(`floor: ${size} records over four gRPC hops, no protocol work`);
+      floor.push(await measureFloor({ records: size, frameRecords: Math.min(size, batchRecordsMax), runs: floorRuns, warmUpRuns: floorRuns }));
+    }
   const summary = summarize(runs, modes);
   const largestBurstRates: BenchResult['largestBurstRates'] = {};
   for (const mode of modes) {
@@ -462,6 +483,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
     sustained,
     peakRssBytes,
     replay,
+    floor,
   };
   mkdirSync(outDir, { recursive: true });
   const jsonFile = join(outDir, 'burst.json');

@@ -138,6 +138,10 @@ describe('bench:burst smoke run', () => {
     expect(summary?.recordsPerFrame['direct']?.['scheduler→kubelets']).toBeGreaterThanOrEqual(1);
     expect(summary?.recordsPerFrame['store-mediated']).toEqual({});
     expect(result.largestBurstRates['direct']?.podsPerSecondP50).toBeGreaterThan(0);
+    // The floor of the transport for the burst size: every record arrived over four hops, and the five processes used CPU.
+    expect(result.floor.map((f) => [f.records, f.hops, f.latencyMs.count])).toEqual([[4, 4, 10]]);
+    expect(result.floor[0]?.latencyMs.p50).toBeGreaterThan(0);
+    expect(result.floor[0]?.cpuMsPerRecord).toBeGreaterThan(0);
     expect(result.sustained?.pods).toBe(120);
     expect(result.sustained?.runs.map((r) => [r.mode, r.size, r.outcome]).sort()).toEqual([['direct', 120, 'finished'], ['store-mediated', 120, 'finished']]);
     for (const mode of ['direct', 'store-mediated']) {

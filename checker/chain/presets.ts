@@ -86,6 +86,25 @@ export interface CheckConfig {
 
 const noFaults: FaultBudgets = { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 };
 
+/** The chain, script and faults of `ci`, shared with `ci-window`. */
+const ciChain: ChainConfig = {
+  functions: [
+    { name: 'lo', priority: 0 },
+    { name: 'hi', priority: 10 },
+  ],
+  nodes: [
+    { name: 'n1', capacity: 1 },
+    { name: 'n2', capacity: 1 },
+  ],
+  variant: 'correct',
+};
+const ciScaleScript: CheckConfig['scaleScript'] = [
+  { function: 'lo', desired: 2 },
+  { function: 'hi', desired: 1 },
+  { function: 'lo', desired: 1 },
+];
+const ciBudgets: FaultBudgets = { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 };
+
 export const presets: Readonly<Record<string, CheckConfig>> = {
   smoke: {
     name: 'smoke',
@@ -101,23 +120,19 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     name: 'ci',
     description:
       'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut, a node crash, a forged hello or a forged pod, at any point',
-    chain: {
-      functions: [
-        { name: 'lo', priority: 0 },
-        { name: 'hi', priority: 10 },
-      ],
-      nodes: [
-        { name: 'n1', capacity: 1 },
-        { name: 'n2', capacity: 1 },
-      ],
-      variant: 'correct',
-    },
-    scaleScript: [
-      { function: 'lo', desired: 2 },
-      { function: 'hi', desired: 1 },
-      { function: 'lo', desired: 1 },
-    ],
-    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 },
+    chain: ciChain,
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  'ci-window': {
+    name: 'ci-window',
+    description:
+      'ci with a creation window of one pod (REQ-RS-007): the ReplicaSet creates the next pod of a function only once the previous one is confirmed running, so every refill of the window is explored under the same faults',
+    chain: { ...ciChain, creationWindowPodsMax: 1 },
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
     scaleWhen: 'quiescent',
     startSynced: true,
   },
@@ -145,6 +160,83 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     // Every tie of placement and preemption explored (DEC-52), which makes the three alike Kubelets symmetric: one state per orbit of renamings.
     ties: 'explore',
     // Larger than an exhaustive search finishes here: stop after ten minutes (exit 4).
+    maxSeconds: 600,
+  },
+  // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
+  // census (states, seconds) is in checker/README.md. `ci` and `deep` are unchanged.
+  updown: {
+    name: 'updown',
+    description:
+      'two Kubelets of capacity 1; one function scales up to 2, down to 1 once both run (a placed, running pod is killed), up to 2 again; one fault per run: a controller crash, a Kubelet restart or a link cut, at any point',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 2 },
+    ],
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  },
+  roomy: {
+    name: 'roomy',
+    description:
+      'one Kubelet of capacity 3, above the highest desired count (2), so that overshoot can happen; one function scales to 2, 1 and 2 again, each request at any point (also while pods start or are killed); one fault: a controller crash, a Kubelet restart or a link cut',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 3 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 2 },
+    ],
+    budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  },
+  restarts: {
+    name: 'restarts',
+    description:
+      'two Kubelets of capacity 1; one function scales to 2, to 0 once both run, then to 1; two faults among Kubelet restarts (up to 2, sandboxes survive) and a node crash, at any point (a restart during a kill included)',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 2 },
+      { function: 'f', desired: 0 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  },
+  'two-crashes': {
+    name: 'two-crashes',
+    description: 'one Kubelet of capacity 1; one function scales to 1, 0 and 1 again; two controller crash-restarts (the same controller twice, or two of them), at any point',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 0 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 2, controllerCrash: 2 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  },
+  chosen: {
+    name: 'chosen',
+    description:
+      'desired counts chosen by the model: one Kubelet of capacity 2; three scale requests, each setting the function to any count from 0 to 2 once the chain is quiescent; one fault: a Kubelet restart or a link cut',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 2 }], variant: 'correct' },
+    scaleScript: [],
+    scaleChoices: { range: [0, 2], steps: 3 },
+    budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
     maxSeconds: 600,
   },
 };

@@ -19,9 +19,9 @@ import { ChainModel, type ChainAction, type ChainState } from '../chain/model.js
 import { buildTrace, type CounterexampleTrace } from '../chain/trace.js';
 import { search, walkPath } from '../engine/search.js';
 import type { Model, ModelViolation } from '../engine/model.js';
-import { functionStatus, convergenceProblems, isQuiescent } from '../../simulator/convergence.js';
+import { isQuiescent, observeWorld } from '../../simulator/convergence.js';
 import type { World } from '../../simulator/world.js';
-import type { ChainConfig } from '../../machines/index.js';
+import { convergenceProblemsOf, countMismatchesOf, functionCountsOf, type ChainConfig } from '../../machines/index.js';
 
 /** The states each consequence search may visit before it gives up. */
 export const consequenceSearchStatesMax = 200_000;
@@ -80,17 +80,15 @@ function harmsOfTransition(violations: readonly ModelViolation[]): Harm[] {
  * never agree. Only for a quiescent world.
  */
 export function harmsWhenSettled(config: ChainConfig, world: World): Harm[] {
-  const harms: Harm[] = [];
-  for (const status of functionStatus(config, world)) {
-    const alive = status.running + status.waiting;
-    const pods = `${alive} pod${alive === 1 ? '' : 's'} (${status.running} running${status.waiting > 0 ? `, ${status.waiting} waiting for room` : ''})`;
-    if (alive > status.desired)
-      harms.push({ kind: 'overshoot', text: `${status.function} has ${pods} for a desired count of ${status.desired}, and nothing left to happen will remove the extra` });
-    else if (alive < status.desired)
-      harms.push({ kind: 'undershoot', text: `${status.function} has ${pods} for a desired count of ${status.desired}, and nothing left to happen will start the missing` });
-  }
+  const observed = observeWorld(config, world);
+  const harms: Harm[] = countMismatchesOf(functionCountsOf(observed)).map(({ kind, counts }) => {
+    const alive = counts.running + counts.waiting;
+    const pods = `${alive} pod${alive === 1 ? '' : 's'} (${counts.running} running${counts.waiting > 0 ? `, ${counts.waiting} waiting for room` : ''})`;
+    const never = kind === 'overshoot' ? 'remove the extra' : 'start the missing';
+    return { kind, text: `${counts.function} has ${pods} for a desired count of ${counts.desired}, and nothing left to happen will ${never}` };
+  });
   if (harms.length === 0) {
-    const problems = convergenceProblems(config, world);
+    const problems = convergenceProblemsOf(observed);
     if (problems.length > 0) harms.push({ kind: 'stuck', text: `the chain stops without agreeing (kd status reports it not converged): ${problems.join('; ')}` });
   }
   return harms;

@@ -24,7 +24,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('kd check', () => {
   it('lists presets and variants, one a line', async () => {
-    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(['smoke', 'ci', 'deep']);
+    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(['smoke', 'ci', 'deep', 'updown', 'roomy', 'restarts', 'two-crashes', 'chosen']);
     expect((await run(['check', '--list-variants'])).out.split('\n')).toEqual([...variantNames]);
   });
 

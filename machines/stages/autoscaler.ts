@@ -6,23 +6,15 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
-import type { UpMessage } from '../core/messages.js';
+import type { LinkId } from '../core/ids.js';
 import { desiredMax } from '../core/limits.js';
 import { sortedRecord } from '../core/sorted.js';
 import { chainLinks, functionSpecOf, validDesired, type FunctionSpec } from './config.js';
 import { EffectList, noLinkIntents } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import { forwardUnsentScales, markAllUnsent, markApplied, setDesired, type ScaleTable } from './scale-holder.js';
-import {
-  clientAdmits,
-  clientSynced,
-  completeHandshake,
-  connectClient,
-  loseClientSession,
-  newClientSide,
-  rejectClientSession,
-  type ClientSide,
-} from './session-sides.js';
+import { routeLinkEvent, type ClientEnds, type Notification, type RoutingStep } from './link-routing.js';
+import { clientSynced, newClientSide, type ClientSide } from './session-sides.js';
 
 export interface AutoscalerConfig {
   readonly variant: ProtocolVariant;
@@ -58,9 +50,11 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
   return { state: step.state, effects: step.out.effects, links: step.out.links, trace: [], disposition };
 }
 
-class AutoscalerStep {
+class AutoscalerStep implements ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  readonly variant: ProtocolVariant;
+  readonly incarnation: number;
   rejection: InputRejection | null = null;
 
   constructor(
@@ -68,9 +62,13 @@ class AutoscalerStep {
     public state: AutoscalerState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.variant = config.variant;
+    this.incarnation = state.incarnation;
   }
 
   handle(event: StageEvent): Disposition {
+    const routed = routeLinkEvent(this, null, this, event);
+    if (routed !== null) return routed;
     switch (event.type) {
       case 'scale.requested': {
         // REQ-SCALE-001: refuse, with no state change, what the configuration does not allow.
@@ -83,18 +81,6 @@ class AutoscalerStep {
         this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, event.function, event.desired) };
         return 'none';
       }
-      case 'link.connected': {
-        if (event.link !== this.state.toDeployment.link) return 'none';
-        this.state = { ...this.state, toDeployment: connectClient(this.machines, this.state.toDeployment, this.state.incarnation, this.out) };
-        return 'none';
-      }
-      case 'link.lost':
-        if (event.link === this.state.toDeployment.link)
-          this.state = { ...this.state, toDeployment: loseClientSession(this.machines, this.state.toDeployment, this.out) };
-        return 'none';
-      case 'message.received':
-        if (event.link !== this.state.toDeployment.link) return 'fenced';
-        return this.fromDeployment(event.message as UpMessage);
       default:
         return 'none';
     }
@@ -105,26 +91,27 @@ class AutoscalerStep {
     return 'rejected';
   }
 
-  private fromDeployment(message: UpMessage): Disposition {
-    if (!clientAdmits(this.state.toDeployment, message, this.config.variant)) return 'fenced';
-    switch (message.type) {
-      case 'session.snapshot': {
-        // The Autoscaler's counts are the truth: all are re-sent, whatever the snapshot holds.
-        const toDeployment = completeHandshake(this.machines, this.state.toDeployment, this.out, () => {
-          this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales) };
-        });
-        this.state = { ...this.state, toDeployment };
-        return 'applied';
-      }
-      case 'session.rejected':
-        this.state = { ...this.state, toDeployment: rejectClientSession(this.machines, this.state.toDeployment, this.out) };
-        return 'applied';
-      case 'scale.applied':
-        this.state = { ...this.state, scales: markApplied(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
-        return 'applied';
-      default:
-        return 'fenced';
-    }
+  clientSide(link: LinkId): ClientSide | null {
+    return link === this.state.toDeployment.link ? this.state.toDeployment : null;
+  }
+
+  setClientSide(_link: LinkId, toDeployment: ClientSide): void {
+    this.state = { ...this.state, toDeployment };
+  }
+
+  refuseSnapshot(): null {
+    return null;
+  }
+
+  reconcile(): void {
+    // The Autoscaler's counts are the truth: all are re-sent, whatever the snapshot holds.
+    this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales) };
+  }
+
+  applyNotification(_link: LinkId, message: Notification): Disposition {
+    if (message.type !== 'scale.applied') return 'fenced';
+    this.state = { ...this.state, scales: markApplied(this.machines, this.state.scales, message.scale.function, message.scale.desired) };
+    return 'applied';
   }
 
   settle(): void {

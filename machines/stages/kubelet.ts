@@ -6,7 +6,9 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
-import type { DownMessage, UpMessage } from '../core/messages.js';
+import { TreeEdit } from '../core/sorted-map.js';
+import type { UpMessage } from '../core/messages.js';
+import type { Role } from '../core/ids.js';
 import type { PodRecord } from '../core/records.js';
 import { assert, unreachable } from '../core/assert.js';
 import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
@@ -15,13 +17,9 @@ import { podStatesWith } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { KubeletPodAction, KubeletPodEvent, KubeletPodState } from '../pods/kubelet-pod.machine.js';
 import { describeCache, podGroupingOf, putPod, PodCache, type PodEntry } from './pod-cache.js';
-import {
-  loseServerSession,
-  newServerSide,
-  receiveAtServer,
-  serverMaySendUp,
-  type ServerSide,
-} from './session-sides.js';
+import { routeLinkEvent, type DownRecord, type RoutingStep, type ServerEnd, type SnapshotContent } from './link-routing.js';
+import { stepPodEntry } from './pod-event.js';
+import { newServerSide, serverMaySendUp, type ServerSide } from './session-sides.js';
 
 export interface KubeletConfig {
   readonly variant: ProtocolVariant;
@@ -35,6 +33,11 @@ export interface KubeletConfig {
 export interface SandboxInventoryItem {
   readonly pod: PodRecord;
   readonly state: 'starting' | 'running' | 'killing';
+  /**
+   * A sandbox being killed: the origin of its tombstone (REQ-TOMB-008), as the
+   * `sandbox.kill` effect gave it; required for `killing` (asserted by `initKubelet`).
+   */
+  readonly origin?: Role;
 }
 
 export interface KubeletState {
@@ -57,15 +60,21 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
     assert(step.changed, `inventory state ${item.state} is adopted`);
     // A boot has no session and no sandbox request yet: `bootEffects` re-issues the kills (REQ-POD-013).
     assert(step.actions.length === 0, `adopting an inventory sandbox asks for nothing: ${step.actions.join(', ')}`);
-    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin: step.state === 'killing' ? 'kubelet' : null });
+    const origin = step.state === 'killing' ? (item.origin ?? null) : null;
+    assert(step.state !== 'killing' || origin !== null, `inventory sandbox ${item.pod.name} is being killed: it carries the origin of its tombstone (REQ-TOMB-008)`);
+    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin });
   }
   return { role: 'kubelet', incarnation, fromScheduler: newServerSide(schedulerToKubelet(config.node)), pods };
 }
 
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
-  const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
@@ -75,26 +84,27 @@ export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
   return held;
 }
 
-class KubeletStep {
+class KubeletStep implements ServerEnd, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
+  readonly variant: ProtocolVariant;
+  readonly incarnation: number;
 
   constructor(
     readonly config: KubeletConfig,
     public state: KubeletState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.variant = config.variant;
+    this.incarnation = state.incarnation;
   }
 
   handle(event: StageEvent): Disposition {
+    const routed = routeLinkEvent(this, this, null, event);
+    if (routed !== null) return routed;
     switch (event.type) {
-      case 'link.lost':
-        if (event.link === this.state.fromScheduler.link)
-          this.state = kubeletStateWith(this.state, { fromScheduler: loseServerSession(this.machines, this.state.fromScheduler) });
-        return 'none';
-      case 'message.received':
-        if (event.link !== this.state.fromScheduler.link) return 'fenced';
-        return this.fromScheduler(event.message as DownMessage);
       case 'sandbox.started':
       case 'sandbox.failed':
       case 'sandbox.killed':
@@ -105,19 +115,24 @@ class KubeletStep {
     }
   }
 
-  private fromScheduler(message: DownMessage): Disposition {
-    const link = this.state.fromScheduler.link;
-    // The Kubelet has no downstream link: it is always warm.
-    const receipt = receiveAtServer(this.machines, this.state.fromScheduler, message, true, this.config.variant, this.out);
-    if (receipt.kind === 'session') {
-      this.state = kubeletStateWith(this.state, { fromScheduler: receipt.side });
-      if (receipt.answerNow) {
-        const view = describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones');
-        this.out.send(link, { type: 'session.snapshot', epoch: receipt.side.epoch, scales: [], ...view });
-      }
-      return receipt.disposition;
-    }
-    if (!receipt.admitted) return 'fenced';
+  serverSide(): ServerSide {
+    return this.state.fromScheduler;
+  }
+
+  setServerSide(fromScheduler: ServerSide): void {
+    this.state = kubeletStateWith(this.state, { fromScheduler });
+  }
+
+  /** The Kubelet has no downstream link: it is always warm. */
+  warm(): boolean {
+    return true;
+  }
+
+  snapshotContent(): SnapshotContent {
+    return { scales: [], ...describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones') };
+  }
+
+  applyRecord(message: DownRecord): Disposition {
     if (message.type === 'pod.provision') {
       if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return 'applied';
       if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
@@ -149,27 +164,22 @@ class KubeletStep {
 
   /** Applies `event` to `entry`, which may not be cached yet (a new provision): the cache is updated once. */
   private podEventOf(entry: PodEntry<KubeletPodState>, event: KubeletPodEvent, origin: PodEntry<KubeletPodState>['origin'] = null): void {
-    const name = entry.record.name;
-    const step = stepLifecycle(this.machines.kubeletPod, entry.lifecycle, event);
-    if (!step.changed) {
-      // An entry not cached as it is (new, or with a new node) is still stored.
-      const pods = putPod(this.state.pods, entry);
-      if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
-      return;
-    }
-    this.out.record('kubelet-pod', name, event, entry.lifecycle, step.state);
-    const next: PodEntry<KubeletPodState> = { record: entry.record, lifecycle: step.state, origin: step.state === 'killing' ? (entry.origin ?? origin ?? 'scheduler') : null };
-    this.state = kubeletStateWith(this.state, { pods: putPod(this.state.pods, next) });
-    for (const action of step.actions) this.podAction(action, entry.record);
+    const step = stepPodEntry(this.machines.kubeletPod, 'kubelet-pod', entry, event, origin ?? 'scheduler', this.out);
+    // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
+    const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
+    if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
+    if (step !== null) for (const action of step.actions) this.podAction(action, step.next);
   }
 
-  private podAction(action: KubeletPodAction, pod: PodRecord): void {
+  private podAction(action: KubeletPodAction, entry: PodEntry<KubeletPodState>): void {
+    const pod = entry.record;
     const name = pod.name;
     switch (action) {
       case 'startSandbox':
         return this.out.push({ type: 'sandbox.start', pod });
       case 'killSandbox':
-        return this.out.push({ type: 'sandbox.kill', pod });
+        assert(entry.origin !== null, `the kill of ${name} carries the origin of its tombstone`);
+        return this.out.push({ type: 'sandbox.kill', pod, origin: entry.origin });
       case 'notifyRunning':
         return this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
       case 'notifyFailed':

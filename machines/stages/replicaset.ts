@@ -3,41 +3,28 @@
  * Deployment for desired counts; upstream (client) of the Scheduler for pods.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
-import { stepLifecycle } from '../core/lifecycle.js';
 import { podOrdinalMax, stagePodsMax } from '../core/limits.js';
-import type { DownMessage, UpMessage } from '../core/messages.js';
-import type { Role } from '../core/ids.js';
+import type { LinkId, Role } from '../core/ids.js';
 import { withEntry, type SortedRecord } from '../core/sorted.js';
 import { decideReplicas, functionPodsIn, mayNeedDecision, newPodName } from '../decisions/replicaset-decisions.js';
 import { chainLinks, functionSpecOf, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
-import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { ReplicaSetPodAction, ReplicaSetPodEvent, ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry } from './pod-cache.js';
-import {
-  answerDeferredHello,
-  clientAdmits,
-  clientSynced,
-  completeHandshake,
-  connectClient,
-  loseClientSession,
-  loseServerSession,
-  newClientSide,
-  newServerSide,
-  receiveAtServer,
-  rejectClientSession,
-  serverSynced,
-  type ClientSide,
-  type ServerSide,
-} from './session-sides.js';
+import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { answerDeferredHelloWhenWarm, routeLinkEvent, type ClientEnds, type DownRecord, type Notification, type RoutingStep, type ServerEnd, type SnapshotContent, type SnapshotMessage } from './link-routing.js';
+import { stepPodEntry } from './pod-event.js';
+import { clientSynced, newClientSide, newServerSide, serverSynced, type ClientSide, type ServerSide } from './session-sides.js';
 
 export interface ReplicaSetConfig {
   readonly variant: ProtocolVariant;
   readonly functions: readonly FunctionSpec[];
+  /** The creation window (REQ-RS-007): alive pods of one function not yet confirmed running, at most. */
+  readonly creationWindowPodsMax: number;
 }
 
 export interface ReplicaSetState {
@@ -79,9 +66,13 @@ export function initReplicaSet(incarnation: number): ReplicaSetState {
 
 export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState, event: StageEvent): StepResult<ReplicaSetState> {
   const step = new ReplicaSetStep(config, state);
-  const disposition = step.handle(event);
-  step.settle();
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    step.settle();
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /**
@@ -95,9 +86,13 @@ export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState,
 const unbalancedFunctionsOf = new WeakMap<ReplicaSetState, readonly string[]>();
 const noFunctions: readonly string[] = [];
 
-class ReplicaSetStep {
+class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
+  readonly variant: ProtocolVariant;
+  readonly incarnation: number;
   /** Functions whose desired count or pods this step changed (or may have). */
   private readonly touched = new Set<string>();
 
@@ -109,64 +104,60 @@ class ReplicaSetStep {
     public state: ReplicaSetState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.variant = config.variant;
+    this.incarnation = state.incarnation;
     this.input = state;
   }
 
   /** Every change of the pod cache goes through here, so that the step knows which functions it touched. */
   private storePod(entry: PodEntry<ReplicaSetPodState>): void {
     this.touched.add(entry.record.function);
-    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry) });
+    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry, this.edit) });
   }
 
   handle(event: StageEvent): Disposition {
-    switch (event.type) {
-      case 'link.connected': {
-        if (event.link !== this.state.toScheduler.link) return 'none';
-        this.state = replicaSetStateWith(this.state, { toScheduler: connectClient(this.machines, this.state.toScheduler, this.state.incarnation, this.out) });
-        return 'none';
-      }
-      case 'link.lost':
-        if (event.link === this.state.toScheduler.link)
-          this.state = replicaSetStateWith(this.state, { toScheduler: loseClientSession(this.machines, this.state.toScheduler, this.out) });
-        if (event.link === this.state.fromDeployment.link)
-          this.state = replicaSetStateWith(this.state, { fromDeployment: loseServerSession(this.machines, this.state.fromDeployment) });
-        return 'none';
-      case 'message.received':
-        if (event.link === this.state.fromDeployment.link) return this.fromDeployment(event.message as DownMessage);
-        if (event.link === this.state.toScheduler.link) return this.fromScheduler(event.message as UpMessage);
-        return 'fenced';
-      default:
-        return 'none';
-    }
+    return routeLinkEvent(this, this, this, event) ?? 'none';
   }
 
-  private fromDeployment(message: DownMessage): Disposition {
-    const link = this.state.fromDeployment.link;
-    const receipt = receiveAtServer(this.machines, this.state.fromDeployment, message, this.warm(), this.config.variant, this.out);
-    if (receipt.kind === 'session') {
-      this.state = replicaSetStateWith(this.state, { fromDeployment: receipt.side });
-      if (receipt.answerNow) this.sendSnapshot();
-      return receipt.disposition;
-    }
-    if (!receipt.admitted) return 'fenced';
+  serverSide(): ServerSide {
+    return this.state.fromDeployment;
+  }
+
+  setServerSide(fromDeployment: ServerSide): void {
+    this.state = replicaSetStateWith(this.state, { fromDeployment });
+  }
+
+  /** The ReplicaSet is warm once its link to the Scheduler has synced in this incarnation. */
+  warm(): boolean {
+    return this.state.toScheduler.everSynced;
+  }
+
+  snapshotContent(): SnapshotContent {
+    return { scales: Object.entries(this.state.desired).map(([fn, desired]) => ({ function: fn, desired })), pods: [], tombstones: [] };
+  }
+
+  applyRecord(message: DownRecord): Disposition {
     if (message.type !== 'scale.set') return 'fenced';
     this.touched.add(message.scale.function);
     this.state = replicaSetStateWith(this.state, { desired: withEntry(this.state.desired, message.scale.function, message.scale.desired) });
-    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
+    this.out.send(this.state.fromDeployment.link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });
     return 'applied';
   }
 
-  private fromScheduler(message: UpMessage): Disposition {
-    if (!clientAdmits(this.state.toScheduler, message, this.config.variant)) return 'fenced';
+  clientSide(link: LinkId): ClientSide | null {
+    return link === this.state.toScheduler.link ? this.state.toScheduler : null;
+  }
+
+  setClientSide(_link: LinkId, toScheduler: ClientSide): void {
+    this.state = replicaSetStateWith(this.state, { toScheduler });
+  }
+
+  refuseSnapshot(): null {
+    return null;
+  }
+
+  applyNotification(_link: LinkId, message: Notification): Disposition {
     switch (message.type) {
-      case 'session.snapshot': {
-        const toScheduler = completeHandshake(this.machines, this.state.toScheduler, this.out, () => this.reconcile(message));
-        this.state = replicaSetStateWith(this.state, { toScheduler });
-        return 'applied';
-      }
-      case 'session.rejected':
-        this.state = replicaSetStateWith(this.state, { toScheduler: rejectClientSession(this.machines, this.state.toScheduler, this.out) });
-        return 'applied';
       case 'pod.running':
         this.podEvent(message.name, 'downstream.running', null);
         return 'applied';
@@ -185,7 +176,7 @@ class ReplicaSetStep {
   }
 
   /** Round 2 of the handshake with the Scheduler (spec/03-write-back-cache.md, reconciliation table). */
-  private reconcile(snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
+  reconcile(_link: LinkId, snapshot: SnapshotMessage): void {
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
     for (const name of this.state.pods.names()) this.podEvent(name, snapshotEventFor(index, name), null, index);
     for (const name of snapshotNames(index)) {
@@ -197,28 +188,20 @@ class ReplicaSetStep {
   }
 
   private adopt(record: PodEntry<ReplicaSetPodState>['record'], event: ReplicaSetPodEvent, origin: Role | null): void {
-    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', event);
-    if (!step.changed) return;
-    this.out.record('replicaset-pod', record.name, event, 'unknown', step.state);
-    const entry: PodEntry<ReplicaSetPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? origin : null };
-    for (const action of step.actions) this.podAction(action, entry);
-    this.storePod(entry);
+    this.applyPodEvent({ record, lifecycle: 'unknown', origin: null }, event, origin);
   }
 
-  private podEvent(name: string, event: ReplicaSetPodEvent, origin: Role | null, index?: ReturnType<typeof indexSnapshot>): void {
+  private podEvent(name: string, event: ReplicaSetPodEvent, origin: Role | null, index?: SnapshotIndex): void {
     const entry = this.state.pods.get(name);
     if (entry === undefined) return; // unknown pod: nothing to roll back or complete
-    const step = stepLifecycle(this.machines.replicaSetPod, entry.lifecycle, event);
-    if (!step.changed) return;
-    this.out.record('replicaset-pod', name, event, entry.lifecycle, step.state);
-    let nextOrigin = entry.origin;
-    if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle)) {
-      nextOrigin = origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset';
-    }
-    if (!stateIsTombstone(step.state)) nextOrigin = null;
-    const next: PodEntry<ReplicaSetPodState> = { record: entry.record, lifecycle: step.state, origin: nextOrigin };
-    for (const action of step.actions) this.podAction(action, next);
-    this.storePod(next);
+    this.applyPodEvent(entry, event, origin ?? index?.tombstones.get(name)?.origin ?? 'replicaset');
+  }
+
+  private applyPodEvent(entry: PodEntry<ReplicaSetPodState>, event: ReplicaSetPodEvent, tombstoneOrigin: Role | null): void {
+    const step = stepPodEntry(this.machines.replicaSetPod, 'replicaset-pod', entry, event, tombstoneOrigin, this.out);
+    if (step === null) return;
+    for (const action of step.actions) this.podAction(action, step.next);
+    this.storePod(step.next);
   }
 
   private podAction(action: ReplicaSetPodAction, entry: PodEntry<ReplicaSetPodState>): void {
@@ -244,25 +227,9 @@ class ReplicaSetStep {
     }
   }
 
-  private warm(): boolean {
-    return this.state.toScheduler.everSynced;
-  }
-
-  private sendSnapshot(): void {
-    const side = this.state.fromDeployment;
-    const scales = Object.entries(this.state.desired).map(([fn, desired]) => ({ function: fn, desired }));
-    this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales, pods: [], tombstones: [] });
-  }
-
   /** After every event: answer a deferred hello, decide, then forward what is unsent. */
   settle(): void {
-    if (this.warm()) {
-      const answered = answerDeferredHello(this.machines, this.state.fromDeployment);
-      if (answered !== null) {
-        this.state = replicaSetStateWith(this.state, { fromDeployment: answered });
-        this.sendSnapshot();
-      }
-    }
+    answerDeferredHelloWhenWarm(this, this);
     const decided = this.decide();
     if (clientSynced(this.state.toScheduler)) this.forwardUnsent();
     unbalancedFunctionsOf.set(this.state, this.unbalancedFunctions(decided));
@@ -274,7 +241,7 @@ class ReplicaSetStep {
     let held = this.state.pods.size;
     const functions = this.functionsToDecide();
     for (const fn of functions) {
-      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held);
+      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held, this.config.creationWindowPodsMax);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       const priority = decision.create === 0 ? 0 : (functionSpecOf(this.config.functions, fn)?.priority ?? 0);
       for (let i = 0; i < decision.create; i++) this.create(fn, priority);
@@ -301,7 +268,7 @@ class ReplicaSetStep {
     if (decided.length === 0 && this.touched.size === 0) return noFunctions;
     const unbalanced = [...new Set([...decided, ...this.touched])].filter((fn) => {
       const desired = this.state.desired[fn];
-      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn));
+      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn), this.config.creationWindowPodsMax);
     });
     return unbalanced.length === 0 ? noFunctions : unbalanced.sort();
   }
@@ -310,21 +277,20 @@ class ReplicaSetStep {
     assert(this.state.podsCreated < podOrdinalMax, 'pod ordinal limit reached: restart the ReplicaSet');
     const name = newPodName(this.config.variant, fn, this.state.incarnation, this.state.podsCreated, (n) => this.state.pods.has(n));
     assert(!this.state.pods.has(name), `pod name ${name} is already in the cache`);
-    const step = stepLifecycle(this.machines.replicaSetPod, 'unknown', 'decide.create');
-    this.out.record('replicaset-pod', name, 'decide.create', 'unknown', step.state);
-    const entry: PodEntry<ReplicaSetPodState> = { record: { name, function: fn, priority, node: null }, lifecycle: step.state, origin: null };
-    for (const action of step.actions) this.podAction(action, entry);
-    this.storePod(entry);
+    this.applyPodEvent({ record: { name, function: fn, priority, node: null }, lifecycle: 'unknown', origin: null }, 'decide.create', null);
     this.state = replicaSetStateWith(this.state, { podsCreated: this.state.podsCreated + 1 });
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
+    const counts = this.state.pods.countsOf(fn);
+    assert(counts.alive - counts.clean <= this.config.creationWindowPodsMax, `a creation stays within the creation window of ${fn} (REQ-RS-007)`);
   }
 
   /** Tombstones first (they free capacity below), then provisions, each in name order. */
   private forwardUnsent(): void {
     const unsentTombstones = this.state.pods.inLifecycle('terminating.unsent');
     const unsentProvisions = this.state.pods.inLifecycle('pending');
-    for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', null);
-    for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', null);
+    // Copies: each forward changes the groups in place (the step's edit).
+    for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', null);
+    for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', null);
   }
 }
 

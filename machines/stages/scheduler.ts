@@ -3,38 +3,24 @@
  * Downstream (server) of the ReplicaSet; upstream (client) of one Kubelet per node.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import { ChoiceCursor } from '../core/choices.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import type { LinkId, Role } from '../core/ids.js';
-import { stepLifecycle } from '../core/lifecycle.js';
-import type { DownMessage, UpMessage } from '../core/messages.js';
+import type { UpMessage } from '../core/messages.js';
 import { boundTo, type FailureReason, type PodRecord } from '../core/records.js';
 import { sortedRecord, withEntry, type SortedRecord } from '../core/sorted.js';
 import { decidePlacement } from '../decisions/scheduler-decisions.js';
 import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type NodeSpec } from './config.js';
 import { EffectList, noLinkIntents } from './effects-builder.js';
-import { stateIsTombstone } from './lifecycle-states.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { SchedulerPodAction, SchedulerPodEvent, SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
-import {
-  answerDeferredHello,
-  clientAdmits,
-  clientSynced,
-  completeHandshake,
-  connectClient,
-  loseClientSession,
-  loseServerSession,
-  newClientSide,
-  newServerSide,
-  receiveAtServer,
-  rejectClientSession,
-  serverMaySendUp,
-  type ClientSide,
-  type ServerSide,
-} from './session-sides.js';
+import { answerDeferredHelloWhenWarm, routeLinkEvent, type ClientEnds, type DownRecord, type Notification, type RoutingStep, type ServerEnd, type SnapshotContent, type SnapshotMessage } from './link-routing.js';
+import { stepPodEntry } from './pod-event.js';
+import { clientSynced, newClientSide, newServerSide, serverMaySendUp, type ClientSide, type ServerSide } from './session-sides.js';
 
 export interface SchedulerConfig {
   readonly variant: ProtocolVariant;
@@ -81,15 +67,19 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
 
 export function stepScheduler(config: SchedulerConfig, state: SchedulerState, event: StageEvent): StepResult<SchedulerState> {
   const step = new SchedulerStep(config, state);
-  const disposition = step.handle(event);
-  if (disposition === 'rejected') {
-    assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
-    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+  try {
+    const disposition = step.handle(event);
+    if (disposition === 'rejected') {
+      assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
+      return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+    }
+    step.settle();
+    const radices = step.choices.radices;
+    if (radices.length > 0) return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition, choiceRadices: radices };
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
   }
-  step.settle();
-  const radices = step.choices.radices;
-  if (radices.length > 0) return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition, choiceRadices: radices };
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
@@ -99,9 +89,13 @@ interface PodEventContext {
   readonly index?: SnapshotIndex;
 }
 
-class SchedulerStep {
+class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
+  readonly variant: ProtocolVariant;
+  readonly incarnation: number;
   /** The ties this step meets, and the driver's picks among them (DEC-52). */
   readonly choices: ChoiceCursor;
   rejection: InputRejection | null = null;
@@ -111,6 +105,8 @@ class SchedulerStep {
     public state: SchedulerState,
   ) {
     this.machines = machinesFor(config.variant);
+    this.variant = config.variant;
+    this.incarnation = state.incarnation;
     this.choices = new ChoiceCursor(config.choices);
   }
 
@@ -119,46 +115,35 @@ class SchedulerStep {
     return null;
   }
 
-  private setKubeletSide(node: string, side: ClientSide): void {
-    this.state = schedulerStateWith(this.state, { toKubelets: withEntry(this.state.toKubelets, node, side) });
+  private nodeOfLinkOrFail(link: LinkId): string {
+    const node = this.nodeOfLink(link);
+    assert(node !== null, `no node on link ${link}`);
+    return node;
   }
 
   handle(event: StageEvent): Disposition {
-    switch (event.type) {
-      case 'link.connected': {
-        const node = this.nodeOfLink(event.link);
-        const side = node === null ? undefined : this.state.toKubelets[node];
-        if (node === null || side === undefined) return 'none';
-        this.setKubeletSide(node, connectClient(this.machines, side, this.state.incarnation, this.out));
-        return 'none';
-      }
-      case 'link.lost': {
-        if (event.link === this.state.fromReplicaSet.link)
-          this.state = schedulerStateWith(this.state, { fromReplicaSet: loseServerSession(this.machines, this.state.fromReplicaSet) });
-        const node = this.nodeOfLink(event.link);
-        const side = node === null ? undefined : this.state.toKubelets[node];
-        if (node !== null && side !== undefined) this.setKubeletSide(node, loseClientSession(this.machines, side, this.out));
-        return 'none';
-      }
-      case 'message.received': {
-        if (event.link === this.state.fromReplicaSet.link) return this.fromReplicaSet(event.message as DownMessage);
-        const node = this.nodeOfLink(event.link);
-        if (node === null) return 'fenced';
-        return this.fromKubelet(node, event.message as UpMessage);
-      }
-      default:
-        return 'none';
-    }
+    return routeLinkEvent(this, this, this, event) ?? 'none';
   }
 
-  private fromReplicaSet(message: DownMessage): Disposition {
-    const receipt = receiveAtServer(this.machines, this.state.fromReplicaSet, message, this.warm(), this.config.variant, this.out);
-    if (receipt.kind === 'session') {
-      this.state = schedulerStateWith(this.state, { fromReplicaSet: receipt.side });
-      if (receipt.answerNow) this.sendSnapshot();
-      return receipt.disposition;
-    }
-    if (!receipt.admitted) return 'fenced';
+  serverSide(): ServerSide {
+    return this.state.fromReplicaSet;
+  }
+
+  setServerSide(fromReplicaSet: ServerSide): void {
+    this.state = schedulerStateWith(this.state, { fromReplicaSet });
+  }
+
+  /** Every Kubelet's session has been synced at least once (the nodes are the keys of `toKubelets`). */
+  warm(): boolean {
+    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;
+    return true;
+  }
+
+  snapshotContent(): SnapshotContent {
+    return { scales: [], ...describeCache(this.state.pods, 'scheduler-pod', this.config.variant !== 'no-tombstones') };
+  }
+
+  applyRecord(message: DownRecord): Disposition {
     if (message.type === 'pod.provision') {
       if (this.state.pods.has(message.pod.name)) return 'applied'; // duplicate: already held
       if (functionSpecOf(this.config.functions, message.pod.function) === undefined) {
@@ -179,23 +164,27 @@ class SchedulerStep {
     return 'fenced';
   }
 
-  private fromKubelet(node: string, message: UpMessage): Disposition {
-    const side = this.state.toKubelets[node];
-    assert(side !== undefined, `no link to node ${node}`);
-    if (!clientAdmits(side, message, this.config.variant)) return 'fenced';
+  clientSide(link: LinkId): ClientSide | null {
+    const node = this.nodeOfLink(link);
+    return node === null ? null : (this.state.toKubelets[node] ?? null);
+  }
+
+  setClientSide(link: LinkId, side: ClientSide): void {
+    const node = this.nodeOfLink(link);
+    assert(node !== null, `no node on link ${link}`);
+    this.state = schedulerStateWith(this.state, { toKubelets: withEntry(this.state.toKubelets, node, side) });
+  }
+
+  refuseSnapshot(link: LinkId, snapshot: SnapshotMessage): 'rejected' | null {
+    const misplaced = misplacedInSnapshot(this.nodeOfLinkOrFail(link), snapshot, this.state.pods);
+    if (misplaced === null) return null;
+    this.rejection = { reason: 'malformed', message: misplaced };
+    return 'rejected';
+  }
+
+  applyNotification(link: LinkId, message: Notification): Disposition {
+    const node = this.nodeOfLinkOrFail(link);
     switch (message.type) {
-      case 'session.snapshot': {
-        const misplaced = misplacedInSnapshot(node, message, this.state.pods);
-        if (misplaced !== null) {
-          this.rejection = { reason: 'malformed', message: misplaced };
-          return 'rejected';
-        }
-        this.setKubeletSide(node, completeHandshake(this.machines, side, this.out, () => this.reconcile(node, message)));
-        return 'applied';
-      }
-      case 'session.rejected':
-        this.setKubeletSide(node, rejectClientSession(this.machines, side, this.out));
-        return 'applied';
       case 'pod.running':
         this.podEventFromNode(node, message.name, 'downstream.running', {});
         return 'applied';
@@ -217,7 +206,8 @@ class SchedulerStep {
   }
 
   /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
-  private reconcile(node: string, snapshot: Extract<UpMessage, { type: 'session.snapshot' }>): void {
+  reconcile(link: LinkId, snapshot: SnapshotMessage): void {
+    const node = this.nodeOfLinkOrFail(link);
     const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
     // A link that synced before in this incarnation: everything alive below it was forwarded by this Scheduler.
     const resync = this.state.toKubelets[node]?.everSynced === true;
@@ -237,12 +227,10 @@ class SchedulerStep {
   }
 
   private adopt(record: PodRecord, event: SchedulerPodEvent, origin: Role | null): void {
-    const step = stepLifecycle(this.machines.schedulerPod, 'unknown', event);
-    if (!step.changed) return;
-    this.out.record('scheduler-pod', record.name, event, 'unknown', step.state);
-    const entry: PodEntry<SchedulerPodState> = { record, lifecycle: step.state, origin: stateIsTombstone(step.state) ? (origin ?? 'kubelet') : null };
-    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, entry) });
-    for (const action of step.actions) this.podAction(action, entry, {});
+    const step = stepPodEntry(this.machines.schedulerPod, 'scheduler-pod', { record, lifecycle: 'unknown', origin: null }, event, origin ?? 'kubelet', this.out);
+    if (step === null) return;
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, step.next, this.edit) });
+    for (const action of step.actions) this.podAction(action, step.next, {});
   }
 
   private podEvent(name: string, event: SchedulerPodEvent, context: PodEventContext): void {
@@ -257,21 +245,12 @@ class SchedulerStep {
    */
   private podEventOf(entry: PodEntry<SchedulerPodState>, event: SchedulerPodEvent, context: PodEventContext): void {
     const name = entry.record.name;
-    const step = stepLifecycle(this.machines.schedulerPod, entry.lifecycle, event);
-    if (!step.changed) {
-      // An entry not cached as it is (new, or with a new node) is still stored.
-      const pods = putPod(this.state.pods, entry);
-      if (pods !== this.state.pods) this.state = schedulerStateWith(this.state, { pods });
-      return;
-    }
-    this.out.record('scheduler-pod', name, event, entry.lifecycle, step.state);
-    let origin = entry.origin;
-    if (stateIsTombstone(step.state) && !stateIsTombstone(entry.lifecycle))
-      origin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
-    if (!stateIsTombstone(step.state)) origin = null;
-    const next: PodEntry<SchedulerPodState> = { record: entry.record, lifecycle: step.state, origin };
-    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, next) });
-    for (const action of step.actions) this.podAction(action, next, context);
+    const tombstoneOrigin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
+    const step = stepPodEntry(this.machines.schedulerPod, 'scheduler-pod', entry, event, tombstoneOrigin, this.out);
+    // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
+    const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
+    if (pods !== this.state.pods) this.state = schedulerStateWith(this.state, { pods });
+    if (step !== null) for (const action of step.actions) this.podAction(action, step.next, context);
   }
 
   private podAction(action: SchedulerPodAction, entry: PodEntry<SchedulerPodState>, context: PodEventContext): void {
@@ -314,25 +293,8 @@ class SchedulerStep {
     this.out.send(side.link, message);
   }
 
-  /** Every Kubelet's session has been synced at least once (the nodes are the keys of `toKubelets`). */
-  private warm(): boolean {
-    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;
-    return true;
-  }
-
-  private sendSnapshot(): void {
-    const side = this.state.fromReplicaSet;
-    const view = describeCache(this.state.pods, 'scheduler-pod', this.config.variant !== 'no-tombstones');
-    this.out.send(side.link, { type: 'session.snapshot', epoch: side.epoch, scales: [], ...view });
-  }
-
   settle(): void {
-    // Asked in this order because a deferred Hello is rare and `warm` reads every node.
-    const answered = answerDeferredHello(this.machines, this.state.fromReplicaSet);
-    if (answered !== null && this.warm()) {
-      this.state = schedulerStateWith(this.state, { fromReplicaSet: answered });
-      this.sendSnapshot();
-    }
+    answerDeferredHelloWhenWarm(this, this);
     this.decide();
     this.forwardUnsent();
   }
@@ -358,8 +320,9 @@ class SchedulerStep {
       if (!clientSynced(side) || this.state.pods.countOnNode(node, unsentStates) === 0) continue;
       const unsentTombstones = this.state.pods.onNode(node, 'terminating.unsent');
       const unsentProvisions = this.state.pods.onNode(node, 'pending');
-      for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', {});
-      for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', {});
+      // Copies: each forward changes the groups in place (the step's edit).
+      for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', {});
+      for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', {});
     }
   }
 }

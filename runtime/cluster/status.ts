@@ -1,22 +1,22 @@
 /**
  * The status of a running cluster from every stage's Inspect.GetState: sessions,
  * caches (dirty, clean, tombstones), desired vs running per function, and whether the
- * chain has converged (LIVE-CONVERGENCE as seen from outside: every link synced at both
- * ends in one epoch, no tombstone left, every desired count acknowledged, every pod
- * running or waiting for capacity, and the caches agree with the Kubelets).
+ * chain has converged (LIVE-CONVERGENCE as seen from outside, by the same rule as the
+ * simulator and the checker: machines/stages/convergence.ts).
  */
 import {
+  convergenceProblemsOf,
   describeEpoch,
-  linkEnds,
-  linksOf,
+  functionCountsOf,
+  kubeletId,
   podCacheClassOf,
   podMachineOfRole,
   podStateHas,
   roleOf,
-  schedulerPodSentToNode,
-  schedulerPodWaitsForNode,
   stagesOf,
-  stateIsAlive,
+  type ChainObservation,
+  type ObservedSession,
+  type ObservedStage,
   type StageId,
 } from '../../machines/index.js';
 import type { ClusterConfig } from '../config.js';
@@ -145,6 +145,28 @@ function summarizeStage(config: ClusterConfig, stage: StageId, state: WireStageS
   };
 }
 
+/**
+ * The cluster as the convergence rule sees it (machines/stages/convergence.ts), from the
+ * stages that answered: what runs is what the Kubelets report running; the free slots
+ * are the Scheduler's; the desired counts are the Autoscaler's.
+ */
+export function observeCluster(config: ClusterConfig, states: ReadonlyMap<StageId, WireStageState | null>): ChainObservation {
+  const stages = new Map<StageId, ObservedStage>();
+  for (const [stage, state] of states) {
+    if (state === null) continue;
+    const sessions = new Map<string, ObservedSession>(state.links.map((l) => [l.link_id, { session: l.state, epoch: l.epoch }]));
+    const pods = state.pods.map((p) => ({ name: p.record.name, function: p.record.function, node: p.record.node === '' ? null : p.record.node, lifecycle: p.state }));
+    stages.set(stage, { pods, scales: state.scales, sessions });
+  }
+  const desired: Record<string, number> = {};
+  for (const s of states.get('autoscaler')?.scales ?? []) desired[s.function] = s.desired;
+  const running: Record<string, number> = {};
+  for (const n of config.chain.nodes)
+    for (const p of states.get(kubeletId(n.name))?.pods ?? []) if (podStateHas('kubelet-pod', p.state, 'clean')) running[p.record.function] = (running[p.record.function] ?? 0) + 1;
+  const freeCapacity = (states.get('scheduler')?.nodes ?? []).reduce((sum, n) => sum + Math.max(0, n.capacity - n.used), 0);
+  return { config: config.chain, stages, desired, running, freeCapacity, quiescent: null };
+}
+
 /** The status of the cluster from the stages' states and health; `restarts` per stage where a supervisor counts them. */
 export function clusterStatusOf(
   config: ClusterConfig,
@@ -158,39 +180,9 @@ export function clusterStatusOf(
   for (const at of store?.unavailableAt ?? [])
     problems.push(`${at.stage} ${at.waitingToStart ? 'waits to start: ' : 'finds '}the backing store (${store?.kind ?? ''}) unavailable since ${at.since}${at.lastError === '' ? '' : ` (${at.lastError})`}`);
   for (const s of stages) if (!s.reachable && healths.get(s.stage)?.status !== 'waiting-for-store') problems.push(`${s.stage} does not answer at ${s.address}`);
-  for (const s of stages) if (s.cache.tombstones > 0) problems.push(`${s.stage} holds ${s.cache.tombstones} tombstone(s)`);
-  for (const s of stages) for (const scale of s.scales) if (!scale.clean) problems.push(`${s.stage}: desired count of ${scale.function} not yet acknowledged below`);
-  for (const link of linksOf(config.chain)) {
-    const { upstream, downstream } = linkEnds(link);
-    const up = states.get(upstream)?.links.find((l) => l.link_id === link);
-    const down = states.get(downstream)?.links.find((l) => l.link_id === link);
-    if (up === undefined || down === undefined) continue;
-    if (up.state !== 'synced' || down.state !== 'synced' || up.epoch !== down.epoch)
-      problems.push(`link ${link} is not synced (upstream ${sessionText(up.state, up.epoch)}; downstream ${sessionText(down.state, down.epoch)})`);
-  }
-  const autoscaler = states.get('autoscaler');
-  const scheduler = states.get('scheduler');
-  const replicaset = states.get('replicaset');
-  const kubeletPods = config.chain.nodes.flatMap((n) => states.get(`kubelet:${n.name}`)?.pods ?? []);
-  const functions = config.chain.functions.map((f) => {
-    const desired = autoscaler?.scales.find((s) => s.function === f.name)?.desired ?? 0;
-    const running = kubeletPods.filter((p) => p.record.function === f.name && podStateHas('kubelet-pod', p.state, 'clean')).length;
-    const waiting = (scheduler?.pods ?? []).filter((p) => p.record.function === f.name && schedulerPodWaitsForNode(p.state)).length;
-    return { function: f.name, desired, running, waiting };
-  });
-  for (const f of functions) if (f.running + f.waiting !== f.desired) problems.push(`${f.function}: ${f.running} running + ${f.waiting} waiting, desired ${f.desired}`);
-  const free = (scheduler?.nodes ?? []).reduce((sum, n) => sum + Math.max(0, n.capacity - n.used), 0);
-  if (functions.some((f) => f.waiting > 0) && free > 0) problems.push(`pods wait although ${free} slot(s) are free`);
-  for (const pod of kubeletPods) if (!podStateHas('kubelet-pod', pod.state, 'clean')) problems.push(`kubelet:${pod.record.node} holds ${pod.record.name} as ${pod.state}`);
-  if (replicaset !== undefined && replicaset !== null && scheduler !== undefined && scheduler !== null) {
-    const rsNames = new Set(replicaset.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
-    const schedulerNames = new Set(scheduler.pods.filter((p) => stateIsAlive(p.state)).map((p) => p.record.name));
-    const kubeletNames = new Set(kubeletPods.map((p) => p.record.name));
-    const bound = scheduler.pods.filter((p) => schedulerPodSentToNode(p.state)).map((p) => p.record.name);
-    if (rsNames.size !== schedulerNames.size || [...rsNames].some((n) => !schedulerNames.has(n))) problems.push('replicaset and scheduler hold different pods');
-    if (bound.length !== kubeletNames.size || bound.some((n) => !kubeletNames.has(n))) problems.push('scheduler and kubelets hold different pods');
-    for (const p of scheduler.pods) if (!podStateHas('scheduler-pod', p.state, 'clean') && !schedulerPodWaitsForNode(p.state)) problems.push(`scheduler holds ${p.record.name} as ${p.state}`);
-  }
+  const observed = observeCluster(config, states);
+  problems.push(...convergenceProblemsOf(observed));
+  const functions = functionCountsOf(observed);
   return { stages, functions, store, converged: problems.length === 0, problems: problems.slice(0, 20) };
 }
 

@@ -17,7 +17,7 @@ import { traceToMermaid } from '../mermaid.js';
 import { traceToSvg } from '../svg.js';
 
 /** A raw epoch (incarnation × 2^20 + counter) or an epoch written with a prefix other than `epoch `. */
-// A pod name ends in an ordinal (the forged pods of the forgedPod fault: lo-0-1048578), which is no epoch.
+// A pod name ends in an ordinal (the forged pods of the forgedPod fault: lo-0-10485781), which is no epoch.
 const otherForms = /(?<!-)\b\d{6,}\b|\be\d+(\.\d+)?\b|@\d/;
 
 describe('epochs are written one way', () => {
