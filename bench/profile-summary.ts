@@ -98,6 +98,11 @@ export function selfTimes(profiles: readonly CpuProfile[], skipUs: number): Map<
 }
 
 function main(): void {
+  // `npm run bench:profile -- DIR | head` closes the pipe early: the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const parsed = parseCommandLineOrExit(profileSummaryCommandLine);
   const dir = String(parsed.arguments['DIR']);
   let files: string[];
