@@ -8,6 +8,7 @@ import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
 import { TreeEdit } from '../core/sorted-map.js';
 import type { UpMessage } from '../core/messages.js';
+import type { Role } from '../core/ids.js';
 import type { PodRecord } from '../core/records.js';
 import { assert, unreachable } from '../core/assert.js';
 import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
@@ -32,6 +33,11 @@ export interface KubeletConfig {
 export interface SandboxInventoryItem {
   readonly pod: PodRecord;
   readonly state: 'starting' | 'running' | 'killing';
+  /**
+   * A sandbox being killed: the origin of its tombstone (REQ-TOMB-008), as the
+   * `sandbox.kill` effect gave it; required for `killing` (asserted by `initKubelet`).
+   */
+  readonly origin?: Role;
 }
 
 export interface KubeletState {
@@ -54,7 +60,9 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
     assert(step.changed, `inventory state ${item.state} is adopted`);
     // A boot has no session and no sandbox request yet: `bootEffects` re-issues the kills (REQ-POD-013).
     assert(step.actions.length === 0, `adopting an inventory sandbox asks for nothing: ${step.actions.join(', ')}`);
-    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin: step.state === 'killing' ? 'kubelet' : null });
+    const origin = step.state === 'killing' ? (item.origin ?? null) : null;
+    assert(step.state !== 'killing' || origin !== null, `inventory sandbox ${item.pod.name} is being killed: it carries the origin of its tombstone (REQ-TOMB-008)`);
+    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin });
   }
   return { role: 'kubelet', incarnation, fromScheduler: newServerSide(schedulerToKubelet(config.node)), pods };
 }
@@ -160,16 +168,18 @@ class KubeletStep implements ServerEnd, RoutingStep {
     // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
     const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
     if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
-    if (step !== null) for (const action of step.actions) this.podAction(action, entry.record);
+    if (step !== null) for (const action of step.actions) this.podAction(action, step.next);
   }
 
-  private podAction(action: KubeletPodAction, pod: PodRecord): void {
+  private podAction(action: KubeletPodAction, entry: PodEntry<KubeletPodState>): void {
+    const pod = entry.record;
     const name = pod.name;
     switch (action) {
       case 'startSandbox':
         return this.out.push({ type: 'sandbox.start', pod });
       case 'killSandbox':
-        return this.out.push({ type: 'sandbox.kill', pod });
+        assert(entry.origin !== null, `the kill of ${name} carries the origin of its tombstone`);
+        return this.out.push({ type: 'sandbox.kill', pod, origin: entry.origin });
       case 'notifyRunning':
         return this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
       case 'notifyFailed':

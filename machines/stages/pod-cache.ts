@@ -3,7 +3,7 @@
  * pod-lifecycle machine plus the compact record. Shared helpers for snapshots and
  * per-session reconciliation (spec/03-write-back-cache.md).
  */
-import { podStateHas, stateIsAlive, stateIsTombstone, type PodMachineName } from './lifecycle-states.js';
+import { podStateHas, stateIsAlive, stateIsClean, stateIsTombstone, type PodMachineName } from './lifecycle-states.js';
 import type { Role } from '../core/ids.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
@@ -30,17 +30,19 @@ export type PodGroup<S extends string = PodLifecycle> = SortedMap<PodEntry<S>>;
 type AnyPodEntry = PodEntry<string>;
 type AnyPodGroup = SortedMap<AnyPodEntry>;
 
-/** How many entries of one function are alive and how many are tombstones. */
+/** How many entries of one function are alive (and of them clean: confirmed running) and how many are tombstones. */
 export interface FunctionPodCounts {
   readonly alive: number;
+  /** Alive entries confirmed running (tag `clean`); `alive - clean` are not confirmed yet (the creation window, REQ-RS-007). */
+  readonly clean: number;
   readonly tombstones: number;
 }
 
-const noPods: FunctionPodCounts = { alive: 0, tombstones: 0 };
+const noPods: FunctionPodCounts = { alive: 0, clean: 0, tombstones: 0 };
 
 function countsWith(counts: FunctionPodCounts, lifecycle: string, delta: number): FunctionPodCounts {
-  if (stateIsTombstone(lifecycle)) return { alive: counts.alive, tombstones: counts.tombstones + delta };
-  if (stateIsAlive(lifecycle)) return { alive: counts.alive + delta, tombstones: counts.tombstones };
+  if (stateIsTombstone(lifecycle)) return { alive: counts.alive, clean: counts.clean, tombstones: counts.tombstones + delta };
+  if (stateIsAlive(lifecycle)) return { alive: counts.alive + delta, clean: stateIsClean(lifecycle) ? counts.clean + delta : counts.clean, tombstones: counts.tombstones };
   return counts;
 }
 
@@ -171,10 +173,14 @@ function nodeTableWith(table: NodeTable, listed: readonly string[], name: string
   return counts === table.counts && groups === table.groups ? table : { counts, groups };
 }
 
-/** Whether replacing `previous` by `entry` leaves the counts as they are: same function, same class (alive, tombstone or neither). */
+/** Whether replacing `previous` by `entry` leaves the counts as they are: same function, same class (alive, clean, tombstone or neither). */
 function sameCountClass(previous: AnyPodEntry | null, entry: AnyPodEntry): boolean {
   if (previous === null || previous.record.function !== entry.record.function) return false;
-  return stateIsTombstone(previous.lifecycle) === stateIsTombstone(entry.lifecycle) && stateIsAlive(previous.lifecycle) === stateIsAlive(entry.lifecycle);
+  return (
+    stateIsTombstone(previous.lifecycle) === stateIsTombstone(entry.lifecycle) &&
+    stateIsAlive(previous.lifecycle) === stateIsAlive(entry.lifecycle) &&
+    stateIsClean(previous.lifecycle) === stateIsClean(entry.lifecycle)
+  );
 }
 
 function countedWith(counts: SortedMap<FunctionPodCounts>, entry: AnyPodEntry, delta: number, edit: TreeEdit | null): SortedMap<FunctionPodCounts> {

@@ -23,6 +23,8 @@ import { clientSynced, newClientSide, newServerSide, serverSynced, type ClientSi
 export interface ReplicaSetConfig {
   readonly variant: ProtocolVariant;
   readonly functions: readonly FunctionSpec[];
+  /** The creation window (REQ-RS-007): alive pods of one function not yet confirmed running, at most. */
+  readonly creationWindowPodsMax: number;
 }
 
 export interface ReplicaSetState {
@@ -239,7 +241,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     let held = this.state.pods.size;
     const functions = this.functionsToDecide();
     for (const fn of functions) {
-      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held);
+      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held, this.config.creationWindowPodsMax);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       const priority = decision.create === 0 ? 0 : (functionSpecOf(this.config.functions, fn)?.priority ?? 0);
       for (let i = 0; i < decision.create; i++) this.create(fn, priority);
@@ -266,7 +268,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     if (decided.length === 0 && this.touched.size === 0) return noFunctions;
     const unbalanced = [...new Set([...decided, ...this.touched])].filter((fn) => {
       const desired = this.state.desired[fn];
-      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn));
+      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn), this.config.creationWindowPodsMax);
     });
     return unbalanced.length === 0 ? noFunctions : unbalanced.sort();
   }
@@ -278,6 +280,8 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     this.applyPodEvent({ record: { name, function: fn, priority, node: null }, lifecycle: 'unknown', origin: null }, 'decide.create', null);
     this.state = replicaSetStateWith(this.state, { podsCreated: this.state.podsCreated + 1 });
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
+    const counts = this.state.pods.countsOf(fn);
+    assert(counts.alive - counts.clean <= this.config.creationWindowPodsMax, `a creation stays within the creation window of ${fn} (REQ-RS-007)`);
   }
 
   /** Tombstones first (they free capacity below), then provisions, each in name order. */

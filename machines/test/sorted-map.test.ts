@@ -117,7 +117,7 @@ describe('PodCache', () => {
     let cache = PodCache.of([entry('fn-1-0', 'unscheduled', null), entry('fn-1-1', 'pending', 'n1'), entry('gn-1-0', 'pending', 'n2', 'gn')]);
     expect(cache.inLifecycle('pending').keys()).toEqual(['fn-1-1', 'gn-1-0']);
     expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-1']);
-    expect(cache.countsOf('gn')).toEqual({ alive: 1, tombstones: 0 });
+    expect(cache.countsOf('gn')).toEqual({ alive: 1, clean: 0, tombstones: 0 });
     cache = cache.put(entry('fn-1-0', 'pending', 'n1'));
     expect(cache.inLifecycle('unscheduled').size).toBe(0);
     expect(cache.onNode('n1', 'pending').keys()).toEqual(['fn-1-0', 'fn-1-1']);
@@ -180,7 +180,11 @@ describe('PodCache against a list of entries', () => {
         if (grouping.countsByFunction)
           for (const fn of ['fn', 'gn']) {
             const mine = entries.filter((e) => e.record.function === fn);
-            expect(cache.countsOf(fn)).toEqual({ alive: mine.filter((e) => !e.lifecycle.startsWith('terminating')).length, tombstones: mine.filter((e) => e.lifecycle.startsWith('terminating')).length });
+            expect(cache.countsOf(fn)).toEqual({
+              alive: mine.filter((e) => !e.lifecycle.startsWith('terminating')).length,
+              clean: mine.filter((e) => e.lifecycle === 'running').length,
+              tombstones: mine.filter((e) => e.lifecycle.startsWith('terminating')).length,
+            });
           }
         for (const version of versions) {
           expect(JSON.stringify(version.cache), 'a put never changes an earlier cache').toBe(version.json);
