@@ -143,7 +143,7 @@ async function sandboxesOnce(): Promise<{ startMicros: number; killMicros: numbe
       return cpuMicros(started) / podCount;
     };
     const startMicros = await phase((record) => sandboxes.start(record));
-    const killMicros = await phase((record) => sandboxes.kill(record));
+    const killMicros = await phase((record) => sandboxes.kill(record, 'replicaset'));
     sandboxes.stop();
     return { startMicros, killMicros };
   } finally {

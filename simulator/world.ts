@@ -25,6 +25,7 @@ import {
   type LinkId,
   type LinkMessage,
   type PodRecord,
+  type Role,
   type StageEvent,
   type StageId,
   type StageState,
@@ -41,6 +42,8 @@ export type SandboxState = 'starting' | 'running' | 'killing';
 export interface Sandbox {
   readonly pod: PodRecord;
   readonly state: SandboxState;
+  /** Being killed: the origin of the tombstone, kept for the inventory of a restarted Kubelet (REQ-TOMB-008). */
+  readonly origin?: Role;
 }
 
 export interface Channel {
@@ -274,7 +277,7 @@ export function sandboxesAfterEffect(sandboxes: Readonly<Record<string, Sandbox>
   if (effect.type === 'sandbox.start') return withEntry(sandboxes, effect.pod.name, { pod: effect.pod, state: 'starting' as const });
   const sandbox = sandboxes[effect.pod.name];
   if (sandbox === undefined) throw new InvariantViolation(`the Kubelet of ${node} kills ${effect.pod.name}, which has no sandbox`);
-  return withEntry(sandboxes, effect.pod.name, { ...sandbox, state: 'killing' as const });
+  return withEntry(sandboxes, effect.pod.name, { pod: sandbox.pod, state: 'killing' as const, origin: effect.origin });
 }
 
 /** The backing store after the Autoscaler's `store.persist` effect. */
@@ -355,7 +358,7 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
     next = endLink(config, next, link, violations, stepper, observe, stage);
   }
   const incarnation = (next.incarnations[stage] ?? 0) + 1;
-  let inventory: Array<{ pod: PodRecord; state: SandboxState }> = [];
+  let inventory: Sandbox[] = [];
   if (roleOf(stage) === 'kubelet') {
     const node = nodeOfKubelet(stage);
     const sandboxes = next.sandboxes[node] ?? {};
@@ -364,7 +367,7 @@ function restartStage(config: ChainConfig, world: World, stage: StageId, nodeCra
       for (const name of Object.keys(sandboxes)) dead = addName(dead, name);
       next = { ...next, sandboxes: { ...next.sandboxes, [node]: {} }, ghost: { ...next.ghost, dead } };
     } else {
-      inventory = Object.values(sandboxes).map((s) => ({ pod: s.pod, state: s.state }));
+      inventory = Object.values(sandboxes);
     }
   }
   const state = initStage(config, stage, { incarnation, durableDesired: next.store, inventory });

@@ -44,6 +44,14 @@ export const desiredMax = 1_000_000;
 /** Pod entries (alive and tombstones) one stage holds (REQ-RS-006). */
 export const stagePodsMax = 2 ** 20;
 
+/**
+ * The creation window (REQ-RS-007, DEC-42): alive pods of one function the ReplicaSet
+ * holds not yet confirmed running (`pending` or `provisioned`). Past it, the pods still
+ * wanted are only a count: a desired count far above capacity costs entries in
+ * proportion to capacity plus this window, at every stage and in the backing store.
+ */
+export const creationWindowPodsMax = 1_024;
+
 /** Records in one batch frame, or in one part of a snapshot. */
 export const batchRecordsMax = 1_024;
 
@@ -147,6 +155,7 @@ export function assertLimitRelations(): void {
   check(batchRecordsMax * podRecordBytesMax + frameOverheadBytesMax <= frameBytesMax, 'a full batch of the largest records fits in frameBytesMax');
   check(desiredMax <= stagePodsMax, 'one function at its largest desired count fits in a stage');
   check(nodeCapacityMax <= stagePodsMax, 'one full node fits in a stage');
+  check(creationWindowPodsMax >= 1 && creationWindowPodsMax <= stagePodsMax, 'the creation window holds at least one pod and fits in a stage');
   check(reconnectBackoffMsMin > 0, 'the first reconnection delay is positive');
   check(reconnectBackoffMsMin <= reconnectBackoffMsMax, 'reconnectBackoffMsMin <= reconnectBackoffMsMax');
   check(batchRecordsMax >= 1 && functionsMax >= 1 && nodesMax >= 1, 'every count limit is at least 1');

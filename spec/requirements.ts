@@ -633,7 +633,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     section: '05-stage-decisions',
     roles: ['replicaset'],
-    text: 'For a function with known desired count `D`, the ReplicaSet MUST create exactly `D - alive - terminating` new pods when that number is positive, and MUST NOT create a pod otherwise.',
+    text: 'For a function with known desired count `D`, the ReplicaSet MUST create exactly `min(D - alive - terminating, W - unconfirmed)` new pods when that number is positive (`W` the creation window, REQ-RS-007), and MUST NOT create a pod otherwise.',
     protects: ['INV-NO-OVERSHOOT', 'LIVE-CONVERGENCE'],
   },
   {
@@ -666,6 +666,14 @@ export const requirements: readonly Requirement[] = [
     section: '05-stage-decisions',
     roles: ['replicaset'],
     text: 'The ReplicaSet MUST NOT hold more than `stagePodsMax` pod entries (alive and tombstones); a creation that would exceed it is postponed until entries are removed.',
+    protects: ['LIVE-CONVERGENCE'],
+  },
+  {
+    id: 'REQ-RS-007',
+    level: 'MUST',
+    section: '05-stage-decisions',
+    roles: ['replicaset'],
+    text: 'The ReplicaSet MUST NOT create a pod of a function while it holds `creationWindowPodsMax` or more alive pods of that function that are not confirmed running (`pending` or `provisioned`); the pods still wanted are kept as a count, and created as earlier pods are confirmed running, rolled back or terminated (DEC-42). A model may configure a smaller window.',
     protects: ['LIVE-CONVERGENCE'],
   },
   {

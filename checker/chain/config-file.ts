@@ -39,7 +39,12 @@ function readConfigFile(path: string): CheckConfig {
   return {
     name: v.name ?? path,
     description: v.description ?? `configuration file ${path}`,
-    chain: { functions: v.chain?.functions ?? [], nodes: v.chain?.nodes ?? [], variant: 'correct' },
+    chain: {
+      functions: v.chain?.functions ?? [],
+      nodes: v.chain?.nodes ?? [],
+      variant: 'correct',
+      ...(v.chain?.creationWindowPodsMax !== undefined ? { creationWindowPodsMax: v.chain.creationWindowPodsMax } : {}),
+    },
     scaleScript: v.scaleScript ?? [],
     budgets: { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0, ...(v.budgets ?? {}) },
     ...(v.startSynced !== undefined ? { startSynced: v.startSynced } : {}),

@@ -86,6 +86,25 @@ export interface CheckConfig {
 
 const noFaults: FaultBudgets = { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 };
 
+/** The chain, script and faults of `ci`, shared with `ci-window`. */
+const ciChain: ChainConfig = {
+  functions: [
+    { name: 'lo', priority: 0 },
+    { name: 'hi', priority: 10 },
+  ],
+  nodes: [
+    { name: 'n1', capacity: 1 },
+    { name: 'n2', capacity: 1 },
+  ],
+  variant: 'correct',
+};
+const ciScaleScript: CheckConfig['scaleScript'] = [
+  { function: 'lo', desired: 2 },
+  { function: 'hi', desired: 1 },
+  { function: 'lo', desired: 1 },
+];
+const ciBudgets: FaultBudgets = { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 };
+
 export const presets: Readonly<Record<string, CheckConfig>> = {
   smoke: {
     name: 'smoke',
@@ -101,29 +120,25 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     name: 'ci',
     description:
       'two Kubelets; a low-priority function scales up to 2, a high-priority one to 1 (preemption), then the low one down to 1; one fault per run: a controller crash, a link cut, a node crash, a forged hello or a forged pod, at any point',
-    chain: {
-      functions: [
-        { name: 'lo', priority: 0 },
-        { name: 'hi', priority: 10 },
-      ],
-      nodes: [
-        { name: 'n1', capacity: 1 },
-        { name: 'n2', capacity: 1 },
-      ],
-      variant: 'correct',
-    },
-    scaleScript: [
-      { function: 'lo', desired: 2 },
-      { function: 'hi', desired: 1 },
-      { function: 'lo', desired: 1 },
-    ],
-    budgets: { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 },
+    chain: ciChain,
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
+  'ci-window': {
+    name: 'ci-window',
+    description:
+      'ci with a creation window of one pod (REQ-RS-007): the ReplicaSet creates the next pod of a function only once the previous one is confirmed running, so every refill of the window is explored under the same faults',
+    chain: { ...ciChain, creationWindowPodsMax: 1 },
+    scaleScript: ciScaleScript,
+    budgets: ciBudgets,
     scaleWhen: 'quiescent',
     startSynced: true,
   },
   deep: {
     name: 'deep',
-    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind',
+    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind, every placement tie explored (symmetry reduction over the Kubelets)',
     chain: {
       functions: [
         { name: 'lo', priority: 0 },
@@ -142,7 +157,9 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { total: 2, controllerCrash: 2, kubeletRestart: 2, nodeCrash: 2, linkCut: 2, sandboxFailure: 0 },
     startSynced: true,
-    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
+    // Every tie of placement and preemption explored (DEC-52), which makes the three alike Kubelets symmetric: one state per orbit of renamings.
+    ties: 'explore',
+    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 4).
     maxSeconds: 600,
   },
   // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
@@ -160,6 +177,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   roomy: {
     name: 'roomy',
@@ -173,6 +192,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   restarts: {
     name: 'restarts',
@@ -187,6 +208,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   'two-crashes': {
     name: 'two-crashes',
@@ -200,6 +223,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, controllerCrash: 2 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   chosen: {
     name: 'chosen',
@@ -211,6 +236,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
 };
 

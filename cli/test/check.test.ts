@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { variantNames } from '../../spec/variants.js';
+import { presetNames } from '../../checker/chain/presets.js';
 import { main } from '../main.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -24,7 +25,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('kd check', () => {
   it('lists presets and variants, one a line', async () => {
-    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(['smoke', 'ci', 'deep', 'updown', 'roomy', 'restarts', 'two-crashes', 'chosen']);
+    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(presetNames());
     expect((await run(['check', '--list-variants'])).out.split('\n')).toEqual([...variantNames]);
   });
 
@@ -66,7 +67,7 @@ describe('kd check', () => {
   });
 
   it.each([
-    [['check', '--preset', 'nope'], /unknown preset "nope"; choose one of smoke, ci, deep/],
+    [['check', '--preset', 'nope'], /unknown preset "nope"; choose one of smoke, ci, ci-window, deep/],
     [['check', '--variant', 'nope'], /--variant must be one of correct, no-tombstones/],
     [['check', '--strategy', 'random'], /--strategy must be one of bfs, dfs; got "random"/],
     [['check', '--max-states', '0'], /--max-states must be from 1/],

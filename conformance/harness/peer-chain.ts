@@ -21,6 +21,7 @@ import {
   stepStage,
   type ChainConfig,
   type Disposition,
+  type Role,
   type DownMessage,
   type LinkId,
   type PodRecord,
@@ -56,6 +57,8 @@ interface MemoryLink {
 interface Sandbox {
   readonly record: PodRecord;
   state: 'starting' | 'running' | 'killing';
+  /** Being killed: the origin of the tombstone, for the inventory of a restarted Kubelet peer (REQ-TOMB-008). */
+  origin: Role | null;
 }
 
 /** The sandbox runtime of a Kubelet peer. */
@@ -161,7 +164,7 @@ export class PeerChain {
       ...(role === 'autoscaler' ? { durableDesired: Object.fromEntries(this.store) } : {}),
       ...(node === undefined
         ? {}
-        : { inventory: [...node.sandboxes.values()].map((s) => ({ pod: s.record, state: s.state })) }),
+        : { inventory: [...node.sandboxes.values()].map((s) => (s.origin === null ? { pod: s.record, state: s.state } : { pod: s.record, state: s.state, origin: s.origin })) }),
     });
   }
 
@@ -198,7 +201,7 @@ export class PeerChain {
           this.startSandbox(stage, effect.pod);
           break;
         case 'sandbox.kill':
-          this.killSandbox(stage, effect.pod.name);
+          this.killSandbox(stage, effect.pod.name, effect.origin);
           break;
       }
     }
@@ -244,7 +247,7 @@ export class PeerChain {
   private startSandbox(stage: StageId, pod: PodRecord): void {
     const node = this.nodes.get(nodeOfKubelet(stage));
     if (node === undefined) return;
-    node.sandboxes.set(pod.name, { record: pod, state: 'starting' });
+    node.sandboxes.set(pod.name, { record: pod, state: 'starting', origin: null });
     if (node.holdStarts) {
       node.heldStarts.push(pod.name);
       return;
@@ -270,7 +273,7 @@ export class PeerChain {
     });
   }
 
-  private killSandbox(stage: StageId, pod: string): void {
+  private killSandbox(stage: StageId, pod: string, origin: Role | null = null): void {
     const node = this.nodes.get(nodeOfKubelet(stage));
     const sandbox = node?.sandboxes.get(pod);
     if (node === undefined || sandbox === undefined) {
@@ -278,6 +281,7 @@ export class PeerChain {
       return;
     }
     sandbox.state = 'killing';
+    if (origin !== null) sandbox.origin = origin;
     if (node.holdKills) {
       node.heldKills.push(pod);
       return;

@@ -3,7 +3,7 @@
  * step are executed in order: a `store.persist` before any later `message.send`.
  */
 import type { Epoch } from './epoch.js';
-import type { LinkId } from './ids.js';
+import type { LinkId, Role } from './ids.js';
 import type { LinkMessage } from './messages.js';
 import type { PodRecord } from './records.js';
 
@@ -12,8 +12,12 @@ export type Effect =
   | { readonly type: 'message.send'; readonly link: LinkId; readonly message: LinkMessage }
   /** Kubelet: start a sandbox for the pod; report `sandbox.started` or `sandbox.failed`. */
   | { readonly type: 'sandbox.start'; readonly pod: PodRecord }
-  /** Kubelet: kill the pod's sandbox; report `sandbox.killed`. */
-  | { readonly type: 'sandbox.kill'; readonly pod: PodRecord }
+  /**
+   * Kubelet: kill the pod's sandbox; report `sandbox.killed`. `origin`: the role that
+   * decided the termination (REQ-TOMB-008); the sandbox runtime keeps it with the sandbox
+   * being killed and gives it back in the inventory of a restarted Kubelet.
+   */
+  | { readonly type: 'sandbox.kill'; readonly pod: PodRecord; readonly origin: Role }
   /** Autoscaler: make the desired count durable before anything later in this step is sent. */
   | { readonly type: 'store.persist'; readonly function: string; readonly desired: number };
 

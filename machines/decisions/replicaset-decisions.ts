@@ -3,7 +3,7 @@
  * and which to terminate so that a function reaches its desired count.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
-import { stateIsAlive, stateIsTombstone } from '../stages/lifecycle-states.js';
+import { stateIsAlive, stateIsClean, stateIsTombstone } from '../stages/lifecycle-states.js';
 import type { FunctionPodCounts, PodCache, PodEntry } from '../stages/pod-cache.js';
 import type { ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
 
@@ -21,30 +21,38 @@ const victimPreference: Readonly<Partial<Record<ReplicaSetPodState, number>>> = 
  * Terminating pods count against creation: a replacement is created only when the
  * pod it replaces is dead below, so pods at Kubelets never exceed the desired count.
  * At most `room` pods are created (the entries the stage may still hold,
- * REQ-RS-006); the rest are postponed to a later step, after entries are removed.
+ * REQ-RS-006), and at most enough to fill the creation window: `window` alive pods
+ * not yet confirmed running (REQ-RS-007, DEC-42). The rest are postponed to a later
+ * step: after entries are removed, or after earlier pods are confirmed running.
  */
-export function decideReplicas(desired: number, pods: FunctionPods, room: number): ReplicaDecision {
+export function decideReplicas(desired: number, pods: FunctionPods, room: number, window: number): ReplicaDecision {
   if (pods.alive > desired) {
     // Each name is parsed once, not at every comparison (a scale-down ranks thousands).
     const ranked = pods.aliveEntries().map((e) => ({ name: e.record.name, preference: victimPreference[e.lifecycle] ?? 9, order: nameOrder(e.record.name) }));
     ranked.sort((a, b) => a.preference - b.preference || compareOrdersNewestFirst(a.name, a.order, b.name, b.order));
     return { create: 0, victims: ranked.slice(0, pods.alive - desired).map((e) => e.name) };
   }
-  return { create: Math.min(Math.max(0, room), Math.max(0, desired - pods.alive - pods.terminating)), victims: [] };
+  const missing = desired - pods.alive - pods.terminating;
+  const windowLeft = window - (pods.alive - pods.clean);
+  return { create: Math.max(0, Math.min(room, missing, windowLeft)), victims: [] };
 }
 
 /**
  * Whether `decideReplicas` can decide anything for a function: only when more pods are
- * alive than desired (victims), or fewer are alive and terminating than desired (creations,
- * room permitting). Otherwise the function is balanced and its decision is "nothing".
+ * alive than desired (victims), or fewer are alive and terminating than desired and the
+ * creation window has room (creations, room of the stage permitting). Otherwise the
+ * function is balanced and its decision is "nothing"; a pod confirmed running, removed or
+ * rolled back changes the counts, and the function is decided again.
  */
-export function mayNeedDecision(desired: number, counts: FunctionPodCounts): boolean {
-  return counts.alive > desired || counts.alive + counts.tombstones < desired;
+export function mayNeedDecision(desired: number, counts: FunctionPodCounts, window: number): boolean {
+  return counts.alive > desired || (counts.alive + counts.tombstones < desired && counts.alive - counts.clean < window);
 }
 
 /** What the replica decision reads of one function's entries. */
 export interface FunctionPods {
   readonly alive: number;
+  /** Alive pods confirmed running (`running`); the others fill the creation window. */
+  readonly clean: number;
   readonly terminating: number;
   /** The alive entries; read only when some are to be terminated. */
   aliveEntries(): readonly PodEntry<ReplicaSetPodState>[];
@@ -53,7 +61,12 @@ export interface FunctionPods {
 /** A function's entries given as a list (tests, small inputs). */
 export function functionPodsOf(entries: readonly PodEntry<ReplicaSetPodState>[]): FunctionPods {
   const alive = entries.filter((e) => stateIsAlive(e.lifecycle));
-  return { alive: alive.length, terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length, aliveEntries: () => alive };
+  return {
+    alive: alive.length,
+    clean: alive.filter((e) => stateIsClean(e.lifecycle)).length,
+    terminating: entries.filter((e) => stateIsTombstone(e.lifecycle)).length,
+    aliveEntries: () => alive,
+  };
 }
 
 /**
@@ -63,6 +76,7 @@ export function functionPodsOf(entries: readonly PodEntry<ReplicaSetPodState>[])
  */
 class CachedFunctionPods implements FunctionPods {
   readonly alive: number;
+  readonly clean: number;
   readonly terminating: number;
 
   constructor(
@@ -71,6 +85,7 @@ class CachedFunctionPods implements FunctionPods {
   ) {
     const counts = pods.countsOf(fn);
     this.alive = counts.alive;
+    this.clean = counts.clean;
     this.terminating = counts.tombstones;
   }
 

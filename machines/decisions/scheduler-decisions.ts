@@ -60,11 +60,17 @@ function inNameOrder(nodes: readonly NodeCapacity[]): readonly NodeCapacity[] {
 }
 
 export function decidePlacement(input: PlacementInput): PlacementDecision {
-  const waiting = waitingPods(input.pods);
-  if (waiting.length === 0) return { placements: [], preemptions: [] };
+  const waitingCount = input.pods.countIn('unscheduled');
+  if (waitingCount === 0) return { placements: [], preemptions: [] };
   // Nodes in name order, so that ties go to the first name (mostFree).
   const nodes = inNameOrder(input.nodes);
   const free = nodes.map((n) => n.capacity - capacityUsed(input.variant, input.pods, n.name));
+  // No node has room (the usual case while a desired count exceeds capacity, DEC-42): no
+  // pod is placed, so the waiting pods are ranked only if a preemption is possible at all.
+  // The same decision as below (no choice is taken either), without a sort of every
+  // waiting pod on every step.
+  if (free.every((f) => f <= 0) && !preemptionPossible(input, waitingCount)) return { placements: [], preemptions: [] };
+  const waiting = waitingPods(input.pods);
   const choices = input.choices ?? new ChoiceCursor();
   const placements: Array<{ pod: string; node: string }> = [];
   const unplaced: PodEntry<SchedulerPodState>[] = [];
@@ -95,6 +101,26 @@ function mostFree(free: readonly number[], choices: ChoiceCursor): number {
   return -1;
 }
 
+/** Tombstones on the warm nodes: terminations under way, each of which will free a slot. */
+function terminationsUnderWay(input: PlacementInput): number {
+  let underWay = 0;
+  for (const node of input.nodes) underWay += input.pods.countOnNode(node.name, tombstoneStates);
+  return underWay;
+}
+
+/**
+ * Whether `choosePreemptions` can choose anything when all `unplaced` waiting pods stay
+ * unplaced: some are not covered by terminations under way, and a bound or running pod
+ * on a warm node has a lower priority than the highest waiting pod. Reads each waiting
+ * pod and each entry once, with no sort.
+ */
+function preemptionPossible(input: PlacementInput, unplaced: number): boolean {
+  if (terminationsUnderWay(input) >= unplaced) return false;
+  let highest = -Infinity;
+  for (const pod of input.pods.inLifecycle('unscheduled').values()) highest = Math.max(highest, pod.record.priority);
+  return preemptionCandidates(input).some((c) => c.record.priority < highest);
+}
+
 /**
  * Terminations already under way on warm nodes will free capacity: each covers one
  * waiting pod, so no needless preemption is issued. For each remaining waiting pod,
@@ -102,10 +128,13 @@ function mostFree(free: readonly number[], choices: ChoiceCursor): number {
  */
 function choosePreemptions(input: PlacementInput, unplaced: readonly PodEntry<SchedulerPodState>[], choices: ChoiceCursor): string[] {
   if (unplaced.length === 0) return [];
-  let underWay = 0;
-  for (const node of input.nodes) underWay += input.pods.countOnNode(node.name, tombstoneStates);
+  let underWay = terminationsUnderWay(input);
   if (underWay >= unplaced.length) return [];
-  const candidates = preemptionCandidates(input).sort((a, b) => a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name));
+  // `unplaced` is ranked highest priority first: a candidate must be below its first pod.
+  const highest = (unplaced[0] as PodEntry<SchedulerPodState>).record.priority;
+  const lower = preemptionCandidates(input).filter((c) => c.record.priority < highest);
+  if (lower.length === 0) return [];
+  const candidates = lower.sort((a, b) => a.record.priority - b.record.priority || compareNewestFirst(a.record.name, b.record.name));
   const preemptions: string[] = [];
   for (const pod of unplaced) {
     if (underWay > 0) {

@@ -7,7 +7,7 @@ import type { Effect, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { nodeOfKubelet, roleOf, type StageId } from '../core/ids.js';
 import { initAutoscaler, stepAutoscaler, type AutoscalerState } from './autoscaler.js';
-import type { ChainConfig, NodeSpec } from './config.js';
+import { creationWindowOf, type ChainConfig, type NodeSpec } from './config.js';
 import { initDeployment, stepDeployment, type DeploymentState } from './deployment.js';
 import { initKubelet, stepKubelet, type KubeletState, type SandboxInventoryItem } from './kubelet.js';
 import { initReplicaSet, stepReplicaSet, type ReplicaSetState } from './replicaset.js';
@@ -63,7 +63,7 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
     case 'deployment':
       return stepDeployment({ variant }, state, event);
     case 'replicaset':
-      return stepReplicaSet({ variant, functions: config.functions }, state, event);
+      return stepReplicaSet({ variant, functions: config.functions, creationWindowPodsMax: creationWindowOf(config) }, state, event);
     case 'scheduler':
       return stepScheduler(choices === undefined ? { variant, nodes: config.nodes, functions: config.functions } : { variant, nodes: config.nodes, functions: config.functions, choices }, state, event);
     case 'kubelet': {
@@ -80,7 +80,10 @@ export function stepStage(config: ChainConfig, stage: StageId, state: StageState
  */
 export function bootEffects(state: StageState): Effect[] {
   if (state.role !== 'kubelet') return [];
-  return [...state.pods.inLifecycle('killing').values()].map((e) => ({ type: 'sandbox.kill' as const, pod: e.record }));
+  return [...state.pods.inLifecycle('killing').values()].map((e) => {
+    assert(e.origin !== null, `a sandbox being killed keeps the origin of its tombstone: ${e.record.name}`);
+    return { type: 'sandbox.kill' as const, pod: e.record, origin: e.origin };
+  });
 }
 
 /**

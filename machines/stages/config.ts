@@ -2,7 +2,7 @@
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
 import { kubeletId, linkId, type LinkId, type StageId } from '../core/ids.js';
-import { desiredMax, functionNameLengthMax, nodeCapacityMax } from '../core/limits.js';
+import { creationWindowPodsMax, desiredMax, functionNameLengthMax, nodeCapacityMax } from '../core/limits.js';
 
 export interface FunctionSpec {
   readonly name: string;
@@ -32,6 +32,17 @@ export interface ChainConfig {
   readonly functions: readonly FunctionSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly variant: ProtocolVariant;
+  /**
+   * The ReplicaSet's creation window (REQ-RS-007): alive pods of one function not yet
+   * confirmed running, at most. Absent: `creationWindowPodsMax` of spec/limits.ts. A
+   * model sets it small (the checker's `ci-window` preset) to explore the refills.
+   */
+  readonly creationWindowPodsMax?: number;
+}
+
+/** The creation window a chain runs with (REQ-RS-007). */
+export function creationWindowOf(config: ChainConfig): number {
+  return config.creationWindowPodsMax ?? creationWindowPodsMax;
 }
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -56,6 +67,9 @@ export function chainConfigProblems(config: ChainConfig): string[] {
     if (!Number.isInteger(n.capacity) || n.capacity < 0 || n.capacity > nodeCapacityMax)
       problems.push(`node "${n.name}": capacity must be an integer from 0 to ${nodeCapacityMax}`);
   }
+  const window = creationWindowOf(config);
+  if (!Number.isInteger(window) || window < 1 || window > creationWindowPodsMax)
+    problems.push(`creationWindowPodsMax must be an integer from 1 to ${creationWindowPodsMax}`);
   return problems;
 }
 

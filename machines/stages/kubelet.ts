@@ -6,7 +6,9 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import type { UpMessage } from '../core/messages.js';
+import type { Role } from '../core/ids.js';
 import type { PodRecord } from '../core/records.js';
 import { assert, unreachable } from '../core/assert.js';
 import { functionSpecOf, schedulerToKubelet, type FunctionSpec } from './config.js';
@@ -31,6 +33,11 @@ export interface KubeletConfig {
 export interface SandboxInventoryItem {
   readonly pod: PodRecord;
   readonly state: 'starting' | 'running' | 'killing';
+  /**
+   * A sandbox being killed: the origin of its tombstone (REQ-TOMB-008), as the
+   * `sandbox.kill` effect gave it; required for `killing` (asserted by `initKubelet`).
+   */
+  readonly origin?: Role;
 }
 
 export interface KubeletState {
@@ -53,15 +60,21 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
     assert(step.changed, `inventory state ${item.state} is adopted`);
     // A boot has no session and no sandbox request yet: `bootEffects` re-issues the kills (REQ-POD-013).
     assert(step.actions.length === 0, `adopting an inventory sandbox asks for nothing: ${step.actions.join(', ')}`);
-    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin: step.state === 'killing' ? 'kubelet' : null });
+    const origin = step.state === 'killing' ? (item.origin ?? null) : null;
+    assert(step.state !== 'killing' || origin !== null, `inventory sandbox ${item.pod.name} is being killed: it carries the origin of its tombstone (REQ-TOMB-008)`);
+    pods = putPod(pods, { record: item.pod, lifecycle: step.state, origin });
   }
   return { role: 'kubelet', incarnation, fromScheduler: newServerSide(schedulerToKubelet(config.node)), pods };
 }
 
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
-  const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
@@ -74,6 +87,8 @@ export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
 class KubeletStep implements ServerEnd, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
 
@@ -151,18 +166,20 @@ class KubeletStep implements ServerEnd, RoutingStep {
   private podEventOf(entry: PodEntry<KubeletPodState>, event: KubeletPodEvent, origin: PodEntry<KubeletPodState>['origin'] = null): void {
     const step = stepPodEntry(this.machines.kubeletPod, 'kubelet-pod', entry, event, origin ?? 'scheduler', this.out);
     // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
-    const pods = putPod(this.state.pods, step?.next ?? entry);
+    const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
     if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
-    if (step !== null) for (const action of step.actions) this.podAction(action, entry.record);
+    if (step !== null) for (const action of step.actions) this.podAction(action, step.next);
   }
 
-  private podAction(action: KubeletPodAction, pod: PodRecord): void {
+  private podAction(action: KubeletPodAction, entry: PodEntry<KubeletPodState>): void {
+    const pod = entry.record;
     const name = pod.name;
     switch (action) {
       case 'startSandbox':
         return this.out.push({ type: 'sandbox.start', pod });
       case 'killSandbox':
-        return this.out.push({ type: 'sandbox.kill', pod });
+        assert(entry.origin !== null, `the kill of ${name} carries the origin of its tombstone`);
+        return this.out.push({ type: 'sandbox.kill', pod, origin: entry.origin });
       case 'notifyRunning':
         return this.notifyUp({ type: 'pod.running', epoch: this.upEpoch, name });
       case 'notifyFailed':

@@ -51,14 +51,15 @@ export function podStateHas(machine: PodMachineName, state: string, tag: PodTag)
 }
 
 /**
- * `alive` and `tombstone` mean the same for a state name in every pod machine (checked
- * here at load), so these two may be asked of a state without its machine.
+ * `alive`, `tombstone` and `clean` mean the same for a state name in every pod machine
+ * (checked here at load), so these three may be asked of a state without its machine.
  */
 const aliveByName = new Map<string, boolean>();
 const tombstoneByName = new Map<string, boolean>();
+const cleanByName = new Map<string, boolean>();
 for (const machine of Object.keys(podMachines) as PodMachineName[]) {
   for (const state of lifecycleStatesOf(podMachines[machine])) {
-    for (const [tag, byName] of [['alive', aliveByName], ['tombstone', tombstoneByName]] as const) {
+    for (const [tag, byName] of [['alive', aliveByName], ['tombstone', tombstoneByName], ['clean', cleanByName]] as const) {
       const has = podStateHas(machine, state, tag);
       const known = byName.get(state);
       assert(known === undefined || known === has, `state ${state} is ${tag} in one pod machine and not in another`);
@@ -75,6 +76,11 @@ export function stateIsTombstone(lifecycle: string): boolean {
 /** Alive states: in the cache and not a tombstone (tag `alive`). */
 export function stateIsAlive(lifecycle: string): boolean {
   return aliveByName.get(lifecycle) === true;
+}
+
+/** Clean states: alive and confirmed running by the Kubelet (tag `clean`). */
+export function stateIsClean(lifecycle: string): boolean {
+  return cleanByName.get(lifecycle) === true;
 }
 
 /** The pod machine of a role's stage; null for the roles that hold no pods. */

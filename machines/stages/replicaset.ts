@@ -3,6 +3,7 @@
  * Deployment for desired counts; upstream (client) of the Scheduler for pods.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
@@ -22,6 +23,8 @@ import { clientSynced, newClientSide, newServerSide, serverSynced, type ClientSi
 export interface ReplicaSetConfig {
   readonly variant: ProtocolVariant;
   readonly functions: readonly FunctionSpec[];
+  /** The creation window (REQ-RS-007): alive pods of one function not yet confirmed running, at most. */
+  readonly creationWindowPodsMax: number;
 }
 
 export interface ReplicaSetState {
@@ -63,9 +66,13 @@ export function initReplicaSet(incarnation: number): ReplicaSetState {
 
 export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState, event: StageEvent): StepResult<ReplicaSetState> {
   const step = new ReplicaSetStep(config, state);
-  const disposition = step.handle(event);
-  step.settle();
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    step.settle();
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /**
@@ -82,6 +89,8 @@ const noFunctions: readonly string[] = [];
 class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
   /** Functions whose desired count or pods this step changed (or may have). */
@@ -103,7 +112,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   /** Every change of the pod cache goes through here, so that the step knows which functions it touched. */
   private storePod(entry: PodEntry<ReplicaSetPodState>): void {
     this.touched.add(entry.record.function);
-    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry) });
+    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry, this.edit) });
   }
 
   handle(event: StageEvent): Disposition {
@@ -232,7 +241,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     let held = this.state.pods.size;
     const functions = this.functionsToDecide();
     for (const fn of functions) {
-      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held);
+      const decision = decideReplicas(this.state.desired[fn] as number, functionPodsIn(this.state.pods, fn), stagePodsMax - held, this.config.creationWindowPodsMax);
       for (const victim of decision.victims) this.podEvent(victim, 'decide.terminate', 'replicaset');
       const priority = decision.create === 0 ? 0 : (functionSpecOf(this.config.functions, fn)?.priority ?? 0);
       for (let i = 0; i < decision.create; i++) this.create(fn, priority);
@@ -259,7 +268,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     if (decided.length === 0 && this.touched.size === 0) return noFunctions;
     const unbalanced = [...new Set([...decided, ...this.touched])].filter((fn) => {
       const desired = this.state.desired[fn];
-      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn));
+      return desired !== undefined && mayNeedDecision(desired, this.state.pods.countsOf(fn), this.config.creationWindowPodsMax);
     });
     return unbalanced.length === 0 ? noFunctions : unbalanced.sort();
   }
@@ -271,14 +280,17 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
     this.applyPodEvent({ record: { name, function: fn, priority, node: null }, lifecycle: 'unknown', origin: null }, 'decide.create', null);
     this.state = replicaSetStateWith(this.state, { podsCreated: this.state.podsCreated + 1 });
     assert(this.state.pods.size <= stagePodsMax, 'the ReplicaSet holds at most stagePodsMax entries (REQ-RS-006)');
+    const counts = this.state.pods.countsOf(fn);
+    assert(counts.alive - counts.clean <= this.config.creationWindowPodsMax, `a creation stays within the creation window of ${fn} (REQ-RS-007)`);
   }
 
   /** Tombstones first (they free capacity below), then provisions, each in name order. */
   private forwardUnsent(): void {
     const unsentTombstones = this.state.pods.inLifecycle('terminating.unsent');
     const unsentProvisions = this.state.pods.inLifecycle('pending');
-    for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', null);
-    for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', null);
+    // Copies: each forward changes the groups in place (the step's edit).
+    for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', null);
+    for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', null);
   }
 }
 

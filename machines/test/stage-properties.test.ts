@@ -401,7 +401,8 @@ class StageRun {
         this.kills = [];
       } else {
         for (const e of [...this.state.pods.entries()])
-          if (e.lifecycle === 'starting' || e.lifecycle === 'running' || e.lifecycle === 'killing') inventory.push({ pod: e.record, state: e.lifecycle });
+          if (e.lifecycle === 'starting' || e.lifecycle === 'running') inventory.push({ pod: e.record, state: e.lifecycle });
+          else if (e.lifecycle === 'killing') inventory.push({ pod: e.record, state: e.lifecycle, origin: e.origin ?? 'kubelet' }); // a kill always has an origin (asserted where the kill is issued)
       }
     } else {
       inventory = [];
@@ -657,11 +658,15 @@ function checkReplicaSetStep(run: StageRun, before: Extract<StageState, { role: 
 
 const inventoryArb = (capacity: number): fc.Arbitrary<SandboxInventoryItem[]> =>
   fc
-    .uniqueArray(fc.record({ name: fc.constantFrom(...poolNames), state: fc.constantFrom<SandboxInventoryItem['state']>('starting', 'running', 'killing') }), {
-      selector: (i) => i.name,
-      maxLength: capacity,
-    })
-    .map((items) => items.map((i) => ({ pod: recordOf(i.name, null), state: i.state })));
+    .uniqueArray(
+      fc.record({
+        name: fc.constantFrom(...poolNames),
+        state: fc.constantFrom<SandboxInventoryItem['state']>('starting', 'running', 'killing'),
+        origin: fc.constantFrom<'replicaset' | 'scheduler'>('replicaset', 'scheduler'),
+      }),
+      { selector: (i) => i.name, maxLength: capacity },
+    )
+    .map((items) => items.map((i): SandboxInventoryItem => (i.state === 'killing' ? { pod: recordOf(i.name, null), state: i.state, origin: i.origin } : { pod: recordOf(i.name, null), state: i.state })));
 
 const stages: readonly StageId[] = ['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1', 'kubelet:n2'];
 

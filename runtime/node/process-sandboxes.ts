@@ -22,11 +22,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
+import type { PodRecord, Role, SandboxInventoryItem } from '../../machines/index.js';
 import { sandboxStartMsMax, sandboxTerminationGraceMsMax } from '../../spec/limits.js';
 import { repositoryPath } from '../repository-paths.js';
 import { readJsonFile, writeFileAtomic } from './durable.js';
-import type { SandboxReporter, SandboxRuntime } from './sandbox-runtime.js';
+import { inventoryItemOf, killOriginOf, type SandboxReporter, type SandboxRuntime } from './sandbox-runtime.js';
 
 /** The sandbox program every sandbox runs. */
 export const sandboxProgram = repositoryPath('runtime', 'node', 'sandbox-program.sh');
@@ -43,11 +43,15 @@ export interface ProcessSandboxRecord {
   readonly state: SandboxState;
   /** The pid of the sandbox program (its process group id too); null if it never started. */
   readonly pid: number | null;
+  /** Being killed: the origin of the pod's tombstone (REQ-TOMB-008); absent otherwise. */
+  readonly origin?: Role;
 }
 
 interface Entry {
   pod: PodRecord;
   state: SandboxState;
+  /** Being killed: the origin of the pod's tombstone; null otherwise. */
+  origin: Role | null;
   pid: number | null;
   child: ChildProcess | null;
   startedAtMs: number;
@@ -155,6 +159,7 @@ export class ProcessSandboxes implements SandboxRuntime {
       this.entries.set(record.pod.name, {
         pod: record.pod,
         state: record.state,
+        origin: record.state === 'killing' ? killOriginOf(record.origin) : null,
         pid: ours ? record.pid : null,
         child: null,
         startedAtMs: now,
@@ -168,7 +173,7 @@ export class ProcessSandboxes implements SandboxRuntime {
   }
 
   inventory(): SandboxInventoryItem[] {
-    return [...this.entries.values()].map((e) => ({ pod: e.pod, state: e.state }));
+    return [...this.entries.values()].map((e) => inventoryItemOf(e.pod, e.state, e.origin));
   }
 
   /** The pids of the live sandbox programs, by pod (for tests and status). */
@@ -197,7 +202,7 @@ export class ProcessSandboxes implements SandboxRuntime {
     if (this.entries.has(pod.name)) throw new Error(`sandbox.start for ${pod.name}, which already has a sandbox`);
     const readyFile = readyFileOf(this.dataDir, pod.name);
     rmSync(readyFile, { force: true });
-    const entry: Entry = { pod, state: 'starting', pid: null, child: null, startedAtMs: Date.now(), killDeadlineMs: null, dead: false };
+    const entry: Entry = { pod, state: 'starting', origin: null, pid: null, child: null, startedAtMs: Date.now(), killDeadlineMs: null, dead: false };
     this.entries.set(pod.name, entry);
     let child: ChildProcess;
     try {
@@ -217,11 +222,12 @@ export class ProcessSandboxes implements SandboxRuntime {
     if (entry.pid === null) this.onGone(pod.name, entry);
   }
 
-  kill(pod: PodRecord): void {
+  kill(pod: PodRecord, origin: Role): void {
     const entry = this.entries.get(pod.name);
     if (entry === undefined) throw new Error(`sandbox.kill for ${pod.name}, which has no sandbox`);
     if (entry.state === 'killing' && (entry.killDeadlineMs !== null || entry.dead)) return; // a kill is in progress
     entry.state = 'killing';
+    entry.origin = origin;
     this.save();
     if (entry.dead || entry.pid === null) {
       this.afterDeath(pod.name, entry);
@@ -313,7 +319,7 @@ export class ProcessSandboxes implements SandboxRuntime {
 
   private save(): void {
     const records: ProcessSandboxRecord[] = [...this.entries.values()]
-      .map((e) => ({ pod: e.pod, state: e.state, pid: e.pid }))
+      .map((e): ProcessSandboxRecord => (e.origin === null ? { pod: e.pod, state: e.state, pid: e.pid } : { pod: e.pod, state: e.state, pid: e.pid, origin: e.origin }))
       .sort((a, b) => (a.pod.name < b.pod.name ? -1 : 1));
     writeFileAtomic(this.file, JSON.stringify(records), false);
   }

@@ -13,6 +13,7 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { SandboxInventoryItem } from '../../machines/index.js';
 import { writeFileAtomic } from './durable.js';
+import { inventoryItemOf } from './sandbox-runtime.js';
 
 /** Journal lines always allowed before a compaction, whatever the number of sandboxes. */
 export const sandboxJournalLinesMin = 1_024;
@@ -34,7 +35,7 @@ export function readSandboxJournal(file: string): Map<string, SandboxInventoryIt
       throw new Error(`${file}:${i + 1}: ${(error as Error).message}`);
     }
     if ('gone' in line) sandboxes.delete(line.gone);
-    else sandboxes.set(line.pod.name, line);
+    else sandboxes.set(line.pod.name, inventoryItemOf(line.pod, line.state, line.origin)); // a `killing` line of an older journal has no origin
   });
   return new Map([...sandboxes].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

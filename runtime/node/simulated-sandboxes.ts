@@ -13,7 +13,7 @@
  * the sandbox.start (or kill) effect was carried out.
  */
 import { join } from 'node:path';
-import type { PodRecord, SandboxInventoryItem } from '../../machines/index.js';
+import type { PodRecord, Role, SandboxInventoryItem } from '../../machines/index.js';
 import { readSandboxJournal, SandboxJournal } from './sandbox-journal.js';
 import type { SandboxReport, SandboxRuntime } from './sandbox-runtime.js';
 
@@ -73,11 +73,11 @@ export class SimulatedSandboxes implements SandboxRuntime {
     this.schedule(pod.name, 'sandbox.started', this.delays.startDelayMs);
   }
 
-  kill(pod: PodRecord): void {
+  kill(pod: PodRecord, origin: Role): void {
     const item = this.sandboxes.get(pod.name);
     if (item === undefined) throw new Error(`sandbox.kill for ${pod.name}, which has no sandbox`);
     if (item.state === 'killing' && this.owed.has(pod.name)) return;
-    this.set({ ...item, state: 'killing' });
+    this.set({ pod: item.pod, state: 'killing', origin });
     this.schedule(pod.name, 'sandbox.killed', this.delays.killDelayMs);
   }
 

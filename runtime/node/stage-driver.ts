@@ -233,7 +233,7 @@ export class StageDriver implements StagePort {
         this.requireSandboxes().start(effect.pod);
         return;
       case 'sandbox.kill':
-        this.requireSandboxes().kill(effect.pod);
+        this.requireSandboxes().kill(effect.pod, effect.origin);
         return;
     }
   }

@@ -67,8 +67,8 @@ describe('process sandboxes', () => {
 
     // kill: SIGTERM, the process is really gone before sandbox.killed.
     const pid1 = pids.get('fn-1-1') as number;
-    sandboxes.kill(pod(1));
-    sandboxes.kill(pod(1)); // idempotent while in progress
+    sandboxes.kill(pod(1), 'replicaset');
+    sandboxes.kill(pod(1), 'replicaset'); // idempotent while in progress
     await until('fn-1-1 killed', () => reports.some((r) => r.type === 'sandbox.killed' && r.pod === 'fn-1-1'));
     expect(alive(pid1)).toBe(false);
     expect(reports.filter((r) => r.pod === 'fn-1-1').map((r) => r.type)).toEqual(['sandbox.started', 'sandbox.killed']);
@@ -91,7 +91,7 @@ describe('process sandboxes', () => {
     for (const n of [1, 2, 3, 4]) before.start(pod(n));
     await until('four started', () => first.filter((r) => r.type === 'sandbox.started').length === 4);
     const pids = new Map(before.pids());
-    before.kill(pod(4)); // being killed when the Kubelet "crashes"
+    before.kill(pod(4), 'replicaset'); // being killed when the Kubelet "crashes"
     before.stop(); // the Kubelet process ends; its sandboxes keep running
     await new Promise((r) => setTimeout(r, 200));
     expect(alive(pids.get('fn-1-1') as number)).toBe(true);
@@ -108,8 +108,10 @@ describe('process sandboxes', () => {
         ['fn-1-4', 'killing'],
       ]),
     );
+    // The origin of fn-1-4's tombstone is kept with it (REQ-TOMB-008): a restarted Kubelet reports it in its snapshot.
+    expect(after.inventory().find((i) => i.pod.name === 'fn-1-4')?.origin).toBe('replicaset');
     // bootEffects re-issue the kill of fn-1-4, then resume.
-    after.kill(pod(4));
+    after.kill(pod(4), 'replicaset');
     after.resume();
     await until('fn-1-2 failed and fn-1-4 killed', () => reports.length >= 2);
     await new Promise((r) => setTimeout(r, 300));
@@ -119,7 +121,7 @@ describe('process sandboxes', () => {
     expect(after.pids().get('fn-1-1')).toBe(pids.get('fn-1-1'));
 
     // The adopted sandboxes are killed for real too.
-    after.kill(pod(1));
+    after.kill(pod(1), 'replicaset');
     await until('fn-1-1 killed', () => reports.some((r) => r.type === 'sandbox.killed' && r.pod === 'fn-1-1'));
     expect(alive(pids.get('fn-1-1') as number)).toBe(false);
     after.stop();
@@ -138,7 +140,7 @@ describe('process sandboxes', () => {
     const reports: SandboxReport[] = [];
     const sandboxes = new ProcessSandboxes(dir, (r) => reports.push(r));
     expect(sandboxes.inventory()).toEqual([{ pod: pod(1), state: 'running' }]);
-    sandboxes.kill(pod(1)); // would signal the pid if it were adopted
+    sandboxes.kill(pod(1), 'replicaset'); // would signal the pid if it were adopted
     sandboxes.resume();
     await until('a report', () => reports.length > 0);
     expect(reports).toEqual([{ type: 'sandbox.killed', pod: 'fn-1-1' }]);

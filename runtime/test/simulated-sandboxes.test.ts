@@ -33,6 +33,28 @@ async function settle(): Promise<void> {
 }
 
 describe('simulated sandboxes', () => {
+  it('a sandbox being killed is found again with the origin of its tombstone; a journal line without one (older journal) gets the Scheduler', async () => {
+    const dir = tempDir();
+    const first = new SimulatedSandboxes(dir, { startDelayMs: 0, killDelayMs: 60_000 }, () => {});
+    first.resume();
+    first.start(pod(1));
+    first.start(pod(2));
+    await settle();
+    first.kill(pod(1), 'replicaset');
+    first.stop(); // before the kill has ended
+    const second = new SimulatedSandboxes(dir, { startDelayMs: 0, killDelayMs: 0 }, () => {});
+    expect(second.inventory()).toEqual([
+      { pod: pod(1), state: 'killing', origin: 'replicaset' },
+      { pod: pod(2), state: 'running' },
+    ]);
+    second.stop();
+    const journal = simulatedSandboxesFileOf(dir);
+    appendFileSync(journal, `${JSON.stringify({ pod: pod(2), state: 'killing' })}\n`);
+    const third = new SimulatedSandboxes(dir, { startDelayMs: 0, killDelayMs: 0 }, () => {});
+    expect(third.inventory()[1]).toEqual({ pod: pod(2), state: 'killing', origin: 'scheduler' });
+    third.stop();
+  });
+
   it('a restarted Kubelet finds each sandbox in its last state; those still starting report started after resume', async () => {
     const dir = tempDir();
     const reports: SandboxReport[] = [];
@@ -40,7 +62,7 @@ describe('simulated sandboxes', () => {
     first.resume();
     for (const n of [1, 2, 3]) first.start(pod(n));
     await settle();
-    first.kill(pod(2));
+    first.kill(pod(2), 'replicaset');
     await settle();
     first.start(pod(4));
     first.stop(); // before pod 4 has started
@@ -70,7 +92,7 @@ describe('simulated sandboxes', () => {
     sandboxes.start(pod(0));
     for (let n = 1; n <= sandboxJournalLinesMin; n++) {
       sandboxes.start(pod(n));
-      sandboxes.kill(pod(n));
+      sandboxes.kill(pod(n), 'replicaset');
     }
     await settle();
     sandboxes.stop();

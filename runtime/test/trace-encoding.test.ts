@@ -95,7 +95,7 @@ const messages: LinkMessage[] = [
 const effects: Effect[] = [
   ...messages.map((message): Effect => ({ type: 'message.send', link: upLink, message })),
   { type: 'sandbox.start', pod: pod('fn-1-1', 'n1') },
-  { type: 'sandbox.kill', pod: pod(quoted, null) },
+  { type: 'sandbox.kill', pod: pod(quoted, null), origin: 'replicaset' },
   { type: 'store.persist', function: 'fn', desired: 4 },
 ];
 
@@ -143,7 +143,7 @@ describe('trace encoding', () => {
   });
 
   it('equals JSON.stringify of the record for each event, message and effect kind, and names JSON escapes', () => {
-    const state = initStage(config, 'kubelet:n1', { incarnation: 2, inventory: [{ pod: pod('fn-1-9', 'n1'), state: 'killing' }] });
+    const state = initStage(config, 'kubelet:n1', { incarnation: 2, inventory: [{ pod: pod('fn-1-9', 'n1'), state: 'killing', origin: 'replicaset' }] });
     for (const event of events) {
       const result: StepResult<StageState> = { ...stepStage(config, 'kubelet:n1', state, event), effects };
       expectSameText('kubelet:n1', 1, { event, result }, 'n1');

@@ -39,6 +39,16 @@ describe('kd check on the correct protocol', () => {
   }, exhaustiveRunMs);
 });
 
+describe('kd check with a creation window of one pod (REQ-RS-007)', () => {
+  it('ci-window: verified exhaustively, every sometimes property covered', () => {
+    const { config, result } = check('ci-window', 'correct');
+    expect(config.chain.creationWindowPodsMax).toBe(1);
+    expect(result.verdict).toBe('verified');
+    expect(result.livenessChecked).toBe(true);
+    for (const s of result.sometimes) expect(s.covered, s.id).toBe(true);
+  }, exhaustiveRunMs);
+});
+
 describe('kd check catches every known-bad variant on ci', () => {
   for (const variant of variants) {
     it(`${variant.name}: violated, naming a property it breaks, with a counterexample that replays`, () => {

@@ -23,10 +23,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PodRecord, SandboxInventoryItem } from '../../../machines/index.js';
+import type { PodRecord, Role, SandboxInventoryItem } from '../../../machines/index.js';
 import { sandboxTerminationGraceMsMax } from '../../../spec/limits.js';
 import { readJsonFile, writeFileAtomic } from '../durable.js';
-import type { SandboxReport, SandboxReporter, SandboxRuntime } from '../sandbox-runtime.js';
+import { inventoryItemOf, killOriginOf, type SandboxReport, type SandboxReporter, type SandboxRuntime } from '../sandbox-runtime.js';
+
+/** A line of the killing journal: the pod and the origin of its tombstone (REQ-TOMB-008); a journal written before origins were kept holds bare pod records. */
+type KillingRecord = { readonly pod: PodRecord; readonly origin: Role } | PodRecord;
+
+function killingEntryOf(record: KillingRecord): [string, { pod: PodRecord; origin: Role }] {
+  const kill = 'pod' in record ? record : { pod: record, origin: killOriginOf(undefined) };
+  return [kill.pod.name, { pod: kill.pod, origin: killOriginOf(kill.origin) }];
+}
 import { CriClient, type Container, type ContainerConfig, type PodSandbox, type PodSandboxConfig } from './cri-client.js';
 import { sandboxImageName } from './sandbox-image.js';
 import type { CriSandboxConfig } from './cri-config.js';
@@ -104,6 +112,8 @@ export async function removeCriSandboxes(dataDir: string, cri: CriSandboxConfig)
 interface Entry {
   pod: PodRecord;
   state: SandboxInventoryItem['state'];
+  /** Being killed: the origin of the pod's tombstone (REQ-TOMB-008); null otherwise. */
+  origin: Role | null;
   sandboxId: string | null;
   containerId: string | null;
   /** The start (or adoption) has settled: ids are final. */
@@ -147,7 +157,7 @@ export class CriSandboxes implements SandboxRuntime {
 
   /** Rebuilds the entries from what the runtime holds and the killing journal. */
   private adopt(found: CriInventory): void {
-    const killing = new Map(readJsonFile<PodRecord[]>(this.killingFile, []).map((p) => [p.name, p]));
+    const killing = new Map(readJsonFile<KillingRecord[]>(this.killingFile, []).map((k) => killingEntryOf(k)));
     for (const sandbox of found.sandboxes) {
       const pod = podRecordOf(sandbox);
       if (pod === null || this.entries.has(pod.name)) {
@@ -156,10 +166,12 @@ export class CriSandboxes implements SandboxRuntime {
       }
       const container = found.containers.find((c) => c.pod_sandbox_id === sandbox.id) ?? null;
       const running = sandbox.state === 'SANDBOX_READY' && container?.state === 'CONTAINER_RUNNING';
-      const isKilling = killing.has(pod.name);
+      const kill = killing.get(pod.name);
+      const isKilling = kill !== undefined;
       this.entries.set(pod.name, {
         pod,
         state: isKilling ? 'killing' : running ? 'running' : 'starting',
+        origin: kill?.origin ?? null,
         sandboxId: sandbox.id,
         containerId: container?.id ?? null,
         settled: Promise.resolve(),
@@ -169,12 +181,13 @@ export class CriSandboxes implements SandboxRuntime {
       killing.delete(pod.name);
     }
     // Killed before the crash but not reported: the kill is owed as done.
-    for (const pod of killing.values()) this.entries.set(pod.name, { pod, state: 'killing', sandboxId: null, containerId: null, settled: Promise.resolve(), dead: false, killing: false });
+    for (const { pod, origin } of killing.values())
+      this.entries.set(pod.name, { pod, state: 'killing', origin, sandboxId: null, containerId: null, settled: Promise.resolve(), dead: false, killing: false });
     this.saveKilling();
   }
 
   inventory(): SandboxInventoryItem[] {
-    return [...this.entries.values()].map((e) => ({ pod: e.pod, state: e.state }));
+    return [...this.entries.values()].map((e) => inventoryItemOf(e.pod, e.state, e.origin));
   }
 
   /** The container ids of the running pods, by pod (for tests and status). */
@@ -194,7 +207,7 @@ export class CriSandboxes implements SandboxRuntime {
   start(pod: PodRecord): void {
     if (this.entries.has(pod.name)) throw new Error(`sandbox.start for ${pod.name}, which already has a sandbox`);
     if (pod.node !== this.node) throw new Error(`sandbox.start for ${pod.name} bound to ${String(pod.node)} at the Kubelet of ${this.node}`);
-    const entry: Entry = { pod, state: 'starting', sandboxId: null, containerId: null, settled: Promise.resolve(), dead: false, killing: false };
+    const entry: Entry = { pod, state: 'starting', origin: null, sandboxId: null, containerId: null, settled: Promise.resolve(), dead: false, killing: false };
     this.entries.set(pod.name, entry);
     entry.settled = this.whenStartSlotFree()
       .then(() => this.runPod(entry))
@@ -212,11 +225,12 @@ export class CriSandboxes implements SandboxRuntime {
       .finally(() => this.releaseStartSlot());
   }
 
-  kill(pod: PodRecord): void {
+  kill(pod: PodRecord, origin: Role): void {
     const entry = this.entries.get(pod.name);
     if (entry === undefined) throw new Error(`sandbox.kill for ${pod.name}, which has no sandbox`);
     if (entry.killing) return; // a kill is in progress
     entry.state = 'killing';
+    entry.origin = origin;
     entry.killing = true;
     this.saveKilling();
     void entry.settled.then(() => this.carryOutKill(pod.name, entry));
@@ -336,7 +350,7 @@ export class CriSandboxes implements SandboxRuntime {
   }
 
   private saveKilling(): void {
-    const records = [...this.entries.values()].filter((e) => e.state === 'killing').map((e) => e.pod);
+    const records: KillingRecord[] = [...this.entries.values()].filter((e) => e.state === 'killing').map((e) => ({ pod: e.pod, origin: killOriginOf(e.origin) }));
     writeFileAtomic(this.killingFile, JSON.stringify(records), true);
   }
 }
