@@ -246,7 +246,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'replace-terminating-pods',
     bug: 'the ReplicaSet creates replacements for pods that are still being terminated',
-    edits: [{ file: replicaSetDecisions, anchor: 'Math.max(0, desired - pods.alive - pods.terminating)', replacement: 'Math.max(0, desired - pods.alive)' }],
+    edits: [{ file: replicaSetDecisions, anchor: 'const missing = desired - pods.alive - pods.terminating;', replacement: 'const missing = desired - pods.alive;' }],
     roles: ['replicaset'],
     requirement: 'REQ-RS-004',
   },
