@@ -24,7 +24,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('kd check', () => {
   it('lists presets and variants, one a line', async () => {
-    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(['smoke', 'ci', 'deep', 'updown', 'roomy', 'restarts', 'two-crashes', 'chosen']);
+    expect((await run(['check', '--list-presets'])).out.split('\n')).toEqual(['smoke', 'ci', 'ci-window', 'deep', 'updown', 'roomy', 'restarts', 'two-crashes', 'chosen']);
     expect((await run(['check', '--list-variants'])).out.split('\n')).toEqual([...variantNames]);
   });
 
@@ -66,7 +66,7 @@ describe('kd check', () => {
   });
 
   it.each([
-    [['check', '--preset', 'nope'], /unknown preset "nope"; choose one of smoke, ci, deep/],
+    [['check', '--preset', 'nope'], /unknown preset "nope"; choose one of smoke, ci, ci-window, deep, updown/],
     [['check', '--variant', 'nope'], /--variant must be one of correct, no-tombstones/],
     [['check', '--strategy', 'random'], /--strategy must be one of bfs, dfs; got "random"/],
     [['check', '--max-states', '0'], /--max-states must be from 1/],
