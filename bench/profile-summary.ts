@@ -7,15 +7,15 @@
  * the function's file or name.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommandLineOrExit, type CommandLineSpec } from '../cli/args.js';
 import { exitCodes } from '../cli/exit-codes.js';
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
 }
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly startTime: number;
   readonly samples: readonly number[];
@@ -98,6 +98,11 @@ export function selfTimes(profiles: readonly CpuProfile[], skipUs: number): Map<
 }
 
 function main(): void {
+  // `npm run bench:profile -- DIR | head` closes the pipe early: the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const parsed = parseCommandLineOrExit(profileSummaryCommandLine);
   const dir = String(parsed.arguments['DIR']);
   let files: string[];
@@ -125,4 +130,4 @@ function main(): void {
   for (const [label, us] of busy.sort((a, b) => b[1] - a[1]).slice(0, parsed.options.top)) console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${label}`);
 }
 
-main();
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();

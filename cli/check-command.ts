@@ -148,6 +148,135 @@ function printConsequence(trace: CounterexampleTrace, consequence: Consequence, 
   for (const harm of consequence.harms) print(`  ${harm.text}`);
 }
 
+/** The check to run: the preset or file, with the command line's variant, ties and symmetry; a bad configuration is a usage error. */
+function checkOf(args: CheckArguments): CheckConfig {
+  try {
+    const loaded = loadCheckConfig(args.preset, args.variant);
+    return { ...loaded, ...(args.ties !== undefined ? { ties: args.ties } : {}), ...(args.symmetry ? {} : { symmetry: false }) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** `--random-walks N`: N random walks instead of a search; exit 1 on a violation. */
+function runRandomWalks(model: ChainModel, check: CheckConfig, args: CheckArguments, print: (line: string) => void, progress: (line: string) => void): number {
+  if (args.randomWalks === undefined) throw new Error('runRandomWalks without --random-walks');
+  const result = randomWalks(model, {
+    walks: args.randomWalks,
+    depth: args.walkDepth,
+    seed: args.seed,
+    ...(args.maxSeconds !== undefined ? { maxSeconds: args.maxSeconds } : {}),
+    onProgress: (p) => progress(`  walks ${p.walks}, steps ${p.steps}, ${p.seconds.toFixed(0)} s`),
+  });
+  const trace = result.violation === null ? null : buildTrace(check, result.violation);
+  const consequence = trace === null ? null : consequenceOf(trace);
+  const files = trace === null || consequence === null ? null : writeCounterexample(args.out, trace, consequence);
+  if (args.json) print(JSON.stringify({ mode: 'random-walks', ...result, violation: result.violation && { property: result.violation.property, message: result.violation.message, steps: result.violation.path.length }, files }));
+  else {
+    print(`random walks: ${result.walks} walks, ${result.steps} steps, ${result.seconds.toFixed(1)} s, seed ${result.seed}`);
+    if (trace !== null && files !== null) {
+      print(`VIOLATED ${trace.property} in walk ${result.walk} (replay: kd check --preset ${args.preset} --variant ${args.variant} --random-walks ${(result.walk ?? 0) + 1} --seed ${args.seed}, or kd replay ${files.json})`);
+      printTrace(trace, print);
+      if (consequence !== null) printConsequence(trace, consequence, print);
+      print(`files: ${files.json} ${files.mermaid} ${files.html}`);
+    } else print('no violation found (random walks are not exhaustive)');
+  }
+  return result.violation !== null ? exitCodes.failed : exitCodes.ok;
+}
+
+/** The search's bounds and progress report, from the command line and the check. */
+function searchOptionsOf(args: CheckArguments, check: CheckConfig, progress: (line: string) => void): SearchOptions {
+  const maxSeconds = args.maxSeconds ?? check.maxSeconds;
+  const maxStates = args.maxStates ?? check.maxStates;
+  const maxDepth = args.maxDepth ?? check.maxDepth;
+  return {
+    strategy: args.strategy,
+    liveness: args.liveness,
+    ...(maxStates !== undefined ? { maxStates } : {}),
+    ...(maxDepth !== undefined ? { maxDepth } : {}),
+    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    // Without --max-memory-mb, stop at 80% of the heap limit: exit 4 with a stated bound, not a crash.
+    maxMemoryBytes: args.maxMemoryMb !== undefined ? args.maxMemoryMb * 2 ** 20 : Math.floor(getHeapStatistics().heap_size_limit * 0.8),
+    onProgress: (p) =>
+      progress(
+        `  states ${p.states}  transitions ${p.transitions}  depth ${p.depth}  queued ${p.queued}  ${Math.round(p.statesPerSecond)} states/s  ${mib(p.memoryBytes)}  ${p.seconds.toFixed(0)} s`,
+      ),
+  };
+}
+
+/** What a search found, with its counterexample and its consequence when there is one. */
+interface SearchReport {
+  readonly check: CheckConfig;
+  readonly args: CheckArguments;
+  readonly result: SearchResult;
+  readonly trace: ReturnType<typeof buildTrace> | null;
+  readonly consequence: ReturnType<typeof consequenceOf> | null;
+  readonly files: ReturnType<typeof writeCounterexample> | null;
+  readonly memo: ReturnType<ChainModel['memoStats']>;
+}
+
+function printSearchJson({ check, args, result, consequence, files, memo }: SearchReport, print: (line: string) => void): void {
+  print(
+    JSON.stringify({
+      verdict: result.verdict,
+      bound: result.bound ?? null,
+      preset: check.name,
+      variant: check.chain.variant,
+      strategy: args.strategy,
+      workers: result.workers,
+      expandedPerWorker: result.expandedPerWorker ?? null,
+      statesHandedOver: result.statesHandedOver ?? null,
+      distinctStates: result.states,
+      transitions: result.transitions,
+      depth: result.depth,
+      seconds: result.seconds,
+      statesPerSecond: result.statesPerSecond,
+      cpuSeconds: result.cpuSeconds,
+      // Resident memory of the process (RSS: heap, fingerprint table, parent and edge arrays, every thread), and its parts.
+      peakMemoryBytes: result.peakMemoryBytes,
+      peakHeapBytes: result.peakHeapBytes,
+      peakArrayBuffersBytes: result.peakArrayBuffersBytes,
+      collisionProbability: result.collisionProbability,
+      livenessChecked: result.livenessChecked,
+      ties: check.ties ?? 'spec',
+      symmetryGroupSize: result.symmetryGroupSize ?? null,
+      violatedProperty: result.violation?.property ?? null,
+      violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
+      consequence: consequence === null ? null : { found: consequence.found, harmStep: consequence.harmStep, steps: consequence.trace.steps.length, harms: consequence.harms },
+      sometimes: result.sometimes,
+      // With worker threads each worker memoizes its own steps; they are not collected.
+      machineSteps: result.workers === 1 ? memo.stageSteps : null,
+      memoizedStepsReused: result.workers === 1 ? memo.reused : null,
+      files,
+    }),
+  );
+}
+
+function printSearchText({ check, result, trace, consequence, files, memo }: SearchReport, print: (line: string) => void): void {
+  print(
+    `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
+      `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, ` +
+      `${result.workers} worker${result.workers === 1 ? '' : 's'}`,
+  );
+  print(
+    `  peak memory: resident ${mib(result.peakMemoryBytes)} (the whole process), of it heap ${mib(result.peakHeapBytes)}${result.workers > 1 ? ' (all threads)' : ''} and array buffers ${mib(result.peakArrayBuffersBytes)} (state table, parent and edge arrays, frontier)`,
+  );
+  print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
+  print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
+  print(`  Scheduler ties: ${check.ties === 'explore' ? 'every alternative explored' : "the spec's rule only"} (DEC-52); ${symmetryLine(check, result)}`);
+  // After a search that stopped early, an uncovered "sometimes" property was only not reached yet.
+  const notCovered = result.verdict === 'verified' ? 'NOT covered' : 'not reached';
+  for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : notCovered} ${s.id}: ${s.description}`);
+  if (trace !== null && files !== null) {
+    print(`VIOLATED ${trace.property} (${trace.kind}): ${trace.message}`);
+    printTrace(trace, print);
+    if (consequence !== null) printConsequence(trace, consequence, print);
+    print(`files: ${files.json} ${files.mermaid} ${files.html}`);
+    print(`replay: kd replay ${files.json}`);
+  }
+}
+
 export async function runCheck(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const args = parseCheckArguments(argv);
   if (args === 'help') {
@@ -163,14 +292,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     return exitCodes.ok;
   }
   if (args.swarm !== null) return runSwarmCommand({ ...args.swarm, seed: args.seed, variant: args.variant, out: args.out, json: args.json }, print);
-  let check;
-  try {
-    const loaded = loadCheckConfig(args.preset, args.variant);
-    check = { ...loaded, ...(args.ties !== undefined ? { ties: args.ties } : {}), ...(args.symmetry ? {} : { symmetry: false }) };
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  const check = checkOf(args);
   const model = new ChainModel(check);
   const progress = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);
@@ -183,46 +305,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     );
   }
 
-  if (args.randomWalks !== undefined) {
-    const result = randomWalks(model, {
-      walks: args.randomWalks,
-      depth: args.walkDepth,
-      seed: args.seed,
-      ...(args.maxSeconds !== undefined ? { maxSeconds: args.maxSeconds } : {}),
-      onProgress: (p) => progress(`  walks ${p.walks}, steps ${p.steps}, ${p.seconds.toFixed(0)} s`),
-    });
-    const trace = result.violation === null ? null : buildTrace(check, result.violation);
-    const consequence = trace === null ? null : consequenceOf(trace);
-    const files = trace === null || consequence === null ? null : writeCounterexample(args.out, trace, consequence);
-    if (args.json) print(JSON.stringify({ mode: 'random-walks', ...result, violation: result.violation && { property: result.violation.property, message: result.violation.message, steps: result.violation.path.length }, files }));
-    else {
-      print(`random walks: ${result.walks} walks, ${result.steps} steps, ${result.seconds.toFixed(1)} s, seed ${result.seed}`);
-      if (trace !== null && files !== null) {
-        print(`VIOLATED ${trace.property} in walk ${result.walk} (replay: kd check --preset ${args.preset} --variant ${args.variant} --random-walks ${(result.walk ?? 0) + 1} --seed ${args.seed}, or kd replay ${files.json})`);
-        printTrace(trace, print);
-        if (consequence !== null) printConsequence(trace, consequence, print);
-        print(`files: ${files.json} ${files.mermaid} ${files.html}`);
-      } else print('no violation found (random walks are not exhaustive)');
-    }
-    return result.violation !== null ? exitCodes.failed : exitCodes.ok;
-  }
-
-  const maxSeconds = args.maxSeconds ?? check.maxSeconds;
-  const maxStates = args.maxStates ?? check.maxStates;
-  const maxDepth = args.maxDepth ?? check.maxDepth;
-  const searchOptions: SearchOptions = {
-    strategy: args.strategy,
-    liveness: args.liveness,
-    ...(maxStates !== undefined ? { maxStates } : {}),
-    ...(maxDepth !== undefined ? { maxDepth } : {}),
-    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-    // Without --max-memory-mb, stop at 80% of the heap limit: exit 4 with a stated bound, not a crash.
-    maxMemoryBytes: args.maxMemoryMb !== undefined ? args.maxMemoryMb * 2 ** 20 : Math.floor(getHeapStatistics().heap_size_limit * 0.8),
-    onProgress: (p) =>
-      progress(
-        `  states ${p.states}  transitions ${p.transitions}  depth ${p.depth}  queued ${p.queued}  ${Math.round(p.statesPerSecond)} states/s  ${mib(p.memoryBytes)}  ${p.seconds.toFixed(0)} s`,
-      ),
-  };
+  if (args.randomWalks !== undefined) return runRandomWalks(model, check, args, print, progress);
+  const searchOptions = searchOptionsOf(args, check, progress);
   const result: SearchResult =
     args.workers > 1
       ? await searchParallel(model, { module: chainModelModule, exportName: 'chainModelOf', argument: check }, { ...searchOptions, workers: args.workers })
@@ -230,64 +314,8 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
   const trace = result.violation === null ? null : buildTrace(check, result.violation);
   const consequence = trace === null ? null : consequenceOf(trace);
   const files = trace === null || consequence === null ? null : writeCounterexample(args.out, trace, consequence);
-  const memo = model.memoStats();
-  if (args.json) {
-    print(
-      JSON.stringify({
-        verdict: result.verdict,
-        bound: result.bound ?? null,
-        preset: check.name,
-        variant: check.chain.variant,
-        strategy: args.strategy,
-        workers: result.workers,
-        expandedPerWorker: result.expandedPerWorker ?? null,
-        statesHandedOver: result.statesHandedOver ?? null,
-        distinctStates: result.states,
-        transitions: result.transitions,
-        depth: result.depth,
-        seconds: result.seconds,
-        statesPerSecond: result.statesPerSecond,
-        cpuSeconds: result.cpuSeconds,
-        // Resident memory of the process (RSS: heap, fingerprint table, parent and edge arrays, every thread), and its parts.
-        peakMemoryBytes: result.peakMemoryBytes,
-        peakHeapBytes: result.peakHeapBytes,
-        peakArrayBuffersBytes: result.peakArrayBuffersBytes,
-        collisionProbability: result.collisionProbability,
-        livenessChecked: result.livenessChecked,
-        ties: check.ties ?? 'spec',
-        symmetryGroupSize: result.symmetryGroupSize ?? null,
-        violatedProperty: result.violation?.property ?? null,
-        violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
-        consequence: consequence === null ? null : { found: consequence.found, harmStep: consequence.harmStep, steps: consequence.trace.steps.length, harms: consequence.harms },
-        sometimes: result.sometimes,
-        // With worker threads each worker memoizes its own steps; they are not collected.
-        machineSteps: result.workers === 1 ? memo.stageSteps : null,
-        memoizedStepsReused: result.workers === 1 ? memo.reused : null,
-        files,
-      }),
-    );
-  } else {
-    print(
-      `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
-        `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, ` +
-        `${result.workers} worker${result.workers === 1 ? '' : 's'}`,
-    );
-    print(
-      `  peak memory: resident ${mib(result.peakMemoryBytes)} (the whole process), of it heap ${mib(result.peakHeapBytes)}${result.workers > 1 ? ' (all threads)' : ''} and array buffers ${mib(result.peakArrayBuffersBytes)} (state table, parent and edge arrays, frontier)`,
-    );
-    print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
-    print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
-    print(`  Scheduler ties: ${check.ties === 'explore' ? 'every alternative explored' : "the spec's rule only"} (DEC-52); ${symmetryLine(check, result)}`);
-    // After a search that stopped early, an uncovered "sometimes" property was only not reached yet.
-    const notCovered = result.verdict === 'verified' ? 'NOT covered' : 'not reached';
-    for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : notCovered} ${s.id}: ${s.description}`);
-    if (trace !== null && files !== null) {
-      print(`VIOLATED ${trace.property} (${trace.kind}): ${trace.message}`);
-      printTrace(trace, print);
-      if (consequence !== null) printConsequence(trace, consequence, print);
-      print(`files: ${files.json} ${files.mermaid} ${files.html}`);
-      print(`replay: kd replay ${files.json}`);
-    }
-  }
+  const report: SearchReport = { check, args, result, trace, consequence, files, memo: model.memoStats() };
+  if (args.json) printSearchJson(report, print);
+  else printSearchText(report, print);
   return result.verdict === 'verified' ? exitCodes.ok : result.verdict === 'violated' ? exitCodes.failed : exitCodes.incomplete;
 }

@@ -7,7 +7,7 @@ import { collisionProbability, fingerprintOf, FingerprintTable, IntList } from '
 import { frontierFor } from './frontier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
-import type { Model, ModelViolation } from './model.js';
+import type { Model, ModelSymmetry, ModelViolation } from './model.js';
 import { coveringLivenessGraph, translatePath } from './symmetry.js';
 
 export interface SearchOptions {
@@ -77,6 +77,103 @@ export interface SearchResult {
   readonly symmetryGroupSize?: number;
 }
 
+/**
+ * The states found so far, by index: each one's parent and the action that reached it,
+ * its depth, whether it is a liveness goal, and the fair edges between states (recorded
+ * only when liveness is checked; with symmetry, the renaming of each edge's successor).
+ */
+class SearchGraph {
+  readonly parent = new IntList();
+  readonly parentAction = new IntList();
+  readonly depthOf = new IntList();
+  /** 1 where the state is a liveness goal (recorded at discovery, only when liveness is checked). */
+  readonly goalOf: IntList;
+  readonly edgeFrom: IntList;
+  readonly edgeTo: IntList;
+  readonly edgeClass: IntList;
+  readonly edgeAction: IntList;
+  readonly edgeElement: IntList;
+  readonly classIds = new Map<string, number>();
+
+  constructor(
+    readonly liveness: boolean,
+    readonly withSymmetry: boolean,
+  ) {
+    const size = liveness ? 1 << 16 : 1;
+    this.goalOf = new IntList(size);
+    this.edgeFrom = new IntList(size);
+    this.edgeTo = new IntList(size);
+    this.edgeClass = new IntList(size);
+    this.edgeAction = new IntList(size);
+    this.edgeElement = new IntList(liveness && withSymmetry ? 1 << 16 : 1);
+  }
+
+  get states(): number {
+    return this.parent.length;
+  }
+
+  addState(parent: number, action: number, depth: number, goal: boolean): void {
+    this.parent.push(parent);
+    this.parentAction.push(action);
+    this.depthOf.push(depth);
+    if (this.liveness) this.goalOf.push(goal ? 1 : 0);
+  }
+
+  addFairEdge(from: number, to: number, fairness: string, action: number, element: number): void {
+    let id = this.classIds.get(fairness);
+    if (id === undefined) {
+      id = this.classIds.size;
+      this.classIds.set(fairness, id);
+    }
+    this.edgeFrom.push(from);
+    this.edgeTo.push(to);
+    this.edgeClass.push(id);
+    this.edgeAction.push(action);
+    if (this.withSymmetry) this.edgeElement.push(element);
+  }
+
+  /** The action indices from the initial state to state `index`. */
+  pathTo(index: number): number[] {
+    const path: number[] = [];
+    for (let i = index; this.parent.at(i) >= 0; i = this.parent.at(i)) path.push(this.parentAction.at(i));
+    return path.reverse();
+  }
+
+  bytes(): number {
+    return [this.parent, this.parentAction, this.depthOf, this.goalOf, this.edgeFrom, this.edgeTo, this.edgeClass, this.edgeAction].reduce((sum, list) => sum + list.bytes(), 0);
+  }
+}
+
+/** After an exhaustive search: a fair cycle or a dead end that never reaches the goal, as a counterexample; null when there is none. */
+function livenessViolationOf<S, A>(model: Model<S, A>, graph: SearchGraph, symmetry: ModelSymmetry<S> | undefined): Counterexample | null {
+  const isGoal = (index: number) => graph.goalOf.at(index) === 1;
+  const edges = { from: graph.edgeFrom, to: graph.edgeTo, cls: graph.edgeClass, action: graph.edgeAction, length: graph.edgeFrom.length };
+  const found = findLivenessViolation(
+    symmetry === undefined
+      ? { states: graph.states, edges, isGoal }
+      : coveringLivenessGraph(symmetry, graph.states, { ...edges, element: graph.edgeElement }, [...graph.classIds.keys()], isGoal),
+  );
+  if (found === null) return null;
+  const stem = graph.pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size));
+  return {
+    property: model.goalProperty ?? 'LIVENESS',
+    kind: found.kind,
+    message:
+      found.kind === 'deadlock'
+        ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
+        : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
+    path: [...stem, ...found.cycle],
+    ...(found.kind === 'liveness' ? { cycleStart: stem.length } : {}),
+  };
+}
+
+/** The bound a search has reached in time or memory at a progress report, if any. */
+function timeOrMemoryBound(seconds: number, memoryBytes: number, maxSeconds: number, maxMemory: number): string | undefined {
+  if (seconds > maxSeconds) return `${maxSeconds} s`;
+  if (memoryBytes > maxMemory) return `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
+  return undefined;
+}
+
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -90,18 +187,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const symmetry = options.symmetry !== false && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
 
   const table = new FingerprintTable();
-  const parent = new IntList();
-  const parentAction = new IntList();
-  const depthOf = new IntList();
-  /** 1 where the state is a liveness goal (recorded at discovery, only when liveness is checked). */
-  const goalOf = new IntList(liveness ? 1 << 16 : 1);
-  const edgeFrom = new IntList(liveness ? 1 << 16 : 1);
-  const edgeTo = new IntList(liveness ? 1 << 16 : 1);
-  const edgeClass = new IntList(liveness ? 1 << 16 : 1);
-  const edgeAction = new IntList(liveness ? 1 << 16 : 1);
-  /** With symmetry: the renaming that took each edge's successor to its canonical form. */
-  const edgeElement = new IntList(liveness && symmetry !== undefined ? 1 << 16 : 1);
-  const classIds = new Map<string, number>();
+  const graph = new SearchGraph(liveness, symmetry !== undefined);
   const sometimes = (model.sometimes ?? []).map((p) => ({ ...p, covered: false }));
 
   let transitions = 0;
@@ -110,19 +196,10 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   let bound: string | undefined;
   let violation: Counterexample | null = null;
 
-  const pathTo = (index: number): number[] => {
-    const path: number[] = [];
-    for (let i = index; parent.at(i) >= 0; i = parent.at(i)) path.push(parentAction.at(i));
-    return path.reverse();
-  };
-
   const fingerprint = model.fingerprint !== undefined ? (s: S) => (model.fingerprint as (s: S) => ReturnType<typeof fingerprintOf>)(s) : (s: S) => fingerprintOf(model.key(s));
   const initial = symmetry === undefined ? model.initialState() : symmetry.canonical(model.initialState()).state;
   table.add(fingerprint(initial), 0);
-  parent.push(-1);
-  parentAction.push(-1);
-  depthOf.push(0);
-  if (liveness) goalOf.push(model.goal?.(initial) === true ? 1 : 0);
+  graph.addState(-1, -1, 0, liveness && model.goal?.(initial) === true);
   const initialViolation = model.invariants(initial)[0];
   if (initialViolation !== undefined) violation = { ...initialViolation, kind: 'safety', path: [] };
 
@@ -130,12 +207,9 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   const frontier = frontierFor(model, strategy);
   frontier.push(initial, 0);
   let lastProgress = started;
-  /** What the memory bound is checked against: the heap and the search's own typed arrays (the table, parent, depth, goal and edge lists, the frontier). */
-  const searchBytes = (heapBytes: number) =>
-    heapBytes + table.bytes() + frontier.offHeapBytes() + [parent, parentAction, depthOf, goalOf, edgeFrom, edgeTo, edgeClass, edgeAction].reduce((sum, list) => sum + list.bytes(), 0);
 
   for (let item = frontier.take(); violation === null && item !== undefined; item = frontier.take()) {
-    const depth = depthOf.at(item.index);
+    const depth = graph.depthOf.at(item.index);
     if (depth >= maxDepth) {
       bound = `depth ${maxDepth}`;
       continue;
@@ -155,97 +229,50 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
       for (const p of sometimes) if (!p.covered && p.holds(step.state, action)) p.covered = true;
       const transitionViolation = step.violations[0];
       if (transitionViolation !== undefined) {
-        violation = { ...transitionViolation, kind: 'safety', path: [...pathTo(item.index), a] };
+        violation = { ...transitionViolation, kind: 'safety', path: [...graph.pathTo(item.index), a] };
         break;
       }
       const fp = fingerprint(step.state);
       // One probe of the table: add the state under the next index unless it is known (or the bound is reached).
-      let target = parent.length < maxStates ? table.add(fp, parent.length) : table.get(fp);
+      let target = graph.states < maxStates ? table.add(fp, graph.states) : table.get(fp);
       if (target < 0) {
-        if (parent.length >= maxStates) {
+        if (graph.states >= maxStates) {
           bound = `${maxStates} states`;
           continue;
         }
-        target = parent.length;
-        parent.push(item.index);
-        parentAction.push(a);
-        depthOf.push(depth + 1);
-        if (liveness) goalOf.push(model.goal?.(step.state) === true ? 1 : 0);
+        target = graph.states;
+        graph.addState(item.index, a, depth + 1, liveness && model.goal?.(step.state) === true);
         if (depth + 1 > deepest) deepest = depth + 1;
         const stateViolation = model.invariants(step.state)[0];
         if (stateViolation !== undefined) {
-          violation = { ...stateViolation, kind: 'safety', path: pathTo(target) };
+          violation = { ...stateViolation, kind: 'safety', path: graph.pathTo(target) };
           break;
         }
         frontier.push(step.state, target);
       }
       if (liveness) {
         const fairness = model.fairness(action);
-        if (fairness !== null) {
-          let id = classIds.get(fairness);
-          if (id === undefined) {
-            id = classIds.size;
-            classIds.set(fairness, id);
-          }
-          edgeFrom.push(item.index);
-          edgeTo.push(target);
-          edgeClass.push(id);
-          edgeAction.push(a);
-          if (symmetry !== undefined) edgeElement.push(element);
-        }
+        if (fairness !== null) graph.addFairEdge(item.index, target, fairness, a, element);
       }
     }
     const now = performance.now();
     if (now - lastProgress >= progressInterval) {
       lastProgress = now;
       const figures = peaks.sample();
-      const memory = searchBytes(figures.heapBytes);
       const seconds = (now - started) / 1000;
-      options.onProgress?.({
-        states: parent.length,
-        transitions,
-        depth: deepest,
-        queued: frontier.size,
-        seconds,
-        statesPerSecond: parent.length / seconds,
-        memoryBytes: figures.residentBytes,
-      });
-      if (seconds > maxSeconds) {
-        bound = `${maxSeconds} s`;
-        break;
-      }
-      if (memory > maxMemory) {
-        bound = `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
+      options.onProgress?.({ states: graph.states, transitions, depth: deepest, queued: frontier.size, seconds, statesPerSecond: graph.states / seconds, memoryBytes: figures.residentBytes });
+      // The memory bound counts the heap and the search's own typed arrays (the table, the graph's lists, the frontier).
+      const stop = timeOrMemoryBound(seconds, figures.heapBytes + table.bytes() + frontier.offHeapBytes() + graph.bytes(), maxSeconds, maxMemory);
+      if (stop !== undefined) {
+        bound = stop;
         break;
       }
     }
   }
 
   const exhaustive = violation === null && bound === undefined;
-  let livenessChecked = false;
-  if (exhaustive && liveness) {
-    livenessChecked = true;
-    const isGoal = (index: number) => goalOf.at(index) === 1;
-    const edges = { from: edgeFrom, to: edgeTo, cls: edgeClass, action: edgeAction, length: edgeFrom.length };
-    const found = findLivenessViolation(
-      symmetry === undefined
-        ? { states: parent.length, edges, isGoal }
-        : coveringLivenessGraph(symmetry, parent.length, { ...edges, element: edgeElement }, [...classIds.keys()], isGoal),
-    );
-    if (found !== null) {
-      const stem = pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size));
-      violation = {
-        property: model.goalProperty ?? 'LIVENESS',
-        kind: found.kind,
-        message:
-          found.kind === 'deadlock'
-            ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
-            : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
-        path: [...stem, ...found.cycle],
-        ...(found.kind === 'liveness' ? { cycleStart: stem.length } : {}),
-      };
-    }
-  }
+  const livenessChecked = exhaustive && liveness;
+  if (livenessChecked) violation = livenessViolationOf(model, graph, symmetry);
   if (violation !== null && symmetry !== undefined) {
     const fp = (state: S) => {
       const f = fingerprint(state);
@@ -259,16 +286,16 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     model: model.name,
     verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
     ...(bound !== undefined && violation === null ? { bound } : {}),
-    states: parent.length,
+    states: graph.states,
     transitions,
     depth: deepest,
     seconds,
-    statesPerSecond: parent.length / Math.max(seconds, 1e-9),
+    statesPerSecond: graph.states / Math.max(seconds, 1e-9),
     cpuSeconds: cpuSecondsSince(cpuStarted),
     peakMemoryBytes: peaks.residentBytes,
     peakHeapBytes: peaks.heapBytes,
     peakArrayBuffersBytes: peaks.arrayBuffersBytes,
-    collisionProbability: collisionProbability(parent.length),
+    collisionProbability: collisionProbability(graph.states),
     violation,
     livenessChecked,
     sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })),

@@ -8,7 +8,7 @@
  *
  * Commands:
  *   config variant=V functions=fn:PRIORITY,... nodes=NAME:CAPACITY,...   (before init)
- *   init STAGE incarnation=N [desired=fn:N,...] [inventory=POD:starting|running|killing,...]
+ *   init STAGE incarnation=N [desired=fn:N,...] [inventory=POD:starting|POD:running|POD:killing^ORIGIN,...]
  *   connect LINK | lose LINK
  *   recv LINK MESSAGE        a message arrives on LINK (MESSAGE as printed by `send`)
  *   scale FUNCTION DESIRED   a request at the Autoscaler
@@ -18,6 +18,7 @@
  * session S of incarnation I.
  */
 import { describeEpoch, epochOf, initStage, stepStage, type ChainConfig, type LinkMessage, type StageEvent, type StageId, type StageState, type StepResult } from '../index.js';
+import type { Role } from '../core/ids.js';
 import type { AlivePod, PodRecord, ScaleRecord, TombstoneRecord } from '../core/records.js';
 import type { SandboxInventoryItem } from '../stages/kubelet.js';
 import { PodCache } from '../stages/pod-cache.js';
@@ -167,6 +168,13 @@ export function formatState(state: StageState): string {
   return lines.join('\n');
 }
 
+/** A sandbox found at boot: POD:starting, POD:running, or POD:killing^ORIGIN (the origin of its tombstone). */
+function parseInventoryItem(item: string): SandboxInventoryItem {
+  const [pod, state] = [item.slice(0, item.lastIndexOf(':')), item.slice(item.lastIndexOf(':') + 1)];
+  const [lifecycle, origin] = state.split('^');
+  return { pod: parsePod(pod), state: lifecycle as SandboxInventoryItem['state'], ...(origin === undefined ? {} : { origin: origin as Role }) };
+}
+
 const namedArgs = (words: readonly string[]): Record<string, string> => Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 
 /** Runs a script's commands in order on one stage; returns each command's output. */
@@ -197,7 +205,7 @@ export function runScript(blocks: readonly ScriptBlock[]): string[] {
       case 'init': {
         const [id, ...rest] = words;
         const args = namedArgs(rest);
-        const inventory: SandboxInventoryItem[] = list(args.inventory ?? '').map((item) => ({ pod: parsePod(item.slice(0, item.lastIndexOf(':'))), state: item.slice(item.lastIndexOf(':') + 1) as SandboxInventoryItem['state'] }));
+        const inventory = list(args.inventory ?? '').map(parseInventoryItem);
         const durableDesired = Object.fromEntries(list(args.desired ?? '').map((d) => [d.split(':')[0], Number(d.split(':')[1])]));
         stage = id as StageId;
         state = initStage(config, stage, { incarnation: Number(args.incarnation ?? 1), durableDesired, inventory });

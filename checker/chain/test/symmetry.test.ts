@@ -202,3 +202,14 @@ describe('every known-bad variant is caught on ci with ties explored and symmetr
     }, exhaustiveRunMs);
   }
 });
+
+describe('tie alternatives in the packed model', () => {
+  it('each alternative equals the simulator\'s applyAction with the same choices (debugChecks), and some states offer several', () => {
+    const model = new ChainModel({ ...pair, debugChecks: true });
+    const result = search(model, { maxStates: 4000, symmetry: false, liveness: false });
+    expect(result.violation).toBeNull();
+    const explored = new ChainModel(pair);
+    const withTies = someStates(explored, 1500).filter((s) => explored.actions(s).some((a) => a.choices !== undefined));
+    expect(withTies.length).toBeGreaterThan(0);
+  });
+});
