@@ -125,7 +125,7 @@ function symmetryLine(check: CheckConfig, result: SearchResult): string {
 export function scaleChoicesText(check: CheckConfig): string {
   const c = check.scaleChoices;
   if (c === undefined || c.steps === 0) return '';
-  return `, then ${c.steps} chosen by the model (${(c.functions ?? check.chain.functions.map((f) => f.name)).join('/')} to any of ${c.range[0]}..${c.range[1]}, at any point)`;
+  return `, then ${c.steps} chosen by the model (${(c.functions ?? check.chain.functions.map((f) => f.name)).join('/')} to any of ${c.range[0]}..${c.range[1]}, ${check.scaleWhen === 'quiescent' ? 'each once the chain is quiescent' : 'at any point'})`;
 }
 
 function mib(bytes: number): string {
@@ -179,7 +179,7 @@ export async function runCheck(argv: readonly string[], print: (line: string) =>
     print(`kd check: preset ${check.name} (${presets[check.name]?.description ?? check.description}), variant ${check.chain.variant}`);
     print(
       `  nodes ${check.chain.nodes.map((n) => `${n.name}:${n.capacity}`).join(' ')}; functions ${check.chain.functions.map((f) => `${f.name}(p${f.priority})`).join(' ')}; ` +
-        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ')}${scaleChoicesText(check)}; faults ${JSON.stringify(check.budgets)}`,
+        `scale ${check.scaleScript.map((s) => `${s.function}->${s.desired}`).join(', ') || 'none'}${scaleChoicesText(check)}; faults ${JSON.stringify(check.budgets)}`,
     );
   }
 

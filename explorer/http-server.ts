@@ -13,6 +13,7 @@ import type { ClientAssets } from './client-assets.js';
 import { PathError, parsePath, type Exploration } from './exploration.js';
 import { requestTargetLengthMax, pathLengthMax } from './limits.js';
 import type { ErrorResponse, ModelInfo, TraceInfo } from './view.js';
+import { scaleStepsOf } from '../checker/chain/presets.js';
 
 export interface ExplorerServer {
   readonly url: string;
@@ -49,6 +50,7 @@ export function modelInfo(exploration: Exploration, trace: TraceInfo | null): Mo
     links: Object.keys(exploration.stateAt([]).world.links),
     nodes: check.chain.nodes.map((n) => ({ name: n.name, capacity: n.capacity })),
     scaleScript: check.scaleScript.map((s) => ({ function: s.function, desired: s.desired })),
+    scaleSteps: scaleStepsOf(check),
     properties: exploration.propertyList(),
     trace,
     pathLengthMax,

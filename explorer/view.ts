@@ -15,6 +15,8 @@ export interface ModelInfo {
   readonly links: readonly string[];
   readonly nodes: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
   readonly scaleScript: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
+  /** Scale requests of the whole run: the script's and those chosen by the model (CheckConfig.scaleChoices). */
+  readonly scaleSteps: number;
   readonly properties: readonly PropertyInfo[];
   /** The counterexample opened with `--trace`, or null. */
   readonly trace: TraceInfo | null;

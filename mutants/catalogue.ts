@@ -56,7 +56,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'place-on-smallest-free',
     bug: 'the Scheduler places a pod on the warm node with the least free capacity instead of the most',
-    edits: [{ file: schedulerDecisions, anchor: 'if ((free[at] as number) > bestFree) {', replacement: 'if ((free[at] as number) > 0 && (best < 0 || (free[at] as number) < bestFree)) {' }],
+    edits: [{ file: schedulerDecisions, anchor: 'for (const f of free) if (f > bestFree) bestFree = f;', replacement: 'for (const f of free) if (f > 0 && (bestFree === 0 || f < bestFree)) bestFree = f;' }],
     roles: ['scheduler'],
     requirement: 'REQ-SCHED-002',
   },
@@ -110,8 +110,8 @@ export const mutants: readonly Mutant[] = [
     edits: [
       {
         file: scheduler,
-        anchor: '  private warm(): boolean {\n    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;\n    return true;',
-        replacement: '  private warm(): boolean {\n    return true;',
+        anchor: '  warm(): boolean {\n    for (const node of this.config.nodes) if (this.state.toKubelets[node.name]?.everSynced !== true) return false;\n    return true;',
+        replacement: '  warm(): boolean {\n    return true;',
       },
       { file: scheduler, anchor: 'const warmNodes = this.config.nodes.filter((n) => this.state.toKubelets[n.name]?.everSynced === true);', replacement: 'const warmNodes = this.config.nodes;' },
     ],
@@ -171,7 +171,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'kubelet-snapshot-drops-tombstones',
     bug: "the Kubelet's snapshot leaves out the sandboxes being killed (a tombstone dropped)",
-    edits: [{ file: kubelet, anchor: "const view = describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones');", replacement: "const view = describeCache(this.state.pods, 'kubelet-pod', false);" }],
+    edits: [{ file: kubelet, anchor: "...describeCache(this.state.pods, 'kubelet-pod', this.config.variant !== 'no-tombstones')", replacement: "...describeCache(this.state.pods, 'kubelet-pod', false)" }],
     roles: ['kubelet'],
     requirement: 'REQ-TOMB-007',
   },
@@ -181,6 +181,8 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: kubelet, anchor: 'if (this.state.pods.has(message.pod.name) || message.pod.node !== this.config.node) return', replacement: 'if (this.state.pods.has(message.pod.name)) return' }],
     roles: ['kubelet'],
     requirement: 'REQ-POD-007',
+    equivalent:
+      'no input reaches the check it removes: the runtime\'s wire codec refuses a provision naming another node as MALFORMED before the Kubelet\'s machine sees it (runtime/wire/codec.ts, REQ-WIRE-004), and in the model every Scheduler, the forged one included, provisions a Kubelet only with pods placed on its node. The machine\'s check is a second line of defence',
   },
   // --- Sessions and epochs, every stage (spec/02-sessions-and-epochs.md) ---
   {

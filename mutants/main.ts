@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLineOrExit } from '../cli/args.js';
 import { exitCodes } from '../cli/exit-codes.js';
-import { mutantNamed, mutants, type Mutant } from './catalogue.js';
+import { mutantNamed, mutants, type ConformanceRole, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
 import { missingForReadme, storeResults } from './results-store.js';
 import { runChecker, runConformance, type CheckRequest, type CheckerOutcome, type ConformanceOutcome } from './run-mutant.js';
@@ -76,6 +76,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.exit(exitCodes.internal);
   });
 
+/** Per role, the cases that fail the unmutated copy: they kill no mutant (filled before the mutants run). */
+const baselineFailures = new Map<ConformanceRole, ReadonlySet<string>>();
+
 async function runMutant(mutant: Mutant): Promise<MutantResult> {
   const started = performance.now();
   const copy = makeScratchCopy(repositoryRoot, mutant, mutant.name);
@@ -83,7 +86,7 @@ async function runMutant(mutant: Mutant): Promise<MutantResult> {
   try {
     const checker = await runChecks(copy.dir);
     const conformance: ConformanceOutcome[] = [];
-    if (!options['skip-conformance']) for (const role of mutant.roles) conformance.push(await runConformance(copy.dir, role, options.seed, conformanceTimeoutMs));
+    if (!options['skip-conformance']) for (const role of mutant.roles) conformance.push(await runConformance(copy.dir, role, options.seed, conformanceTimeoutMs, [], baselineFailures.get(role)));
     const verdict = verdictOf(mutant, checker, conformance);
     const note = verdict === 'equivalent' ? mutant.equivalent : undefined;
     return { mutant: mutant.name, requirement: mutant.requirement, checker, conformance, conformanceSkipped: options['skip-conformance'], verdict, ...(note === undefined ? {} : { note }), seconds: (performance.now() - started) / 1000 };
@@ -106,6 +109,16 @@ async function main(): Promise<number> {
       return exitCodes.internal;
     }
     log(`baseline: ${outcomes.map((o) => `${o.check} ${o.verdict} (${o.seconds.toFixed(1)} s)`).join(', ')}`);
+    if (!options['skip-conformance'])
+      for (const role of new Set(chosen.flatMap((m) => m.roles))) {
+        const outcome = await runConformance(baseline.dir, role, options.seed, conformanceTimeoutMs);
+        if (outcome.verdict === 'failed-to-run') {
+          log(`npm run mutants: the ${role} profile could not run on the unmutated copy: ${outcome.message ?? ''}`);
+          return exitCodes.internal;
+        }
+        baselineFailures.set(role, new Set(outcome.failedCases.map((c) => c.id)));
+        log(`baseline: ${role} profile, ${outcome.cases} cases, failing unmutated too (ignored): ${outcome.failedCases.map((c) => c.id).join(', ') || 'none'}`);
+      }
   } finally {
     baseline.remove();
   }
@@ -120,14 +133,14 @@ async function main(): Promise<number> {
       const result = await runMutant(mutant);
       results[at] = result;
       // Stored at once: an interrupted run keeps the rows it measured.
-      storeResults(out, run, [result]);
+      storeResults(out, run, [result], baselineFailures);
       log(`${result.verdict.padEnd(10)} ${mutant.name} (${result.seconds.toFixed(0)} s)`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, chosen.length) }, worker));
   const table = mutationTable(results);
-  const stored = storeResults(out, run, results);
-  writeFileSync(join(out, 'table.md'), `${mutationTable(stored.results)}\n`);
+  const stored = storeResults(out, run, results, baselineFailures);
+  writeFileSync(join(out, 'table.md'), `${mutationTable(stored.results, stored.baselineFailures)}\n`);
   process.stdout.write(`${table}\n`);
   if (options.readme) {
     const missing = missingForReadme(stored);
@@ -135,7 +148,7 @@ async function main(): Promise<number> {
       log(`npm run mutants: README.md not written: no result with conformance (same seed and checks) in ${options.out}/results.json for ${missing.join(', ')}; run them with --only`);
       return exitCodes.failed;
     }
-    writeReadmeTable(repositoryRoot, mutationTable(stored.results), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''}`);
+    writeReadmeTable(repositoryRoot, mutationTable(stored.results, stored.baselineFailures), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''}`);
     const problem = readmeTableProblem(repositoryRoot);
     if (problem !== null) log(problem);
   }

@@ -6,13 +6,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutants } from './catalogue.js';
-import type { MutantResult } from './table.js';
+import { mutants, type Mutant } from './catalogue.js';
+import type { ConformanceOutcome } from './run-mutant.js';
+import { verdictOf, type MutantResult } from './table.js';
 
 export interface StoredResults {
   readonly seed: number;
   readonly checks: readonly string[];
   readonly results: readonly MutantResult[];
+  /** Per role, the cases that failed the unmutated copy in the runs stored (they killed nothing). */
+  readonly baselineFailures?: Readonly<Record<string, readonly string[]>>;
 }
 
 function sameRun(a: StoredResults, b: Pick<StoredResults, 'seed' | 'checks'>): boolean {
@@ -20,20 +23,40 @@ function sameRun(a: StoredResults, b: Pick<StoredResults, 'seed' | 'checks'>): b
 }
 
 /** Merges `fresh` into OUT/results.json and returns what is stored now (rows in catalogue order, mutants no longer catalogued dropped). */
-export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'checks'>, fresh: readonly MutantResult[]): StoredResults {
+export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'checks'>, fresh: readonly MutantResult[], baselineFailures: ReadonlyMap<string, ReadonlySet<string>>): StoredResults {
   const file = join(out, 'results.json');
   const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredResults) : null;
   const rows = new Map<string, MutantResult>();
-  if (stored !== null && sameRun(stored, run)) for (const r of stored.results) rows.set(r.mutant, r);
+  const failing = new Map<string, Set<string>>();
+  if (stored !== null && sameRun(stored, run)) {
+    for (const r of stored.results) rows.set(r.mutant, r);
+    for (const [role, ids] of Object.entries(stored.baselineFailures ?? {})) failing.set(role, new Set(ids));
+  }
+  for (const [role, ids] of baselineFailures) failing.set(role, new Set([...(failing.get(role) ?? []), ...ids]));
   for (const r of fresh) rows.set(r.mutant, r);
+  // Every row is judged again against the baselines known now (a row stored before a baseline existed counted its failures as kills).
   const results = mutants.flatMap((m) => {
     const row = rows.get(m.name);
-    return row === undefined ? [] : [row];
+    return row === undefined ? [] : [rejudged(m, row, failing)];
   });
-  const next: StoredResults = { seed: run.seed, checks: run.checks, results };
+  const next: StoredResults = { seed: run.seed, checks: run.checks, results, baselineFailures: Object.fromEntries([...failing].map(([role, ids]) => [role, [...ids].sort()])) };
   mkdirSync(out, { recursive: true });
   writeFileSync(file, `${JSON.stringify(next, null, 1)}\n`);
   return next;
+}
+
+/** `row` with the cases that fail the unmutated copy taken out of its conformance outcomes, and its verdict decided again. */
+function rejudged(mutant: Mutant, row: MutantResult, failing: ReadonlyMap<string, ReadonlySet<string>>): MutantResult {
+  const conformance: ConformanceOutcome[] = row.conformance.map((c) => {
+    const ignored = failing.get(c.role);
+    if (ignored === undefined || c.verdict === 'failed-to-run') return c;
+    const failedCases = c.failedCases.filter((f) => !ignored.has(f.id));
+    return { ...c, failedCases, verdict: failedCases.length > 0 ? 'failed' : 'passed' };
+  });
+  const verdict = verdictOf(mutant, row.checker, conformance);
+  const note = verdict === 'equivalent' ? mutant.equivalent : undefined;
+  const { note: _old, ...rest } = row;
+  return { ...rest, conformance, verdict, ...(note === undefined ? {} : { note }) };
 }
 
 /** The catalogue's mutants without a stored row measured with conformance: the README's table needs none missing. */

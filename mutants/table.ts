@@ -57,10 +57,12 @@ function conformanceCell(result: MutantResult): string {
 }
 
 /** The table in Markdown: only the mutant names are backticked (docs/build/readme-figures.ts reads them). */
-export function mutationTable(results: readonly MutantResult[]): string {
+export function mutationTable(results: readonly MutantResult[], baselineFailures: Readonly<Record<string, readonly string[]>> = {}): string {
   const lines = ['| mutant | breaks | killed by the checker (property, steps) | killed by conformance (case, requirement) | verdict |', '| --- | --- | --- | --- | --- |'];
   for (const r of results) lines.push(`| \`${r.mutant}\` | ${r.requirement} | ${checkerCell(r)} | ${conformanceCell(r)} | ${r.verdict}${r.note === undefined ? '' : `: ${r.note.replace(/\|/g, '/')}`} |`);
   const count = (v: MutantVerdict) => results.filter((r) => r.verdict === v).length;
   lines.push('', `${results.length} mutants: ${count('killed')} killed (${results.filter((r) => checkerKill(r) !== undefined).length} by the checker, ${results.filter((r) => conformanceKills(r).length > 0).length} by conformance), ${count('survived')} survived, ${count('equivalent')} equivalent, ${count('not-run')} not run.`);
+  const failing = Object.entries(baselineFailures).filter(([, ids]) => ids.length > 0);
+  if (failing.length > 0) lines.push('', `Failing the unmutated copy too, so counted for no mutant: ${failing.map(([role, ids]) => `${ids.join(', ')} (${role})`).join('; ')}.`);
   return lines.join('\n');
 }

@@ -4,9 +4,10 @@
  * out once per action object. Actions are immutable and few distinct, so the protocol's
  * are kept as one canonical object each and a plan is found by identity.
  */
-import type { LinkId, StageEvent } from '../../machines/index.js';
+import { InvariantViolation, type LinkId, type StageEvent } from '../../machines/index.js';
 import { fairnessClass, type ChainAction, type PackedAction } from './chain-actions.js';
 import type { StateLayout } from './state-layout.js';
+import { eventKeyOf, idSpan, memoLinksMax } from './memo-tables.js';
 
 /** What a packed action touches (see ActionPlans.planOf). */
 export interface ActionPlan {
@@ -31,7 +32,7 @@ export class ActionPlans {
    */
   private readonly canonicalActions = new Map<string, ChainAction>();
   private readonly plans = new Map<PackedAction, ActionPlan>();
-  /** Event text -> its code: odd, so that it never equals the (even) key of a delivery in the compiled steps (packed-transitions.ts). */
+  /** Event text -> its key (`eventKeyOf`: odd, never the even key of a delivery, memo-tables.ts). */
   private readonly eventCodes = new Map<string, number>();
 
   constructor(private readonly layout: StateLayout) {}
@@ -79,6 +80,7 @@ export class ActionPlans {
       case 'deliverStale':
       case 'dropStale': {
         const l = layout.linkOf(action.link);
+        if (l >= memoLinksMax) throw new InvariantViolation(`link ${action.link} is link ${l}; the packed model's memo keys allow ${memoLinksMax}`);
         const receiverPos = action.direction === 'down' ? (layout.downstreamPos[l] as number) : (layout.upstreamPos[l] as number);
         return { pos: layout.channelPos(l, action.direction, action.kind !== 'deliver'), receiverPos, code: l, event: null, link: action.link, fairness: fairnessClass(action) };
       }
@@ -102,7 +104,8 @@ export class ActionPlans {
   private eventCode(text: string): number {
     let code = this.eventCodes.get(text);
     if (code === undefined) {
-      code = this.eventCodes.size * 2 + 1;
+      code = eventKeyOf(this.eventCodes.size);
+      if (code >= idSpan) throw new InvariantViolation('more distinct events than the packed model\'s memo keys allow');
       this.eventCodes.set(text, code);
     }
     return code;

@@ -7,6 +7,31 @@
 /** Numeric memo keys pair a core id with another id below this (asserted when ids are made). */
 export const idSpan = 2 ** 26;
 
+/**
+ * The links of a chain the packed model handles at most: a delivery's memo key holds the
+ * link's index below this (checked when a plan is made, action-plans.ts).
+ */
+export const memoLinksMax = 64;
+
+/**
+ * The event keys of the compiled stage steps (packed-transitions.ts), one number per
+ * distinct event a stage can receive: a delivery's key is even (`deliveryKeyOf`), any
+ * other event's odd (`eventKeyOf`), so the two never meet.
+ */
+export function deliveryKeyOf(messageId: number, link: number): number {
+  return messageId * (2 * memoLinksMax) + link * 2;
+}
+
+/** The key of the `n`-th distinct event text (connects, sandbox reports, scale requests): odd. */
+export function eventKeyOf(n: number): number {
+  return n * 2 + 1;
+}
+
+/** A memo key of a component (by its interned id) and an event key below `idSpan`: the sandboxes of a node, the ghost. */
+export function componentEventKeyOf(componentId: number, eventKey: number): number {
+  return componentId * idSpan + eventKey;
+}
+
 /** A copy of `bytes` long enough to hold index `index` (at least twice as long). */
 export function growBytes(bytes: Uint8Array, index: number): Uint8Array {
   const larger = new Uint8Array(Math.max(bytes.length * 2, index + 1));

@@ -65,6 +65,9 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly transfer: StateTransfer;
   private readonly ties: TieChoices;
   private booted: World | null = null;
+  /** An assertion broken while booting the chain (startSynced): the initial state's violation. */
+  private bootFailure: Violation | null = null;
+  private bootFailureKey = '';
   /** Symmetry over identical Kubelets (node-symmetry.ts): only with ties explored (DEC-52) and at least two alike nodes. */
   readonly symmetry?: ModelSymmetry<ChainState>;
 
@@ -90,8 +93,24 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   }
 
   initialState(): ChainState {
-    if (this.booted === null) this.booted = this.check.startSynced === true ? bootSequence(this.config, this.stepper.step).world : initialWorld(this.config);
+    if (this.booted === null) this.booted = this.check.startSynced === true ? this.bootedWorld() : initialWorld(this.config);
     return this.packing.stateOfWorld(this.booted, 0, this.check.budgets);
+  }
+
+  /**
+   * The chain after its boot (startSynced). A step that breaks an assertion during the boot
+   * is reported as a violation of the initial state (the unbooted chain), not thrown.
+   */
+  private bootedWorld(): World {
+    try {
+      return bootSequence(this.config, this.stepper.step).world;
+    } catch (error) {
+      if (!(error instanceof StepAssertionFailed)) throw error;
+      this.bootFailure = { ...error.violation, message: `during the boot (startSynced): ${error.violation.message}` };
+      const world = initialWorld(this.config);
+      this.bootFailureKey = this.packing.stateOfWorld(world, 0, this.check.budgets).ids.join(',');
+      return world;
+    }
   }
 
   /** The enabled actions: the protocol's (memoized by what they read), then the environment's. The list is shared: read only. */
@@ -198,6 +217,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   /** The state invariants (simulator/invariants.ts), memoized (StateVerdicts.invariants). */
   invariants(state: ChainState): readonly Violation[] {
+    if (this.bootFailure !== null && state.ids.join(',') === this.bootFailureKey) return [this.bootFailure];
     return this.verdicts.invariants(state);
   }
 

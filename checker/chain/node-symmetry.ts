@@ -16,7 +16,7 @@
  */
 import { InvariantViolation, kubeletId, reviveStageState, schedulerToKubelet, type ChainConfig } from '../../machines/index.js';
 import type { Ghost } from '../../simulator/ghost.js';
-import type { Fingerprint } from '../engine/fingerprint.js';
+import { fingerprintOf, type Fingerprint } from '../engine/fingerprint.js';
 import type { ChainState } from './chain-state.js';
 import type { Interner } from './interning.js';
 import type { StateLayout } from './state-layout.js';
@@ -62,8 +62,22 @@ export class NodeSymmetry {
   private readonly composeTable: number[][];
   private readonly inverseOf: number[];
   private readonly stageOrder: readonly string[];
+  /** Per node index: its Kubelet's stage position, its link's index, its capacity (by slot). */
+  private readonly stageOfNode: readonly number[];
+  private readonly linkOfNode: readonly number[];
+  private readonly capacityOfSlot: readonly number[];
   /** A renamed id vector, reused by `canonical` (only the best is copied out). */
   private readonly scratch: number[] = [];
+  /** Each renaming's node mapping, for the candidates of `canonical`. */
+  private readonly nodeMaps: ReadonlyArray<readonly number[]>;
+  /** Every node token as a whole JSON string, for name-blind signatures. */
+  private readonly tokenPattern: RegExp;
+  /** Name-blind signatures of components, per kind (parts, lists), by id. */
+  private readonly partSignatures: number[] = [];
+  private readonly listSignatures: number[] = [];
+  /** Per node: its signature, and per slot the signature that goes there (scratch). */
+  private readonly nodeSignatures: number[] = [];
+  private readonly slotSignatures: number[] = [];
 
   constructor(
     config: ChainConfig,
@@ -75,8 +89,14 @@ export class NodeSymmetry {
     const permutations = capacityPreservingPermutations(config.nodes.map((n) => n.capacity));
     if (permutations.length > symmetryGroupSizeMax) throw new InvariantViolation(`symmetry over ${permutations.length} renamings of nodes (above symmetryGroupSizeMax ${symmetryGroupSizeMax})`);
     this.stageOrder = layout.stages;
+    this.stageOfNode = nodes.map((node) => layout.stagePosOf(kubeletId(node)));
+    this.linkOfNode = nodes.map((node) => layout.linkOf(schedulerToKubelet(node)));
+    this.capacityOfSlot = config.nodes.map((n) => n.capacity);
     for (let pos = 0; pos < layout.componentCount; pos++) this.scratch.push(0);
     this.renamings = permutations.map((nodeTo) => this.renamingOf(nodes, nodeTo));
+    this.nodeMaps = permutations;
+    const escaped = nodes.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    this.tokenPattern = new RegExp(`"(?:scheduler>kubelet:|kubelet:)?(?:${escaped})"`, 'g');
     const indexOf = new Map(permutations.map((p, i) => [p.join(','), i]));
     const find = (p: number[]) => {
       const i = indexOf.get(p.join(','));
@@ -105,13 +125,25 @@ export class NodeSymmetry {
   }
 
   /** The renaming of the state with the smallest fingerprint, and which renaming it is. */
-  canonical(state: ChainState, fingerprintOf: (ids: readonly number[]) => Fingerprint): { ids: readonly number[]; element: number } {
-    let bestElement = 0;
-    let bestFp = fingerprintOf(state.ids);
+  /**
+   * The orbit's representative: among the renamings that put the nodes in the order of
+   * their name-blind signatures (each node's Kubelet, link queues and sandboxes, hashed
+   * with every node name replaced by one placeholder, which a renaming cannot change),
+   * the one with the smallest fingerprint. Usually the signatures differ and one renaming
+   * is a candidate; equal signatures leave several, all tried. Either way the candidates
+   * of a state and of any renaming of it give the same representative.
+   */
+  canonical(state: ChainState, fingerprint: (ids: readonly number[]) => Fingerprint): { ids: readonly number[]; element: number } {
+    const candidates = this.candidates(state.ids);
+    let bestElement = candidates[0] as number;
+    if (candidates.length === 1) return { ids: bestElement === 0 ? state.ids : this.applyToIds(state.ids, bestElement), element: bestElement };
     const scratch = this.scratch;
-    for (let element = 1; element < this.renamings.length; element++) {
+    this.renameInto(state.ids, bestElement, scratch);
+    let bestFp = fingerprint(scratch);
+    for (let c = 1; c < candidates.length; c++) {
+      const element = candidates[c] as number;
       this.renameInto(state.ids, element, scratch);
-      const fp = fingerprintOf(scratch);
+      const fp = fingerprint(scratch);
       if (fp.high < bestFp.high || (fp.high === bestFp.high && fp.low < bestFp.low)) {
         bestElement = element;
         bestFp = fp;
@@ -130,6 +162,48 @@ export class NodeSymmetry {
     }
     this.renameInto(ids, element, out);
     return out;
+  }
+
+  /** The renamings that sort the nodes by signature (ascending slots): at least one. */
+  private candidates(ids: readonly number[]): number[] {
+    const layout = this.layout;
+    const signatures = this.nodeSignatures;
+    const n = layout.nodes.length;
+    for (let i = 0; i < n; i++) {
+      const link = layout.channelsAt + (this.linkOfNode[i] as number) * 4;
+      let h = this.partSignature(ids[this.stageOfNode[i] as number] as number);
+      h = Math.imul(h ^ this.partSignature(ids[layout.sandboxesAt + i] as number), 0x01000193);
+      for (let q = 0; q < 4; q++) h = Math.imul(h ^ this.listSignature(ids[link + q] as number), 0x5bd1e995) ^ (h >>> 15);
+      signatures[i] = h | 0;
+    }
+    const candidates: number[] = [];
+    for (let element = 0; element < this.nodeMaps.length; element++) {
+      const nodeTo = this.nodeMaps[element] as readonly number[];
+      // The renaming puts node i at slot nodeTo[i]: a candidate when the slots' signatures ascend.
+      for (let i = 0; i < n; i++) this.slotSignatures[nodeTo[i] as number] = signatures[i] as number;
+      let ascending = true;
+      for (let slot = 1; slot < n && ascending; slot++) if (this.capacityOfSlot[slot] === this.capacityOfSlot[slot - 1] && (this.slotSignatures[slot - 1] as number) > (this.slotSignatures[slot] as number)) ascending = false;
+      if (ascending) candidates.push(element);
+    }
+    return candidates;
+  }
+
+  private partSignature(id: number): number {
+    let signature = this.partSignatures[id];
+    if (signature === undefined) {
+      signature = fingerprintOf(JSON.stringify(this.packing.parts.values[id]).replace(this.tokenPattern, '"#"')).high | 0;
+      this.partSignatures[id] = signature;
+    }
+    return signature;
+  }
+
+  private listSignature(id: number): number {
+    let signature = this.listSignatures[id];
+    if (signature === undefined) {
+      signature = fingerprintOf(JSON.stringify(this.packing.lists.values[id]).replace(this.tokenPattern, '"#"')).high | 0;
+      this.listSignatures[id] = signature;
+    }
+    return signature;
   }
 
   /** Writes the id vector of the state renamed by `element` (not the identity) into `out`. */

@@ -12,7 +12,7 @@ import { addName, sandboxesAfterDone, sandboxesAfterEffect, storeAfterEffect, ty
 import type { ActionPlan, ActionPlans } from './action-plans.js';
 import type { PackedAction } from './chain-actions.js';
 import type { Interner, MemoStepper } from './interning.js';
-import { idSpan } from './memo-tables.js';
+import { componentEventKeyOf, deliveryKeyOf } from './memo-tables.js';
 import type { MessageLists } from './message-lists.js';
 import type { StateLayout } from './state-layout.js';
 import type { WorldPacking } from './world-packing.js';
@@ -91,7 +91,7 @@ export class PackedTransitions {
         const messageId = this.lists.messageIds[list]?.[0];
         if (messageId === undefined) throw new InvariantViolation(`no message to deliver on ${action.link} ${action.direction}`);
         ids[plan.pos] = this.lists.tailOf(list);
-        return this.receive(ids, plan, messageId * 128 + plan.code * 2, messageId, action.choices);
+        return this.receive(ids, plan, deliveryKeyOf(messageId, plan.code), messageId, action.choices);
       }
       case 'dropStale': {
         if (ids[plan.pos] === 0) throw new InvariantViolation(`no stale message on ${action.link} ${action.direction}`);
@@ -101,7 +101,7 @@ export class PackedTransitions {
       case 'sandboxDone': {
         const parts = this.parts;
         const ghostAt = this.ghostAt;
-        const doneKey = (ids[plan.pos] as number) * idSpan + plan.code;
+        const doneKey = componentEventKeyOf(ids[plan.pos] as number, plan.code);
         let sandboxes = this.sandboxDoneMemo.get(doneKey);
         if (sandboxes === undefined) {
           try {
@@ -113,7 +113,7 @@ export class PackedTransitions {
         }
         ids[plan.pos] = sandboxes;
         if (action.outcome !== 'started') {
-          const deadKey = (ids[ghostAt] as number) * idSpan + plan.code;
+          const deadKey = componentEventKeyOf(ids[ghostAt] as number, plan.code);
           let ghost = this.deadMemo.get(deadKey);
           if (ghost === undefined) {
             const before = parts.values[ids[ghostAt] as number] as Ghost;
@@ -142,7 +142,7 @@ export class PackedTransitions {
     if (action.kind !== 'deliver' && action.kind !== 'deliverStale') return noRadices;
     const messageId = this.lists.messageIds[ids[plan.pos] as number]?.[0];
     if (messageId === undefined) return noRadices;
-    return this.compiledStep(ids, plan, messageId * 128 + plan.code * 2, messageId, choices).result.choiceRadices ?? noRadices;
+    return this.compiledStep(ids, plan, deliveryKeyOf(messageId, plan.code), messageId, choices).result.choiceRadices ?? noRadices;
   }
 
   /**

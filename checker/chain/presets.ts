@@ -138,7 +138,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
   },
   deep: {
     name: 'deep',
-    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind',
+    description: 'three Kubelets, two functions of different priority (preemption), two faults of any kind, every placement tie explored (symmetry reduction over the Kubelets)',
     chain: {
       functions: [
         { name: 'lo', priority: 0 },
@@ -157,7 +157,9 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { total: 2, controllerCrash: 2, kubeletRestart: 2, nodeCrash: 2, linkCut: 2, sandboxFailure: 0 },
     startSynced: true,
-    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 2).
+    // Every tie of placement and preemption explored (DEC-52), which makes the three alike Kubelets symmetric: one state per orbit of renamings.
+    ties: 'explore',
+    // Larger than an exhaustive search finishes here: stop after ten minutes (exit 4).
     maxSeconds: 600,
   },
   // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
@@ -175,6 +177,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   roomy: {
     name: 'roomy',
@@ -188,6 +192,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     ],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   restarts: {
     name: 'restarts',
@@ -202,6 +208,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   'two-crashes': {
     name: 'two-crashes',
@@ -215,6 +223,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 2, controllerCrash: 2 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
   chosen: {
     name: 'chosen',
@@ -226,6 +236,8 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
     scaleWhen: 'quiescent',
     startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
   },
 };
 

@@ -34,16 +34,11 @@ import { LevelControl } from './level-barrier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import type { Model } from './model.js';
-import { workerCodeFor } from './worker-bundle.js';
+import { workerCodeFor, type ModelFactory } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
 import { SharedStateTable, type SharedTableBuffers } from './shared-table.js';
 
-/** Where a worker finds the model: `module`'s export `exportName`, called with `argument` (JSON only). */
-export interface ModelFactory {
-  readonly module: string;
-  readonly exportName: string;
-  readonly argument: unknown;
-}
+export type { ModelFactory } from './worker-bundle.js';
 
 export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly workers: number;

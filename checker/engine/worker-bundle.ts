@@ -8,10 +8,16 @@
 import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { repositoryModuleUrl, repositoryRoot } from '../../runtime/repository-paths.js';
-import type { ModelFactory } from './parallel.js';
 
 interface BundleModule {
   ensureBundle(options: { root: string; entry: string; bundleDir: string }): Promise<{ bundleFile: string; rebuilt: boolean }>;
+}
+
+/** Where a worker finds the model: `module`'s export `exportName`, called with `argument` (JSON only). */
+export interface ModelFactory {
+  readonly module: string;
+  readonly exportName: string;
+  readonly argument: unknown;
 }
 
 export interface WorkerCode {

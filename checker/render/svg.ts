@@ -137,17 +137,31 @@ export interface DamageMarks {
 const harmLabel = 'USER SEES';
 const dividerHeightPx = 18;
 
-export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | null = null, damage: DamageMarks | null = null): string {
-  const stages = traceStages(trace);
-  const cycle = cycleSteps(trace);
-  const brokenAt = propertyStep(trace);
-  const notes = new Map<number, TraceNote>();
-  for (const step of trace.steps) {
-    const note = noteOf(step, stages);
-    if (note !== null) notes.set(step.step, note);
-  }
+/** Everything the figure's parts are drawn from: lanes, rows and where each part goes. */
+interface SvgLayout {
+  readonly stages: readonly StageId[];
+  readonly cycle: ReturnType<typeof cycleSteps>;
+  readonly notes: ReadonlyMap<number, TraceNote>;
+  readonly xOf: (stage: StageId) => number;
+  readonly width: number;
+  readonly height: number;
+  readonly bracketX: number;
+  readonly bandLeft: number;
+  readonly titleLines: readonly string[];
+  readonly subtitle: string;
+  readonly headerTop: number;
+  readonly rowsTop: number;
+  /** Where a row of header boxes goes: the top, every `headerEveryRows` rows of a long trace, the bottom. */
+  readonly headerTops: readonly number[];
+  readonly rows: readonly Row[];
+  readonly loopBackTop: number;
+  readonly finalBandLines: readonly BandLine[];
+  readonly finalBandTop: number;
+  readonly footerTop: number;
+}
 
-  // Horizontal layout.
+/** The lanes' x positions and the figure's width: each lane as far from the next as its labels need. */
+function horizontalLayout(trace: CounterexampleTrace, stages: readonly StageId[], notes: ReadonlyMap<number, TraceNote>, cycle: ReturnType<typeof cycleSteps>) {
   const gaps = laneGaps(trace, stages);
   const halfHeader = (stage: StageId | undefined): number => (stage === undefined ? 0 : textWidth(stage) / 2 + 10);
   const halfNote = (lane: number): number =>
@@ -161,23 +175,13 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
   const lanesRight = (laneX[lastLane] ?? 0) + rightExtent;
   const bracketX = lanesRight + 16;
   const width = Math.max(560, (cycle !== null ? bracketX + bracketWidthPx : lanesRight + 8) + marginPx);
-  const bandLeft = marginPx + gutterWidthPx + 4;
-  const bandRoom = Math.floor((width - bandLeft - marginPx - 8) / charWidthPx);
+  return { xOf, bracketX, width };
+}
 
-  // Vertical layout.
-  const titleRoom = Math.floor((width - 2 * marginPx) / titleCharWidthPx);
-  const titleLines = wrap(figure?.title ?? `${trace.property} (${trace.kind}): ${trace.message}`, titleRoom);
-  const check = trace.check;
-  const subtitle = fit(
-    figure?.subtitle ??
-      `preset ${check.name} · variant ${check.chain.variant} · nodes ${check.chain.nodes.map((node) => node.name).join(', ')} · ${trace.steps.length} steps`,
-    width - 2 * marginPx,
-  );
-  let y = marginPx + titleLineHeightPx * titleLines.length + titleLineHeightPx + 6;
-  const headerTop = y;
-  y += headerHeightPx + 8;
-  const rowsTop = y;
-  const headerTops = [headerTop];
+/** The rows from `y` down, with header rows repeated on long traces and room for each row's bands. */
+function rowsFrom(trace: CounterexampleTrace, damage: DamageMarks | null, bandRoom: number, top: number): { rows: Row[]; headerTops: number[]; bottom: number } {
+  let y = top;
+  const headerTops: number[] = [];
   const rows: Row[] = trace.steps.map((step, i) => {
     if (i > 0 && i % headerEveryRows === 0 && trace.steps.length - i >= headerTailRowsMin) {
       headerTops.push(y + 4);
@@ -192,55 +196,91 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
     y += row.height;
     return row;
   });
+  return { rows, headerTops, bottom: y };
+}
+
+function layoutOf(trace: CounterexampleTrace, figure: FigureOptions | null, damage: DamageMarks | null): SvgLayout {
+  const stages = traceStages(trace);
+  const cycle = cycleSteps(trace);
+  const notes = new Map<number, TraceNote>();
+  for (const step of trace.steps) {
+    const note = noteOf(step, stages);
+    if (note !== null) notes.set(step.step, note);
+  }
+  const { xOf, bracketX, width } = horizontalLayout(trace, stages, notes, cycle);
+  const bandLeft = marginPx + gutterWidthPx + 4;
+  const bandRoom = Math.floor((width - bandLeft - marginPx - 8) / charWidthPx);
+  const titleRoom = Math.floor((width - 2 * marginPx) / titleCharWidthPx);
+  const titleLines = wrap(figure?.title ?? `${trace.property} (${trace.kind}): ${trace.message}`, titleRoom);
+  const check = trace.check;
+  const subtitle = fit(
+    figure?.subtitle ??
+      `preset ${check.name} · variant ${check.chain.variant} · nodes ${check.chain.nodes.map((node) => node.name).join(', ')} · ${trace.steps.length} steps`,
+    width - 2 * marginPx,
+  );
+  const headerTop = marginPx + titleLineHeightPx * titleLines.length + titleLineHeightPx + 6;
+  const rowsTop = headerTop + headerHeightPx + 8;
+  const { rows, headerTops, bottom } = rowsFrom(trace, damage, bandRoom, rowsTop);
+  let y = bottom;
   const loopBackTop = y;
   if (cycle !== null) y += rowHeightPx;
-  const finalBandLines = brokenAt === null && figure === null ? bandLines([{ property: trace.property, message: trace.message }], bandRoom) : [];
+  const finalBandLines = propertyStep(trace) === null && figure === null ? bandLines([{ property: trace.property, message: trace.message }], bandRoom) : [];
   const finalBandTop = y;
   if (finalBandLines.length > 0) y += finalBandLines.length * bandLineHeightPx + 10;
   const footerTop = y + 8;
   const height = footerTop + headerHeightPx + marginPx;
-  headerTops.push(footerTop);
+  return {
+    stages, cycle, notes, xOf, width, height, bracketX, bandLeft, titleLines, subtitle, headerTop, rowsTop,
+    headerTops: [headerTop, ...headerTops, footerTop], rows, loopBackTop, finalBandLines, finalBandTop, footerTop,
+  };
+}
 
-  const out: string[] = [];
+const svgStyle: readonly string[] = [
+  '<style>',
+  "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, ui-monospace, monospace; fill: #222; }",
+  '.title { font-size: 13px; font-weight: bold; }',
+  '.subtitle { fill: #666; }',
+  '.lifeline { stroke: #b8bcc4; stroke-width: 1; stroke-dasharray: 4 3; }',
+  '.header { fill: #f0f3f8; stroke: #5a6170; stroke-width: 1; }',
+  '.header-text { font-weight: bold; }',
+  '.msg { stroke: #222; stroke-width: 1.4; }',
+  '.msg.stale { stroke: #8c8c8c; stroke-dasharray: 5 3; }',
+  '.label-bg { fill: #ffffff; fill-opacity: 0.85; }',
+  '.label.stale { fill: #777; font-style: italic; }',
+  '.gutter { fill: #777; }',
+  '.band { fill: #fde2e2; stroke: #cc2222; stroke-width: 1; }',
+  '.band-text { fill: #a40000; }',
+  '.band.harm { fill: #ffe9c7; stroke: #b35900; }',
+  '.band-text.harm { fill: #7a3d00; }',
+  '.divider { stroke: #5a6170; stroke-width: 1.2; stroke-dasharray: 8 4; }',
+  '.divider-text { fill: #444; font-style: italic; }',
+  '.cycle-tint { fill: #3b6fd6; fill-opacity: 0.07; }',
+  '.cycle-bracket { fill: none; stroke: #3b6fd6; stroke-width: 2; }',
+  '.cycle-text { fill: #2d57a8; font-weight: bold; }',
+  '</style>',
+  '<defs>',
+  '<marker id="arrowhead" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#222"/></marker>',
+  '<marker id="arrowhead-stale" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c8c"/></marker>',
+  '</defs>',
+];
+
+function renderHead(layout: SvgLayout, trace: CounterexampleTrace, figure: FigureOptions | null, out: string[]): void {
+  const { width, height } = layout;
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}" font-size="${fontSizePx}">`,
     `<title>${escapeMarkup(figure?.title ?? `${trace.property}: ${trace.message}`)}</title>`,
-    '<style>',
-    "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, ui-monospace, monospace; fill: #222; }",
-    '.title { font-size: 13px; font-weight: bold; }',
-    '.subtitle { fill: #666; }',
-    '.lifeline { stroke: #b8bcc4; stroke-width: 1; stroke-dasharray: 4 3; }',
-    '.header { fill: #f0f3f8; stroke: #5a6170; stroke-width: 1; }',
-    '.header-text { font-weight: bold; }',
-    '.msg { stroke: #222; stroke-width: 1.4; }',
-    '.msg.stale { stroke: #8c8c8c; stroke-dasharray: 5 3; }',
-    '.label-bg { fill: #ffffff; fill-opacity: 0.85; }',
-    '.label.stale { fill: #777; font-style: italic; }',
-    '.gutter { fill: #777; }',
-    '.band { fill: #fde2e2; stroke: #cc2222; stroke-width: 1; }',
-    '.band-text { fill: #a40000; }',
-    '.band.harm { fill: #ffe9c7; stroke: #b35900; }',
-    '.band-text.harm { fill: #7a3d00; }',
-    '.divider { stroke: #5a6170; stroke-width: 1.2; stroke-dasharray: 8 4; }',
-    '.divider-text { fill: #444; font-style: italic; }',
-    '.cycle-tint { fill: #3b6fd6; fill-opacity: 0.07; }',
-    '.cycle-bracket { fill: none; stroke: #3b6fd6; stroke-width: 2; }',
-    '.cycle-text { fill: #2d57a8; font-weight: bold; }',
-    '</style>',
-    '<defs>',
-    '<marker id="arrowhead" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#222"/></marker>',
-    '<marker id="arrowhead-stale" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c8c"/></marker>',
-    '</defs>',
+    ...svgStyle,
     `<rect x="0" y="0" width="${n(width)}" height="${n(height)}" fill="#ffffff"/>`,
   );
-
-  // Title.
-  titleLines.forEach((line, i) => {
+  layout.titleLines.forEach((line, i) => {
     out.push(`<text class="title" x="${marginPx}" y="${n(marginPx + titleLineHeightPx * (i + 1) - 4)}">${escapeMarkup(line)}</text>`);
   });
-  out.push(`<text class="subtitle" x="${marginPx}" y="${n(marginPx + titleLineHeightPx * (titleLines.length + 1) - 4)}">${escapeMarkup(subtitle)}</text>`);
+  out.push(`<text class="subtitle" x="${marginPx}" y="${n(marginPx + titleLineHeightPx * (layout.titleLines.length + 1) - 4)}">${escapeMarkup(layout.subtitle)}</text>`);
+}
 
-  // Row backgrounds with a tooltip each, then the cycle tint and the violation bands.
+/** Row backgrounds with a tooltip each, then the cycle's tint and bracket. */
+function renderRowBackgrounds(layout: SvgLayout, out: string[]): void {
+  const { width, rows, cycle, bracketX, loopBackTop } = layout;
   for (const row of rows) {
     const fill = row.step.step % 2 === 0 ? '#f4f5f7' : '#ffffff';
     const changed = row.step.changed.map((c) => `${c.stage}: ${c.summary}`).join('\n');
@@ -261,6 +301,11 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
       );
     }
   }
+}
+
+/** The violation bands, the damage bands and the divider where the counterexample ends. */
+function renderBands(layout: SvgLayout, out: string[]): void {
+  const { width, rows, bandLeft, finalBandLines, finalBandTop } = layout;
   const band = (top: number, bandHeight: number, lines: readonly BandLine[], textTop: number, kind = ''): void => {
     const harm = kind === '' ? '' : ` ${kind}`;
     out.push(`<rect class="band${harm}" x="${marginPx}" y="${n(top)}" width="${n(width - 2 * marginPx)}" height="${n(bandHeight)}"/>`);
@@ -285,8 +330,11 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
     }
   }
   if (finalBandLines.length > 0) band(finalBandTop, finalBandLines.length * bandLineHeightPx + 10, finalBandLines, finalBandTop + 4);
+}
 
-  // Lifelines with a header box at the top, the bottom, and in between on long traces.
+/** Lifelines with a header box at the top, the bottom, and in between on long traces. */
+function renderLifelines(layout: SvgLayout, out: string[]): void {
+  const { stages, xOf, headerTop, headerTops, footerTop } = layout;
   for (const stage of stages) {
     const x = xOf(stage);
     out.push(`<line class="lifeline" x1="${n(x)}" y1="${n(headerTop + headerHeightPx)}" x2="${n(x)}" y2="${n(footerTop)}"/>`);
@@ -298,8 +346,11 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
       );
     }
   }
+}
 
-  // Steps: gutter number, then the arrow or the note.
+/** Each step: its number in the gutter, then its arrow (a delivery) or its note. */
+function renderSteps(layout: SvgLayout, out: string[]): void {
+  const { rows, xOf, notes, bandLeft, rowsTop } = layout;
   for (const row of rows) {
     const step = row.step;
     const arrowY = row.top + arrowOffsetPx;
@@ -336,6 +387,16 @@ export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | n
     }
   }
   if (rows.length === 0) out.push(`<text class="subtitle" x="${n(bandLeft)}" y="${n(rowsTop + 16)}">(no steps)</text>`);
+}
+
+export function traceToSvg(trace: CounterexampleTrace, figure: FigureOptions | null = null, damage: DamageMarks | null = null): string {
+  const layout = layoutOf(trace, figure, damage);
+  const out: string[] = [];
+  renderHead(layout, trace, figure, out);
+  renderRowBackgrounds(layout, out);
+  renderBands(layout, out);
+  renderLifelines(layout, out);
+  renderSteps(layout, out);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

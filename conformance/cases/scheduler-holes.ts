@@ -168,6 +168,34 @@ export const schedulerHoleCases: readonly ConformanceCase[] = [
 
 export const replicaSetHoleCases: readonly ConformanceCase[] = [
   {
+    id: 'replicaset.scale-down-spares-running',
+    roles: ['replicaset'],
+    requirements: ['REQ-RS-003'],
+    title: 'At a scale-down, terminates a pod that is not running yet before a running one',
+    description:
+      'fn is scaled to 1 and its pod runs. The Kubelet peers then hold every sandbox start and fn is scaled to 2: the second pod is provisioned but does not run. fn is scaled to 1: the tombstone must be for the pod that is not running (pending before provisioned before running, REQ-RS-003); the running pod must keep running.',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      ctx.chain.scale('fn', 1);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => ctx.chain.runningSandboxes().length === 1, 10_000))) return;
+      const running = ctx.chain.runningSandboxes()[0] ?? '';
+      ctx.step('hold every sandbox start; scale fn to 2');
+      for (const node of ctx.chain.nodes.keys()) ctx.chain.holdStarts(node, true);
+      ctx.chain.scale('fn', 2);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'the second pod provisioned to a Kubelet, its start held', () => sandboxCount(ctx) === 2, 10_000))) return;
+      const starting = [...nodeOfPods(ctx).keys()].find((name) => name !== running) ?? '';
+      ctx.step(`scale fn to 1: ${starting} (not running) must be terminated, not ${running} (running)`);
+      ctx.chain.scale('fn', 1);
+      if (!(await ctx.waitFor(['REQ-RS-003'], 'a tombstone sent down', () => tombstonesSentDown(ctx).length > 0, 10_000))) return;
+      const first = tombstonesSentDown(ctx)[0] ?? '';
+      ctx.check(['REQ-RS-003'], first === starting, `the ReplicaSet terminated ${first}, which runs, while ${starting} was only provisioned: a scale-down terminates pending before provisioned before running pods`);
+      ctx.step('release the starts');
+      for (const node of ctx.chain.nodes.keys()) ctx.chain.holdStarts(node, false);
+      await ctx.waitFor(['REQ-RS-002'], `one pod running (${running}) and nothing else`, () => ctx.chain.runningSandboxes().join() === running && sandboxCount(ctx) === 1, 10_000);
+    },
+  },
+  {
     id: 'replicaset.snapshot-tombstone-counts',
     roles: ['replicaset'],
     requirements: ['REQ-CACHE-009', 'REQ-RS-004', 'REQ-RS-002'],

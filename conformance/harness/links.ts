@@ -8,14 +8,24 @@
  * - ServerLinkForTestee: the peer is the downstream, the testee dials the suite.
  */
 import * as grpc from '@grpc/grpc-js';
-import { linkEnds, roleOf, type DownMessage, type LinkId, type StageId, type UpMessage } from '../../machines/index.js';
+import { linkEnds, roleOf, type ChainConfig, type Disposition, type DownMessage, type LinkId, type StageEvent, type StageId, type UpMessage } from '../../machines/index.js';
 import { frameBytesMax, protocolVersion, rejectionMessageLengthMax } from '../../spec/limits.js';
 import { decodeDownstreamFrame, decodeUpstreamFrame, encodeDown, encodeUp, SnapshotAssembler, validEpoch, type LinkContext } from '../../runtime/wire/codec.js';
 import { errorDetailOfStatus, errorReasons, rejection, statusOf, type Rejection } from '../../runtime/wire/errors.js';
 import type { RpcStatusDetail } from '../../runtime/wire/status-details.js';
 import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../../runtime/wire/proto.js';
-import type { PeerChain } from './peer-chain.js';
-import { epochText, summarizeFrame, type LogEntry } from './run-log.js';
+import { epochText, summarizeFrame, type LogEntry, type RunLog } from './run-log.js';
+
+/** What a link needs of the peer chain it belongs to (peer-chain.ts): delivery to its stage, the run's log, timers. */
+export interface LinkChain {
+  deliver(stage: StageId, event: StageEvent): Disposition | null;
+  later(ms: number, run: () => void): void;
+  readonly log: RunLog;
+  readonly chain: ChainConfig;
+  readonly options: { readonly reconnectDelayMs: number };
+  /** Pods provisioned to the testee so far. */
+  readonly sentToTestee: Set<string>;
+}
 
 /** The requirements a frame that fails validation breaks, from the codec's reason and message. */
 export function requirementsOfInvalidFrame(r: Rejection): string[] {
@@ -110,7 +120,7 @@ export class ClientLinkToTestee {
   private readonly context: LinkContext;
 
   constructor(
-    private readonly chain: PeerChain,
+    private readonly chain: LinkChain,
     readonly link: LinkId,
     address: string,
   ) {
@@ -383,7 +393,7 @@ export class ServerLinkForTestee {
   private readonly context: LinkContext;
 
   constructor(
-    private readonly chain: PeerChain,
+    private readonly chain: LinkChain,
     readonly link: LinkId,
     private readonly address: string,
   ) {

@@ -76,7 +76,7 @@ function render(response: StateResponse | null, error: string | null): void {
           'div',
           { class: 'columns' },
           h('aside', { class: 'left' }, renderActions(response, (index) => void take(index), nextOnTrace), renderPath(response, goTo)),
-          h('div', { class: 'middle' }, renderState(response, info.scaleScript.length)),
+          h('div', { class: 'middle' }, renderState(response, info.scaleSteps)),
           h('aside', { class: 'right' }, trace === null ? '' : renderTrace(trace, path, goToTrace), renderProperties(info, response.properties, response.actions)),
         ),
   );

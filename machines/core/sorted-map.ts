@@ -5,6 +5,13 @@
  * shares old states between branches; the runtime keeps only the newest. Both need the
  * same map, and a stage holding thousands of pods cannot copy them all on every step.
  *
+ * Transient updates: `set` and `delete` given an open {@link TreeEdit} change in place
+ * the tree nodes made under that same edit, instead of copying them again, so one step
+ * that touches 1,000 entries copies each node at most once. Nodes made before the edit
+ * (every earlier version) are copied as always, and closing the edit freezes every node
+ * made under it: what a step returns is as immutable as before. While an edit is open,
+ * a map it updated is superseded by the next update under it (read only the newest).
+ *
  * Key order is JavaScript's string order (UTF-16 code units), the order of
  * `Array.prototype.sort()`. `toJSON()` gives a plain object with the keys in that
  * order, so `JSON.stringify` of a state is a canonical fingerprint input, as it was
@@ -17,10 +24,28 @@ export const sortedMapNodeEntriesMax = 32;
 /** A node with fewer entries than this is merged with (or borrows from) a neighbour. */
 const nodeEntriesMin = sortedMapNodeEntriesMax / 4;
 
+/**
+ * An edit of sorted maps (one step of a stage): while open, nodes made under it may be
+ * changed in place by later updates under it; `close()` makes them immutable for good.
+ */
+export class TreeEdit {
+  private isOpen = true;
+
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  close(): void {
+    this.isOpen = false;
+  }
+}
+
 interface Leaf<V> {
   readonly keys: readonly string[];
   readonly values: readonly V[];
   readonly children: null;
+  /** The edit this node was made under (changed in place by it while it is open); null: made outside any edit. */
+  readonly owner: TreeEdit | null;
 }
 
 interface Branch<V> {
@@ -28,6 +53,7 @@ interface Branch<V> {
   readonly keys: readonly string[];
   readonly children: ReadonlyArray<TreeNode<V>>;
   readonly values: null;
+  readonly owner: TreeEdit | null;
 }
 
 type TreeNode<V> = Leaf<V> | Branch<V>;
@@ -35,17 +61,22 @@ type TreeNode<V> = Leaf<V> | Branch<V>;
 // Leaves and branches are built with their fields in the same order, so that they share
 // one hidden class and every read of a tree node stays monomorphic.
 
-function leaf<V>(keys: readonly string[], values: readonly V[]): Leaf<V> {
-  return { keys, values, children: null };
+function leaf<V>(keys: readonly string[], values: readonly V[], owner: TreeEdit | null): Leaf<V> {
+  return { keys, values, children: null, owner };
 }
 
 /** A branch whose `keys` are already the smallest key of each child. */
-function branchWithKeys<V>(keys: readonly string[], children: ReadonlyArray<TreeNode<V>>): Branch<V> {
-  return { keys, values: null, children };
+function branchWithKeys<V>(keys: readonly string[], children: ReadonlyArray<TreeNode<V>>, owner: TreeEdit | null): Branch<V> {
+  return { keys, values: null, children, owner };
 }
 
-function branch<V>(children: ReadonlyArray<TreeNode<V>>): Branch<V> {
-  return branchWithKeys(children.map((c) => c.keys[0] as string), children);
+function branch<V>(children: ReadonlyArray<TreeNode<V>>, owner: TreeEdit | null): Branch<V> {
+  return branchWithKeys(children.map((c) => c.keys[0] as string), children, owner);
+}
+
+/** Whether `node` may be changed in place by the update: made under its edit (an open one; see `Update`). */
+function owned<V>(node: TreeNode<V>, update: Update<V>): boolean {
+  return update.edit !== null && node.owner === update.edit;
 }
 
 /** Index of the first key >= `key` in sorted `keys` (binary search, JavaScript string order). */
@@ -101,90 +132,136 @@ function withReplacedByTwo<T>(list: readonly T[], at: number, first: T, second: 
   return copy;
 }
 
-/** The branch with its child at `at` replaced by `child`; the keys are shared when the child's smallest key stayed. */
-function branchWithChild<V>(node: Branch<V>, at: number, child: TreeNode<V>): Branch<V> {
+/**
+ * The branch with its child at `at` replaced by `child` (in place when the branch is
+ * owned by the update's edit); the keys are shared when the child's smallest key stayed.
+ */
+function branchWithChild<V>(node: Branch<V>, at: number, child: TreeNode<V>, update: Update<V>): Branch<V> {
   const smallest = child.keys[0] as string;
-  const keys = node.keys[at] === smallest ? node.keys : withReplaced(node.keys, at, smallest);
-  return branchWithKeys(keys, withReplaced(node.children, at, child));
+  if (owned(node, update)) {
+    (node.children as Array<TreeNode<V>>)[at] = child;
+    (node.keys as string[])[at] = smallest;
+    update.changedInPlace = true;
+    return node;
+  }
+  // A node made under an edit owns its arrays (they change in place): it shares none with an older node.
+  const keys = node.keys[at] !== smallest ? withReplaced(node.keys, at, smallest) : update.edit === null ? node.keys : node.keys.slice();
+  return branchWithKeys(keys, withReplaced(node.children, at, child), update.edit);
 }
 
 /**
- * What one insertion reports besides the new node, filled in on the way down: one
- * object per `set` instead of one result per tree level.
+ * What one update (`set` or `delete`) reports besides the new node, filled in on the way
+ * down: one object per update instead of one result per tree level.
  */
-interface Insertion<V> {
+interface Update<V> {
+  /** The open edit whose nodes may change in place; null: every node on the path is copied. */
+  readonly edit: TreeEdit | null;
   /** Whether the key was new (the size grows). */
   added: boolean;
+  /** Whether some node changed in place (a node returned as it was may then still differ). */
+  changedInPlace: boolean;
   /** The right half when the returned node split in two; null otherwise. */
   splitOff: TreeNode<V> | null;
 }
 
-/** A node that grew past the maximum, halved: returns the left half and leaves the right one in `insertion.splitOff`. */
-function splitIfFull<V>(node: TreeNode<V>, insertion: Insertion<V>): TreeNode<V> {
+function updateOf<V>(edit: TreeEdit | null): Update<V> {
+  return { edit: edit !== null && edit.open ? edit : null, added: false, changedInPlace: false, splitOff: null };
+}
+
+/** A node that grew past the maximum, halved: returns the left half and leaves the right one in `update.splitOff`. */
+function splitIfFull<V>(node: TreeNode<V>, update: Update<V>): TreeNode<V> {
   if (node.keys.length <= sortedMapNodeEntriesMax) return node;
   const half = node.keys.length >>> 1;
   if (node.children === null) {
-    insertion.splitOff = leaf(node.keys.slice(half), node.values.slice(half));
-    return leaf(node.keys.slice(0, half), node.values.slice(0, half));
+    update.splitOff = leaf(node.keys.slice(half), node.values.slice(half), update.edit);
+    return leaf(node.keys.slice(0, half), node.values.slice(0, half), update.edit);
   }
-  insertion.splitOff = branch(node.children.slice(half));
-  return branch(node.children.slice(0, half));
+  update.splitOff = branch(node.children.slice(half), update.edit);
+  return branch(node.children.slice(0, half), update.edit);
 }
 
-/** The node with `key` set to `value` (the same node when it already held that value). */
-function inserted<V>(node: TreeNode<V>, key: string, value: V, insertion: Insertion<V>): TreeNode<V> {
-  if (node.children === null) {
-    const at = lowerBound(node.keys, key);
-    if (at < node.keys.length && node.keys[at] === key) {
-      if (node.values[at] === value) return node;
-      return leaf(node.keys, withReplaced(node.values, at, value));
-    }
-    insertion.added = true;
-    return splitIfFull(leaf(withInserted(node.keys, at, key), withInserted(node.values, at, value)), insertion);
+/** The leaf with `key` set to `value` (the same leaf when it already held that value, or when changed in place). */
+function insertedInLeaf<V>(node: Leaf<V>, key: string, value: V, update: Update<V>): TreeNode<V> {
+  const at = lowerBound(node.keys, key);
+  const inPlace = owned(node, update);
+  if (at < node.keys.length && node.keys[at] === key) {
+    if (node.values[at] === value) return node;
+    if (!inPlace) return leaf(update.edit === null ? node.keys : node.keys.slice(), withReplaced(node.values, at, value), update.edit);
+    (node.values as V[])[at] = value;
+    update.changedInPlace = true;
+    return node;
   }
+  update.added = true;
+  if (!inPlace) return splitIfFull(leaf(withInserted(node.keys, at, key), withInserted(node.values, at, value), update.edit), update);
+  (node.keys as string[]).splice(at, 0, key);
+  (node.values as V[]).splice(at, 0, value);
+  update.changedInPlace = true;
+  return splitIfFull(node, update);
+}
+
+/** The node with `key` set to `value` (the same node when it already held that value, or when changed in place). */
+function inserted<V>(node: TreeNode<V>, key: string, value: V, update: Update<V>): TreeNode<V> {
+  if (node.children === null) return insertedInLeaf(node, key, value, update);
   const at = childIndex(node.keys, key);
   const child = node.children[at] as TreeNode<V>;
-  const next = inserted(child, key, value, insertion);
-  if (next === child) return node;
-  const splitOff = insertion.splitOff;
-  if (splitOff === null) return branchWithChild(node, at, next);
-  insertion.splitOff = null;
+  const next = inserted(child, key, value, update);
+  if (next === child && !update.changedInPlace) return node;
+  const splitOff = update.splitOff;
+  if (splitOff === null) return branchWithChild(node, at, next, update);
+  update.splitOff = null;
+  if (owned(node, update)) {
+    (node.children as Array<TreeNode<V>>).splice(at, 1, next, splitOff);
+    (node.keys as string[]).splice(at, 1, next.keys[0] as string, splitOff.keys[0] as string);
+    update.changedInPlace = true;
+    return splitIfFull(node, update);
+  }
   const children = withReplacedByTwo(node.children, at, next, splitOff);
   const keys = withReplacedByTwo(node.keys, at, next.keys[0] as string, splitOff.keys[0] as string);
-  return splitIfFull(branchWithKeys(keys, children), insertion);
+  return splitIfFull(branchWithKeys(keys, children, update.edit), update);
 }
 
-/** Two neighbouring nodes of one level as one or two nodes, each at least half full when possible. */
-function rebalanced<V>(left: TreeNode<V>, right: TreeNode<V>): Array<TreeNode<V>> {
+/** Two neighbouring nodes of one level as one or two new nodes, each at least half full when possible. */
+function rebalanced<V>(left: TreeNode<V>, right: TreeNode<V>, edit: TreeEdit | null): Array<TreeNode<V>> {
   const joined: TreeNode<V> =
     left.children === null
-      ? leaf([...left.keys, ...right.keys], [...left.values, ...(right as Leaf<V>).values])
-      : branch([...left.children, ...(right as Branch<V>).children]);
-  const insertion: Insertion<V> = { added: false, splitOff: null };
-  const first = splitIfFull(joined, insertion);
-  return insertion.splitOff === null ? [first] : [first, insertion.splitOff];
+      ? leaf([...left.keys, ...right.keys], [...left.values, ...(right as Leaf<V>).values], edit)
+      : branch([...left.children, ...(right as Branch<V>).children], edit);
+  const split = updateOf<V>(edit);
+  const first = splitIfFull(joined, split);
+  return split.splitOff === null ? [first] : [first, split.splitOff];
 }
 
-/** The node without `key`, or null when it became empty; the same node when the key was absent. */
-function removed<V>(node: TreeNode<V>, key: string): TreeNode<V> | null {
+/** The node without `key`, or null when it became empty; the same node when the key was absent (or when changed in place). */
+function removed<V>(node: TreeNode<V>, key: string, update: Update<V>): TreeNode<V> | null {
   if (node.children === null) {
     const at = lowerBound(node.keys, key);
     if (at >= node.keys.length || node.keys[at] !== key) return node;
     if (node.keys.length === 1) return null;
-    return leaf(withRemoved(node.keys, at), withRemoved(node.values, at));
+    if (!owned(node, update)) return leaf(withRemoved(node.keys, at), withRemoved(node.values, at), update.edit);
+    (node.keys as string[]).splice(at, 1);
+    (node.values as V[]).splice(at, 1);
+    update.changedInPlace = true;
+    return node;
   }
   const at = childIndex(node.keys, key);
   const child = node.children[at] as TreeNode<V>;
-  const next = removed(child, key);
-  if (next === child) return node;
-  if (next === null) return node.children.length === 1 ? null : branchWithKeys(withRemoved(node.keys, at), withRemoved(node.children, at));
-  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchWithChild(node, at, next);
+  const next = removed(child, key, update);
+  if (next === child && !update.changedInPlace) return node;
+  if (next === null) {
+    if (node.children.length === 1) return null;
+    if (!owned(node, update)) return branchWithKeys(withRemoved(node.keys, at), withRemoved(node.children, at), update.edit);
+    (node.keys as string[]).splice(at, 1);
+    (node.children as Array<TreeNode<V>>).splice(at, 1);
+    update.changedInPlace = true;
+    return node;
+  }
+  if (next.keys.length >= nodeEntriesMin || node.children.length === 1) return branchWithChild(node, at, next, update);
   // Underfull: merge with a neighbour (and split again if the two are too many for one node).
   const neighbour = at + 1 < node.children.length ? at + 1 : at - 1;
   const first = Math.min(at, neighbour);
-  const merged = neighbour > at ? rebalanced(next, node.children[neighbour] as TreeNode<V>) : rebalanced(node.children[neighbour] as TreeNode<V>, next);
+  const merged = neighbour > at ? rebalanced(next, node.children[neighbour] as TreeNode<V>, update.edit) : rebalanced(node.children[neighbour] as TreeNode<V>, next, update.edit);
   const children = [...node.children.slice(0, first), ...merged, ...node.children.slice(first + 2)];
-  return branch(children);
+  return branch(children, update.edit);
 }
 
 /**
@@ -263,7 +340,7 @@ function forEachEntry<V>(node: TreeNode<V>, visit: (key: string, value: V) => vo
   for (const child of node.children) forEachEntry(child, visit);
 }
 
-const emptyLeaf: Leaf<never> = leaf([], []);
+const emptyLeaf: Leaf<never> = leaf([], [], null);
 
 export class SortedMap<V> {
   private constructor(
@@ -295,20 +372,24 @@ export class SortedMap<V> {
     return this.get(key) !== undefined;
   }
 
-  /** The map with `key` set to `value`; this same map when it already held that value. */
-  set(key: string, value: V): SortedMap<V> {
+  /**
+   * The map with `key` set to `value`; this same map when it already held that value.
+   * With an open `edit`, nodes made under it change in place (this map is then superseded).
+   */
+  set(key: string, value: V, edit: TreeEdit | null = null): SortedMap<V> {
     assert(value !== undefined, 'a sorted map holds no undefined values');
-    const insertion: Insertion<V> = { added: false, splitOff: null };
-    const next = inserted(this.root, key, value, insertion);
-    if (next === this.root) return this;
-    const root = insertion.splitOff === null ? next : branch([next, insertion.splitOff]);
-    return new SortedMap(root, this.size + (insertion.added ? 1 : 0));
+    const update = updateOf<V>(edit);
+    const next = inserted(this.root, key, value, update);
+    if (next === this.root && !update.changedInPlace) return this;
+    const root = update.splitOff === null ? next : branch([next, update.splitOff], update.edit);
+    return new SortedMap(root, this.size + (update.added ? 1 : 0));
   }
 
-  /** The map without `key`; this same map when the key was absent. */
-  delete(key: string): SortedMap<V> {
-    let root = removed(this.root, key);
-    if (root === this.root) return this;
+  /** The map without `key`; this same map when the key was absent. With an open `edit`, as `set`. */
+  delete(key: string, edit: TreeEdit | null = null): SortedMap<V> {
+    const update = updateOf<V>(edit);
+    let root = removed(this.root, key, update);
+    if (root === this.root && !update.changedInPlace) return this;
     if (root === null) return SortedMap.empty<V>();
     while (root.children !== null && root.children.length === 1) root = root.children[0] as TreeNode<V>;
     return new SortedMap(root, this.size - 1);

@@ -6,6 +6,7 @@ import type { ProtocolVariant } from '../../spec/variants.js';
 import type { Disposition, StepResult } from '../core/effects.js';
 import type { StageEvent } from '../core/events.js';
 import { stepLifecycle } from '../core/lifecycle.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import type { UpMessage } from '../core/messages.js';
 import type { Role } from '../core/ids.js';
 import type { PodRecord } from '../core/records.js';
@@ -68,8 +69,12 @@ export function initKubelet(config: KubeletConfig, incarnation: number, inventor
 
 export function stepKubelet(config: KubeletConfig, state: KubeletState, event: StageEvent): StepResult<KubeletState> {
   const step = new KubeletStep(config, state);
-  const disposition = step.handle(event);
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /** Sandboxes that hold capacity (tag `holdsCapacity`): starting, running and being killed. */
@@ -82,6 +87,8 @@ export function sandboxesHeld(pods: PodCache<KubeletPodState>): number {
 class KubeletStep implements ServerEnd, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
 
@@ -159,7 +166,7 @@ class KubeletStep implements ServerEnd, RoutingStep {
   private podEventOf(entry: PodEntry<KubeletPodState>, event: KubeletPodEvent, origin: PodEntry<KubeletPodState>['origin'] = null): void {
     const step = stepPodEntry(this.machines.kubeletPod, 'kubelet-pod', entry, event, origin ?? 'scheduler', this.out);
     // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
-    const pods = putPod(this.state.pods, step?.next ?? entry);
+    const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
     if (pods !== this.state.pods) this.state = kubeletStateWith(this.state, { pods });
     if (step !== null) for (const action of step.actions) this.podAction(action, step.next);
   }

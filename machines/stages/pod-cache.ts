@@ -8,7 +8,7 @@ import type { Role } from '../core/ids.js';
 import type { ProtocolVariant } from '../../spec/variants.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
-import { SortedMap } from '../core/sorted-map.js';
+import { SortedMap, type TreeEdit } from '../core/sorted-map.js';
 import type { KubeletPodState } from '../pods/kubelet-pod.machine.js';
 import type { ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
 import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
@@ -149,13 +149,13 @@ type ListedGroups = readonly AnyPodGroup[];
  * state `after` (null, or a state not listed, for none), holding `entry`. An entry that
  * stays in its group is replaced there: one update instead of a removal and an insertion.
  */
-function groupsMoved(groups: ListedGroups, listed: readonly string[], name: string, before: string | null, after: string | null, entry: AnyPodEntry): ListedGroups {
+function groupsMoved(groups: ListedGroups, listed: readonly string[], name: string, before: string | null, after: string | null, entry: AnyPodEntry, edit: TreeEdit | null): ListedGroups {
   const from = before === null ? -1 : listed.indexOf(before);
   const to = after === null ? -1 : listed.indexOf(after);
   if (from < 0 && to < 0) return groups;
   const next = groups.slice();
-  if (from >= 0 && from !== to) next[from] = (next[from] as AnyPodGroup).delete(name);
-  if (to >= 0) next[to] = (next[to] as AnyPodGroup).set(name, entry);
+  if (from >= 0 && from !== to) next[from] = (next[from] as AnyPodGroup).delete(name, edit);
+  if (to >= 0) next[to] = (next[to] as AnyPodGroup).set(name, entry, edit);
   return next;
 }
 
@@ -166,11 +166,11 @@ interface NodeTable {
 }
 
 /** The node's table with `leaving` taken out and `entering` put in (either null for none). */
-function nodeTableWith(table: NodeTable, listed: readonly string[], name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): NodeTable {
+function nodeTableWith(table: NodeTable, listed: readonly string[], name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry, edit: TreeEdit | null): NodeTable {
   const before = leaving === null ? null : leaving.lifecycle;
   const after = entering === null ? null : entering.lifecycle;
   const counts = countsMoved(table.counts, before, after);
-  const groups = groupsMoved(table.groups, listed, name, before, after, entry);
+  const groups = groupsMoved(table.groups, listed, name, before, after, entry, edit);
   return counts === table.counts && groups === table.groups ? table : { counts, groups };
 }
 
@@ -184,12 +184,12 @@ function sameCountClass(previous: AnyPodEntry | null, entry: AnyPodEntry): boole
   );
 }
 
-function countedWith(counts: SortedMap<FunctionPodCounts>, entry: AnyPodEntry, delta: number): SortedMap<FunctionPodCounts> {
+function countedWith(counts: SortedMap<FunctionPodCounts>, entry: AnyPodEntry, delta: number, edit: TreeEdit | null): SortedMap<FunctionPodCounts> {
   const fn = entry.record.function;
   const before = counts.get(fn) ?? noPods;
   const after = countsWith(before, entry.lifecycle, delta);
   if (after === before) return counts;
-  return after.alive === 0 && after.tombstones === 0 ? counts.delete(fn) : counts.set(fn, after);
+  return after.alive === 0 && after.tombstones === 0 ? counts.delete(fn, edit) : counts.set(fn, after, edit);
 }
 
 /**
@@ -259,22 +259,27 @@ export class PodCache<S extends string = PodLifecycle> {
    * Stores the entry, or removes it when its lifecycle reached `gone`. Each entry is in
    * at most one group (of a listed state, on its node or not); the counts change only
    * when the entry changes state, node, function or class.
+   *
+   * With an open `edit` (one step's; machines/core/sorted-map.ts), the trees made under it
+   * change in place: the cache returned supersedes this one and every group read from it
+   * while the edit is open (read groups again after a put; iterate a copy). Closing the
+   * edit makes the step's caches immutable; caches from before the edit never change.
    */
-  put(entry: PodEntry<S>): PodCache<S> {
+  put(entry: PodEntry<S>, edit: TreeEdit | null = null): PodCache<S> {
     const name = entry.record.name;
     const previous = this.byName.get(name);
     if (previous === entry) return this;
     if (previous === undefined && entry.lifecycle === 'gone') return this;
     const leaving = previous ?? null; // never `gone`: gone entries are not stored
     const entering = entry.lifecycle === 'gone' ? null : entry;
-    const byName = entering === null ? this.byName.delete(name) : this.byName.set(name, entry);
+    const byName = entering === null ? this.byName.delete(name, edit) : this.byName.set(name, entry, edit);
     const counts = countsMoved(this.counts, leaving === null ? null : leaving.lifecycle, entering === null ? null : entering.lifecycle);
-    const groups = groupsMoved(this.groups, this.grouping.listed, name, this.unboundStateOf(leaving), this.unboundStateOf(entering), entry);
-    const nodes = this.grouping.byNode ? this.nodesWith(name, leaving, entering, entry) : this.nodes;
+    const groups = groupsMoved(this.groups, this.grouping.listed, name, this.unboundStateOf(leaving), this.unboundStateOf(entering), entry, edit);
+    const nodes = this.grouping.byNode ? this.nodesWith(name, leaving, entering, entry, edit) : this.nodes;
     let countsByFunction = this.countsByFunction;
     if (this.grouping.countsByFunction && !sameCountClass(leaving, entry)) {
-      if (leaving !== null) countsByFunction = countedWith(countsByFunction, leaving, -1);
-      countsByFunction = countedWith(countsByFunction, entry, 1);
+      if (leaving !== null) countsByFunction = countedWith(countsByFunction, leaving, -1, edit);
+      countsByFunction = countedWith(countsByFunction, entry, 1, edit);
     }
     return new PodCache<S>(byName, this.grouping, counts, groups, nodes, countsByFunction);
   }
@@ -286,19 +291,19 @@ export class PodCache<S extends string = PodLifecycle> {
   }
 
   /** The node tables with `leaving` taken out of its node's table and `entering` put into its own (either null for none). */
-  private nodesWith(name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): SortedMap<NodeTable> {
+  private nodesWith(name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry, edit: TreeEdit | null): SortedMap<NodeTable> {
     const nodeBefore = leaving === null ? null : leaving.record.node;
     const nodeAfter = entering === null ? null : entering.record.node;
     let nodes = this.nodes;
-    if (nodeBefore !== null) nodes = this.withNodeTable(nodes, nodeBefore, name, leaving, nodeAfter === nodeBefore ? entering : null, entry);
-    if (nodeAfter !== null && nodeAfter !== nodeBefore) nodes = this.withNodeTable(nodes, nodeAfter, name, null, entering, entry);
+    if (nodeBefore !== null) nodes = this.withNodeTable(nodes, nodeBefore, name, leaving, nodeAfter === nodeBefore ? entering : null, entry, edit);
+    if (nodeAfter !== null && nodeAfter !== nodeBefore) nodes = this.withNodeTable(nodes, nodeAfter, name, null, entering, entry, edit);
     return nodes;
   }
 
-  private withNodeTable(nodes: SortedMap<NodeTable>, node: string, name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry): SortedMap<NodeTable> {
+  private withNodeTable(nodes: SortedMap<NodeTable>, node: string, name: string, leaving: AnyPodEntry | null, entering: AnyPodEntry | null, entry: AnyPodEntry, edit: TreeEdit | null): SortedMap<NodeTable> {
     const table = nodes.get(node) ?? this.emptyNodeTable();
-    const next = nodeTableWith(table, this.grouping.listed, name, leaving, entering, entry);
-    return next === table ? nodes : nodes.set(node, next);
+    const next = nodeTableWith(table, this.grouping.listed, name, leaving, entering, entry, edit);
+    return next === table ? nodes : nodes.set(node, next, edit);
   }
 
   private emptyNodeTable(): NodeTable {
@@ -384,8 +389,8 @@ export class PodCache<S extends string = PodLifecycle> {
 }
 
 /** Stores the entry, or removes it when its lifecycle reached `gone`. */
-export function putPod<S extends string>(pods: PodCache<S>, entry: PodEntry<S>): PodCache<S> {
-  return pods.put(entry);
+export function putPod<S extends string>(pods: PodCache<S>, entry: PodEntry<S>, edit: TreeEdit | null = null): PodCache<S> {
+  return pods.put(entry, edit);
 }
 
 /** The snapshot event a pod gets at reconciliation: how the downstream holds it. */

@@ -3,6 +3,7 @@
  * Deployment for desired counts; upstream (client) of the Scheduler for pods.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import type { StageEvent } from '../core/events.js';
 import type { Disposition, StepResult } from '../core/effects.js';
@@ -65,9 +66,13 @@ export function initReplicaSet(incarnation: number): ReplicaSetState {
 
 export function stepReplicaSet(config: ReplicaSetConfig, state: ReplicaSetState, event: StageEvent): StepResult<ReplicaSetState> {
   const step = new ReplicaSetStep(config, state);
-  const disposition = step.handle(event);
-  step.settle();
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  try {
+    const disposition = step.handle(event);
+    step.settle();
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
+  }
 }
 
 /**
@@ -84,6 +89,8 @@ const noFunctions: readonly string[] = [];
 class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
   /** Functions whose desired count or pods this step changed (or may have). */
@@ -105,7 +112,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   /** Every change of the pod cache goes through here, so that the step knows which functions it touched. */
   private storePod(entry: PodEntry<ReplicaSetPodState>): void {
     this.touched.add(entry.record.function);
-    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry) });
+    this.state = replicaSetStateWith(this.state, { pods: putPod(this.state.pods, entry, this.edit) });
   }
 
   handle(event: StageEvent): Disposition {
@@ -281,8 +288,9 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
   private forwardUnsent(): void {
     const unsentTombstones = this.state.pods.inLifecycle('terminating.unsent');
     const unsentProvisions = this.state.pods.inLifecycle('pending');
-    for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', null);
-    for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', null);
+    // Copies: each forward changes the groups in place (the step's edit).
+    for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', null);
+    for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', null);
   }
 }
 

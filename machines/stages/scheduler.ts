@@ -3,6 +3,7 @@
  * Downstream (server) of the ReplicaSet; upstream (client) of one Kubelet per node.
  */
 import type { ProtocolVariant } from '../../spec/variants.js';
+import { TreeEdit } from '../core/sorted-map.js';
 import { assert, unreachable } from '../core/assert.js';
 import { ChoiceCursor } from '../core/choices.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
@@ -66,15 +67,19 @@ export function initScheduler(config: SchedulerConfig, incarnation: number): Sch
 
 export function stepScheduler(config: SchedulerConfig, state: SchedulerState, event: StageEvent): StepResult<SchedulerState> {
   const step = new SchedulerStep(config, state);
-  const disposition = step.handle(event);
-  if (disposition === 'rejected') {
-    assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
-    return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+  try {
+    const disposition = step.handle(event);
+    if (disposition === 'rejected') {
+      assert(step.rejection !== null && step.state === state && step.out.effects.length === 0, 'a rejected input changes nothing');
+      return { state, effects: [], links: noLinkIntents, trace: [], disposition, rejection: step.rejection };
+    }
+    step.settle();
+    const radices = step.choices.radices;
+    if (radices.length > 0) return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition, choiceRadices: radices };
+    return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
+  } finally {
+    step.edit.close(); // the step's pod cache is immutable from here on
   }
-  step.settle();
-  const radices = step.choices.radices;
-  if (radices.length > 0) return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition, choiceRadices: radices };
-  return { state: step.state, effects: step.out.effects, links: step.out.links, trace: step.out.trace, disposition };
 }
 
 /** The reason a rollback is passed up with, for the pod event being applied. */
@@ -87,6 +92,8 @@ interface PodEventContext {
 class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
+  /** The pod cache's trees made in this step change in place until the step ends (transient updates, sorted-map.ts). */
+  readonly edit = new TreeEdit();
   readonly variant: ProtocolVariant;
   readonly incarnation: number;
   /** The ties this step meets, and the driver's picks among them (DEC-52). */
@@ -222,7 +229,7 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   private adopt(record: PodRecord, event: SchedulerPodEvent, origin: Role | null): void {
     const step = stepPodEntry(this.machines.schedulerPod, 'scheduler-pod', { record, lifecycle: 'unknown', origin: null }, event, origin ?? 'kubelet', this.out);
     if (step === null) return;
-    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, step.next) });
+    this.state = schedulerStateWith(this.state, { pods: putPod(this.state.pods, step.next, this.edit) });
     for (const action of step.actions) this.podAction(action, step.next, {});
   }
 
@@ -241,7 +248,7 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
     const tombstoneOrigin = context.origin ?? context.index?.tombstones.get(name)?.origin ?? 'scheduler';
     const step = stepPodEntry(this.machines.schedulerPod, 'scheduler-pod', entry, event, tombstoneOrigin, this.out);
     // An entry not cached as it is (new, or with a new node) is still stored when its lifecycle does not change.
-    const pods = putPod(this.state.pods, step?.next ?? entry);
+    const pods = putPod(this.state.pods, step?.next ?? entry, this.edit);
     if (pods !== this.state.pods) this.state = schedulerStateWith(this.state, { pods });
     if (step !== null) for (const action of step.actions) this.podAction(action, step.next, context);
   }
@@ -313,8 +320,9 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
       if (!clientSynced(side) || this.state.pods.countOnNode(node, unsentStates) === 0) continue;
       const unsentTombstones = this.state.pods.onNode(node, 'terminating.unsent');
       const unsentProvisions = this.state.pods.onNode(node, 'pending');
-      for (const e of unsentTombstones.values()) this.podEvent(e.record.name, 'forward', {});
-      for (const e of unsentProvisions.values()) this.podEvent(e.record.name, 'forward', {});
+      // Copies: each forward changes the groups in place (the step's edit).
+      for (const e of [...unsentTombstones.values()]) this.podEvent(e.record.name, 'forward', {});
+      for (const e of [...unsentProvisions.values()]) this.podEvent(e.record.name, 'forward', {});
     }
   }
 }

@@ -1,7 +1,7 @@
 /** The persistent sorted map under the pod cache, against a plain Map as the model. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SortedMap, sortedMapNodeEntriesMax } from '../core/sorted-map.js';
+import { SortedMap, sortedMapNodeEntriesMax, TreeEdit } from '../core/sorted-map.js';
 import { PodCache, podGroupingOf, type PodEntry, type PodGrouping, type PodLifecycle } from '../stages/pod-cache.js';
 import type { SchedulerPodState } from '../pods/scheduler-pod.machine.js';
 
@@ -12,6 +12,13 @@ const keyArbitrary = fc.integer({ min: 0, max: 3 * sortedMapNodeEntriesMax * sor
 const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArbitrary, value: fc.integer() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArbitrary }) },
+);
+
+// For transient updates: a smaller key space, so that one step replaces, inserts and deletes keys of the same leaves.
+const nearKeyArbitrary = fc.integer({ min: 0, max: 20 * sortedMapNodeEntriesMax }).map((n) => `k${String(n).padStart(4, '0')}`);
+const nearOperationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), key: nearKeyArbitrary, value: fc.integer() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: nearKeyArbitrary }) },
 );
 
 function sortedEntries(model: Map<string, number>): Array<[string, number]> {
@@ -46,6 +53,49 @@ describe('SortedMap', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('transient updates: in steps of one edit each, the same maps as persistent updates; no version from before an edit, nor a closed edit, ever changes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(nearOperationArbitrary, { maxLength: 300 }), { maxLength: 12 }), (steps) => {
+        let transient = SortedMap.empty<number>();
+        let persistent = SortedMap.empty<number>();
+        const versions: Array<{ map: SortedMap<number>; json: string }> = [];
+        for (const operations of steps) {
+          versions.push({ map: transient, json: JSON.stringify(transient) });
+          const edit = new TreeEdit();
+          for (const op of operations) {
+            transient = op.kind === 'set' ? transient.set(op.key, op.value, edit) : transient.delete(op.key, edit);
+            persistent = op.kind === 'set' ? persistent.set(op.key, op.value) : persistent.delete(op.key);
+          }
+          edit.close();
+          transient.checkShape();
+          expect(transient.size).toBe(persistent.size);
+          expect(JSON.stringify(transient)).toBe(JSON.stringify(persistent));
+          // A closed edit's nodes are copied like any other: an update after the step leaves the step's result alone.
+          const result = JSON.stringify(transient);
+          const later = transient.set('k0', -1, edit).delete('k1', edit);
+          expect(JSON.stringify(transient)).toBe(result);
+          later.checkShape();
+        }
+        for (const version of versions) expect(JSON.stringify(version.map), 'an edit never changes a version from before it').toBe(version.json);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a step that replaces a value and then inserts beside it leaves the version before the step unchanged', () => {
+    const keys = Array.from({ length: 1000 }, (_, i) => `pod-${String(i).padStart(4, '0')}`);
+    const base = SortedMap.of<number>(keys.filter((_, i) => i % 2 === 0).map((k) => [k, 0] as const));
+    const json = JSON.stringify(base);
+    const edit = new TreeEdit();
+    let map = base;
+    for (const [i, key] of keys.entries()) map = map.set(key, i % 2 === 0 ? 2 : 1, edit);
+    edit.close();
+    map.checkShape();
+    expect(JSON.stringify(base)).toBe(json);
+    expect(map.size).toBe(1000);
+    expect([...map.values()]).toEqual(keys.map((_, i) => (i % 2 === 0 ? 2 : 1)));
   });
 
   it('returns the same map when nothing changes', () => {

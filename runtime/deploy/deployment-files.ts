@@ -20,7 +20,14 @@ import { stringify } from 'yaml';
 import { nodeOfKubelet, roleOf, type StageId } from '../../machines/index.js';
 import type { HostsFile } from './hosts-file.js';
 import { stageProcessNodeFlags } from '../cluster/local-cluster.js';
-import type { PlannedStage } from './plan.js';
+
+/** A stage placed on a host by `kd deploy plan` (plan.ts). */
+export interface PlannedStage {
+  readonly stage: StageId;
+  readonly host: string;
+  readonly address: string;
+  readonly metricsAddress: string;
+}
 
 export interface DeploymentFileOptions {
   /** Where this repository is installed on every host (default /opt/kubedirect). */

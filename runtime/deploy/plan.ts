@@ -27,17 +27,13 @@ import {
   systemdUnitOf,
   unitNameOf,
   type DeploymentFileOptions,
+  type PlannedStage,
 } from './deployment-files.js';
 
 /** The client identity `kd deploy plan` issues for a Prometheus scraping the stages. */
 export const scraperIdentity = 'prometheus';
 
-export interface PlannedStage {
-  readonly stage: StageId;
-  readonly host: string;
-  readonly address: string;
-  readonly metricsAddress: string;
-}
+export type { PlannedStage } from './deployment-files.js';
 
 export interface DeploymentPlan {
   readonly dir: string;

@@ -12,14 +12,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { tlsVersion, type TlsMaterial } from '../security/credentials.js';
+import { tlsVersion, type EndpointSecurity } from '../security/credentials.js';
 import { identityOfPeerCertificate } from '../security/identity.js';
 
-/** What protects a non-loopback endpoint: the stage's own TLS material and who may read it. */
-export interface EndpointSecurity {
-  readonly material: TlsMaterial;
-  readonly allowed: ReadonlySet<string>;
-}
+export type { EndpointSecurity } from '../security/credentials.js';
 
 export type EndpointHandler = (request: IncomingMessage, response: ServerResponse) => void;
 

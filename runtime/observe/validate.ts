@@ -146,10 +146,8 @@ function isCurrent(sessions: readonly TraceSession[], stage: string, link: strin
 
 const deathEvents = new Set(['sandbox.killed', 'sandbox.failed']);
 
-export function validateRecords(all: readonly LocatedRecord[], files: number, notesIn: readonly string[] = []): ValidationReport {
-  const v = new Verdicts();
-  const notes = [...notesIn];
-  // Each stage incarnation in its own order (seq); incarnations of a stage in order.
+/** Each stage incarnation's records in its own order (seq); the incarnations of a stage in order, stages by their first record's time. */
+function incarnationRunsOf(all: readonly LocatedRecord[]): LocatedRecord[][] {
   const byIncarnation = new Map<string, LocatedRecord[]>();
   for (const r of all) {
     const key = `${r.record.stage}#${r.record.incarnation}`;
@@ -164,117 +162,165 @@ export function validateRecords(all: readonly LocatedRecord[], files: number, no
     if (x === undefined || y === undefined) return 0;
     return x.stage === y.stage ? x.incarnation - y.incarnation : x.t.localeCompare(y.t);
   });
+  return runs;
+}
 
-  const created = new Map<string, LocatedRecord>();
-  const placement = new Map<string, { node: string; at: LocatedRecord }>();
-  const bound = new Map<string, { node: string; at: LocatedRecord }>();
-  // Sandbox deaths per pod: node, the Kubelet's position (incarnation, seq) and wall time.
-  const deaths = new Map<string, Array<{ node: string; incarnation: number; seq: number; t: string }>>();
-  const starts: Array<{ pod: string; node: string; at: LocatedRecord }> = [];
+/** What one stage incarnation's records are judged against, record by record. */
+interface IncarnationView {
+  readonly stage: string;
+  readonly role: ReturnType<typeof roleOf>;
+  readonly incarnation: number;
+  /** Its sessions before the record being judged; null until known (no boot record). */
+  sessions: readonly TraceSession[] | null;
+  /** The lowest epoch each end may have (`end link`). */
+  readonly epochs: Map<string, number>;
+  readonly tombstoned: Set<string>;
+  /** Sandboxes held (starting, running, being killed), at a Kubelet. */
+  readonly sandboxes: Set<string>;
+  readonly capacity: number | undefined;
+}
 
-  for (const run of runs) {
+/** Judges the safety invariants over the records of every stage incarnation (validateRecords). */
+class TraceJudge {
+  readonly verdicts = new Verdicts();
+  private readonly created = new Map<string, LocatedRecord>();
+  private readonly bound = new Map<string, { node: string; at: LocatedRecord }>();
+  /** Sandbox deaths per pod: node, the Kubelet's position (incarnation, seq) and wall time. */
+  private readonly deaths = new Map<string, Array<{ node: string; incarnation: number; seq: number; t: string }>>();
+  private readonly starts: Array<{ pod: string; node: string; at: LocatedRecord }> = [];
+
+  constructor(private readonly notes: string[]) {}
+
+  judgeRun(run: readonly LocatedRecord[]): void {
     const head = run[0];
-    if (head === undefined) continue;
+    if (head === undefined) return;
     const { stage, incarnation } = head.record;
-    const role = roleOf(stage);
-    if (head.record.seq !== 0) notes.push(`${stage} incarnation ${incarnation}: no boot record (trace starts at seq ${head.record.seq}); fencing judged from its first record on`);
-    let sessions: readonly TraceSession[] | null = head.record.seq === 0 ? (head.record.sessions ?? []) : null;
-    const epochs = new Map<string, number>();
-    const tombstoned = new Set<string>();
-    const sandboxes = new Set<string>(head.record.sandboxes ?? []);
-    const capacity = head.record.capacity;
+    if (head.record.seq !== 0) this.notes.push(`${stage} incarnation ${incarnation}: no boot record (trace starts at seq ${head.record.seq}); fencing judged from its first record on`);
+    const view: IncarnationView = {
+      stage,
+      role: roleOf(stage),
+      incarnation,
+      sessions: head.record.seq === 0 ? (head.record.sessions ?? []) : null,
+      epochs: new Map(),
+      tombstoned: new Set(),
+      sandboxes: new Set(head.record.sandboxes ?? []),
+      capacity: head.record.capacity,
+    };
     for (const at of run) {
-      const r = at.record;
-      const event = r.event;
-      // INV-FENCING
-      if (event.type === 'message.received' && r.disposition === 'applied' && event.link !== undefined && event.message !== undefined && sessions !== null) {
-        v.count('INV-FENCING');
-        if (!isCurrent(sessions, stage, event.link, event.message.type, event.message.epoch))
-          v.violated('INV-FENCING', `${stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session`, at);
-      }
-      // INV-EPOCH-MONOTONIC: an upstream's epochs only grow; a downstream's never go below the highest one that synced (DEC-40).
-      for (const side of r.sessions ?? []) {
-        const key = `${side.end} ${side.link}`;
-        const floor = epochs.get(key);
-        v.count('INV-EPOCH-MONOTONIC');
-        if (floor !== undefined && side.epoch < floor)
-          v.violated('INV-EPOCH-MONOTONIC', `${stage} (incarnation ${incarnation}): epoch on ${side.link} went back from ${floor} to ${side.epoch}`, at);
-        if (side.end === 'upstream' || side.session === 'synced') epochs.set(key, Math.max(floor ?? 0, side.epoch));
-      }
-      if (r.sessions !== undefined) sessions = r.sessions;
-      for (const point of r.transitions ?? []) {
-        // INV-NAME-UNIQUE
-        if (role === 'replicaset' && point.event === 'decide.create') {
-          v.count('INV-NAME-UNIQUE');
-          const first = created.get(point.pod);
-          if (first !== undefined) v.violated('INV-NAME-UNIQUE', `the ReplicaSet created ${point.pod} a second time (first at ${first.file}:${first.line})`, at);
-          else created.set(point.pod, at);
-        }
-        // INV-NO-RESURRECTION
-        v.count('INV-NO-RESURRECTION');
-        if (tombstoned.has(point.pod) && stateIsAlive(point.to))
-          v.violated('INV-NO-RESURRECTION', `${stage} (incarnation ${incarnation}) held a tombstone for ${point.pod} and now holds it alive (${point.event}: ${point.from} -> ${point.to})`, at);
-        if (stateIsTombstone(point.to)) tombstoned.add(point.pod);
-      }
-      for (const effect of r.effects ?? []) {
-        if (effect.type === 'sandbox.start') {
-          starts.push({ pod: effect.pod, node: effect.node, at });
-          sandboxes.add(effect.pod);
-          // INV-CAPACITY: sandboxes held (starting, running, being killed)
-          v.count('INV-CAPACITY');
-          if (capacity !== undefined && sandboxes.size > capacity)
-            v.violated('INV-CAPACITY', `${stage} holds ${sandboxes.size} sandboxes, capacity ${capacity}`, at);
-        }
-        if (effect.type === 'message.send') {
-          const m = effect.message;
-          if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded') v.violated('INV-CAPACITY', `${stage} refuses ${m.name ?? '?'} for want of room: the Scheduler bound more pods than the node holds`, at);
-          if (role === 'scheduler' && m.type === 'pod.provision' && m.name !== undefined) {
-            const node = linkEnds(effect.link).downstream.slice('kubelet:'.length);
-            v.count('INV-UNIQUE-PLACEMENT');
-            const first = bound.get(m.name);
-            if (first === undefined) bound.set(m.name, { node, at });
-            else if (first.node !== node)
-              v.violated('INV-UNIQUE-PLACEMENT', `the Scheduler bound ${m.name} to ${first.node} (${first.at.file}:${first.at.line}) and now to ${node}`, at);
-          }
-        }
-      }
-      if (role === 'kubelet' && event.pod !== undefined && deathEvents.has(event.type)) {
-        sandboxes.delete(event.pod);
+      this.judgeFencing(view, at);
+      this.judgeEpochs(view, at);
+      if (at.record.sessions !== undefined) view.sessions = at.record.sessions;
+      this.judgeTransitions(view, at);
+      this.judgeEffects(view, at);
+      const event = at.record.event;
+      if (view.role === 'kubelet' && event.pod !== undefined && deathEvents.has(event.type)) {
+        view.sandboxes.delete(event.pod);
         const node = stage.slice('kubelet:'.length);
-        deaths.set(event.pod, [...(deaths.get(event.pod) ?? []), { node, incarnation, seq: r.seq, t: r.t }]);
+        this.deaths.set(event.pod, [...(this.deaths.get(event.pod) ?? []), { node, incarnation, seq: at.record.seq, t: at.record.t }]);
       }
     }
   }
 
-  // INV-UNIQUE-PLACEMENT (sandboxes) and INV-NO-RESTART-AFTER-DEATH, over all Kubelets.
-  for (const start of starts) {
-    v.count('INV-UNIQUE-PLACEMENT');
-    const first = placement.get(start.pod);
-    if (first === undefined) placement.set(start.pod, { node: start.node, at: start.at });
-    else if (first.node !== start.node)
-      v.violated('INV-UNIQUE-PLACEMENT', `${start.pod} is started on ${start.node} but was started on ${first.node} (${first.at.file}:${first.at.line})`, start.at);
-    v.count('INV-NO-RESTART-AFTER-DEATH');
-    const r = start.at.record;
-    for (const death of deaths.get(start.pod) ?? []) {
-      const earlier =
-        death.node === start.node
-          ? death.incarnation < r.incarnation || (death.incarnation === r.incarnation && death.seq < r.seq)
-          : death.t < r.t;
-      if (earlier) {
+  /** INV-FENCING: a message applied belongs to the receiver's current session. */
+  private judgeFencing(view: IncarnationView, at: LocatedRecord): void {
+    const event = at.record.event;
+    if (event.type !== 'message.received' || at.record.disposition !== 'applied' || event.link === undefined || event.message === undefined || view.sessions === null) return;
+    this.verdicts.count('INV-FENCING');
+    if (!isCurrent(view.sessions, view.stage, event.link, event.message.type, event.message.epoch))
+      this.verdicts.violated('INV-FENCING', `${view.stage} applied ${event.message.type} of epoch ${describeEpoch(event.message.epoch)} on ${event.link}, which is not its current session`, at);
+  }
+
+  /** INV-EPOCH-MONOTONIC: an upstream's epochs only grow; a downstream's never go below the highest one that synced (DEC-40). */
+  private judgeEpochs(view: IncarnationView, at: LocatedRecord): void {
+    for (const side of at.record.sessions ?? []) {
+      const key = `${side.end} ${side.link}`;
+      const floor = view.epochs.get(key);
+      this.verdicts.count('INV-EPOCH-MONOTONIC');
+      if (floor !== undefined && side.epoch < floor)
+        this.verdicts.violated('INV-EPOCH-MONOTONIC', `${view.stage} (incarnation ${view.incarnation}): epoch on ${side.link} went back from ${floor} to ${side.epoch}`, at);
+      if (side.end === 'upstream' || side.session === 'synced') view.epochs.set(key, Math.max(floor ?? 0, side.epoch));
+    }
+  }
+
+  /** INV-NAME-UNIQUE and INV-NO-RESURRECTION, from the pod transitions of the record. */
+  private judgeTransitions(view: IncarnationView, at: LocatedRecord): void {
+    for (const point of at.record.transitions ?? []) {
+      if (view.role === 'replicaset' && point.event === 'decide.create') {
+        this.verdicts.count('INV-NAME-UNIQUE');
+        const first = this.created.get(point.pod);
+        if (first !== undefined) this.verdicts.violated('INV-NAME-UNIQUE', `the ReplicaSet created ${point.pod} a second time (first at ${first.file}:${first.line})`, at);
+        else this.created.set(point.pod, at);
+      }
+      this.verdicts.count('INV-NO-RESURRECTION');
+      if (view.tombstoned.has(point.pod) && stateIsAlive(point.to))
+        this.verdicts.violated(
+          'INV-NO-RESURRECTION',
+          `${view.stage} (incarnation ${view.incarnation}) held a tombstone for ${point.pod} and now holds it alive (${point.event}: ${point.from} -> ${point.to})`,
+          at,
+        );
+      if (stateIsTombstone(point.to)) view.tombstoned.add(point.pod);
+    }
+  }
+
+  /** INV-CAPACITY and the Scheduler's side of INV-UNIQUE-PLACEMENT, from the effects of the record. */
+  private judgeEffects(view: IncarnationView, at: LocatedRecord): void {
+    for (const effect of at.record.effects ?? []) {
+      if (effect.type === 'sandbox.start') {
+        this.starts.push({ pod: effect.pod, node: effect.node, at });
+        view.sandboxes.add(effect.pod);
+        this.verdicts.count('INV-CAPACITY');
+        if (view.capacity !== undefined && view.sandboxes.size > view.capacity)
+          this.verdicts.violated('INV-CAPACITY', `${view.stage} holds ${view.sandboxes.size} sandboxes, capacity ${view.capacity}`, at);
+      }
+      if (effect.type !== 'message.send') continue;
+      const m = effect.message;
+      if (m.type === 'pod.failed' && m.reason === 'capacity-exceeded')
+        this.verdicts.violated('INV-CAPACITY', `${view.stage} refuses ${m.name ?? '?'} for want of room: the Scheduler bound more pods than the node holds`, at);
+      if (view.role === 'scheduler' && m.type === 'pod.provision' && m.name !== undefined) {
+        const node = linkEnds(effect.link).downstream.slice('kubelet:'.length);
+        this.verdicts.count('INV-UNIQUE-PLACEMENT');
+        const first = this.bound.get(m.name);
+        if (first === undefined) this.bound.set(m.name, { node, at });
+        else if (first.node !== node) this.verdicts.violated('INV-UNIQUE-PLACEMENT', `the Scheduler bound ${m.name} to ${first.node} (${first.at.file}:${first.at.line}) and now to ${node}`, at);
+      }
+    }
+  }
+
+  /** INV-UNIQUE-PLACEMENT (sandboxes) and INV-NO-RESTART-AFTER-DEATH, over all Kubelets, once every run is read. */
+  judgeStarts(): void {
+    const placement = new Map<string, { node: string; at: LocatedRecord }>();
+    for (const start of this.starts) {
+      this.verdicts.count('INV-UNIQUE-PLACEMENT');
+      const first = placement.get(start.pod);
+      if (first === undefined) placement.set(start.pod, { node: start.node, at: start.at });
+      else if (first.node !== start.node)
+        this.verdicts.violated('INV-UNIQUE-PLACEMENT', `${start.pod} is started on ${start.node} but was started on ${first.node} (${first.at.file}:${first.at.line})`, start.at);
+      this.verdicts.count('INV-NO-RESTART-AFTER-DEATH');
+      const r = start.at.record;
+      for (const death of this.deaths.get(start.pod) ?? []) {
+        const earlier = death.node === start.node ? death.incarnation < r.incarnation || (death.incarnation === r.incarnation && death.seq < r.seq) : death.t < r.t;
+        if (!earlier) continue;
         const how = death.node === start.node ? `on the same node (Kubelet order: incarnation ${death.incarnation} seq ${death.seq})` : `on ${death.node} at ${death.t} (wall time)`;
-        v.violated('INV-NO-RESTART-AFTER-DEATH', `${start.node} starts ${start.pod}, whose sandbox had already ended ${how}`, start.at);
+        this.verdicts.violated('INV-NO-RESTART-AFTER-DEATH', `${start.node} starts ${start.pod}, whose sandbox had already ended ${how}`, start.at);
         break;
       }
     }
+    this.notes.push('INV-NO-RESTART-AFTER-DEATH orders events on one node by the Kubelet\'s own sequence and across nodes by trace wall time (t): clocks of one machine are assumed.');
   }
-  notes.push('INV-NO-RESTART-AFTER-DEATH orders events on one node by the Kubelet\'s own sequence and across nodes by trace wall time (t): clocks of one machine are assumed.');
+}
 
+export function validateRecords(all: readonly LocatedRecord[], files: number, notesIn: readonly string[] = []): ValidationReport {
+  const notes = [...notesIn];
+  const runs = incarnationRunsOf(all);
+  const judge = new TraceJudge(notes);
+  for (const run of runs) judge.judgeRun(run);
+  judge.judgeStarts();
   const judged = safetyInvariantIds.filter((id) => !notJudgedFromTraces.some((n) => n.id === id));
   return {
     files,
     records: all.length,
     incarnations: runs.length,
-    verdicts: judged.map((id) => v.verdict(id)),
+    verdicts: judged.map((id) => judge.verdicts.verdict(id)),
     notJudged: notJudgedFromTraces,
     notes,
   };

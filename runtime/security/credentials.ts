@@ -21,7 +21,6 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { EndpointSecurity } from '../observe/http-endpoint.js';
 import { linkEnds, type StageId } from '../../machines/index.js';
 import { isLoopbackAddress, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { rejection, statusOf, type ErrorReason } from '../wire/errors.js';
@@ -274,6 +273,12 @@ export function stageSecurityOf(config: ClusterConfig, stage: StageId, log: (rec
       options: tlsChannelOptions,
     }),
   };
+}
+
+/** What protects a non-loopback endpoint: the stage's own TLS material and who may read it. */
+export interface EndpointSecurity {
+  readonly material: TlsMaterial;
+  readonly allowed: ReadonlySet<string>;
 }
 
 /**

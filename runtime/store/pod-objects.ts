@@ -10,9 +10,19 @@
  * lowers a pod's phase (`rankOfPodObject`), and only the ReplicaSet creates an object.
  */
 import { podCacheOf, podStateHas, type StageState } from '../../machines/index.js';
-import type { PodWrite } from './store.js';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+/** One queued pod write: the latest object of the pod, or its deletion. */
+export type PodWrite =
+  | {
+      readonly kind: 'put';
+      readonly pod: string;
+      readonly object: PodObject;
+      /** Only the creator (the ReplicaSet) writes a pod that does not exist; others only update it, never recreate a deleted one. */
+      readonly create: boolean;
+    }
+  | { readonly kind: 'delete'; readonly pod: string };
 
 export interface PodObject {
   readonly apiVersion: 'v1';

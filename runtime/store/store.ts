@@ -14,7 +14,9 @@
  * (etcd through the etcd3 package: runtime/store/etcd-store.ts, etcd-client.ts).
  */
 import { isAbsolute, join } from 'node:path';
-import { rankOfPodObject, type PodObject } from './pod-objects.js';
+import { rankOfPodObject, type PodObject, type PodWrite } from './pod-objects.js';
+
+export type { PodWrite } from './pod-objects.js';
 import { StoreHealth } from './store-health.js';
 
 /** Pods with a write waiting in one process's queue; beyond it a write is dropped and counted. */
@@ -80,16 +82,6 @@ export function storeConfigOf(raw: unknown, base: string): StoreConfig {
   throw new Error(`store.kind must be "file" or "etcd", got ${JSON.stringify(r.kind)}`);
 }
 
-/** One queued pod write: the latest object of the pod, or its deletion. */
-export type PodWrite =
-  | {
-      readonly kind: 'put';
-      readonly pod: string;
-      readonly object: PodObject;
-      /** Only the creator (the ReplicaSet) writes a pod that does not exist; others only update it, never recreate a deleted one. */
-      readonly create: boolean;
-    }
-  | { readonly kind: 'delete'; readonly pod: string };
 
 /** What became of one write at the store. */
 export type WriteOutcome = 'written' | 'skipped' | 'retry';

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KubeletState } from '../../../machines/stages/kubelet.js';
 
-type Mutation = 'kill-after-killed' | 'ack-on-receipt' | 'assert-on-tombstone' | 'none';
+type Mutation = 'kill-after-killed' | 'ack-on-receipt' | 'assert-on-tombstone' | 'assert-on-hello' | 'killing-rebuilt-as-running' | 'none';
 const broken = vi.hoisted(() => ({ mutation: 'none' as string }));
 
 vi.mock('../../../machines/stages/kubelet.js', async (importOriginal) => {
@@ -14,6 +14,12 @@ vi.mock('../../../machines/stages/kubelet.js', async (importOriginal) => {
   const { InvariantViolation } = await import('../../../machines/core/assert.js');
   return {
     ...original,
+    // A restarted Kubelet that rebuilds a killing sandbox as running (one of issue 22's hidden bugs).
+    initKubelet: (...args: Parameters<typeof original.initKubelet>) => {
+      const [config, incarnation, inventory] = args;
+      if ((broken.mutation as Mutation) !== 'killing-rebuilt-as-running') return original.initKubelet(...args);
+      return original.initKubelet(config, incarnation, inventory.map((item) => (item.state === 'killing' ? { ...item, state: 'running' as const } : item)));
+    },
     stepKubelet: (...args: Parameters<typeof original.stepKubelet>) => {
       const [, state, event] = args;
       const result = original.stepKubelet(...args);
@@ -28,6 +34,8 @@ vi.mock('../../../machines/stages/kubelet.js', async (importOriginal) => {
         const done = { type: 'tombstone.done' as const, epoch: event.message.epoch, name: event.message.name };
         return { ...result, effects: [...result.effects, { type: 'message.send' as const, link: event.link, message: done }] };
       }
+      if (mutation === 'assert-on-hello' && event.type === 'message.received' && event.message.type === 'session.hello')
+        throw new InvariantViolation('a made-up assertion of the Kubelet on hellos');
       if (mutation === 'assert-on-tombstone' && event.type === 'message.received' && event.message.type === 'pod.tombstone')
         throw new InvariantViolation('a made-up assertion of the Kubelet on tombstones');
       return result;
@@ -82,5 +90,24 @@ describe('internal assertions hit in a model run are named properties', () => {
     expect(result.violation?.property).toBe('INV-STEP-ASSERTION');
     expect(result.violation?.message).toBe('kubelet:n1: assertion failed: a made-up assertion of the Kubelet on tombstones');
     expect(buildTrace(config, result.violation!).steps.at(-1)?.description).toMatch(/deliver down scheduler>kubelet:n1/);
+  }, 300_000);
+
+  it('an assertion broken while booting the chain (startSynced) is the initial state\'s violation, with an empty path', () => {
+    broken.mutation = 'assert-on-hello';
+    const config = loadCheckConfig('ci', 'correct');
+    const result = search(new ChainModel(config), { maxSeconds: 300 });
+    expect(result.verdict).toBe('violated');
+    expect(result.violation?.property).toBe('INV-STEP-ASSERTION');
+    expect(result.violation?.message).toMatch(/^during the boot \(startSynced\): kubelet:n\d: assertion failed: a made-up assertion of the Kubelet on hellos$/);
+    expect(result.violation?.path).toEqual([]);
+  }, 300_000);
+
+  it('a restarted Kubelet that rebuilds a killing sandbox as running breaks INV-SANDBOX-HELD on the restarts preset', () => {
+    broken.mutation = 'killing-rebuilt-as-running';
+    const config = loadCheckConfig('restarts', 'correct');
+    const result = search(new ChainModel(config), { maxSeconds: 300 });
+    expect(result.violation?.property).toBe('INV-SANDBOX-HELD');
+    expect(result.violation?.message).toMatch(/the Kubelet of n\d holds f-\S+ as running, but its sandbox is killing/);
+    expect(buildTrace(config, result.violation!).steps.at(-1)?.description).toMatch(/^crash kubelet:n\d$/);
   }, 300_000);
 });

@@ -5,7 +5,11 @@
  * what the spec's name-order tie-break breaks), and the reduced search gives the full
  * search's verdict, with counterexamples that are paths of the model itself.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runReplay } from '../../../cli/replay-command.js';
 import { replay } from '../../../simulator/simulate.js';
 import { bootSequence } from '../../../simulator/world.js';
 import { variants } from '../../../spec/variants.js';
@@ -169,7 +173,14 @@ function expectReplays(config: CheckConfig, result: SearchResult): void {
   const model = new ChainModel(config);
   const trace = buildTrace(config, violation);
   expect(trace.steps.length).toBe(violation.path.length);
+  // kd replay, as a user runs it on the written trace.
+  const file = join(mkdtempSync(join(tmpdir(), 'kd-symmetry-')), 'trace.json');
+  writeFileSync(file, JSON.stringify(trace));
+  const printed: string[] = [];
+  const code = runReplay([file, '--quiet'], (line) => printed.push(line));
+  expect(code).toBe(1);
   if (violation.kind === 'safety') {
+    expect(printed.join('\n')).toContain(`reproduced ${violation.property}`);
     const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
     const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
     expect(replayed.violations.map((v) => v.property)).toContain(violation.property);

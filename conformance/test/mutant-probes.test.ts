@@ -1,0 +1,50 @@
+/**
+ * The Scheduler's placement, victim and warm-node cases and the ReplicaSet's scale-down
+ * order case have teeth: each passes the reference runtime and fails the same runtime
+ * with one protocol mutant of
+ * mutants/catalogue.ts applied (a scratch copy of the repository; the suite's peers stay
+ * the correct machines), naming the requirement, at the step whose decision broke it.
+ * Real processes, real gRPC.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mutantNamed } from '../../mutants/catalogue.js';
+import { runConformance } from '../../mutants/run-mutant.js';
+import { makeScratchCopy, repositoryRoot, type ScratchCopy } from '../../mutants/scratch.js';
+
+const probes = [
+  { role: 'replicaset', case: 'replicaset.scale-down-spares-running', mutant: 'terminate-running-first', requirement: 'REQ-RS-003', message: /terminated fn-\d+-0, which runs, while fn-\d+-1 was only provisioned/, stepName: /must be terminated/ },
+  { role: 'scheduler', case: 'scheduler.places-on-largest-free', mutant: 'place-on-smallest-free', requirement: 'REQ-SCHED-002', message: /was placed on n2, expected n1/, stepName: /scale fn to 1: the new pod must go to n1/ },
+  { role: 'scheduler', case: 'scheduler.preempts-lowest-newest', mutant: 'preempt-oldest-victim', requirement: 'REQ-SCHED-006', message: /the Scheduler preempted lo-\d+-0; .* the newest: lo-\d+-1/, stepName: /must be the victim/ },
+  { role: 'scheduler', case: 'scheduler.preempts-lowest-newest', mutant: 'preempt-highest-lower-priority', requirement: 'REQ-SCHED-006', message: /the Scheduler preempted mid-/, stepName: /must be the victim/ },
+  { role: 'scheduler', case: 'scheduler.places-only-on-synced-nodes', mutant: 'cold-scheduler-places-on-unsynced', requirement: 'REQ-REC-006', message: /was placed on n2 while the link to kubelet:n2 had never synced/, stepName: /release the link to kubelet:n2/ },
+] as const;
+
+const copies: ScratchCopy[] = [];
+afterAll(() => {
+  for (const copy of copies) copy.remove();
+});
+
+describe('cases against mutated stages', () => {
+  for (const role of ['scheduler', 'replicaset'] as const)
+    it(`the reference ${role} passes every probed case`, { timeout: 180_000 }, async () => {
+      const reference = makeScratchCopy(repositoryRoot, null, `reference-${role}`);
+      copies.push(reference);
+      const cases = [...new Set(probes.filter((p) => p.role === role).map((p) => p.case))];
+      const outcome = await runConformance(reference.dir, role, 5, 170_000, cases);
+      expect(outcome.verdict, JSON.stringify(outcome, null, 1)).toBe('passed');
+      expect(outcome.cases).toBe(cases.length);
+    });
+
+  for (const probe of probes)
+    it(`${probe.case} fails the mutant ${probe.mutant}, naming ${probe.requirement}`, { timeout: 150_000 }, async () => {
+      const copy = makeScratchCopy(repositoryRoot, mutantNamed(probe.mutant), probe.mutant);
+      copies.push(copy);
+      const outcome = await runConformance(copy.dir, probe.role, 5, 140_000, [probe.case]);
+      expect(outcome.verdict, JSON.stringify(outcome, null, 1)).toBe('failed');
+      const failed = outcome.failedCases.find((c) => c.id === probe.case);
+      expect(failed, JSON.stringify(outcome.failedCases, null, 1)).toBeDefined();
+      expect(failed?.requirements).toContain(probe.requirement);
+      expect(failed?.message).toMatch(probe.message);
+      expect(failed?.stepName).toMatch(probe.stepName);
+    });
+});
