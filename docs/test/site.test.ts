@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { variantNames } from '../../spec/variants.js';
 import { buildSite, type BuildResult } from '../build/site.js';
 import { serveSite, type SiteServer } from '../build/static-server.js';
 
@@ -150,7 +151,7 @@ describe('the protocol site (npm run docs) in headless Chromium', () => {
     ]) {
       expect(pages.has(path), path).toBe(true);
     }
-    expect(site.pages.filter((p) => p.startsWith('gallery/')).length).toBe(8);
+    expect(site.pages.filter((p) => p.startsWith('gallery/')).length, 'the gallery index and a page per known-bad variant').toBe(1 + variantNames.length);
     expect(readFileSync(join(outDir, 'benchmarks.html'), 'utf8'), 'the benchmarks page draws the recorded latency plot').toMatch(/<figure class="diagram"><svg[^>]*>[\s\S]*Upscaling latency/);
     expect(site.pages.filter((p) => p.startsWith('api/')).length).toBeGreaterThan(10);
     console.log(`docs site: ${site.pages.length} pages, ${site.diagrams} diagrams, built in ${site.seconds.toFixed(1)} s, visited in ${visitSeconds.toFixed(1)} s`);
