@@ -128,14 +128,14 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'scheduler-acks-tombstone-early',
     bug: 'the Scheduler acknowledges the tombstone of a bound pod at once and forgets it, before the Kubelet killed it',
-    edits: [{ file: schedulerPod, anchor: ": { target: '#scheduler-pod.terminating.unsent' } as const;\n  const aliveWhileTerminating", replacement: ": { target: '#scheduler-pod.gone', actions: ['sendTombstone', 'notifyTombstoneDone'] } as const;\n  const aliveWhileTerminating" }],
+    edits: [{ file: schedulerPod, anchor: ": { target: '#scheduler-pod.terminating.unsent' } as const;\n  // `drop-tombstone-before-running`", replacement: ": { target: '#scheduler-pod.gone', actions: ['sendTombstone', 'notifyTombstoneDone'] } as const;\n  // `drop-tombstone-before-running`" }],
     roles: ['scheduler'],
     requirement: 'REQ-TOMB-003',
   },
   {
     name: 'scheduler-preempts-silently',
     bug: 'the Scheduler preempts a bound pod without telling the ReplicaSet (no pod.preempted)',
-    edits: [{ file: schedulerPod, anchor: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },\n        },\n      },\n      running:", replacement: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent' },\n        },\n      },\n      running:" }],
+    edits: [{ file: schedulerPod, anchor: "      : { target: '#scheduler-pod.terminating.unsent', actions: 'notifyPreempted' } as const;\n  const aliveWhileTerminating", replacement: "      : { target: '#scheduler-pod.terminating.unsent' } as const;\n  const aliveWhileTerminating" }],
     roles: ['scheduler'],
     requirement: 'REQ-SCHED-008',
   },
