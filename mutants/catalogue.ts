@@ -282,7 +282,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'deployment-acks-before-applied',
     bug: 'the Deployment acknowledges a desired count to the Autoscaler before the ReplicaSet applied it',
-    edits: [{ file: deployment, anchor: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    return 'applied';", replacement: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    this.out.send(link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });\n    return 'applied';" }],
+    edits: [{ file: deployment, anchor: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    return 'applied';", replacement: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    this.out.send(this.state.fromAutoscaler.link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });\n    return 'applied';" }],
     roles: ['deployment'],
     requirement: 'REQ-SCALE-004',
   },

@@ -9,6 +9,9 @@ import { everyDownstreamSynced, upstreamLink, upstreamSynced } from './helpers.j
 
 const roles = ['deployment'] as const;
 
+/** How long the suite holds the ReplicaSet link and watches for an early `scale.applied`. */
+const appliedHoldMs = 1_000;
+
 function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
   return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the Deployment synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
 }
@@ -75,6 +78,27 @@ export const deploymentCases: readonly ConformanceCase[] = [
       if (!(await ctx.waitFor(['REQ-REC-002'], 'synced again', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx) && upstreamLink(ctx).epoch > e1, 10_000))) return;
       await ctx.waitFor(['REQ-CACHE-011'], 'the Autoscaler clean at fn=3', () => cleanAt(ctx, 'fn', 3));
       ctx.check(['REQ-REC-004', 'REQ-CACHE-011'], ctx.chain.runningSandboxes().join() === before.join(), `the same pods must run: before ${before.join(', ')}, after ${ctx.chain.runningSandboxes().join(', ')}`);
+    },
+  },
+  {
+    id: 'deployment.applied-only-once-in-force-below',
+    roles,
+    requirements: ['REQ-SCALE-004', 'REQ-SCALE-003'],
+    title: 'Confirms a desired count upward only once the ReplicaSet has it',
+    description: `The suite holds every frame the testee sends to the ReplicaSet. fn is scaled to 2 at the Autoscaler; once the held link shows the testee forwarded scale.set{fn,2}, the Autoscaler's entry must stay unconfirmed for ${appliedHoldMs} ms (no scale.applied may pass up while the count is not in force below); released, the entry must become clean at 2.`,
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      const link = [...ctx.chain.fromTestee.values()][0];
+      if (link === undefined) return;
+      ctx.step('hold the link to the ReplicaSet; scale fn to 2');
+      link.hold(true);
+      ctx.chain.scale('fn', 2);
+      const forwarded = (): boolean => (link.current?.held ?? []).some((f) => JSON.stringify(f.scale_set ?? null).includes('"desired":2'));
+      if (!(await ctx.waitFor(['REQ-SCALE-004'], 'scale.set{fn,2} forwarded to the ReplicaSet (held)', forwarded, 10_000))) return link.hold(false);
+      await ctx.holdsFor(['REQ-SCALE-004'], 'the Autoscaler must not be told fn=2 is applied while the ReplicaSet has not received it', () => !cleanAt(ctx, 'fn', 2), appliedHoldMs);
+      ctx.step('release the link');
+      link.hold(false);
+      await ctx.waitFor(['REQ-SCALE-004', 'REQ-SCALE-003'], 'the Autoscaler clean at fn=2', () => cleanAt(ctx, 'fn', 2), 10_000);
     },
   },
   ...downstreamSessionCases('deployment', [

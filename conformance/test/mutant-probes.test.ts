@@ -1,6 +1,6 @@
 /**
- * The Scheduler's placement, victim and warm-node cases and the ReplicaSet's scale-down
- * order case have teeth: each passes the reference runtime and fails the same runtime
+ * The Scheduler's placement, victim and warm-node cases, the ReplicaSet's scale-down
+ * order case and the Deployment's early-confirmation case have teeth: each passes the reference runtime and fails the same runtime
  * with one protocol mutant of
  * mutants/catalogue.ts applied (a scratch copy of the repository; the suite's peers stay
  * the correct machines), naming the requirement, at the step whose decision broke it.
@@ -16,6 +16,7 @@ const probes = [
   { role: 'scheduler', case: 'scheduler.places-on-largest-free', mutant: 'place-on-smallest-free', requirement: 'REQ-SCHED-002', message: /was placed on n2, expected n1/, stepName: /scale fn to 1: the new pod must go to n1/ },
   { role: 'scheduler', case: 'scheduler.preempts-lowest-newest', mutant: 'preempt-oldest-victim', requirement: 'REQ-SCHED-006', message: /the Scheduler preempted lo-\d+-0; .* the newest: lo-\d+-1/, stepName: /must be the victim/ },
   { role: 'scheduler', case: 'scheduler.preempts-lowest-newest', mutant: 'preempt-highest-lower-priority', requirement: 'REQ-SCHED-006', message: /the Scheduler preempted mid-/, stepName: /must be the victim/ },
+  { role: 'deployment', case: 'deployment.applied-only-once-in-force-below', mutant: 'deployment-acks-before-applied', requirement: 'REQ-SCALE-004', message: /must not be told fn=2 is applied while the ReplicaSet has not received it/, stepName: /hold the link to the ReplicaSet/ },
   { role: 'scheduler', case: 'scheduler.places-only-on-synced-nodes', mutant: 'cold-scheduler-places-on-unsynced', requirement: 'REQ-REC-006', message: /was placed on n2 while the link to kubelet:n2 had never synced/, stepName: /release the link to kubelet:n2/ },
 ] as const;
 
@@ -25,7 +26,7 @@ afterAll(() => {
 });
 
 describe('cases against mutated stages', () => {
-  for (const role of ['scheduler', 'replicaset'] as const)
+  for (const role of ['scheduler', 'replicaset', 'deployment'] as const)
     it(`the reference ${role} passes every probed case`, { timeout: 180_000 }, async () => {
       const reference = makeScratchCopy(repositoryRoot, null, `reference-${role}`);
       copies.push(reference);
