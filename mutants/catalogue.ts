@@ -128,14 +128,14 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'scheduler-acks-tombstone-early',
     bug: 'the Scheduler acknowledges the tombstone of a bound pod at once and forgets it, before the Kubelet killed it',
-    edits: [{ file: schedulerPod, anchor: ": { target: '#scheduler-pod.terminating.unsent' } as const;\n  const aliveWhileTerminating", replacement: ": { target: '#scheduler-pod.gone', actions: ['sendTombstone', 'notifyTombstoneDone'] } as const;\n  const aliveWhileTerminating" }],
+    edits: [{ file: schedulerPod, anchor: ": { target: '#scheduler-pod.terminating.unsent' } as const;\n  // `drop-tombstone-before-running`", replacement: ": { target: '#scheduler-pod.gone', actions: ['sendTombstone', 'notifyTombstoneDone'] } as const;\n  // `drop-tombstone-before-running`" }],
     roles: ['scheduler'],
     requirement: 'REQ-TOMB-003',
   },
   {
     name: 'scheduler-preempts-silently',
     bug: 'the Scheduler preempts a bound pod without telling the ReplicaSet (no pod.preempted)',
-    edits: [{ file: schedulerPod, anchor: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },\n        },\n      },\n      running:", replacement: "'upstream.tombstone': tombstoneBound,\n          'decide.preempt': { target: 'terminating.unsent' },\n        },\n      },\n      running:" }],
+    edits: [{ file: schedulerPod, anchor: "      : { target: '#scheduler-pod.terminating.unsent', actions: 'notifyPreempted' } as const;\n  const aliveWhileTerminating", replacement: "      : { target: '#scheduler-pod.terminating.unsent' } as const;\n  const aliveWhileTerminating" }],
     roles: ['scheduler'],
     requirement: 'REQ-SCHED-008',
   },
@@ -219,6 +219,8 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: sessionSides, anchor: "if (epoch !== side.epoch && variant !== 'no-fencing') return null;", replacement: "if (epoch < 0 && variant !== 'no-fencing') return null;" }],
     roles: ['kubelet', 'scheduler'],
     requirement: 'REQ-SESS-011',
+    equivalent:
+      'in the runtime the transport rejects (STALE_EPOCH) or drops every frame whose epoch is not its stream\'s before a machine sees it (runtime/node/grpc-upstream-link.ts), so a sync of another epoch never reaches receiveSync. In the model a late sync of a cut session can complete a newer session early, which no peer can tell: notifications flow in awaitingSync already, and the upstream sends records only after its own sync, FIFO behind it; ci explores such late deliveries (a link cut) with no violation',
   },
   {
     name: 'unsynced-hello-fences',
@@ -244,7 +246,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: 'replace-terminating-pods',
     bug: 'the ReplicaSet creates replacements for pods that are still being terminated',
-    edits: [{ file: replicaSetDecisions, anchor: 'Math.max(0, desired - pods.alive - pods.terminating)', replacement: 'Math.max(0, desired - pods.alive)' }],
+    edits: [{ file: replicaSetDecisions, anchor: 'const missing = desired - pods.alive - pods.terminating;', replacement: 'const missing = desired - pods.alive;' }],
     roles: ['replicaset'],
     requirement: 'REQ-RS-004',
   },

@@ -10,7 +10,7 @@ import { exitCodes } from '../cli/exit-codes.js';
 import { mutantNamed, mutants, type ConformanceRole, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
 import { missingForReadme, storeResults } from './results-store.js';
-import { runChecker, runConformance, type CheckRequest, type CheckerOutcome, type ConformanceOutcome } from './run-mutant.js';
+import { runChecker, runConformance, runningChildren, type CheckRequest, type CheckerOutcome, type ConformanceOutcome } from './run-mutant.js';
 import { AnchorError, makeScratchCopy, mutatedFiles, repositoryRoot, type ScratchCopy } from './scratch.js';
 import { checkerKill, mutationTable, verdictOf, type MutantResult } from './table.js';
 
@@ -72,6 +72,13 @@ async function runChecks(dir: string): Promise<CheckerOutcome[]> {
 const liveCopies = new Set<ScratchCopy>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {
+    for (const pid of runningChildren) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     for (const copy of liveCopies) copy.remove();
     process.exit(exitCodes.internal);
   });
@@ -101,6 +108,7 @@ async function main(): Promise<number> {
   for (const mutant of chosen) mutatedFiles(repositoryRoot, mutant);
   log(`npm run mutants: ${chosen.length} mutant(s), checks ${checks.map((c) => c.label).join(', ')}, conformance ${options['skip-conformance'] ? 'skipped' : `seed ${options.seed}`}, ${options.jobs} at a time`);
   const baseline = makeScratchCopy(repositoryRoot, null, 'baseline');
+  liveCopies.add(baseline);
   try {
     const outcomes = await runChecks(baseline.dir);
     const bad = outcomes.find((o) => o.verdict !== 'verified' && !(o.verdict === 'bound' && o.check.startsWith('deep')));
@@ -121,6 +129,7 @@ async function main(): Promise<number> {
       }
   } finally {
     baseline.remove();
+    liveCopies.delete(baseline);
   }
   const out = join(repositoryRoot, options.out);
   const run = { seed: options.seed, checks: checks.map((c) => c.label) };

@@ -19,6 +19,9 @@ export interface ProcessOutcome {
   readonly timedOut: boolean;
 }
 
+/** Process groups of the children running now: killed when the tool itself is stopped. */
+export const runningChildren = new Set<number>();
+
 /** Runs `node args...` in `cwd`; killed (SIGKILL to its process group) after `timeoutMs`. */
 export function runNode(args: readonly string[], cwd: string, timeoutMs: number): Promise<ProcessOutcome> {
   const started = performance.now();
@@ -27,6 +30,7 @@ export function runNode(args: readonly string[], cwd: string, timeoutMs: number)
     let stdout = '';
     let stderr = '';
     let timedOut = false;
+    if (child.pid !== undefined) runningChildren.add(child.pid);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
     const timer = setTimeout(() => {
@@ -35,6 +39,7 @@ export function runNode(args: readonly string[], cwd: string, timeoutMs: number)
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) runningChildren.delete(child.pid);
       resolvePromise({ code, stdout, stderr, seconds: (performance.now() - started) / 1000, timedOut });
     });
   });

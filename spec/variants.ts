@@ -13,6 +13,8 @@ export const variantNames = [
   'drop-tombstone-on-forward',
   'reuse-pod-name',
   'free-capacity-on-preempt',
+  'drop-tombstone-before-running',
+  'ignore-snapshot-tombstones',
 ] as const;
 
 export type VariantName = (typeof variantNames)[number];
@@ -75,6 +77,19 @@ export const variants: readonly VariantDescription[] = [
     change: 'The Scheduler frees node capacity when it issues a preemption instead of when the kill is acknowledged.',
     breaks: ['INV-CAPACITY'],
     preventedBy: 'REQ-SCHED-003',
+  },
+  {
+    name: 'drop-tombstone-before-running',
+    change:
+      'The Scheduler drops the tombstone of a pod its Kubelet has not yet confirmed running (bound) instead of sending it, and waits for a completion that never comes.',
+    breaks: ['LIVE-CONVERGENCE'],
+    preventedBy: 'REQ-TOMB-002',
+  },
+  {
+    name: 'ignore-snapshot-tombstones',
+    change: 'An upstream reconciles a snapshot as if it held no tombstones: a pod being killed below counts as absent.',
+    breaks: ['INV-NO-OVERSHOOT', 'INV-TOMBSTONE-DOMINANCE', 'INV-CACHE-COVERAGE'],
+    preventedBy: 'REQ-RS-004',
   },
 ];
 

@@ -29,10 +29,11 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
-import { collisionProbability, IntList } from './fingerprint.js';
+import { IntList } from './fingerprint.js';
 import { LevelControl } from './level-barrier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
+import { livenessCounterexample, searchResultOf } from './search-result.js';
 import type { Model } from './model.js';
 import { workerCodeFor, type ModelFactory } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
@@ -222,46 +223,26 @@ function resultOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], facts: 
   if (exhaustive && facts.liveness) {
     livenessChecked = true;
     const lasso = findLivenessViolation({ states, edges: mergeEdges(done), isGoal: (index) => table.goal[index] === 1 });
-    if (lasso !== null) {
-      const stem = pathTo(lasso.entry);
-      violation = {
-        property: model.goalProperty ?? 'LIVENESS',
-        kind: lasso.kind,
-        message:
-          lasso.kind === 'deadlock'
-            ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
-            : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
-        path: [...stem, ...lasso.cycle],
-        ...(lasso.kind === 'liveness' ? { cycleStart: stem.length } : {}),
-      };
-    }
+    if (lasso !== null) violation = livenessCounterexample(model, lasso, pathTo(lasso.entry));
   }
   const sometimes = (model.sometimes ?? []).map((p, i) => ({ id: p.id, description: p.description, covered: done.some((r) => r.sometimes[i] === true) }));
   const seconds = (performance.now() - facts.started) / 1000;
   const used = process.cpuUsage(facts.cpuStarted);
   const timeBound = bound === 'time' || (bound === undefined && violation === null && seconds > facts.maxSeconds) ? `${facts.maxSeconds} s` : bound;
-  return {
-    model: model.name,
-    verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
-    ...(timeBound !== undefined && violation === null ? { bound: timeBound } : {}),
-    states,
-    transitions: done.reduce((sum, r) => sum + r.transitions, 0),
-    depth: done.reduce((deepest, r) => Math.max(deepest, r.deepest), 0),
-    seconds,
-    statesPerSecond: states / Math.max(seconds, 1e-9),
-    cpuSeconds: (used.user + used.system) / 1e6,
-    peakMemoryBytes: facts.peaks.residentBytes,
-    // Every worker's peak heap plus the main thread's; the shared table is counted once, in array buffers.
-    peakHeapBytes: done.reduce((sum, r) => sum + r.peakHeapBytes, 0) + facts.peaks.heapBytes,
-    peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), 0) + facts.peaks.arrayBuffersBytes,
-    collisionProbability: collisionProbability(states),
-    violation,
-    livenessChecked,
-    sometimes,
-    workers: facts.workers,
-    expandedPerWorker: done.map((d) => d.expanded),
-    statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0),
-  };
+  return searchResultOf(
+    model,
+    {
+      violation, bound: timeBound, exhaustive, livenessChecked, states,
+      transitions: done.reduce((sum, r) => sum + r.transitions, 0),
+      depth: done.reduce((deepest, r) => Math.max(deepest, r.deepest), 0),
+      seconds, cpuSeconds: (used.user + used.system) / 1e6, peakMemoryBytes: facts.peaks.residentBytes,
+      // Every worker's peak heap plus the main thread's; the shared table is counted once, in array buffers.
+      peakHeapBytes: done.reduce((sum, r) => sum + r.peakHeapBytes, 0) + facts.peaks.heapBytes,
+      peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), 0) + facts.peaks.arrayBuffersBytes,
+      sometimes, workers: facts.workers,
+    },
+    { expandedPerWorker: done.map((d) => d.expanded), statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0) },
+  );
 }
 
 function mergeEdges(done: readonly DoneReport[]) {

@@ -3,11 +3,12 @@
  * 64-bit fingerprints, parent links, and bounds on states, depth, time and memory.
  * After an exhaustive search, liveness is checked on the graph of fair transitions.
  */
-import { collisionProbability, fingerprintOf, FingerprintTable, IntList } from './fingerprint.js';
+import { fingerprintOf, FingerprintTable, IntList } from './fingerprint.js';
 import { frontierFor } from './frontier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import type { Model, ModelSymmetry, ModelViolation } from './model.js';
+import { livenessCounterexample, searchResultOf, type Counterexample, type SearchResult } from './search-result.js';
 import { coveringLivenessGraph, translatePath } from './symmetry.js';
 
 export interface SearchOptions {
@@ -35,47 +36,8 @@ export interface SearchProgress {
   readonly memoryBytes: number;
 }
 
-export type Verdict = 'verified' | 'violated' | 'bounded';
-
-export interface Counterexample extends ModelViolation {
-  readonly kind: 'safety' | 'liveness' | 'deadlock';
-  /** Action indices from the initial state (each an index into model.actions of the state it leaves). */
-  readonly path: readonly number[];
-  /** For a liveness lasso: the step at which the repeated cycle begins. */
-  readonly cycleStart?: number;
-}
-
-export interface SearchResult {
-  readonly model: string;
-  readonly verdict: Verdict;
-  /** Which bound stopped the search, when bounded. */
-  readonly bound?: string;
-  readonly states: number;
-  readonly transitions: number;
-  readonly depth: number;
-  readonly seconds: number;
-  readonly statesPerSecond: number;
-  /** CPU time of this process during the search (user + system): steadier than wall time on a shared machine. */
-  readonly cpuSeconds: number;
-  /** Peak resident memory of the process (RSS), sampled at every progress report and at the end: heap, the fingerprint table, parent and edge arrays, the frontier, and with worker threads every thread. */
-  readonly peakMemoryBytes: number;
-  /** Peak JavaScript heap in use (with worker threads: the largest sum of the threads' heaps seen). */
-  readonly peakHeapBytes: number;
-  /** Peak bytes of ArrayBuffers and SharedArrayBuffers outside the heap (fingerprint table, parent, depth and edge arrays, packed frontier). */
-  readonly peakArrayBuffersBytes: number;
-  readonly collisionProbability: number;
-  readonly violation: Counterexample | null;
-  readonly livenessChecked: boolean;
-  readonly sometimes: ReadonlyArray<{ readonly id: string; readonly description: string; readonly covered: boolean }>;
-  /** Worker threads that searched (1: this thread, sequentially). */
-  readonly workers: number;
-  /** With worker threads: the states each expanded after the shared prefix. */
-  readonly expandedPerWorker?: readonly number[];
-  /** With worker threads: states handed from one worker to another to even out levels. */
-  readonly statesHandedOver?: number;
-  /** With symmetry reduction: the number of renamings (states then counts orbits, one canonical state each). */
-  readonly symmetryGroupSize?: number;
-}
+/** The result's types live with the code that builds them (search-result.ts), shared with the parallel search. */
+export type { Counterexample, SearchResult, Verdict } from './search-result.js';
 
 /**
  * The states found so far, by index: each one's parent and the action that reached it,
@@ -154,37 +116,40 @@ function livenessViolationOf<S, A>(model: Model<S, A>, graph: SearchGraph, symme
       : coveringLivenessGraph(symmetry, graph.states, { ...edges, element: graph.edgeElement }, [...graph.classIds.keys()], isGoal),
   );
   if (found === null) return null;
-  const stem = graph.pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size));
-  return {
-    property: model.goalProperty ?? 'LIVENESS',
-    kind: found.kind,
-    message:
-      found.kind === 'deadlock'
-        ? 'a state with nothing left to do that is not the goal: the run stops short of convergence'
-        : 'a fair cycle that never reaches the goal: every action enabled throughout the cycle is taken, yet it never converges',
-    path: [...stem, ...found.cycle],
-    ...(found.kind === 'liveness' ? { cycleStart: stem.length } : {}),
-  };
+  return livenessCounterexample(model, found, graph.pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size)));
 }
 
-/** The bound a search has reached in time or memory at a progress report, if any. */
-function timeOrMemoryBound(seconds: number, memoryBytes: number, maxSeconds: number, maxMemory: number): string | undefined {
+/** The options of a search with their defaults filled in. */
+function settingsOf<S, A>(model: Model<S, A>, options: SearchOptions) {
+  return {
+    strategy: options.strategy ?? 'bfs',
+    maxStates: options.maxStates ?? Number.POSITIVE_INFINITY,
+    maxDepth: options.maxDepth ?? Number.POSITIVE_INFINITY,
+    liveness: (options.liveness ?? true) && model.goal !== undefined,
+    progressInterval: options.progressIntervalMs ?? 1000,
+    symmetry: options.symmetry !== false && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined,
+  } as const;
+}
+
+/**
+ * Reports progress and returns the bound in time or memory the search has reached, if any.
+ * The memory bound counts the heap and the search's own typed arrays (`searchArraysBytes`:
+ * the table, the graph's lists, the frontier).
+ */
+function reportProgress(options: SearchOptions, peaks: MemoryPeaks, seconds: number, counts: Pick<SearchProgress, 'states' | 'transitions' | 'depth' | 'queued'>, searchArraysBytes: number): string | undefined {
+  const figures = peaks.sample();
+  options.onProgress?.({ ...counts, seconds, statesPerSecond: counts.states / seconds, memoryBytes: figures.residentBytes });
+  const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
+  const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   if (seconds > maxSeconds) return `${maxSeconds} s`;
-  if (memoryBytes > maxMemory) return `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
+  if (figures.heapBytes + searchArraysBytes > maxMemory) return `${Math.round(maxMemory / 2 ** 20)} MiB of memory`;
   return undefined;
 }
 
 export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): SearchResult {
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const strategy = options.strategy ?? 'bfs';
-  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY;
-  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
-  const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
-  const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
-  const liveness = (options.liveness ?? true) && model.goal !== undefined;
-  const progressInterval = options.progressIntervalMs ?? 1000;
-  const symmetry = options.symmetry !== false && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
+  const { strategy, maxStates, maxDepth, liveness, progressInterval, symmetry } = settingsOf(model, options);
 
   const table = new FingerprintTable();
   const graph = new SearchGraph(liveness, symmetry !== undefined);
@@ -258,11 +223,7 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
     const now = performance.now();
     if (now - lastProgress >= progressInterval) {
       lastProgress = now;
-      const figures = peaks.sample();
-      const seconds = (now - started) / 1000;
-      options.onProgress?.({ states: graph.states, transitions, depth: deepest, queued: frontier.size, seconds, statesPerSecond: graph.states / seconds, memoryBytes: figures.residentBytes });
-      // The memory bound counts the heap and the search's own typed arrays (the table, the graph's lists, the frontier).
-      const stop = timeOrMemoryBound(seconds, figures.heapBytes + table.bytes() + frontier.offHeapBytes() + graph.bytes(), maxSeconds, maxMemory);
+      const stop = reportProgress(options, peaks, (now - started) / 1000, { states: graph.states, transitions, depth: deepest, queued: frontier.size }, table.bytes() + frontier.offHeapBytes() + graph.bytes());
       if (stop !== undefined) {
         bound = stop;
         break;
@@ -282,26 +243,15 @@ export function search<S, A>(model: Model<S, A>, options: SearchOptions = {}): S
   }
   const seconds = (performance.now() - started) / 1000;
   peaks.sample();
-  return {
-    model: model.name,
-    verdict: violation !== null ? 'violated' : exhaustive ? 'verified' : 'bounded',
-    ...(bound !== undefined && violation === null ? { bound } : {}),
-    states: graph.states,
-    transitions,
-    depth: deepest,
-    seconds,
-    statesPerSecond: graph.states / Math.max(seconds, 1e-9),
-    cpuSeconds: cpuSecondsSince(cpuStarted),
-    peakMemoryBytes: peaks.residentBytes,
-    peakHeapBytes: peaks.heapBytes,
-    peakArrayBuffersBytes: peaks.arrayBuffersBytes,
-    collisionProbability: collisionProbability(graph.states),
-    violation,
-    livenessChecked,
-    sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })),
-    workers: 1,
-    ...(symmetry !== undefined ? { symmetryGroupSize: symmetry.size } : {}),
-  };
+  return searchResultOf(
+    model,
+    {
+      violation, bound, exhaustive, livenessChecked, states: graph.states, transitions, depth: deepest, seconds, cpuSeconds: cpuSecondsSince(cpuStarted),
+      peakMemoryBytes: peaks.residentBytes, peakHeapBytes: peaks.heapBytes, peakArrayBuffersBytes: peaks.arrayBuffersBytes,
+      sometimes: sometimes.map((p) => ({ id: p.id, description: p.description, covered: p.covered })), workers: 1,
+    },
+    symmetry !== undefined ? { symmetryGroupSize: symmetry.size } : {},
+  );
 }
 
 /** Replays a path of action indices from the initial state. */

@@ -3,6 +3,7 @@
  * and it dials the suite's reference Scheduler, which has two reference Kubelets
  * (in memory). Functions `fn` and `g`; nodes n1, n2 of capacity 4.
  */
+import { creationWindowPodsMax } from '../../spec/limits.js';
 import type { ConformanceCase } from './case.js';
 import { downstreamSessionCases, podForwarderCases } from './common.js';
 import { downstreamLink, everyDownstreamSynced, upstreamSynced } from './helpers.js';
@@ -16,6 +17,25 @@ function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
 const podName = /^fn-(\d+)-(\d+)$/;
 
 export const replicaSetCases: readonly ConformanceCase[] = [
+  {
+    id: 'replicaset.creation-window',
+    roles,
+    requirements: ['REQ-RS-007', 'REQ-RS-002'],
+    title: 'Creates no more than the creation window of pods not yet confirmed running',
+    description: `The nodes hold 8 pods. Scale fn to 8 + ${creationWindowPodsMax} + 200: the testee must provision the 8 that run and then fill the window of ${creationWindowPodsMax} pods that wait at the Scheduler, and provision no more while none of them is confirmed running.`,
+    timeoutMs: 60_000,
+    async run(ctx) {
+      if (!(await synced(ctx))) return;
+      const link = downstreamLink(ctx, 'scheduler');
+      const capacity = 8;
+      const held = capacity + creationWindowPodsMax;
+      ctx.chain.scale('fn', held + 200);
+      if (!(await ctx.waitFor(['REQ-RS-002', 'REQ-RS-007'], `${capacity} sandboxes running and ${held} pods provisioned`, () => ctx.chain.runningSandboxes().length === capacity && link.provisionCount >= held, 30_000))) return;
+      ctx.step('wait: every node is full, so no pod is confirmed running and the window stays full');
+      await ctx.sleep(700);
+      ctx.check(['REQ-RS-007'], link.provisionCount === held, `with ${capacity} pods running and a full window of ${creationWindowPodsMax} waiting, the testee must provision no more; it provisioned ${link.provisionCount} of ${held}`);
+    },
+  },
   {
     id: 'replicaset.scale-up-and-down',
     roles,

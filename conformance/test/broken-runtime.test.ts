@@ -1,10 +1,11 @@
 /**
  * Hole cases of the Scheduler and ReplicaSet have teeth: the reference runtime passes each,
- * and the same runtime with a test fault (runtime/node/test-faults.ts) fails it naming the
- * requirement: drop-tombstone-before-running (the Scheduler's Kubelet links drop the
- * tombstone of a pod not yet reported running) fails scheduler.tombstone-while-start-held;
- * ignore-snapshot-tombstones (snapshots reach the machines without their tombstones) fails
- * replicaset.snapshot-tombstone-counts. Real processes, real gRPC.
+ * and the same runtime run with a known-bad variant (`kd node --variant`, spec/variants.ts,
+ * in machines/) fails it naming the requirement: drop-tombstone-before-running (the
+ * Scheduler drops the tombstone of a pod not yet confirmed running) fails
+ * scheduler.tombstone-while-start-held; ignore-snapshot-tombstones (an upstream reconciles
+ * snapshots without their tombstones) fails replicaset.snapshot-tombstone-counts. Real
+ * processes, real gRPC.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,16 +24,16 @@ async function run(role: string, caseId: string, command: string, out: string): 
 }
 
 const probes = [
-  { role: 'scheduler', case: 'scheduler.tombstone-while-start-held', fault: 'drop-tombstone-before-running', requirement: 'REQ-TOMB-002', message: /must not be dropped/ },
-  { role: 'replicaset', case: 'replicaset.snapshot-tombstone-counts', fault: 'ignore-snapshot-tombstones', requirement: 'REQ-RS-004', message: /no pod created while a tombstone from the snapshot is still being killed/ },
+  { role: 'scheduler', case: 'scheduler.tombstone-while-start-held', variant: 'drop-tombstone-before-running', requirement: 'REQ-TOMB-002', message: /must not be dropped/ },
+  { role: 'replicaset', case: 'replicaset.snapshot-tombstone-counts', variant: 'ignore-snapshot-tombstones', requirement: 'REQ-RS-004', message: /no pod created while a tombstone from the snapshot is still being killed/ },
 ] as const;
 
-describe('hole cases against a runtime with a test fault', () => {
+describe('hole cases against the runtime with a known-bad variant', () => {
   for (const probe of probes)
-    it(`${probe.case}: the reference passes; with ${probe.fault} it fails naming ${probe.requirement}`, { timeout: 150_000 }, async () => {
+    it(`${probe.case}: the reference passes; with ${probe.variant} it fails naming ${probe.requirement}`, { timeout: 150_000 }, async () => {
       const good = await run(probe.role, probe.case, 'node bin/kd.mjs node', `${probe.case}-good`);
       expect(good.code, good.output).toBe(0);
-      const broken = await run(probe.role, probe.case, `KD_TEST_FAULTS=${probe.fault} node bin/kd.mjs node`, `${probe.case}-broken`);
+      const broken = await run(probe.role, probe.case, `node bin/kd.mjs node --variant ${probe.variant}`, `${probe.case}-broken`);
       expect(broken.code, broken.output).toBe(1);
       const violations = broken.results?.cases[0]?.violations ?? [];
       expect(violations.some((v) => v.requirements.includes(probe.requirement) && probe.message.test(v.message)), JSON.stringify(violations, null, 1)).toBe(true);

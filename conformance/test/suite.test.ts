@@ -69,6 +69,8 @@ const variantProbes: Record<string, { role: string; case: string }> = {
   'drop-tombstone-on-forward': { role: 'scheduler', case: 'scheduler.snapshot-keeps-tombstone' },
   'reuse-pod-name': { role: 'replicaset', case: 'replicaset.scale-up-and-down' },
   'free-capacity-on-preempt': { role: 'scheduler', case: 'scheduler.capacity-until-kill-confirmed' },
+  'drop-tombstone-before-running': { role: 'scheduler', case: 'scheduler.tombstone-while-start-held' },
+  'ignore-snapshot-tombstones': { role: 'replicaset', case: 'replicaset.snapshot-tombstone-counts' },
 };
 
 describe('kd conformance against the known-bad variants', () => {

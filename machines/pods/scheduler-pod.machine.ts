@@ -44,6 +44,13 @@ export type SchedulerPodState = (typeof schedulerPodStates)[number];
 export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') {
   const tombstoneBound =
     variant === 'no-tombstones' ? { target: '#scheduler-pod.gone', actions: 'sendTombstone' } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
+  // `drop-tombstone-before-running`: the tombstone of a pod not yet confirmed running is never sent, yet held as sent.
+  const tombstoneUnconfirmed =
+    variant === 'drop-tombstone-before-running' ? { target: '#scheduler-pod.terminating.sent' } as const : tombstoneBound;
+  const preemptUnconfirmed =
+    variant === 'drop-tombstone-before-running'
+      ? { target: '#scheduler-pod.terminating.sent', actions: 'notifyPreempted' } as const
+      : { target: '#scheduler-pod.terminating.unsent', actions: 'notifyPreempted' } as const;
   const aliveWhileTerminating = (phase: 'bound' | 'running') =>
     variant === 'adopt-despite-tombstone' ? { target: `#scheduler-pod.${phase}` } as const : { target: '#scheduler-pod.terminating.unsent' } as const;
   const machine = setup({
@@ -91,8 +98,8 @@ export function createSchedulerPodMachine(variant: ProtocolVariant = 'correct') 
           'downstream.failed': { target: 'gone', actions: 'notifyFailed' },
           'snapshot.absent': { target: 'gone', actions: 'notifyFailed' },
           'snapshot.tombstone': 'terminating.sent',
-          'upstream.tombstone': tombstoneBound,
-          'decide.preempt': { target: 'terminating.unsent', actions: 'notifyPreempted' },
+          'upstream.tombstone': tombstoneUnconfirmed,
+          'decide.preempt': preemptUnconfirmed,
         },
       },
       running: {

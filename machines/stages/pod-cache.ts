@@ -5,6 +5,7 @@
  */
 import { podStateHas, stateIsAlive, stateIsClean, stateIsTombstone, type PodMachineName } from './lifecycle-states.js';
 import type { Role } from '../core/ids.js';
+import type { ProtocolVariant } from '../../spec/variants.js';
 import type { AlivePod, PodRecord, TombstoneRecord } from '../core/records.js';
 import { assert } from '../core/assert.js';
 import { SortedMap, type TreeEdit } from '../core/sorted-map.js';
@@ -398,6 +399,11 @@ export type SnapshotEvent = 'snapshot.pending' | 'snapshot.running' | 'snapshot.
 export interface SnapshotIndex {
   readonly alive: ReadonlyMap<string, AlivePod>;
   readonly tombstones: ReadonlyMap<string, TombstoneRecord>;
+}
+
+/** The tombstones of a snapshot that a stage reconciles with: all of them; none under the known-bad `ignore-snapshot-tombstones`. */
+export function reconciledTombstones(variant: ProtocolVariant, tombstones: readonly TombstoneRecord[]): readonly TombstoneRecord[] {
+  return variant === 'ignore-snapshot-tombstones' ? [] : tombstones;
 }
 
 export function indexSnapshot(pods: readonly AlivePod[], tombstones: readonly TombstoneRecord[]): SnapshotIndex {

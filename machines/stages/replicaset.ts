@@ -15,7 +15,7 @@ import { chainLinks, functionSpecOf, type FunctionSpec } from './config.js';
 import { EffectList } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { ReplicaSetPodAction, ReplicaSetPodEvent, ReplicaSetPodState } from '../pods/replicaset-pod.machine.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, reconciledTombstones, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
 import { answerDeferredHelloWhenWarm, routeLinkEvent, type ClientEnds, type DownRecord, type Notification, type RoutingStep, type ServerEnd, type SnapshotContent, type SnapshotMessage } from './link-routing.js';
 import { stepPodEntry } from './pod-event.js';
 import { clientSynced, newClientSide, newServerSide, serverSynced, type ClientSide, type ServerSide } from './session-sides.js';
@@ -177,7 +177,7 @@ class ReplicaSetStep implements ServerEnd, ClientEnds, RoutingStep {
 
   /** Round 2 of the handshake with the Scheduler (spec/03-write-back-cache.md, reconciliation table). */
   reconcile(_link: LinkId, snapshot: SnapshotMessage): void {
-    const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    const index = indexSnapshot(snapshot.pods, reconciledTombstones(this.config.variant, snapshot.tombstones));
     for (const name of this.state.pods.names()) this.podEvent(name, snapshotEventFor(index, name), null, index);
     for (const name of snapshotNames(index)) {
       if (this.state.pods.has(name)) continue;

@@ -17,7 +17,7 @@ import { chainLinks, functionSpecOf, schedulerToKubelet, type FunctionSpec, type
 import { EffectList, noLinkIntents } from './effects-builder.js';
 import { machinesFor, type MachineSet } from './machine-set.js';
 import type { SchedulerPodAction, SchedulerPodEvent, SchedulerPodState } from '../pods/scheduler-pod.machine.js';
-import { describeCache, indexSnapshot, putPod, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
+import { describeCache, indexSnapshot, putPod, reconciledTombstones, snapshotEventFor, snapshotNames, snapshotRecord, podGroupingOf, PodCache, type PodEntry, type SnapshotIndex } from './pod-cache.js';
 import { answerDeferredHelloWhenWarm, routeLinkEvent, type ClientEnds, type DownRecord, type Notification, type RoutingStep, type ServerEnd, type SnapshotContent, type SnapshotMessage } from './link-routing.js';
 import { stepPodEntry } from './pod-event.js';
 import { clientSynced, newClientSide, newServerSide, serverMaySendUp, type ClientSide, type ServerSide } from './session-sides.js';
@@ -208,7 +208,7 @@ class SchedulerStep implements ServerEnd, ClientEnds, RoutingStep {
   /** Round 2 with one Kubelet: only the pods bound to that node are reconciled. */
   reconcile(link: LinkId, snapshot: SnapshotMessage): void {
     const node = this.nodeOfLinkOrFail(link);
-    const index = indexSnapshot(snapshot.pods, snapshot.tombstones);
+    const index = indexSnapshot(snapshot.pods, reconciledTombstones(this.config.variant, snapshot.tombstones));
     // A link that synced before in this incarnation: everything alive below it was forwarded by this Scheduler.
     const resync = this.state.toKubelets[node]?.everSynced === true;
     for (const entry of [...this.state.pods.entries()]) {

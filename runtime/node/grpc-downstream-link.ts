@@ -22,9 +22,6 @@ import { LinkClient, type DownstreamFrame, type UpstreamFrame } from '../wire/pr
 import { fitFrames, recordsOfUpstreamFrame, splitUpstreamFrame } from '../wire/frame-size.js';
 import { flowObserversOf, ReceiveQueue, SessionWriter, type LinkFlow } from './flow-control.js';
 import type { DownstreamLinkTransport, StagePort } from './link-transport.js';
-import { testFaultOn } from './test-faults.js';
-
-const ignoreSnapshotTombstones = testFaultOn('ignore-snapshot-tombstones');
 
 /** A Link.Session client stream; it takes frames already serialized by the writer (flow-control.ts). */
 type ClientStream = grpc.ClientDuplexStream<UpstreamFrame | Buffer, DownstreamFrame>;
@@ -61,8 +58,6 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
   private timer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
   private readonly flowObservers: ReturnType<typeof flowObserversOf>;
-  /** Pods this link's downstream reported running; kept only under the test fault drop-tombstone-before-running (test-faults.ts). */
-  private readonly reportedRunning: Set<string> | null = testFaultOn('drop-tombstone-before-running') ? new Set() : null;
 
   constructor(
     readonly link: LinkId,
@@ -95,7 +90,6 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     const session = this.current;
     if (session === null || session.ended) return;
     if (session.epoch !== message.epoch) return;
-    if (this.reportedRunning !== null && message.type === 'pod.tombstone' && !this.reportedRunning.has(message.name)) return; // test fault: dropped
     if (!session.writer.enqueue(message)) return this.overflow(session);
     this.scheduleFlush();
   }
@@ -188,8 +182,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
     if (session.assembler.inProgress && value.kind !== 'snapshot') return this.endSession(session, 'a frame between the parts of a snapshot (REQ-WIRE-008)');
     switch (value.kind) {
       case 'snapshot': {
-        const assembled = session.assembler.add(value.epoch, value.part);
-        const message = assembled !== null && assembled.type === 'session.snapshot' && ignoreSnapshotTombstones ? { ...assembled, tombstones: [] } : assembled; // test fault
+        const message = session.assembler.add(value.epoch, value.part);
         if (message !== null) {
           this.backoffMs = reconnectBackoffMsMin;
           // The machines refuse a snapshot that violates the protocol (REQ-CACHE-010): that session ends.
@@ -208,7 +201,6 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
       case 'records':
         for (const message of value.messages) {
           if (session.ended || this.port.stopped) return;
-          if (message.type === 'pod.running') this.reportedRunning?.add(message.name);
           this.port.deliver({ type: 'message.received', link: this.link, message }, null);
           yield;
         }

@@ -71,8 +71,12 @@ describe('correct protocol converges', () => {
   });
 });
 
-/** For each variant, a scenario that exercises the rule it breaks. */
-const detection: Record<VariantName, Scenario> = {
+/**
+ * For each variant, a scenario that exercises the rule it breaks. `ignore-snapshot-tombstones`
+ * has none: it needs a crash while a kill is under way below, which no named scenario hit in
+ * 20 seeds; the model checker finds it on `ci` (checker/chain/test/chain-check.test.ts).
+ */
+const detection: Record<Exclude<VariantName, 'ignore-snapshot-tombstones'>, Scenario> = {
   'no-tombstones': namedScenarios['scale-down']!.build({ config, replicas: 8 }),
   'no-fencing': namedScenarios['link-cut']!.build({ config, replicas: 8 }),
   'cold-handshake': namedScenarios['crash-scheduler']!.build({ config, replicas: 8 }),
@@ -80,15 +84,20 @@ const detection: Record<VariantName, Scenario> = {
   'drop-tombstone-on-forward': namedScenarios['scale-down']!.build({ config, replicas: 8 }),
   'reuse-pod-name': namedScenarios['node-crash']!.build({ config, replicas: 8 }),
   'free-capacity-on-preempt': namedScenarios['preemption']!.build({ config, replicas: 0 }),
+  'drop-tombstone-before-running': namedScenarios['link-cut']!.build({ config, replicas: 8 }),
 };
 
 describe('known-bad variants are caught', () => {
   for (const variant of variants) {
+    if (variant.name === 'ignore-snapshot-tombstones') continue;
+    const scenario = detection[variant.name];
     it(`${variant.name} breaks ${variant.breaks[0]}`, () => {
       const found: string[] = [];
       for (let seed = 1; seed <= 20 && found.length === 0; seed++) {
-        const result = simulate({ config: { ...config, variant: variant.name }, seed, scenario: detection[variant.name] });
+        const result = simulate({ config: { ...config, variant: variant.name }, seed, scenario });
         if (result.violation !== null) found.push(`${result.violation.property} (seed ${seed}): ${result.violation.message}`);
+        // A liveness bug shows as a run that stops short of convergence (the simulator checks safety at every step).
+        else if (!result.converged && variant.breaks.includes('LIVE-CONVERGENCE')) found.push(`LIVE-CONVERGENCE (seed ${seed}): ${result.problems.join('; ')}`);
       }
       expect(found.length, `no seed in 1..20 caught ${variant.name}`).toBe(1);
       const property = found[0]!.split(' ')[0]!;
