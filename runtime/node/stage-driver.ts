@@ -175,7 +175,13 @@ export class StageDriver implements StagePort {
     if (this.stopped) return null;
     let dryRun = this.state;
     for (const [index, event] of events.entries()) {
-      const result = stepStage(this.config.chain, this.stage, dryRun, event);
+      let result;
+      try {
+        result = stepStage(this.config.chain, this.stage, dryRun, event);
+      } catch {
+        // An InvariantViolation: the real step below meets it and stops the stage (REQ-FAIL-008) before anything is stored.
+        break;
+      }
       if (result.rejection !== undefined) return { index, rejection: result.rejection };
       dryRun = result.state;
     }
