@@ -184,7 +184,7 @@ export class StageNode {
     );
   }
 
-  /** Scaler.SetScales (REQ-SCALE-007..009): every entry stored and forwarded, or none (the first bad entry gives the status SetScale would). */
+  /** Scaler.SetScales (REQ-SCALE-007, REQ-SCALE-008): every entry stored and forwarded, or none (the first bad entry gives the status SetScale would). */
   private setScales(call: grpc.ServerUnaryCall<{ scales?: Array<{ function: string; desired: number }> } | Undecodable, unknown>, callback: grpc.sendUnaryData<unknown>): void {
     if (isUndecodable(call.request)) return callback(this.refuseUndecodable('Scaler', call.request.undecodable));
     const scales = (call.request.scales ?? []).map((s) => ({ function: s.function ?? '', desired: s.desired ?? 0 }));
