@@ -41,6 +41,13 @@ export const nodeCapacityMax = 100_000;
 /** Desired count of one function. */
 export const desiredMax = 1_000_000;
 
+/**
+ * Entries of one `Scaler.SetScales` call (REQ-SCALE-007): a call with more is refused
+ * whole. At most etcd's default operations per transaction (128), so the counts of one
+ * call are stored in one etcd transaction (DEC-47).
+ */
+export const scaleSetsEntriesMax = 100;
+
 /** Pod entries (alive and tombstones) one stage holds (REQ-RS-006). */
 export const stagePodsMax = 2 ** 20;
 

@@ -805,6 +805,22 @@ export const requirements: readonly Requirement[] = [
     protects: [],
   },
   {
+    id: 'REQ-SCALE-007',
+    level: 'MUST',
+    section: '05-stage-decisions',
+    roles: ['autoscaler'],
+    text: 'On a request of several desired counts (`Scaler.SetScales`) the Autoscaler MUST refuse the whole request, without any state change and with the reason a single `scale.requested` would get (the first bad entry decides), when any entry would be refused by REQ-SCALE-001; it MUST refuse it as `malformed`, also without any state change, when a function appears in two entries, or when it has no entry or more than `scaleSetsEntriesMax` entries (these two rules are checked first).',
+    protects: [],
+  },
+  {
+    id: 'REQ-SCALE-008',
+    level: 'MUST',
+    section: '05-stage-decisions',
+    roles: ['autoscaler'],
+    text: 'Otherwise the Autoscaler MUST take the entries as one `scale.requested` each, in request order and with no other input between them, store all their counts durably before it sends any of them or acknowledges the request, and acknowledge the request only once every count is stored.',
+    protects: [],
+  },
+  {
     id: 'REQ-FAIL-001',
     level: 'MUST',
     section: '06-failure-model',

@@ -29,6 +29,11 @@ export class StageClients {
     return call(this.scaler, 'SetScale', { function: fn, desired }, timeoutMs);
   }
 
+  /** Scaler.SetScales: every count in one call, all stored or none (REQ-SCALE-007). */
+  setScales(scales: ReadonlyArray<{ function: string; desired: number }>, timeoutMs = 30_000): Promise<unknown> {
+    return call(this.scaler, 'SetScales', { scales }, timeoutMs);
+  }
+
   getState(stage: string, timeoutMs = 5_000): Promise<WireStageState> {
     const client = this.inspectors.get(stage);
     if (client === undefined) throw new Error(`no Inspect client for ${stage}`);

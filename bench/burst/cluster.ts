@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stagesOf, type StageId } from '../../machines/index.js';
+import { scaleSetsEntriesMax } from '../../spec/limits.js';
 import type { ClusterConfig } from '../../runtime/config.js';
 import { pidOf, sleep, startStageProcess, stopCluster, waitHealthy, writeClusterConfig } from '../../runtime/cluster/local-cluster.js';
 import { writeNodeFlags } from '../../runtime/cluster/node-flags.js';
@@ -17,6 +18,9 @@ import { StageClients } from './clients.js';
 import { addFlowCounters, type FlowCounters } from './frames.js';
 import { clusterStatus } from '../../runtime/cluster/status.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
+
+/** How the driver asks for desired counts: one Scaler.SetScales call per `scaleSetsEntriesMax` functions, or one SetScale call per function (concurrent). */
+export type ScaleCalls = 'set-scales' | 'set-scale';
 
 export interface ClusterOptions {
   readonly mode: TransportKind;
@@ -40,6 +44,8 @@ export interface ClusterOptions {
   readonly warmUpCycles?: number;
   /** Extra Node flags of every stage process (runtime/cluster/node-flags.ts), e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** How desired counts are asked for (default `set-scales`). */
+  readonly scaleCalls?: ScaleCalls;
 }
 
 /** Time for a whole cluster to start and sync. */
@@ -138,9 +144,16 @@ export class BenchCluster {
     return this.clientsOf;
   }
 
-  /** Sets every function's desired count at once (concurrent Scaler calls); resolves when all are stored. */
+  /** Sets every function's desired count at once (concurrent Scaler calls: SetScales of up to `scaleSetsEntriesMax` counts, or SetScale each); resolves when all are stored. */
   async scaleAll(counts: ReadonlyMap<string, number>): Promise<void> {
-    await Promise.all([...counts].map(([fn, n]) => this.clients.setScale(fn, n)));
+    const entries = [...counts].map(([fn, n]) => ({ function: fn, desired: n }));
+    if (this.options.scaleCalls === 'set-scale') {
+      await Promise.all(entries.map((e) => this.clients.setScale(e.function, e.desired)));
+      return;
+    }
+    const calls: Array<Promise<unknown>> = [];
+    for (let i = 0; i < entries.length; i += scaleSetsEntriesMax) calls.push(this.clients.setScales(entries.slice(i, i + scaleSetsEntriesMax)));
+    await Promise.all(calls);
   }
 
   /** Sum over the Kubelets of sandboxes started in this incarnation (from /metrics). */

@@ -32,11 +32,11 @@ import { exitCodes } from '../../cli/exit-codes.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { nodeFlagsProblem, parseNodeFlags } from '../../runtime/cluster/node-flags.js';
 import { startEtcd } from '../../runtime/store/etcd-server.js';
-import { batchRecordsMax } from '../../spec/limits.js';
+import { batchRecordsMax, scaleSetsEntriesMax } from '../../spec/limits.js';
 import { measureFloor, type FloorResult } from '../floor/floor.js';
 import { floorText } from '../floor/main.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
-import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault } from './cluster.js';
+import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault, type ScaleCalls } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
@@ -310,6 +310,13 @@ those of --quick.`,
       value: 'FLAGS',
       help: 'extra Node flags for every stage process of both modes, one quoted text (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per stage process, written when the cluster stops; the directory must be absolute, the clusters\' own directories are removed)',
     },
+    'scale-calls': {
+      kind: 'choice',
+      value: 'set-scales|set-scale',
+      choices: ['set-scales', 'set-scale'],
+      default: 'set-scales',
+      help: `how a burst asks for its counts, in both modes: one Scaler.SetScales call per ${scaleSetsEntriesMax} functions (scaleSetsEntriesMax), or one SetScale call per function, all at once`,
+    },
     out: { kind: 'text', value: 'DIR', default: 'out/bench', help: 'where the results go' },
     json: { kind: 'flag', help: 'print the JSON result instead of the report' },
   },
@@ -338,6 +345,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
   for (const m of modes) if (!modeOrder.includes(m)) usageExit(`--modes: unknown mode "${m}" (direct, store-mediated)`);
   const podObjects = values['pod-objects'] === 'on';
   const nodeFlags = nodeFlagsOf(values['node-flags']);
+  const scaleCalls = values['scale-calls'] as ScaleCalls;
   const outDir = resolve(values.out);
   const log = (line: string): void => console.error(`[bench:burst ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const started = Date.now();
@@ -371,7 +379,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
     }
     for (const functions of values['replay-only'] ? [] : functionCounts) {
       const make = (mode: TransportKind): BenchCluster =>
-        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles, nodeFlags });
+        new BenchCluster({ mode, functions, nodes, capacity: Math.max(...sizes, warmUpPods, sustainedPods), etcd: etcd?.endpoint ?? null, ...(etcd?.process.pid === undefined ? {} : { etcdPid: etcd.process.pid }), startDelayMs: 0, podObjects, warmUpPods, warmUpCycles, nodeFlags, scaleCalls });
       const clusters = new Map<TransportKind, BenchCluster>();
       for (const mode of modes) {
         const cluster = make(mode);
@@ -473,7 +481,7 @@ async function runBench(values: OptionValues<typeof burstCommandLine.options>): 
   const result: BenchResult = {
     command: `npm run bench:burst --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, loadAverageStart, loadAverageEnd: loadavg(), etcd: etcdVersion() },
-    options: { sizes, functionCounts, reps, nodes, timeoutMs, sustainedPods, quietWaitMs, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects },
+    options: { sizes, functionCounts, reps, nodes, timeoutMs, sustainedPods, quietWaitMs, restartFromSize: Number.isFinite(restartFromSize) ? restartFromSize : null, warmUpPods, warmUpCycles, modes, sandboxStartDelayMs: 0, backingStore: 'file (both modes)', podObjects, scaleCalls },
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     calibration,

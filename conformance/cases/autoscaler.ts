@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { desiredMax } from '../../spec/limits.js';
-import { setScale } from '../harness/context.js';
+import { setScale, setScales } from '../harness/context.js';
 import type { ConformanceCase } from './case.js';
 import { downstreamLink, everyDownstreamSynced } from './helpers.js';
 
@@ -51,6 +51,33 @@ export const autoscalerCases: readonly ConformanceCase[] = [
       }
       await ctx.sleep(300);
       ctx.check(['REQ-SCALE-001'], desiredAtDeployment(ctx, 'fn') === null && desiredAtDeployment(ctx, 'nope') === null, 'a refused request reached the Deployment');
+    },
+  },
+  {
+    id: 'autoscaler.set-scales-all-or-nothing',
+    roles,
+    requirements: ['REQ-SCALE-007', 'REQ-SCALE-008', 'REQ-SCALE-001'],
+    title: 'Refuses a batch of counts with one bad entry whole; stores and forwards a good batch',
+    description:
+      'Scaler.SetScales {fn=2, nope=1} must fail with NOT_FOUND and {fn=2, fn=3} with INVALID_ARGUMENT, with no count reaching the Deployment; then {fn=2, g=1} must be answered OK and both counts reach the Deployment.',
+    async run(ctx) {
+      await ctx.waitFor(['REQ-SESS-010'], 'the link to the Deployment synced', () => everyDownstreamSynced(ctx), 10_000);
+      const refused: Array<[string, Array<{ function: string; desired: number }>, grpc.status]> = [
+        ['fn=2, nope=1', [{ function: 'fn', desired: 2 }, { function: 'nope', desired: 1 }], grpc.status.NOT_FOUND],
+        ['fn=2, fn=3', [{ function: 'fn', desired: 2 }, { function: 'fn', desired: 3 }], grpc.status.INVALID_ARGUMENT],
+        [`g=1, fn=${desiredMax + 1}`, [{ function: 'g', desired: 1 }, { function: 'fn', desired: desiredMax + 1 }], grpc.status.INVALID_ARGUMENT],
+      ];
+      for (const [what, scales, code] of refused) {
+        ctx.step(`SetScales ${what}`);
+        const outcome = await setScales(ctx.launch.listen, scales);
+        ctx.check(['REQ-SCALE-007'], outcome.code === code, `SetScales ${what} must fail with ${grpc.status[code]}, got ${grpc.status[outcome.code]} ${outcome.details}`);
+      }
+      await ctx.sleep(300);
+      ctx.check(['REQ-SCALE-007'], desiredAtDeployment(ctx, 'fn') === null && desiredAtDeployment(ctx, 'g') === null, 'a count of a refused SetScales reached the Deployment');
+      ctx.step('SetScales fn=2, g=1');
+      const outcome = await setScales(ctx.launch.listen, [{ function: 'fn', desired: 2 }, { function: 'g', desired: 1 }]);
+      ctx.check(['REQ-SCALE-008'], outcome.code === grpc.status.OK, `SetScales fn=2, g=1 failed: ${grpc.status[outcome.code]} ${outcome.details}`);
+      await ctx.waitFor(['REQ-SCALE-008'], 'the Deployment holds fn=2 and g=1', () => desiredAtDeployment(ctx, 'fn') === 2 && desiredAtDeployment(ctx, 'g') === 1);
     },
   },
   {

@@ -197,5 +197,20 @@ function setScale(address: string, fn: string, desired: number): Promise<{ code:
   });
 }
 
-/** A raw Scaler.SetScale call (for the Autoscaler's input validation cases). */
-export { setScale };
+/** A raw Scaler.SetScales call: several desired counts, all or nothing (REQ-SCALE-007). */
+function setScales(address: string, scales: ReadonlyArray<{ function: string; desired: number }>): Promise<{ code: grpc.status; details: string }> {
+  const client = new ScalerClient(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    (client as unknown as { SetScales: (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void }).SetScales(
+      { scales },
+      { deadline: Date.now() + 5_000 },
+      (error) => {
+        client.close();
+        resolve(error === null ? { code: grpc.status.OK, details: '' } : { code: error.code, details: error.details });
+      },
+    );
+  });
+}
+
+/** Raw Scaler.SetScale and SetScales calls (for the Autoscaler's input validation cases). */
+export { setScale, setScales };

@@ -1,4 +1,4 @@
-/** Operator calls to a running stage: Inspect.GetState and Scaler.SetScale. */
+/** Operator calls to a running stage: Inspect.GetState, Scaler.SetScale and Scaler.SetScales. */
 import * as grpc from '@grpc/grpc-js';
 import type { StageId } from '../../machines/index.js';
 import { endpointOf, type ClusterConfig } from '../config.js';
@@ -30,6 +30,11 @@ function unary<T>(constructor: grpc.ServiceClientConstructor, target: StageTarge
 
 export function getStageState(target: StageTarget, timeoutMs = 2_000, request: { function?: string; omit_pods?: boolean } = {}): Promise<WireStageState> {
   return unary<WireStageState>(InspectClient, target, 'GetState', request, timeoutMs);
+}
+
+/** Scaler.SetScales: several desired counts, all stored or none (REQ-SCALE-007). */
+export function setScales(target: StageTarget, scales: ReadonlyArray<{ function: string; desired: number }>, timeoutMs = 5_000): Promise<{ scales: Array<{ function: string; desired: number }> }> {
+  return unary(ScalerClient, target, 'SetScales', { scales }, timeoutMs);
 }
 
 export function setScale(target: StageTarget, fn: string, desired: number, timeoutMs = 5_000): Promise<{ function: string; desired: number }> {

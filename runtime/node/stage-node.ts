@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, roleOf, type StageId, type StageState } from '../../machines/index.js';
 import { readCriInventory, type CriInventory } from './cri/cri-sandboxes.js';
-import { sessionRecordsQueuedMax } from '../../spec/limits.js';
+import { scaleSetsEntriesMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, sandboxDriverOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
@@ -111,7 +111,7 @@ export class StageNode {
     this.stopFramingLog = installFramingChecks((path, why) => this.log({ event: 'request.rejected', path, reason: 'MALFORMED', message: why }));
     if (this.upstream !== null) this.server.addService(linkService, { Session: this.upstream.accept });
     // Every request is read by the strict decoder (runtime/wire/strict-decoder.ts): bytes that are not a request get MALFORMED, never INTERNAL.
-    if (this.driver.desiredStore !== null) this.server.addService(strictServiceOf(service(ScalerClient)), { SetScale: this.setScale.bind(this) });
+    if (this.driver.desiredStore !== null) this.server.addService(strictServiceOf(service(ScalerClient)), { SetScale: this.setScale.bind(this), SetScales: this.setScales.bind(this) });
     this.server.addService(strictServiceOf(service(InspectClient)), { GetState: this.getState.bind(this) });
     this.server.addService(strictServiceOf(service(HealthClient), healthSchema), healthService(() => this.listening && !this.driver.stopped, (why) => this.refuseUndecodable('Health', why)));
     const address = endpointOf(this.config, this.stage).address;
@@ -180,6 +180,43 @@ export class StageNode {
         if (answered) return;
         answered = true;
         callback(storeUnavailableError(health.report(), `the desired count ${desired} of ${fn} is not stored yet; the Autoscaler holds it and keeps retrying, so it may still be stored and applied once the store is back (kd status shows the desired count it holds)`));
+      },
+    );
+  }
+
+  /** Scaler.SetScales (REQ-SCALE-007, REQ-SCALE-008): every entry stored and forwarded, or none (the first bad entry gives the status SetScale would). */
+  private setScales(call: grpc.ServerUnaryCall<{ scales?: Array<{ function: string; desired: number }> } | Undecodable, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    if (isUndecodable(call.request)) return callback(this.refuseUndecodable('Scaler', call.request.undecodable));
+    const scales = (call.request.scales ?? []).map((s) => ({ function: s.function ?? '', desired: s.desired ?? 0 }));
+    const fail = (r: Rejection): void => {
+      this.log({ event: 'request.rejected', service: 'Scaler', reason: r.reason, message: r.message });
+      callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
+    };
+    const nothing = 'nothing was stored';
+    if (scales.length === 0) return fail(rejection('MALFORMED', `SetScales needs at least one entry; ${nothing}`));
+    if (scales.length > scaleSetsEntriesMax) return fail(rejection('MALFORMED', `SetScales takes at most ${scaleSetsEntriesMax} entries (scaleSetsEntriesMax), got ${scales.length}; split the call; ${nothing}`));
+    const seen = new Set<string>();
+    for (const [index, { function: fn }] of scales.entries()) {
+      if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `entry ${index}: bad function name ${JSON.stringify(fn)}; ${nothing}`));
+      if (seen.has(fn)) return fail(rejection('MALFORMED', `entry ${index}: function ${fn} appears twice; give each function once; ${nothing}`));
+      seen.add(fn);
+    }
+    const health = this.driver.storeHealth;
+    if (!health.isAvailable) return callback(storeUnavailableError(health.report(), `none of the ${scales.length} desired counts was stored or applied: nothing changed; scale again once the store is back (kd status shows it)`));
+    // The machines judge every entry (REQ-SCALE-001); one refusal refuses the call.
+    const refused = this.driver.requestAll(scales.map((s) => ({ type: 'scale.requested', function: s.function, desired: s.desired })));
+    if (refused !== null) return fail(rejection(refused.rejection.reason === 'unknown-function' ? 'UNKNOWN_FUNCTION' : 'MALFORMED', `entry ${refused.index}: ${refused.rejection.message}; ${nothing}`));
+    let answered = false;
+    this.driver.whenPersisted(
+      () => {
+        if (answered) return;
+        answered = true;
+        callback(null, { scales });
+      },
+      () => {
+        if (answered) return;
+        answered = true;
+        callback(storeUnavailableError(health.report(), `the ${scales.length} desired counts are not stored yet; the Autoscaler holds them and keeps retrying, so they may still be stored and applied once the store is back (kd status shows the desired counts it holds)`));
       },
     );
   }

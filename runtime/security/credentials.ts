@@ -129,6 +129,7 @@ function pathOf(client: grpc.ServiceClientConstructor, method: string): string {
 
 export const linkSessionPath = pathOf(LinkClient, 'Session');
 export const scalerSetScalePath = pathOf(ScalerClient, 'SetScale');
+export const scalerSetScalesPath = pathOf(ScalerClient, 'SetScales');
 export const inspectGetStatePath = pathOf(InspectClient, 'GetState');
 /** The standard health service (spec/health.proto), used for readiness. */
 const healthPathPrefix = '/grpc.health.v1.Health/';
@@ -139,6 +140,7 @@ export function accessPolicyOf(config: ClusterConfig, tls: TlsConfig, stage: Sta
   const upstreamLink = upstreamLinkOf(config, stage);
   if (upstreamLink !== null) rules.set(linkSessionPath, { allowed: new Set([linkEnds(upstreamLink).upstream]), link: upstreamLink, what: `a Link.Session on ${upstreamLink}` });
   rules.set(scalerSetScalePath, { allowed: new Set(tls.scalerClientIdentities), link: '', what: 'Scaler' });
+  rules.set(scalerSetScalesPath, { allowed: new Set(tls.scalerClientIdentities), link: '', what: 'Scaler' });
   rules.set(inspectGetStatePath, { allowed: new Set(tls.operatorIdentities), link: '', what: 'Inspect' });
   return { trustDomain: tls.trustDomain, rules, openPrefixes: [healthPathPrefix] };
 }

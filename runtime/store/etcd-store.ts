@@ -10,6 +10,8 @@
  * transactions on the key's revision: a write never lowers a pod's phase and never
  * recreates a deleted pod, whatever order the stages' writes arrive in.
  */
+import { assert } from '../../machines/index.js';
+import { scaleSetsEntriesMax } from '../../spec/limits.js';
 import { EtcdClient } from './etcd-client.js';
 import { mergePodObject, podKeyOf, rankOfPodObject, type PodObject } from './pod-objects.js';
 import { etcdRequestMsMax, QueuedObjectWriter, type BackingStore, type PodWrite, type StoreLogger, type WriteOutcome } from './store.js';
@@ -19,6 +21,8 @@ export const podsPrefix = '/registry/pods/default/';
 
 /** Operations in one etcd transaction: etcd's default `--max-txn-ops`. */
 const etcdTxnOpsMax = 128;
+// DEC-47: the counts of one Scaler.SetScales call fit in one transaction (when no other call's counts share its batch).
+assert(scaleSetsEntriesMax <= etcdTxnOpsMax, 'one SetScales call fits in one etcd transaction');
 
 /** Compare-and-swap attempts of one pod write inside one queue attempt. */
 const casAttemptsMax = 5;

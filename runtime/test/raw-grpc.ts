@@ -11,6 +11,7 @@ import type { RpcStatusDetail } from '../wire/status-details.js';
 
 export const linkSessionPath = '/kubedirect.v1.Link/Session';
 export const scalerSetScalePath = '/kubedirect.v1.Scaler/SetScale';
+export const scalerSetScalesPath = '/kubedirect.v1.Scaler/SetScales';
 export const inspectGetStatePath = '/kubedirect.v1.Inspect/GetState';
 export const healthCheckPath = '/grpc.health.v1.Health/Check';
 

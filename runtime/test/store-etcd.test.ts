@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUp } from '../../cli/cluster-commands.js';
 import { runningStages, stopCluster } from '../cluster/local-cluster.js';
-import { EtcdStore } from '../store/etcd-store.js';
+import { scaleSetsEntriesMax } from '../../spec/limits.js';
+import { EtcdClient } from '../store/etcd-client.js';
+import { desiredPrefix, EtcdStore } from '../store/etcd-store.js';
 import { startEtcd, type EtcdServer } from '../store/etcd-server.js';
 import { checkClusterWithStore, checkDesiredCounts, checkPodObjects, desiredFileOf, existsSync, type ClusterRun } from './store-cases.js';
 
@@ -41,6 +43,21 @@ describe('etcd store', () => {
 
   it('keeps desired counts under /kubedirect/desired/: a new client reads what the old one wrote', async () => {
     await checkDesiredCounts(open);
+  });
+
+  it(`writes the counts of one SetScales (${scaleSetsEntriesMax}) in one transaction: every key has the same revision (DEC-47)`, async () => {
+    const store = open();
+    const client = new EtcdClient(endpointOf(unitEtcd), 5_000);
+    try {
+      const counts = new Map(Array.from({ length: scaleSetsEntriesMax }, (_, i) => [`txn${i}`, i] as const));
+      await store.putDesiredCounts(counts);
+      const { kvs } = await client.rangePrefix(`${desiredPrefix}txn`);
+      expect(kvs).toHaveLength(scaleSetsEntriesMax);
+      expect(new Set(kvs.map((kv) => kv.modRevision)).size).toBe(1);
+    } finally {
+      client.close();
+      await store.close();
+    }
   });
 
   it('writes Pod objects under /registry/pods/default/, coalesced, never lowering a phase', async () => {

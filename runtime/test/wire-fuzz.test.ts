@@ -32,7 +32,7 @@ import { wireSchema } from '../wire/proto.js';
 import { decodeStrict, type Schema } from '../wire/strict-decoder.js';
 import { testWaitMsMax } from '../../test/wait-until.js';
 import { protocolStateOf as protocolStateOfStage, startConvergedCluster } from './converged-cluster.js';
-import { grpcMessage, healthCheckPath, inspectGetStatePath, linkSessionPath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath } from './raw-grpc.js';
+import { grpcMessage, healthCheckPath, inspectGetStatePath, linkSessionPath, rawHttp2Call, rawSession, rawUnary, scalerSetScalePath, scalerSetScalesPath } from './raw-grpc.js';
 import { framingKinds, messageInput, type InputKind } from './wire-fuzz-inputs.js';
 
 const inputsMax = Number(process.env['WIRE_FUZZ_INPUTS'] ?? 300);
@@ -43,7 +43,8 @@ const dir = mkdtempSync(join(tmpdir(), 'kd-fuzz-'));
 let config: ClusterConfig;
 const desired = 4;
 
-type Service = 'Link' | 'Scaler' | 'Inspect' | 'Health';
+/** A service, or for the Scaler one of its two methods (SetScale, SetScales). */
+type Service = 'Link' | 'Scaler' | 'ScalerSetScales' | 'Inspect' | 'Health';
 interface Target {
   readonly stage: StageId;
   readonly service: Service;
@@ -52,6 +53,7 @@ interface Target {
 const targets: readonly Target[] = [
   ...(['deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Link' as const })),
   { stage: 'autoscaler', service: 'Scaler' },
+  { stage: 'autoscaler', service: 'ScalerSetScales' },
   ...(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Inspect' as const })),
   ...(['autoscaler', 'deployment', 'replicaset', 'scheduler', 'kubelet:n1'] as const).map((stage) => ({ stage, service: 'Health' as const })),
 ];
@@ -59,16 +61,18 @@ const targets: readonly Target[] = [
 const typeOfService: Readonly<Record<Service, string>> = {
   Link: 'kubedirect.v1.UpstreamFrame',
   Scaler: 'kubedirect.v1.ScaleRequest',
+  ScalerSetScales: 'kubedirect.v1.ScalesRequest',
   Inspect: 'kubedirect.v1.GetStateRequest',
   Health: 'grpc.health.v1.HealthCheckRequest',
 };
-const schemaOfService: Readonly<Record<Service, Schema>> = { Link: wireSchema, Scaler: wireSchema, Inspect: wireSchema, Health: healthSchema };
-const pathOfService: Readonly<Record<Service, string>> = { Link: linkSessionPath, Scaler: scalerSetScalePath, Inspect: inspectGetStatePath, Health: healthCheckPath };
+const schemaOfService: Readonly<Record<Service, Schema>> = { Link: wireSchema, Scaler: wireSchema, ScalerSetScales: wireSchema, Inspect: wireSchema, Health: healthSchema };
+const pathOfService: Readonly<Record<Service, string>> = { Link: linkSessionPath, Scaler: scalerSetScalePath, ScalerSetScales: scalerSetScalesPath, Inspect: inspectGetStatePath, Health: healthCheckPath };
 
 /** Reasons the spec lets each service answer a decodable input with (every one with its own code and an ErrorDetail). */
 const reasonsOfService: Readonly<Record<Service, readonly ErrorReason[]>> = {
   Link: ['STALE_EPOCH', 'UNAUTHORIZED_UPSTREAM', 'WRONG_DOWNSTREAM', 'UNSUPPORTED_VERSION', 'MALFORMED', 'BATCH_TOO_LARGE', 'UNKNOWN_FUNCTION', 'OUT_OF_ORDER'],
   Scaler: ['MALFORMED', 'UNKNOWN_FUNCTION'],
+  ScalerSetScales: ['MALFORMED', 'UNKNOWN_FUNCTION'],
   Inspect: [],
   Health: [],
 };
