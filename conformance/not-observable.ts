@@ -24,7 +24,6 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-RS-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-SCHED-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-RS-006', why: 'the bound is stagePodsMax = 1,048,576 entries: too large for a black-box case', coveredBy: 'machines tests of the ReplicaSet (creation postponed at the bound)' },
-  { id: 'REQ-SESS-021', why: 'observable (a hello far ahead on a second stream, that stream closed, then the real upstream\'s next hello accepted), but no case is written yet', coveredBy: 'machines/test/forged-hello.test.ts and the model checker (fault forgedHello in the ci preset)' },
   { id: 'REQ-CACHE-013', why: 'needs a Kubelet peer whose re-sync snapshot holds a pod the testee Scheduler never sent; not built yet', coveredBy: 'machines/test/foreign-pod.test.ts and the model checker (fault forgedPod in the ci preset)' },
   { id: 'REQ-SCHED-010', why: 'node removal is a reconfiguration and restart of the Scheduler; launch contract 1 has no way to change the configuration', coveredBy: 'runtime/test/node-removal.test.ts' },
   { id: 'REQ-FAIL-005', why: 'a property of the transport: a restarted process has new connections, so nothing sent to its previous incarnation can reach it', coveredBy: 'the model checker (messages in flight to a crashed stage are lost)' },

@@ -13,6 +13,7 @@ import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
 import { undecodableFrameCases } from './undecodable.js';
 import { helloTimeoutCases } from './hello-timeout.js';
+import { coldForgedHelloCases } from './cold-forged-hello.js';
 
 export const allCases: readonly ConformanceCase[] = [
   ...kubeletCases,
@@ -28,6 +29,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...wholeChainCases,
   ...(['kubelet', 'scheduler', 'replicaset', 'deployment'] as const).flatMap(undecodableFrameCases),
   ...(['kubelet', 'scheduler', 'replicaset', 'deployment'] as const).flatMap(helloTimeoutCases),
+  ...(['scheduler', 'replicaset', 'deployment'] as const).flatMap(coldForgedHelloCases),
 ];
 
 export function casesForRole(role: Role): ConformanceCase[] {
