@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { presetNames } from '../../checker/chain/presets.js';
 import { main } from '../../cli/main.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -30,7 +31,7 @@ describe('kd explore usage', () => {
 
   it('exits 2 with the fix for each mistake', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--preset', 'nosuch'], /unknown preset "nosuch"; choose one of smoke, ci, deep/],
+      [['--preset', 'nosuch'], new RegExp(`unknown preset "nosuch"; choose one of ${presetNames().join(', ')}`)],
       [['--variant', 'nosuch'], /--variant must be one of no-tombstones/],
       [['--trace', 'x.json', '--preset', 'ci'], /--trace opens the preset and variant recorded in the trace: drop --preset and --variant/],
       [['--trace', '/nonexistent/cx.json'], /cannot read \/nonexistent\/cx.json/],
