@@ -31,10 +31,11 @@ export function coldForgedHelloCases(role: 'deployment' | 'replicaset' | 'schedu
         if (!(await ctx.waitFor(['REQ-REC-002'], "the upstream peer's hello sent (deferred: the testee is cold)", () => link.current !== null && link.current.epoch > 0, 10_000))) return;
         const forged = link.current!.epoch + forgedIncarnationsAhead * sessionsPerIncarnationMax;
         ctx.step(`the upstream peer pauses; a forged hello with epoch ${forged} on a second stream, then cancelled`);
+        const deferred = link.current!;
         link.pause();
         const raw = link.rawStream('a forged hello far ahead, never synced');
         raw.write(hello(ctx, forged));
-        await ctx.sleep(200);
+        if (!(await ctx.waitFor(['REQ-SESS-018'], 'the deferred session ended by the newer (forged) hello', () => deferred.ended, 10_000))) return;
         raw.end();
         // Wait (without judging) until the testee has seen the forged session end.
         for (const deadline = Date.now() + forgedSessionEndWaitMs; Date.now() < deadline; await ctx.sleep(20)) {
