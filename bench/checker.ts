@@ -53,7 +53,10 @@ interface Summary {
 }
 
 function runChecked(preset: string, workers: number): Summary {
-  const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
+  // Symmetry reduction is off for every run: the parallel search does not support it (it
+  // searches the unreduced model), so with it on one worker would count orbits and two
+  // workers states, and their rates would not compare.
+  const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), '--no-symmetry', ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
   const started = performance.now();
   let stdout: string;
   try {
