@@ -27,7 +27,7 @@ const { options } = parseCommandLineOrExit({
     'deep-seconds': { kind: 'whole', value: 'N', min: 0, max: 3600, default: 0, help: 'also run the deep preset bounded at N seconds while the mutant survives (0: not)' },
     'check-seconds': { kind: 'whole', value: 'N', min: 10, max: 7200, default: 300, help: 'stop a kd check run after N seconds (then it counts as bound)' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 31 - 1, default: 42, help: 'the conformance seed' },
-    readme: { kind: 'flag', help: 'write the table into README.md from OUT/results.json (every mutant needs a row measured with conformance, same seed and checks; earlier runs count)' },
+    readme: { kind: 'flag', help: 'write the table into mutants/README.md from OUT/results.json (every mutant needs a row measured with conformance, same seed and checks; earlier runs count)' },
     out: { kind: 'text', value: 'DIR', default: 'out/mutants', help: 'where results.json and table.md go' },
   },
   example: 'npm run mutants -- --only place-on-smallest-free --skip-conformance',
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
   if (options.readme) {
     const missing = missingForReadme(stored);
     if (missing.length > 0) {
-      log(`npm run mutants: README.md not written: no result with conformance (same seed and checks) in ${options.out}/results.json for ${missing.join(', ')}; run them with --only`);
+      log(`npm run mutants: mutants/README.md not written: no result with conformance (same seed and checks) in ${options.out}/results.json for ${missing.join(', ')}; run them with --only`);
       return exitCodes.failed;
     }
     writeReadmeTable(repositoryRoot, mutationTable(stored.results, stored.baselineFailures), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''}`);

@@ -42,7 +42,7 @@ describe('the mutant catalogue', () => {
     expect(() => mutatedFiles(repositoryRoot, twice)).toThrow(/occurs \d+ times/);
   });
 
-  it("README.md's mutation table names every mutant of the catalogue, in order", () => {
+  it("mutants/README.md's mutation table names every mutant of the catalogue, in order", () => {
     expect(readmeTableProblem(repositoryRoot)).toBeNull();
   });
 });
