@@ -143,6 +143,12 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
         violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${effect.pod.name} starts on ${node} but was placed on ${first}` });
       if (first === undefined) next = { ...next, placement: withEntry(next.placement, effect.pod.name, node) };
     }
+    if (effect.type === 'message.send' && effect.message.type === 'scale.applied' && after.role === 'deployment') {
+      const { function: fn, desired } = effect.message.scale;
+      const entry = after.scales[fn];
+      if (entry === undefined || entry.desired !== desired || entry.lifecycle !== 'applied')
+        violations.push({ property: 'INV-APPLIED-IN-FORCE', message: `${stage} acknowledges ${fn} at ${desired} to the Autoscaler while its entry is ${entry === undefined ? 'absent' : `${entry.lifecycle} at ${entry.desired}`}: the count is not yet in force at the ReplicaSet` });
+    }
     if (effect.type === 'message.send' && effect.message.type === 'tombstone.done' && after.role === 'kubelet') {
       const held = podsAfter.get(effect.message.name);
       if (held !== undefined && (held.lifecycle === 'starting' || held.lifecycle === 'running' || held.lifecycle === 'killing'))

@@ -17,6 +17,7 @@ export const safetyInvariantIds = [
   'INV-EPOCH-MONOTONIC',
   'INV-SANDBOX-HELD',
   'INV-KILL-ACK-AFTER-DEATH',
+  'INV-APPLIED-IN-FORCE',
   'INV-STEP-ASSERTION',
 ] as const;
 
@@ -111,6 +112,12 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'A kill is acknowledged only after the sandbox is dead',
     text: 'A Kubelet sends tombstone.done for a pod only when it holds no sandbox of it (not starting, running or being killed).',
+  },
+  {
+    id: 'INV-APPLIED-IN-FORCE',
+    kind: 'safety',
+    title: 'A desired count is acknowledged only once it is in force below',
+    text: 'The Deployment sends scale.applied{f, d} to the Autoscaler only while its own entry for f is applied (clean) at d, that is after the ReplicaSet acknowledged d: an Autoscaler told that d is applied can rely on the ReplicaSet acting on d.',
   },
   {
     id: 'INV-STEP-ASSERTION',
