@@ -14,6 +14,7 @@ import { search, stateAt, type SearchResult } from '../../engine/search.js';
 import { ChainModel, chainModelModule } from '../model.js';
 import type { CheckConfig } from '../presets.js';
 import { buildTrace } from '../trace.js';
+import { loadCheckConfig } from '../config-file.js';
 import { pair, trio } from './alike-kubelets.js';
 
 const exhaustiveRunMs = 900_000;
@@ -67,6 +68,14 @@ describe('parallel search with symmetry over identical Kubelets (2 workers)', ()
     }, exhaustiveRunMs);
   }
 
+  it('ci with ties explored: the same orbits, transitions, depth and verdict as one worker', async () => {
+    const config: CheckConfig = { ...loadCheckConfig('ci', 'correct'), ties: 'explore' };
+    const { sequential, parallel } = searchBoth(config);
+    const two = await parallel;
+    expect(sequential.symmetryGroupSize).toBe(2);
+    expect(counts(two)).toEqual(counts(sequential));
+  }, exhaustiveRunMs);
+
   for (const variant of variants) {
     it(`pair, ${variant.name}: the same verdict and property as one worker, a shortest counterexample that is a real path`, async () => {
       const config: CheckConfig = { ...pair, chain: { ...pair.chain, variant: variant.name } };
@@ -77,6 +86,22 @@ describe('parallel search with symmetry over identical Kubelets (2 workers)', ()
       expect(two.violation?.property).toBe(sequential.violation?.property);
       expect(two.violation?.kind).toBe(sequential.violation?.kind);
       if (sequential.violation?.kind === 'safety') expect(two.violation?.path.length).toBe(sequential.violation.path.length);
+      if (two.violation !== null) expectRealPath(config, two);
+    }, exhaustiveRunMs);
+  }
+});
+
+describe('every known-bad variant on smoke with 2 workers', () => {
+  for (const variant of variants) {
+    it(`${variant.name}: the same verdict, property and counterexample length as one worker`, async () => {
+      const config = loadCheckConfig('smoke', variant.name);
+      const { sequential, parallel } = searchBoth(config);
+      const two = await parallel;
+      expect(two.verdict).toBe(sequential.verdict);
+      expect(two.violation?.property).toBe(sequential.violation?.property);
+      expect(two.violation?.kind).toBe(sequential.violation?.kind);
+      if (sequential.violation?.kind === 'safety') expect(two.violation?.path.length).toBe(sequential.violation.path.length);
+      if (sequential.verdict === 'verified') expect(counts(two)).toEqual(counts(sequential));
       if (two.violation !== null) expectRealPath(config, two);
     }, exhaustiveRunMs);
   }
