@@ -86,6 +86,9 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   // DEC-40: the synced epoch never goes back, and the current epoch never below it (it falls back to it when an unsynced session ends).
   if (serverBefore !== null && serverAfter !== null && serverAfter.syncedEpoch < serverBefore.syncedEpoch)
     violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s synced epoch on ${serverAfter.link} went back from ${describeEpoch(serverBefore.syncedEpoch)} to ${describeEpoch(serverAfter.syncedEpoch)}` });
+  // DEC-40, REQ-SESS-021: only a completed handshake fences; with no session on the link, the current epoch is the synced one.
+  if (serverAfter !== null && serverAfter.session === 'idle' && serverAfter.epoch !== serverAfter.syncedEpoch)
+    violations.push({ property: 'INV-ONLY-SYNC-FENCES', message: `${stage} has no session on ${serverAfter.link} but keeps epoch ${describeEpoch(serverAfter.epoch)} above its synced epoch ${describeEpoch(serverAfter.syncedEpoch)}: a hello whose session ended before its sync still fences later upstreams` });
   if (serverAfter !== null && serverAfter.epoch < serverAfter.syncedEpoch)
     violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} (${describeEpoch(serverAfter.epoch)}) is below its synced epoch ${describeEpoch(serverAfter.syncedEpoch)}` });
 

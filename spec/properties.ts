@@ -18,6 +18,7 @@ export const safetyInvariantIds = [
   'INV-SANDBOX-HELD',
   'INV-KILL-ACK-AFTER-DEATH',
   'INV-APPLIED-IN-FORCE',
+  'INV-ONLY-SYNC-FENCES',
   'INV-STEP-ASSERTION',
 ] as const;
 
@@ -118,6 +119,12 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'A desired count is acknowledged only once it is in force below',
     text: 'The Deployment sends scale.applied{f, d} to the Autoscaler only while its own entry for f is applied (clean) at d, that is after the ReplicaSet acknowledged d: an Autoscaler told that d is applied can rely on the ReplicaSet acting on d.',
+  },
+  {
+    id: 'INV-ONLY-SYNC-FENCES',
+    kind: 'safety',
+    title: 'Only a completed handshake fences',
+    text: 'Whenever a downstream has no session on a link, its current epoch for that link is the highest epoch it synced: a hello whose session ended before its sync (which anyone can send in plaintext mode) fences no later upstream.',
   },
   {
     id: 'INV-STEP-ASSERTION',
