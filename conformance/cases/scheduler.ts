@@ -4,43 +4,23 @@
  * (capacity 2 each; functions `fn` priority 0 and `hi` priority 10).
  */
 import type { CaseContext } from '../harness/context.js';
-import type { LogEntry } from '../harness/run-log.js';
 import type { ConformanceCase } from './case.js';
 import { downstreamSessionCases, podForwarderCases } from './common.js';
-import { downstreamLink, everyDownstreamSynced, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+import { downstreamLink, framesFromTestee, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+import { everyLinkSynced, namesOfPreempted, preemptedNames, schedulerRole, tombstonesSentDown } from './scheduler-steps.js';
 
-const roles = ['scheduler'] as const;
-
-function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
-  return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the Scheduler synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
-}
+const roles = schedulerRole;
+const synced = everyLinkSynced;
 
 /** Origins of every tombstone the testee sent to the Kubelet peers. */
-function tombstoneOrigins(ctx: Parameters<ConformanceCase['run']>[0]): string[] {
-  const origins: string[] = [];
-  for (const link of ctx.chain.fromTestee.values())
-    for (const stream of link.streams) for (const f of stream.received as Array<{ tombstone?: { tombstones?: Array<{ origin: string }> } }>) origins.push(...(f.tombstone?.tombstones ?? []).map((t) => t.origin));
-  return origins;
+function tombstoneOrigins(ctx: CaseContext): string[] {
+  return tombstonesSentDown(ctx).map((t) => t.origin);
 }
 
-function perNode(ctx: Parameters<ConformanceCase['run']>[0]): Record<string, number> {
+function perNode(ctx: CaseContext): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [node, n] of ctx.chain.nodes) counts[node] = n.sandboxes.size;
   return counts;
-}
-
-/** The testee's frames of one body (e.g. `preempted`, `failed`) in the log, oldest first, on every link. */
-function framesFromTestee(ctx: CaseContext, body: string): LogEntry[] {
-  return ctx.log.entries.filter((e) => e.kind === 'frame' && e.from === ctx.stage && typeof e.frame === 'object' && e.frame !== null && (e.frame as Record<string, unknown>)[body] != null);
-}
-
-function namesOfPreempted(entry: LogEntry): string[] {
-  return (entry.frame as { preempted: { names?: string[] } }).preempted.names ?? [];
-}
-
-/** Names of the pods the testee reported preempted (pod.preempted up), in order. */
-function preemptedNames(ctx: CaseContext): string[] {
-  return framesFromTestee(ctx, 'preempted').flatMap(namesOfPreempted);
 }
 
 /**
