@@ -2,24 +2,16 @@
  * Scheduler cases on what the ReplicaSet above must learn and what it must never have to:
  * a preemption is reported up with `pod.preempted`, also that of a pod whose start is not
  * confirmed yet (REQ-SCHED-008); a pod alive below that nobody above knows is ended, not
- * adopted (REQ-CACHE-013). Before these cases only the model checker killed the mutants
+ * adopted, and counted against its node until it is dead (REQ-CACHE-013). Before these cases only the model checker killed the mutants
  * `scheduler-preempts-silently` and `scheduler-adopts-foreign-pod` (mutants/catalogue.ts);
  * conformance/test/mutant-probes.test.ts shows each case failing its mutant.
  */
-import type { CaseContext } from '../harness/context.js';
-import type { LogEntry } from '../harness/run-log.js';
 import type { ConformanceCase } from './case.js';
-import { alivePods, podRecord, upstreamLink } from './helpers.js';
+import { alivePods, podRecord } from './helpers.js';
 import { everyLinkSynced, nodeOfPods, preemptedNames, sandboxCount, schedulerRole, tombstonesSentDown } from './scheduler-steps.js';
 
 /** A pod of an imaginary ReplicaSet incarnation: no reference peer ever names it. */
 const foreignPod = 'fn-99-0';
-
-/** The first frame the testee sent up that names `pod` (running, failed, preempted, tombstone.done), if any. */
-function toldUpAbout(ctx: CaseContext, pod: string): LogEntry | undefined {
-  const peer = upstreamLink(ctx).peer;
-  return ctx.log.entries.find((e) => e.kind === 'frame' && e.from === ctx.stage && e.to === peer && e.summary.split(/[\s[\]]+/).includes(pod));
-}
 
 export const schedulerUpstreamViewCases: readonly ConformanceCase[] = [
   {
@@ -52,13 +44,14 @@ export const schedulerUpstreamViewCases: readonly ConformanceCase[] = [
   {
     id: 'scheduler.foreign-pod-ended',
     roles: schedulerRole,
-    requirements: ['REQ-CACHE-013', 'REQ-TOMB-008'],
-    title: 'Ends a pod alive below that nobody above knows, instead of adopting it',
-    description: `Every link synced, no pod wanted. A sandbox of ${foreignPod}, which no ReplicaSet created, appears on n1 (as if an impersonated Scheduler had provisioned it) and kubelet:n1 crash-restarts, so that its next snapshot holds the pod alive. The link to kubelet:n1 has synced before in this incarnation of the testee, so nothing alive below it can be unknown: the testee must send ${foreignPod}'s tombstone with origin scheduler to kubelet:n1, the sandbox must be killed, and the ReplicaSet must never hear of the pod.`,
+    requirements: ['REQ-CACHE-013', 'REQ-TOMB-008', 'REQ-SCHED-003'],
+    title: 'Ends a pod alive below that nobody above knows, instead of adopting it, and counts it until it is dead',
+    description: `Every link synced, no pod wanted, kills held on n1. A sandbox of ${foreignPod}, which no ReplicaSet created, appears on n1 (as if an impersonated Scheduler had provisioned it) and kubelet:n1 crash-restarts, so that its next snapshot holds the pod alive. The link to kubelet:n1 has synced before in this incarnation of the testee, so nothing alive below it can be unknown: the testee must send ${foreignPod}'s tombstone with origin scheduler to kubelet:n1. While its kill is held the tombstone still takes one of n1's two slots: fn is scaled to 4 and only three pods may be placed (at most one on n1). Once the kill is released the sandbox is gone and the fourth pod runs.`,
     timeoutMs: 30_000,
     async run(ctx) {
       if (!(await everyLinkSynced(ctx))) return;
       ctx.step(`a sandbox of ${foreignPod} nobody above knows appears on n1; kubelet:n1 crash-restarts and reports it in its snapshot`);
+      ctx.chain.holdKills('n1', true);
       ctx.chain.addForeignSandbox('n1', podRecord(foreignPod, 'n1'));
       ctx.chain.crashPeer('kubelet:n1');
       const tombstone = (): { origin: string; peer: string } | undefined => tombstonesSentDown(ctx).find((t) => t.name === foreignPod);
@@ -66,10 +59,15 @@ export const schedulerUpstreamViewCases: readonly ConformanceCase[] = [
       if (!(await ctx.waitFor(['REQ-CACHE-013'], `the tombstone of ${foreignPod} sent to kubelet:n1: a pod alive below a link that synced before is one nobody above knows, and must be ended, not adopted`, sent, 10_000))) return;
       const t = tombstone();
       ctx.check(['REQ-CACHE-013', 'REQ-TOMB-008'], t?.origin === 'scheduler' && t.peer === 'kubelet:n1', `the tombstone of ${foreignPod} went to ${t?.peer ?? '?'} with origin ${t?.origin ?? '?'}; expected kubelet:n1, origin scheduler`);
-      ctx.step(`${foreignPod} is killed, and the ReplicaSet never hears of it`);
-      await ctx.waitFor(['REQ-CACHE-013'], `the sandbox of ${foreignPod} killed`, () => !nodeOfPods(ctx).has(foreignPod), 10_000);
-      const told = toldUpAbout(ctx, foreignPod);
-      ctx.check(['REQ-CACHE-013'], told === undefined, `the testee told the ReplicaSet about ${foreignPod}, a pod it never created: ${told?.summary ?? ''}`, told);
+      ctx.step(`scale fn to 4 while the kill of ${foreignPod} is held: its tombstone still takes a slot of n1, so three pods fit`);
+      ctx.chain.scale('fn', 4);
+      const onN1 = (): string[] => [...nodeOfPods(ctx)].filter(([name, node]) => node === 'n1' && name !== foreignPod).map(([name]) => name);
+      if (!(await ctx.waitFor(['REQ-POD-006'], 'three fn pods running', () => ctx.chain.runningSandboxes().filter((p) => p !== foreignPod).length >= 3, 10_000))) return;
+      await ctx.watch(() => onN1().length <= 1, 1_000);
+      ctx.check(['REQ-CACHE-013', 'REQ-SCHED-003'], onN1().length <= 1, `${onN1().join(', ')} placed on n1 (capacity 2) while the tombstone of ${foreignPod}, whose kill is held, still takes one of its slots: the tombstone counts against its node until tombstone.done`);
+      ctx.step(`release the kill of ${foreignPod}: its sandbox is gone and the fourth pod runs`);
+      ctx.chain.holdKills('n1', false);
+      await ctx.waitFor(['REQ-CACHE-013', 'REQ-SCHED-003'], `the sandbox of ${foreignPod} killed and four fn pods running`, () => !nodeOfPods(ctx).has(foreignPod) && ctx.chain.runningSandboxes().length === 4, 10_000);
     },
   },
 ];
