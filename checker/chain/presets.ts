@@ -246,6 +246,22 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
     maxSeconds: 600,
   },
+  'crash-forged': {
+    name: 'crash-forged',
+    description:
+      'one Kubelet of capacity 1; one function scales to 1, 0 and 1 again; two faults: a controller crash and a forged hello (an impersonated upstream far ahead, its stream then closed), in either order, at any point, so that a forged hello reaches a cold stage before its sync (REQ-SESS-021)',
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
+    scaleScript: [
+      { function: 'f', desired: 1 },
+      { function: 'f', desired: 0 },
+      { function: 'f', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 2, controllerCrash: 1, forgedHello: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  },
 };
 
 export function presetNames(): string[] {
