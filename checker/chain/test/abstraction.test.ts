@@ -5,8 +5,12 @@
  * search's verdict, property and counterexample length, with fewer states where faults
  * of different kinds lead to the same world.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { runReplay } from '../../../cli/replay-command.js';
 import { replay } from '../../../simulator/simulate.js';
 import type { Ghost } from '../../../simulator/ghost.js';
 import { bootSequence } from '../../../simulator/world.js';
@@ -91,7 +95,7 @@ describe('the abstracted search gives the full search\'s verdict', () => {
   }
 
   for (const variant of variants) {
-    it(`ci, ${variant.name}: the same verdict, property and counterexample length either way; the abstracted counterexample replays`, () => {
+    it(`ci, ${variant.name}: the same verdict, property and counterexample length either way; kd replay reproduces the abstracted counterexample`, () => {
       const config = loadCheckConfig('ci', variant.name);
       const full = searchOf(config, false);
       const abstracted = searchOf(config, true);
@@ -101,10 +105,16 @@ describe('the abstracted search gives the full search\'s verdict', () => {
       expect(abstracted.violation?.kind).toBe(full.violation?.kind);
       const violation = abstracted.violation;
       if (violation === null) throw new Error('no violation');
+      const trace = buildTrace({ ...config, abstraction: true }, violation);
+      // kd replay, as a user runs it on the written trace.
+      const file = join(mkdtempSync(join(tmpdir(), 'kd-abstraction-')), 'trace.json');
+      writeFileSync(file, JSON.stringify(trace));
+      const printed: string[] = [];
+      expect(runReplay([file, '--quiet'], (line) => printed.push(line))).toBe(1);
       if (violation.kind === 'safety') {
+        expect(printed.join('\n')).toContain(`reproduced ${violation.property}`);
         expect(violation.path.length).toBe(full.violation?.path.length);
         // The path is one of the model itself: the simulator, which has no abstraction, reproduces it.
-        const trace = buildTrace({ ...config, abstraction: true }, violation);
         const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
         const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
         expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
