@@ -13,7 +13,7 @@ import {
   waitHealthy,
   writeClusterConfig,
 } from '../runtime/cluster/local-cluster.js';
-import { setScale, stageTargetOf } from '../runtime/cluster/rpc.js';
+import { setScale, setScales, stageTargetOf } from '../runtime/cluster/rpc.js';
 import { CertsError } from '../runtime/security/certs.js';
 import { operatorChannelOf } from '../runtime/security/credentials.js';
 import { defaultTrustDomain, trustDomainProblem } from '../runtime/security/identity.js';
@@ -26,7 +26,8 @@ import { readSupervisorState, restartsOf } from '../runtime/cluster/supervisor.j
 import { nodeFlagsProblem, parseNodeFlags, writeNodeFlags } from '../runtime/cluster/node-flags.js';
 import { storeUnavailableReason } from '../runtime/store/store-health.js';
 import { reasonOfStatus } from '../runtime/wire/errors.js';
-import { helpOf, parseCommandLine, UsageError, type CommandLineSpec } from './args.js';
+import { scaleSetsEntriesMax } from '../spec/limits.js';
+import { helpOf, parseCommandLine, UsageError, wholeNumber, type CommandLineSpec } from './args.js';
 import { exitCodes } from './exit-codes.js';
 
 const dirOption = { kind: 'text', value: 'DIR', default: '.kd', help: 'where the cluster lives' } as const;
@@ -216,13 +217,16 @@ async function storeOption(kind: 'file' | 'etcd', etcd: string | undefined): Pro
 export const scaleCommandLine = {
   command: 'scale',
   about: `Sets the desired count of FUNCTION to N at the Autoscaler of the cluster in DIR.
-Answers once the count is stored durably.`,
+Answers once the count is stored durably. Several FUNCTION N pairs are one
+Scaler.SetScales call: every count stored, or none (REQ-SCALE-007).`,
   arguments: [
     { name: 'FUNCTION', kind: 'text', help: "a function of the cluster (kd up's --functions)" },
     { name: 'N', kind: 'whole', min: 0, max: desiredMax, help: `the desired count, 0 to ${desiredMax}` },
+    { name: 'MORE', kind: 'text', variadic: true, optional: true, help: `more FUNCTION N pairs, at most ${scaleSetsEntriesMax} pairs in all (scaleSetsEntriesMax), each function once` },
   ],
   options: { dir: dirOption },
   example: 'npx kd scale fn 50',
+  epilogue: 'Several functions at once: npx kd scale lo 40 hi 10',
   exits: {
     ok: 'stored',
     failed: 'refused, or the Autoscaler is down (nothing stored)',
@@ -231,23 +235,43 @@ Answers once the count is stored durably.`,
   },
 } as const satisfies CommandLineSpec;
 
+type DesiredCount = { readonly function: string; readonly desired: number };
+
+/** The FUNCTION N pairs of the command line, checked against the cluster's functions (nothing is sent when one is wrong). */
+function desiredCountsOf(first: DesiredCount, more: readonly string[], functions: readonly string[]): DesiredCount[] {
+  if (more.length % 2 !== 0) throw new UsageError(`"${more[more.length - 1] ?? ''}" has no desired count: give FUNCTION N pairs, for example: kd scale lo 40 hi 10`);
+  const counts: DesiredCount[] = [first];
+  for (let i = 0; i < more.length; i += 2) {
+    const fn = more[i] ?? '';
+    counts.push({ function: fn, desired: wholeNumber(`the desired count of ${fn}`, more[i + 1] ?? '', 0, desiredMax, scaleCommandLine.example) });
+  }
+  if (counts.length > scaleSetsEntriesMax) throw new UsageError(`at most ${scaleSetsEntriesMax} FUNCTION N pairs in one call (scaleSetsEntriesMax), got ${counts.length}; split them over several calls`);
+  const seen = new Set<string>();
+  for (const count of counts) {
+    if (!functions.includes(count.function)) throw new UsageError(`unknown function "${count.function}"; the cluster has: ${functions.join(', ')}`);
+    if (seen.has(count.function)) throw new UsageError(`${count.function} is given twice; give each function once`);
+    seen.add(count.function);
+  }
+  return counts;
+}
+
 export async function runScale(argv: readonly string[], print: (line: string) => void): Promise<number> {
   const parsed = parseCommandLine(scaleCommandLine, argv);
   if (parsed === 'help') {
     print(helpOf(scaleCommandLine));
     return exitCodes.ok;
   }
-  const fn = String(parsed.arguments['FUNCTION']);
-  const desired = Number(parsed.arguments['N']);
+  const first = { function: String(parsed.arguments['FUNCTION']), desired: Number(parsed.arguments['N']) };
   const dir = parsed.options.dir;
   const dirHint = dirSuffix(parsed.given, dir);
   const config = loadRunning(dir, 'scale', dirHint);
-  if (!config.chain.functions.some((f) => f.name === fn))
-    throw new UsageError(`unknown function "${fn}"; the cluster has: ${config.chain.functions.map((f) => f.name).join(', ')}`);
+  const counts = desiredCountsOf(first, parsed.list, config.chain.functions.map((f) => f.name));
   const address = config.stages['autoscaler']?.address ?? '';
+  const what = counts.length === 1 ? `the desired count of ${first.function}` : `the desired counts of ${counts.map((c) => c.function).join(', ')}`;
   try {
-    const reply = await setScale(stageTargetOf(config, 'autoscaler'), fn, desired);
-    print(`${reply.function}: desired ${reply.desired} (stored)`);
+    const target = stageTargetOf(config, 'autoscaler');
+    const stored = counts.length === 1 ? [await setScale(target, first.function, first.desired)] : (await setScales(target, counts)).scales;
+    for (const reply of stored) print(`${reply.function}: desired ${reply.desired} (stored)`);
     return exitCodes.ok;
   } catch (error) {
     const e = error as { details?: string; code?: number };
@@ -262,7 +286,7 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
     }
     const waiting = await autoscalerWaitingForStore(config);
     if (waiting !== null) {
-      console.error(`kd scale: not stored: the Autoscaler at ${address} is waiting for the backing store (${waiting}); the desired count of ${fn} was not stored and not applied: nothing changed; scale again once the store is back`);
+      console.error(`kd scale: not stored: the Autoscaler at ${address} is waiting for the backing store (${waiting}); ${what} ${counts.length === 1 ? 'was' : 'were'} not stored and not applied: nothing changed; scale again once the store is back`);
       return exitCodes.incomplete;
     }
     const details = (e.details ?? String(error)).replace(/\s*Resolution note:\s*$/, '');

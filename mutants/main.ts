@@ -25,6 +25,8 @@ const { options } = parseCommandLineOrExit({
     'skip-conformance': { kind: 'flag', help: 'run only the checker' },
     presets: { kind: 'text', value: 'LIST', repeatable: true, help: 'checker presets, in order (default smoke,ci); a later one runs only while the mutant survives' },
     'deep-seconds': { kind: 'whole', value: 'N', min: 0, max: 3600, default: 0, help: 'also run the deep preset bounded at N seconds while the mutant survives (0: not)' },
+    'swarm-configs': { kind: 'whole', value: 'N', min: 0, max: 1000, default: 20, help: 'after the presets, while the mutant survives: kd check --swarm over N small random configurations (0: not)' },
+    'swarm-seed': { kind: 'whole', value: 'N', min: 0, max: 2 ** 31 - 1, default: 1, help: 'the seed of the swarm\'s configurations' },
     'check-seconds': { kind: 'whole', value: 'N', min: 10, max: 7200, default: 300, help: 'stop a kd check run after N seconds (then it counts as bound)' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 31 - 1, default: 42, help: 'the conformance seed' },
     readme: { kind: 'flag', help: 'write the table into mutants/README.md from OUT/results.json (every mutant needs a row measured with conformance, same seed and checks; earlier runs count)' },
@@ -50,8 +52,19 @@ if (options.readme && options['skip-conformance']) {
 const checks: CheckRequest[] = [
   ...(options.presets.length > 0 ? options.presets : ['smoke', 'ci']).map((p) => ({ label: p, args: ['--preset', p] })),
   ...(options['deep-seconds'] > 0 ? [{ label: `deep ${options['deep-seconds']} s`, args: ['--preset', 'deep', '--max-seconds', String(options['deep-seconds'])] }] : []),
+  ...(options['swarm-configs'] > 0 ? [swarmCheck(options['swarm-configs'], options['swarm-seed'])] : []),
 ];
 const checkTimeoutMs = options['check-seconds'] * 1000;
+
+/** Swarm mode on the copy (DEC-51): its own time bound, from its configurations' budgets (10 s each) and the shrinking of a failing one. */
+function swarmCheck(configs: number, seed: number): CheckRequest {
+  const swarmBudgetSeconds = 10;
+  return {
+    label: `swarm ${configs} seed ${seed}`,
+    args: ['--swarm', '--configs', String(configs), '--seed', String(seed), '--budget-seconds', String(swarmBudgetSeconds)],
+    timeoutMs: (configs * swarmBudgetSeconds * 2 + 300) * 1000,
+  };
+}
 const conformanceTimeoutMs = 20 * 60 * 1000;
 
 function log(line: string): void {
@@ -111,7 +124,8 @@ async function main(): Promise<number> {
   liveCopies.add(baseline);
   try {
     const outcomes = await runChecks(baseline.dir);
-    const bad = outcomes.find((o) => o.verdict !== 'verified' && !(o.verdict === 'bound' && o.check.startsWith('deep')));
+    // deep and swarm may end bounded (exit 4): configurations beyond their budget prove nothing either way.
+    const bad = outcomes.find((o) => o.verdict !== 'verified' && !(o.verdict === 'bound' && (o.check.startsWith('deep') || o.check.startsWith('swarm'))));
     if (bad !== undefined) {
       log(`npm run mutants: the unmutated copy is not verified by ${bad.check} (${bad.verdict}: ${bad.message ?? ''}); nothing to compare against`);
       return exitCodes.internal;
@@ -157,7 +171,7 @@ async function main(): Promise<number> {
       log(`npm run mutants: mutants/README.md not written: no result with conformance (same seed and checks) in ${options.out}/results.json for ${missing.join(', ')}; run them with --only`);
       return exitCodes.failed;
     }
-    writeReadmeTable(repositoryRoot, mutationTable(stored.results, stored.baselineFailures), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''}`);
+    writeReadmeTable(repositoryRoot, mutationTable(stored.results, stored.baselineFailures), `npm run mutants -- --seed ${options.seed}${options['deep-seconds'] > 0 ? ` --deep-seconds ${options['deep-seconds']}` : ''} --swarm-configs ${options['swarm-configs']}`);
     const problem = readmeTableProblem(repositoryRoot);
     if (problem !== null) log(problem);
   }

@@ -60,6 +60,8 @@ export interface CheckerOutcome {
 export interface CheckRequest {
   readonly label: string;
   readonly args: readonly string[];
+  /** Its own time bound, where it differs from the tool's --check-seconds (swarm mode). */
+  readonly timeoutMs?: number;
 }
 
 /** The line of stderr that says what went wrong: the first naming an error, else the last. */
@@ -69,12 +71,22 @@ function lastLine(text: string): string {
   return (named ?? lines[lines.length - 1] ?? '').trim().slice(0, 300);
 }
 
+/** What `kd check --json` prints: one search's summary, or swarm mode's (DEC-51). */
+interface CheckSummary {
+  readonly verdict?: string;
+  readonly violatedProperty?: string;
+  readonly violation?: { readonly message?: string; readonly steps?: number };
+  readonly mode?: 'swarm';
+  readonly failure?: { readonly index: number; readonly property: string; readonly message: string; readonly steps: number } | null;
+}
+
 export async function runChecker(copy: string, request: CheckRequest, timeoutMs: number): Promise<CheckerOutcome> {
-  const run = await runNode(['bin/kd.mjs', 'check', ...request.args, '--json', '--out', join(copy, 'out', 'counterexamples')], copy, timeoutMs);
+  const boundMs = request.timeoutMs ?? timeoutMs;
+  const run = await runNode(['bin/kd.mjs', 'check', ...request.args, '--json', '--out', join(copy, 'out', 'counterexamples')], copy, boundMs);
   const base = { check: request.label, seconds: run.seconds };
-  if (run.timedOut) return { ...base, verdict: 'bound', message: `stopped after ${Math.round(timeoutMs / 1000)} s` };
+  if (run.timedOut) return { ...base, verdict: 'bound', message: `stopped after ${Math.round(boundMs / 1000)} s` };
   if (run.code === 3) return { ...base, verdict: 'internal-error', message: lastLine(run.stderr) };
-  let summary: { verdict?: string; violatedProperty?: string; violation?: { message?: string; steps?: number } };
+  let summary: CheckSummary;
   try {
     summary = JSON.parse(run.stdout) as typeof summary;
   } catch {
@@ -84,6 +96,9 @@ export async function runChecker(copy: string, request: CheckRequest, timeoutMs:
   if (run.code === 4) return { ...base, verdict: 'bound' };
   if (run.code === 1 && summary.violatedProperty !== undefined)
     return { ...base, verdict: 'violated', property: summary.violatedProperty, steps: summary.violation?.steps ?? 0, message: summary.violation?.message ?? '' };
+  const swarmFailure = summary.failure;
+  if (run.code === 1 && summary.mode === 'swarm' && swarmFailure != null)
+    return { ...base, verdict: 'violated', property: swarmFailure.property, steps: swarmFailure.steps, message: `${swarmFailure.message} (configuration ${swarmFailure.index + 1}, reduced)` };
   return { ...base, verdict: 'failed-to-run', message: `exit ${run.code}: ${lastLine(run.stderr)}` };
 }
 

@@ -86,6 +86,9 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   // DEC-40: the synced epoch never goes back, and the current epoch never below it (it falls back to it when an unsynced session ends).
   if (serverBefore !== null && serverAfter !== null && serverAfter.syncedEpoch < serverBefore.syncedEpoch)
     violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s synced epoch on ${serverAfter.link} went back from ${describeEpoch(serverBefore.syncedEpoch)} to ${describeEpoch(serverAfter.syncedEpoch)}` });
+  // DEC-40, REQ-SESS-021: only a completed handshake fences; with no session on the link, the current epoch is the synced one.
+  if (serverAfter !== null && serverAfter.session === 'idle' && serverAfter.epoch !== serverAfter.syncedEpoch)
+    violations.push({ property: 'INV-ONLY-SYNC-FENCES', message: `${stage} has no session on ${serverAfter.link} but keeps epoch ${describeEpoch(serverAfter.epoch)} above its synced epoch ${describeEpoch(serverAfter.syncedEpoch)}: a hello whose session ended before its sync still fences later upstreams` });
   if (serverAfter !== null && serverAfter.epoch < serverAfter.syncedEpoch)
     violations.push({ property: 'INV-EPOCH-MONOTONIC', message: `${stage}'s epoch on ${serverAfter.link} (${describeEpoch(serverAfter.epoch)}) is below its synced epoch ${describeEpoch(serverAfter.syncedEpoch)}` });
 
@@ -142,6 +145,12 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       if (first !== undefined && first !== node)
         violations.push({ property: 'INV-UNIQUE-PLACEMENT', message: `${effect.pod.name} starts on ${node} but was placed on ${first}` });
       if (first === undefined) next = { ...next, placement: withEntry(next.placement, effect.pod.name, node) };
+    }
+    if (effect.type === 'message.send' && effect.message.type === 'scale.applied' && after.role === 'deployment') {
+      const { function: fn, desired } = effect.message.scale;
+      const entry = after.scales[fn];
+      if (entry === undefined || entry.desired !== desired || entry.lifecycle !== 'applied')
+        violations.push({ property: 'INV-APPLIED-IN-FORCE', message: `${stage} acknowledges ${fn} at ${desired} to the Autoscaler while its entry is ${entry === undefined ? 'absent' : `${entry.lifecycle} at ${entry.desired}`}: the count is not yet in force at the ReplicaSet` });
     }
     if (effect.type === 'message.send' && effect.message.type === 'tombstone.done' && after.role === 'kubelet') {
       const held = podsAfter.get(effect.message.name);

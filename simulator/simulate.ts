@@ -2,13 +2,14 @@
  * The deterministic simulator: the whole chain in one process, seeded random delivery
  * order, faults from a scenario. It drives the machines only through world.ts.
  */
-import { assertChainConfig, type ChainConfig } from '../machines/index.js';
+import { assertChainConfig, InvariantViolation, type ChainConfig } from '../machines/index.js';
+import { violationOfAssertion } from './assertion-properties.js';
 import { convergenceProblems, functionStatus, isQuiescent, type FunctionStatus } from './convergence.js';
 import type { Violation } from './ghost.js';
 import { checkInvariants } from './invariants.js';
 import { SeededRandom } from './random.js';
 import { describeStep, type Scenario, type ScenarioStep } from './scenario.js';
-import { applyAction, initialWorld, protocolActions, type World, type WorldAction } from './world.js';
+import { applyAction, initialWorld, protocolActions, type StepOutcome, type World, type WorldAction } from './world.js';
 
 /** Random steps allowed for one `run` until quiescence before the run is declared stuck. */
 export const runStepsMax = 200_000;
@@ -40,6 +41,20 @@ export interface SimulationResult {
   readonly functions: readonly FunctionStatus[];
 }
 
+/**
+ * `applyAction`, with an assertion that fails in the step (a machine's or the world's) as a
+ * violation of the property it states (DEC-50): the run stops there with the step and its
+ * action, as for any other violation, and the world is left as it was before the step.
+ */
+function applyChecked(config: ChainConfig, world: World, action: WorldAction): StepOutcome {
+  try {
+    return applyAction(config, world, action);
+  } catch (error) {
+    if (!(error instanceof InvariantViolation)) throw error;
+    return { world, violations: [violationOfAssertion(error, `the step ${JSON.stringify(action)}`)], choiceRadices: [] };
+  }
+}
+
 class Run {
   world: World;
   steps = 0;
@@ -53,7 +68,7 @@ class Run {
   }
 
   act(action: WorldAction): void {
-    const outcome = applyAction(this.options.config, this.world, action);
+    const outcome = applyChecked(this.options.config, this.world, action);
     this.world = outcome.world;
     this.steps++;
     this.trace.push(action);
@@ -123,7 +138,7 @@ export function replay(config: ChainConfig, trace: readonly WorldAction[]): { wo
   const worlds = [world];
   const violations: Array<Violation & { step: number }> = [];
   trace.forEach((action, i) => {
-    const outcome = applyAction(config, world, action);
+    const outcome = applyChecked(config, world, action);
     world = outcome.world;
     worlds.push(world);
     for (const v of [...outcome.violations, ...checkInvariants(config, world)]) violations.push({ ...v, step: i + 1 });

@@ -17,6 +17,8 @@ export const safetyInvariantIds = [
   'INV-EPOCH-MONOTONIC',
   'INV-SANDBOX-HELD',
   'INV-KILL-ACK-AFTER-DEATH',
+  'INV-APPLIED-IN-FORCE',
+  'INV-ONLY-SYNC-FENCES',
   'INV-STEP-ASSERTION',
 ] as const;
 
@@ -111,6 +113,18 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'A kill is acknowledged only after the sandbox is dead',
     text: 'A Kubelet sends tombstone.done for a pod only when it holds no sandbox of it (not starting, running or being killed).',
+  },
+  {
+    id: 'INV-APPLIED-IN-FORCE',
+    kind: 'safety',
+    title: 'A desired count is acknowledged only once it is in force below',
+    text: 'The Deployment sends scale.applied{f, d} to the Autoscaler only while its own entry for f is applied (clean) at d, that is after the ReplicaSet acknowledged d: an Autoscaler told that d is applied can rely on the ReplicaSet acting on d.',
+  },
+  {
+    id: 'INV-ONLY-SYNC-FENCES',
+    kind: 'safety',
+    title: 'Only a completed handshake fences',
+    text: 'Whenever a downstream has no session on a link, its current epoch for that link is the highest epoch it synced: a hello whose session ended before its sync (which anyone can send in plaintext mode) fences no later upstream.',
   },
   {
     id: 'INV-STEP-ASSERTION',

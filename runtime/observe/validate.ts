@@ -47,6 +47,7 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-NO-NEEDLESS-KILL', why: "needs the Autoscaler's history of desired counts ordered against the ReplicaSet's decisions across processes" },
   { id: 'INV-SANDBOX-HELD', why: "compares a Kubelet's pod list with the sandbox runtime's own state, which traces do not record" },
   { id: 'INV-KILL-ACK-AFTER-DEATH', why: 'needs the sandbox runtime\'s report of a kill ordered against the Kubelet\'s tombstone.done, which traces do not record' },
+  { id: 'INV-APPLIED-IN-FORCE', why: "needs the Deployment's scale entries (applied or not) after each step, which its trace records do not carry" },
   { id: 'INV-STEP-ASSERTION', why: 'an assertion that fails in a running stage is an error in its log, not a trace record' },
 ];
 
@@ -239,7 +240,15 @@ class TraceJudge {
       if (floor !== undefined && side.epoch < floor)
         this.verdicts.violated('INV-EPOCH-MONOTONIC', `${view.stage} (incarnation ${view.incarnation}): epoch on ${side.link} went back from ${floor} to ${side.epoch}`, at);
       if (side.end === 'upstream' || side.session === 'synced') view.epochs.set(key, Math.max(floor ?? 0, side.epoch));
+      if (side.end === 'downstream') this.judgeOnlySyncFences(view, side, floor ?? 0, at);
     }
+  }
+
+  /** INV-ONLY-SYNC-FENCES (DEC-40): a downstream side with no session keeps the highest epoch it synced, no other. */
+  private judgeOnlySyncFences(view: IncarnationView, side: TraceSession, syncedEpoch: number, at: LocatedRecord): void {
+    this.verdicts.count('INV-ONLY-SYNC-FENCES');
+    if (side.session === 'idle' && side.epoch !== syncedEpoch)
+      this.verdicts.violated('INV-ONLY-SYNC-FENCES', `${view.stage} (incarnation ${view.incarnation}) has no session on ${side.link} but keeps epoch ${side.epoch}, not its synced epoch ${syncedEpoch}`, at);
   }
 
   /** INV-NAME-UNIQUE and INV-NO-RESURRECTION, from the pod transitions of the record. */

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runDown, runScale, runStatus, runUp } from '../../cli/cluster-commands.js';
 import { main } from '../../cli/main.js';
 import { linkEnds, type StageId } from '../../machines/index.js';
@@ -125,6 +125,25 @@ describe('bad input', () => {
   it('refuses bad operator input: exit code 2 at the CLI, UNKNOWN_FUNCTION / MALFORMED at the Scaler', async () => {
     expect(await main(['scale', 'nope', '3', '--dir', dir], noPrint)).toBe(2);
     expect(await main(['scale', 'fn', 'many', '--dir', dir], noPrint)).toBe(2);
+    // Several pairs (Scaler.SetScales): checked whole before anything is sent.
+    const desiredBefore = (await clusterStatus(config)).functions.map((f) => f.desired);
+    const errors: string[] = [];
+    const scaleError = async (args: string[]) => {
+      const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+      try {
+        return await main(['scale', ...args, '--dir', dir], noPrint);
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    expect(await scaleError(['fn', '3', 'fn'])).toBe(2);
+    expect(errors.at(-1)).toMatch(/"fn" has no desired count: give FUNCTION N pairs/);
+    expect(await scaleError(['fn', '3', 'fn', '4'])).toBe(2);
+    expect(errors.at(-1)).toMatch(/fn is given twice/);
+    expect(await scaleError(['fn', '3', 'nope', '4'])).toBe(2);
+    expect(errors.at(-1)).toMatch(/unknown function "nope"/);
+    expect(await scaleError(['fn', '3', 'x', 'many'])).toBe(2);
+    expect((await clusterStatus(config)).functions.map((f) => f.desired)).toEqual(desiredBefore);
     expect(await main(['status', '--dir', join(dir, 'missing')], noPrint)).toBe(2);
     const address = config.stages['autoscaler']?.address ?? '';
     const refused = (fn: string, n: number) =>

@@ -119,7 +119,7 @@ describe('kd validate on hand-written traces', () => {
     const lines: string[] = [];
     expect(await main(['validate', run], (l) => lines.push(l))).toBe(0);
     const text = lines.join('\n');
-    for (const id of ['INV-FENCING', 'INV-UNIQUE-PLACEMENT', 'INV-NAME-UNIQUE', 'INV-NO-RESTART-AFTER-DEATH', 'INV-NO-RESURRECTION', 'INV-CAPACITY', 'INV-EPOCH-MONOTONIC'])
+    for (const id of ['INV-FENCING', 'INV-UNIQUE-PLACEMENT', 'INV-NAME-UNIQUE', 'INV-NO-RESTART-AFTER-DEATH', 'INV-NO-RESURRECTION', 'INV-CAPACITY', 'INV-EPOCH-MONOTONIC', 'INV-ONLY-SYNC-FENCES'])
       expect(text).toMatch(new RegExp(`^OK +${id} `, 'm'));
     for (const id of ['INV-CACHE-COVERAGE', 'INV-TOMBSTONE-DOMINANCE', 'INV-NO-OVERSHOOT']) expect(text).toMatch(new RegExp(`^NOT JUDGED +${id} `, 'm'));
     expect(text).toMatch(/across nodes by trace wall time/);
@@ -166,7 +166,12 @@ describe('kd validate on hand-written traces', () => {
     ],
     [
       'INV-EPOCH-MONOTONIC',
-      (tr) => tr['kubelet-n1']?.push(rec('kubelet:n1', 1, 5, { event: { type: 'link.lost', link: 'scheduler>kubelet:n1' }, sessions: [down('scheduler>kubelet:n1', 'idle', 6)] })),
+      (tr) => tr['kubelet-n1']?.push(rec('kubelet:n1', 1, 5, { event: { type: 'message.received', link: 'scheduler>kubelet:n1', message: { type: 'session.hello', epoch: 6 } }, sessions: [down('scheduler>kubelet:n1', 'awaitingSync', 6)] })),
+    ],
+    [
+      // A session that ended before its sync left its epoch behind (DEC-40 forgotten).
+      'INV-ONLY-SYNC-FENCES',
+      (tr) => tr['kubelet-n1']?.push(rec('kubelet:n1', 1, 5, { event: { type: 'link.lost', link: 'scheduler>kubelet:n1' }, sessions: [down('scheduler>kubelet:n1', 'idle', 9)] })),
     ],
     [
       'INV-FENCING',

@@ -93,3 +93,15 @@ it('a higher-priority pod takes a node only after the preempted pod was killed t
   expect(await main(['validate', ...traces], (l) => report.push(l))).toBe(0);
   expect(report.join('\n')).toMatch(/^OK +INV-CAPACITY /m);
 }, 180_000);
+
+it('kd scale with several FUNCTION N pairs stores them in one Scaler.SetScales call', async () => {
+  const lines: string[] = [];
+  expect(await runScale(['fn', '1', 'hi', '1', '--dir', dir], (line) => lines.push(line))).toBe(0);
+  expect(lines).toEqual(['fn: desired 1 (stored)', 'hi: desired 1 (stored)']);
+  await waitFor('one fn and one hi pod running', async () => (await running('hi')) === 1 && (await running('fn')) === 1, 60_000);
+  const desired = (await clusterStatus(config)).functions.map((f) => [f.function, f.desired]);
+  expect(desired).toEqual([
+    ['fn', 1],
+    ['hi', 1],
+  ]);
+});
