@@ -54,3 +54,41 @@ describe('a wait that times out', () => {
     expect(log.violations[0]?.message).toBe('after 0.1 s still waiting for: a new session; meanwhile the testee sent nothing');
   });
 });
+
+describe('a wait on the testee\'s answers', () => {
+  it('awaits an asynchronous condition (e.g. Inspect) until it holds', async () => {
+    const log = new RunLog();
+    let asked = 0;
+    const answer = async (): Promise<boolean> => {
+      asked += 1;
+      await new Promise((r) => setTimeout(r, 5));
+      return asked >= 3;
+    };
+    expect(await contextOf(log).waitFor(['REQ-WIRE-011'], 'the link idle', answer, 5_000)).toBe(true);
+    expect(asked).toBe(3);
+    expect(log.violations).toEqual([]);
+  });
+
+  it('says at the deadline what it last saw, not what it knew when it began', async () => {
+    const log = new RunLog();
+    let last = 'no answer yet';
+    const answer = async (): Promise<boolean> => {
+      last = 'synced at epoch 7';
+      return false;
+    };
+    expect(await contextOf(log).waitFor(['REQ-SESS-018'], () => `the link idle (last answer: ${last})`, answer, 100)).toBe(false);
+    expect(log.violations[0]?.message).toBe('after 0.1 s still waiting for: the link idle (last answer: synced at epoch 7); meanwhile the testee sent nothing');
+  });
+});
+
+describe('a check that blames a frame', () => {
+  it('is reported at the step of the frame that broke the rule', () => {
+    const log = new RunLog();
+    const ctx = contextOf(log);
+    ctx.step('scale hi to 1');
+    const extra = log.add({ kind: 'frame', from: 'scheduler', to: 'replicaset', summary: 'preempted e2 [fn-1-2]' });
+    ctx.step('release the kills');
+    ctx.check(['REQ-SCHED-006'], false, 'preempted an equal priority', extra);
+    expect(log.violations.map((v) => [v.step, v.stepName, v.entry?.summary])).toEqual([[1, 'scale hi to 1', 'preempted e2 [fn-1-2]']]);
+  });
+});
