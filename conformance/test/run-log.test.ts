@@ -1,7 +1,7 @@
 /** How the suite reports violations: grouped when repeated, blamed on the step of the offending frame, and a timed-out wait says what the testee did instead. */
 import { describe, expect, it } from 'vitest';
 import { CaseContext } from '../harness/context.js';
-import { RunLog } from '../harness/run-log.js';
+import { describeRepetitions, RunLog, type Violation } from '../harness/run-log.js';
 import { SeededRandom } from '../../simulator/random.js';
 
 function contextOf(log: RunLog): CaseContext {
@@ -9,14 +9,20 @@ function contextOf(log: RunLog): CaseContext {
 }
 
 describe('RunLog violations', () => {
-  it('groups a repeated violation into one with a count', () => {
+  it('groups a repeated violation into one with a count, also when it names another pod each time', () => {
     const log = new RunLog();
     for (let i = 0; i < 60; i++) log.violation(['REQ-TOMB-008'], 'snapshot tombstone fn-1-0: bad origin');
-    log.violation(['REQ-TOMB-008'], 'snapshot tombstone fn-1-1: bad origin');
-    expect(log.violations.map((v) => [v.message, v.count])).toEqual([
-      ['snapshot tombstone fn-1-0: bad origin', 60],
-      ['snapshot tombstone fn-1-1: bad origin', 1],
+    for (let i = 1; i <= 7; i++) log.violation(['REQ-TOMB-008'], `snapshot tombstone my-fn-1-${i}: bad origin`);
+    log.violation(['REQ-CAP-001'], 'refuses fn-1-3 for lack of capacity 2');
+    log.violation(['REQ-CAP-001'], 'refuses fn-1-4 for lack of capacity 3');
+    log.violation(['REQ-TOMB-008'], 'a different rule for fn-1-0');
+    expect(log.violations.map((v) => [v.message, v.count, v.pods.length])).toEqual([
+      ['snapshot tombstone fn-1-0: bad origin', 67, 8],
+      ['refuses fn-1-3 for lack of capacity 2', 2, 2],
+      ['a different rule for fn-1-0', 1, 1],
     ]);
+    expect(describeRepetitions(log.violations[0] as Violation)).toBe(' (67 times, pods fn-1-0, my-fn-1-1, my-fn-1-2, my-fn-1-3, my-fn-1-4 and 3 more)');
+    expect(describeRepetitions(log.violations[2] as Violation)).toBe('');
   });
 
   it('blames the step in which the offending frame arrived, not the step that noticed it', () => {
