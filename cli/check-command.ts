@@ -46,6 +46,7 @@ fairness after the last fault. Prints the shortest counterexample when one exist
       help: "the Scheduler's ties between equally free nodes and equally ranked victims: every alternative (explore) or the spec's rule only (spec) (default: the preset's; DEC-52)",
     },
     'no-symmetry': { kind: 'flag', help: 'turn off symmetry reduction over Kubelets of equal capacity (on where sound: with ties explored)' },
+    'no-abstraction': { kind: 'flag', help: 'turn off the exact state abstraction (DEC-56: fault budgets capped at the total, empty ghost histories left out); the verdict is the same either way' },
     'random-walks': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'instead of exhaustive search, N seeded random walks' },
     'walk-depth': { kind: 'whole', value: 'N', min: 1, max: 1e7, default: 400, help: 'steps per random walk' },
     seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 32 - 1, default: 1, help: 'seed of the random walks' },
@@ -74,6 +75,7 @@ interface CheckArguments {
   readonly liveness: boolean;
   readonly ties?: 'explore' | 'spec';
   readonly symmetry: boolean;
+  readonly abstraction: boolean;
   readonly randomWalks?: number;
   readonly walkDepth: number;
   readonly seed: number;
@@ -103,6 +105,7 @@ function parseCheckArguments(argv: readonly string[]): CheckArguments | 'help' |
     workers,
     liveness: !v['no-liveness'],
     symmetry: !v['no-symmetry'],
+    abstraction: !v['no-abstraction'],
     ...(v.ties !== undefined ? { ties: v.ties } : {}),
     walkDepth: v['walk-depth'],
     seed: v.seed,
@@ -117,7 +120,6 @@ function symmetryLine(check: CheckConfig, result: SearchResult): string {
   if (result.symmetryGroupSize !== undefined) return `symmetry reduction on: ${result.symmetryGroupSize} renamings of identical Kubelets, states counted are orbits`;
   if (check.symmetry === false) return 'symmetry reduction off (--no-symmetry)';
   if (check.ties !== 'explore') return "symmetry reduction off (unsound with the spec's name-order tie-break: use --ties explore)";
-  if (result.workers > 1) return 'symmetry reduction off (one worker only)';
   return 'symmetry reduction off (no two Kubelets alike)';
 }
 
@@ -152,7 +154,7 @@ function printConsequence(trace: CounterexampleTrace, consequence: Consequence, 
 function checkOf(args: CheckArguments): CheckConfig {
   try {
     const loaded = loadCheckConfig(args.preset, args.variant);
-    return { ...loaded, ...(args.ties !== undefined ? { ties: args.ties } : {}), ...(args.symmetry ? {} : { symmetry: false }) };
+    return { ...loaded, ...(args.ties !== undefined ? { ties: args.ties } : {}), ...(args.symmetry ? {} : { symmetry: false }), ...(args.abstraction ? {} : { abstraction: false }) };
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
@@ -241,6 +243,7 @@ function printSearchJson({ check, args, result, consequence, files, memo }: Sear
       livenessChecked: result.livenessChecked,
       ties: check.ties ?? 'spec',
       symmetryGroupSize: result.symmetryGroupSize ?? null,
+      abstraction: check.abstraction !== false,
       violatedProperty: result.violation?.property ?? null,
       violation: result.violation === null ? null : { kind: result.violation.kind, message: result.violation.message, steps: result.violation.path.length },
       consequence: consequence === null ? null : { found: consequence.found, harmStep: consequence.harmStep, steps: consequence.trace.steps.length, harms: consequence.harms },
@@ -265,6 +268,7 @@ function printSearchText({ check, result, trace, consequence, files, memo }: Sea
   print(`  fingerprints: 64-bit, estimated collision probability ${result.collisionProbability.toExponential(1)}`);
   print(`  ${result.workers === 1 ? `machine steps run ${memo.stageSteps}, reused from memo ${memo.reused}` : 'machine steps memoized per worker'}; liveness ${result.livenessChecked ? 'checked (weak fairness, after the last fault)' : 'not checked'}`);
   print(`  Scheduler ties: ${check.ties === 'explore' ? 'every alternative explored' : "the spec's rule only"} (DEC-52); ${symmetryLine(check, result)}`);
+  print(`  state abstraction ${check.abstraction === false ? 'off (--no-abstraction)' : 'on: fault budgets capped at the total, empty ghost histories left out (DEC-56, exact)'}`);
   // After a search that stopped early, an uncovered "sometimes" property was only not reached yet.
   const notCovered = result.verdict === 'verified' ? 'NOT covered' : 'not reached';
   for (const s of result.sometimes) print(`  sometimes ${s.covered ? 'covered    ' : notCovered} ${s.id}: ${s.description}`);

@@ -51,6 +51,7 @@ function readConfigFile(path: string): CheckConfig {
     ...(v.scaleWhen !== undefined ? { scaleWhen: v.scaleWhen } : {}),
     ...(v.ties !== undefined ? { ties: v.ties } : {}),
     ...(v.symmetry !== undefined ? { symmetry: v.symmetry } : {}),
+    ...(v.abstraction !== undefined ? { abstraction: v.abstraction } : {}),
     ...(v.scaleChoices !== undefined ? { scaleChoices: v.scaleChoices } : {}),
     ...(v.crashable !== undefined ? { crashable: v.crashable } : {}),
     ...(v.maxStates !== undefined ? { maxStates: v.maxStates } : {}),
@@ -75,6 +76,7 @@ export function checkConfigProblems(config: CheckConfig): string[] {
   if (config.scaleWhen !== undefined && config.scaleWhen !== 'anytime' && config.scaleWhen !== 'quiescent') problems.push('scaleWhen is "anytime" or "quiescent"');
   if (config.ties !== undefined && config.ties !== 'explore' && config.ties !== 'spec') problems.push('ties is "explore" or "spec"');
   if (config.symmetry !== undefined && typeof config.symmetry !== 'boolean') problems.push('symmetry is true or false');
+  if (config.abstraction !== undefined && typeof config.abstraction !== 'boolean') problems.push('abstraction is true or false');
   for (const stage of config.crashable ?? []) if (!['autoscaler', 'deployment', 'replicaset', 'scheduler'].includes(stage)) problems.push(`crashable: "${stage}" is not a controller`);
   return problems;
 }

@@ -35,14 +35,14 @@ import { EnabledActions } from './enabled-actions.js';
 import { MemoStepper } from './interning.js';
 import { NodeSymmetry } from './node-symmetry.js';
 import { PackedTransitions } from './packed-transitions.js';
-import type { CheckConfig } from './presets.js';
+import type { CheckConfig, FaultBudgets } from './presets.js';
 import { chainSometimes } from './sometimes.js';
 import { StateLayout } from './state-layout.js';
 import { asStepAssertion, StepAssertionFailed } from './step-assertions.js';
 import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
 import { TieChoices } from './tie-choices.js';
-import { WorldPacking } from './world-packing.js';
+import { canonicalBudgets, WorldPacking } from './world-packing.js';
 
 export { describeAction, type ChainAction } from './chain-actions.js';
 export { ChainState } from './chain-state.js';
@@ -65,6 +65,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private readonly transfer: StateTransfer;
   private readonly ties: TieChoices;
   private booted: World | null = null;
+  /** Exact state abstraction (DEC-56: canonical fault budgets and ghost); off with `abstraction: false`. */
+  private readonly abstraction: boolean;
   /** An assertion broken while booting the chain (startSynced): the initial state's violation. */
   private bootFailure: Violation | null = null;
   private bootFailureKey = '';
@@ -76,7 +78,8 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.config = check.chain;
     this.stepper = new MemoStepper(check.chain);
     this.layout = new StateLayout(check.chain);
-    this.packing = new WorldPacking(this.layout, this.stepper.messages);
+    this.abstraction = check.abstraction !== false;
+    this.packing = new WorldPacking(this.layout, this.stepper.messages, this.abstraction);
     this.plans = new ActionPlans(this.layout);
     this.transitions = new PackedTransitions(this.config, this.stepper, this.layout, this.packing, this.plans);
     const groups = new ComponentGroups(this.layout);
@@ -94,7 +97,11 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   initialState(): ChainState {
     if (this.booted === null) this.booted = this.check.startSynced === true ? this.bootedWorld() : initialWorld(this.config);
-    return this.packing.stateOfWorld(this.booted, 0, this.check.budgets);
+    return this.packing.stateOfWorld(this.booted, 0, this.budgetsOf(this.check.budgets));
+  }
+
+  private budgetsOf(budgets: FaultBudgets): FaultBudgets {
+    return this.abstraction ? canonicalBudgets(budgets) : budgets;
   }
 
   /**
@@ -108,7 +115,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       if (!(error instanceof StepAssertionFailed)) throw error;
       this.bootFailure = { ...error.violation, message: `during the boot (startSynced): ${error.violation.message}` };
       const world = initialWorld(this.config);
-      this.bootFailureKey = this.packing.stateOfWorld(world, 0, this.check.budgets).ids.join(',');
+      this.bootFailureKey = this.packing.stateOfWorld(world, 0, this.budgetsOf(this.check.budgets)).ids.join(',');
       return world;
     }
   }
@@ -138,7 +145,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   private successor(state: ChainState, action: ChainAction): { state: ChainState; violations: readonly Violation[] } {
     const kind = budgetKind(action);
-    const budgets = kind === null ? state.budgets : { ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 };
+    const budgets = kind === null ? state.budgets : this.budgetsOf({ ...state.budgets, total: state.budgets.total - 1, [kind]: (state.budgets[kind] ?? 0) - 1 });
     const scaled = action.kind === 'scale' ? state.scaled + 1 : state.scaled;
     if (action.kind === 'crash' || action.kind === 'nodeCrash' || action.kind === 'cut' || action.kind === 'forgeHello' || action.kind === 'forgePod') {
       let outcome;

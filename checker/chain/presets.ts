@@ -71,6 +71,13 @@ export interface CheckConfig {
    * on by default where it is sound, i.e. with `ties: 'explore'`; `false` turns it off.
    */
   readonly symmetry?: boolean;
+  /**
+   * Exact state abstraction (DEC-56): fault budgets kept as they constrain the future
+   * (each kind's capped at the total) and the ghost without empty histories, so that
+   * states that differ only there are one. On by default; `false` turns it off (the
+   * verdict and the counterexamples' lengths are the same either way).
+   */
+  readonly abstraction?: boolean;
   /** Controllers that may crash (default: all four). */
   readonly crashable?: readonly string[];
   /**

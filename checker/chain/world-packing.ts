@@ -15,6 +15,38 @@ import { MessageLists } from './message-lists.js';
 import type { FaultBudgets } from './presets.js';
 import type { StateLayout } from './state-layout.js';
 
+/**
+ * DEC-56: a ghost with its empty tombstone histories left out. A stage's history absent
+ * and empty mean the same to every reader (`ghost.tombstoned[stage] ?? []`), but a
+ * restart writes an empty one (simulator/world.ts), so two ghosts that differ only there
+ * would make two states of one.
+ */
+export function canonicalGhost(ghost: Ghost): Ghost {
+  let empty = false;
+  for (const stage in ghost.tombstoned) if ((ghost.tombstoned[stage] as readonly string[]).length === 0) empty = true;
+  if (!empty) return ghost;
+  const tombstoned: Record<string, readonly string[]> = {};
+  for (const [stage, names] of Object.entries(ghost.tombstoned)) if (names.length > 0) tombstoned[stage] = names;
+  return { ...ghost, tombstoned };
+}
+
+/**
+ * DEC-56: fault budgets as they constrain the future. A fault of a kind is possible while
+ * both its kind's budget and the total are above zero, and takes one from both, so a
+ * kind's budget above the total never matters: each kind's budget is replaced by the
+ * smaller of it and the total. Two states that differ only in which kinds of fault they
+ * took (and so in budgets that can no longer be spent) become one.
+ */
+export function canonicalBudgets(budgets: FaultBudgets): FaultBudgets {
+  const total = budgets.total;
+  let over = false;
+  for (const key in budgets) if (key !== 'total' && (budgets[key as keyof FaultBudgets] as number) > total) over = true;
+  if (!over) return budgets;
+  const capped: Record<string, number> = {};
+  for (const [key, value] of Object.entries(budgets)) capped[key] = key === 'total' ? value : Math.min(value as number, total);
+  return capped as unknown as FaultBudgets;
+}
+
 /** A packed array of `length` zeros (pushed, so that V8 keeps it packed rather than holey). */
 function zeros(length: number): number[] {
   const array: number[] = [];
@@ -33,13 +65,15 @@ export class WorldPacking {
     private readonly layout: StateLayout,
     /** The stepper's interned messages. */
     messages: Interner,
+    /** Exact state abstraction (DEC-56): ghosts interned in their canonical form (`canonicalGhost`). */
+    private readonly abstraction = true,
   ) {
     this.lists = new MessageLists(messages);
   }
 
   /** The id of a ghost (every ghost is interned here, so that its highest desired counts are known by id). */
   ghostId(ghost: Ghost): number {
-    const id = this.parts.idOf(ghost);
+    const id = this.parts.idOf(this.abstraction ? canonicalGhost(ghost) : ghost);
     if (this.maxDesiredOf[id] === undefined) this.maxDesiredOf[id] = this.parts.idOf(ghost.maxDesired);
     if (id >= idSpan) throw new InvariantViolation('more interned components than the packed model\'s memo keys allow');
     return id;
