@@ -31,6 +31,8 @@ const abortAt = 2;
 const levelAt = 3;
 /** Transitions so far, added in batches (progress). */
 const transitionsAt = 4;
+/** Worker threads (other than worker 0, the main thread) that have built their model and wait to join. */
+const readyAt = 5;
 /** Published per round parity and worker: flags, next-level size. */
 const slotsAt = 8;
 
@@ -97,6 +99,25 @@ export class LevelControl {
     }
   }
 
+  /** A worker thread other than worker 0 has built its model and waits for worker 0's join message. */
+  markReady(): void {
+    Atomics.add(this.words, readyAt, 1);
+    Atomics.notify(this.words, readyAt);
+  }
+
+  /** Whether every worker other than worker 0 is ready to join. */
+  get allReady(): boolean {
+    return Atomics.load(this.words, readyAt) === this.workers - 1;
+  }
+
+  /** Worker 0 blocks until every other worker is ready (throws `SearchAborted` when one failed). */
+  awaitAllReady(): void {
+    for (let ready = Atomics.load(this.words, readyAt); ready < this.workers - 1; ready = Atomics.load(this.words, readyAt)) {
+      if (this.aborted) throw new SearchAborted();
+      Atomics.wait(this.words, readyAt, ready, barrierSleepMs);
+    }
+  }
+
   abort(): void {
     Atomics.store(this.words, abortAt, 1);
     Atomics.notify(this.words, generationAt);
@@ -139,12 +160,14 @@ const rebalanceStatesMin = 64;
 /**
  * Who hands how many states of the next level to whom so that every worker gets about
  * the mean: a function of the published sizes only, so every worker computes the same plan.
+ * Levels below `statesMin` states per worker stay where they are (at the level where the
+ * workers join, every level is split: 0).
  */
-export function rebalancePlan(sizes: readonly number[]): Donation[] {
+export function rebalancePlan(sizes: readonly number[], statesMin = rebalanceStatesMin): Donation[] {
   const workers = sizes.length;
   const total = sizes.reduce((a, b) => a + b, 0);
   const mean = total / workers;
-  if (mean < rebalanceStatesMin || Math.max(...sizes) <= mean * (1 + imbalanceTolerated)) return [];
+  if (total === 0 || mean < statesMin || Math.max(...sizes) <= mean * (1 + imbalanceTolerated)) return [];
   const target = sizes.map((_, w) => Math.floor(total / workers) + (w < total % workers ? 1 : 0));
   const excess = sizes.map((size, w) => size - (target[w] as number));
   const plan: Donation[] = [];

@@ -1,8 +1,10 @@
 /**
- * One worker thread of the parallel search (see parallel.ts for the scheme): builds its
- * model, runs the shared deterministic prefix, then expands the states it owns level by
- * level, meeting the other workers at a barrier in shared memory after each level. No
- * state moves between threads: a successor is expanded by whoever inserted it first.
+ * A worker of the parallel search (see parallel.ts for the scheme). Worker 0 is the main
+ * thread: it searches alone from the initial state, on the model it already built, until
+ * the other workers have loaded theirs; then it sends them the shared table and the depth
+ * (the join) and hands them part of the level. From then on every worker expands the
+ * states it inserted, level by level, meeting the others at a barrier in shared memory
+ * after each level; only a level's excess over the mean moves between threads.
  */
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -13,8 +15,6 @@ import type { Model, ModelSymmetry } from './model.js';
 import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel.js';
 import { SharedStateTable, tableFull, tableStatesMax, type SharedTableBuffers } from './shared-table.js';
 
-/** How many states of its prefix a worker other than 0 may see (its private table's size). */
-const privatePrefixStatesMax = 1 << 16;
 /** Ints per fair edge in a worker's report: from, to, fairness class, action index, renaming (symmetry). */
 export const edgeStride = 5;
 /** Expansions between checks of the clock (and additions to the shared transition count). */
@@ -22,21 +22,35 @@ const clockEveryExpansions = 256;
 /** Expansions between checks of the resident memory. */
 const memoryEveryExpansions = 4096;
 
+/** What worker 0 sends every other worker when they join: the table as it is now, and the depth of the level just expanded. */
+interface JoinMessage {
+  readonly type: 'join';
+  readonly buffers: SharedTableBuffers;
+  readonly depth: number;
+}
+
+/** Entry of a worker thread other than worker 0: builds the model, joins the search when worker 0 says so, and reports. */
 export async function runWorker(): Promise<void> {
   const setup = workerData as WorkerSetup;
   const port = parentPort;
   if (port === null) throw new Error('runWorker runs in a worker thread');
-  const loaded = (await import(setup.factory.module)) as Record<string, (argument: unknown) => Model<unknown, unknown>>;
-  const make = loaded[setup.factory.exportName];
-  if (make === undefined) throw new Error(`${setup.factory.module} has no export ${setup.factory.exportName}`);
-  const model = make(setup.factory.argument);
-  const explorer = new Explorer(model, setup);
+  const control = new LevelControl(setup.control, setup.workers);
   try {
+    const loaded = (await import(setup.factory.module)) as Record<string, (argument: unknown) => Model<unknown, unknown>>;
+    const make = loaded[setup.factory.exportName];
+    if (make === undefined) throw new Error(`${setup.factory.module} has no export ${setup.factory.exportName}`);
+    const explorer = new Explorer(make(setup.factory.argument), setup);
     port.postMessage(explorer.run(), explorer.transferables());
   } catch (error) {
-    if (!(error instanceof SearchAborted)) throw error;
+    if (error instanceof SearchAborted) return;
+    // Worker 0 runs on the main thread and cannot see this thread's error event while it searches: stop it through shared memory.
+    control.abort();
+    throw error;
   }
 }
+
+/** Called by worker 0 (the main thread) every `clockEveryExpansions` expansions: progress and memory sampling. */
+export type Tick = () => void;
 
 /** An item whose expansion stopped at `action` because the table was full. */
 interface Resume<S> {
@@ -45,7 +59,9 @@ interface Resume<S> {
   readonly action: number;
 }
 
-class Explorer<S, A> {
+export class Explorer<S, A> {
+  /** Worker 0: whether the other workers have joined (the others join before their first level). */
+  joined: boolean;
   private table: SharedStateTable;
   private readonly control: LevelControl;
   private readonly fingerprint: (s: S) => Fingerprint;
@@ -70,7 +86,9 @@ class Explorer<S, A> {
   constructor(
     private readonly model: Model<S, A>,
     private readonly setup: WorkerSetup,
+    private readonly tick: Tick = () => undefined,
   ) {
+    this.joined = setup.worker !== 0 || setup.workers === 1;
     this.table = new SharedStateTable(setup.buffers);
     this.control = new LevelControl(setup.control, setup.workers);
     this.fingerprint = model.fingerprint !== undefined ? (s) => (model.fingerprint as (s: S) => Fingerprint)(s) : (s) => fingerprintOf(model.key(s));
@@ -84,15 +102,17 @@ class Explorer<S, A> {
 
   run(): DoneReport {
     const { worker } = this.setup;
-    const prefix = this.prefix();
-    let depth = prefix.depth;
-    let flags = prefix.flags;
+    const start = worker === 0 ? this.start() : this.awaitJoin();
+    let depth = start.depth;
+    let flags = start.flags;
+    let joining = worker !== 0;
     for (;;) {
       this.control.setLevel(depth);
       if ((flags & stoppingFlags) === 0) flags |= this.expandLevel(depth);
       // Grow before the table is full (half its slots used), decided on what every worker saw at its arrival.
       if (this.table.size * 2 > this.table.statesMax) flags |= levelFlags.grow;
-      const met = this.control.meet(worker, flags, this.next.size);
+      if (!this.joined && this.join(depth, flags)) joining = true;
+      const met = this.joined ? this.control.meet(worker, flags, this.next.size) : { flags, nextSize: this.next.size, sizes: [this.next.size] };
       flags = 0;
       if ((met.flags & stoppingFlags) !== 0) break;
       if ((met.flags & levelFlags.grow) !== 0) {
@@ -107,52 +127,60 @@ class Explorer<S, A> {
       const drained = this.current;
       this.current = this.next;
       this.next = drained;
-      this.rebalance(rebalancePlan(met.sizes));
+      // At the join every level is split, however small; later only a large uneven one.
+      if (this.joined) this.rebalance(joining ? rebalancePlan(met.sizes, 0) : rebalancePlan(met.sizes));
+      joining = false;
       depth++;
     }
     return this.report();
   }
 
-  /**
-   * Every worker runs the same sequential BFS from the initial state; only worker 0 writes
-   * the shared table. Returns the depth of the level split among workers, and (worker 0)
-   * the flags of a violation or bound met in the prefix.
-   */
-  private prefix(): { depth: number; flags: number } {
-    const { worker, workers } = this.setup;
-    const prefixTable = worker === 0 ? this.table : SharedStateTable.allocate(privatePrefixStatesMax);
+  /** Worker 0: the initial state, in the shared table, as the level to expand first. */
+  private start(): { depth: number; flags: number } {
     const initial = this.symmetry === undefined ? this.model.initialState() : this.symmetry.canonical(this.model.initialState()).state;
     const fp = this.fingerprint(initial);
-    const index = -prefixTable.insert(fp.high, fp.low) - 1;
-    this.record(prefixTable, index, -1, -1, 0, initial);
+    const index = -this.table.insert(fp.high, fp.low) - 1;
+    this.record(this.table, index, -1, -1, 0, initial);
     const initialViolation = this.model.invariants(initial)[0];
     if (initialViolation !== undefined) this.violation = { ...initialViolation, parent: -1, action: -1 };
-    let flags = initialViolation !== undefined ? levelFlags.violation : 0;
-    let level: Array<{ state: S; index: number }> = [{ state: initial, index }];
-    let depth = 0;
-    while (this.violation === null && level.length > 0 && level.length < this.setup.prefixStates && prefixTable.size * 8 < Math.min(privatePrefixStatesMax, this.table.statesMax)) {
-      for (const item of level) this.current.push(item.state, item.index);
-      flags |= this.expandLevel(depth, prefixTable);
-      if ((flags & (stoppingFlags | levelFlags.grow)) !== 0) break;
-      level = [];
-      for (let item = this.next.take(); item !== undefined; item = this.next.take()) level.push(item);
-      level.reverse();
-      depth++;
+    this.current.push(initial, index);
+    return { depth: 0, flags: initialViolation !== undefined ? levelFlags.violation : 0 };
+  }
+
+  /**
+   * Worker 0, at the end of a level it expanded alone: joins the other workers when they
+   * are ready (waits for them with `waitForWorkers`), the level holds at least
+   * `prefixStates` states and the search goes on without growing the table first.
+   */
+  private join(depth: number, flags: number): boolean {
+    if ((flags & (stoppingFlags | levelFlags.grow)) !== 0 || this.next.size === 0 || this.next.size < this.setup.prefixStates) return false;
+    if (this.setup.waitForWorkers) this.control.awaitAllReady();
+    else if (!this.control.allReady) return false;
+    const message: JoinMessage = { type: 'join', buffers: this.table.buffers, depth };
+    for (const port of this.setup.ports) port?.postMessage(message);
+    this.joined = true;
+    return true;
+  }
+
+  /** A worker other than 0: says it is ready, then waits for worker 0's join message; it starts with an empty level at that depth. */
+  private awaitJoin(): { depth: number; flags: number } {
+    this.control.markReady();
+    const message = this.receiveFrom(0) as JoinMessage;
+    if (message.type !== 'join') throw new Error(`worker 0 sent ${String(message.type)} before the join`);
+    this.table = new SharedStateTable(message.buffers);
+    return { depth: message.depth, flags: 0 };
+  }
+
+  /** The next message from worker `from`, waiting for it (spinning briefly, then sleeping); throws `SearchAborted` when the search was aborted. */
+  private receiveFrom(from: number): unknown {
+    const port = this.setup.ports[from] as MessagePort;
+    let message = receiveMessageOnPort(port);
+    for (let spin = 0; message === undefined; spin++) {
+      if (this.control.aborted) throw new SearchAborted();
+      if (spin > 1000) Atomics.wait(this.idle, 0, 0, 1);
+      message = receiveMessageOnPort(port);
     }
-    if ((flags & levelFlags.grow) !== 0) throw new Error('the shared prefix overflowed the shared state table');
-    const split = this.violation === null && (flags & stoppingFlags) === 0;
-    if (worker !== 0) {
-      // What the prefix found is reported once, by worker 0.
-      this.transitions = 0;
-      this.edges = new IntList(1 << 12);
-      this.covered = this.sometimes.map(() => false);
-      this.violation = null;
-      this.bound = null;
-    }
-    if (split) level.forEach((item, i) => (i % workers === worker ? this.current.push(item.state, item.index) : undefined));
-    // Nobody inserts into the shared table before worker 0 has written the whole prefix (its indices are everyone's).
-    this.control.arrive();
-    return { depth, flags: worker === 0 ? flags & stoppingFlags : 0 };
+    return message.message;
   }
 
   /** Worker 0 copies the table into one twice as large and hands the buffers to the others; all wait until it is done. */
@@ -161,6 +189,7 @@ class Explorer<S, A> {
     if (this.table.statesMax >= tableStatesMax) return false;
     if (worker === 0) {
       this.table = SharedStateTable.grown(this.table, this.table.statesMax * 2);
+      if (!this.joined) return true;
       for (const port of ports) port?.postMessage(this.table.buffers);
     }
     this.control.arrive();
@@ -192,17 +221,10 @@ class Explorer<S, A> {
     }
     for (const donation of plan) {
       if (donation.to !== worker) continue;
-      const port = ports[donation.from] as MessagePort;
-      let message = receiveMessageOnPort(port);
-      for (let spin = 0; message === undefined; spin++) {
-        if (this.control.aborted) throw new SearchAborted();
-        if (spin > 1000) Atomics.wait(this.idle, 0, 0, 1);
-        message = receiveMessageOnPort(port);
-      }
+      const batch = this.receiveFrom(donation.from) as Array<{ index: number; data: unknown }>;
       const decode = this.model.decode;
-      for (const handed of message.message as Array<{ index: number; data: unknown }>)
-        this.current.push(decode !== undefined ? decode.call(this.model, handed.data, donation.from) : (handed.data as S), handed.index);
-      this.handedOver += (message.message as unknown[]).length;
+      for (const handed of batch) this.current.push(decode !== undefined ? decode.call(this.model, handed.data, donation.from) : (handed.data as S), handed.index);
+      this.handedOver += batch.length;
     }
   }
 
@@ -270,6 +292,7 @@ class Explorer<S, A> {
         this.control.addTransitions(this.transitions - this.reportedTransitions);
         this.reportedTransitions = this.transitions;
         if (this.control.aborted) throw new SearchAborted();
+        this.tick();
         if (Date.now() > setup.deadline) {
           flags |= levelFlags.time;
           this.bound = 'time';

@@ -1,30 +1,32 @@
 /**
- * Parallel breadth-first search on worker threads. Every worker builds its own copy of
- * the model (from a module and a JSON argument: models hold functions and caches, so they
- * are not sent) and they share one state table in shared memory (shared-table.ts):
- * whoever inserts a fingerprint first owns that state and expands it at the next level.
- * States never move between threads, so nothing is encoded, cloned or relayed; this needs
- * fingerprints that mean the same in every worker (content hashes, not ids that depend on
- * the order things were seen).
+ * Parallel breadth-first search on threads that share one state table in shared memory
+ * (shared-table.ts): whoever inserts a fingerprint first owns that state and expands it at
+ * the next level. This needs fingerprints that mean the same in every thread (content
+ * hashes, not ids that depend on the order things were seen).
  *
- * How work is split: every worker first runs the same deterministic sequential BFS from
- * the initial state until a level holds at least `prefixStates` states (worker 0 writes
- * those states to the shared table, the others to a private one; both give the same
- * indices), then worker w takes the states of that level whose position is w modulo the
- * worker count. From then on each worker expands the states it inserted, so its share of
- * a level follows its share of the work of the level before.
+ * Worker 0 is the main thread (DEC-62): it already holds the model, built and compiled, so
+ * `workers: N` starts N - 1 worker threads, each building its own copy of the model (from
+ * a module and a JSON argument: models hold functions and caches, so they are not sent).
+ * The main thread searches alone from the initial state while they load. At the end of the
+ * first level at which every other worker is ready and the level holds at least
+ * `prefixStates` states, it joins them: it sends each the table's buffers and the depth,
+ * and the level is split evenly by handing states over (in the model's encoding). A search
+ * that ends before the workers are ready is a sequential search on the main thread; the
+ * workers are then stopped unused. From the join on each worker expands the states it
+ * inserted, so its share of a level follows its share of the work of the level before;
+ * a level much more uneven than that is evened out by handing over the excess.
  *
  * Levels are synchronized by a barrier in shared memory (level-barrier.ts), where each
  * worker publishes flags (violation, bounds, table full) and the size of its part of the
- * next level: no main-thread round trip. A violation is found while a level d is
- * expanded, so every violation seen at that barrier is d + 1 steps long and the search
- * stops there: counterexamples are shortest, as with one worker; of equally short ones
- * the least (parent index, action) is reported, and which states get which indices
- * depends on the threads' timing, so two runs may show different shortest paths. The
- * table grows at a barrier (worker 0 copies it into one twice as large) when half full,
- * or mid-level when an insert finds it full (the level is then finished after growing).
- * Liveness is checked afterwards on the main thread, on the union of the workers' fair
- * edges (single-threaded). The main thread only waits and samples memory.
+ * next level. A violation is found while a level d is expanded, so every violation seen at
+ * that barrier is d + 1 steps long and the search stops there: counterexamples are
+ * shortest, as with one worker; of equally short ones the least (parent index, action) is
+ * reported, and which states get which indices depends on the threads' timing, so two runs
+ * may show different shortest paths. The table grows at a barrier (worker 0 copies it into
+ * one twice as large) when half full, or mid-level when an insert finds it full (the level
+ * is then finished after growing). Liveness is checked afterwards on the main thread, on
+ * the union of the workers' fair edges (single-threaded). A worker thread that fails sets
+ * the abort word, so the main thread stops searching and reports that worker's error.
  *
  * Symmetry (DEC-54): with a model's symmetry on, every worker keeps each successor as its
  * orbit's canonical state (canonical states are chosen by content fingerprint, so every
@@ -37,7 +39,8 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import { LevelControl } from './level-barrier.js';
-import { edgeStride } from './parallel-worker.js';
+import { edgeStride, Explorer } from './parallel-worker.js';
+import { SearchAborted } from './level-barrier.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import { livenessCounterexample, searchResultOf } from './search-result.js';
@@ -51,8 +54,14 @@ export type { ModelFactory } from './worker-bundle.js';
 
 export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly workers: number;
-  /** The shared prefix ends at the first level with at least this many states (default 64 per worker). */
+  /** The main thread searches alone at least until a level holds this many states (default 64 per worker). */
   readonly prefixStates?: number;
+  /**
+   * Whether the main thread waits for the other workers at the first level of `prefixStates`
+   * states, instead of searching on alone until they are ready (default false; tests use it
+   * so that small searches are split too).
+   */
+  readonly waitForWorkers?: boolean;
   /** Initial capacity of the shared state table, in states (default 2^16); it grows as needed. */
   readonly tableStates?: number;
 }
@@ -64,7 +73,7 @@ export interface WorkerSetup {
   readonly workerBundle: string | null;
   readonly buffers: SharedTableBuffers;
   readonly control: SharedArrayBuffer;
-  /** A port to each other worker, by its index (none at this worker's own): the grown table, rebalancing hand-overs. */
+  /** A port to each other worker, by its index (none at this worker's own): the join, the grown table, rebalancing hand-overs. */
   readonly ports: ReadonlyArray<MessagePort | null>;
   readonly worker: number;
   readonly workers: number;
@@ -78,6 +87,7 @@ export interface WorkerSetup {
   /** Reduce by the model's symmetry (canonical states in the shared table), as the sequential search does. */
   readonly symmetry: boolean;
   readonly prefixStates: number;
+  readonly waitForWorkers: boolean;
 }
 
 /** A safety violation: found on taking `action` from state `parent` (-1, -1 for the initial state). */
@@ -142,39 +152,63 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
     maxMemoryBytes: Number.isFinite(maxMemory) ? maxMemory : Number.MAX_SAFE_INTEGER,
     liveness,
     symmetry: symmetry !== undefined,
-    prefixStates: options.prefixStates ?? 64 * workers,
+    prefixStates: Math.max(1, options.prefixStates ?? 64 * workers),
+    waitForWorkers: options.waitForWorkers === true,
   };
   const peaks = new MemoryPeaks();
-  const sizeOf = new Int32Array(initialTable.buffers.counter);
+  const tick = progressTicker(options, started, peaks, control, new Int32Array(initialTable.buffers.counter));
+  // Worker 0 is this thread; the others start loading their code and model now.
+  const threads = Array.from(
+    { length: workers - 1 },
+    (_, k) =>
+      new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), {
+        workerData: { ...setupBase, worker: k + 1, ports: ports[k + 1] ?? [] } satisfies WorkerSetup,
+        transferList: (ports[k + 1] ?? []).filter((p): p is MessagePort => p !== null),
+      }),
+  );
+  const reports = threads.map((thread) => doneReportOf(thread, control));
+  // Reports of workers that are stopped unused (the search ended before they joined) are never awaited.
+  for (const report of reports) report.catch(() => undefined);
+  try {
+    const explorer = new Explorer(model, { ...setupBase, worker: 0, ports: ports[0] ?? [] }, tick);
+    let mine: DoneReport;
+    try {
+      mine = explorer.run();
+    } catch (error) {
+      // A worker thread failed and aborted the search: its own error is the one to report.
+      if (error instanceof SearchAborted) await Promise.all(reports);
+      throw error;
+    }
+    if (!explorer.joined) control.abort();
+    const done = explorer.joined ? [mine, ...(await Promise.all(reports))] : [mine];
+    peaks.sample();
+    return resultOf(model, done, { started, cpuStarted, workers, liveness, symmetry, peaks, maxSeconds });
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+}
+
+/**
+ * What worker 0 calls as it searches (the event loop is blocked meanwhile, so no timer
+ * runs): samples resident memory (all threads) and reports progress, at most every
+ * `progressIntervalMs` and every 200 ms.
+ */
+function progressTicker(options: ParallelOptions, started: number, peaks: MemoryPeaks, control: LevelControl, sizeOf: Int32Array): () => void {
   const progressInterval = options.progressIntervalMs ?? 1000;
+  const sampleInterval = Math.min(progressInterval, 200);
+  let lastSample = started;
   let lastProgress = started;
-  // The main thread is idle: it samples resident memory (all threads) and reports progress.
-  const sampler = setInterval(() => {
-    const figures = peaks.sample();
+  return () => {
     const now = performance.now();
+    if (now - lastSample < sampleInterval) return;
+    lastSample = now;
+    const figures = peaks.sample();
     if (options.onProgress === undefined || now - lastProgress < progressInterval) return;
     lastProgress = now;
     const seconds = (now - started) / 1000;
     const states = Atomics.load(sizeOf, 0);
     (options.onProgress as (p: SearchProgress) => void)({ states, transitions: control.transitions, depth: control.level, queued: 0, seconds, statesPerSecond: states / Math.max(seconds, 1e-9), memoryBytes: figures.residentBytes });
-  }, Math.min(progressInterval, 200));
-
-  const threads = Array.from(
-    { length: workers },
-    (_, worker) =>
-      new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), {
-        workerData: { ...setupBase, worker, ports: ports[worker] ?? [] } satisfies WorkerSetup,
-        transferList: (ports[worker] ?? []).filter((p): p is MessagePort => p !== null),
-      }),
-  );
-  try {
-    const done = await Promise.all(threads.map((thread) => doneReportOf(thread, control)));
-    peaks.sample();
-    return resultOf(model, done, { started, cpuStarted, workers, liveness, symmetry, peaks, maxSeconds });
-  } finally {
-    clearInterval(sampler);
-    await Promise.all(threads.map((t) => t.terminate()));
-  }
+  };
 }
 
 /** Per worker, a port to every other worker by index (null at its own). */
@@ -249,13 +283,14 @@ function resultOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], facts: 
       transitions: done.reduce((sum, r) => sum + r.transitions, 0),
       depth: done.reduce((deepest, r) => Math.max(deepest, r.deepest), 0),
       seconds, cpuSeconds: (used.user + used.system) / 1e6, peakMemoryBytes: facts.peaks.residentBytes,
-      // Every worker's peak heap plus the main thread's; the shared table is counted once, in array buffers.
-      peakHeapBytes: done.reduce((sum, r) => sum + r.peakHeapBytes, 0) + facts.peaks.heapBytes,
-      peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), 0) + facts.peaks.arrayBuffersBytes,
+      // Every thread's peak heap (worker 0's is the main thread's); the shared table is counted once, in array buffers.
+      peakHeapBytes: done.slice(1).reduce((sum, r) => sum + r.peakHeapBytes, 0) + Math.max((done[0] as DoneReport).peakHeapBytes, facts.peaks.heapBytes),
+      peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), facts.peaks.arrayBuffersBytes),
       sometimes, workers: facts.workers,
     },
     {
-      expandedPerWorker: done.map((d) => d.expanded),
+      // Workers stopped before they joined expanded nothing.
+      expandedPerWorker: Array.from({ length: facts.workers }, (_, w) => done[w]?.expanded ?? 0),
       statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0),
       ...(facts.symmetry !== undefined ? { symmetryGroupSize: facts.symmetry.size } : {}),
     },

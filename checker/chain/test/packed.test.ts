@@ -72,7 +72,7 @@ describe('parallel search of the chain (2 workers)', () => {
   it('smoke: the same distinct states, transitions and depth as sequential', async () => {
     const config = loadCheckConfig('smoke', 'correct');
     const sequential = search(new ChainModel(config));
-    const parallel = await searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4 });
+    const parallel = await searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4, waitForWorkers: true });
     expect(counts(parallel)).toEqual(counts(sequential));
     expect(parallel.livenessChecked).toBe(true);
     expect(parallel.sometimes).toEqual(sequential.sometimes);
@@ -81,7 +81,7 @@ describe('parallel search of the chain (2 workers)', () => {
   it('ci, variant reuse-pod-name: the same property and a counterexample of the same (shortest) length', async () => {
     const config = loadCheckConfig('ci', 'reuse-pod-name');
     const sequential = search(new ChainModel(config));
-    const parallel = await searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4 });
+    const parallel = await searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4, waitForWorkers: true });
     expect(parallel.verdict).toBe('violated');
     expect(parallel.violation?.property).toBe(sequential.violation?.property);
     expect(parallel.violation?.path.length).toBe(sequential.violation?.path.length);

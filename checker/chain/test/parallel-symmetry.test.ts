@@ -23,7 +23,7 @@ const counts = (r: SearchResult) => ({ verdict: r.verdict, states: r.states, tra
 
 function searchBoth(config: CheckConfig) {
   const sequential = search(new ChainModel(config), { maxSeconds: 800 });
-  const parallel = searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4, maxSeconds: 800 });
+  const parallel = searchParallel(new ChainModel(config), { module: chainModelModule, exportName: 'chainModelOf', argument: config }, { workers: 2, prefixStates: 4, waitForWorkers: true, maxSeconds: 800 });
   return { sequential, parallel };
 }
 

@@ -16,7 +16,7 @@ const counts = (r: SearchResult) => ({ verdict: r.verdict, states: r.states, tra
 async function both(spec: TinySpec, workers = 2, prefixStates = 2) {
   const model = tinyModel(spec);
   const sequential = search(model);
-  const parallel = await searchParallel(model, tinyFactory(spec), { workers, prefixStates });
+  const parallel = await searchParallel(model, tinyFactory(spec), { workers, prefixStates, waitForWorkers: true });
   return { model, sequential, parallel };
 }
 
@@ -69,7 +69,7 @@ describe('parallel search on tiny models (2 workers)', () => {
   it('the shared table grows at barriers and mid-level from 512 states to hold 61 x 81 = 4941, counts as sequential', async () => {
     const spec: TinySpec = { name: 'twoCounters', args: [60, 80] };
     const model = tinyModel(spec);
-    const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, prefixStates: 1, tableStates: 512 });
+    const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, prefixStates: 1, tableStates: 512, waitForWorkers: true });
     expect(counts(parallel)).toEqual({ verdict: 'verified', states: 4941, transitions: 2 * 60 * 80 + 140, depth: 140 });
     expect(counts(parallel)).toEqual(counts(search(model)));
   }, 60_000);
@@ -117,10 +117,35 @@ describe('parallel search on tiny models (2 workers)', () => {
 
   it('stops at a state bound with exit status bounded', async () => {
     const spec: TinySpec = { name: 'counter', args: [{ modulus: 1000 }] };
-    const result = await searchParallel(tinyModel(spec), tinyFactory(spec), { workers: 2, prefixStates: 2, maxStates: 100 });
+    const result = await searchParallel(tinyModel(spec), tinyFactory(spec), { workers: 2, prefixStates: 2, maxStates: 100, waitForWorkers: true });
     expect(result.verdict).toBe('bounded');
     expect(result.bound).toBe('100 states');
     expect(result.states).toBeGreaterThanOrEqual(100);
     expect(result.states).toBeLessThanOrEqual(102);
+  }, 60_000);
+});
+
+describe('worker 0 is the main thread (DEC-62)', () => {
+  it('every worker expands part of the search once the main thread joins them', async () => {
+    // The join is at the first level of at least one state after the initial one: (1, 0) and (0, 1), one for each worker.
+    const { sequential, parallel } = await both({ name: 'twoCounters', args: [30, 40] }, 2, 1);
+    expect(counts(parallel)).toEqual(counts(sequential));
+    expect(parallel.expandedPerWorker).toHaveLength(2);
+    for (const expanded of parallel.expandedPerWorker ?? []) expect(expanded).toBeGreaterThan(0);
+    expect((parallel.expandedPerWorker ?? []).reduce((a, b) => a + b, 0)).toBe(1271);
+  }, 60_000);
+
+  it('a search that does not wait for the workers gives the sequential counts whether or not they joined', async () => {
+    const spec: TinySpec = { name: 'twoCounters', args: [60, 80] };
+    const model = tinyModel(spec);
+    const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, prefixStates: 1 });
+    expect(counts(parallel)).toEqual(counts(search(model)));
+    expect((parallel.expandedPerWorker ?? []).reduce((a, b) => a + b, 0)).toBe(4941);
+  }, 60_000);
+
+  it('a worker thread that fails to build its model stops the main thread with the error of that worker', async () => {
+    const spec: TinySpec = { name: 'counter', args: [{ modulus: 1000 }] };
+    const broken = { ...tinyFactory(spec), exportName: 'noSuchFactory' };
+    await expect(searchParallel(tinyModel(spec), broken, { workers: 2, prefixStates: 1, waitForWorkers: true })).rejects.toThrow(/has no export noSuchFactory/);
   }, 60_000);
 });

@@ -86,7 +86,7 @@ describe('TwoPhase on the engine', () => {
 
   it('the parallel search gives the same counts from a 1,024-state table that must grow at barriers and in mid-level', async () => {
     const factory = { module: new URL('../models/two-phase.ts', import.meta.url).href, exportName: 'twoPhaseModelOf', argument: 6 };
-    const parallel = await searchParallel(twoPhaseModel(6), factory, { workers: 2, tableStates: 1024 });
+    const parallel = await searchParallel(twoPhaseModel(6), factory, { workers: 2, tableStates: 1024, waitForWorkers: true });
     expect(parallel).toMatchObject({ verdict: 'verified', states: 50_816, transitions: 402_305, depth: 19, workers: 2 });
   }, 120_000);
 });
