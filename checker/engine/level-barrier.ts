@@ -2,8 +2,9 @@
  * The control block of the parallel search, in shared memory: a reusable barrier at which
  * the worker threads meet at the end of every breadth-first level, what each worker
  * publishes there (flags, the size of its part of the next level), running totals for the
- * progress line, and an abort word that the main thread sets when a worker fails (a
- * waiting worker then throws `SearchAborted` instead of waiting forever).
+ * progress line, the count of worker threads ready to join worker 0 (the main thread),
+ * and an abort word that a failing worker sets (a waiting or searching worker then
+ * throws `SearchAborted` instead of waiting forever).
  */
 
 /** Flags a worker publishes at a barrier. */
