@@ -26,7 +26,9 @@
  * one twice as large) when half full, or mid-level when an insert finds it full (the level
  * is then finished after growing). Liveness is checked afterwards on the main thread, on
  * the union of the workers' fair edges (single-threaded). A worker thread that fails sets
- * the abort word, so the main thread stops searching and reports that worker's error.
+ * the abort word, so the main thread stops searching and reports that worker's error. One
+ * that dies without running JavaScript (out of heap) cannot: its error event waits for the
+ * main thread's event loop, so the main thread would wait at the next barrier (not handled).
  *
  * Symmetry (DEC-54): with a model's symmetry on, every worker keeps each successor as its
  * orbit's canonical state (canonical states are chosen by content fingerprint, so every
