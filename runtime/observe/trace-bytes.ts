@@ -12,6 +12,9 @@ import { jsonName, jsonString } from './trace-encoding.js';
 /** Bytes a chunk starts with; it doubles when a record does not fit (a step of 1,000 creations writes ~100 KB). */
 export const traceChunkBytesInitial = 256 * 1024;
 
+/** Fragments at least this long are copied with one native call; shorter ones byte by byte (a native call costs about as much as 10 to 16 bytes copied in a loop here). */
+const fragmentCopiedNativelyMin = 16;
+
 const quote = 0x22;
 const comma = 0x2c;
 
@@ -30,9 +33,17 @@ export class TraceBytes {
 
   /** Bytes encoded before (a fragment of trace-fragments): one native copy, not a loop per byte. */
   bytes(fragment: Uint8Array): void {
-    this.ensure(fragment.length);
-    this.buf.set(fragment, this.pos);
-    this.pos += fragment.length;
+    const length = fragment.length;
+    this.ensure(length);
+    if (length >= fragmentCopiedNativelyMin) {
+      this.buf.set(fragment, this.pos);
+      this.pos += length;
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < length; i++) buf[pos++] = fragment[i] as number;
+    this.pos = pos;
   }
 
   byte(code: number): void {
@@ -104,7 +115,7 @@ export const traceFragmentsKeptMax = 4_096;
 type FragmentLevel = Map<string, FragmentLevel | Uint8Array>;
 
 /**
- * The encoded bytes of a record's fragment that depends only on up to three names from
+ * The encoded bytes of a record's fragment that depends only on one to three names from
  * small sets (links, message and event types, machines, lifecycle states and events,
  * nodes): its text is made once by `text`, then found through one map per name.
  */
@@ -112,16 +123,21 @@ class Fragments {
   private readonly root: FragmentLevel = new Map();
   private kept = 0;
 
-  constructor(private readonly text: (a: string, b: string, c: string) => string) {}
+  constructor(
+    private readonly arity: 1 | 2 | 3,
+    private readonly text: (a: string, b: string, c: string) => string,
+  ) {}
 
   of(a: string, b = '', c = ''): Uint8Array {
-    const first = this.level(this.root, a);
-    const second = first === null ? null : this.level(first, b);
-    const found = second?.get(c) as Uint8Array | undefined;
+    let level: FragmentLevel | null = this.root;
+    if (this.arity > 1) level = this.level(level, a);
+    if (this.arity > 2 && level !== null) level = this.level(level, b);
+    const last = this.arity === 1 ? a : this.arity === 2 ? b : c;
+    const found = level?.get(last) as Uint8Array | undefined;
     if (found !== undefined) return found;
     const bytes = Buffer.from(this.text(a, b, c), 'utf8');
-    if (second !== null && this.kept < traceFragmentsKeptMax) {
-      second.set(c, bytes);
+    if (level !== null && this.kept < traceFragmentsKeptMax) {
+      level.set(last, bytes);
       this.kept++;
     }
     return bytes;
@@ -139,19 +155,20 @@ class Fragments {
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 const nameKey = ascii(',"name":');
-const closeBrace = ascii('}');
+const closeBraceBytes = ascii('}');
+const eventKey = ascii(',"event":');
 const effectsOpen = ascii('],"effects":[');
 const sessionsKey = ascii(',"sessions":');
 
 /** `{"type":"message.received","link":L,"message":{"type":T,"epoch":` and the same for `message.send`. */
-const messageHeads = new Fragments((outer, link, type) => `{"type":${jsonName(outer)},"link":${jsonName(link)},"message":{"type":${jsonName(type)},"epoch":`);
+const messageHeads = new Fragments(3, (outer, link, type) => `{"type":${jsonName(outer)},"link":${jsonName(link)},"message":{"type":${jsonName(type)},"epoch":`);
 /** `{"type":T,"pod":` of a sandbox event or effect. */
-const podHeads = new Fragments((type) => `{"type":${jsonName(type)},"pod":`);
+const podHeads = new Fragments(1, (type) => `{"type":${jsonName(type)},"pod":`);
 /** `,"K":V}`: a message's or effect's last field, a name (node, origin, reason). */
-const nameTails = new Fragments((key, value) => `,"${key}":${jsonName(value)}}`);
-const dispositions = new Fragments((disposition) => `,"disposition":${jsonName(disposition)},"transitions":[`);
-const transitionHeads = new Fragments((machine) => `{"machine":${jsonName(machine)},"pod":`);
-const transitionTails = new Fragments((event, from, to) => `,"event":${jsonName(event)},"from":${jsonName(from)},"to":${jsonName(to)}}`);
+const nameTails = new Fragments(2, (key, value) => `,"${key}":${jsonName(value)}}`);
+const dispositions = new Fragments(1, (disposition) => `,"disposition":${jsonName(disposition)},"transitions":[`);
+const transitionHeads = new Fragments(1, (machine) => `{"machine":${jsonName(machine)},"pod":`);
+const transitionTails = new Fragments(3, (event, from, to) => `,"event":${jsonName(event)},"from":${jsonName(from)},"to":${jsonName(to)}}`);
 
 /** A message from its `epoch` value on: `messageJson(message)` after `,"epoch":`. */
 function writeMessageTail(out: TraceBytes, message: LinkMessage): void {
@@ -160,7 +177,7 @@ function writeMessageTail(out: TraceBytes, message: LinkMessage): void {
     case 'pod.provision':
       out.bytes(nameKey);
       out.string(message.pod.name);
-      out.bytes(message.pod.node === null ? closeBrace : nameTails.of('node', message.pod.node));
+      out.bytes(message.pod.node === null ? closeBraceBytes : nameTails.of('node', message.pod.node));
       return;
     case 'pod.tombstone':
       out.bytes(nameKey);
@@ -177,13 +194,13 @@ function writeMessageTail(out: TraceBytes, message: LinkMessage): void {
     case 'tombstone.done':
       out.bytes(nameKey);
       out.string(message.name);
-      out.bytes(closeBrace);
+      out.byte(0x7d);
       return;
     case 'scale.set':
     case 'scale.applied':
       out.raw(`,"function":${jsonString(message.scale.function)},"desired":`);
       out.number(message.scale.desired);
-      out.bytes(closeBrace);
+      out.byte(0x7d);
       return;
     case 'session.rejected':
       out.raw(`,"reason":${jsonString(message.reason)}}`);
@@ -191,10 +208,10 @@ function writeMessageTail(out: TraceBytes, message: LinkMessage): void {
     case 'session.snapshot':
       out.raw(',"pods":');
       out.number(message.pods.length + message.tombstones.length);
-      out.bytes(closeBrace);
+      out.byte(0x7d);
       return;
     default:
-      out.bytes(closeBrace);
+      out.byte(0x7d);
   }
 }
 
@@ -224,12 +241,12 @@ function writeEvent(out: TraceBytes, event: StageEvent): void {
       event.scales.forEach((s, i) => {
         out.raw(`${i === 0 ? '' : ','}{"function":${jsonString(s.function)},"desired":`);
         out.number(s.desired);
-        out.bytes(closeBrace);
+        out.byte(0x7d);
       });
       out.byte(0x5d);
       break;
   }
-  out.bytes(closeBrace);
+  out.byte(0x7d);
 }
 
 /** `effectJson(effect, node)`. */
@@ -238,7 +255,7 @@ function writeEffect(out: TraceBytes, effect: Effect, node: string): void {
     case 'message.send':
       out.bytes(messageHeads.of(effect.type, effect.link, effect.message.type));
       writeMessageTail(out, effect.message);
-      out.bytes(closeBrace);
+      out.byte(0x7d);
       return;
     case 'sandbox.start':
     case 'sandbox.kill':
@@ -249,7 +266,7 @@ function writeEffect(out: TraceBytes, effect: Effect, node: string): void {
     case 'store.persist':
       out.raw(`{"type":${jsonName(effect.type)},"function":${jsonString(effect.function)},"desired":`);
       out.number(effect.desired);
-      out.bytes(closeBrace);
+      out.byte(0x7d);
   }
 }
 
@@ -280,7 +297,7 @@ export class StepRecordEncoder {
     }
     out.bytes(this.head);
     out.number(seq);
-    out.raw(',"event":');
+    out.bytes(eventKey);
     writeEvent(out, event);
     out.bytes(dispositions.of(result.disposition));
     writeTransitions(out, result.trace);
@@ -295,6 +312,6 @@ export class StepRecordEncoder {
       out.bytes(sessionsKey);
       out.raw(sessionsText);
     }
-    out.bytes(closeBrace);
+    out.byte(0x7d);
   }
 }
