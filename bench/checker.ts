@@ -9,7 +9,12 @@
  * After the presets, the standard model: TwoPhase at several N on the engine and on SPIN
  * side by side (bench/two-phase.ts), its counts checked against the known ones.
  * Wall time of each whole process is measured too (start-up and liveness included), and
- * the load average is printed, since on a shared machine it decides what wall time means.
+ * the load average is printed, since on a shared machine it decides what wall time means;
+ * so is "cores", CPU-seconds per wall second of search: near 1 with two workers means the
+ * machine gave the process one core's worth, and no wall-time speed-up could show.
+ * Like is compared with like: every worker count runs each preset with the same symmetry
+ * reduction (on where the preset has it, e.g. `deep`, which explores ties: DEC-53, DEC-54),
+ * and a run whose reduction differs from the others' stops the benchmark.
  * Usage: npm run bench:checker -- [--runs N] [--deep-seconds N] [--workers 1,2] [--presets ci,deep] [--two-phase 7,8] [--json]
  */
 import { execFileSync } from 'node:child_process';
@@ -48,15 +53,15 @@ interface Summary {
   statesPerSecond: number;
   peakMemoryBytes: number;
   cpuSeconds: number;
+  /** With symmetry reduction, the number of renamings (states are then orbits); null without. */
+  symmetryGroupSize: number | null;
   /** Wall time of the whole process (start-up, search, liveness, exit), measured here. */
   processSeconds: number;
 }
 
 function runChecked(preset: string, workers: number): Summary {
-  // Symmetry reduction is off for every run: the parallel search does not support it (it
-  // searches the unreduced model), so with it on one worker would count orbits and two
-  // workers states, and their rates would not compare.
-  const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), '--no-symmetry', ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
+  // Symmetry reduction as the preset has it, for every worker count (the parallel search reduces too, DEC-54).
+  const args = [bin, 'check', '--preset', preset, '--json', '--workers', String(workers), ...(preset === 'deep' ? ['--max-seconds', String(deepSeconds)] : [])];
   const started = performance.now();
   let stdout: string;
   try {
@@ -87,6 +92,9 @@ interface Row {
   cpuSeconds: number;
   statesPerSecond: number;
   statesPerCpuSecond: number;
+  /** CPU-seconds per wall second of search: how many cores the process was given. */
+  cores: number;
+  symmetryGroupSize: number | null;
   peakMemoryMiB: number;
   runs: number;
 }
@@ -98,10 +106,15 @@ for (const preset of presets) {
   for (let i = 0; i < runs; i++) {
     for (const workers of workerCounts) {
       const s = runChecked(preset, workers);
+      const first = [...samples.values()].flat()[0];
+      if (first !== undefined && first.symmetryGroupSize !== s.symmetryGroupSize) {
+        console.error(`bench:checker: ${preset} with ${workers} workers ran with symmetry group ${s.symmetryGroupSize}, another run with ${first.symmetryGroupSize}: the counts would not compare`);
+        process.exit(1);
+      }
       samples.get(workers)?.push(s);
       if (values.json !== true)
         console.error(
-          `${preset} workers ${workers} run ${i + 1}/${runs}: ${s.verdict}, ${s.distinctStates} states, ${s.transitions} transitions, ${s.seconds.toFixed(1)} s wall, ${s.cpuSeconds.toFixed(1)} s CPU`,
+          `${preset} workers ${workers} run ${i + 1}/${runs}: ${s.verdict}, ${s.distinctStates} ${s.symmetryGroupSize !== null ? 'orbits' : 'states'}, ${s.transitions} transitions, ${s.seconds.toFixed(1)} s search, ${s.processSeconds.toFixed(1)} s process, ${s.cpuSeconds.toFixed(1)} s CPU, load ${loadavg()[0]?.toFixed(1)}`,
         );
     }
   }
@@ -118,6 +131,8 @@ for (const preset of presets) {
       cpuSeconds: median(list.map((s) => s.cpuSeconds)),
       statesPerSecond: Math.round(median(list.map((s) => s.distinctStates / s.seconds))),
       statesPerCpuSecond: Math.round(median(list.map((s) => s.distinctStates / s.cpuSeconds))),
+      cores: median(list.map((s) => s.cpuSeconds / s.seconds)),
+      symmetryGroupSize: list[0]?.symmetryGroupSize ?? null,
       peakMemoryMiB: Math.round(median(list.map((s) => s.peakMemoryBytes)) / 2 ** 20),
       runs: list.length,
     });
@@ -128,21 +143,21 @@ const loadAfter = loadavg();
 const load = `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after (1, 5, 15 min)`;
 if (values.json === true) console.log(JSON.stringify({ rows, loadBefore, loadAfter }));
 else {
-  console.log('preset  workers  verdict                  distinct states  transitions  wall s  process s  CPU s  states/s  states/CPU-s  peak resident');
+  console.log('preset  workers  verdict                  distinct states  transitions  search s  process s  CPU s  cores  states/s  states/CPU-s  peak resident');
   for (const r of rows)
     console.log(
-      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${String(r.distinctStates).padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(6)}  ${r.processSeconds.toFixed(1).padStart(9)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
+      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${`${r.distinctStates}${r.symmetryGroupSize !== null ? ` orbits/${r.symmetryGroupSize}` : ''}`.padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(8)}  ${r.processSeconds.toFixed(1).padStart(9)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${r.cores.toFixed(2).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
     );
   for (const preset of presets) {
     const one = rows.find((r) => r.preset === preset && r.workers === 1);
     for (const r of rows.filter((x) => x.preset === preset && x.workers > 1))
       if (one !== undefined)
         console.log(
-          `${preset}: ${r.workers} workers vs 1: ${(r.statesPerSecond / one.statesPerSecond).toFixed(2)}x states per wall second of search, ${(one.processSeconds / r.processSeconds).toFixed(2)}x faster as a whole process (same states only when both finished), ${(r.statesPerCpuSecond / one.statesPerCpuSecond).toFixed(2)}x states per CPU-second`,
+          `${preset}: ${r.workers} workers vs 1: search ${one.wallSeconds.toFixed(1)} s vs ${r.wallSeconds.toFixed(1)} s, ${(r.statesPerSecond / one.statesPerSecond).toFixed(2)}x states per wall second of search; process ${one.processSeconds.toFixed(1)} s vs ${r.processSeconds.toFixed(1)} s, ${(one.processSeconds / r.processSeconds).toFixed(2)}x faster as a whole process (same states only when both finished); ${(r.statesPerCpuSecond / one.statesPerCpuSecond).toFixed(2)}x states per CPU-second; cores given ${one.cores.toFixed(2)} vs ${r.cores.toFixed(2)}`,
         );
   }
   console.log(
-    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; ${load}; wall s: the search as kd check reports it; process s: the whole kd check process; peak resident: RSS of the process (heap, state table, parent arrays, every thread)`,
+    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; ${load}; search s: the search as kd check reports it (wall); process s: the whole kd check process; peak resident: RSS of the process (heap, state table, parent arrays, every thread)`,
   );
 }
 

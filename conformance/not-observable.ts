@@ -24,7 +24,6 @@ export const notObservable: readonly NotObservable[] = [
   { id: 'REQ-RS-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-SCHED-001', why: 'purity of the decision function is internal', coveredBy: 'machines/test/purity.test.ts and the determinism of the simulator' },
   { id: 'REQ-RS-006', why: 'the bound is stagePodsMax = 1,048,576 entries: too large for a black-box case', coveredBy: 'machines tests of the ReplicaSet (creation postponed at the bound)' },
-  { id: 'REQ-CACHE-013', why: 'needs a Kubelet peer whose re-sync snapshot holds a pod the testee Scheduler never sent; not built yet', coveredBy: 'machines/test/foreign-pod.test.ts and the model checker (fault forgedPod in the ci preset)' },
   { id: 'REQ-SCHED-010', why: 'node removal is a reconfiguration and restart of the Scheduler; launch contract 1 has no way to change the configuration', coveredBy: 'runtime/test/node-removal.test.ts' },
   { id: 'REQ-FAIL-005', why: 'a property of the transport: a restarted process has new connections, so nothing sent to its previous incarnation can reach it', coveredBy: 'the model checker (messages in flight to a crashed stage are lost)' },
   { id: 'REQ-FAIL-008', why: 'fail-stop on a failed internal assertion cannot be provoked from outside', coveredBy: 'the reference runtime exits with status 70 on an InvariantViolation (runtime/node)' },

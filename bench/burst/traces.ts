@@ -25,7 +25,7 @@ const downward = new Set(['scale.set', 'pod.provision']);
 
 function handlesBurst(line: TraceLine): boolean {
   const e = line.event;
-  if (e.type === 'scale.requested' || e.type === 'sandbox.started') return true;
+  if (e.type === 'scale.requested' || e.type === 'scales.requested' || e.type === 'sandbox.started') return true;
   if (e.type === 'message.received' && e.message !== undefined && downward.has(e.message.type)) return true;
   return line.effects.some((f) => f.type === 'sandbox.start' || (f.type === 'message.send' && f.message !== undefined && downward.has(f.message.type)));
 }

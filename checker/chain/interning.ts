@@ -113,6 +113,8 @@ export class MemoStepper {
         return `${stage}|${event.type}|${event.link}`;
       case 'scale.requested':
         return `${stage}|s|${event.function}|${event.desired}`;
+      case 'scales.requested':
+        return `${stage}|S|${JSON.stringify(event.scales)}`;
       default:
         return `${stage}|${event.type}|${event.pod}`;
     }

@@ -112,6 +112,39 @@ const ciScaleScript: CheckConfig['scaleScript'] = [
 ];
 const ciBudgets: FaultBudgets = { ...noFaults, total: 1, controllerCrash: 1, linkCut: 1, nodeCrash: 1, forgedHello: 1, forgedPod: 1 };
 
+/** What sets one of the wider worlds apart; the rest is shared (widerWorld). */
+interface WiderWorld {
+  readonly name: string;
+  readonly description: string;
+  /** One Kubelet per entry, n1, n2, ..., of that capacity. */
+  readonly capacities: readonly number[];
+  /** The scale script of the one function `f` (priority 0), in order. */
+  readonly desired: readonly number[];
+  readonly budgets: FaultBudgets;
+  readonly scaleChoices?: ScaleChoices;
+  /** Default `quiescent`. */
+  readonly scaleWhen?: CheckConfig['scaleWhen'];
+}
+
+/**
+ * A wider world (issue 22, item 1, DEC-49): one function `f` on Kubelets of the given
+ * capacities, booted and synced; scale requests once quiescent unless said otherwise.
+ */
+function widerWorld(world: WiderWorld): CheckConfig {
+  return {
+    name: world.name,
+    description: world.description,
+    chain: { functions: [{ name: 'f', priority: 0 }], nodes: world.capacities.map((capacity, i) => ({ name: `n${i + 1}`, capacity })), variant: 'correct' },
+    scaleScript: world.desired.map((desired) => ({ function: 'f', desired })),
+    ...(world.scaleChoices === undefined ? {} : { scaleChoices: world.scaleChoices }),
+    budgets: world.budgets,
+    scaleWhen: world.scaleWhen ?? 'quiescent',
+    startSynced: true,
+    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
+    maxSeconds: 600,
+  };
+}
+
 export const presets: Readonly<Record<string, CheckConfig>> = {
   smoke: {
     name: 'smoke',
@@ -171,97 +204,55 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
   },
   // Wider worlds (issue 22, item 1): each small enough to finish exhaustively here; the
   // census (states, seconds) is in checker/README.md. `ci` and `deep` are unchanged.
-  updown: {
+  updown: widerWorld({
     name: 'updown',
     description:
       'two Kubelets of capacity 1; one function scales up to 2, down to 1 once both run (a placed, running pod is killed), up to 2 again; one fault per run: a controller crash, a Kubelet restart or a link cut, at any point',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
-    scaleScript: [
-      { function: 'f', desired: 2 },
-      { function: 'f', desired: 1 },
-      { function: 'f', desired: 2 },
-    ],
+    capacities: [1, 1],
+    desired: [2, 1, 2],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
-    scaleWhen: 'quiescent',
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
-  roomy: {
+  }),
+  roomy: widerWorld({
     name: 'roomy',
     description:
       'one Kubelet of capacity 3, above the highest desired count (2), so that overshoot can happen; one function scales to 2, 1 and 2 again, each request at any point (also while pods start or are killed); one fault: a controller crash, a Kubelet restart or a link cut',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 3 }], variant: 'correct' },
-    scaleScript: [
-      { function: 'f', desired: 2 },
-      { function: 'f', desired: 1 },
-      { function: 'f', desired: 2 },
-    ],
+    capacities: [3],
+    desired: [2, 1, 2],
     budgets: { ...noFaults, total: 1, controllerCrash: 1, kubeletRestart: 1, linkCut: 1 },
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
-  restarts: {
+    scaleWhen: 'anytime',
+  }),
+  restarts: widerWorld({
     name: 'restarts',
     description:
       'two Kubelets of capacity 1; one function scales to 2, to 0 once both run, then to 1; two faults among Kubelet restarts (up to 2, sandboxes survive) and a node crash, at any point (a restart during a kill included)',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }, { name: 'n2', capacity: 1 }], variant: 'correct' },
-    scaleScript: [
-      { function: 'f', desired: 2 },
-      { function: 'f', desired: 0 },
-      { function: 'f', desired: 1 },
-    ],
+    capacities: [1, 1],
+    desired: [2, 0, 1],
     budgets: { ...noFaults, total: 2, kubeletRestart: 2, nodeCrash: 1 },
-    scaleWhen: 'quiescent',
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
-  'two-crashes': {
+  }),
+  'two-crashes': widerWorld({
     name: 'two-crashes',
     description: 'one Kubelet of capacity 1; one function scales to 1, 0 and 1 again; two controller crash-restarts (the same controller twice, or two of them), at any point',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
-    scaleScript: [
-      { function: 'f', desired: 1 },
-      { function: 'f', desired: 0 },
-      { function: 'f', desired: 1 },
-    ],
+    capacities: [1],
+    desired: [1, 0, 1],
     budgets: { ...noFaults, total: 2, controllerCrash: 2 },
-    scaleWhen: 'quiescent',
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
-  chosen: {
+  }),
+  chosen: widerWorld({
     name: 'chosen',
     description:
       'desired counts chosen by the model: one Kubelet of capacity 2; three scale requests, each setting the function to any count from 0 to 2 once the chain is quiescent; one fault: a Kubelet restart or a link cut',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 2 }], variant: 'correct' },
-    scaleScript: [],
+    capacities: [2],
+    desired: [],
     scaleChoices: { range: [0, 2], steps: 3 },
     budgets: { ...noFaults, total: 1, kubeletRestart: 1, linkCut: 1 },
-    scaleWhen: 'quiescent',
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
-  'crash-forged': {
+  }),
+  'crash-forged': widerWorld({
     name: 'crash-forged',
     description:
       'one Kubelet of capacity 1; one function scales to 1, 0 and 1 again; two faults: a controller crash and a forged hello (an impersonated upstream far ahead, its stream then closed), in either order, at any point, so that a forged hello reaches a cold stage before its sync (REQ-SESS-021)',
-    chain: { functions: [{ name: 'f', priority: 0 }], nodes: [{ name: 'n1', capacity: 1 }], variant: 'correct' },
-    scaleScript: [
-      { function: 'f', desired: 1 },
-      { function: 'f', desired: 0 },
-      { function: 'f', desired: 1 },
-    ],
+    capacities: [1],
+    desired: [1, 0, 1],
     budgets: { ...noFaults, total: 2, controllerCrash: 1, forgedHello: 1 },
-    scaleWhen: 'quiescent',
-    startSynced: true,
-    // Exhaustive here in at most 80 s (checker/README.md): a bound far above that, so that a regression shows as exit 4, not a hang.
-    maxSeconds: 600,
-  },
+  }),
 };
 
 export function presetNames(): string[] {

@@ -9,12 +9,14 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import { frontierFor, type Frontier } from './frontier.js';
 import { LevelControl, levelFlags, rebalancePlan, SearchAborted, stoppingFlags, type Donation } from './level-barrier.js';
-import type { Model } from './model.js';
+import type { Model, ModelSymmetry } from './model.js';
 import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel.js';
 import { SharedStateTable, tableFull, tableStatesMax, type SharedTableBuffers } from './shared-table.js';
 
 /** How many states of its prefix a worker other than 0 may see (its private table's size). */
 const privatePrefixStatesMax = 1 << 16;
+/** Ints per fair edge in a worker's report: from, to, fairness class, action index, renaming (symmetry). */
+export const edgeStride = 5;
 /** Expansions between checks of the clock (and additions to the shared transition count). */
 const clockEveryExpansions = 256;
 /** Expansions between checks of the resident memory. */
@@ -48,6 +50,8 @@ class Explorer<S, A> {
   private readonly control: LevelControl;
   private readonly fingerprint: (s: S) => Fingerprint;
   private readonly sometimes: NonNullable<Model<S, A>['sometimes']>;
+  /** The model's symmetry when the search reduces by it: states are then canonical (one per orbit). */
+  private readonly symmetry: ModelSymmetry<S> | undefined;
   private covered: boolean[];
   private edges = new IntList(1 << 12);
   private readonly classIds = new Map<string, number>();
@@ -71,6 +75,7 @@ class Explorer<S, A> {
     this.control = new LevelControl(setup.control, setup.workers);
     this.fingerprint = model.fingerprint !== undefined ? (s) => (model.fingerprint as (s: S) => Fingerprint)(s) : (s) => fingerprintOf(model.key(s));
     this.sometimes = model.sometimes ?? [];
+    this.symmetry = setup.symmetry && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
     this.covered = this.sometimes.map(() => false);
     // Within a level the order does not matter for shortest paths: take the newest (no compaction).
     this.current = frontierFor(model, 'dfs');
@@ -116,7 +121,7 @@ class Explorer<S, A> {
   private prefix(): { depth: number; flags: number } {
     const { worker, workers } = this.setup;
     const prefixTable = worker === 0 ? this.table : SharedStateTable.allocate(privatePrefixStatesMax);
-    const initial = this.model.initialState();
+    const initial = this.symmetry === undefined ? this.model.initialState() : this.symmetry.canonical(this.model.initialState()).state;
     const fp = this.fingerprint(initial);
     const index = -prefixTable.insert(fp.high, fp.low) - 1;
     this.record(prefixTable, index, -1, -1, 0, initial);
@@ -285,7 +290,14 @@ class Explorer<S, A> {
       const actions = model.actions(item.state);
       for (let a = resume?.action ?? 0; a < actions.length; a++) {
         const action = actions[a] as A;
-        const step = model.next(item.state, action);
+        let step = model.next(item.state, action);
+        // With symmetry the successor is kept as its orbit's canonical state; `element` renamed it there.
+        let element = 0;
+        if (this.symmetry !== undefined) {
+          const canonical = this.symmetry.canonical(step.state);
+          step = { state: canonical.state, violations: step.violations };
+          element = canonical.element;
+        }
         const fp = this.fingerprint(step.state);
         const r = table.insert(fp.high, fp.low);
         if (r === tableFull) {
@@ -314,7 +326,7 @@ class Explorer<S, A> {
             flags |= levelFlags.states;
           }
         }
-        if (setup.liveness) this.recordEdge(item.index, target, a, action);
+        if (setup.liveness) this.recordEdge(item.index, target, a, action, element);
       }
       if ((flags & levelFlags.states) !== 0) return flags;
     }
@@ -323,7 +335,8 @@ class Explorer<S, A> {
 
   private reportedTransitions = 0;
 
-  private recordEdge(from: number, to: number, a: number, action: A): void {
+  /** A fair edge as `edgeStride` ints: from, to, fairness class, action index, and the renaming that made `to` canonical (0 without symmetry). */
+  private recordEdge(from: number, to: number, a: number, action: A, element: number): void {
     const fairness = this.model.fairness(action);
     if (fairness === null) return;
     let id = this.classIds.get(fairness);
@@ -335,5 +348,6 @@ class Explorer<S, A> {
     this.edges.push(to);
     this.edges.push(id);
     this.edges.push(a);
+    this.edges.push(element);
   }
 }

@@ -25,19 +25,27 @@
  * or mid-level when an insert finds it full (the level is then finished after growing).
  * Liveness is checked afterwards on the main thread, on the union of the workers' fair
  * edges (single-threaded). The main thread only waits and samples memory.
+ *
+ * Symmetry (DEC-54): with a model's symmetry on, every worker keeps each successor as its
+ * orbit's canonical state (canonical states are chosen by content fingerprint, so every
+ * worker picks the same one), records the renaming of every fair edge, and the main thread
+ * checks liveness on the covering graph and translates counterexamples back into paths of
+ * the model, exactly as the sequential search does (symmetry.ts).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
-import { IntList } from './fingerprint.js';
+import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import { LevelControl } from './level-barrier.js';
+import { edgeStride } from './parallel-worker.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import { livenessCounterexample, searchResultOf } from './search-result.js';
-import type { Model } from './model.js';
+import type { Model, ModelSymmetry } from './model.js';
 import { workerCodeFor, type ModelFactory } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
 import { SharedStateTable, type SharedTableBuffers } from './shared-table.js';
+import { coveringLivenessGraph, translatePath } from './symmetry.js';
 
 export type { ModelFactory } from './worker-bundle.js';
 
@@ -67,6 +75,8 @@ export interface WorkerSetup {
   /** Resident memory of the process above which the search stops. */
   readonly maxMemoryBytes: number;
   readonly liveness: boolean;
+  /** Reduce by the model's symmetry (canonical states in the shared table), as the sequential search does. */
+  readonly symmetry: boolean;
   readonly prefixStates: number;
 }
 
@@ -81,7 +91,7 @@ export interface WorkerViolation {
 export interface DoneReport {
   readonly type: 'done';
   readonly worker: number;
-  /** Fair edges as [from, to, class, action] quadruples; class ids index `classes`. */
+  /** Fair edges, `edgeStride` ints each: from, to, class, action, renaming of `to` (0 without symmetry); class ids index `classes`. */
   readonly edges: Int32Array;
   readonly classes: readonly string[];
   /** States this worker expanded (how evenly the work was split). */
@@ -115,6 +125,7 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
   const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
   const maxMemory = options.maxMemoryBytes ?? Number.POSITIVE_INFINITY;
   const liveness = (options.liveness ?? true) && model.goal !== undefined;
+  const symmetry = options.symmetry !== false && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
   const initialTable = SharedStateTable.allocate(options.tableStates ?? tableStatesInitial);
   const control = LevelControl.allocate(workers);
   const ports = workerPorts(workers);
@@ -130,6 +141,7 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
     deadline: Number.isFinite(maxSeconds) ? Date.now() + maxSeconds * 1000 : Number.MAX_SAFE_INTEGER,
     maxMemoryBytes: Number.isFinite(maxMemory) ? maxMemory : Number.MAX_SAFE_INTEGER,
     liveness,
+    symmetry: symmetry !== undefined,
     prefixStates: options.prefixStates ?? 64 * workers,
   };
   const peaks = new MemoryPeaks();
@@ -158,7 +170,7 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
   try {
     const done = await Promise.all(threads.map((thread) => doneReportOf(thread, control)));
     peaks.sample();
-    return resultOf(model, done, { started, cpuStarted, workers, liveness, peaks, maxSeconds });
+    return resultOf(model, done, { started, cpuStarted, workers, liveness, symmetry, peaks, maxSeconds });
   } finally {
     clearInterval(sampler);
     await Promise.all(threads.map((t) => t.terminate()));
@@ -197,6 +209,7 @@ interface RunFacts {
   readonly cpuStarted: NodeJS.CpuUsage;
   readonly workers: number;
   readonly liveness: boolean;
+  readonly symmetry: ModelSymmetry<unknown> | undefined;
   readonly peaks: MemoryPeaks;
   readonly maxSeconds: number;
 }
@@ -222,9 +235,9 @@ function resultOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], facts: 
   let livenessChecked = false;
   if (exhaustive && facts.liveness) {
     livenessChecked = true;
-    const lasso = findLivenessViolation({ states, edges: mergeEdges(done), isGoal: (index) => table.goal[index] === 1 });
-    if (lasso !== null) violation = livenessCounterexample(model, lasso, pathTo(lasso.entry));
+    violation = livenessViolationOf(model, done, table, facts.symmetry, pathTo);
   }
+  if (violation !== null && facts.symmetry !== undefined) violation = { ...violation, path: realPath(model, facts.symmetry as ModelSymmetry<S>, violation.path) };
   const sometimes = (model.sometimes ?? []).map((p, i) => ({ id: p.id, description: p.description, covered: done.some((r) => r.sometimes[i] === true) }));
   const seconds = (performance.now() - facts.started) / 1000;
   const used = process.cpuUsage(facts.cpuStarted);
@@ -241,8 +254,38 @@ function resultOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], facts: 
       peakArrayBuffersBytes: done.reduce((sum, r) => Math.max(sum, r.peakArrayBuffersBytes), 0) + facts.peaks.arrayBuffersBytes,
       sometimes, workers: facts.workers,
     },
-    { expandedPerWorker: done.map((d) => d.expanded), statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0) },
+    {
+      expandedPerWorker: done.map((d) => d.expanded),
+      statesHandedOver: done.reduce((sum, r) => sum + r.handedOver, 0),
+      ...(facts.symmetry !== undefined ? { symmetryGroupSize: facts.symmetry.size } : {}),
+    },
   );
+}
+
+/**
+ * After an exhaustive search: a fair cycle or dead end that never reaches the goal, on the
+ * union of the workers' fair edges; with symmetry, on the covering graph of (orbit,
+ * renaming) pairs, as the sequential search checks it (symmetry.ts).
+ */
+function livenessViolationOf<S, A>(model: Model<S, A>, done: readonly DoneReport[], table: SharedStateTable, symmetry: ModelSymmetry<unknown> | undefined, pathTo: (index: number) => number[]): Counterexample | null {
+  const isGoal = (index: number) => table.goal[index] === 1;
+  const merged = mergeEdges(done);
+  const found = findLivenessViolation(
+    symmetry === undefined
+      ? { states: table.size, edges: merged, isGoal }
+      : coveringLivenessGraph(symmetry, table.size, merged, merged.classNames, isGoal),
+  );
+  if (found === null) return null;
+  return livenessCounterexample(model, found, pathTo(symmetry === undefined ? found.entry : Math.floor(found.entry / symmetry.size)));
+}
+
+/** A path over canonical states as a path of the model itself (what `kd replay` runs). */
+function realPath<S, A>(model: Model<S, A>, symmetry: ModelSymmetry<S>, path: readonly number[]): number[] {
+  const fingerprint = model.fingerprint !== undefined ? (s: S) => (model.fingerprint as (s: S) => Fingerprint)(s) : (s: S) => fingerprintOf(model.key(s));
+  return translatePath(model, symmetry, path, (state) => {
+    const f = fingerprint(state);
+    return `${f.high}:${f.low}`;
+  });
 }
 
 function mergeEdges(done: readonly DoneReport[]) {
@@ -251,6 +294,7 @@ function mergeEdges(done: readonly DoneReport[]) {
   const to = new IntList();
   const cls = new IntList();
   const action = new IntList();
+  const element = new IntList();
   for (const report of done) {
     const global = report.classes.map((name) => {
       let id = classIds.get(name);
@@ -261,12 +305,13 @@ function mergeEdges(done: readonly DoneReport[]) {
       return id;
     });
     const e = report.edges;
-    for (let k = 0; k + 3 < e.length; k += 4) {
+    for (let k = 0; k + edgeStride - 1 < e.length; k += edgeStride) {
       from.push(e[k] as number);
       to.push(e[k + 1] as number);
       cls.push(global[e[k + 2] as number] as number);
       action.push(e[k + 3] as number);
+      element.push(e[k + 4] as number);
     }
   }
-  return { from, to, cls, action, length: from.length };
+  return { from, to, cls, action, element, length: from.length, classNames: [...classIds.keys()] };
 }

@@ -8,12 +8,10 @@
 import { sessionsPerIncarnationMax } from '../../spec/limits.js';
 import type { ConformanceCase } from './case.js';
 import { everyDownstreamSynced, hello, upstreamLink, upstreamSynced } from './helpers.js';
-import { getState } from './inspect.js';
+import { upstreamSessionEnded } from './inspect.js';
 
 /** How far ahead of the real upstream's epoch the forged hello is: three incarnations (as in issue 17). */
 const forgedIncarnationsAhead = 3;
-/** How long the suite waits (without judging) for Inspect to show the forged session ended. */
-const forgedSessionEndWaitMs = 3_000;
 
 export function coldForgedHelloCases(role: 'deployment' | 'replicaset' | 'scheduler'): ConformanceCase[] {
   return [
@@ -37,11 +35,7 @@ export function coldForgedHelloCases(role: 'deployment' | 'replicaset' | 'schedu
         raw.write(hello(ctx, forged));
         if (!(await ctx.waitFor(['REQ-SESS-018'], 'the deferred session ended by the newer (forged) hello', () => deferred.ended, 10_000))) return;
         raw.end();
-        // Wait (without judging) until the testee has seen the forged session end.
-        for (const deadline = Date.now() + forgedSessionEndWaitMs; Date.now() < deadline; await ctx.sleep(20)) {
-          const answer = await getState(ctx.launch.listen);
-          if (answer.state?.links.some((x) => x.state === 'idle') === true) break;
-        }
+        if (!(await upstreamSessionEnded(ctx, 'the forged session, cancelled before any sync, ended'))) return;
         ctx.step('the upstream peer reconnects with its own next epoch; the downstream links are released');
         link.resume();
         for (const l of ctx.chain.fromTestee.values()) l.hold(false);

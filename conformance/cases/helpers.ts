@@ -3,6 +3,7 @@ import { clientSideOf, serverSide, stateIsAlive, stateIsTombstone, type StageId 
 import { protocolVersion } from '../../spec/limits.js';
 import type { UpstreamFrame, WireHello } from '../../runtime/wire/proto.js';
 import type { CaseContext } from '../harness/context.js';
+import type { LogEntry } from '../harness/run-log.js';
 import type { ClientLinkToTestee, ClientStream, ServerLinkForTestee } from '../harness/links.js';
 
 /** The link on which a peer dials the testee (every role but the Autoscaler has one). */
@@ -167,4 +168,9 @@ export function snapshotIn(stream: ClientStream): ReceivedSnapshot | null {
 
 export function podRecord(name: string, node: string, fn = 'fn', priority = 0): { name: string; function: string; priority: number; node: string } {
   return { name, function: fn, priority, node };
+}
+
+/** The testee's frames of one body (e.g. `preempted`, `failed`) in the case's log, oldest first, on every link and stream. */
+export function framesFromTestee(ctx: CaseContext, body: string): LogEntry[] {
+  return ctx.log.entries.filter((e) => e.kind === 'frame' && e.from === ctx.stage && typeof e.frame === 'object' && e.frame !== null && (e.frame as Record<string, unknown>)[body] != null);
 }

@@ -9,7 +9,7 @@ import { protocolVersion } from '../../spec/limits.js';
 import { InspectClient, type WireStageState } from '../../runtime/wire/proto.js';
 import type { CaseContext } from '../harness/context.js';
 import type { ConformanceCase } from './case.js';
-import { everyDownstreamSynced, upstreamSynced } from './helpers.js';
+import { everyDownstreamSynced, upstreamLink, upstreamSynced } from './helpers.js';
 
 const upstreamStates = new Set(['disconnected', 'awaitingSnapshot', 'synced']);
 const downstreamStates = new Set(['idle', 'helloDeferred', 'awaitingSync', 'synced']);
@@ -26,6 +26,49 @@ export function getState(address: string): Promise<{ state: WireStageState | nul
       },
     );
   });
+}
+
+/**
+ * How long a case waits for Inspect.GetState to show a session state the suite brought
+ * about (a session synced, a session ended). Generous: the deadline is how long a broken
+ * testee may take to be declared broken, and the shared machines this runs on see load
+ * averages of 20 to 40.
+ */
+export const sessionStateSeenMsMax = 20_000;
+
+/**
+ * Waits until Inspect.GetState shows the testee's end of its upstream link in `wanted`
+ * (with `epoch`, when given); after `sessionStateSeenMsMax` a violation of `requirements`
+ * and REQ-WIRE-011 saying the state last reported.
+ */
+async function upstreamEndShows(ctx: CaseContext, requirements: readonly string[], wanted: 'idle' | 'synced', epoch: number | null, what: string): Promise<boolean> {
+  const link = upstreamLink(ctx).link;
+  let last = 'no answer yet';
+  const shown = async (): Promise<boolean> => {
+    const answer = await getState(ctx.launch.listen);
+    const end = answer.state?.links.find((l) => l.link_id === link);
+    last = answer.state === null ? `Inspect.GetState failed: ${answer.error}` : end === undefined ? `no link ${link} in the answer` : `${end.state} at epoch ${end.epoch}`;
+    return end?.state === wanted && (epoch === null || Number(end.epoch) === epoch);
+  };
+  const state = epoch === null ? wanted : `${wanted} at epoch ${epoch}`;
+  return ctx.waitFor([...requirements, 'REQ-WIRE-011'], () => `Inspect.GetState to show the link ${link} ${state}: ${what} (last answer: ${last})`, shown, sessionStateSeenMsMax);
+}
+
+/**
+ * Waits until the testee shows its upstream link idle: the session the suite ended or cut
+ * is over there (REQ-SESS-018), so what the testee does at `link.lost` has been done.
+ */
+export function upstreamSessionEnded(ctx: CaseContext, what: string): Promise<boolean> {
+  return upstreamEndShows(ctx, ['REQ-SESS-018'], 'idle', null, what);
+}
+
+/**
+ * Waits until the testee shows its upstream link synced at `epoch`: the session.sync the
+ * peer sent has arrived (a peer that sent it is synced before the testee is, and a session
+ * cut in between never synced at the testee, REQ-SESS-021).
+ */
+export function upstreamSessionSyncedAtTestee(ctx: CaseContext, epoch: number, what: string): Promise<boolean> {
+  return upstreamEndShows(ctx, ['REQ-SESS-011'], 'synced', epoch, what);
 }
 
 function synced(ctx: CaseContext): boolean {

@@ -8,17 +8,13 @@
  */
 import type { ConformanceCase } from './case.js';
 import type { CaseContext } from '../harness/context.js';
-import { failuresIn, hello, namesIn, podRecord, podsIn, rawSyncedSession, restoreUpstream, snapshotIn, upstreamLink, upstreamSynced, type RawSession } from './helpers.js';
-import { getState } from './inspect.js';
+import { failuresIn, hello, namesIn, podsIn, rawSyncedSession, restoreUpstream, snapshotIn, upstreamLink, type RawSession } from './helpers.js';
+import { getState, upstreamSessionEnded, upstreamSessionSyncedAtTestee } from './inspect.js';
+import { currentSnapshot, foreignPodNames, kubeletRole as kubelet, provisionIn, scaleToRunning, schedulerPeer as scheduler, sessionSynced as synced, snapshotAfterRestart, tombstoneIn } from './kubelet-steps.js';
 
-const kubelet = ['kubelet'] as const;
-const scheduler = 'scheduler';
 /** Timers fire late, never early; this much earlier than a configured delay is still counted as on time (clock granularity). */
 const earlySlackMs = 50;
-
-function foreignPod(n: number): string {
-  return `fn-79-${n}`;
-}
+const foreignPod = foreignPodNames(79);
 
 /** Milliseconds from now until `predicate` holds (checked every 5 ms), or null after `timeoutMs`. */
 async function msUntil(predicate: () => boolean, timeoutMs: number): Promise<number | null> {
@@ -37,13 +33,9 @@ async function incarnationOf(ctx: CaseContext): Promise<number | null> {
   return Number(answer.state.incarnation);
 }
 
-async function synced(ctx: CaseContext): Promise<boolean> {
-  return ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-}
-
 /** A raw session provisions `pod` and waits for its pod.running. */
 async function runningPod(ctx: CaseContext, raw: RawSession, pod: string): Promise<boolean> {
-  raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(pod, 'n1')] } });
+  provisionIn(raw, [pod]);
   return ctx.waitFor(['REQ-POD-006'], `pod.running for ${pod}`, () => namesIn(raw.stream, 'running').includes(pod));
 }
 
@@ -62,12 +54,12 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
       if (raw === null) return;
       const pod = foreignPod(1);
       ctx.step(`provision ${pod}; its sandbox takes 1500 ms to start`);
-      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(pod, 'n1')] } });
+      provisionIn(raw, [pod]);
       const provisionedAt = Date.now();
       await ctx.sleep(300);
       ctx.check(['REQ-POD-011'], !namesIn(raw.stream, 'running').includes(pod), `pod.running for ${pod} ${Date.now() - provisionedAt} ms or less after its provision, but its sandbox takes 1500 ms to start: a Kubelet reports running only on sandbox.started`);
       ctx.step('a newer hello: the snapshot must show the pod still starting (PENDING)');
-      const next = link(ctx).rawStream('snapshot while the sandbox starts');
+      const next = upstreamLink(ctx).rawStream('snapshot while the sandbox starts');
       const epoch = raw.epoch + 1;
       next.write(hello(ctx, epoch));
       if (!(await ctx.waitFor(['REQ-SESS-009'], `a snapshot for the hello of epoch ${epoch}`, () => next.stream.snapshotDone))) return;
@@ -93,18 +85,18 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
       const names = [1, 2, 3, 4, 5, 6].map(foreignPod);
       const [first = '', , , , fifth = '', sixth = ''] = names;
       ctx.step('four pods fill the node');
-      raw.write({ epoch: raw.epoch, provision: { pods: names.slice(0, 4).map((n) => podRecord(n, 'n1')) } });
+      provisionIn(raw, names.slice(0, 4));
       if (!(await ctx.waitFor(['REQ-POD-006'], 'four pods running', () => names.slice(0, 4).every((n) => namesIn(raw.stream, 'running').includes(n))))) return;
       ctx.step(`tombstone ${first} (its kill takes 1.5 s) and provision ${fifth} at once`);
-      raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: first, origin: 'replicaset' }] } });
-      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(fifth, 'n1')] } });
+      tombstoneIn(raw, [first]);
+      provisionIn(raw, [fifth]);
       await ctx.waitFor(['REQ-POD-012', 'REQ-TOMB-007'], `an answer for ${fifth}`, () => failuresIn(raw.stream).some((f) => f.name === fifth) || namesIn(raw.stream, 'running').includes(fifth));
       const failure = failuresIn(raw.stream).find((f) => f.name === fifth);
       const doneEarly = namesIn(raw.stream, 'tombstone_done').includes(first);
       ctx.check(['REQ-POD-012', 'REQ-TOMB-007'], failure?.reason === 'CAPACITY_EXCEEDED' || doneEarly, `${fifth} was ${namesIn(raw.stream, 'running').includes(fifth) ? 'started' : `answered ${JSON.stringify(failure ?? null)}`} while ${first} was still being killed: a sandbox being killed holds its slot until the kill ends`);
       ctx.step(`after tombstone.done for ${first}, ${sixth} fits`);
       if (!(await ctx.waitFor(['REQ-TOMB-005'], `tombstone.done for ${first}`, () => namesIn(raw.stream, 'tombstone_done').includes(first), 5_000))) return;
-      raw.write({ epoch: raw.epoch, provision: { pods: [podRecord(sixth, 'n1')] } });
+      provisionIn(raw, [sixth]);
       await ctx.waitFor(['REQ-POD-012'], `pod.running for ${sixth} once the slot is free`, () => namesIn(raw.stream, 'running').includes(sixth));
       await restoreUpstream(ctx, raw);
     },
@@ -115,19 +107,18 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
     requirements: ['REQ-SESS-006', 'REQ-SESS-018'],
     title: 'Keeps its current epoch when the session ends',
     description:
-      'The Scheduler is synced at epoch E; the suite cuts the link and keeps it down until Inspect shows the session ended (idle). A hello with epoch E on a new stream must then be rejected STALE_EPOCH: link.lost must not lower currentEpoch.',
+      'The Scheduler is synced at epoch E, and Inspect shows the session synced at the testee too; the suite cuts the link and keeps it down until Inspect shows the session ended (idle). A hello with epoch E on a new stream must then be rejected STALE_EPOCH: link.lost must not lower currentEpoch.',
     async run(ctx) {
       if (!(await synced(ctx))) return;
-      const l = link(ctx);
+      const l = upstreamLink(ctx);
       const epoch = l.epoch;
+      // Cut only a session the testee has synced: a session that ends before it syncs at the testee fences nothing (REQ-SESS-021), and its epoch may be used again.
+      if (!(await upstreamSessionSyncedAtTestee(ctx, epoch, `the session.sync of epoch ${epoch} received`))) return;
       ctx.step(`cut the session of epoch ${epoch}`);
       l.pause();
       l.cut();
-      // Wait (without judging) until the testee has seen the end of the session, so that a testee that resets its epoch on link.lost has done so.
-      for (const deadline = Date.now() + 3_000; Date.now() < deadline; await ctx.sleep(20)) {
-        const answer = await getState(ctx.launch.listen);
-        if (answer.state?.links.some((x) => x.state === 'idle') === true) break;
-      }
+      // Once the testee has seen the end of the session, a testee that resets its epoch on link.lost has done so.
+      if (!(await upstreamSessionEnded(ctx, `the session of epoch ${epoch} was cut`))) return;
       ctx.step(`a hello with the same epoch ${epoch} on a new stream`);
       const raw = l.rawStream('hello with the epoch of the ended session');
       raw.write(hello(ctx, epoch));
@@ -147,19 +138,17 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       if (!(await synced(ctx))) return;
-      ctx.chain.scale('fn', 1);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1))) return;
-      const pod = podsIn(ctx, scheduler, 'running', 'n1')[0] ?? '';
+      const [pod = ''] = (await scaleToRunning(ctx, 1)) ?? [];
+      if (pod === '') return;
       ctx.step('scale to 0; SIGKILL the testee while the kill is under way');
       ctx.chain.scale('fn', 0);
       if (!(await ctx.waitFor(['REQ-TOMB-002'], `the tombstone of ${pod} sent`, () => podsIn(ctx, scheduler, 'terminating.sent').includes(pod)))) return;
       await ctx.sleep(200);
       await ctx.restartTestee();
-      const l = link(ctx);
-      if (!(await ctx.waitFor(['REQ-POD-013'], 'a synced session with the restarted testee', () => upstreamSynced(ctx) && l.current !== null && snapshotIn(l.current) !== null, 10_000))) return;
-      const snapshot = l.current === null ? null : snapshotIn(l.current);
-      const inSnapshot = snapshot === null ? 'no snapshot' : snapshot.tombstones.has(pod) ? 'a tombstone' : snapshot.pods.has(pod) ? `alive (${snapshot.pods.get(pod)})` : 'absent';
-      ctx.check(['REQ-POD-013', 'REQ-FAIL-002', 'REQ-TOMB-007'], snapshot?.tombstones.has(pod) === true, `${pod} was being killed when the Kubelet restarted, so its snapshot must carry it as a tombstone; it is ${inSnapshot}`);
+      const snapshot = await snapshotAfterRestart(ctx, ['REQ-POD-013']);
+      if (snapshot === null) return;
+      const inSnapshot = snapshot.tombstones.has(pod) ? 'a tombstone' : snapshot.pods.has(pod) ? `alive (${snapshot.pods.get(pod)})` : 'absent';
+      ctx.check(['REQ-POD-013', 'REQ-FAIL-002', 'REQ-TOMB-007'], snapshot.tombstones.has(pod), `${pod} was being killed when the Kubelet restarted, so its snapshot must carry it as a tombstone; it is ${inSnapshot}`);
       ctx.step('the kill must be issued again and acknowledged');
       await ctx.waitFor(['REQ-POD-013'], `tombstone.done for ${pod}: a restarted Kubelet must kill again every sandbox that was being killed`, () => ctx.chain.podsOf(scheduler).length === 0, 8_000);
     },
@@ -204,19 +193,14 @@ export const kubeletHoleCases: readonly ConformanceCase[] = [
       ctx.step('a new session whose round 2 carries the tombstone');
       const raw = await rawSyncedSession(ctx, 'round-2 tombstone');
       if (raw === null) return;
-      raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: pod, origin: 'replicaset' }] } });
+      tombstoneIn(raw, [pod]);
       const ms = await msUntil(() => namesIn(raw.stream, 'tombstone_done').includes(pod), 5_000);
       if (ms === null) return void ctx.check(['REQ-TOMB-005'], false, `no tombstone.done for ${pod} within 5 s`);
       ctx.check(['REQ-TOMB-002'], ms >= 800 - earlySlackMs, `tombstone.done for ${pod} came ${ms} ms after its tombstone, but a kill takes 800 ms: it was acknowledged before its sandbox was killed`);
       ctx.step('the next snapshot must not show the pod alive');
       await restoreUpstream(ctx, raw);
-      const current = link(ctx).current;
-      const snapshot = current === null ? null : snapshotIn(current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-TOMB-002'], snapshot !== null && !snapshot.pods.has(pod), `${pod} is still alive (${snapshot?.pods.get(pod) ?? '?'}) after its tombstone.done`);
     },
   },
 ];
-
-function link(ctx: CaseContext): ReturnType<typeof upstreamLink> {
-  return upstreamLink(ctx);
-}

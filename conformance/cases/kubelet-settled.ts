@@ -6,16 +6,12 @@
  */
 import { epochMax } from '../../spec/limits.js';
 import type { ConformanceCase } from './case.js';
-import { failuresIn, hello, namesIn, podRecord, podsIn, rawSyncedSession, restoreUpstream, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+import { failuresIn, hello, namesIn, podRecord, rawSyncedSession, restoreUpstream, upstreamLink } from './helpers.js';
 import { outcomeOf } from '../harness/links.js';
-
-const kubelet = ['kubelet'] as const;
-const scheduler = 'scheduler';
+import { currentSnapshot, foreignPodNames, kubeletRole as kubelet, scaleToRunning, schedulerPeer as scheduler, sessionSynced, snapshotAfterRestart } from './kubelet-steps.js';
 
 /** A pod name from an imaginary ReplicaSet incarnation, never used by the reference peers. */
-function foreignPod(n: number): string {
-  return `fn-78-${n}`;
-}
+const foreignPod = foreignPodNames(78);
 
 export const kubeletSettledCases: readonly ConformanceCase[] = [
   {
@@ -26,7 +22,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
     description:
       'Extra streams send: a Hello with epoch 0 from a stage that is not the upstream (MALFORMED, not UNAUTHORIZED_UPSTREAM: validity comes first; the Rejected frame carries epoch 0); a Hello with epoch epochMax + 1 (MALFORMED, epoch 0); a scale_set as the first frame of a stream (MALFORMED, not OUT_OF_ORDER: the body is not allowed on the link); in a session waiting for its Sync, a provision with another epoch than the stream\'s (STALE_EPOCH, not OUT_OF_ORDER). Each with its status and an ErrorDetail; afterwards the current epoch + 1 is still accepted.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const cases: Array<[string, Record<string, unknown>, 'MALFORMED', number]> = [
         ['a Hello with epoch 0 from "replicaset"', hello(ctx, 0, { upstream_stage_id: 'replicaset' }) as never, 'MALFORMED', 0],
@@ -52,7 +48,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       const next = await rawSyncedSession(ctx, 'epoch after rejected frames');
       ctx.check(['REQ-FAIL-007'], next !== null && !next.stream.ended, 'a rejected frame changed the current epoch');
       await restoreUpstream(ctx, next);
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-FAIL-007'], snapshot !== null && !snapshot.pods.has(foreignPod(1)), `the rejected provision of ${foreignPod(1)} was applied`);
     },
   },
@@ -64,7 +60,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
     description:
       'A raw session provisions a pod, which runs; then the suite half-closes the stream (ends its sending side). The testee must end the stream with status OK within 3 s and no Rejected frame; in the next session the pod is still running.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const raw = await rawSyncedSession(ctx, 'half-close');
       if (raw === null) return;
       const pod = foreignPod(2);
@@ -77,8 +73,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       if (outcome !== null) ctx.check(['REQ-WIRE-017'], outcome.code === 0 && raw.stream.rejections.length === 0, `a half-close must end the stream with status OK and no Rejected frame; got status ${outcome.code} ${outcome.details} and rejections ${JSON.stringify(raw.stream.rejections)}`);
       ctx.step('the next session still has the pod');
       await restoreUpstream(ctx, null);
-      const current = upstreamLink(ctx).current;
-      const snapshot = current === null ? null : snapshotIn(current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-FAIL-004'], snapshot?.pods.get(pod) === 'RUNNING', `${pod} must still run after the half-close, got ${JSON.stringify(snapshot === null ? null : [...snapshot.pods])}`);
     },
   },
@@ -90,7 +85,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
     description:
       'In a raw session: tombstones for `my-fn-78-3` (a function with a dash, not configured) and `fn-078-04` (leading zeros) must be answered tombstone.done, the session going on; a provision of a pod of fn with priority 7 (fn is configured with 0) must run, and the next snapshot must carry priority 7; a tombstone named `fn-78` (no ordinal) must be rejected MALFORMED.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const raw = await rawSyncedSession(ctx, 'names and priority');
       if (raw === null) return;
       ctx.step('tombstones whose names are of the right form but unusual');
@@ -108,8 +103,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       await ctx.expectRejection(raw.stream, 'MALFORMED', ['REQ-POD-005'], 'a tombstone named fn-78');
       ctx.step('the next snapshot carries the priority as sent');
       await restoreUpstream(ctx, null);
-      const link = upstreamLink(ctx);
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-POD-016', 'REQ-POD-004'], snapshot?.records.get(pod)?.priority === 7, `the snapshot must carry ${pod} with priority 7, got ${JSON.stringify(snapshot?.records.get(pod) ?? null)}`);
     },
   },
@@ -122,7 +116,7 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
       'In a raw session a pod is provisioned, runs, is tombstoned and acknowledged (tombstone.done). The same name is then provisioned again: the Kubelet no longer holds it, so the row of an unknown pod applies and it must start and be reported pod.running (REQ-POD-014: ended names need not be remembered); a tombstone for it then ends it again.',
     sandbox: { startDelayMs: 5, killDelayMs: 5 },
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const raw = await rawSyncedSession(ctx, 'provision again after the end');
       if (raw === null) return;
       const pod = foreignPod(6);
@@ -153,16 +147,14 @@ export const kubeletSettledCases: readonly ConformanceCase[] = [
     restartsTestee: true,
     timeoutMs: 40_000,
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      ctx.chain.scale('fn', 2);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'two pods running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 2))) return;
-      const before = podsIn(ctx, scheduler, 'running', 'n1');
+      await sessionSynced(ctx);
+      const before = await scaleToRunning(ctx, 2);
+      if (before === null) return;
       ctx.step('SIGTERM, then start the testee again');
       await ctx.stopAndStartTestee(['REQ-FAIL-010']);
-      const link = upstreamLink(ctx);
-      if (!(await ctx.waitFor(['REQ-POD-013'], 'a synced session with the restarted testee', () => upstreamSynced(ctx) && link.current !== null && snapshotIn(link.current) !== null, 10_000))) return;
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
-      ctx.check(['REQ-FAIL-010', 'REQ-FAIL-002'], snapshot !== null && before.every((p) => snapshot.pods.get(p) === 'RUNNING'), `after SIGTERM and a start the snapshot must list ${before.join(', ')} running, got ${JSON.stringify(snapshot === null ? null : [...snapshot.pods])}`);
+      const snapshot = await snapshotAfterRestart(ctx, ['REQ-POD-013']);
+      if (snapshot === null) return;
+      ctx.check(['REQ-FAIL-010', 'REQ-FAIL-002'], before.every((p) => snapshot.pods.get(p) === 'RUNNING'), `after SIGTERM and a start the snapshot must list ${before.join(', ')} running, got ${JSON.stringify([...snapshot.pods])}`);
       ctx.step('scale to 0: the pods found are killed');
       ctx.chain.scale('fn', 0);
       await ctx.waitFor(['REQ-POD-013', 'REQ-TOMB-005'], 'both pods terminated (tombstone.done)', () => ctx.chain.podsOf(scheduler).length === 0);

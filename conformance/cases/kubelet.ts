@@ -21,14 +21,10 @@ import {
   upstreamLink,
   upstreamSynced,
 } from './helpers.js';
-
-const kubelet = ['kubelet'] as const;
-const scheduler = 'scheduler';
+import { currentSnapshot, foreignPodNames, kubeletRole as kubelet, runningOnTestee, scaleToRunning, schedulerPeer as scheduler, sessionSynced, snapshotAfterRestart } from './kubelet-steps.js';
 
 /** A pod name from an imaginary ReplicaSet incarnation, never used by the reference peers. */
-function foreignPod(n: number): string {
-  return `fn-77-${n}`;
-}
+const foreignPod = foreignPodNames(77);
 
 export const kubeletCases: readonly ConformanceCase[] = [
   {
@@ -54,14 +50,13 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'Scale to 3: the reference Scheduler provisions three pods on n1; each must be reported pod.running. Scale to 1: two tombstones; each must be answered tombstone.done once killed, and the third pod must stay running.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       ctx.step('scale fn to 3');
-      ctx.chain.scale('fn', 3);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'three pods running on n1 at the reference Scheduler', () => podsIn(ctx, scheduler, 'running', 'n1').length === 3))) return;
+      if ((await scaleToRunning(ctx, 3)) === null) return;
       ctx.step('scale fn to 1');
       ctx.chain.scale('fn', 1);
       if (!(await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-005'], 'the two tombstones acknowledged (tombstone.done) and one pod left', () => ctx.chain.podsOf(scheduler).length === 1))) return;
-      ctx.check(['REQ-TOMB-002'], podsIn(ctx, scheduler, 'running', 'n1').length === 1, 'the pod that was not tombstoned must still be running');
+      ctx.check(['REQ-TOMB-002'], runningOnTestee(ctx).length === 1, 'the pod that was not tombstoned must still be running');
     },
   },
   {
@@ -72,7 +67,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'A raw session provisions capacity + 1 pods (capacity 4) in one batch. Exactly four must be reported running and the fifth must be answered pod.failed{CAPACITY_EXCEEDED}; a duplicate provision of a running pod must be ignored.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       ctx.step('a raw session provisions five pods on a node of capacity 4');
       const raw = await rawSyncedSession(ctx, 'provision beyond capacity');
       if (raw === null) return;
@@ -99,7 +94,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'A raw session provisions, in one batch, a pod of the configured function and a pod of function `other`, which is not configured. The first must run; the second must be answered pod.failed{UNKNOWN_OWNER}, never reported running, and the session must go on.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       ctx.step('a raw session provisions a pod of fn and a pod of the unconfigured function other');
       const raw = await rawSyncedSession(ctx, 'unknown owner');
       if (raw === null) return;
@@ -126,7 +121,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       'In a raw session: a tombstone for a pod the Kubelet never held must be answered tombstone.done at once (never an error); a pod provisioned, tombstoned and provisioned again must not run again.',
     sandbox: { startDelayMs: 5, killDelayMs: 5 },
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const raw = await rawSyncedSession(ctx, 'tombstones');
       if (raw === null) return;
       ctx.step('a tombstone for an unknown pod');
@@ -154,7 +149,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'While the reference Scheduler is synced at epoch E, a second stream says Hello with epoch E and then E-1. Each must be answered Rejected{STALE_EPOCH} and ended with FAILED_PRECONDITION; the session of epoch E must go on.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const current = link.current;
       for (const delta of [0, -1]) {
@@ -167,7 +162,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       ctx.check(['REQ-SESS-006', 'REQ-SESS-004'], link.current === current && current !== null && !current.ended, 'the current session must not be ended by a stale hello');
       ctx.step('the current session still works');
       ctx.chain.scale('fn', 1);
-      await ctx.waitFor(['REQ-SESS-004'], 'one pod running through the current session', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1);
+      await ctx.waitFor(['REQ-SESS-004'], 'one pod running through the current session', () => runningOnTestee(ctx).length === 1);
     },
   },
   {
@@ -178,7 +173,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'The link is cut after session E1; the Scheduler reconnects with E2. A provision frame of E1 (a late duplicate) written on the E2 stream must be rejected STALE_EPOCH and not applied: after the next resync the pod must not exist.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const e1 = link.epoch;
       ctx.step('cut the link; the Scheduler reconnects');
@@ -191,7 +186,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       await ctx.expectRejection(stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-WIRE-001'], `a provision of the ended session ${e1}`);
       ctx.step('resync: the late pod must not exist');
       await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx));
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-SESS-004', 'REQ-FAIL-006'], snapshot !== null && !snapshot.pods.has(pod) && !snapshot.tombstones.has(pod), `the fenced provision of ${pod} was applied: the next snapshot holds it`);
     },
   },
@@ -212,15 +207,15 @@ export const kubeletCases: readonly ConformanceCase[] = [
         ['a tombstone with an unknown origin', (e) => ({ epoch: e, tombstone: { tombstones: [{ name: foreignPod(33), origin: 'autoscaler' }] } }), ['REQ-WIRE-004', 'REQ-TOMB-008']],
       ];
       for (const [what, make, reqs] of frames) {
-        if (!(await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx)))) return;
+        if (!(await sessionSynced(ctx))) return;
         ctx.step(what);
         const stream = link.inject(make(link.epoch) as never, what);
         if (stream === null) return;
         await ctx.expectRejection(stream, 'MALFORMED', reqs, what);
       }
       ctx.step('nothing of the rejected frames was applied');
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      await sessionSynced(ctx);
+      const snapshot = currentSnapshot(ctx);
       const leaked = [30, 31, 32, 33].map(foreignPod).filter((p) => snapshot === null || snapshot.pods.has(p) || snapshot.tombstones.has(p));
       ctx.check(['REQ-WIRE-004', 'REQ-FAIL-007'], snapshot !== null && leaked.length === 0, `records of rejected frames were applied: ${leaked.join(', ')}`);
     },
@@ -233,7 +228,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'Extra streams send: a Hello with epoch 0 (MALFORMED), a frame with no body (MALFORMED), a Hello with protocol version 2 and a huge epoch (UNSUPPORTED_VERSION). Each must be rejected with its reason and status; afterwards a hello with the current epoch + 1 must still be accepted (the rejected hellos did not raise the epoch).',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const huge = link.epoch + 1_000_000;
       const cases: Array<[string, Record<string, unknown>, 'MALFORMED' | 'UNSUPPORTED_VERSION', string[]]> = [
@@ -260,22 +255,22 @@ export const kubeletCases: readonly ConformanceCase[] = [
     title: 'Rejects a batch of more than batchRecordsMax records (BATCH_TOO_LARGE)',
     description: `In the synced session a provision batch of ${batchRecordsMax + 1} records must be rejected with BATCH_TOO_LARGE and RESOURCE_EXHAUSTED, none applied; a frame larger than frameBytesMax (${frameBytesMax} bytes) must end the stream with RESOURCE_EXHAUSTED.`,
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       ctx.step(`a provision batch of ${batchRecordsMax + 1} records`);
       const pods = Array.from({ length: batchRecordsMax + 1 }, (_, i) => podRecord(foreignPod(100 + i), 'n1'));
       const stream = link.inject({ epoch: link.epoch, provision: { pods } }, `${pods.length} records in one batch`);
       if (stream !== null) await ctx.expectRejection(stream, 'BATCH_TOO_LARGE', ['REQ-WIRE-004'], 'an oversized batch');
       ctx.step(`a frame larger than ${frameBytesMax} bytes`);
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const big = link.inject({ epoch: link.epoch, tombstone: { tombstones: [{ name: foreignPod(5000), origin: 'x'.repeat(frameBytesMax + 10) }] } }, 'a frame above frameBytesMax');
       if (big !== null) {
         const outcome = await outcomeOf(big, 3_000);
         ctx.check(['REQ-WIRE-004', 'REQ-WIRE-006'], outcome !== null && outcome.code === 8, `a frame above frameBytesMax must end the stream with RESOURCE_EXHAUSTED, got ${outcome === null ? 'no end' : outcome.code}`);
       }
       ctx.step('nothing was applied');
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      await sessionSynced(ctx);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-WIRE-004', 'REQ-FAIL-007'], snapshot !== null && snapshot.pods.size === 0, 'records of a rejected batch were applied');
     },
   },
@@ -287,7 +282,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'Extra streams say Hello with a newer epoch but upstream_stage_id "replicaset" (UNAUTHORIZED_UPSTREAM, PERMISSION_DENIED), and with downstream_stage_id "kubelet:n9" (WRONG_DOWNSTREAM, FAILED_PRECONDITION). The session of the real Scheduler must go on and keep working.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const current = link.current;
       ctx.step('a hello from "replicaset"');
@@ -301,7 +296,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       ctx.check(['REQ-SESS-007', 'REQ-FAIL-007'], link.current === current && current !== null && !current.ended, 'a rejected hello ended the current session');
       ctx.step('the current session still works');
       ctx.chain.scale('fn', 1);
-      await ctx.waitFor(['REQ-SESS-007'], 'one pod running through the current session', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1);
+      await ctx.waitFor(['REQ-SESS-007'], 'one pod running through the current session', () => runningOnTestee(ctx).length === 1);
     },
   },
   {
@@ -312,7 +307,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'Extra streams: a stream whose first frame is a Sync while a session is current; after the link is cut (no session current), a stream whose first frame is a provision; a session that sends a provision before its Sync; a second Hello, with a newer epoch, on one stream. Each must be rejected OUT_OF_ORDER with FAILED_PRECONDITION and nothing applied; the second Hello must not raise the epoch: a new stream with that epoch is then accepted.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       ctx.step('a stream that starts with a Sync');
       const a = link.rawStream('sync first');
@@ -343,7 +338,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       await ctx.waitFor(['REQ-WIRE-001', 'REQ-SESS-018'], `a snapshot for the hello of epoch ${epoch + 2}: a second Hello on a stream must not change the current epoch`, () => d.stream.snapshotDone || d.stream.ended);
       ctx.check(['REQ-WIRE-001', 'REQ-SESS-018'], d.stream.snapshotDone, `the hello of epoch ${epoch + 2} was refused (${d.stream.rejections.map((r) => r.reason).join(', ') || 'no Rejected frame'}): the rejected second Hello raised the current epoch`);
       await restoreUpstream(ctx, null);
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-SESS-011'], snapshot !== null && !snapshot.pods.has(foreignPod(40)) && !snapshot.pods.has(foreignPod(41)), 'a provision sent before the Sync, or as the first frame of a stream, was applied');
     },
   },
@@ -355,7 +350,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
     description:
       'While the reference Scheduler is synced at epoch E, a second stream says Hello with E+1. The testee must answer it with a snapshot and end the stream of E with Rejected{STALE_EPOCH} carrying epoch E (FAILED_PRECONDITION, ErrorDetail with epoch E).',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
+      await sessionSynced(ctx);
       const link = upstreamLink(ctx);
       const old = link.current;
       if (old === null) return;
@@ -375,20 +370,19 @@ export const kubeletCases: readonly ConformanceCase[] = [
     title: 'Keeps its pods across a link cut and reports them in the next snapshot',
     description: 'Two pods run; the link is cut; the Scheduler reconnects with a newer epoch. The snapshot must list both pods running, each record with node n1 (the record as provisioned), and nothing must be rolled back.',
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      ctx.chain.scale('fn', 2);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'two pods running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 2))) return;
-      const before = podsIn(ctx, scheduler, 'running', 'n1');
+      await sessionSynced(ctx);
+      const before = await scaleToRunning(ctx, 2);
+      if (before === null) return;
       const link = upstreamLink(ctx);
       const e1 = link.epoch;
       ctx.step('cut the link');
       link.cut();
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-SESS-009', 'REQ-FAIL-004'], snapshot !== null && before.every((p) => snapshot.pods.get(p) === 'RUNNING'), `the snapshot after the cut must list ${before.join(', ')} running`);
       const nodes = before.map((p) => `${p}@${snapshot?.records.get(p)?.node ?? '?'}`);
       ctx.check(['REQ-POD-007'], snapshot !== null && before.every((p) => snapshot.records.get(p)?.node === 'n1'), `every record of the Kubelet's snapshot must carry its node n1, got ${nodes.join(', ')}`);
-      ctx.check(['REQ-FAIL-004'], podsIn(ctx, scheduler, 'running', 'n1').join() === before.join(), 'the pods must still be running at the Scheduler after the resync');
+      ctx.check(['REQ-FAIL-004'], runningOnTestee(ctx).join() === before.join(), 'the pods must still be running at the Scheduler after the resync');
     },
   },
   {
@@ -401,15 +395,13 @@ export const kubeletCases: readonly ConformanceCase[] = [
     restartsTestee: true,
     timeoutMs: 30_000,
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      ctx.chain.scale('fn', 2);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'two pods running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 2))) return;
-      const before = podsIn(ctx, scheduler, 'running', 'n1');
+      await sessionSynced(ctx);
+      const before = await scaleToRunning(ctx, 2);
+      if (before === null) return;
       ctx.step('SIGKILL and restart the testee');
       await ctx.restartTestee();
-      const link = upstreamLink(ctx);
-      if (!(await ctx.waitFor(['REQ-SESS-001', 'REQ-REC-003'], 'a synced session with the restarted testee', () => upstreamSynced(ctx) && link.current !== null && snapshotIn(link.current) !== null, 10_000))) return;
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = await snapshotAfterRestart(ctx, ['REQ-SESS-001', 'REQ-REC-003']);
+      if (snapshot === null) return;
       ctx.check(['REQ-FAIL-003', 'REQ-POD-013'], snapshot !== null && before.every((p) => snapshot.pods.has(p)), `the restarted Kubelet's snapshot must list ${before.join(', ')}, got ${JSON.stringify([...(snapshot?.pods.keys() ?? [])])}`);
       ctx.step('scale to 0: the found pods are killed');
       ctx.chain.scale('fn', 0);
@@ -425,10 +417,9 @@ export const kubeletCases: readonly ConformanceCase[] = [
       'With a slow sandbox runtime (kills take 1.5 s) a running pod is tombstoned; right after the tombstone reaches the testee the link is cut. The next snapshot must carry the pod as a tombstone (neither alive nor absent) until the kill ends, then tombstone.done.',
     sandbox: { startDelayMs: 5, killDelayMs: 1_500 },
     async run(ctx) {
-      await ctx.waitFor(['REQ-SESS-011'], 'the session synced', () => upstreamSynced(ctx));
-      ctx.chain.scale('fn', 1);
-      if (!(await ctx.waitFor(['REQ-POD-006'], 'one pod running', () => podsIn(ctx, scheduler, 'running', 'n1').length === 1))) return;
-      const pod = podsIn(ctx, scheduler, 'running', 'n1')[0] ?? '';
+      await sessionSynced(ctx);
+      const [pod = ''] = (await scaleToRunning(ctx, 1)) ?? [];
+      if (pod === '') return;
       const link = upstreamLink(ctx);
       ctx.step('scale to 0; cut the link once the tombstone is sent');
       ctx.chain.scale('fn', 0);
@@ -437,7 +428,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const e1 = link.epoch;
       link.cut();
       if (!(await ctx.waitFor(['REQ-FAIL-004'], 'a new synced session', () => upstreamSynced(ctx) && link.epoch > e1))) return;
-      const snapshot = link.current === null ? null : snapshotIn(link.current);
+      const snapshot = currentSnapshot(ctx);
       ctx.check(['REQ-TOMB-001', 'REQ-TOMB-007', 'REQ-SESS-009'], snapshot !== null && snapshot.tombstones.has(pod) && !snapshot.pods.has(pod), `while its sandbox is being killed, ${pod} must be a tombstone in the snapshot; got ${snapshot === null ? 'no snapshot' : JSON.stringify({ pods: [...snapshot.pods.keys()], tombstones: [...snapshot.tombstones] })}`);
       const origins = (link.current?.received ?? []).flatMap((f) => ((f as { snapshot?: { tombstones?: Array<{ record: { name: string } | null; origin: string }> } }).snapshot?.tombstones ?? []).filter((t) => t.record?.name === pod).map((t) => t.origin));
       ctx.check(['REQ-TOMB-008'], origins.length === 0 || origins.every((o) => o === 'replicaset'), `the tombstone of ${pod} (a scale-down: origin replicaset) came back with origin ${origins.join(', ')}`);

@@ -11,6 +11,7 @@ import { kubeletHoleCases } from './kubelet-holes.js';
 import { replicaSetHoleCases, schedulerHoleCases } from './scheduler-holes.js';
 import { replicaSetCases } from './replicaset.js';
 import { schedulerCases } from './scheduler.js';
+import { schedulerUpstreamViewCases } from './scheduler-upstream-view.js';
 import { undecodableFrameCases } from './undecodable.js';
 import { helloTimeoutCases } from './hello-timeout.js';
 import { coldForgedHelloCases } from './cold-forged-hello.js';
@@ -21,6 +22,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...kubeletHoleCases,
   ...schedulerCases,
   ...schedulerHoleCases,
+  ...schedulerUpstreamViewCases,
   ...replicaSetCases,
   ...replicaSetHoleCases,
   ...deploymentCases,

@@ -8,29 +8,14 @@
  */
 import type { ConformanceCase } from './case.js';
 import type { CaseContext } from '../harness/context.js';
-import { downstreamSynced, everyDownstreamSynced, upstreamSynced } from './helpers.js';
+import { downstreamSynced, everyDownstreamSynced } from './helpers.js';
+import { everyLinkSynced, nodeOfPods, sandboxCount, tombstonesSentDown } from './scheduler-steps.js';
 
-function synced(ctx: CaseContext): Promise<boolean> {
-  return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the testee synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
-}
-
-/** The node each pod's sandbox is on at the Kubelet peers. */
-function nodeOfPods(ctx: CaseContext): Map<string, string> {
-  const nodes = new Map<string, string>();
-  for (const [node, n] of ctx.chain.nodes) for (const name of n.sandboxes.keys()) nodes.set(name, node);
-  return nodes;
-}
-
-function sandboxCount(ctx: CaseContext): number {
-  return [...ctx.chain.nodes.values()].reduce((n, x) => n + x.sandboxes.size, 0);
-}
+const synced = everyLinkSynced;
 
 /** Names of the tombstones the testee sent to the Kubelet peers, in order. */
-function tombstonesSentDown(ctx: CaseContext): string[] {
-  const names: string[] = [];
-  for (const link of ctx.chain.fromTestee.values())
-    for (const stream of link.streams) for (const f of stream.received as Array<{ tombstone?: { tombstones?: Array<{ name: string }> } }>) names.push(...(f.tombstone?.tombstones ?? []).map((t) => t.name));
-  return names;
+function tombstoneNamesSentDown(ctx: CaseContext): string[] {
+  return tombstonesSentDown(ctx).map((t) => t.name);
 }
 
 /** Whether the testee sent any provision to `peer`, held frames included. */
@@ -109,11 +94,11 @@ export const schedulerHoleCases: readonly ConformanceCase[] = [
       const victim = newest(lo);
       ctx.step(`scale hi to 1: ${victim} (the newer lo pod) must be the victim`);
       ctx.chain.scale('hi', 1);
-      if (!(await ctx.waitFor(['REQ-SCHED-006'], 'a preemption (a tombstone sent to a Kubelet)', () => tombstonesSentDown(ctx).length > 0, 10_000))) return;
-      const first = tombstonesSentDown(ctx)[0] ?? '';
+      if (!(await ctx.waitFor(['REQ-SCHED-006'], 'a preemption (a tombstone sent to a Kubelet)', () => tombstoneNamesSentDown(ctx).length > 0, 10_000))) return;
+      const first = tombstoneNamesSentDown(ctx)[0] ?? '';
       ctx.check(['REQ-SCHED-006'], first === victim, `the Scheduler preempted ${first}; with lo pods ${lo.join(', ')} and a mid pod, the victim must be the lowest priority and, among equals, the newest: ${victim}`);
       await ctx.waitFor(['REQ-SCHED-006', 'REQ-SCHED-003'], 'the hi pod running', () => ctx.chain.runningSandboxes().some((n) => n.startsWith('hi-')), 10_000);
-      await ctx.holdsFor(['REQ-SCHED-006'], 'no further preemption once hi runs (one victim is enough)', () => tombstonesSentDown(ctx).length === 1, 500);
+      await ctx.holdsFor(['REQ-SCHED-006'], 'no further preemption once hi runs (one victim is enough)', () => tombstoneNamesSentDown(ctx).length === 1, 500);
     },
   },
   {
@@ -158,7 +143,7 @@ export const schedulerHoleCases: readonly ConformanceCase[] = [
       const [pod = '', node = ''] = [...nodeOfPods(ctx)][0] ?? [];
       ctx.step(`scale fn to 0 while ${pod} is still starting on ${node}`);
       ctx.chain.scale('fn', 0);
-      await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-001'], `the tombstone of ${pod} forwarded to kubelet:${node} (a bound pod may be alive below: its tombstone must not be dropped)`, () => tombstonesSentDown(ctx).includes(pod), 5_000);
+      await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-001'], `the tombstone of ${pod} forwarded to kubelet:${node} (a bound pod may be alive below: its tombstone must not be dropped)`, () => tombstoneNamesSentDown(ctx).includes(pod), 5_000);
       ctx.step('release the starts');
       for (const n of ctx.chain.nodes.keys()) ctx.chain.holdStarts(n, false);
       await ctx.waitFor(['REQ-TOMB-002', 'REQ-TOMB-005'], 'no sandbox left and no pod left at the ReplicaSet', () => sandboxCount(ctx) === 0 && ctx.chain.podsOf('replicaset').length === 0, 5_000);
@@ -187,8 +172,8 @@ export const replicaSetHoleCases: readonly ConformanceCase[] = [
       const starting = [...nodeOfPods(ctx).keys()].find((name) => name !== running) ?? '';
       ctx.step(`scale fn to 1: ${starting} (not running) must be terminated, not ${running} (running)`);
       ctx.chain.scale('fn', 1);
-      if (!(await ctx.waitFor(['REQ-RS-003'], 'a tombstone sent down', () => tombstonesSentDown(ctx).length > 0, 10_000))) return;
-      const first = tombstonesSentDown(ctx)[0] ?? '';
+      if (!(await ctx.waitFor(['REQ-RS-003'], 'a tombstone sent down', () => tombstoneNamesSentDown(ctx).length > 0, 10_000))) return;
+      const first = tombstoneNamesSentDown(ctx)[0] ?? '';
       ctx.check(['REQ-RS-003'], first === starting, `the ReplicaSet terminated ${first}, which runs, while ${starting} was only provisioned: a scale-down terminates pending before provisioned before running pods`);
       ctx.step('release the starts');
       for (const node of ctx.chain.nodes.keys()) ctx.chain.holdStarts(node, false);

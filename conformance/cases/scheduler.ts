@@ -3,28 +3,43 @@
  * and it dials the suite's reference Kubelets `kubelet:n1` and `kubelet:n2`
  * (capacity 2 each; functions `fn` priority 0 and `hi` priority 10).
  */
+import type { CaseContext } from '../harness/context.js';
 import type { ConformanceCase } from './case.js';
 import { downstreamSessionCases, podForwarderCases } from './common.js';
-import { downstreamLink, everyDownstreamSynced, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+import { downstreamLink, framesFromTestee, snapshotIn, upstreamLink, upstreamSynced } from './helpers.js';
+import { everyLinkSynced, namesOfPreempted, preemptedNames, schedulerRole, tombstonesSentDown } from './scheduler-steps.js';
 
-const roles = ['scheduler'] as const;
-
-function synced(ctx: Parameters<ConformanceCase['run']>[0]): Promise<boolean> {
-  return ctx.waitFor(['REQ-SESS-011', 'REQ-REC-002'], 'every link of the Scheduler synced', () => everyDownstreamSynced(ctx) && upstreamSynced(ctx), 10_000);
-}
+const roles = schedulerRole;
+const synced = everyLinkSynced;
 
 /** Origins of every tombstone the testee sent to the Kubelet peers. */
-function tombstoneOrigins(ctx: Parameters<ConformanceCase['run']>[0]): string[] {
-  const origins: string[] = [];
-  for (const link of ctx.chain.fromTestee.values())
-    for (const stream of link.streams) for (const f of stream.received as Array<{ tombstone?: { tombstones?: Array<{ origin: string }> } }>) origins.push(...(f.tombstone?.tombstones ?? []).map((t) => t.origin));
-  return origins;
+function tombstoneOrigins(ctx: CaseContext): string[] {
+  return tombstonesSentDown(ctx).map((t) => t.origin);
 }
 
-function perNode(ctx: Parameters<ConformanceCase['run']>[0]): Record<string, number> {
+function perNode(ctx: CaseContext): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [node, n] of ctx.chain.nodes) counts[node] = n.sandboxes.size;
   return counts;
+}
+
+/**
+ * A violation of REQ-SCHED-006 when the testee reported more than `allowed` preemptions:
+ * `why` says why no pod waiting could preempt another. Blamed on the step in which the
+ * first preemption beyond `allowed` was sent.
+ */
+function checkNoEqualPreemption(ctx: CaseContext, allowed: number, why: string): void {
+  const names = preemptedNames(ctx);
+  if (names.length <= allowed) return;
+  let counted = 0;
+  const extra = framesFromTestee(ctx, 'preempted').find((e) => (counted += namesOfPreempted(e).length) > allowed);
+  const expected = allowed === 0 ? 'no preemption' : `${allowed} preemption${allowed === 1 ? '' : 's'}`;
+  ctx.check(
+    ['REQ-SCHED-006'],
+    false,
+    `the Scheduler preempted ${names.join(', ')} where ${expected} was due: ${why}. A pod may preempt only a strictly lower priority; preempting its equals is endless churn (each victim comes back as a new waiting pod of the same priority, which preempts again)`,
+    extra,
+  );
 }
 
 export const schedulerCases: readonly ConformanceCase[] = [
@@ -52,19 +67,37 @@ export const schedulerCases: readonly ConformanceCase[] = [
   {
     id: 'scheduler.unschedulable-waits',
     roles,
-    requirements: ['REQ-SCHED-005', 'REQ-SCHED-002'],
-    title: 'A pod that fits nowhere waits; it is neither failed nor rolled back',
-    description: 'Scale fn to 6 on two nodes of capacity 2: four pods run; the other two must wait unscheduled (no pod.failed up, the ReplicaSet keeps six alive pods). Scale to 4: the waiting ones are withdrawn, four keep running.',
+    requirements: ['REQ-SCHED-005', 'REQ-SCHED-002', 'REQ-SCHED-006'],
+    title: 'A pod that fits nowhere waits; it is neither failed nor rolled back, and never preempts its equals',
+    description:
+      'Scale fn to 6 on two nodes of capacity 2: four pods run; the other two must wait unscheduled (no pod.failed up, no preemption: every pod has priority 0, and the ReplicaSet keeps six alive pods). Then every kill is held and hi (priority 10) is scaled to 1: it preempts one fn pod; the two fn pods waiting with it must preempt none while the kill is held (only a strictly lower priority may be preempted, REQ-SCHED-006; fn pods that preempt their equals churn endlessly). Once the kills are released the hi pod runs; fn is scaled to 3: the waiting fn pods are withdrawn, three fn pods and the hi pod keep running.',
+    timeoutMs: 30_000,
     async run(ctx) {
       if (!(await synced(ctx))) return;
+      ctx.step('scale fn to 6 on two nodes of capacity 2: four run, two wait');
       ctx.chain.scale('fn', 6);
       if (!(await ctx.waitFor(['REQ-SCHED-002'], 'four pods running', () => ctx.chain.runningSandboxes().length === 4, 10_000))) return;
-      await ctx.sleep(500);
-      const failed = (upstreamLink(ctx).current?.received ?? []).some((f) => (f as { failed?: unknown }).failed !== undefined && (f as { failed?: unknown }).failed !== null);
-      ctx.check(['REQ-SCHED-005'], !failed, 'a pod that fits nowhere was reported failed');
-      ctx.check(['REQ-SCHED-005'], ctx.chain.podsOf('replicaset').length === 6 && ctx.chain.runningSandboxes().length === 4, `six pods must be alive at the ReplicaSet (four running), got ${ctx.chain.podsOf('replicaset').length}`);
-      ctx.chain.scale('fn', 4);
-      await ctx.waitFor(['REQ-SCHED-005'], 'four pods held and running', () => ctx.chain.podsOf('replicaset').length === 4 && ctx.chain.runningSandboxes().length === 4, 10_000);
+      ctx.step('the two pods that fit nowhere wait: no pod.failed, no preemption');
+      const running = (): number => ctx.chain.runningSandboxes().length;
+      const alive = (): number => ctx.chain.podsOf('replicaset').length;
+      const waiting = (): boolean => running() === 4 && alive() === 6 && framesFromTestee(ctx, 'failed').length === 0 && preemptedNames(ctx).length === 0;
+      await ctx.watch(waiting, 500);
+      checkNoEqualPreemption(ctx, 0, 'every pod waiting has priority 0, like every pod running');
+      const failed = framesFromTestee(ctx, 'failed')[0];
+      ctx.check(['REQ-SCHED-005'], failed === undefined, `a pod that fits nowhere was reported failed (${failed?.summary ?? ''}): it must wait unscheduled, not be rolled back`, failed);
+      ctx.check(['REQ-SCHED-005'], running() === 4 && alive() === 6, `with six pods wanted on two nodes of capacity 2, four must run and two wait (six alive at the ReplicaSet); ${running()} run and the ReplicaSet holds ${alive()} alive`);
+      ctx.step('hold every kill; scale hi (priority 10) to 1: one fn pod is preempted for it, and the two fn pods waiting (priority 0) preempt none');
+      for (const node of ctx.chain.nodes.keys()) ctx.chain.holdKills(node, true);
+      ctx.chain.scale('hi', 1);
+      if (!(await ctx.waitFor(['REQ-SCHED-006', 'REQ-SCHED-008'], 'a fn pod preempted for the hi pod (pod.preempted up)', () => preemptedNames(ctx).length > 0, 10_000))) return;
+      await ctx.watch(() => preemptedNames(ctx).length <= 1, 1_500);
+      checkNoEqualPreemption(ctx, 1, 'the hi pod needs one slot, and the other pods waiting are fn pods of priority 0, like every pod they could displace');
+      ctx.step('release the kills: the hi pod runs');
+      for (const node of ctx.chain.nodes.keys()) ctx.chain.holdKills(node, false);
+      if (!(await ctx.waitFor(['REQ-SCHED-003'], 'the hi pod running', () => ctx.chain.runningSandboxes().some((p) => p.startsWith('hi-')), 10_000))) return;
+      ctx.step('scale fn to 3: the waiting fn pods are withdrawn; three fn pods and the hi pod keep running');
+      ctx.chain.scale('fn', 3);
+      await ctx.waitFor(['REQ-SCHED-005'], 'four pods held at the ReplicaSet and four running', () => alive() === 4 && running() === 4, 10_000);
     },
   },
   {

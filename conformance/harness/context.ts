@@ -10,7 +10,7 @@ import { ScalerClient } from '../../runtime/wire/proto.js';
 import type { LaunchConfig } from '../../runtime/launch-config.js';
 import { outcomeOf, type ClientStream, type ServerStream, type StreamOutcome } from './links.js';
 import type { PeerChain } from './peer-chain.js';
-import type { RunLog } from './run-log.js';
+import type { LogEntry, RunLog } from './run-log.js';
 import type { SeededRandom as Random } from '../../simulator/random.js';
 import { stopMsMax, type TesteeProcess } from './launch.js';
 
@@ -40,9 +40,13 @@ export class CaseContext {
     this.log.beginStep(name);
   }
 
-  /** Records a violation of `requirements` unless `ok`. Returns ok. */
-  check(requirements: readonly string[], ok: boolean, message: string): boolean {
-    if (!ok) this.log.violation(requirements, message);
+  /**
+   * Records a violation of `requirements` unless `ok`. Returns ok. With `frame` (the log
+   * entry of the testee's frame that broke the rule) the violation is blamed on the step in
+   * which that frame arrived, not on the step that made the check.
+   */
+  check(requirements: readonly string[], ok: boolean, message: string, frame?: LogEntry): boolean {
+    if (!ok) this.log.violation(requirements, message, frame);
     return ok;
   }
 
@@ -50,16 +54,21 @@ export class CaseContext {
     return new Promise((r) => setTimeout(r, ms));
   }
 
-  /** Polls `predicate` until it holds; after `timeoutMs` records a violation of `requirements` saying what was awaited. */
-  async waitFor(requirements: readonly string[], what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+  /**
+   * Polls `predicate` (which may ask the testee, e.g. Inspect) until it holds; after
+   * `timeoutMs` records a violation of `requirements` saying what was awaited (`what`, or
+   * what it says at the end, e.g. with the last answer seen).
+   */
+  async waitFor(requirements: readonly string[], what: string | (() => string), predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const since = this.log.entries.length;
     while (Date.now() < deadline) {
-      if (predicate()) return true;
+      if (await predicate()) return true;
       await this.sleep(10);
     }
-    if (predicate()) return true;
-    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${what}${this.activitySince(since)}`);
+    if (await predicate()) return true;
+    const awaited = typeof what === 'string' ? what : what();
+    this.log.violation(requirements, `after ${(timeoutMs / 1000).toFixed(1)} s still waiting for: ${awaited}${this.activitySince(since)}`);
     return false;
   }
 
@@ -84,15 +93,23 @@ export class CaseContext {
 
   /** Whether `predicate` holds during the whole of `ms` (checked every 10 ms); a violation of `requirements` the first time it does not. */
   async holdsFor(requirements: readonly string[], what: string, predicate: () => boolean, ms: number): Promise<boolean> {
+    const held = await this.watch(predicate, ms);
+    if (!held) this.log.violation(requirements, `expected to hold for ${ms} ms, but did not: ${what}`);
+    return held;
+  }
+
+  /**
+   * Whether `predicate` holds during the whole of `ms` (checked every 10 ms), returning at the
+   * first time it does not. Records nothing: for a caller that judges what broke it itself
+   * (e.g. blaming the frame that did).
+   */
+  async watch(predicate: () => boolean, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
-      if (!predicate()) {
-        this.log.violation(requirements, `expected to hold for ${ms} ms, but did not: ${what}`);
-        return false;
-      }
+      if (!predicate()) return false;
       await this.sleep(10);
     }
-    return true;
+    return predicate();
   }
 
   get canRestart(): boolean {

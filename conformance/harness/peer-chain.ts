@@ -304,6 +304,19 @@ export class PeerChain {
     }
   }
 
+  /**
+   * A running sandbox of `pod` appears in the sandbox runtime of the Kubelet peer of `node`
+   * without any provision: one started by someone the chain does not know (an impersonated
+   * Scheduler). Its Kubelet finds it at its next start (crashPeer), as every sandbox it holds.
+   */
+  addForeignSandbox(node: string, pod: PodRecord): void {
+    const n = this.nodes.get(node);
+    if (n === undefined) throw new Error(`no Kubelet peer for node ${node}`);
+    if (n.sandboxes.has(pod.name)) throw new Error(`${node} already has a sandbox of ${pod.name}`);
+    this.log.add({ kind: 'fault', from: 'suite', to: kubeletId(node), summary: `a sandbox of ${pod.name} nobody provisioned appears on ${node}` });
+    n.sandboxes.set(pod.name, { record: pod, state: 'running', origin: null });
+  }
+
   /** Holds (or releases, carrying out the held kills) the kills of a Kubelet peer's sandboxes. */
   holdKills(node: string, hold: boolean): void {
     const n = this.nodes.get(node);

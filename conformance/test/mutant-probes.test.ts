@@ -1,5 +1,5 @@
 /**
- * The Scheduler's placement, victim and warm-node cases, the ReplicaSet's scale-down
+ * The Scheduler's placement, victim, warm-node, equal-priority, preemption-report and foreign-pod cases, the ReplicaSet's scale-down
  * order case, the Deployment's early-confirmation case and the cold forged-hello case have teeth: each passes the reference runtime and fails the same runtime
  * with one protocol mutant of
  * mutants/catalogue.ts applied (a scratch copy of the repository; the suite's peers stay
@@ -18,6 +18,9 @@ const probes = [
   { role: 'scheduler', case: 'scheduler.preempts-lowest-newest', mutant: 'preempt-highest-lower-priority', requirement: 'REQ-SCHED-006', message: /the Scheduler preempted mid-/, stepName: /must be the victim/ },
   { role: 'deployment', case: 'deployment.applied-only-once-in-force-below', mutant: 'deployment-acks-before-applied', requirement: 'REQ-SCALE-004', message: /must not be told fn=2 is applied while the ReplicaSet has not received it/, stepName: /hold the link to the ReplicaSet/ },
   { role: 'scheduler', case: 'scheduler.cold-forged-hello-does-not-fence', mutant: 'unsynced-hello-fences', requirement: 'REQ-SESS-021', message: /the real upstream session synced below the forged epoch/, stepName: /reconnects with its own next epoch/ },
+  { role: 'scheduler', case: 'scheduler.unschedulable-waits', mutant: 'preempt-equal-priority', requirement: 'REQ-SCHED-006', message: /preempted fn-\d+-\d+, fn-\d+-\d+.* where 1 preemption was due: .* endless churn/, stepName: /scale hi \(priority 10\) to 1/ },
+  { role: 'scheduler', case: 'scheduler.preemption-reported-up', mutant: 'scheduler-preempts-silently', requirement: 'REQ-SCHED-008', message: /pod\.preempted for fn-\d+-\d+ sent up to the ReplicaSet/, stepName: /must be preempted and reported up/ },
+  { role: 'scheduler', case: 'scheduler.foreign-pod-ended', mutant: 'scheduler-adopts-foreign-pod', requirement: 'REQ-CACHE-013', message: /the tombstone of fn-99-0 sent to kubelet:n1/, stepName: /nobody above knows appears on n1/ },
   { role: 'scheduler', case: 'scheduler.places-only-on-synced-nodes', mutant: 'cold-scheduler-places-on-unsynced', requirement: 'REQ-REC-006', message: /was placed on n2 while the link to kubelet:n2 had never synced/, stepName: /release the link to kubelet:n2/ },
 ] as const;
 

@@ -14,9 +14,21 @@ export type StageEvent =
   | { readonly type: 'message.received'; readonly link: LinkId; readonly message: LinkMessage }
   /** Autoscaler only: a new desired count for a function (from the FaaS gateway or an operator). */
   | { readonly type: 'scale.requested'; readonly function: string; readonly desired: number }
+  /**
+   * Autoscaler only: several desired counts in one request (`Scaler.SetScales`), taken
+   * all or none (REQ-SCALE-007, REQ-SCALE-008): the Autoscaler judges every entry and
+   * either refuses the whole request or takes the entries in order as one step.
+   */
+  | { readonly type: 'scales.requested'; readonly scales: readonly ScaleRequest[] }
   /** Kubelet only: the sandbox runtime reports on a sandbox the Kubelet asked it to start or kill. */
   | { readonly type: 'sandbox.started'; readonly pod: string }
   | { readonly type: 'sandbox.failed'; readonly pod: string }
   | { readonly type: 'sandbox.killed'; readonly pod: string };
+
+/** One entry of `scales.requested`: a desired count for a function. */
+export interface ScaleRequest {
+  readonly function: string;
+  readonly desired: number;
+}
 
 export type StageEventType = StageEvent['type'];

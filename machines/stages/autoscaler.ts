@@ -5,9 +5,9 @@
 import type { ProtocolVariant } from '../../spec/variants.js';
 import { assert } from '../core/assert.js';
 import type { Disposition, InputRejection, StepResult } from '../core/effects.js';
-import type { StageEvent } from '../core/events.js';
+import type { ScaleRequest, StageEvent } from '../core/events.js';
 import type { LinkId } from '../core/ids.js';
-import { desiredMax } from '../core/limits.js';
+import { desiredMax, scaleSetsEntriesMax } from '../core/limits.js';
 import { sortedRecord } from '../core/sorted.js';
 import { chainLinks, functionSpecOf, validDesired, type FunctionSpec } from './config.js';
 import { EffectList, noLinkIntents } from './effects-builder.js';
@@ -50,6 +50,36 @@ export function stepAutoscaler(config: AutoscalerConfig, state: AutoscalerState,
   return { state: step.state, effects: step.out.effects, links: step.out.links, trace: [], disposition };
 }
 
+/** Why one desired count is refused (REQ-SCALE-001: what the configuration does not allow), or null. It depends on the configuration only. */
+function requestRefusalOf(config: AutoscalerConfig, fn: string, desired: number): InputRejection | null {
+  if (functionSpecOf(config.functions, fn) === undefined)
+    return { reason: 'unknown-function', message: `function "${fn}" is not configured; configured: ${config.functions.map((f) => f.name).join(', ')}` };
+  if (!validDesired(desired)) return { reason: 'malformed', message: `desired must be a whole number from 0 to ${desiredMax}, got ${desired}` };
+  return null;
+}
+
+/**
+ * Why a request of several desired counts is refused whole (REQ-SCALE-007), or null:
+ * first no entry, too many or a function twice (`malformed`), then the first entry a
+ * single request would have refused, with its reason.
+ */
+function requestsRefusalOf(config: AutoscalerConfig, scales: readonly ScaleRequest[]): InputRejection | null {
+  const nothing = 'nothing was stored';
+  if (scales.length === 0) return { reason: 'malformed', message: `a request of several counts (SetScales) needs at least one entry; ${nothing}` };
+  if (scales.length > scaleSetsEntriesMax)
+    return { reason: 'malformed', message: `a request of several counts (SetScales) takes at most ${scaleSetsEntriesMax} entries (scaleSetsEntriesMax), got ${scales.length}; split it; ${nothing}` };
+  const seen = new Set<string>();
+  for (const [index, { function: fn }] of scales.entries()) {
+    if (seen.has(fn)) return { reason: 'malformed', message: `entry ${index}: function "${fn}" appears twice; give each function once; ${nothing}` };
+    seen.add(fn);
+  }
+  for (const [index, { function: fn, desired }] of scales.entries()) {
+    const refused = requestRefusalOf(config, fn, desired);
+    if (refused !== null) return { reason: refused.reason, message: `entry ${index}: ${refused.message}; ${nothing}` };
+  }
+  return null;
+}
+
 class AutoscalerStep implements ClientEnds, RoutingStep {
   readonly out = new EffectList();
   readonly machines: MachineSet;
@@ -71,19 +101,29 @@ class AutoscalerStep implements ClientEnds, RoutingStep {
     if (routed !== null) return routed;
     switch (event.type) {
       case 'scale.requested': {
-        // REQ-SCALE-001: refuse, with no state change, what the configuration does not allow.
-        if (functionSpecOf(this.config.functions, event.function) === undefined)
-          return this.reject({ reason: 'unknown-function', message: `function "${event.function}" is not configured; configured: ${this.config.functions.map((f) => f.name).join(', ')}` });
-        if (!validDesired(event.desired)) return this.reject({ reason: 'malformed', message: `desired must be a whole number from 0 to ${desiredMax}, got ${event.desired}` });
-        if (this.state.scales[event.function]?.desired === event.desired) return 'none';
-        // Durable first: the count is persisted before any message that carries it.
-        this.out.push({ type: 'store.persist', function: event.function, desired: event.desired });
-        this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, event.function, event.desired) };
+        const refused = requestRefusalOf(this.config, event.function, event.desired);
+        if (refused !== null) return this.reject(refused);
+        this.take(event.function, event.desired);
+        return 'none';
+      }
+      case 'scales.requested': {
+        // REQ-SCALE-007: the whole request is judged before any entry is taken.
+        const refused = requestsRefusalOf(this.config, event.scales);
+        if (refused !== null) return this.reject(refused);
+        // REQ-SCALE-008: in order, as one step, so every count is persisted before any is sent (settle runs after).
+        for (const scale of event.scales) this.take(scale.function, scale.desired);
         return 'none';
       }
       default:
         return 'none';
     }
+  }
+
+  /** A valid desired count: durable first (its `store.persist`), then the table's; nothing when the count is already the desired one. */
+  private take(fn: string, desired: number): void {
+    if (this.state.scales[fn]?.desired === desired) return;
+    this.out.push({ type: 'store.persist', function: fn, desired });
+    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, fn, desired) };
   }
 
   private reject(rejection: InputRejection): Disposition {

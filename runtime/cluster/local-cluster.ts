@@ -30,15 +30,22 @@ const kdBin = repositoryPath('bin', 'kd.mjs');
 
 /**
  * V8 flags of every stage process `kd up` starts. A stage makes short-lived garbage on
- * every step (the new state's copied tree paths, the trace line, the frame's records):
- * a larger young generation (semi-space 32 MiB instead of V8's 16 MiB on Node 20) lets
- * more of it die before a scavenge. Measured on 20,000-pod runs, 9 against 9 alternated
- * (direct, 100 functions, 8 Kubelets, 2 cores): median 2.13 against 2.30 s, 176 against
- * 188 µs of CPU per pod over the 12 processes. Costs up to 32 MiB more RSS (two semi-spaces) per busy
- * process. Operators starting `kd node` themselves can pass it in NODE_OPTIONS; extra flags
- * of one cluster (`kd up --node-flags`) follow it (node-flags.ts).
+ * every step (the new state's copied tree paths, the trace line, the frame's records);
+ * the young generation's size (`--max-semi-space-size`, MiB) decides how much of it dies
+ * before a scavenge and how much memory the scavenges walk. 16 MiB (Node 20's own
+ * maximum on 64-bit) measured better than 32 here (DEC-60): 4 rounds of direct-only
+ * bench:burst runs alternated 32, 16 (100 functions, 8 Kubelets, 2 cores shared, load
+ * average 7 to 15), medians of 12 bursts each: 5,000 pods 382 against 588 ms, 0.088
+ * against 0.111 ms of CPU per pod over the 12 processes (lower in each of the 4 rounds),
+ * 1,000 pods 104 against 136 ms; sustained 20,000 pods the same (10,430 against 10,426
+ * pods/s, 0.082 ms of CPU per pod both); largest stage's peak RSS 227 against 277 MiB. 64
+ * and 128 were no better than 32 (2 rounds each; 128: peak RSS 370 MiB). An earlier
+ * measurement at lower load had favoured 32 (176 against 188 µs per pod). Named here so
+ * a later Node's default cannot change it unnoticed. Operators starting `kd node`
+ * themselves can pass it in NODE_OPTIONS; extra flags of one cluster (`kd up
+ * --node-flags`, e.g. `--max-semi-space-size=32`) follow it and win (node-flags.ts).
  */
-export const stageProcessNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
+export const stageProcessNodeFlags: readonly string[] = ['--max-semi-space-size=16'];
 
 export function configFileOf(dir: string): string {
   return join(resolve(dir), 'cluster.json');

@@ -159,37 +159,9 @@ export class StageDriver implements StagePort {
     return this.step(event, origin)?.disposition ?? 'none';
   }
 
-  /** Delivers a request (`scale.requested`); returns why the machines refused it, or null when they took it. */
+  /** Delivers a request (`scale.requested`, or `scales.requested`, taken all or none by the machines); returns why the machines refused it, or null when they took it. */
   request(event: StageEvent): InputRejection | null {
     return this.step(event, null)?.rejection ?? null;
-  }
-
-  /**
-   * Delivers several requests all or nothing (Scaler.SetScales, REQ-SCALE-007): the
-   * machines judge each on the state the ones before it would leave (a pure dry run);
-   * if any is refused, none is delivered. Otherwise all are delivered in this turn, so
-   * their `store.persist` effects are one batch (one store write) and what they send
-   * waits for it. Returns the first refusal and its index, or null.
-   */
-  requestAll(events: readonly StageEvent[]): { readonly index: number; readonly rejection: InputRejection } | null {
-    if (this.stopped) return null;
-    let dryRun = this.state;
-    for (const [index, event] of events.entries()) {
-      let result;
-      try {
-        result = stepStage(this.config.chain, this.stage, dryRun, event);
-      } catch {
-        // An InvariantViolation: the real step below meets it and stops the stage (REQ-FAIL-008) before anything is stored.
-        break;
-      }
-      if (result.rejection !== undefined) return { index, rejection: result.rejection };
-      dryRun = result.state;
-    }
-    for (const event of events) {
-      const rejection = this.request(event);
-      assert(rejection === null, 'a request the dry run took is taken');
-    }
-    return null;
   }
 
   private step(event: StageEvent, origin: SessionOrigin | null): StepResult<StageState> | null {

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { linkEnds, roleOf, type StageId, type StageState } from '../../machines/index.js';
 import { readCriInventory, type CriInventory } from './cri/cri-sandboxes.js';
-import { scaleSetsEntriesMax, sessionRecordsQueuedMax } from '../../spec/limits.js';
+import { sessionRecordsQueuedMax } from '../../spec/limits.js';
 import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, sandboxDriverOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
@@ -192,20 +192,13 @@ export class StageNode {
       this.log({ event: 'request.rejected', service: 'Scaler', reason: r.reason, message: r.message });
       callback(Object.assign(new Error(r.message), statusOf(r, { epoch: 0, link: '' })) as grpc.ServiceError);
     };
-    const nothing = 'nothing was stored';
-    if (scales.length === 0) return fail(rejection('MALFORMED', `SetScales needs at least one entry; ${nothing}`));
-    if (scales.length > scaleSetsEntriesMax) return fail(rejection('MALFORMED', `SetScales takes at most ${scaleSetsEntriesMax} entries (scaleSetsEntriesMax), got ${scales.length}; split the call; ${nothing}`));
-    const seen = new Set<string>();
-    for (const [index, { function: fn }] of scales.entries()) {
-      if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `entry ${index}: bad function name ${JSON.stringify(fn)}; ${nothing}`));
-      if (seen.has(fn)) return fail(rejection('MALFORMED', `entry ${index}: function ${fn} appears twice; give each function once; ${nothing}`));
-      seen.add(fn);
-    }
+    // A name that is no function name is a malformed message (as for SetScale); what a valid request is, the machines decide.
+    for (const [index, { function: fn }] of scales.entries()) if (!validFunctionName(fn)) return fail(rejection('MALFORMED', `entry ${index}: bad function name ${JSON.stringify(fn)}; nothing was stored`));
     const health = this.driver.storeHealth;
     if (!health.isAvailable) return callback(storeUnavailableError(health.report(), `none of the ${scales.length} desired counts was stored or applied: nothing changed; scale again once the store is back (kd status shows it)`));
-    // The machines judge every entry (REQ-SCALE-001); one refusal refuses the call.
-    const refused = this.driver.requestAll(scales.map((s) => ({ type: 'scale.requested', function: s.function, desired: s.desired })));
-    if (refused !== null) return fail(rejection(refused.rejection.reason === 'unknown-function' ? 'UNKNOWN_FUNCTION' : 'MALFORMED', `entry ${refused.index}: ${refused.rejection.message}; ${nothing}`));
+    // The Autoscaler machine judges the whole request (REQ-SCALE-007: entries, count, duplicates) and takes all of it or none, in one step.
+    const refused = this.driver.request({ type: 'scales.requested', scales });
+    if (refused !== null) return fail(rejection(refused.reason === 'unknown-function' ? 'UNKNOWN_FUNCTION' : 'MALFORMED', refused.message));
     let answered = false;
     this.driver.whenPersisted(
       () => {

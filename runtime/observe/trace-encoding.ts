@@ -90,6 +90,8 @@ export function eventJson(event: StageEvent): string {
       return `${head},"link":${jsonName(event.link)}}`;
     case 'scale.requested':
       return `${head},"function":${jsonString(event.function)},"desired":${jsonNumber(event.desired)}}`;
+    case 'scales.requested':
+      return `${head},"scales":[${event.scales.map((s) => `{"function":${jsonString(s.function)},"desired":${jsonNumber(s.desired)}}`).join(',')}]}`;
     case 'sandbox.started':
     case 'sandbox.failed':
     case 'sandbox.killed':

@@ -55,6 +55,8 @@ export interface TraceEvent {
   readonly message?: MessageSummary;
   readonly function?: string;
   readonly desired?: number;
+  /** `scales.requested`: the entries, in request order. */
+  readonly scales?: ReadonlyArray<{ readonly function: string; readonly desired: number }>;
   readonly pod?: string;
 }
 
@@ -133,6 +135,8 @@ export function summarizeEvent(event: StageEvent): TraceEvent {
       return { type: event.type, link: event.link };
     case 'scale.requested':
       return { type: event.type, function: event.function, desired: event.desired };
+    case 'scales.requested':
+      return { type: event.type, scales: event.scales.map((s) => ({ function: s.function, desired: s.desired })) };
     case 'sandbox.started':
     case 'sandbox.failed':
     case 'sandbox.killed':

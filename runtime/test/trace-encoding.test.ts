@@ -104,6 +104,8 @@ const events: StageEvent[] = [
   { type: 'link.connected', link },
   { type: 'link.lost', link: upLink },
   { type: 'scale.requested', function: quoted, desired: 2 },
+  { type: 'scales.requested', scales: [{ function: quoted, desired: 2 }, { function: 'fn', desired: 0 }] },
+  { type: 'scales.requested', scales: [] },
   { type: 'sandbox.started', pod: 'fn-1-1' },
   { type: 'sandbox.failed', pod: quoted },
   { type: 'sandbox.killed', pod: 'fn-1-1' },

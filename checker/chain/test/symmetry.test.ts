@@ -20,46 +20,9 @@ import { loadCheckConfig } from '../config-file.js';
 import { ChainModel } from '../model.js';
 import type { CheckConfig } from '../presets.js';
 import { buildTrace } from '../trace.js';
+import { pair, trio } from './alike-kubelets.js';
 
 const exhaustiveRunMs = 900_000;
-
-/** Two Kubelets of capacity 1, preemption, scale-down of placed pods, one Kubelet restart or node crash. */
-const pair: CheckConfig = {
-  name: 'pair',
-  description: 'two alike Kubelets, one node fault',
-  chain: {
-    functions: [
-      { name: 'lo', priority: 0 },
-      { name: 'hi', priority: 10 },
-    ],
-    nodes: [
-      { name: 'n1', capacity: 1 },
-      { name: 'n2', capacity: 1 },
-    ],
-    variant: 'correct',
-  },
-  scaleScript: [
-    { function: 'lo', desired: 2 },
-    { function: 'hi', desired: 1 },
-    { function: 'lo', desired: 1 },
-  ],
-  budgets: { total: 1, controllerCrash: 0, kubeletRestart: 1, nodeCrash: 1, linkCut: 0, sandboxFailure: 0 },
-  scaleWhen: 'quiescent',
-  startSynced: true,
-  ties: 'explore',
-};
-
-/** Three Kubelets, one function scaled to 2 then 1, no faults: 6 renamings. */
-const trio: CheckConfig = {
-  ...pair,
-  name: 'trio',
-  chain: { ...pair.chain, functions: [{ name: 'lo', priority: 0 }], nodes: ['n1', 'n2', 'n3'].map((name) => ({ name, capacity: 1 })) },
-  scaleScript: [
-    { function: 'lo', desired: 2 },
-    { function: 'lo', desired: 1 },
-  ],
-  budgets: { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 },
-};
 
 const key = (model: ChainModel, state: ChainState) => {
   const fp = model.fingerprint(state);
