@@ -128,7 +128,7 @@ function levelCensus(preset: CheckConfig, depthMax: number): void {
     const { ghost: _ghost, ...rest } = s.world;
     const text = JSON.stringify(rest);
     const named = (pod: string) => text.includes(`"${pod}"`);
-    const tombstoned = Object.fromEntries(Object.entries(g.tombstoned).map(([stage, pods]) => [stage, pods.filter(named)]).filter(([, pods]) => pods.length > 0));
+    const tombstoned = Object.fromEntries(Object.entries(g.tombstoned).map(([stage, pods]) => [stage, (pods ?? []).filter(named)]).filter(([, pods]) => (pods ?? []).length > 0));
     const placement = Object.fromEntries(Object.entries(g.placement).filter(([pod]) => named(pod)));
     return { ...g, tombstoned, placement, dead: g.dead.filter(named) };
   });
