@@ -10,13 +10,22 @@
  * reports at that step, before any check of the forgotten history could; every other
  * step names only pods already named in its input, so no check reads the forgotten part.
  */
-import { InvariantViolation, type ChainConfig, type StageEvent, type StageState, type StepResult } from '../../machines/index.js';
+import { type ChainConfig, type StageEvent, type StageState, type StepResult } from '../../machines/index.js';
 import { isForgedPodName } from '../../simulator/forged-pods.js';
 import type { Ghost } from '../../simulator/ghost.js';
 import type { StateLayout } from './state-layout.js';
 import type { WorldPacking } from './world-packing.js';
 
 const noNames: ReadonlySet<string> = new Set();
+
+/**
+ * A machine step broke the assumption that makes forgetting exact. The checker's own
+ * error (exit 3), not an InvariantViolation: those are the machines' assertions, which
+ * the model reports as property violations (step-assertions.ts).
+ */
+export class ForgettingAssumptionBroken extends Error {
+  override readonly name = 'ForgettingAssumptionBroken';
+}
 /** The most pod names of one ghost that forgetting considers (a bit each in a memo key). */
 const forgettableNamesMax = 20;
 
@@ -77,13 +86,14 @@ export class GhostForgetting {
    */
   checkStep(before: StageState, event: StageEvent, result: StepResult<StageState>): void {
     if (this.checked.has(result)) return;
-    this.checked.add(result);
     const known = this.namesOfText(JSON.stringify([before, event]));
     const created = new Set<string>();
     for (const point of result.trace) if (point.event === 'decide.create') created.add(point.pod);
     for (const name of this.namesOfText(JSON.stringify([result.state, result.effects, result.links])))
       if (!known.has(name) && !created.has(name) && !isForgedPodName(name))
-        throw new InvariantViolation(`a ${before.role} step on ${event.type} names pod ${name}, which neither its input named nor it created: the ghost may not forget pods (DEC-58); run with --no-abstraction`);
+        throw new ForgettingAssumptionBroken(`a ${before.role} step on ${event.type} names pod ${name}, which neither its input named nor it created: the ghost may not forget pods (DEC-58); run with --no-abstraction`);
+    // Marked only once it passed: a caller that swallows the error (tie-choices.ts) must not make the next call pass.
+    this.checked.add(result);
   }
 
   private forgettableOf(ghostId: number): readonly string[] {

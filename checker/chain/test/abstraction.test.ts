@@ -21,7 +21,7 @@ import { ChainModel } from '../model.js';
 import type { CheckConfig, FaultBudgets } from '../presets.js';
 import { buildTrace } from '../trace.js';
 import { canonicalBudgets, canonicalGhost, WorldPacking } from '../world-packing.js';
-import { GhostForgetting } from '../ghost-forgetting.js';
+import { ForgettingAssumptionBroken, GhostForgetting } from '../ghost-forgetting.js';
 import { Interner } from '../interning.js';
 import { StateLayout } from '../state-layout.js';
 import { initialWorld } from '../../../simulator/world.js';
@@ -104,6 +104,8 @@ describe('the ghost forgetting pods named nowhere else (DEC-58)', () => {
     const before = world.stages['kubelet:n1'] as StageState;
     const event = { type: 'link.lost', link: 'scheduler>kubelet:n1' } as const;
     const invents = { state: before, effects: [{ type: 'message.send', link: 'scheduler>kubelet:n1', message: { type: 'pod.running', epoch: 1, name: 'lo-1-7' } }], links: [], trace: [], disposition: 'applied' } as unknown as StepResult<StageState>;
+    expect(() => forgetting.checkStep(before, event, invents)).toThrow(ForgettingAssumptionBroken);
+    // Again on the same step: a caller that swallowed the first error gets it again.
     expect(() => forgetting.checkStep(before, event, invents)).toThrow(/names pod lo-1-7, which neither its input named nor it created.*--no-abstraction/);
     const creates = { ...invents, trace: [{ event: 'decide.create', pod: 'lo-1-7' }] } as unknown as StepResult<StageState>;
     expect(() => forgetting.checkStep(before, event, creates)).not.toThrow();
