@@ -13,6 +13,7 @@ import { casesForRole } from './cases/registry.js';
 import type { ConformanceCase } from './cases/case.js';
 import { attachLaunchConfig, runCase, testeeStageOf, type CaseRun, type TesteeSpec } from './harness/runner.js';
 import { checkHealth } from './harness/health.js';
+import { describeRepetitions } from './harness/run-log.js';
 import { traceToSvg } from './report/diagram.js';
 import { junitXml, resultsSchema, resultsSchemaVersion, specInfo, suiteVersion, type CaseReport, type Results } from './report/results.js';
 
@@ -106,7 +107,7 @@ export async function runSuite(options: SuiteOptions): Promise<Results> {
     if (r.status === 'skipped') print(`      skipped: ${r.reason ?? ''}`);
     if (expectedToFail && r.status === 'passed') print('      listed in the expected failures but passed: remove it from the list');
     for (const v of r.violations.slice(0, 5)) {
-      print(`      ${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${v.count > 1 ? ` (${v.count} times)` : ''}`);
+      print(`      ${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${describeRepetitions(v)}`);
       if (v.entry !== undefined) print(`        message #${v.entry.seq} ${v.entry.from} -> ${v.entry.to}: ${v.entry.summary}`);
     }
     if (r.violations.length > 5) print(`      … ${r.violations.length - 5} more in results.json`);

@@ -29,7 +29,7 @@ export function getState(address: string): Promise<{ state: WireStageState | nul
 }
 
 /**
- * How long a case waits for Inspect.GetState to show a session state the suite brought
+ * How long a case waits (DEC-61) for Inspect.GetState to show a session state the suite brought
  * about (a session synced, a session ended). Generous: the deadline is how long a broken
  * testee may take to be declared broken, and the shared machines this runs on see load
  * averages of 20 to 40.

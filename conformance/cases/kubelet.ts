@@ -6,7 +6,8 @@
  */
 import { describeEpoch } from '../../machines/index.js';
 import { batchRecordsMax, frameBytesMax } from '../../spec/limits.js';
-import { outcomeOf } from '../harness/links.js';
+import type { CaseContext } from '../harness/context.js';
+import { outcomeOf, type ClientStream } from '../harness/links.js';
 import type { ConformanceCase } from './case.js';
 import {
   alivePods,
@@ -25,6 +26,18 @@ import { currentSnapshot, foreignPodNames, kubeletRole as kubelet, runningOnTest
 
 /** A pod name from an imaginary ReplicaSet incarnation, never used by the reference peers. */
 const foreignPod = foreignPodNames(77);
+
+/**
+ * After frames the testee had to reject on other streams: the session `current` must still
+ * be the link's current one, not ended (else a violation of `requirements` saying
+ * `ended`), and a pod must run through it.
+ */
+async function currentSessionGoesOn(ctx: CaseContext, current: ClientStream | null, requirements: readonly string[], ended: string): Promise<void> {
+  ctx.check(requirements, upstreamLink(ctx).current === current && current !== null && !current.ended, ended);
+  ctx.step('the current session still works');
+  ctx.chain.scale('fn', 1);
+  await ctx.waitFor(requirements, 'one pod running through the current session', () => runningOnTestee(ctx).length === 1);
+}
 
 export const kubeletCases: readonly ConformanceCase[] = [
   {
@@ -159,10 +172,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
         raw.write(hello(ctx, epoch));
         await ctx.expectRejection(raw.stream, 'STALE_EPOCH', ['REQ-SESS-004', 'REQ-SESS-006'], `a hello with epoch ${describeEpoch(epoch)}`);
       }
-      ctx.check(['REQ-SESS-006', 'REQ-SESS-004'], link.current === current && current !== null && !current.ended, 'the current session must not be ended by a stale hello');
-      ctx.step('the current session still works');
-      ctx.chain.scale('fn', 1);
-      await ctx.waitFor(['REQ-SESS-004'], 'one pod running through the current session', () => runningOnTestee(ctx).length === 1);
+      await currentSessionGoesOn(ctx, current, ['REQ-SESS-006', 'REQ-SESS-004'], 'the current session must not be ended by a stale hello');
     },
   },
   {
@@ -293,10 +303,7 @@ export const kubeletCases: readonly ConformanceCase[] = [
       const b = link.rawStream('hello for another downstream');
       b.write(hello(ctx, link.epoch + 11, { downstream_stage_id: 'kubelet:n9' }));
       await ctx.expectRejection(b.stream, 'WRONG_DOWNSTREAM', ['REQ-SEC-003'], 'a hello for kubelet:n9');
-      ctx.check(['REQ-SESS-007', 'REQ-FAIL-007'], link.current === current && current !== null && !current.ended, 'a rejected hello ended the current session');
-      ctx.step('the current session still works');
-      ctx.chain.scale('fn', 1);
-      await ctx.waitFor(['REQ-SESS-007'], 'one pod running through the current session', () => runningOnTestee(ctx).length === 1);
+      await currentSessionGoesOn(ctx, current, ['REQ-SESS-007', 'REQ-FAIL-007'], 'a rejected hello ended the current session');
     },
   },
   {

@@ -29,9 +29,29 @@ export interface Violation {
   readonly message: string;
   /** The log entry of the offending frame, when one is to blame (the first, when the violation repeated). */
   readonly entry?: LogEntry;
-  /** How many times this violation (same requirements, same message) happened; one line in the report, not one per time. */
+  /** How many times this violation (same requirements, same message up to pod names and numbers) happened; one line in the report, not one per time. */
   count: number;
+  /** The pod names its repetitions were about, in order of first report (the message names the first). */
+  readonly pods: string[];
 }
+
+/** Pod names as the protocol writes them: function, incarnation, ordinal (the function may contain `-`). */
+const podNamePattern = /\b[a-z][a-z0-9-]*?-\d+-\d+\b/g;
+
+/** A message with its pod names and numbers left out: repetitions of one rule broken for many pods, or by many counts, share it. */
+export function violationShapeOf(message: string): string {
+  return message.replace(podNamePattern, '<pod>').replace(/\b\d+\b/g, '<n>');
+}
+
+/** How a grouped violation reads in a report: its first message, and how often and for which pods it repeated. */
+export function describeRepetitions(violation: Pick<Violation, 'count' | 'pods'>): string {
+  if (violation.count <= 1) return '';
+  const pods = violation.pods.length <= 1 ? '' : `, pods ${violation.pods.slice(0, reportedPodsMax).join(', ')}${violation.pods.length > reportedPodsMax ? ` and ${violation.pods.length - reportedPodsMax} more` : ''}`;
+  return ` (${violation.count} times${pods})`;
+}
+
+/** Pod names listed for a repeated violation; the rest are counted. */
+const reportedPodsMax = 5;
 
 export class RunLog {
   readonly entries: LogEntry[] = [];
@@ -61,18 +81,21 @@ export class RunLog {
   /**
    * Records a violation. With the offending frame's entry it is attributed to the step in
    * which that frame arrived (a check made later still blames the step of the frame that
-   * broke the rule). A violation equal to an earlier one (same requirements and message) is
-   * counted on the first, not repeated.
+   * broke the rule). A violation like an earlier one (same requirements, same message but
+   * for pod names and numbers) is counted on the first, with its pods, not repeated.
    */
   violation(requirements: readonly string[], message: string, entry?: LogEntry): void {
     this.add({ kind: 'note', from: 'suite', to: 'suite', summary: `VIOLATION ${requirements.join(', ')}: ${message}` });
-    const same = this.violations.find((v) => v.message === message && v.requirements.join() === requirements.join());
+    const shape = violationShapeOf(message);
+    const pods = [...new Set(message.match(podNamePattern) ?? [])];
+    const same = this.violations.find((v) => v.requirements.join() === requirements.join() && violationShapeOf(v.message) === shape);
     if (same !== undefined) {
       same.count += 1;
+      for (const pod of pods) if (!same.pods.includes(pod)) same.pods.push(pod);
       return;
     }
     const step = entry?.step ?? this.step;
-    this.violations.push({ requirements, step, stepName: this.steps[step] ?? this.stepName, message, count: 1, ...(entry === undefined ? {} : { entry }) });
+    this.violations.push({ requirements, step, stepName: this.steps[step] ?? this.stepName, message, count: 1, pods, ...(entry === undefined ? {} : { entry }) });
   }
 
   ndjson(): string {

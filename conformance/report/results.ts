@@ -6,6 +6,7 @@ import { requirements } from '../../spec/requirements.js';
 import { protocolVersion } from '../../spec/limits.js';
 import { launchVersion } from '../../runtime/launch-config.js';
 import type { CaseResult } from '../harness/runner.js';
+import { describeRepetitions } from '../harness/run-log.js';
 
 export const resultsSchema = 'kubedirect-conformance-results';
 /** 2: a harness error is exitCode 4 (it was 2, now kept for bad usage as in every kd command). */
@@ -71,7 +72,7 @@ export function junitXml(results: Results): string {
     else if (c.status === 'failed' && !c.expectedToFail)
       lines.push(
         `      <failure message="${xml(c.violations[0] === undefined ? 'failed' : `${c.violations[0].requirements.join(', ')}: ${c.violations[0].message}`)}">${xml(
-          c.violations.map((v) => `${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${v.count > 1 ? ` (${v.count} times)` : ''}${v.entry === undefined ? '' : `\n  message: ${v.entry.summary}`}`).join('\n'),
+          c.violations.map((v) => `${v.requirements.join(', ')} at step ${v.step} (${v.stepName}): ${v.message}${describeRepetitions(v)}${v.entry === undefined ? '' : `\n  message: ${v.entry.summary}`}`).join('\n'),
         )}</failure>`,
       );
     else if (c.expectedToFail && c.status === 'passed') lines.push('      <failure message="listed as an expected failure, but passed (strict expected failures)"/>');

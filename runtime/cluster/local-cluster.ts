@@ -39,7 +39,8 @@ const kdBin = repositoryPath('bin', 'kd.mjs');
  * against 0.111 ms of CPU per pod over the 12 processes (lower in each of the 4 rounds),
  * 1,000 pods 104 against 136 ms; sustained 20,000 pods the same (10,430 against 10,426
  * pods/s, 0.082 ms of CPU per pod both); largest stage's peak RSS 227 against 277 MiB. 64
- * and 128 were no better than 32 (2 rounds each; 128: peak RSS 370 MiB). An earlier
+ * and 128 were no better than 32 (2 rounds each; 128: peak RSS 370 MiB); 8 against 16 (2
+ * rounds): bursts worse (0.108 against 0.090 ms per pod), sustained no clear difference. An earlier
  * measurement at lower load had favoured 32 (176 against 188 µs per pod). Named here so
  * a later Node's default cannot change it unnoticed. Operators starting `kd node`
  * themselves can pass it in NODE_OPTIONS; extra flags of one cluster (`kd up
