@@ -15,8 +15,6 @@ import { SharedStateTable, tableFull, tableStatesMax, type SharedTableBuffers } 
 
 /** How many states of its prefix a worker other than 0 may see (its private table's size). */
 const privatePrefixStatesMax = 1 << 16;
-/** Ints per fair edge in a worker's report: from, to, fairness class, action index, renaming (symmetry). */
-export const edgeStride = 5;
 /** Expansions between checks of the clock (and additions to the shared transition count). */
 const clockEveryExpansions = 256;
 /** Expansions between checks of the resident memory. */

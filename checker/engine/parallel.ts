@@ -37,7 +37,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import { LevelControl } from './level-barrier.js';
-import { edgeStride } from './parallel-worker.js';
+import { edgeStride } from './fair-edges.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import { livenessCounterexample, searchResultOf } from './search-result.js';
