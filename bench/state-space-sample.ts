@@ -27,7 +27,7 @@ function main(): void {
       depth: { kind: 'whole', value: 'N', min: 1, max: 1000, default: 15, help: 'steps per walk' },
       walks: { kind: 'whole', value: 'N', min: 1, max: 100000, default: 300, help: 'number of walks' },
       seed: { kind: 'whole', value: 'N', min: 0, max: 2 ** 30, default: 1, help: 'random seed' },
-      'bfs-depth': { kind: 'whole', value: 'N', min: 0, max: 30, default: 0, help: 'levels of the breadth-first census (0: none)' },
+      'bfs-depth': { kind: 'whole', value: 'N', min: 0, max: 200, default: 0, help: 'levels of the breadth-first census (0: none)' },
     },
     example: 'npx tsx bench/state-space-sample.ts --preset deep --depth 15 --walks 300',
     exits: { ok: 'sampled' },
@@ -112,17 +112,26 @@ function levelCensus(preset: CheckConfig, depthMax: number): void {
     level = next;
   }
   const layout = new StateLayout(preset.chain);
-  const distinctWithout = (name: string, drop: (i: number) => boolean, ghost?: (g: Ghost) => unknown) => {
+  const distinctWithout = (name: string, drop: (i: number) => boolean, ghost?: (g: Ghost, s: ChainState) => unknown) => {
     const keys = new Set<string>();
     for (const s of all) {
       const parts = s.ids.map((id, i) => (drop(i) ? '_' : String(id)));
-      if (ghost !== undefined) parts[layout.ghostAt] = JSON.stringify(ghost(s.world.ghost));
+      if (ghost !== undefined) parts[layout.ghostAt] = JSON.stringify(ghost(s.world.ghost, s));
       keys.add(parts.join(','));
     }
     console.log(`without ${name}: ${keys.size} of ${all.length} states distinct (${(all.length / keys.size).toFixed(2)}x)`);
   };
   distinctWithout('the ghost', (i) => i === layout.ghostAt);
   for (const field of ['created', 'dead', 'placement', 'tombstoned', 'maxDesired', 'decreased'] as const) distinctWithout(`ghost.${field}`, () => false, (g) => ({ ...g, [field]: null }));
+  // What the ghost would hold if it forgot the pods that nothing else in the world names any more.
+  distinctWithout('ghost entries of pods named nowhere else', () => false, (g, s) => {
+    const { ghost: _ghost, ...rest } = s.world;
+    const text = JSON.stringify(rest);
+    const named = (pod: string) => text.includes(`"${pod}"`);
+    const tombstoned = Object.fromEntries(Object.entries(g.tombstoned).map(([stage, pods]) => [stage, (pods ?? []).filter(named)]).filter(([, pods]) => (pods ?? []).length > 0));
+    const placement = Object.fromEntries(Object.entries(g.placement).filter(([pod]) => named(pod)));
+    return { ...g, tombstoned, placement, dead: g.dead.filter(named) };
+  });
   distinctWithout('stale queues', (i) => i >= layout.channelsAt && i < layout.sandboxesAt && (i - layout.channelsAt) % 2 === 1);
   distinctWithout('incarnations', (i) => i === layout.incarnationsAt);
   distinctWithout('the store', (i) => i === layout.storeAt);

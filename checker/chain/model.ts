@@ -43,6 +43,7 @@ import { StateTransfer } from './state-transfer.js';
 import { StateVerdicts } from './state-verdicts.js';
 import { TieChoices } from './tie-choices.js';
 import { canonicalBudgets, WorldPacking } from './world-packing.js';
+import { GhostForgetting } from './ghost-forgetting.js';
 
 export { describeAction, type ChainAction } from './chain-actions.js';
 export { ChainState } from './chain-state.js';
@@ -67,6 +68,10 @@ export class ChainModel implements Model<ChainState, ChainAction> {
   private booted: World | null = null;
   /** Exact state abstraction (DEC-56: canonical fault budgets and ghost); off with `abstraction: false`. */
   private readonly abstraction: boolean;
+  /** DEC-58 (part of the abstraction): the ghost forgets pods nothing else names; null with the abstraction off. */
+  private readonly forgetting: GhostForgetting | null;
+  /** The memoized machine step, checked by the ghost forgetting when it is on. */
+  private readonly step: MemoStepper['step'];
   /** An assertion broken while booting the chain (startSynced): the initial state's violation. */
   private bootFailure: Violation | null = null;
   private bootFailureKey = '';
@@ -80,13 +85,23 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.layout = new StateLayout(check.chain);
     this.abstraction = check.abstraction !== false;
     this.packing = new WorldPacking(this.layout, this.stepper.messages, this.abstraction);
+    this.forgetting = this.abstraction ? new GhostForgetting(check.chain, this.layout, this.packing) : null;
     this.plans = new ActionPlans(this.layout);
-    this.transitions = new PackedTransitions(this.config, this.stepper, this.layout, this.packing, this.plans);
+    const forgetting = this.forgetting;
+    this.step =
+      forgetting === null
+        ? this.stepper.step
+        : (config, stage, state, event, choices) => {
+            const result = this.stepper.step(config, stage, state, event, choices);
+            forgetting.checkStep(state, event, result);
+            return result;
+          };
+    this.transitions = new PackedTransitions(this.config, this.stepper, this.layout, this.packing, this.plans, forgetting === null ? undefined : (before, event, result) => forgetting.checkStep(before, event, result));
     const groups = new ComponentGroups(this.layout);
     this.enabled = new EnabledActions(check, this.layout, this.packing.parts, this.plans, groups);
     this.verdicts = new StateVerdicts(check, this.layout, this.packing, groups);
     this.transfer = new StateTransfer(this.layout, this.packing, this.stepper);
-    this.ties = new TieChoices(this.plans, this.transitions, (state, action) => applyAction(this.config, state.world, action, this.stepper.step));
+    this.ties = new TieChoices(this.plans, this.transitions, (state, action) => applyAction(this.config, state.world, action, this.step));
     this.goal = this.verdicts.goal;
     if (check.symmetry !== false && check.ties === 'explore') {
       const nodes = new NodeSymmetry(check.chain, this.layout, this.packing, this.stepper.messages);
@@ -110,7 +125,7 @@ export class ChainModel implements Model<ChainState, ChainAction> {
    */
   private bootedWorld(): World {
     try {
-      return bootSequence(this.config, this.stepper.step).world;
+      return bootSequence(this.config, this.step).world;
     } catch (error) {
       if (!(error instanceof StepAssertionFailed)) throw error;
       this.bootFailure = { ...error.violation, message: `during the boot (startSynced): ${error.violation.message}` };
@@ -154,12 +169,15 @@ export class ChainModel implements Model<ChainState, ChainAction> {
       } catch (error) {
         throw asStepAssertion(error, describeAction(action));
       }
-      return { state: this.packing.stateOfWorld(outcome.world, scaled, budgets), violations: outcome.violations };
+      const next = this.packing.stateOfWorld(outcome.world, scaled, budgets);
+      this.forgetting?.forget(next.ids);
+      return { state: next, violations: outcome.violations };
     }
     const ids = state.ids.slice();
     const violations = this.transitions.apply(ids, action);
     if (budgets !== state.budgets) ids[this.layout.budgetsAt] = this.packing.parts.idOf(budgets);
     ids[this.layout.scaledAt] = scaled;
+    this.forgetting?.forget(ids);
     return { state: new ChainState(this.packing, ids, scaled, budgets), violations };
   }
 
@@ -181,8 +199,9 @@ export class ChainModel implements Model<ChainState, ChainAction> {
 
   /** Debug: the packed transition must equal the simulator's `applyAction` on the world. */
   private crossCheck(state: ChainState, action: ChainAction, next: ChainState, violations: readonly Violation[]): void {
-    const outcome = applyAction(this.config, state.world, action, this.stepper.step);
+    const outcome = applyAction(this.config, state.world, action, this.step);
     const expected = this.packing.stateOfWorld(outcome.world, next.scaled, next.budgets);
+    this.forgetting?.forget(expected.ids);
     const same = expected.ids.every((id, i) => id === next.ids[i]);
     const sameViolations = JSON.stringify(outcome.violations) === JSON.stringify(violations);
     if (!same || !sameViolations) throw new InvariantViolation(`packed transition differs from applyAction for ${describeAction(action)}`);

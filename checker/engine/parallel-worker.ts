@@ -12,11 +12,9 @@ import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
 import { frontierFor, type Frontier } from './frontier.js';
 import { LevelControl, levelFlags, rebalancePlan, SearchAborted, stoppingFlags, type Donation } from './level-barrier.js';
 import type { Model, ModelSymmetry } from './model.js';
-import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel.js';
+import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel-setup.js';
 import { SharedStateTable, tableFull, tableStatesMax, type SharedTableBuffers } from './shared-table.js';
 
-/** Ints per fair edge in a worker's report: from, to, fairness class, action index, renaming (symmetry). */
-export const edgeStride = 5;
 /** Expansions between checks of the clock (and additions to the shared transition count). */
 const clockEveryExpansions = 256;
 /** Expansions between checks of the resident memory. */

@@ -40,19 +40,21 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
-import { LevelControl } from './level-barrier.js';
-import { edgeStride, Explorer } from './parallel-worker.js';
-import { SearchAborted } from './level-barrier.js';
+import { LevelControl, SearchAborted } from './level-barrier.js';
+import { edgeStride } from './fair-edges.js';
+import { Explorer } from './parallel-worker.js';
+import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel-setup.js';
 import { findLivenessViolation } from './liveness.js';
 import { MemoryPeaks } from './memory.js';
 import { livenessCounterexample, searchResultOf } from './search-result.js';
 import type { Model, ModelSymmetry } from './model.js';
 import { workerCodeFor, type ModelFactory } from './worker-bundle.js';
 import type { Counterexample, SearchOptions, SearchProgress, SearchResult } from './search.js';
-import { SharedStateTable, type SharedTableBuffers } from './shared-table.js';
+import { SharedStateTable } from './shared-table.js';
 import { coveringLivenessGraph, translatePath } from './symmetry.js';
 
 export type { ModelFactory } from './worker-bundle.js';
+export type { DoneReport, WorkerSetup, WorkerViolation } from './parallel-setup.js';
 
 export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly workers: number;
@@ -66,59 +68,6 @@ export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly waitForWorkers?: boolean;
   /** Initial capacity of the shared state table, in states (default 2^16); it grows as needed. */
   readonly tableStates?: number;
-}
-
-/** What the main thread sends a worker at start. */
-export interface WorkerSetup {
-  readonly factory: ModelFactory;
-  /** The bundled worker code (worker-bundle.ts), or null to load the sources through tsx. */
-  readonly workerBundle: string | null;
-  readonly buffers: SharedTableBuffers;
-  readonly control: SharedArrayBuffer;
-  /** A port to each other worker, by its index (none at this worker's own): the join, the grown table, rebalancing hand-overs. */
-  readonly ports: ReadonlyArray<MessagePort | null>;
-  readonly worker: number;
-  readonly workers: number;
-  readonly maxDepth: number;
-  readonly maxStates: number;
-  /** Date.now() after which a worker stops its level. */
-  readonly deadline: number;
-  /** Resident memory of the process above which the search stops. */
-  readonly maxMemoryBytes: number;
-  readonly liveness: boolean;
-  /** Reduce by the model's symmetry (canonical states in the shared table), as the sequential search does. */
-  readonly symmetry: boolean;
-  readonly prefixStates: number;
-  readonly waitForWorkers: boolean;
-}
-
-/** A safety violation: found on taking `action` from state `parent` (-1, -1 for the initial state). */
-export interface WorkerViolation {
-  readonly property: string;
-  readonly message: string;
-  readonly parent: number;
-  readonly action: number;
-}
-
-export interface DoneReport {
-  readonly type: 'done';
-  readonly worker: number;
-  /** Fair edges, `edgeStride` ints each: from, to, class, action, renaming of `to` (0 without symmetry); class ids index `classes`. */
-  readonly edges: Int32Array;
-  readonly classes: readonly string[];
-  /** States this worker expanded (how evenly the work was split). */
-  readonly expanded: number;
-  /** States this worker received from others to even out a level. */
-  readonly handedOver: number;
-  readonly transitions: number;
-  readonly deepest: number;
-  readonly violation: WorkerViolation | null;
-  readonly bound: string | null;
-  readonly sometimes: readonly boolean[];
-  readonly peakHeapBytes: number;
-  readonly peakArrayBuffersBytes: number;
-  /** The table's buffers as this worker last saw them (worker 0's are the newest). */
-  readonly buffers: SharedTableBuffers;
 }
 
 /** The default worker count for `kd check --workers auto`: one per core. */

@@ -91,6 +91,32 @@ describe('kd check', () => {
     expect(r.err).toMatch(/scaleScript\[0\]: function "g" is not in chain.functions/);
   });
 
+  it('--no-abstraction searches the unabstracted model: same verdict and depth, more states; a configuration file may turn it off, with a boolean only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-abstraction-'));
+    const file = join(dir, 'two-kinds.yaml');
+    // One controller crash or one Kubelet restart: after either, the budgets of both kinds are spent (DEC-56 merges them), and a restart leaves an empty tombstone history.
+    const world = 'chain:\n  functions: [{name: f, priority: 0}]\n  nodes: [{name: n1, capacity: 1}]\nscaleScript: [{function: f, desired: 1}, {function: f, desired: 0}]\nbudgets: {total: 1, controllerCrash: 1, kubeletRestart: 1}\nscaleWhen: quiescent\nstartSynced: true\n';
+    writeFileSync(file, world);
+    const summaryOf = async (argv: string[]) => {
+      const r = await run(['check', '--preset', ...argv, '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out) as { verdict: string; distinctStates: number; depth: number; abstraction: boolean };
+    };
+    const on = await summaryOf([file]);
+    const off = await summaryOf([file, '--no-abstraction']);
+    expect(on).toMatchObject({ verdict: 'verified', abstraction: true });
+    expect(off).toMatchObject({ verdict: 'verified', abstraction: false, depth: on.depth });
+    expect(off.distinctStates).toBeGreaterThan(on.distinctStates);
+    const offInFile = join(dir, 'off.yaml');
+    writeFileSync(offInFile, `${world}abstraction: false\n`);
+    expect((await summaryOf([offInFile])).distinctStates).toBe(off.distinctStates);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `${world}abstraction: "no"\n`);
+    const r = await run(['check', '--preset', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/abstraction is true or false/);
+  });
+
   it('kd replay rejects a file that is not a trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kd-replay-'));
     const file = join(dir, 'x.json');

@@ -61,6 +61,7 @@ type CounterIndex = Map<string, CounterIndex | Counter>;
 /** The counters of one family by label values, each looked up in the registry once. */
 export class LabeledCounters {
   private readonly index: CounterIndex = new Map();
+  private unlabeled: Counter | undefined = undefined;
 
   constructor(
     private readonly registry: MetricRegistry,
@@ -68,25 +69,30 @@ export class LabeledCounters {
     private readonly labelNames: readonly string[],
   ) {}
 
-  /** The counter of these label values, given in the order of the label names. */
-  of(...values: string[]): Counter {
-    if (values.length !== this.labelNames.length) throw new Error(`${this.name} has labels ${this.labelNames.join(', ')}, got ${values.length} values`);
+  /** The counter of these label values, given in the order of the label names (fixed arity: no array per call, counting is on every step). */
+  of(a?: string, b?: string, c?: string): Counter {
+    const given = c !== undefined ? 3 : b !== undefined ? 2 : a !== undefined ? 1 : 0;
+    if (given !== this.labelNames.length) throw new Error(`${this.name} has labels ${this.labelNames.join(', ')}, got ${given} values`);
+    if (given === 0) return (this.unlabeled ??= this.registry.counter(this.name, {}));
     let level = this.index;
-    for (let i = 0; i < values.length - 1; i++) {
-      const value = values[i] as string;
-      let next = level.get(value) as CounterIndex | undefined;
-      if (next === undefined) level.set(value, (next = new Map()));
-      level = next;
-    }
-    const last = values[values.length - 1] ?? '';
+    if (given > 1) level = this.levelOf(level, a as string);
+    if (given > 2) level = this.levelOf(level, b as string);
+    const last = (given === 1 ? a : given === 2 ? b : c) as string;
     let counter = level.get(last) as Counter | undefined;
     if (counter === undefined) {
+      const values = [a, b, c];
       const labels: Record<string, string> = {};
       this.labelNames.forEach((label, i) => (labels[label] = values[i] as string));
       counter = this.registry.counter(this.name, labels);
       level.set(last, counter);
     }
     return counter;
+  }
+
+  private levelOf(level: CounterIndex, value: string): CounterIndex {
+    let next = level.get(value) as CounterIndex | undefined;
+    if (next === undefined) level.set(value, (next = new Map()));
+    return next;
   }
 }
 

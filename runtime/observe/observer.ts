@@ -26,7 +26,8 @@ import type { ObjectWriterStats } from '../store/store.js';
 import { declareStoreMetrics, replaceStoreMetrics } from './store-metrics.js';
 import { declareMetricFamilies } from './metric-catalog.js';
 import { listenEndpoint, type EndpointHandler, type EndpointSecurity } from './http-endpoint.js';
-import { recordIdentityJson, stepRecordJson } from './trace-encoding.js';
+import { recordIdentityJson } from './trace-encoding.js';
+import { StepRecordEncoder } from './trace-bytes.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
 export interface ObserverOptions {
@@ -51,8 +52,8 @@ export class StageObserver {
   readonly metrics: MetricRegistry;
   private readonly trace: TraceWriter;
   private readonly node: string;
-  /** What every record of this incarnation says between its `t` and its `seq` value (trace-encoding.ts). */
-  private readonly recordIdentityJson: string;
+  /** Writes this incarnation's step records as bytes (trace-bytes.ts). */
+  private readonly records: StepRecordEncoder;
   private seq = 0;
   /** The session sides of the last record (the state before the next step), to count sessions opened. */
   private readonly sessions = new TraceSessionsCache();
@@ -73,7 +74,7 @@ export class StageObserver {
   constructor(private readonly options: ObserverOptions) {
     this.node = roleOf(options.stage) === 'kubelet' ? nodeOfKubelet(options.stage) : '';
     this.trace = new TraceWriter(traceFileOf(options.dataDir), options.warn);
-    this.recordIdentityJson = recordIdentityJson(options.stage, options.incarnation);
+    this.records = new StepRecordEncoder(recordIdentityJson(options.stage, options.incarnation));
     const m = new MetricRegistry({ stage: options.stage });
     declareMetricFamilies(m, 'observer');
     declareStoreMetrics(m);
@@ -117,7 +118,11 @@ export class StageObserver {
     this.seq++;
     const before = this.sessions.sessions;
     const sessionsChanged = this.sessions.update(result.state);
-    this.trace.appendLine(stepRecordJson(isoNow(), this.recordIdentityJson, this.seq, event, result, this.node, sessionsChanged ? this.sessions.json : null));
+    const out = this.trace.begin();
+    if (out !== null) {
+      this.records.write(out, isoNow(), this.seq, event, result, this.node, sessionsChanged ? this.sessions.json : null);
+      this.trace.commit();
+    }
     this.count(event, result);
     // Every state change is a step, so the last record's sessions are those of the state before this step.
     if (sessionsChanged) this.countSessionsOpened(before, this.sessions.sessions);

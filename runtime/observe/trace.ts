@@ -24,6 +24,7 @@ import {
   type TracePoint,
 } from '../../machines/index.js';
 import { sessionsJson, type TraceSession } from './trace-encoding.js';
+import { TraceBytes } from './trace-bytes.js';
 
 /** Size limit of one trace file; past it the stage stops tracing with a warning (a trace with holes could not be checked). */
 export const traceBytesMax = 256 * 1024 * 1024;
@@ -198,15 +199,21 @@ export class TraceSessionsCache {
   }
 }
 
+/** Committed bytes past which a record's commit writes the chunk out before the next flush tick. */
+export const traceChunkFlushBytes = 192 * 1024;
+
 /**
  * Appends records to a trace file: buffered, written at least every `traceFlushMsMax` and
- * on exit, never past `traceBytesMax`. Each record is measured in bytes as it is appended,
- * on purpose: measuring only at each write kept every record's text an unflattened string
- * tree until then (up to 200 ms), long enough to survive scavenges, and a Scheduler used
- * 1.85 to 2.85 CPU-s for 20,000 pods against 0.97 to 1.39 s (docs/pages/benchmarks.md).
+ * on exit, never past `traceBytesMax`. Records are written as bytes into one chunk
+ * (trace-bytes.ts) and measured as they are committed, so no record's text is kept as a
+ * string: keeping each record's text an unflattened string tree until a write (up to
+ * 200 ms) let it survive scavenges, and a Scheduler used 1.85 to 2.85 CPU-s for 20,000
+ * pods against 0.97 to 1.39 s (docs/pages/benchmarks.md).
  */
 export class TraceWriter {
-  private buffer: string[] = [];
+  private readonly chunk = new TraceBytes();
+  /** Where the record being written starts in the chunk (the bytes before it are committed). */
+  private recordStart = 0;
   private bytes: number;
   private stoppedWhy: string | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -230,27 +237,50 @@ export class TraceWriter {
 
   /** Appends a record already in its JSON text (trace-encoding.ts), without its newline. */
   appendLine(json: string): void {
-    if (this.stoppedWhy !== null) return;
-    const size = Buffer.byteLength(json) + 1; // and its newline
+    const out = this.begin();
+    if (out === null) return;
+    out.raw(json);
+    this.commit();
+  }
+
+  /** The chunk to write one record into (then `commit`), or null when tracing stopped. */
+  begin(): TraceBytes | null {
+    if (this.stoppedWhy !== null) return null;
+    this.recordStart = this.chunk.pos;
+    return this.chunk;
+  }
+
+  /** Ends the record written since `begin` with its newline, or drops it for the trace.stopped note at `traceBytesMax`. */
+  commit(): void {
+    const chunk = this.chunk;
+    const start = this.recordStart;
+    if (chunk.pos < start) throw new Error(`a trace record ends (${chunk.pos}) before it starts (${start})`);
+    const size = chunk.pos - start + 1; // and its newline
     if (this.bytes + size > this.bytesMax) {
       this.stoppedWhy = `${this.file} reached traceBytesMax (${this.bytesMax} bytes): tracing stopped for this incarnation`;
       // The record's t, stage, incarnation and seq open its text: the first `,"event":` is its key (quotes in the values before it are escaped).
-      const identity = json.slice(0, json.indexOf(',"event":'));
-      this.buffer.push(`${identity},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`);
+      const identityEnd = chunk.buf.indexOf(',"event":', start, 'latin1');
+      const identity = chunk.buf.toString('utf8', start, identityEnd < 0 ? start : identityEnd);
+      chunk.pos = start;
+      chunk.raw(`${identity},"event":{"type":"trace.stopped"},"reason":"traceBytesMax"}`);
+      chunk.byte(0x0a);
       this.flush();
       this.warn(this.stoppedWhy);
       return;
     }
     this.bytes += size;
-    this.buffer.push(json);
+    chunk.byte(0x0a);
+    if (chunk.pos >= traceChunkFlushBytes) this.flush();
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    const text = `${this.buffer.join('\n')}\n`;
-    this.buffer = [];
+    const chunk = this.chunk;
+    if (chunk.pos === 0) return;
+    const length = chunk.pos;
+    chunk.pos = 0;
+    this.recordStart = 0;
     try {
-      appendFileSync(this.file, text);
+      appendFileSync(this.file, chunk.buf.subarray(0, length));
     } catch (error) {
       this.stoppedWhy = `cannot write ${this.file}: ${(error as Error).message}`;
       this.warn(this.stoppedWhy);

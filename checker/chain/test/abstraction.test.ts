@@ -20,7 +20,12 @@ import { loadCheckConfig } from '../config-file.js';
 import { ChainModel } from '../model.js';
 import type { CheckConfig, FaultBudgets } from '../presets.js';
 import { buildTrace } from '../trace.js';
-import { canonicalBudgets, canonicalGhost } from '../world-packing.js';
+import { canonicalBudgets, canonicalGhost, WorldPacking } from '../world-packing.js';
+import { ForgettingAssumptionBroken, GhostForgetting } from '../ghost-forgetting.js';
+import { Interner } from '../interning.js';
+import { StateLayout } from '../state-layout.js';
+import { initialWorld } from '../../../simulator/world.js';
+import type { StageState, StepResult } from '../../../machines/index.js';
 
 const exhaustiveRunMs = 900_000;
 
@@ -72,6 +77,38 @@ describe('canonical ghost', () => {
     expect(canonicalGhost(ghost)).toEqual({ ...ghost, tombstoned: { scheduler: ['lo-1-0'] } });
     const without = canonicalGhost(ghost);
     expect(canonicalGhost(without)).toBe(without);
+  });
+});
+
+describe('the ghost forgetting pods named nowhere else (DEC-58)', () => {
+  const config = loadCheckConfig('ci', 'correct');
+  const layout = new StateLayout(config.chain);
+  const packing = new WorldPacking(layout, new Interner());
+  const forgetting = new GhostForgetting(config.chain, layout, packing);
+  const world = initialWorld(config.chain);
+  const ghostOf = (ids: readonly number[]) => packing.parts.values[ids[layout.ghostAt] as number] as Ghost;
+
+  it('forgets the histories of a pod that no stage, queue or sandbox names, keeps its creation, and keeps a pod still named', () => {
+    const ghost: Ghost = { created: ['lo-1-0', 'lo-1-1'], dead: ['lo-1-0'], placement: { 'lo-1-0': 'n1', 'lo-1-1': 'n2' }, tombstoned: { scheduler: ['lo-1-0', 'lo-1-1'] }, maxDesired: { lo: 2 }, decreased: [] };
+    const gone = packing.stateOfWorld({ ...world, ghost }, 0, config.budgets).ids.slice();
+    forgetting.forget(gone);
+    expect(ghostOf(gone)).toEqual({ ...ghost, dead: [], placement: {}, tombstoned: {} });
+    // lo-1-1 still has a sandbox on n2: its history stays, lo-1-0's goes.
+    const sandbox = { pod: { name: 'lo-1-1', function: 'lo', priority: 0, node: 'n2' }, state: 'running' };
+    const named = packing.stateOfWorld({ ...world, ghost, sandboxes: { ...world.sandboxes, n2: { 'lo-1-1': sandbox } } as unknown as typeof world.sandboxes }, 0, config.budgets).ids.slice();
+    forgetting.forget(named);
+    expect(ghostOf(named)).toEqual({ ...ghost, dead: [], placement: { 'lo-1-1': 'n2' }, tombstoned: { scheduler: ['lo-1-1'] } });
+  });
+
+  it('stops with the fix when a machine step names a pod it neither received nor created (the assumption that makes forgetting exact)', () => {
+    const before = world.stages['kubelet:n1'] as StageState;
+    const event = { type: 'link.lost', link: 'scheduler>kubelet:n1' } as const;
+    const invents = { state: before, effects: [{ type: 'message.send', link: 'scheduler>kubelet:n1', message: { type: 'pod.running', epoch: 1, name: 'lo-1-7' } }], links: [], trace: [], disposition: 'applied' } as unknown as StepResult<StageState>;
+    expect(() => forgetting.checkStep(before, event, invents)).toThrow(ForgettingAssumptionBroken);
+    // Again on the same step: a caller that swallowed the first error gets it again.
+    expect(() => forgetting.checkStep(before, event, invents)).toThrow(/names pod lo-1-7, which neither its input named nor it created.*--no-abstraction/);
+    const creates = { ...invents, trace: [{ event: 'decide.create', pod: 'lo-1-7' }] } as unknown as StepResult<StageState>;
+    expect(() => forgetting.checkStep(before, event, creates)).not.toThrow();
   });
 });
 
