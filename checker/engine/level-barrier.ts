@@ -3,8 +3,13 @@
  * the worker threads meet at the end of every breadth-first level, what each worker
  * publishes there (flags, the size of its part of the next level), running totals for the
  * progress line, the count of worker threads ready to join worker 0 (the main thread),
- * and an abort word that a failing worker sets (a waiting or searching worker then
- * throws `SearchAborted` instead of waiting forever).
+ * an abort word that a failing worker sets (a waiting or searching worker then
+ * throws `SearchAborted` instead of waiting forever), and a heartbeat word per worker. A
+ * worker thread that dies without running JavaScript (out of heap) cannot set the abort
+ * word, and its error event waits for the main thread's event loop, which is blocked while
+ * the main thread searches as worker 0: so worker 0, whenever it waits for the others,
+ * watches their heartbeats and stops the search when one has been silent for
+ * `workerSilenceMsMax` (every live worker beats while it expands and while it waits).
  */
 
 /** Flags a worker publishes at a barrier. */
@@ -37,6 +42,9 @@ const readyAt = 5;
 /** Published per round parity and worker: flags, next-level size. */
 const slotsAt = 8;
 
+/** How long a worker thread that has joined may show no sign of life before worker 0 stops the search, ms. */
+export const workerSilenceMsMax = 60_000;
+
 /** Spins before sleeping at a barrier: waking a sleeping thread costs more than a short spin when the other is nearly done. */
 const barrierSpinsMax = 20_000;
 /** How long a waiting worker sleeps between checks of the abort word, ms. */
@@ -48,19 +56,62 @@ export class SearchAborted extends Error {
   }
 }
 
+/** A worker thread stopped beating while worker 0 waited for it: it died without a word (out of heap) or was killed. */
+export class SearchWorkerSilent extends Error {
+  override readonly name = 'SearchWorkerSilent';
+  constructor(worker: number, silentMs: number) {
+    super(`search worker ${worker} has shown no sign of life for ${Math.round(silentMs / 1000)} s (out of memory, or killed): the search stops; run with --workers 1, or with more memory (--max-memory-mb, NODE_OPTIONS=--max-old-space-size)`);
+  }
+}
+
 export class LevelControl {
   readonly words: Int32Array;
   private round = 0;
+  /** Worker 0's view of its peers' heartbeats: the last value seen and when it changed. */
+  private readonly peerBeats: Int32Array;
+  private readonly peerBeatSeenAt: number[];
 
+  /** `self` is the worker this thread is (-1: a thread that only reads progress or aborts); `silenceMs` is how long worker 0 lets a peer be silent. */
   constructor(
     readonly buffer: SharedArrayBuffer,
     readonly workers: number,
+    private readonly self = -1,
+    private readonly silenceMs = workerSilenceMsMax,
   ) {
     this.words = new Int32Array(buffer);
+    this.peerBeats = new Int32Array(workers);
+    this.peerBeatSeenAt = new Array<number>(workers).fill(Date.now());
   }
 
   static allocate(workers: number): LevelControl {
-    return new LevelControl(new SharedArrayBuffer((slotsAt + 4 * workers) * 4), workers);
+    return new LevelControl(new SharedArrayBuffer((slotsAt + 5 * workers) * 4), workers);
+  }
+
+  /** This worker is alive: called as it expands and each time it wakes while waiting. */
+  beat(): void {
+    if (this.self >= 0) Atomics.add(this.words, slotsAt + 4 * this.workers + this.self, 1);
+  }
+
+  /**
+   * One turn of a wait: beats, and on worker 0 throws `SearchWorkerSilent` (after aborting
+   * the others) when a peer that has beaten before has not beaten for `silenceMs`. Peers
+   * that never beat are still loading: worker 0 does not wait for them unless asked to
+   * (`waitForWorkers`), and then an error of theirs arrives as a message.
+   */
+  waiting(): void {
+    this.beat();
+    if (this.self !== 0) return;
+    const now = Date.now();
+    for (let w = 1; w < this.workers; w++) {
+      const beats = Atomics.load(this.words, slotsAt + 4 * this.workers + w);
+      if (beats !== this.peerBeats[w]) {
+        this.peerBeats[w] = beats;
+        this.peerBeatSeenAt[w] = now;
+      } else if (beats !== 0 && now - (this.peerBeatSeenAt[w] as number) > this.silenceMs) {
+        this.abort();
+        throw new SearchWorkerSilent(w, now - (this.peerBeatSeenAt[w] as number));
+      }
+    }
   }
 
   /** Publishes this worker's flags and next-level size for the current round, then waits for every worker; returns what all published. */
@@ -96,12 +147,16 @@ export class LevelControl {
     }
     for (let spin = 0; Atomics.load(words, generationAt) === generation; spin++) {
       if (Atomics.load(words, abortAt) !== 0) throw new SearchAborted();
-      if (spin >= barrierSpinsMax) Atomics.wait(words, generationAt, generation, barrierSleepMs);
+      if (spin >= barrierSpinsMax) {
+        this.waiting();
+        Atomics.wait(words, generationAt, generation, barrierSleepMs);
+      }
     }
   }
 
   /** A worker thread other than worker 0 has built its model and waits for worker 0's join message. */
   markReady(): void {
+    this.beat();
     Atomics.add(this.words, readyAt, 1);
     Atomics.notify(this.words, readyAt);
   }
@@ -115,6 +170,7 @@ export class LevelControl {
   awaitAllReady(): void {
     for (let ready = Atomics.load(this.words, readyAt); ready < this.workers - 1; ready = Atomics.load(this.words, readyAt)) {
       if (this.aborted) throw new SearchAborted();
+      this.waiting();
       Atomics.wait(this.words, readyAt, ready, barrierSleepMs);
     }
   }

@@ -29,6 +29,8 @@ export interface WorkerSetup {
   readonly symmetry: boolean;
   readonly prefixStates: number;
   readonly waitForWorkers: boolean;
+  /** How long worker 0 lets a joined worker be silent before it stops the search, ms (workerSilenceMsMax; tests shorten it). */
+  readonly workerSilenceMs: number;
 }
 
 /** A safety violation: found on taking `action` from state `parent` (-1, -1 for the initial state). */

@@ -88,7 +88,7 @@ export class Explorer<S, A> {
   ) {
     this.joined = setup.worker !== 0 || setup.workers === 1;
     this.table = new SharedStateTable(setup.buffers);
-    this.control = new LevelControl(setup.control, setup.workers);
+    this.control = new LevelControl(setup.control, setup.workers, setup.worker, setup.workerSilenceMs);
     this.fingerprint = model.fingerprint !== undefined ? (s) => (model.fingerprint as (s: S) => Fingerprint)(s) : (s) => fingerprintOf(model.key(s));
     this.sometimes = model.sometimes ?? [];
     this.symmetry = setup.symmetry && model.symmetry !== undefined && model.symmetry.size > 1 ? model.symmetry : undefined;
@@ -175,7 +175,10 @@ export class Explorer<S, A> {
     let message = receiveMessageOnPort(port);
     for (let spin = 0; message === undefined; spin++) {
       if (this.control.aborted) throw new SearchAborted();
-      if (spin > 1000) Atomics.wait(this.idle, 0, 0, 1);
+      if (spin > 1000) {
+        if (spin % 20 === 0) this.control.waiting();
+        Atomics.wait(this.idle, 0, 0, 1);
+      }
       message = receiveMessageOnPort(port);
     }
     return message.message;
@@ -290,6 +293,7 @@ export class Explorer<S, A> {
         this.control.addTransitions(this.transitions - this.reportedTransitions);
         this.reportedTransitions = this.transitions;
         if (this.control.aborted) throw new SearchAborted();
+        this.control.beat();
         this.tick();
         if (Date.now() > setup.deadline) {
           flags |= levelFlags.time;

@@ -27,8 +27,10 @@
  * is then finished after growing). Liveness is checked afterwards on the main thread, on
  * the union of the workers' fair edges (single-threaded). A worker thread that fails sets
  * the abort word, so the main thread stops searching and reports that worker's error. One
- * that dies without running JavaScript (out of heap) cannot: its error event waits for the
- * main thread's event loop, so the main thread would wait at the next barrier (not handled).
+ * that dies without running JavaScript (out of heap) cannot, and its error event waits for
+ * the main thread's event loop: so the main thread watches the workers' heartbeats while
+ * it waits for them and stops with `SearchWorkerSilent` when one has been silent for
+ * `workerSilenceMsMax` (level-barrier.ts).
  *
  * Symmetry (DEC-54): with a model's symmetry on, every worker keeps each successor as its
  * orbit's canonical state (canonical states are chosen by content fingerprint, so every
@@ -40,7 +42,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { repositoryPath } from '../../runtime/repository-paths.js';
 import { fingerprintOf, IntList, type Fingerprint } from './fingerprint.js';
-import { LevelControl, SearchAborted } from './level-barrier.js';
+import { LevelControl, SearchAborted, workerSilenceMsMax } from './level-barrier.js';
 import { edgeStride } from './fair-edges.js';
 import { Explorer } from './parallel-worker.js';
 import type { DoneReport, WorkerSetup, WorkerViolation } from './parallel-setup.js';
@@ -66,6 +68,8 @@ export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
    * so that small searches are split too).
    */
   readonly waitForWorkers?: boolean;
+  /** How long the main thread lets a joined worker show no sign of life before it stops the search, ms (default workerSilenceMsMax). */
+  readonly workerSilenceMs?: number;
   /** Initial capacity of the shared state table, in states (default 2^16); it grows as needed. */
   readonly tableStates?: number;
 }
@@ -105,6 +109,7 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
     symmetry: symmetry !== undefined,
     prefixStates: Math.max(1, options.prefixStates ?? 64 * workers),
     waitForWorkers: options.waitForWorkers === true,
+    workerSilenceMs: options.workerSilenceMs ?? workerSilenceMsMax,
   };
   const peaks = new MemoryPeaks();
   const tick = progressTicker(options, started, peaks, control, new Int32Array(initialTable.buffers.counter));

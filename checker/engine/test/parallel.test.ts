@@ -148,4 +148,14 @@ describe('worker 0 is the main thread (DEC-62)', () => {
     const broken = { ...tinyFactory(spec), exportName: 'noSuchFactory' };
     await expect(searchParallel(tinyModel(spec), broken, { workers: 2, prefixStates: 1, waitForWorkers: true })).rejects.toThrow(/has no export noSuchFactory/);
   }, 60_000);
+
+  it('a worker thread that stops running JavaScript (as one out of heap) stops the search with a clear error, not a hang', async () => {
+    const spec: TinySpec = { name: 'twoCounters', args: [30, 30] };
+    const frozen = { ...tinyFactory(spec), exportName: 'tinyModelFrozenInWorker' };
+    const started = Date.now();
+    await expect(searchParallel(tinyModel(spec), frozen, { workers: 2, prefixStates: 1, waitForWorkers: true, workerSilenceMs: 1_500 })).rejects.toThrow(
+      /search worker 1 has shown no sign of life for \d+ s \(out of memory, or killed\)/,
+    );
+    expect(Date.now() - started).toBeLessThan(50_000);
+  }, 60_000);
 });
