@@ -93,8 +93,8 @@ export interface CheckConfig {
 
 const noFaults: FaultBudgets = { total: 0, controllerCrash: 0, kubeletRestart: 0, nodeCrash: 0, linkCut: 0, sandboxFailure: 0 };
 
-/** The chain, script and faults of `ci`, shared with `ci-window`. */
-const ciChain: ChainConfig = {
+/** The chain, script and faults of `ci`, shared with `ci-window` (and the checker's symmetry tests). */
+export const ciChain: ChainConfig = {
   functions: [
     { name: 'lo', priority: 0 },
     { name: 'hi', priority: 10 },
@@ -105,7 +105,7 @@ const ciChain: ChainConfig = {
   ],
   variant: 'correct',
 };
-const ciScaleScript: CheckConfig['scaleScript'] = [
+export const ciScaleScript: CheckConfig['scaleScript'] = [
   { function: 'lo', desired: 2 },
   { function: 'hi', desired: 1 },
   { function: 'lo', desired: 1 },

@@ -3,28 +3,15 @@
  * that symmetry reduction applies (DEC-53): small enough to search exhaustively with and
  * without it, sequentially and on worker threads.
  */
-import type { CheckConfig } from '../presets.js';
+import { ciChain, ciScaleScript, type CheckConfig } from '../presets.js';
 
 /** Two Kubelets of capacity 1, preemption, scale-down of placed pods, one Kubelet restart or node crash. */
 export const pair: CheckConfig = {
   name: 'pair',
   description: 'two alike Kubelets, one node fault',
-  chain: {
-    functions: [
-      { name: 'lo', priority: 0 },
-      { name: 'hi', priority: 10 },
-    ],
-    nodes: [
-      { name: 'n1', capacity: 1 },
-      { name: 'n2', capacity: 1 },
-    ],
-    variant: 'correct',
-  },
-  scaleScript: [
-    { function: 'lo', desired: 2 },
-    { function: 'hi', desired: 1 },
-    { function: 'lo', desired: 1 },
-  ],
+  // ci's world (two Kubelets of capacity 1, lo and hi, lo 2, hi 1, lo 1), with node faults only.
+  chain: ciChain,
+  scaleScript: ciScaleScript,
   budgets: { total: 1, controllerCrash: 0, kubeletRestart: 1, nodeCrash: 1, linkCut: 0, sandboxFailure: 0 },
   scaleWhen: 'quiescent',
   startSynced: true,
