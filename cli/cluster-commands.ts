@@ -1,7 +1,7 @@
 /** `kd up`, `kd scale`, `kd status`, `kd down`: a local cluster of stage processes on loopback. */
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { desiredMax, nodeCapacityMax, stagesOf } from '../machines/index.js';
+import { desiredMax, nodeCapacityMax, scalesRequestRefusal, stagesOf, type ChainConfig } from '../machines/index.js';
 import { isLoopbackAddress, loadClusterConfig, type ClusterConfig } from '../runtime/config.js';
 import {
   configFileOf,
@@ -237,21 +237,20 @@ Scaler.SetScales call: every count stored, or none (REQ-SCALE-007).`,
 
 type DesiredCount = { readonly function: string; readonly desired: number };
 
-/** The FUNCTION N pairs of the command line, checked against the cluster's functions (nothing is sent when one is wrong). */
-function desiredCountsOf(first: DesiredCount, more: readonly string[], functions: readonly string[]): DesiredCount[] {
+/**
+ * The FUNCTION N pairs of the command line. The CLI reads their syntax; whether the
+ * request may be taken (known functions, each once, at most scaleSetsEntriesMax) is the
+ * Autoscaler machine's rule (REQ-SCALE-007), asked here before anything is sent.
+ */
+function desiredCountsOf(first: DesiredCount, more: readonly string[], chain: ChainConfig): DesiredCount[] {
   if (more.length % 2 !== 0) throw new UsageError(`"${more[more.length - 1] ?? ''}" has no desired count: give FUNCTION N pairs, for example: kd scale lo 40 hi 10`);
   const counts: DesiredCount[] = [first];
   for (let i = 0; i < more.length; i += 2) {
     const fn = more[i] ?? '';
     counts.push({ function: fn, desired: wholeNumber(`the desired count of ${fn}`, more[i + 1] ?? '', 0, desiredMax, scaleCommandLine.example) });
   }
-  if (counts.length > scaleSetsEntriesMax) throw new UsageError(`at most ${scaleSetsEntriesMax} FUNCTION N pairs in one call (scaleSetsEntriesMax), got ${counts.length}; split them over several calls`);
-  const seen = new Set<string>();
-  for (const count of counts) {
-    if (!functions.includes(count.function)) throw new UsageError(`unknown function "${count.function}"; the cluster has: ${functions.join(', ')}`);
-    if (seen.has(count.function)) throw new UsageError(`${count.function} is given twice; give each function once`);
-    seen.add(count.function);
-  }
+  const refused = scalesRequestRefusal(chain, counts);
+  if (refused !== null) throw new UsageError(refused.message);
   return counts;
 }
 
@@ -265,7 +264,7 @@ export async function runScale(argv: readonly string[], print: (line: string) =>
   const dir = parsed.options.dir;
   const dirHint = dirSuffix(parsed.given, dir);
   const config = loadRunning(dir, 'scale', dirHint);
-  const counts = desiredCountsOf(first, parsed.list, config.chain.functions.map((f) => f.name));
+  const counts = desiredCountsOf(first, parsed.list, config.chain);
   const address = config.stages['autoscaler']?.address ?? '';
   const what = counts.length === 1 ? `the desired count of ${first.function}` : `the desired counts of ${counts.map((c) => c.function).join(', ')}`;
   try {

@@ -24,6 +24,7 @@ export { SortedMap } from './core/sorted-map.js';
 export { clientSessionEpoch, clientWantsSession, type ClientSide, type ServerSide } from './stages/session-sides.js';
 export type { ScaleEntry, ScaleTable } from './stages/scale-holder.js';
 export type { AutoscalerState } from './stages/autoscaler.js';
+export { scalesRequestRefusal } from './stages/autoscaler.js';
 export type { DeploymentState } from './stages/deployment.js';
 export type { ReplicaSetState } from './stages/replicaset.js';
 export type { SchedulerState } from './stages/scheduler.js';

@@ -61,9 +61,10 @@ function requestRefusalOf(config: AutoscalerConfig, fn: string, desired: number)
 /**
  * Why a request of several desired counts is refused whole (REQ-SCALE-007), or null:
  * first no entry, too many or a function twice (`malformed`), then the first entry a
- * single request would have refused, with its reason.
+ * single request would have refused, with its reason. It depends on the configuration
+ * only, so a client that knows it (`kd scale`) asks this before it sends anything.
  */
-function requestsRefusalOf(config: AutoscalerConfig, scales: readonly ScaleRequest[]): InputRejection | null {
+export function scalesRequestRefusal(config: AutoscalerConfig, scales: readonly ScaleRequest[]): InputRejection | null {
   const nothing = 'nothing was stored';
   if (scales.length === 0) return { reason: 'malformed', message: `a request of several counts (SetScales) needs at least one entry; ${nothing}` };
   if (scales.length > scaleSetsEntriesMax)
@@ -108,7 +109,7 @@ class AutoscalerStep implements ClientEnds, RoutingStep {
       }
       case 'scales.requested': {
         // REQ-SCALE-007: the whole request is judged before any entry is taken.
-        const refused = requestsRefusalOf(this.config, event.scales);
+        const refused = scalesRequestRefusal(this.config, event.scales);
         if (refused !== null) return this.reject(refused);
         // REQ-SCALE-008: in order, as one step, so every count is persisted before any is sent (settle runs after).
         for (const scale of event.scales) this.take(scale.function, scale.desired);

@@ -139,9 +139,9 @@ describe('bad input', () => {
     expect(await scaleError(['fn', '3', 'fn'])).toBe(2);
     expect(errors.at(-1)).toMatch(/"fn" has no desired count: give FUNCTION N pairs/);
     expect(await scaleError(['fn', '3', 'fn', '4'])).toBe(2);
-    expect(errors.at(-1)).toMatch(/fn is given twice/);
+    expect(errors.at(-1)).toMatch(/function "fn" appears twice; give each function once; nothing was stored/);
     expect(await scaleError(['fn', '3', 'nope', '4'])).toBe(2);
-    expect(errors.at(-1)).toMatch(/unknown function "nope"/);
+    expect(errors.at(-1)).toMatch(/function "nope" is not configured; configured: fn; nothing was stored/);
     expect(await scaleError(['fn', '3', 'x', 'many'])).toBe(2);
     expect((await clusterStatus(config)).functions.map((f) => f.desired)).toEqual(desiredBefore);
     expect(await main(['status', '--dir', join(dir, 'missing')], noPrint)).toBe(2);
