@@ -121,20 +121,19 @@ export class GhostForgetting {
   }
 
   private namesOfPart(id: number): ReadonlySet<string> {
-    let names = this.partNames[id];
-    if (names === undefined) {
-      names = this.namesOfText(JSON.stringify(this.packing.parts.values[id]));
-      this.partNames[id] = names;
-    }
-    return names;
+    return this.namesOfInterned(this.partNames, this.packing.parts.values, id);
   }
 
   private namesOfList(id: number): ReadonlySet<string> {
-    if (id === 0) return noNames;
-    let names = this.listNames[id];
+    return id === 0 ? noNames : this.namesOfInterned(this.listNames, this.packing.lists.values, id);
+  }
+
+  /** The pod names an interned component (`values[id]`) holds, found once per id and kept in `cache`. */
+  private namesOfInterned(cache: Array<ReadonlySet<string>>, values: readonly unknown[], id: number): ReadonlySet<string> {
+    let names = cache[id];
     if (names === undefined) {
-      names = this.namesOfText(JSON.stringify(this.packing.lists.values[id]));
-      this.listNames[id] = names;
+      names = this.namesOfText(JSON.stringify(values[id]));
+      cache[id] = names;
     }
     return names;
   }
