@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runReplay } from '../../../cli/replay-command.js';
-import { replay } from '../../../simulator/simulate.js';
 import type { Ghost } from '../../../simulator/ghost.js';
-import { bootSequence } from '../../../simulator/world.js';
 import { variants } from '../../../spec/variants.js';
 import { search, type SearchResult } from '../../engine/search.js';
 import { loadCheckConfig } from '../config-file.js';
@@ -26,6 +24,7 @@ import { Interner } from '../interning.js';
 import { StateLayout } from '../state-layout.js';
 import { initialWorld } from '../../../simulator/world.js';
 import type { StageState, StepResult } from '../../../machines/index.js';
+import { propertiesBrokenInSimulator } from './simulator-replay.js';
 
 const exhaustiveRunMs = 900_000;
 
@@ -152,9 +151,7 @@ describe('the abstracted search gives the full search\'s verdict', () => {
         expect(printed.join('\n')).toContain(`reproduced ${violation.property}`);
         expect(violation.path.length).toBe(full.violation?.path.length);
         // The path is one of the model itself: the simulator, which has no abstraction, reproduces it.
-        const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
-        const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
-        expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
+        expect(propertiesBrokenInSimulator(config, trace.steps)).toContain(violation.property);
       }
     }, exhaustiveRunMs);
   }

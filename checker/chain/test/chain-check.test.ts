@@ -9,12 +9,11 @@ import { describe, expect, it } from 'vitest';
 /** Exhaustive runs take tens of seconds on a quiet machine; a shared one may be several times slower. */
 const exhaustiveRunMs = 600_000;
 import { variants } from '../../../spec/variants.js';
-import { replay } from '../../../simulator/simulate.js';
-import { bootSequence } from '../../../simulator/world.js';
 import { search } from '../../engine/search.js';
 import { loadCheckConfig } from '../config-file.js';
 import { ChainModel } from '../model.js';
 import { buildTrace } from '../trace.js';
+import { propertiesBrokenInSimulator } from './simulator-replay.js';
 
 function check(preset: string, variant: Parameters<typeof loadCheckConfig>[1]) {
   const config = loadCheckConfig(preset, variant);
@@ -62,9 +61,7 @@ describe('kd check catches every known-bad variant on ci', () => {
       expect(trace.steps.length).toBe(violation.path.length);
       if (violation.kind === 'safety') {
         // The same actions, re-executed by the simulator from the same boot, break the same property.
-        const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
-        const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
-        expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
+        expect(propertiesBrokenInSimulator(config, trace.steps)).toContain(violation.property);
         expect(trace.steps[trace.steps.length - 1]?.violations.map((v) => v.property)).toContain(violation.property);
       }
     }, exhaustiveRunMs);

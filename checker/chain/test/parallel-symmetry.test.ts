@@ -6,8 +6,6 @@
  * which replays in the simulator as `kd replay` runs it.
  */
 import { describe, expect, it } from 'vitest';
-import { replay } from '../../../simulator/simulate.js';
-import { bootSequence } from '../../../simulator/world.js';
 import { variants } from '../../../spec/variants.js';
 import { searchParallel } from '../../engine/parallel.js';
 import { search, stateAt, type SearchResult } from '../../engine/search.js';
@@ -16,6 +14,7 @@ import type { CheckConfig } from '../presets.js';
 import { buildTrace } from '../trace.js';
 import { loadCheckConfig } from '../config-file.js';
 import { pair, trio } from './alike-kubelets.js';
+import { propertiesBrokenInSimulator } from './simulator-replay.js';
 
 const exhaustiveRunMs = 900_000;
 
@@ -38,9 +37,7 @@ function expectRealPath(config: CheckConfig, result: SearchResult): void {
   const trace = buildTrace(config, violation);
   expect(trace.steps.length).toBe(violation.path.length);
   if (violation.kind === 'safety') {
-    const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
-    const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
-    expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
+    expect(propertiesBrokenInSimulator(config, trace.steps)).toContain(violation.property);
     return;
   }
   const model = new ChainModel(config);

@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runReplay } from '../../../cli/replay-command.js';
-import { replay } from '../../../simulator/simulate.js';
-import { bootSequence } from '../../../simulator/world.js';
 import { variants } from '../../../spec/variants.js';
 import type { ModelSymmetry } from '../../engine/model.js';
 import { search, stateAt, type SearchResult } from '../../engine/search.js';
@@ -21,6 +19,7 @@ import { ChainModel } from '../model.js';
 import type { CheckConfig } from '../presets.js';
 import { buildTrace } from '../trace.js';
 import { pair, trio } from './alike-kubelets.js';
+import { propertiesBrokenInSimulator } from './simulator-replay.js';
 
 const exhaustiveRunMs = 900_000;
 
@@ -144,9 +143,7 @@ function expectReplays(config: CheckConfig, result: SearchResult): void {
   expect(code).toBe(1);
   if (violation.kind === 'safety') {
     expect(printed.join('\n')).toContain(`reproduced ${violation.property}`);
-    const boot = config.startSynced === true ? bootSequence(config.chain).actions : [];
-    const replayed = replay(config.chain, [...boot, ...trace.steps.map((s) => s.action)]);
-    expect(replayed.violations.map((v) => v.property)).toContain(violation.property);
+    expect(propertiesBrokenInSimulator(config, trace.steps)).toContain(violation.property);
   } else if (violation.kind === 'liveness') {
     const start = violation.cycleStart ?? 0;
     expect(key(model, stateAt(model, violation.path))).toBe(key(model, stateAt(model, violation.path.slice(0, start))));
