@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLineOrExit } from '../cli/args.js';
+import { checkCommandLine } from '../cli/check-command.js';
 import { exitCodes } from '../cli/exit-codes.js';
 import { mutantNamed, mutants, type ConformanceRole, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
@@ -56,12 +57,12 @@ const checks: CheckRequest[] = [
 ];
 const checkTimeoutMs = options['check-seconds'] * 1000;
 
-/** Swarm mode on the copy (DEC-51): its own time bound, from its configurations' budgets (10 s each) and the shrinking of a failing one. */
+/** Swarm mode on the copy (DEC-51), each configuration with kd check's own budget: its time bound follows from those budgets and the shrinking of a failing one. */
 function swarmCheck(configs: number, seed: number): CheckRequest {
-  const swarmBudgetSeconds = 10;
+  const swarmBudgetSeconds = checkCommandLine.options['budget-seconds'].default;
   return {
     label: `swarm ${configs} seed ${seed}`,
-    args: ['--swarm', '--configs', String(configs), '--seed', String(seed), '--budget-seconds', String(swarmBudgetSeconds)],
+    args: ['--swarm', '--configs', String(configs), '--seed', String(seed)],
     timeoutMs: (configs * swarmBudgetSeconds * 2 + 300) * 1000,
   };
 }
