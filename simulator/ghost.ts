@@ -4,6 +4,7 @@
  * into the machines.
  */
 import { isForgedPodName } from './forged-pods.js';
+import { schedulerRuleViolations } from './scheduler-rules.js';
 import type { PropertyId } from '../spec/properties.js';
 import {
   describeEpoch,
@@ -117,6 +118,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
     next = { ...next, created: sortedAdd(next.created, createdNow) };
   }
   if (after.role === 'scheduler') {
+    violations.push(...schedulerRuleViolations({ nodes: config.nodes, after, trace: step.trace }));
     for (const [name, entry] of podsAfter.entriesByName()) {
       const node = entry.record.node;
       if (node === null) continue;
@@ -161,7 +163,6 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded' && !isForgedPodName(effect.message.name) && !podsAfter.names().some(isForgedPodName))
       violations.push({ property: 'INV-CAPACITY', message: `${stage} refuses ${effect.message.name} for want of room: the Scheduler bound more pods than the node holds` });
   }
-  void config;
   return { ghost: next, violations };
 }
 
