@@ -154,6 +154,12 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       if (entry === undefined || entry.desired !== desired || entry.lifecycle !== 'applied')
         violations.push({ property: 'INV-APPLIED-IN-FORCE', message: `${stage} acknowledges ${fn} at ${desired} to the Autoscaler while its entry is ${entry === undefined ? 'absent' : `${entry.lifecycle} at ${entry.desired}`}: the count is not yet in force at the ReplicaSet` });
     }
+    // INV-SANDBOX-HELD's "a Kubelet that reports a pod running holds its running sandbox", judged on the report itself.
+    if (effect.type === 'message.send' && effect.message.type === 'pod.running' && after.role === 'kubelet') {
+      const held = podsAfter.get(effect.message.name);
+      if (held?.lifecycle !== 'running')
+        violations.push({ property: 'INV-SANDBOX-HELD', message: `${stage} reports ${effect.message.name} running while it holds it ${held === undefined ? 'not at all' : `as ${held.lifecycle}`}: its sandbox has not started` });
+    }
     if (effect.type === 'message.send' && effect.message.type === 'tombstone.done' && after.role === 'kubelet') {
       const held = podsAfter.get(effect.message.name);
       if (held !== undefined && (held.lifecycle === 'starting' || held.lifecycle === 'running' || held.lifecycle === 'killing'))
