@@ -50,6 +50,7 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-APPLIED-IN-FORCE', why: "needs the Deployment's scale entries (applied or not) after each step, which its trace records do not carry" },
   { id: 'INV-PLACEMENT-RULE', why: "needs the Scheduler's whole cache (every node's pods, the waiting pods' priorities) when it decides, which its trace records do not carry" },
   { id: 'INV-PREEMPTION-RULE', why: "needs the Scheduler's whole cache (candidates, waiting pods, terminations under way) when it decides, which its trace records do not carry" },
+  { id: 'INV-SCALE-DOWN-ORDER', why: "needs the ReplicaSet's other pods of the function (and their states) when it decides, which its trace records do not carry" },
   { id: 'INV-STEP-ASSERTION', why: 'an assertion that fails in a running stage is an error in its log, not a trace record' },
 ];
 
