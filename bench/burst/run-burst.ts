@@ -24,7 +24,7 @@ export interface BurstRun {
   /** Pods started per second once the chain is full (traces.ts `steadyRateOf`). */
   readonly steadyPodsPerSecond: number | null;
   readonly stages: Record<string, StageSpan>;
-  /** CPU time of each stage process from the scale request until the last pod started, ms (read from /proc, 10 ms resolution). */
+  /** CPU time of each stage process from the scale request until the last pod started, ms (cluster.ts `cpuMsOf`: every thread's run time from /proc). */
   readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
