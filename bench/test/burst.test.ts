@@ -5,7 +5,7 @@
  * has every field the benchmarks page (docs/pages/benchmarks.md) quotes.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { BenchResult } from '../burst/main.js';
 import { latencyPlotSvg } from '../burst/plot.js';
 import { generateTrace, traceFromCsv, traceToCsv } from '../burst/replay.js';
 import { distributionOf, median, percentile } from '../burst/stats.js';
-import { burstTimings, steadyRateOf, steadyRateStartsMin } from '../burst/traces.js';
+import { burstTimings, StartedCounter, steadyRateOf, steadyRateStartsMin } from '../burst/traces.js';
 import { cpuMsOf, spread } from '../burst/cluster.js';
 import { addFlowCounters, flowBetween } from '../burst/frames.js';
 
@@ -106,6 +106,28 @@ describe('bench:burst pieces', () => {
       expect(cpuMsOf(2 ** 22 + 1)).toBeNull(); // no such process
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('the started counter counts sandbox.started records appended since it was made, a record cut by a write once complete', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-started-'));
+    try {
+      const [a, b] = [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')];
+      const started = (pod: string): string => `{"t":"2026-12-07T21:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":1,"event":{"type":"sandbox.started","pod":"${pod}"},"disposition":"none","transitions":[],"effects":[]}\n`;
+      const provision = '{"t":"2026-12-07T21:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":2,"event":{"type":"message.received","link":"scheduler>kubelet:n1","message":{"type":"pod.provision","epoch":1,"name":"fn-1-9"}},"disposition":"applied","transitions":[],"effects":[{"type":"sandbox.start","pod":"fn-1-9","node":"n1"}]}\n';
+      writeFileSync(a, started('fn-1-0')); // before the counter: not counted
+      const counter = new StartedCounter([a, b]); // b does not exist yet
+      expect(counter.count()).toBe(0);
+      appendFileSync(a, started('fn-1-1') + provision);
+      const cut = started('fn-1-2');
+      appendFileSync(a, cut.slice(0, 40));
+      writeFileSync(b, started('fn-1-3'));
+      expect(counter.count()).toBe(2);
+      appendFileSync(a, cut.slice(40));
+      expect(counter.count()).toBe(3);
+      expect(counter.count()).toBe(3); // nothing new: nothing counted twice
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
