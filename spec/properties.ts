@@ -134,6 +134,8 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'No stage invents a pod',
     text: 'A stage names in its state, its messages and its effects only pods that its state or the event it received named, or that it creates (the ReplicaSet\'s decision "create"): a pod name enters the protocol only where the ReplicaSet creates it.',
+  },
+  {
     id: 'INV-PLACEMENT-RULE',
     kind: 'safety',
     title: 'Pods are placed by priority on the most free node',
