@@ -48,6 +48,7 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-SANDBOX-HELD', why: "compares a Kubelet's pod list with the sandbox runtime's own state, which traces do not record" },
   { id: 'INV-KILL-ACK-AFTER-DEATH', why: 'needs the sandbox runtime\'s report of a kill ordered against the Kubelet\'s tombstone.done, which traces do not record' },
   { id: 'INV-APPLIED-IN-FORCE', why: "needs the Deployment's scale entries (applied or not) after each step, which its trace records do not carry" },
+  { id: 'INV-NO-INVENTED-POD', why: "needs every name a step's whole input held (the stage's state and event), which trace records carry only in part" },
   { id: 'INV-STEP-ASSERTION', why: 'an assertion that fails in a running stage is an error in its log, not a trace record' },
 ];
 
