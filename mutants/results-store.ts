@@ -3,6 +3,9 @@
  * (`--only`) replaces their rows and keeps the others', as long as the seed and the
  * checks are the same (otherwise the file starts afresh). The README's table is written
  * from it, in catalogue order, once every mutant has a row measured with conformance.
+ * Conformance depends on the seed only, so a checker-only run (`--skip-conformance`)
+ * keeps each mutant's conformance outcomes of an earlier run with the same seed, even
+ * when the checks changed (the row says so: `conformanceCarried`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +31,15 @@ export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'che
   const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredResults) : null;
   const rows = new Map<string, MutantResult>();
   const failing = new Map<string, Set<string>>();
-  if (stored !== null && sameRun(stored, run)) {
-    for (const r of stored.results) rows.set(r.mutant, r);
+  // Conformance depends on the seed only: its outcomes (and the cases failing the unmutated copy) outlive a change of checks.
+  const earlierConformance = new Map<string, MutantResult>();
+  if (stored !== null && stored.seed === run.seed) {
+    for (const r of stored.results) if (!r.conformanceSkipped) earlierConformance.set(r.mutant, r);
     for (const [role, ids] of Object.entries(stored.baselineFailures ?? {})) failing.set(role, new Set(ids));
+    if (sameRun(stored, run)) for (const r of stored.results) rows.set(r.mutant, r);
   }
   for (const [role, ids] of baselineFailures) failing.set(role, new Set([...(failing.get(role) ?? []), ...ids]));
-  for (const r of fresh) rows.set(r.mutant, r);
+  for (const r of fresh) rows.set(r.mutant, r.conformanceSkipped ? withEarlierConformance(r, earlierConformance.get(r.mutant)) : r);
   // Every row is judged again against the baselines known now (a row stored before a baseline existed counted its failures as kills).
   const results = mutants.flatMap((m) => {
     const row = rows.get(m.name);
@@ -43,6 +49,16 @@ export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'che
   mkdirSync(out, { recursive: true });
   writeFileSync(file, `${JSON.stringify(next, null, 1)}\n`);
   return next;
+}
+
+/**
+ * A checker-only row (`--skip-conformance`) completed with the conformance outcomes an
+ * earlier run with the same seed measured for that mutant, marked as carried; unchanged
+ * when there are none.
+ */
+function withEarlierConformance(row: MutantResult, earlier: MutantResult | undefined): MutantResult {
+  if (earlier === undefined) return row;
+  return { ...row, conformance: earlier.conformance, conformanceSkipped: false, conformanceCarried: true };
 }
 
 /** `row` with the cases that fail the unmutated copy taken out of its conformance outcomes, and its verdict decided again. */

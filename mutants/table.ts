@@ -11,6 +11,8 @@ export interface MutantResult {
   /** Empty when conformance was skipped. */
   readonly conformance: readonly ConformanceOutcome[];
   readonly conformanceSkipped: boolean;
+  /** The conformance outcomes come from an earlier run with the same seed (this run was checker-only). */
+  readonly conformanceCarried?: boolean;
   readonly verdict: MutantVerdict;
   /** The catalogue's reason, for an equivalent mutant; the error, for one not run. */
   readonly note?: string;
@@ -62,6 +64,8 @@ export function mutationTable(results: readonly MutantResult[], baselineFailures
   for (const r of results) lines.push(`| \`${r.mutant}\` | ${r.requirement} | ${checkerCell(r)} | ${conformanceCell(r)} | ${r.verdict}${r.note === undefined ? '' : `: ${r.note.replace(/\|/g, '/')}`} |`);
   const count = (v: MutantVerdict) => results.filter((r) => r.verdict === v).length;
   lines.push('', `${results.length} mutants: ${count('killed')} killed (${results.filter((r) => checkerKill(r) !== undefined).length} by the checker, ${results.filter((r) => conformanceKills(r).length > 0).length} by conformance), ${count('survived')} survived, ${count('equivalent')} equivalent, ${count('not-run')} not run.`);
+  const carried = results.filter((r) => r.conformanceCarried === true).length;
+  if (carried > 0) lines.push('', `Conformance outcomes of ${carried} of these rows were measured in an earlier run with the same seed; their checker outcomes in this one (npm run mutants -- --skip-conformance).`);
   const failing = Object.entries(baselineFailures).filter(([, ids]) => ids.length > 0);
   if (failing.length > 0) lines.push('', `Failing the unmutated copy too, so counted for no mutant: ${failing.map(([role, ids]) => `${ids.join(', ')} (${role})`).join('; ')}.`);
   return lines.join('\n');

@@ -4,6 +4,7 @@
  * into the machines.
  */
 import { isForgedPodName } from './forged-pods.js';
+import { schedulerRuleViolations } from './scheduler-rules.js';
 import type { PropertyId } from '../spec/properties.js';
 import {
   describeEpoch,
@@ -117,6 +118,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
     next = { ...next, created: sortedAdd(next.created, createdNow) };
   }
   if (after.role === 'scheduler') {
+    violations.push(...schedulerRuleViolations({ nodes: config.nodes, after, trace: step.trace }));
     for (const [name, entry] of podsAfter.entriesByName()) {
       const node = entry.record.node;
       if (node === null) continue;
@@ -152,6 +154,12 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
       if (entry === undefined || entry.desired !== desired || entry.lifecycle !== 'applied')
         violations.push({ property: 'INV-APPLIED-IN-FORCE', message: `${stage} acknowledges ${fn} at ${desired} to the Autoscaler while its entry is ${entry === undefined ? 'absent' : `${entry.lifecycle} at ${entry.desired}`}: the count is not yet in force at the ReplicaSet` });
     }
+    // INV-SANDBOX-HELD's "a Kubelet that reports a pod running holds its running sandbox", judged on the report itself.
+    if (effect.type === 'message.send' && effect.message.type === 'pod.running' && after.role === 'kubelet') {
+      const held = podsAfter.get(effect.message.name);
+      if (held?.lifecycle !== 'running')
+        violations.push({ property: 'INV-SANDBOX-HELD', message: `${stage} reports ${effect.message.name} running while it holds it ${held === undefined ? 'not at all' : `as ${held.lifecycle}`}: its sandbox has not started` });
+    }
     if (effect.type === 'message.send' && effect.message.type === 'tombstone.done' && after.role === 'kubelet') {
       const held = podsAfter.get(effect.message.name);
       if (held !== undefined && (held.lifecycle === 'starting' || held.lifecycle === 'running' || held.lifecycle === 'killing'))
@@ -161,7 +169,6 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
     if (effect.type === 'message.send' && effect.message.type === 'pod.failed' && effect.message.reason === 'capacity-exceeded' && !isForgedPodName(effect.message.name) && !podsAfter.names().some(isForgedPodName))
       violations.push({ property: 'INV-CAPACITY', message: `${stage} refuses ${effect.message.name} for want of room: the Scheduler bound more pods than the node holds` });
   }
-  void config;
   return { ghost: next, violations };
 }
 

@@ -20,6 +20,8 @@ export const safetyInvariantIds = [
   'INV-APPLIED-IN-FORCE',
   'INV-ONLY-SYNC-FENCES',
   'INV-NO-INVENTED-POD',
+  'INV-PLACEMENT-RULE',
+  'INV-PREEMPTION-RULE',
   'INV-STEP-ASSERTION',
 ] as const;
 
@@ -132,6 +134,18 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'No stage invents a pod',
     text: 'A stage names in its state, its messages and its effects only pods that its state or the event it received named, or that it creates (the ReplicaSet\'s decision "create"): a pod name enters the protocol only where the ReplicaSet creates it.',
+  },
+  {
+    id: 'INV-PLACEMENT-RULE',
+    kind: 'safety',
+    title: 'Pods are placed by priority on the most free node',
+    text: 'Whenever the Scheduler places pods, it places them highest priority first (no pod left waiting outranks one placed) and each on a warm node with the most free capacity at that moment, never on a node without free capacity (REQ-SCHED-002). Ties between equally free nodes may go either way.',
+  },
+  {
+    id: 'INV-PREEMPTION-RULE',
+    kind: 'safety',
+    title: 'Only needed preemptions, of the lowest priority',
+    text: 'Whenever the Scheduler preempts, each victim has a priority strictly below a pod left waiting and no bound or running pod on a warm node has a lower one (REQ-SCHED-006), and it preempts no more pods than the waiting pods that terminations under way do not cover (REQ-SCHED-007). Ties between equal victims may go either way.',
   },
   {
     id: 'INV-STEP-ASSERTION',

@@ -75,7 +75,7 @@ export const variants: readonly VariantDescription[] = [
   {
     name: 'free-capacity-on-preempt',
     change: 'The Scheduler frees node capacity when it issues a preemption instead of when the kill is acknowledged.',
-    breaks: ['INV-CAPACITY'],
+    breaks: ['INV-PLACEMENT-RULE', 'INV-CAPACITY'],
     preventedBy: 'REQ-SCHED-003',
   },
   {

@@ -253,6 +253,37 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     desired: [1, 0, 1],
     budgets: { ...noFaults, total: 2, controllerCrash: 1, forgedHello: 1 },
   }),
+  // Issue 22's mutation depth (DEC-67): the Scheduler's rules of placement and preemption
+  // (REQ-SCHED-002, -006, -007) need nodes of unequal free capacity and three priorities,
+  // which no other preset has; INV-PLACEMENT-RULE and INV-PREEMPTION-RULE judge them.
+  ranks: {
+    name: 'ranks',
+    description:
+      'Kubelets of capacity 2 and 1 (unequal free capacity); three functions of priority 0, 5 and 10: lo scales to 2 and mid to 1 (the nodes are full), lo to 3 (one lo waits), hi to 1 (hi waits beside lo and preempts; the slot freed must go to hi), then lo down to 1; one fault: a link cut or a controller crash, at any point',
+    chain: {
+      functions: [
+        { name: 'lo', priority: 0 },
+        { name: 'mid', priority: 5 },
+        { name: 'hi', priority: 10 },
+      ],
+      nodes: [
+        { name: 'n1', capacity: 2 },
+        { name: 'n2', capacity: 1 },
+      ],
+      variant: 'correct',
+    },
+    scaleScript: [
+      { function: 'lo', desired: 2 },
+      { function: 'mid', desired: 1 },
+      { function: 'lo', desired: 3 },
+      { function: 'hi', desired: 1 },
+      { function: 'lo', desired: 1 },
+    ],
+    budgets: { ...noFaults, total: 1, linkCut: 1, controllerCrash: 1 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+    maxSeconds: 600,
+  },
 };
 
 export function presetNames(): string[] {

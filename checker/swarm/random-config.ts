@@ -12,8 +12,11 @@ export const swarmWorld = {
   nodesMax: 3,
   capacityMax: 2,
   functionsMax: 2,
-  /** Priorities a function may have: two values, so that preemption can happen. */
-  priorities: [0, 10] as const,
+  /**
+   * Priorities a function may have: three values, so that preemption can happen and a
+   * victim can be chosen between two lower priorities (INV-PREEMPTION-RULE, DEC-67).
+   */
+  priorities: [0, 5, 10] as const,
   scaleStepsMax: 3,
   desiredMax: 3,
   /** Faults of all kinds together, per run. */
@@ -22,7 +25,8 @@ export const swarmWorld = {
   chosenStepsMax: 2,
 } as const;
 
-const faultKinds: ReadonlyArray<keyof FaultBudgets> = ['controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'forgedHello', 'forgedPod'];
+/** Every kind of fault the model has: sandboxes that fail (also while being killed) included. */
+const faultKinds: ReadonlyArray<keyof FaultBudgets> = ['controllerCrash', 'kubeletRestart', 'nodeCrash', 'linkCut', 'sandboxFailure', 'forgedHello', 'forgedPod'];
 
 /** The seed of configuration `index` of a swarm run with `seed` (a mix of both, so that neighbours differ). */
 export function configSeed(seed: number, index: number): number {
