@@ -32,7 +32,7 @@ fairness after the last fault. Prints the shortest counterexample when one exist
       max: 256,
       default: 1,
       word: 'auto',
-      help: 'breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core). Counterexamples stay shortest; liveness is then checked on the main thread after the search',
+      help: `breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core); the others start and join at the first level of ${joinLevelStatesPerWorkerMin} states per worker, so a smaller search stays on this thread (DEC-63). Counterexamples stay shortest; liveness is then checked on the main thread after the search`,
     },
     'max-states': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'stop after N distinct states (exit 4)' },
     'max-depth': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'do not expand states deeper than N (exit 4 if that cut anything)' },

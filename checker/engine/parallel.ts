@@ -13,7 +13,8 @@
  * which they are all ready it joins them: it sends each the table's buffers and the depth,
  * and the level is split evenly by handing states over (in the model's encoding). A
  * search whose levels all stay narrower than that starts no thread and is the sequential
- * search on the main thread; one that ends before the threads are ready stops them unused. From the join on each worker expands the states it
+ * search on the main thread; one that ends before the threads are ready stops them
+ * unused. From the join on each worker expands the states it
  * inserted, so its share of a level follows its share of the work of the level before;
  * a level much more uneven than that is evened out by handing over the excess.
  *
