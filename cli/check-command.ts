@@ -142,7 +142,7 @@ function printConsequence(trace: CounterexampleTrace, consequence: Consequence, 
   }
   const where =
     consequence.found === 'extended'
-      ? `not after this run (every continuation without a new fault ends well), but in a run of ${consequence.trace.steps.length} steps from the start, at step ${consequence.harmStep ?? '?'}`
+      ? `not after this run (${consequence.searches[0]?.bounded === true ? `no continuation without a new fault showed damage within ${consequence.searches[0].states} states, the search's bound` : 'every continuation without a new fault ends well'}), but in a run of ${consequence.trace.steps.length} steps from the start, at step ${consequence.harmStep ?? '?'}`
       : consequence.trace.steps.length === trace.steps.length
         ? `at step ${consequence.harmStep ?? '?'} itself`
         : `running on ${consequence.trace.steps.length - trace.steps.length} more steps of the machines, at step ${consequence.harmStep ?? '?'}`;
