@@ -19,6 +19,11 @@ export interface StoredResults {
   readonly results: readonly MutantResult[];
   /** Per role, the cases that failed the unmutated copy in the runs stored (they killed nothing). */
   readonly baselineFailures?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per mutant, the newest conformance outcomes measured with this seed, whatever the
+   * checks: kept when the checks change (the rows are not), for checker-only runs to carry.
+   */
+  readonly conformanceOutcomes?: Readonly<Record<string, readonly ConformanceOutcome[]>>;
 }
 
 function sameRun(a: StoredResults, b: Pick<StoredResults, 'seed' | 'checks'>): boolean {
@@ -32,20 +37,25 @@ export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'che
   const rows = new Map<string, MutantResult>();
   const failing = new Map<string, Set<string>>();
   // Conformance depends on the seed only: its outcomes (and the cases failing the unmutated copy) outlive a change of checks.
-  const earlierConformance = new Map<string, MutantResult>();
+  const earlierConformance = new Map<string, readonly ConformanceOutcome[]>();
   if (stored !== null && stored.seed === run.seed) {
-    for (const r of stored.results) if (!r.conformanceSkipped) earlierConformance.set(r.mutant, r);
+    for (const [mutant, outcomes] of Object.entries(stored.conformanceOutcomes ?? {})) earlierConformance.set(mutant, outcomes);
+    for (const r of stored.results) if (!r.conformanceSkipped && r.conformanceCarried !== true) earlierConformance.set(r.mutant, r.conformance);
     for (const [role, ids] of Object.entries(stored.baselineFailures ?? {})) failing.set(role, new Set(ids));
     if (sameRun(stored, run)) for (const r of stored.results) rows.set(r.mutant, r);
   }
   for (const [role, ids] of baselineFailures) failing.set(role, new Set([...(failing.get(role) ?? []), ...ids]));
-  for (const r of fresh) rows.set(r.mutant, r.conformanceSkipped ? withEarlierConformance(r, earlierConformance.get(r.mutant)) : r);
+  for (const r of fresh) {
+    if (!r.conformanceSkipped) earlierConformance.set(r.mutant, r.conformance);
+    rows.set(r.mutant, r.conformanceSkipped ? withEarlierConformance(r, earlierConformance.get(r.mutant)) : r);
+  }
   // Every row is judged again against the baselines known now (a row stored before a baseline existed counted its failures as kills).
   const results = mutants.flatMap((m) => {
     const row = rows.get(m.name);
     return row === undefined ? [] : [rejudged(m, row, failing)];
   });
-  const next: StoredResults = { seed: run.seed, checks: run.checks, results, baselineFailures: Object.fromEntries([...failing].map(([role, ids]) => [role, [...ids].sort()])) };
+  const conformanceOutcomes = Object.fromEntries(mutants.flatMap((m) => (earlierConformance.has(m.name) ? [[m.name, earlierConformance.get(m.name) as readonly ConformanceOutcome[]]] : [])));
+  const next: StoredResults = { seed: run.seed, checks: run.checks, results, baselineFailures: Object.fromEntries([...failing].map(([role, ids]) => [role, [...ids].sort()])), conformanceOutcomes };
   mkdirSync(out, { recursive: true });
   writeFileSync(file, `${JSON.stringify(next, null, 1)}\n`);
   return next;
@@ -56,9 +66,9 @@ export function storeResults(out: string, run: Pick<StoredResults, 'seed' | 'che
  * earlier run with the same seed measured for that mutant, marked as carried; unchanged
  * when there are none.
  */
-function withEarlierConformance(row: MutantResult, earlier: MutantResult | undefined): MutantResult {
+function withEarlierConformance(row: MutantResult, earlier: readonly ConformanceOutcome[] | undefined): MutantResult {
   if (earlier === undefined) return row;
-  return { ...row, conformance: earlier.conformance, conformanceSkipped: false, conformanceCarried: true };
+  return { ...row, conformance: earlier, conformanceSkipped: false, conformanceCarried: true };
 }
 
 /** `row` with the cases that fail the unmutated copy taken out of its conformance outcomes, and its verdict decided again. */

@@ -284,6 +284,36 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     startSynced: true,
     maxSeconds: 600,
   },
+  // A victim's kill is slow while other slots free (DEC-68): only then can a ReplicaSet
+  // that forgets a preempted pod before its kill is confirmed overshoot (INV-NO-OVERSHOOT).
+  'slow-victim': {
+    name: 'slow-victim',
+    description:
+      'two Kubelets of capacity 1; functions of priority 0, 5 and 10: lo and mid scale to 1 (the nodes are full), hi to 1 (hi preempts lo), then hi and mid back to 0, each request at any point, so that slots free while the preempted pod is still being killed; no faults',
+    chain: {
+      functions: [
+        { name: 'lo', priority: 0 },
+        { name: 'mid', priority: 5 },
+        { name: 'hi', priority: 10 },
+      ],
+      nodes: [
+        { name: 'n1', capacity: 1 },
+        { name: 'n2', capacity: 1 },
+      ],
+      variant: 'correct',
+    },
+    scaleScript: [
+      { function: 'lo', desired: 1 },
+      { function: 'mid', desired: 1 },
+      { function: 'hi', desired: 1 },
+      { function: 'hi', desired: 0 },
+      { function: 'mid', desired: 0 },
+    ],
+    budgets: noFaults,
+    scaleWhen: 'anytime',
+    startSynced: true,
+    maxSeconds: 600,
+  },
 };
 
 export function presetNames(): string[] {

@@ -7,13 +7,31 @@
  * conformance/test/mutant-probes.test.ts shows each case failing its mutant.
  */
 import type { ConformanceCase } from './case.js';
-import { alivePods, podRecord } from './helpers.js';
+import { alivePods, namesIn, podRecord, rawSyncedSession, restoreUpstream } from './helpers.js';
 import { everyLinkSynced, nodeOfPods, preemptedNames, sandboxCount, schedulerRole, tombstonesSentDown } from './scheduler-steps.js';
 
 /** A pod of an imaginary ReplicaSet incarnation: no reference peer ever names it. */
 const foreignPod = 'fn-99-0';
 
 export const schedulerUpstreamViewCases: readonly ConformanceCase[] = [
+  {
+    id: 'scheduler.unknown-tombstone-acknowledged',
+    roles: schedulerRole,
+    requirements: ['REQ-TOMB-004'],
+    title: 'Acknowledges a tombstone for a pod it does not hold',
+    description: `Every link synced. The suite takes the ReplicaSet's place in a raw session and sends the tombstone of ${foreignPod}, which the Scheduler never held: it must answer tombstone.done for it at once (REQ-TOMB-004: a tombstone for an unknown pod is acknowledged, never an error), and the session must go on. Before this case only the Kubelet's acknowledgement was tested; the mutant scheduler-unknown-tombstone-unacked passed every case and every model world (mutants/catalogue.ts says why the model cannot see it).`,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      if (!(await everyLinkSynced(ctx))) return;
+      const raw = await rawSyncedSession(ctx, 'a tombstone for an unknown pod');
+      if (raw === null) return;
+      ctx.step(`the tombstone of ${foreignPod}, a pod the Scheduler never held, must be acknowledged`);
+      raw.write({ epoch: raw.epoch, tombstone: { tombstones: [{ name: foreignPod, origin: 'replicaset' }] } });
+      await ctx.waitFor(['REQ-TOMB-004'], `tombstone.done for ${foreignPod}, which the Scheduler never held: a tombstone for an unknown pod is acknowledged at once`, () => namesIn(raw.stream, 'tombstone_done').includes(foreignPod), 5_000);
+      ctx.check(['REQ-TOMB-004'], !raw.stream.ended, 'a tombstone for an unknown pod is not an error: the session goes on');
+      await restoreUpstream(ctx, raw);
+    },
+  },
   {
     id: 'scheduler.preemption-reported-up',
     roles: schedulerRole,

@@ -22,6 +22,7 @@ const probes = [
   { role: 'scheduler', case: 'scheduler.preemption-reported-up', mutant: 'scheduler-preempts-silently', requirement: 'REQ-SCHED-008', message: /pod\.preempted for fn-\d+-\d+ sent up to the ReplicaSet/, stepName: /must be preempted and reported up/ },
   { role: 'scheduler', case: 'scheduler.foreign-pod-ended', mutant: 'scheduler-adopts-foreign-pod', requirement: 'REQ-CACHE-013', message: /the tombstone of fn-99-0 sent to kubelet:n1/, stepName: /nobody above knows appears on n1/ },
   { role: 'scheduler', case: 'scheduler.places-only-on-synced-nodes', mutant: 'cold-scheduler-places-on-unsynced', requirement: 'REQ-REC-006', message: /was placed on n2 while the link to kubelet:n2 had never synced/, stepName: /release the link to kubelet:n2/ },
+  { role: 'scheduler', case: 'scheduler.unknown-tombstone-acknowledged', mutant: 'scheduler-unknown-tombstone-unacked', requirement: 'REQ-TOMB-004', message: /tombstone\.done for fn-99-0, which the Scheduler never held/, stepName: /must be acknowledged/ },
 ] as const;
 
 const copies: ScratchCopy[] = [];

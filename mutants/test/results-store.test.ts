@@ -53,6 +53,17 @@ describe('storeResults', () => {
     expect(carried.verdict).toBe('killed');
   });
 
+  it('carries for every mutant of a checker-only run one at a time, although its first row already replaced the file of other checks', () => {
+    const out = outDir();
+    storeResults(out, { seed: 42, checks: ['smoke', 'ci'] }, [row('place-on-smallest-free', 'ci', 'killed'), row('preempt-oldest-victim', 'ci', 'killed')], noBaselines);
+    storeResults(out, { seed: 42, checks: ['roomy'] }, [row('place-on-smallest-free', 'roomy', 'skipped')], noBaselines);
+    const stored = storeResults(out, { seed: 42, checks: ['roomy'] }, [row('preempt-oldest-victim', 'roomy', 'skipped')], noBaselines);
+    expect(stored.results.map((r) => [r.mutant, r.conformanceCarried, r.verdict])).toEqual([
+      ['place-on-smallest-free', true, 'killed'],
+      ['preempt-oldest-victim', true, 'killed'],
+    ]);
+  });
+
   it('another seed carries nothing: the checker-only row stays without conformance', () => {
     const out = outDir();
     storeResults(out, { seed: 42, checks: ['smoke', 'ci'] }, [row('place-on-smallest-free', 'ci', 'killed')], noBaselines);
