@@ -55,6 +55,8 @@ interface Summary {
   cpuSeconds: number;
   /** With symmetry reduction, the number of renamings (states are then orbits); null without. */
   symmetryGroupSize: number | null;
+  /** States each worker expanded (null with one worker); a worker that never joined the search expanded 0 (DEC-63). */
+  expandedPerWorker: number[] | null;
   /** Wall time of the whole process (start-up, search, liveness, exit), measured here. */
   processSeconds: number;
 }
@@ -97,6 +99,8 @@ interface Row {
   symmetryGroupSize: number | null;
   peakMemoryMiB: number;
   runs: number;
+  /** Workers that expanded states, median over the runs: below `workers` when the others never joined (DEC-63). */
+  workersJoined: number;
 }
 
 const loadBefore = loadavg();
@@ -135,6 +139,7 @@ for (const preset of presets) {
       symmetryGroupSize: list[0]?.symmetryGroupSize ?? null,
       peakMemoryMiB: Math.round(median(list.map((s) => s.peakMemoryBytes)) / 2 ** 20),
       runs: list.length,
+      workersJoined: median(list.map((s) => (s.expandedPerWorker === null ? 1 : s.expandedPerWorker.filter((expanded) => expanded > 0).length))),
     });
   }
 }
@@ -143,10 +148,10 @@ const loadAfter = loadavg();
 const load = `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after (1, 5, 15 min)`;
 if (values.json === true) console.log(JSON.stringify({ rows, loadBefore, loadAfter }));
 else {
-  console.log('preset  workers  verdict                  distinct states  transitions  search s  process s  CPU s  cores  states/s  states/CPU-s  peak resident');
+  console.log('preset  workers  joined  verdict                  distinct states  transitions  search s  process s  CPU s  cores  states/s  states/CPU-s  peak resident');
   for (const r of rows)
     console.log(
-      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${r.verdict.padEnd(24)} ${`${r.distinctStates}${r.symmetryGroupSize !== null ? ` orbits/${r.symmetryGroupSize}` : ''}`.padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(8)}  ${r.processSeconds.toFixed(1).padStart(9)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${r.cores.toFixed(2).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
+      `${r.preset.padEnd(7)} ${String(r.workers).padStart(7)}  ${String(r.workersJoined).padStart(6)}  ${r.verdict.padEnd(24)} ${`${r.distinctStates}${r.symmetryGroupSize !== null ? ` orbits/${r.symmetryGroupSize}` : ''}`.padStart(15)}  ${String(r.transitions).padStart(11)}  ${r.wallSeconds.toFixed(1).padStart(8)}  ${r.processSeconds.toFixed(1).padStart(9)}  ${r.cpuSeconds.toFixed(1).padStart(5)}  ${r.cores.toFixed(2).padStart(5)}  ${String(r.statesPerSecond).padStart(8)}  ${String(r.statesPerCpuSecond).padStart(12)}  ${r.peakMemoryMiB} MiB`,
     );
   for (const preset of presets) {
     const one = rows.find((r) => r.preset === preset && r.workers === 1);
@@ -157,7 +162,7 @@ else {
         );
   }
   console.log(
-    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; ${load}; search s: the search as kd check reports it (wall); process s: the whole kd check process; peak resident: RSS of the process (heap, state table, parent arrays, every thread)`,
+    `medians of ${runs} runs each, one process per run, interleaved; ${process.version}; ${availableParallelism()} cores; ${load}; joined: workers that expanded states (the others never joined: DEC-63); search s: the search as kd check reports it (wall); process s: the whole kd check process; peak resident: RSS of the process (heap, state table, parent arrays, every thread)`,
   );
 }
 

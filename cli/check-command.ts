@@ -6,7 +6,7 @@ import { ChainModel, chainModelModule } from '../checker/chain/model.js';
 import { presetNames, presets, type CheckConfig } from '../checker/chain/presets.js';
 import { buildTrace, type CounterexampleTrace } from '../checker/chain/trace.js';
 import { randomWalks } from '../checker/engine/random-walk.js';
-import { autoWorkers, searchParallel } from '../checker/engine/parallel.js';
+import { autoWorkers, joinLevelStatesPerWorkerMin, searchParallel } from '../checker/engine/parallel.js';
 import { search, type SearchOptions, type SearchResult } from '../checker/engine/search.js';
 import { consequenceOf, type Consequence } from '../checker/render/index.js';
 import { variantNames, type ProtocolVariant } from '../spec/variants.js';
@@ -32,7 +32,7 @@ fairness after the last fault. Prints the shortest counterexample when one exist
       max: 256,
       default: 1,
       word: 'auto',
-      help: 'breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core). Counterexamples stay shortest; liveness is then checked on the main thread after the search',
+      help: `breadth-first search on N worker threads sharing one state table (1: this thread; auto: one per core); the others start and join at the first level of ${joinLevelStatesPerWorkerMin} states per worker, so a smaller search stays on this thread (DEC-63). Counterexamples stay shortest; liveness is then checked on the main thread after the search`,
     },
     'max-states': { kind: 'whole', value: 'N', min: 1, max: 1e9, help: 'stop after N distinct states (exit 4)' },
     'max-depth': { kind: 'whole', value: 'N', min: 1, max: 1e6, help: 'do not expand states deeper than N (exit 4 if that cut anything)' },
@@ -142,7 +142,7 @@ function printConsequence(trace: CounterexampleTrace, consequence: Consequence, 
   }
   const where =
     consequence.found === 'extended'
-      ? `not after this run (every continuation without a new fault ends well), but in a run of ${consequence.trace.steps.length} steps from the start, at step ${consequence.harmStep ?? '?'}`
+      ? `not after this run (${consequence.searches[0]?.bounded === true ? `no continuation without a new fault showed damage within ${consequence.searches[0].states} states, the search's bound` : 'every continuation without a new fault ends well'}), but in a run of ${consequence.trace.steps.length} steps from the start, at step ${consequence.harmStep ?? '?'}`
       : consequence.trace.steps.length === trace.steps.length
         ? `at step ${consequence.harmStep ?? '?'} itself`
         : `running on ${consequence.trace.steps.length - trace.steps.length} more steps of the machines, at step ${consequence.harmStep ?? '?'}`;
@@ -260,7 +260,7 @@ function printSearchText({ check, result, trace, consequence, files, memo }: Sea
   print(
     `${result.verdict.toUpperCase()}${result.bound !== undefined ? ` (bound reached: ${result.bound})` : ''}: ${result.states} distinct states, ${result.transitions} transitions, ` +
       `depth ${result.depth}, ${result.seconds.toFixed(1)} s, ${Math.round(result.statesPerSecond)} states/s, ${result.cpuSeconds.toFixed(1)} CPU-s, ` +
-      `${result.workers} worker${result.workers === 1 ? '' : 's'}`,
+      `${result.workers} worker${result.workers === 1 ? '' : 's'}${workersJoinedNote(result)}`,
   );
   print(
     `  peak memory: resident ${mib(result.peakMemoryBytes)} (the whole process), of it heap ${mib(result.peakHeapBytes)}${result.workers > 1 ? ' (all threads)' : ''} and array buffers ${mib(result.peakArrayBuffersBytes)} (state table, parent and edge arrays, frontier)`,
@@ -279,6 +279,12 @@ function printSearchText({ check, result, trace, consequence, files, memo }: Sea
     print(`files: ${files.json} ${files.mermaid} ${files.html}`);
     print(`replay: kd replay ${files.json}`);
   }
+}
+
+/** With several workers of which only the main thread expanded states: why the others were not used (DEC-63). */
+function workersJoinedNote(result: SearchResult): string {
+  if (result.workers === 1 || (result.expandedPerWorker ?? []).slice(1).some((expanded) => expanded > 0)) return '';
+  return ` (only the main thread searched: no level held ${joinLevelStatesPerWorkerMin * result.workers} states, ${joinLevelStatesPerWorkerMin} per worker, with the others ready; DEC-63)`;
 }
 
 export async function runCheck(argv: readonly string[], print: (line: string) => void): Promise<number> {

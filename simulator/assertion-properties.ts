@@ -13,6 +13,8 @@ const propertyOfAssertion: ReadonlyArray<{ readonly pattern: RegExp; readonly pr
   { pattern: /^the Kubelet of \S+ kills \S+, which has no sandbox/, property: 'INV-SANDBOX-HELD' },
   { pattern: /^no sandbox \S+ on \S+/, property: 'INV-SANDBOX-HELD' },
   { pattern: /^a Kubelet never holds more sandboxes than its capacity/, property: 'INV-CAPACITY' },
+  // checker/chain/invented-pods.ts (inventedPodMessageStart): judged by the model checker on every distinct step.
+  { pattern: /^a stage names a pod it was never told of/, property: 'INV-NO-INVENTED-POD' },
 ];
 
 /** The violation an assertion failed in a step of `where` (a stage, an action, or what the world did) stands for. */

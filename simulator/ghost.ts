@@ -6,7 +6,7 @@
 import { isForgedPodName } from './forged-pods.js';
 import { scaleDownOrderViolations } from './replicaset-rules.js';
 import { schedulerRuleViolations } from './scheduler-rules.js';
-import type { PropertyId } from '../spec/properties.js';
+import type { Violation } from './violation.js';
 import {
   describeEpoch,
   roleOf,
@@ -44,10 +44,7 @@ export interface Ghost {
   readonly decreased: readonly string[];
 }
 
-export interface Violation {
-  readonly property: PropertyId;
-  readonly message: string;
-}
+export type { Violation } from './violation.js';
 
 export function emptyGhost(_config: ChainConfig): Ghost {
   return { created: [], dead: [], placement: {}, tombstoned: {}, maxDesired: {}, decreased: [] };

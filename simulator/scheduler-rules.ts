@@ -7,7 +7,7 @@
  * tie-break the checker explores (DEC-52).
  */
 import type { PodEntry, SchedulerState, TracePoint } from '../machines/index.js';
-import type { Violation } from './ghost.js';
+import type { Violation } from './violation.js';
 
 /** Scheduler pod states that hold capacity on their node (spec/04-lifecycles.md, Scheduler pod table). */
 const holdsCapacity = new Set(['pending', 'bound', 'running', 'terminating.unsent', 'terminating.sent']);

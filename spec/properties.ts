@@ -19,6 +19,7 @@ export const safetyInvariantIds = [
   'INV-KILL-ACK-AFTER-DEATH',
   'INV-APPLIED-IN-FORCE',
   'INV-ONLY-SYNC-FENCES',
+  'INV-NO-INVENTED-POD',
   'INV-PLACEMENT-RULE',
   'INV-PREEMPTION-RULE',
   'INV-SCALE-DOWN-ORDER',
@@ -128,6 +129,12 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'Only a completed handshake fences',
     text: 'Whenever a downstream has no session on a link, its current epoch for that link is the highest epoch it synced: a hello whose session ended before its sync (which anyone can send in plaintext mode) fences no later upstream.',
+  },
+  {
+    id: 'INV-NO-INVENTED-POD',
+    kind: 'safety',
+    title: 'No stage invents a pod',
+    text: 'A stage names in its state, its messages and its effects only pods that its state or the event it received named, or that it creates (the ReplicaSet\'s decision "create"): a pod name enters the protocol only where the ReplicaSet creates it.',
   },
   {
     id: 'INV-PLACEMENT-RULE',

@@ -6,7 +6,7 @@
  * traces afterwards (traces.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stagesOf, type StageId } from '../../machines/index.js';
@@ -311,8 +311,28 @@ export async function waitQuiet(waitMsMax: number): Promise<{ waitedMs: number; 
 /** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
 const clockTicksPerSecond = 100;
 
-/** CPU time (utime + stime) a process has used, ms (Linux); null when it cannot be read. */
+/**
+ * CPU time a process has used, ms (Linux); null when it cannot be read. The sum over its
+ * threads of the scheduler's run time (/proc/PID/task/TID/schedstat, nanoseconds), so a
+ * burst's few hundred CPU-ms per stage are not rounded to 10 ms ticks; /proc/PID/stat's
+ * utime + stime (ticks) where schedstat is missing. A thread that ends takes its time out
+ * of the sum: Node's and etcd's threads live as long as the process.
+ */
 export function cpuMsOf(pid: number): number | null {
+  return threadsRunMsOf(pid) ?? cpuTicksMsOf(pid);
+}
+
+function threadsRunMsOf(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) && ns > 0 ? ns / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
+function cpuTicksMsOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The fields after the command name (which may hold spaces) start after the last ')'.

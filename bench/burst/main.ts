@@ -252,7 +252,7 @@ export function report(result: BenchResult): string {
   lines.push('CPU per pod (medians; each stage process from the scale request to the last pod started; Kubelets summed; store-mediated includes etcd):');
   for (const s of result.summary)
     for (const [mode, perStage] of Object.entries(s.cpuMsPerPod))
-      lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(perStage).map(([g, ms]) => `${g} ${ms.toFixed(2)} ms`).join(', ')}`);
+      lines.push(`  ${s.functions}fn ${String(s.size).padStart(5)} ${mode.padEnd(15)} ${Object.entries(perStage).map(([g, ms]) => `${g} ${ms.toFixed(3)} ms`).join(', ')}`);
   lines.push('');
   lines.push('records per frame (direct links; all repetitions of a burst together):');
   for (const s of result.summary)

@@ -3,12 +3,13 @@
  * are asked for, wait until the Kubelets have started them, read the timings from the
  * traces, then (unless the cluster is to be replaced) scale back to 0.
  */
+import { roleOf } from '../../machines/index.js';
 import { sleep } from '../../runtime/cluster/local-cluster.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { traceFlushMsMax } from '../../runtime/observe/trace.js';
 import { spread, waitQuiet, type BenchCluster } from './cluster.js';
 import { flowBetween, type FlowCounters } from './frames.js';
-import { burstTimings, TraceCursor, type StageSpan } from './traces.js';
+import { burstTimings, StartedCounter, TraceCursor, type StageSpan } from './traces.js';
 
 export interface BurstRun {
   readonly mode: TransportKind;
@@ -24,7 +25,7 @@ export interface BurstRun {
   /** Pods started per second once the chain is full (traces.ts `steadyRateOf`). */
   readonly steadyPodsPerSecond: number | null;
   readonly stages: Record<string, StageSpan>;
-  /** CPU time of each stage process from the scale request until the last pod started, ms (read from /proc, 10 ms resolution). */
+  /** CPU time of each stage process from the scale request until the last pod started, ms (cluster.ts `cpuMsOf`: every thread's run time from /proc). */
   readonly cpuMs: Record<string, number>;
   /** Scale back to 0 and convergence, ms (not part of the latency). */
   readonly scaleDownMs: number | null;
@@ -37,18 +38,31 @@ export interface BurstRun {
   readonly flow: FlowCounters;
 }
 
+/** How often a burst looks for its last pod in the Kubelets' traces (the files only: no stage is asked). */
+const startedPollMs = 50;
+
+/** Waits until `size` sandboxes have started since `started` was made; false after `timeoutMs`. */
+async function waitStarted(started: StartedCounter, size: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (started.count() >= size) return true;
+    await sleep(startedPollMs);
+  }
+  return started.count() >= size;
+}
+
 export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean, quietWaitMsMax: number): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
   const { waitedMs: quietWaitMs, quiet, syncMs } = await waitQuiet(quietWaitMsMax);
   const cursor = new TraceCursor();
   const stages = cluster.stages;
   cursor.mark(stages.map((s) => cluster.traceFileOf(s)));
-  const before = await cluster.sandboxesStarted();
+  const started = new StartedCounter(stages.filter((s) => roleOf(s) === 'kubelet').map((s) => cluster.traceFileOf(s)));
   const flowBefore = await cluster.flowCounters();
   const cpuBefore = cluster.cpuMs();
   const requestedAt = Date.now();
   await cluster.scaleAll(spread(size, cluster.functionNames));
-  const finished = await cluster.waitStarted(before + size, timeoutMs);
+  const finished = await waitStarted(started, size, timeoutMs);
   const cpuAfter = cluster.cpuMs();
   const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
   const flow = flowBetween(flowBefore, await cluster.flowCounters());

@@ -65,6 +65,51 @@ export class TraceCursor {
   }
 }
 
+/** What a trace's step record of a started sandbox holds (trace-bytes.ts: the event key, then the event's type). */
+const sandboxStartedNeedle = Buffer.from(',"event":{"type":"sandbox.started",', 'latin1');
+
+/**
+ * Counts the `sandbox.started` step records appended to trace files since it was made,
+ * reading only the bytes new since its last look: how a burst waits for its last pod
+ * without asking any stage (a /metrics request costs a Kubelet about 0.5 ms of CPU, and
+ * that CPU fell inside the burst's measured window). The count is the Kubelets'
+ * `kubedirect_stage_steps_total{event="sandbox.started"}` for the same steps; the
+ * records reach the files within traceFlushMsMax.
+ */
+export class StartedCounter {
+  private readonly offsets = new Map<string, number>();
+  /** Bytes after each file's last newline: a record being written, counted once complete. */
+  private readonly partial = new Map<string, Buffer>();
+  private started = 0;
+
+  constructor(private readonly files: readonly string[]) {
+    for (const file of files) this.offsets.set(file, existsSync(file) ? statSync(file).size : 0);
+  }
+
+  /** Sandboxes started since the counter was made, as far as the files tell now. */
+  count(): number {
+    for (const file of this.files) {
+      if (!existsSync(file)) continue;
+      const from = this.offsets.get(file) ?? 0;
+      const size = statSync(file).size;
+      if (size <= from) continue;
+      const fresh = Buffer.alloc(size - from);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, fresh, 0, fresh.length, from);
+      } finally {
+        closeSync(fd);
+      }
+      this.offsets.set(file, size);
+      const bytes = Buffer.concat([this.partial.get(file) ?? Buffer.alloc(0), fresh]);
+      const complete = bytes.lastIndexOf(0x0a) + 1;
+      this.partial.set(file, bytes.subarray(complete));
+      for (let at = bytes.indexOf(sandboxStartedNeedle); at >= 0 && at < complete; at = bytes.indexOf(sandboxStartedNeedle, at + 1)) this.started++;
+    }
+    return this.started;
+  }
+}
+
 export interface StageSpan {
   /** First and last record that handled the burst, in ms after the scale request. */
   readonly firstMs: number;

@@ -4,8 +4,8 @@
  * benchmark with tiny sizes, both modes on a real etcd, that checks the JSON it writes
  * has every field the benchmarks page (docs/pages/benchmarks.md) quotes.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ import type { BenchResult } from '../burst/main.js';
 import { latencyPlotSvg } from '../burst/plot.js';
 import { generateTrace, traceFromCsv, traceToCsv } from '../burst/replay.js';
 import { distributionOf, median, percentile } from '../burst/stats.js';
-import { burstTimings, steadyRateOf, steadyRateStartsMin } from '../burst/traces.js';
-import { spread } from '../burst/cluster.js';
+import { burstTimings, StartedCounter, steadyRateOf, steadyRateStartsMin } from '../burst/traces.js';
+import { cpuMsOf, spread } from '../burst/cluster.js';
 import { addFlowCounters, flowBetween } from '../burst/frames.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -89,6 +89,46 @@ describe('bench:burst pieces', () => {
     addFlowCounters(after, 'kubelet:n1', metrics(5, 20, 'scheduler>kubelet:n1'));
     addFlowCounters(after, 'scheduler', metrics(0, 0, 'replicaset>scheduler'));
     expect(flowBetween(before, after)).toEqual({ 'scheduler→kubelets': { frames: 20, records: 120 }, 'kubelets→scheduler': { frames: 5, records: 20 } });
+  });
+
+  it('a process\'s CPU time is read to well under the 10 ms of /proc/PID/stat\'s ticks, and counts what it burns', async () => {
+    // A child that burns CPU for 300 ms of its own CPU time, then waits to be read and killed.
+    const child = spawn(process.execPath, ['-e', 'const t = process.cpuUsage(); while ((process.cpuUsage(t).user + process.cpuUsage(t).system) < 300_000); console.log("done"); setInterval(() => {}, 1000);'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const pid = child.pid as number;
+      const first = cpuMsOf(pid);
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      const burnt = cpuMsOf(pid);
+      expect(first).not.toBeNull();
+      expect(burnt).not.toBeNull();
+      expect((burnt as number) - (first as number)).toBeGreaterThan(250);
+      expect(Number.isInteger(burnt as number)).toBe(false); // nanoseconds, not 10 ms ticks
+      expect(cpuMsOf(2 ** 22 + 1)).toBeNull(); // no such process
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('the started counter counts sandbox.started records appended since it was made, a record cut by a write once complete', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-started-'));
+    try {
+      const [a, b] = [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')];
+      const started = (pod: string): string => `{"t":"2026-12-07T21:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":1,"event":{"type":"sandbox.started","pod":"${pod}"},"disposition":"none","transitions":[],"effects":[]}\n`;
+      const provision = '{"t":"2026-12-07T21:00:00.000Z","stage":"kubelet:n1","incarnation":1,"seq":2,"event":{"type":"message.received","link":"scheduler>kubelet:n1","message":{"type":"pod.provision","epoch":1,"name":"fn-1-9"}},"disposition":"applied","transitions":[],"effects":[{"type":"sandbox.start","pod":"fn-1-9","node":"n1"}]}\n';
+      writeFileSync(a, started('fn-1-0')); // before the counter: not counted
+      const counter = new StartedCounter([a, b]); // b does not exist yet
+      expect(counter.count()).toBe(0);
+      appendFileSync(a, started('fn-1-1') + provision);
+      const cut = started('fn-1-2');
+      appendFileSync(a, cut.slice(0, 40));
+      writeFileSync(b, started('fn-1-3'));
+      expect(counter.count()).toBe(2);
+      appendFileSync(a, cut.slice(40));
+      expect(counter.count()).toBe(3);
+      expect(counter.count()).toBe(3); // nothing new: nothing counted twice
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('percentiles, medians, spreads and the plot', () => {

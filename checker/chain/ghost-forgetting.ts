@@ -3,34 +3,28 @@
  * tombstone histories, placements and deaths (never their creation, which
  * INV-NAME-UNIQUE reads). Part of the exact state abstraction (`abstraction`, DEC-56).
  *
- * Exact under one assumption, checked here on every distinct machine step
- * (`checkStep`): a pod name enters the world only where the ReplicaSet creates it (a
- * `decide.create` trace point) or as a forged pod (the forgedPod fault, never forgotten).
- * A forgotten name can then only come back by being created again, which INV-NAME-UNIQUE
- * reports at that step, before any check of the forgotten history could; every other
- * step names only pods already named in its input, so no check reads the forgotten part.
+ * Exact because of INV-NO-INVENTED-POD (invented-pods.ts, judged on every distinct
+ * machine step, with or without the abstraction): a pod name enters the world only where
+ * the ReplicaSet creates it (a `decide.create` trace point) or as a forged pod (the
+ * forgedPod fault, never forgotten). A forgotten name can then only come back by being
+ * created again, which INV-NAME-UNIQUE reports at that step, before any check of the
+ * forgotten history could; a step that names a pod its input did not name is reported as
+ * INV-NO-INVENTED-POD at that step, before any state after it is judged.
  */
-import { type ChainConfig, type StageEvent, type StageState, type StepResult } from '../../machines/index.js';
+import type { ChainConfig } from '../../machines/index.js';
 import { isForgedPodName } from '../../simulator/forged-pods.js';
 import type { Ghost } from '../../simulator/ghost.js';
 import type { StateLayout } from './state-layout.js';
 import type { WorldPacking } from './world-packing.js';
+import { PodNames } from './invented-pods.js';
 
 const noNames: ReadonlySet<string> = new Set();
 
-/**
- * A machine step broke the assumption that makes forgetting exact. The checker's own
- * error (exit 3), not an InvariantViolation: those are the machines' assertions, which
- * the model reports as property violations (step-assertions.ts).
- */
-export class ForgettingAssumptionBroken extends Error {
-  override readonly name = 'ForgettingAssumptionBroken';
-}
 /** The most pod names of one ghost that forgetting considers (a bit each in a memo key). */
 const forgettableNamesMax = 20;
 
 export class GhostForgetting {
-  private readonly podName: RegExp;
+  private readonly podNames: PodNames;
   /** Per interned part id and per message list id: the pod names its JSON holds. */
   private readonly partNames: Array<ReadonlySet<string>> = [];
   private readonly listNames: Array<ReadonlySet<string>> = [];
@@ -38,16 +32,13 @@ export class GhostForgetting {
   private readonly forgettable: Array<readonly string[]> = [];
   /** (ghost id, mask of the forgettable names still named elsewhere) -> the ghost id without the others. */
   private readonly forgotten = new Map<number, number>();
-  /** Step results whose names were checked (each distinct step once). */
-  private readonly checked = new WeakSet<object>();
 
   constructor(
     config: ChainConfig,
     private readonly layout: StateLayout,
     private readonly packing: WorldPacking,
   ) {
-    const functions = config.functions.map((f) => f.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-    this.podName = new RegExp(`^(?:${functions})-\\d+-\\d+$`);
+    this.podNames = new PodNames(config);
   }
 
   /** Replaces the ghost id in `ids` by that of the ghost without the pods no other component names. */
@@ -76,24 +67,6 @@ export class GhostForgetting {
       this.forgotten.set(key, id);
     }
     ids[layout.ghostAt] = id;
-  }
-
-  /**
-   * The assumption that makes forgetting exact: a step's result names no pod that its
-   * state and event did not name, except those it creates (`decide.create`) and forged
-   * ones. Checked once per distinct step result; a machine that breaks it stops the
-   * search as the checker's own error, with the fix.
-   */
-  checkStep(before: StageState, event: StageEvent, result: StepResult<StageState>): void {
-    if (this.checked.has(result)) return;
-    const known = this.namesOfText(JSON.stringify([before, event]));
-    const created = new Set<string>();
-    for (const point of result.trace) if (point.event === 'decide.create') created.add(point.pod);
-    for (const name of this.namesOfText(JSON.stringify([result.state, result.effects, result.links])))
-      if (!known.has(name) && !created.has(name) && !isForgedPodName(name))
-        throw new ForgettingAssumptionBroken(`a ${before.role} step on ${event.type} names pod ${name}, which neither its input named nor it created: the ghost may not forget pods (DEC-58); run with --no-abstraction`);
-    // Marked only once it passed: a caller that swallows the error (tie-choices.ts) must not make the next call pass.
-    this.checked.add(result);
   }
 
   private forgettableOf(ghostId: number): readonly string[] {
@@ -132,16 +105,9 @@ export class GhostForgetting {
   private namesOfInterned(cache: Array<ReadonlySet<string>>, values: readonly unknown[], id: number): ReadonlySet<string> {
     let names = cache[id];
     if (names === undefined) {
-      names = this.namesOfText(JSON.stringify(values[id]));
+      names = this.podNames.inText(JSON.stringify(values[id]));
       cache[id] = names;
     }
-    return names;
-  }
-
-  /** The pod names among the strings (keys and values) of a JSON text. */
-  private namesOfText(text: string): Set<string> {
-    const names = new Set<string>();
-    for (const match of text.matchAll(/"((?:[^"\\]|\\.)*)"/g)) if (this.podName.test(match[1] as string)) names.add(match[1] as string);
     return names;
   }
 }

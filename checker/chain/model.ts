@@ -21,7 +21,7 @@
  * This file wires those parts into the engine's `Model` and is the module worker threads
  * load (`chainModelOf`).
  */
-import { InvariantViolation, type ChainConfig } from '../../machines/index.js';
+import { InvariantViolation, type ChainConfig, type StageEvent, type StageId, type StageState, type StepResult } from '../../machines/index.js';
 import type { Violation } from '../../simulator/ghost.js';
 import { repositoryModuleUrl } from '../../runtime/repository-paths.js';
 import { applyAction, bootSequence, initialWorld, type World } from '../../simulator/world.js';
@@ -44,6 +44,7 @@ import { StateVerdicts } from './state-verdicts.js';
 import { TieChoices } from './tie-choices.js';
 import { canonicalBudgets, WorldPacking } from './world-packing.js';
 import { GhostForgetting } from './ghost-forgetting.js';
+import { InventedPodCheck } from './invented-pods.js';
 
 export { describeAction, type ChainAction } from './chain-actions.js';
 export { ChainState } from './chain-state.js';
@@ -87,16 +88,21 @@ export class ChainModel implements Model<ChainState, ChainAction> {
     this.packing = new WorldPacking(this.layout, this.stepper.messages, this.abstraction);
     this.forgetting = this.abstraction ? new GhostForgetting(check.chain, this.layout, this.packing) : null;
     this.plans = new ActionPlans(this.layout);
-    const forgetting = this.forgetting;
-    this.step =
-      forgetting === null
-        ? this.stepper.step
-        : (config, stage, state, event, choices) => {
-            const result = this.stepper.step(config, stage, state, event, choices);
-            forgetting.checkStep(state, event, result);
-            return result;
-          };
-    this.transitions = new PackedTransitions(this.config, this.stepper, this.layout, this.packing, this.plans, forgetting === null ? undefined : (before, event, result) => forgetting.checkStep(before, event, result));
+    // INV-NO-INVENTED-POD is judged on every distinct machine step, with or without the abstraction (which relies on it).
+    const invented = new InventedPodCheck(check.chain);
+    const checkStep = (stage: StageId, before: StageState, event: StageEvent, result: StepResult<StageState>) => {
+      try {
+        invented.checkStep(before, event, result);
+      } catch (error) {
+        throw asStepAssertion(error, stage);
+      }
+    };
+    this.step = (config, stage, state, event, choices) => {
+      const result = this.stepper.step(config, stage, state, event, choices);
+      checkStep(stage, state, event, result);
+      return result;
+    };
+    this.transitions = new PackedTransitions(this.config, this.stepper, this.layout, this.packing, this.plans, checkStep);
     const groups = new ComponentGroups(this.layout);
     this.enabled = new EnabledActions(check, this.layout, this.packing.parts, this.plans, groups);
     this.verdicts = new StateVerdicts(check, this.layout, this.packing, groups);

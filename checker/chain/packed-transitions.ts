@@ -70,8 +70,8 @@ export class PackedTransitions {
     private readonly layout: StateLayout,
     private readonly packing: WorldPacking,
     private readonly plans: ActionPlans,
-    /** Called once per compiled step with its input and result (the ghost forgetting's check, DEC-58). */
-    private readonly onStep?: (before: StageState, event: StageEvent, result: StepResult<StageState>) => void,
+    /** Called once per compiled step with its input and result (INV-NO-INVENTED-POD, invented-pods.ts). */
+    private readonly onStep?: (stage: StageId, before: StageState, event: StageEvent, result: StepResult<StageState>) => void,
   ) {
     this.compiled = layout.stages.map(() => new Map());
     this.parts = packing.parts;
@@ -217,7 +217,7 @@ export class PackedTransitions {
     const layout = this.layout;
     const before = this.parts.values[stageId] as StageState;
     const result = this.stepper.step(this.config, stage, before, event, choices);
-    this.onStep?.(before, event, result);
+    this.onStep?.(stage, before, event, result);
     const ops = result.effects.map((effect): AppendOp | ComponentOp => {
       switch (effect.type) {
         case 'message.send': {

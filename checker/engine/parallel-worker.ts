@@ -85,6 +85,8 @@ export class Explorer<S, A> {
     private readonly model: Model<S, A>,
     private readonly setup: WorkerSetup,
     private readonly tick: Tick = () => undefined,
+    /** Worker 0: starts the other workers' threads; called once, at the first level wide enough to join at (DEC-63). */
+    private readonly startOthers: () => void = () => undefined,
   ) {
     this.joined = setup.worker !== 0 || setup.workers === 1;
     this.table = new SharedStateTable(setup.buffers);
@@ -148,10 +150,16 @@ export class Explorer<S, A> {
   /**
    * Worker 0, at the end of a level it expanded alone: joins the other workers when they
    * are ready (waits for them with `waitForWorkers`), the level holds at least
-   * `prefixStates` states and the search goes on without growing the table first.
+   * `prefixStates` states and the search goes on without growing the table first. The
+   * first such level starts their threads (DEC-63): a search that never has one never
+   * pays for them.
    */
   private join(depth: number, flags: number): boolean {
     if ((flags & (stoppingFlags | levelFlags.grow)) !== 0 || this.next.size === 0 || this.next.size < this.setup.prefixStates) return false;
+    if (!this.othersStarted) {
+      this.othersStarted = true;
+      this.startOthers();
+    }
     if (this.setup.waitForWorkers) this.control.awaitAllReady();
     else if (!this.control.allReady) return false;
     const message: JoinMessage = { type: 'join', buffers: this.table.buffers, depth };
@@ -228,6 +236,9 @@ export class Explorer<S, A> {
       this.handedOver += batch.length;
     }
   }
+
+  /** Worker 0: whether `startOthers` was called. */
+  private othersStarted = false;
 
   /** Something to sleep on while a hand-over is on its way. */
   private readonly idle = new Int32Array(new SharedArrayBuffer(4));

@@ -7,12 +7,14 @@
  * Worker 0 is the main thread (DEC-62): it already holds the model, built and compiled, so
  * `workers: N` starts N - 1 worker threads, each building its own copy of the model (from
  * a module and a JSON argument: models hold functions and caches, so they are not sent).
- * The main thread searches alone from the initial state while they load. At the end of the
- * first level at which every other worker is ready and the level holds at least
- * `prefixStates` states, it joins them: it sends each the table's buffers and the depth,
- * and the level is split evenly by handing states over (in the model's encoding). A search
- * that ends before the workers are ready is a sequential search on the main thread; the
- * workers are then stopped unused. From the join on each worker expands the states it
+ * The main thread searches alone from the initial state. At the end of the first level
+ * that holds at least `prefixStates` states (by default `joinLevelStatesPerWorkerMin` per
+ * worker, DEC-63) it starts the other threads, and at the end of the first such level at
+ * which they are all ready it joins them: it sends each the table's buffers and the depth,
+ * and the level is split evenly by handing states over (in the model's encoding). A
+ * search whose levels all stay narrower than that starts no thread and is the sequential
+ * search on the main thread; one that ends before the threads are ready stops them
+ * unused. From the join on each worker expands the states it
  * inserted, so its share of a level follows its share of the work of the level before;
  * a level much more uneven than that is evened out by handing over the excess.
  *
@@ -60,7 +62,7 @@ export type { DoneReport, WorkerSetup, WorkerViolation } from './parallel-setup.
 
 export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
   readonly workers: number;
-  /** The main thread searches alone at least until a level holds this many states (default 64 per worker). */
+  /** The main thread searches alone at least until a level holds this many states (default `joinLevelStatesPerWorkerMin` per worker, DEC-63). */
   readonly prefixStates?: number;
   /**
    * Whether the main thread waits for the other workers at the first level of `prefixStates`
@@ -78,6 +80,20 @@ export interface ParallelOptions extends Omit<SearchOptions, 'strategy'> {
 export function autoWorkers(): number {
   return Math.max(1, availableParallelism());
 }
+
+/**
+ * The narrowest level, in states per worker, at which the other workers join the main
+ * thread's search by default (DEC-63). A joining worker pays a warm-up of its own that
+ * the main thread has already paid: V8 compiles the code again for its isolate, and the
+ * model fills its own memo tables (about 1 CPU-s on `ci`, measured per thread, which saved
+ * the main thread only 0.3 to 0.45 CPU-s there). A search whose levels all stay narrower
+ * than this is too small to repay that (on `ci`, 106,509 states in 61 levels, the widest
+ * holds 4,650; on `deep` level 8 holds 15,406 orbits and the levels after it double), so it
+ * runs on the main thread alone: the same result, at one worker's cost. The figure is a
+ * size heuristic, not a prediction of the remaining work; tests pass `prefixStates` to
+ * split small searches.
+ */
+export const joinLevelStatesPerWorkerMin = 4096;
 
 /** Initial capacity of the shared table when not given: it grows by doubling. */
 const tableStatesInitial = 1 << 16;
@@ -107,26 +123,30 @@ export async function searchParallel<S, A>(model: Model<S, A>, factory: ModelFac
     maxMemoryBytes: Number.isFinite(maxMemory) ? maxMemory : Number.MAX_SAFE_INTEGER,
     liveness,
     symmetry: symmetry !== undefined,
-    prefixStates: Math.max(1, options.prefixStates ?? 64 * workers),
+    prefixStates: Math.max(1, options.prefixStates ?? joinLevelStatesPerWorkerMin * workers),
     waitForWorkers: options.waitForWorkers === true,
     workerSilenceMs: options.workerSilenceMs ?? workerSilenceMsMax,
   };
   const peaks = new MemoryPeaks();
   const tick = progressTicker(options, started, peaks, control, new Int32Array(initialTable.buffers.counter));
-  // Worker 0 is this thread; the others start loading their code and model now.
-  const threads = Array.from(
-    { length: workers - 1 },
-    (_, k) =>
-      new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), {
+  // Worker 0 is this thread; it starts the others at the first level wide enough to join at (DEC-63), and they load their code and model while it goes on.
+  const threads: Worker[] = [];
+  const reports: Array<Promise<DoneReport>> = [];
+  const startOthers = () => {
+    for (let k = 0; k < workers - 1; k++) {
+      const thread = new Worker(repositoryPath('checker', 'engine', 'parallel-worker.mjs'), {
         workerData: { ...setupBase, worker: k + 1, ports: ports[k + 1] ?? [] } satisfies WorkerSetup,
         transferList: (ports[k + 1] ?? []).filter((p): p is MessagePort => p !== null),
-      }),
-  );
-  const reports = threads.map((thread) => doneReportOf(thread, control));
-  // Reports of workers that are stopped unused (the search ended before they joined) are never awaited.
-  for (const report of reports) report.catch(() => undefined);
+      });
+      const report = doneReportOf(thread, control);
+      // Reports of workers that are stopped unused (the search ended before they joined) are never awaited.
+      report.catch(() => undefined);
+      threads.push(thread);
+      reports.push(report);
+    }
+  };
   try {
-    const explorer = new Explorer(model, { ...setupBase, worker: 0, ports: ports[0] ?? [] }, tick);
+    const explorer = new Explorer(model, { ...setupBase, worker: 0, ports: ports[0] ?? [] }, tick, startOthers);
     let mine: DoneReport;
     try {
       mine = explorer.run();

@@ -29,6 +29,17 @@ describe('kd check', () => {
     expect((await run(['check', '--list-variants'])).out.split('\n')).toEqual([...variantNames]);
   });
 
+  it('--workers 2 on a search too narrow to split says that only the main thread searched, with the one-worker counts (DEC-63)', async () => {
+    const one = await run(['check', '--preset', 'smoke']);
+    const two = await run(['check', '--preset', 'smoke', '--workers', '2']);
+    expect(two.code).toBe(0);
+    const counts = (out: string) => /VERIFIED: (\d+) distinct states, (\d+) transitions, depth (\d+)/.exec(out)?.slice(1);
+    expect(counts(two.out)).toEqual(counts(one.out));
+    expect(counts(two.out)).toBeDefined();
+    expect(two.out).toMatch(/2 workers \(only the main thread searched: no level held 8192 states, 4096 per worker, with the others ready; DEC-63\)/);
+    expect(one.out).not.toMatch(/only the main thread searched/);
+  }, 120_000);
+
   it('prints a JSON summary with the verdict and the figures, and exits 0 when verified', async () => {
     const r = await run(['check', '--preset', 'smoke', '--json']);
     expect(r.code).toBe(0);

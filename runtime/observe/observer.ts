@@ -12,13 +12,13 @@ import {
   stageIsWarm,
   podCacheClassOf,
   podMachineOfRole,
-  stateIsTombstone,
   type ChainConfig,
   type Effect,
   type StageEvent,
   type StageId,
   type StageState,
   type StepResult,
+  type TracePoint,
 } from '../../machines/index.js';
 import { LabeledCounters, MetricRegistry } from './metrics.js';
 import type { StoreHealthReport } from '../store/store-health.js';
@@ -28,6 +28,7 @@ import { declareMetricFamilies } from './metric-catalog.js';
 import { listenEndpoint, type EndpointHandler, type EndpointSecurity } from './http-endpoint.js';
 import { recordIdentityJson } from './trace-encoding.js';
 import { StepRecordEncoder } from './trace-bytes.js';
+import { TransitionCounts } from './transition-counts.js';
 import { isoNow, sessionsOf, summarizeEffect, TraceSessionsCache, TraceWriter, traceFileOf, type TraceSession } from './trace.js';
 
 export interface ObserverOptions {
@@ -68,6 +69,8 @@ export class StageObserver {
     readonly podTransitions: LabeledCounters;
     readonly sandboxEffects: LabeledCounters;
   };
+  /** What each distinct pod transition counts (transition-counts.ts). */
+  private readonly transitionCounts: TransitionCounts;
   private server: Server | null = null;
   port = 0;
 
@@ -92,6 +95,7 @@ export class StageObserver {
       podTransitions: new LabeledCounters(m, 'kubedirect_pod_transitions_total', ['machine', 'event']),
       sandboxEffects: new LabeledCounters(m, 'kubedirect_sandbox_effects_total', ['effect']),
     };
+    this.transitionCounts = new TransitionCounts(this.counters.podTransitions, this.counters.tombstones, this.counters.invalidations);
   }
 
   /** The boot record: the state after initStage and the boot effects about to be carried out. */
@@ -139,11 +143,8 @@ export class StageObserver {
       if (effect.type === 'message.send') counters.sent.of(effect.link, effect.message.type).inc();
       if (effect.type === 'sandbox.start' || effect.type === 'sandbox.kill') counters.sandboxEffects.of(effect.type).inc();
     }
-    for (const point of result.trace) {
-      counters.podTransitions.of(point.machine, point.event).inc();
-      if (stateIsTombstone(point.to) && !stateIsTombstone(point.from)) counters.tombstones.of().inc();
-      if (point.event.startsWith('snapshot.') && point.from !== point.to) counters.invalidations.of(point.event).inc();
-    }
+    const trace = result.trace;
+    for (let i = 0; i < trace.length; i++) this.transitionCounts.count(trace[i] as TracePoint);
   }
 
   private countSessionsOpened(before: readonly TraceSession[], after: readonly TraceSession[]): void {

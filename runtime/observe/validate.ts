@@ -48,6 +48,7 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-SANDBOX-HELD', why: "compares a Kubelet's pod list with the sandbox runtime's own state, which traces do not record" },
   { id: 'INV-KILL-ACK-AFTER-DEATH', why: 'needs the sandbox runtime\'s report of a kill ordered against the Kubelet\'s tombstone.done, which traces do not record' },
   { id: 'INV-APPLIED-IN-FORCE', why: "needs the Deployment's scale entries (applied or not) after each step, which its trace records do not carry" },
+  { id: 'INV-NO-INVENTED-POD', why: "needs every name a step's whole input held (the stage's state and event), which trace records carry only in part" },
   { id: 'INV-PLACEMENT-RULE', why: "needs the Scheduler's whole cache (every node's pods, the waiting pods' priorities) when it decides, which its trace records do not carry" },
   { id: 'INV-PREEMPTION-RULE', why: "needs the Scheduler's whole cache (candidates, waiting pods, terminations under way) when it decides, which its trace records do not carry" },
   { id: 'INV-SCALE-DOWN-ORDER', why: "needs the ReplicaSet's other pods of the function (and their states) when it decides, which its trace records do not carry" },

@@ -6,7 +6,7 @@
  * second level on.
  */
 import { describe, expect, it } from 'vitest';
-import { searchParallel } from '../parallel.js';
+import { joinLevelStatesPerWorkerMin, searchParallel } from '../parallel.js';
 import { search, stateAt, type SearchResult } from '../search.js';
 import { SharedStateTable, tableFull } from '../shared-table.js';
 import { tinyFactory, tinyModel, type TinySpec } from './tiny-factories.js';
@@ -141,6 +141,16 @@ describe('worker 0 is the main thread (DEC-62)', () => {
     const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, prefixStates: 1 });
     expect(counts(parallel)).toEqual(counts(search(model)));
     expect((parallel.expandedPerWorker ?? []).reduce((a, b) => a + b, 0)).toBe(4941);
+  }, 60_000);
+
+  it('by default a search whose levels all stay narrower than joinLevelStatesPerWorkerMin per worker runs on the main thread alone (DEC-63), with the sequential counts', async () => {
+    // Levels of up to 201 states: split under the old default join width (64 per worker), not under 2,048 per worker.
+    const spec: TinySpec = { name: 'twoCounters', args: [200, 200] };
+    const model = tinyModel(spec);
+    const parallel = await searchParallel(model, tinyFactory(spec), { workers: 2, waitForWorkers: true });
+    expect(counts(parallel)).toEqual(counts(search(model)));
+    expect(parallel.expandedPerWorker).toEqual([201 * 201, 0]);
+    expect(201).toBeLessThan(joinLevelStatesPerWorkerMin * 2);
   }, 60_000);
 
   it('a worker thread that fails to build its model stops the main thread with the error of that worker', async () => {

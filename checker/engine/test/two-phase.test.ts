@@ -86,7 +86,22 @@ describe('TwoPhase on the engine', () => {
 
   it('the parallel search gives the same counts from a 1,024-state table that must grow at barriers and in mid-level', async () => {
     const factory = { module: new URL('../models/two-phase.ts', import.meta.url).href, exportName: 'twoPhaseModelOf', argument: 6 };
-    const parallel = await searchParallel(twoPhaseModel(6), factory, { workers: 2, tableStates: 1024, waitForWorkers: true });
+    // A join at the first level of 128 states, so that both workers grow the table (by default they would join later, DEC-63).
+    const parallel = await searchParallel(twoPhaseModel(6), factory, { workers: 2, tableStates: 1024, waitForWorkers: true, prefixStates: 128 });
     expect(parallel).toMatchObject({ verdict: 'verified', states: 50_816, transitions: 402_305, depth: 19, workers: 2 });
+    expect(parallel.expandedPerWorker?.every((expanded) => expanded > 0)).toBe(true);
+  }, 120_000);
+
+  it('by default the second worker joins a search whose levels grow past joinLevelStatesPerWorkerMin per worker (N = 7), with the same counts', async () => {
+    const factory = { module: new URL('../models/two-phase.ts', import.meta.url).href, exportName: 'twoPhaseModelOf', argument: 7 };
+    const parallel = await searchParallel(twoPhaseModel(7), factory, { workers: 2, waitForWorkers: true });
+    expect(parallel).toMatchObject({ verdict: 'verified', states: 296_448, workers: 2 });
+    const sequential = search(twoPhaseModel(7), { liveness: false });
+    expect({ transitions: parallel.transitions, depth: parallel.depth }).toEqual({ transitions: sequential.transitions, depth: sequential.depth });
+    const [main, other] = parallel.expandedPerWorker ?? [];
+    expect(main).toBeGreaterThan(0);
+    expect(other).toBeGreaterThan(0);
+    // Every state is expanded once, by one worker or the other.
+    expect((main as number) + (other as number)).toBe(296_448);
   }, 120_000);
 });
