@@ -4,7 +4,7 @@
  * the spec, not from machines/decisions, so that a wrong decision is not its own judge.
  */
 import type { ReplicaSetState, TracePoint } from '../machines/index.js';
-import type { Violation } from './ghost.js';
+import type { Violation } from './violation.js';
 
 /** REQ-RS-003: never-forwarded pods go first, then pods not yet confirmed running, then running ones. */
 const rankOf: Readonly<Record<string, number>> = { pending: 0, provisioned: 1, running: 2 };
