@@ -176,10 +176,10 @@ export class EnabledActions {
       const node = this.layout.nodes[n] as string;
       const listed: ChainAction[] = [];
       for (const [pod, sandbox] of Object.entries(this.parts.values[sandboxesId] as Record<string, Sandbox>)) {
-        if (sandbox.state === 'starting') {
-          listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'started' }));
-          listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'failed' }));
-        } else if (sandbox.state === 'killing') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'killed' }));
+        if (sandbox.state === 'starting') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'started' }));
+        else if (sandbox.state === 'killing') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'killed' }));
+        // A sandbox may die of itself while starting or while being killed, under the sandboxFailure budget (not yet while running: see simulator/world.ts).
+        if (sandbox.state !== 'running') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'failed' }));
       }
       actions = listed;
       byId.set(sandboxesId, actions);
