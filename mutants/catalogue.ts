@@ -405,8 +405,6 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: kubeletPod, anchor: "          'sandbox.failed': { target: 'gone', actions: 'notifyTombstoneDone' },", replacement: "          'sandbox.failed': 'gone'," }],
     roles: ['kubelet'],
     requirement: 'REQ-TOMB-005',
-    unobservableInModel:
-      "the model's sandbox runtime ends a sandbox being killed only as killed: simulator/world.ts offers a failure (under the sandboxFailure budget) to starting sandboxes only, so the transition this mutant changes is unreachable in every model world, swarm's included. Open: let a sandbox being killed (or running) fail in the model; the conformance suite's sandbox runtime cannot fail a kill either (kubelet 31 cases pass)",
   },
   {
     name: 'kubelet-reports-running-at-start',

@@ -314,6 +314,16 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     startSynced: true,
     maxSeconds: 600,
   },
+  'sandbox-failures': {
+    name: 'sandbox-failures',
+    description:
+      "ci's world and scale script with up to two sandboxes dying of themselves (while starting or while being killed) and a Kubelet restart, two faults per run: no other preset lets a sandbox fail",
+    chain: ciChain,
+    scaleScript: ciScaleScript,
+    budgets: { total: 2, controllerCrash: 0, kubeletRestart: 1, nodeCrash: 0, linkCut: 0, sandboxFailure: 2 },
+    scaleWhen: 'quiescent',
+    startSynced: true,
+  },
 };
 
 export function presetNames(): string[] {
