@@ -38,6 +38,11 @@ export interface Mutant {
   readonly requirement: string;
   /** Set only for a mutant proven to change no behaviour a peer or a user can see: why. */
   readonly equivalent?: string;
+  /**
+   * Set for a mutant a peer can see (conformance kills it) but no world of the model can:
+   * why every model run stays correct with it (issue 22: "say so in the catalogue entry").
+   */
+  readonly unobservableInModel?: string;
 }
 
 const schedulerDecisions = 'machines/decisions/scheduler-decisions.ts';
@@ -50,6 +55,10 @@ const downstreamSession = 'machines/session/downstream-session.machine.ts';
 const replicaSet = 'machines/stages/replicaset.ts';
 const replicaSetDecisions = 'machines/decisions/replicaset-decisions.ts';
 const deployment = 'machines/stages/deployment.ts';
+const autoscaler = 'machines/stages/autoscaler.ts';
+const scaleHolder = 'machines/stages/scale-holder.ts';
+const replicaSetPod = 'machines/pods/replicaset-pod.machine.ts';
+const upstreamSession = 'machines/session/upstream-session.machine.ts';
 
 export const mutants: readonly Mutant[] = [
   // --- Scheduler: placement and preemption (spec/05-stage-decisions.md) ---
@@ -167,6 +176,8 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: kubelet, anchor: "      if (!this.state.pods.has(message.name)) {\n        this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name: message.name });\n        return 'applied';", replacement: "      if (!this.state.pods.has(message.name)) {\n        return 'applied';" }],
     roles: ['kubelet'],
     requirement: 'REQ-TOMB-004',
+    unobservableInModel:
+      "in the model the Scheduler never waits for that acknowledgement: it sends a tombstone only for a pod it holds bound or running in the current session, i.e. provisioned in it (FIFO) or confirmed by its snapshot; if the Kubelet no longer holds the pod, its pod.failed (rejected, sandbox failed) went up first and ends the Scheduler's tombstone (terminating + downstream.failed -> gone), and after a restart, crash or cut the next snapshot shows it absent (terminating + snapshot.absent -> gone). Every preset, ranks and 20 swarm configurations stay correct with it; a peer that tombstones a name never provisioned sees it (kubelet.tombstone-idempotent)",
   },
   {
     name: 'kubelet-snapshot-drops-tombstones',
@@ -219,8 +230,6 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: sessionSides, anchor: "if (epoch !== side.epoch && variant !== 'no-fencing') return null;", replacement: "if (epoch < 0 && variant !== 'no-fencing') return null;" }],
     roles: ['kubelet', 'scheduler'],
     requirement: 'REQ-SESS-011',
-    equivalent:
-      'in the runtime the transport rejects (STALE_EPOCH) or drops every frame whose epoch is not its stream\'s before a machine sees it (runtime/node/grpc-upstream-link.ts), so a sync of another epoch never reaches receiveSync. In the model a late sync of a cut session can complete a newer session early, which no peer can tell: notifications flow in awaitingSync already, and the upstream sends records only after its own sync, FIFO behind it; ci explores such late deliveries (a link cut) with no violation',
   },
   {
     name: 'unsynced-hello-fences',
@@ -285,6 +294,160 @@ export const mutants: readonly Mutant[] = [
     edits: [{ file: deployment, anchor: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    return 'applied';", replacement: "    this.state = { ...this.state, scales: setDesired(this.machines, this.state.scales, message.scale.function, message.scale.desired) };\n    this.out.send(this.state.fromAutoscaler.link, { type: 'scale.applied', epoch: this.state.fromAutoscaler.epoch, scale: message.scale });\n    return 'applied';" }],
     roles: ['deployment'],
     requirement: 'REQ-SCALE-004',
+  },
+  // --- Added for issue 22's mutation depth (session of 21:28 UTC): each kind the issue lists, every role ---
+  // Autoscaler
+  {
+    name: 'autoscaler-skips-resend',
+    bug: 'after a new session with the Deployment the Autoscaler does not re-send the counts it holds (a missing resend)',
+    edits: [{ file: autoscaler, anchor: '    this.state = { ...this.state, scales: markAllUnsent(this.machines, this.state.scales) };\n', replacement: '' }],
+    roles: ['autoscaler'],
+    requirement: 'REQ-SESS-010',
+  },
+  {
+    name: 'autoscaler-forgets-persist',
+    bug: 'the Autoscaler takes a desired count without writing it to its backing store (the count is forgotten across a restart)',
+    edits: [{ file: autoscaler, anchor: "    this.out.push({ type: 'store.persist', function: fn, desired });\n", replacement: '' }],
+    roles: ['autoscaler'],
+    requirement: 'REQ-FAIL-002',
+  },
+  {
+    name: 'scale-applied-any-value',
+    bug: 'a holder of desired counts (Autoscaler, Deployment) marks its entry applied on an acknowledgement of another value (an acknowledgement taken for the wrong count)',
+    edits: [{ file: scaleHolder, anchor: 'if (entry === undefined || entry.desired !== desired) return table;', replacement: 'if (entry === undefined) return table;' }],
+    roles: ['deployment', 'autoscaler'],
+    requirement: 'REQ-SCALE-004',
+  },
+  // Deployment
+  {
+    name: 'deployment-snapshot-overrides-counts',
+    bug: "at round 2 the Deployment takes the ReplicaSet's counts over the newer ones it holds (a cache entry overwritten by an older value)",
+    edits: [{ file: deployment, anchor: 'for (const s of snapshot.scales) if (!(s.function in scales)) scales = withEntry(', replacement: 'for (const s of snapshot.scales) scales = withEntry(' }],
+    roles: ['deployment'],
+    requirement: 'REQ-CACHE-011',
+  },
+  // ReplicaSet
+  {
+    name: 'replicaset-never-acks-scale',
+    bug: 'the ReplicaSet applies a desired count but never acknowledges it (no scale.applied)',
+    edits: [{ file: replicaSet, anchor: "    this.out.send(this.state.fromDeployment.link, { type: 'scale.applied', epoch: this.state.fromDeployment.epoch, scale: message.scale });\n", replacement: '' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-SCALE-004',
+  },
+  {
+    name: 'replicaset-scale-down-one-short',
+    bug: 'at a scale-down the ReplicaSet terminates one pod fewer than the excess (off by one)',
+    edits: [{ file: replicaSetDecisions, anchor: 'victims: ranked.slice(0, pods.alive - desired)', replacement: 'victims: ranked.slice(0, pods.alive - desired - 1)' }],
+    roles: ['replicaset'],
+    requirement: 'REQ-RS-003',
+  },
+  {
+    name: 'replicaset-forgets-preempted',
+    bug: 'the ReplicaSet drops a running pod the Scheduler preempted at once, before its kill is confirmed (a tombstone dropped: the replacement is created while the victim still runs)',
+    edits: [
+      {
+        file: replicaSetPod,
+        anchor: "          'downstream.preempted': 'terminating.sent',\n          'snapshot.tombstone': 'terminating.sent',\n          'decide.terminate': terminate,\n        },\n      },\n      terminating:",
+        replacement: "          'downstream.preempted': 'gone',\n          'snapshot.tombstone': 'terminating.sent',\n          'decide.terminate': terminate,\n        },\n      },\n      terminating:",
+      },
+    ],
+    roles: ['replicaset'],
+    requirement: 'REQ-TOMB-003',
+  },
+  {
+    name: 'replicaset-keeps-absent-pod',
+    bug: "a provisioned pod missing from the Scheduler's snapshot stays provisioned at the ReplicaSet (a cache entry not invalidated: it waits for a pod nobody holds)",
+    edits: [
+      {
+        file: replicaSetPod,
+        anchor: "          'snapshot.absent': { target: 'gone', actions: 'recordRollback' },\n          'downstream.preempted': 'terminating.sent',\n          'snapshot.tombstone': 'terminating.sent',\n          'decide.terminate': terminate,\n        },\n      },\n      running:",
+        replacement: "          'snapshot.absent': 'provisioned',\n          'downstream.preempted': 'terminating.sent',\n          'snapshot.tombstone': 'terminating.sent',\n          'decide.terminate': terminate,\n        },\n      },\n      running:",
+      },
+    ],
+    roles: ['replicaset'],
+    requirement: 'REQ-CACHE-009',
+  },
+  // Scheduler
+  {
+    name: 'scheduler-unknown-tombstone-unacked',
+    bug: 'the Scheduler never acknowledges a tombstone for a pod it does not hold',
+    edits: [{ file: scheduler, anchor: "      if (!this.state.pods.has(message.name)) {\n        this.notifyUp({ type: 'tombstone.done', epoch: this.upEpoch, name: message.name });\n        return 'applied';", replacement: "      if (!this.state.pods.has(message.name)) {\n        return 'applied';" }],
+    roles: ['scheduler'],
+    requirement: 'REQ-TOMB-004',
+    unobservableInModel:
+      "in the model the ReplicaSet never waits for that acknowledgement: it tombstones only a pod it holds provisioned or running in the current session (provisioned in it, FIFO, or confirmed by the Scheduler's snapshot); if the Scheduler no longer holds it, its pod.failed or pod.preempted and tombstone.done went up first and end the ReplicaSet's tombstone (terminating + downstream.failed or tombstoneDone -> gone), and after a restart, crash or cut the next snapshot shows it absent. A peer that tombstones a name never provisioned sees it: scheduler.unknown-tombstone-acknowledged",
+  },
+  {
+    name: 'place-lowest-priority-first',
+    bug: 'the Scheduler places waiting pods lowest priority first (a wrong priority comparison)',
+    edits: [{ file: schedulerDecisions, anchor: 'sort((a, b) => b.record.priority - a.record.priority || (a.record.name < b.record.name ? -1 : 1))', replacement: 'sort((a, b) => a.record.priority - b.record.priority || (a.record.name < b.record.name ? -1 : 1))' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-002',
+  },
+  {
+    name: 'scheduler-free-off-by-one',
+    bug: 'the Scheduler counts one slot more on every node than its capacity leaves free (off by one)',
+    edits: [{ file: schedulerDecisions, anchor: 'const free = nodes.map((n) => n.capacity - capacityUsed(input.variant, input.pods, n.name));', replacement: 'const free = nodes.map((n) => n.capacity + 1 - capacityUsed(input.variant, input.pods, n.name));' }],
+    roles: ['scheduler'],
+    requirement: 'REQ-SCHED-002',
+  },
+  // Kubelet
+  {
+    name: 'kubelet-refuses-last-slot',
+    bug: 'the Kubelet refuses a pod when one slot is left (admission off by one)',
+    edits: [{ file: kubelet, anchor: 'const admit = sandboxesHeld(this.state.pods) < this.config.capacity;', replacement: 'const admit = sandboxesHeld(this.state.pods) < this.config.capacity - 1;' }],
+    roles: ['kubelet'],
+    requirement: 'REQ-POD-012',
+  },
+  {
+    name: 'kubelet-failed-kill-unacked',
+    bug: 'a sandbox that dies of itself while being killed is never acknowledged (no tombstone.done)',
+    edits: [{ file: kubeletPod, anchor: "          'sandbox.failed': { target: 'gone', actions: 'notifyTombstoneDone' },", replacement: "          'sandbox.failed': 'gone'," }],
+    roles: ['kubelet'],
+    requirement: 'REQ-TOMB-005',
+    unobservableInModel:
+      "the model's sandbox runtime ends a sandbox being killed only as killed: simulator/world.ts offers a failure (under the sandboxFailure budget) to starting sandboxes only, so the transition this mutant changes is unreachable in every model world, swarm's included. Open: let a sandbox being killed (or running) fail in the model; the conformance suite's sandbox runtime cannot fail a kill either (kubelet 31 cases pass)",
+  },
+  {
+    name: 'kubelet-reports-running-at-start',
+    bug: 'the Kubelet reports pod.running when it asks for the sandbox, before the sandbox has started',
+    edits: [{ file: kubeletPod, anchor: "'upstream.provision': { target: 'starting', actions: 'startSandbox' },", replacement: "'upstream.provision': { target: 'starting', actions: ['startSandbox', 'notifyRunning'] }," }],
+    roles: ['kubelet'],
+    requirement: 'REQ-POD-011',
+  },
+  // Sessions and epochs
+  {
+    name: 'awaiting-sync-hello-fences',
+    bug: 'a session that ends after its snapshot but before its sync still fences with its epoch (DEC-40 forgotten in round 2)',
+    edits: [
+      {
+        file: downstreamSession,
+        anchor: "          'sync.received': { target: 'synced', actions: 'recordSyncedEpoch' },\n          'link.lost': { target: 'idle', actions: 'restoreSyncedEpoch' },",
+        replacement: "          'sync.received': { target: 'synced', actions: 'recordSyncedEpoch' },\n          'link.lost': 'idle',",
+      },
+    ],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-021',
+  },
+  {
+    name: 'sync-epoch-not-recorded',
+    bug: 'a downstream completes a handshake without recording the synced epoch (a field forgotten: a later unsynced session falls back to an older epoch)',
+    edits: [{ file: downstreamSession, anchor: "'sync.received': { target: 'synced', actions: 'recordSyncedEpoch' },", replacement: "'sync.received': 'synced'," }],
+    roles: ['kubelet', 'scheduler'],
+    requirement: 'REQ-SESS-021',
+  },
+  {
+    name: 'rejection-ignored-while-awaiting',
+    bug: 'an upstream waiting for a snapshot ignores session.rejected (it never opens a newer session)',
+    edits: [
+      {
+        file: upstreamSession,
+        anchor: "          'link.lost': { target: 'disconnected', actions: 'closeSession' },\n          'session.rejected': { target: 'disconnected', actions: 'closeSession' },\n        },\n      },\n      synced:",
+        replacement: "          'link.lost': { target: 'disconnected', actions: 'closeSession' },\n        },\n      },\n      synced:",
+      },
+    ],
+    roles: ['scheduler', 'replicaset'],
+    requirement: 'REQ-SESS-017',
   },
 ];
 

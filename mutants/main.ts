@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLineOrExit } from '../cli/args.js';
 import { checkCommandLine } from '../cli/check-command.js';
+import { presetNames } from '../checker/chain/presets.js';
 import { exitCodes } from '../cli/exit-codes.js';
 import { mutantNamed, mutants, type ConformanceRole, type Mutant } from './catalogue.js';
 import { readmeTableProblem, writeReadmeTable } from './readme-table.js';
@@ -24,7 +25,7 @@ const { options } = parseCommandLineOrExit({
     only: { kind: 'text', value: 'NAME', repeatable: true, help: 'run only these mutants (repeat, or comma-separate)' },
     jobs: { kind: 'whole', value: 'N', min: 1, max: 16, default: 1, help: 'mutants run at the same time (each its own copy and processes)' },
     'skip-conformance': { kind: 'flag', help: 'run only the checker' },
-    presets: { kind: 'text', value: 'LIST', repeatable: true, help: 'checker presets, in order (default smoke,ci); a later one runs only while the mutant survives' },
+    presets: { kind: 'text', value: 'LIST', repeatable: true, help: 'checker presets, in order (default: every preset but deep, in the order kd check --list-presets gives); a later one runs only while the mutant survives' },
     'deep-seconds': { kind: 'whole', value: 'N', min: 0, max: 3600, default: 0, help: 'also run the deep preset bounded at N seconds while the mutant survives (0: not)' },
     'swarm-configs': { kind: 'whole', value: 'N', min: 0, max: 1000, default: 20, help: 'after the presets, while the mutant survives: kd check --swarm over N small random configurations (0: not)' },
     'swarm-seed': { kind: 'whole', value: 'N', min: 0, max: 2 ** 31 - 1, default: 1, help: 'the seed of the swarm\'s configurations' },
@@ -51,11 +52,20 @@ if (options.readme && options['skip-conformance']) {
 }
 
 const checks: CheckRequest[] = [
-  ...(options.presets.length > 0 ? options.presets : ['smoke', 'ci']).map((p) => ({ label: p, args: ['--preset', p] })),
+  ...(options.presets.length > 0 ? options.presets : defaultPresets()).map((p) => ({ label: p, args: ['--preset', p] })),
   ...(options['deep-seconds'] > 0 ? [{ label: `deep ${options['deep-seconds']} s`, args: ['--preset', 'deep', '--max-seconds', String(options['deep-seconds'])] }] : []),
   ...(options['swarm-configs'] > 0 ? [swarmCheck(options['swarm-configs'], options['swarm-seed'])] : []),
 ];
 const checkTimeoutMs = options['check-seconds'] * 1000;
+
+/**
+ * Every preset but `deep` (which `--deep-seconds` adds, bounded): each of the others is
+ * exhaustive here in well under a minute, so a surviving mutant costs about two minutes
+ * of checking with swarm mode (mutants/README.md, Cost).
+ */
+function defaultPresets(): string[] {
+  return presetNames().filter((p) => p !== 'deep');
+}
 
 /** Swarm mode on the copy (DEC-51), each configuration with kd check's own budget: its time bound follows from those budgets and the shrinking of a failing one. */
 function swarmCheck(configs: number, seed: number): CheckRequest {

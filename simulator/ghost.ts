@@ -4,6 +4,7 @@
  * into the machines.
  */
 import { isForgedPodName } from './forged-pods.js';
+import { scaleDownOrderViolations } from './replicaset-rules.js';
 import { schedulerRuleViolations } from './scheduler-rules.js';
 import type { Violation } from './violation.js';
 import {
@@ -100,6 +101,7 @@ export function observeStep(config: ChainConfig, ghost: Ghost, step: ObservedSte
   const podsBefore = podCacheOf(before);
   const podsAfter = podCacheOf(after);
   if (after.role === 'replicaset') {
+    violations.push(...scaleDownOrderViolations(after, step.trace));
     const createdNow: string[] = [];
     for (const point of step.trace) {
       if (point.event !== 'decide.create') continue;

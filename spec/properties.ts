@@ -22,6 +22,7 @@ export const safetyInvariantIds = [
   'INV-NO-INVENTED-POD',
   'INV-PLACEMENT-RULE',
   'INV-PREEMPTION-RULE',
+  'INV-SCALE-DOWN-ORDER',
   'INV-STEP-ASSERTION',
 ] as const;
 
@@ -146,6 +147,12 @@ export const properties: readonly PropertyDescription[] = [
     kind: 'safety',
     title: 'Only needed preemptions, of the lowest priority',
     text: 'Whenever the Scheduler preempts, each victim has a priority strictly below a pod left waiting and no bound or running pod on a warm node has a lower one (REQ-SCHED-006), and it preempts no more pods than the waiting pods that terminations under way do not cover (REQ-SCHED-007). Ties between equal victims may go either way.',
+  },
+  {
+    id: 'INV-SCALE-DOWN-ORDER',
+    kind: 'safety',
+    title: 'A scale-down spares running pods while others remain',
+    text: 'Whenever the ReplicaSet terminates pods of a function, it keeps none that is less advanced than a victim: pods never forwarded go first, then pods not yet confirmed running, running pods last (REQ-RS-003). Among equals either may go.',
   },
   {
     id: 'INV-STEP-ASSERTION',

@@ -31,6 +31,8 @@ describe('the mutant catalogue', () => {
       expect(mutant.roles.length).toBeGreaterThan(0);
       for (const role of mutant.roles) expect(conformanceRoles).toContain(role);
       if (mutant.equivalent !== undefined) expect(mutant.equivalent.length).toBeGreaterThan(40);
+      if (mutant.unobservableInModel !== undefined) expect(mutant.unobservableInModel.length).toBeGreaterThan(40);
+      expect(mutant.equivalent !== undefined && mutant.unobservableInModel !== undefined, 'equivalent, or seen by a peer only: not both').toBe(false);
     });
 
   it('refuses a mutant whose anchor is missing or occurs twice', () => {

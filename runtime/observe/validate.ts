@@ -51,6 +51,7 @@ export const notJudgedFromTraces: ReadonlyArray<{ id: SafetyInvariantId; why: st
   { id: 'INV-NO-INVENTED-POD', why: "needs every name a step's whole input held (the stage's state and event), which trace records carry only in part" },
   { id: 'INV-PLACEMENT-RULE', why: "needs the Scheduler's whole cache (every node's pods, the waiting pods' priorities) when it decides, which its trace records do not carry" },
   { id: 'INV-PREEMPTION-RULE', why: "needs the Scheduler's whole cache (candidates, waiting pods, terminations under way) when it decides, which its trace records do not carry" },
+  { id: 'INV-SCALE-DOWN-ORDER', why: "needs the ReplicaSet's other pods of the function (and their states) when it decides, which its trace records do not carry" },
   { id: 'INV-STEP-ASSERTION', why: 'an assertion that fails in a running stage is an error in its log, not a trace record' },
 ];
 
