@@ -9,7 +9,7 @@ import { storeConfigOf, type StoreConfig } from './store/store.js';
 import { transportConfigOf, type TransportConfig } from './mediated/transport-config.js';
 import { tlsConfigOf, type TlsConfig } from './security/tls-config.js';
 import { chainConfigProblems, linkEnds, linksOf, stagesOf, type ChainConfig, type LinkId, type StageId } from '../machines/index.js';
-import { frameBytesMax, frameBytesMin } from '../spec/limits.js';
+import { frameBytesMax, frameBytesMin, receiveSliceMsMax } from '../spec/limits.js';
 import { criSandboxConfigProblems, type CriSandboxConfig } from './node/cri/cri-config.js';
 
 export interface StageEndpoint {
@@ -30,8 +30,12 @@ export interface ClusterConfig {
   readonly stages: Readonly<Record<StageId, StageEndpoint>>;
   /** The Kubelets' sandbox runtime (runtime/node/sandbox-runtime.ts): `driver` absent is `simulated`; the delays are the simulated driver's; `cri` (endpoint, image) is the cri driver's (runtime/node/cri/). */
   readonly sandbox: { readonly driver?: SandboxDriver; readonly startDelayMs: number; readonly killDelayMs: number; readonly cri?: CriSandboxConfig };
-  /** Flow control (runtime/node/flow-control.ts); absent: the spec's limits. `frameBytesMax` may lower the frame size limit (frameBytesMin..frameBytesMax), e.g. to test splitting. */
-  readonly flow?: { readonly frameBytesMax: number };
+  /**
+   * Flow control (runtime/node/flow-control.ts); absent: the spec's limits. `frameBytesMax` may lower the frame size limit
+   * (frameBytesMin..frameBytesMax), e.g. to test splitting; `receiveSliceMsFirst` makes the first receive slice after an
+   * empty queue shorter, doubling up to receiveSliceMsMax (1..receiveSliceMsMax; absent: every slice as long as allowed; DEC-69).
+   */
+  readonly flow?: { readonly frameBytesMax?: number; readonly receiveSliceMsFirst?: number };
   /**
    * For tests of faults: the address the upstream of a link dials instead of the
    * downstream's own address (e.g. a fault-injecting proxy, runtime/faults/tcp-proxy.ts).
@@ -96,8 +100,11 @@ export function clusterConfigProblems(config: ClusterConfig): string[] {
   else if (config.sandbox.cri !== undefined) problems.push('sandbox.cri is only for sandbox.driver "cri"');
   if (config.flow !== undefined) {
     const bytes: unknown = config.flow.frameBytesMax;
-    if (!Number.isInteger(bytes) || (bytes as number) < frameBytesMin || (bytes as number) > frameBytesMax)
+    if (bytes !== undefined && (!Number.isInteger(bytes) || (bytes as number) < frameBytesMin || (bytes as number) > frameBytesMax))
       problems.push(`flow.frameBytesMax must be a whole number of bytes from ${frameBytesMin} to ${frameBytesMax}, got ${JSON.stringify(bytes)}`);
+    const first: unknown = config.flow.receiveSliceMsFirst;
+    if (first !== undefined && (!Number.isInteger(first) || (first as number) < 1 || (first as number) > receiveSliceMsMax))
+      problems.push(`flow.receiveSliceMsFirst must be a whole number of milliseconds from 1 to ${receiveSliceMsMax}, got ${JSON.stringify(first)}`);
   }
   const links = new Set<string>(linksOf(config.chain));
   for (const [link, address] of Object.entries(config.linkDialAddresses ?? {})) {
@@ -191,6 +198,11 @@ export function dialAddressOf(config: ClusterConfig, link: LinkId): string {
 /** The frame size limit of this cluster's links: `flow.frameBytesMax`, else the spec's `frameBytesMax`. */
 export function frameBytesLimitOf(config: ClusterConfig): number {
   return config.flow?.frameBytesMax ?? frameBytesMax;
+}
+
+/** The first receive slice of this cluster's stages after an empty queue: `flow.receiveSliceMsFirst`, else `receiveSliceMsMax` (every slice as long as allowed; DEC-69). */
+export function receiveSliceMsFirstOf(config: ClusterConfig): number {
+  return config.flow?.receiveSliceMsFirst ?? receiveSliceMsMax;
 }
 
 /** The Kubelets' sandbox driver (default `simulated`). */

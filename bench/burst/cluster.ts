@@ -46,6 +46,8 @@ export interface ClusterOptions {
   readonly nodeFlags?: readonly string[];
   /** How desired counts are asked for (default `set-scales`). */
   readonly scaleCalls?: ScaleCalls;
+  /** The stages' first receive slice (config `flow.receiveSliceMsFirst`, DEC-69); absent: the spec's. */
+  readonly receiveSliceMsFirst?: number;
 }
 
 /** Time for a whole cluster to start and sync. */
@@ -103,6 +105,7 @@ export class BenchCluster {
       startDelayMs: this.options.startDelayMs,
       killDelayMs: 0,
       store: { kind: 'file', podObjects: this.options.podObjects },
+      ...(this.options.receiveSliceMsFirst === undefined ? {} : { receiveSliceMsFirst: this.options.receiveSliceMsFirst }),
       // A prefix of its own: clusters of one benchmark share the etcd, and their epochs repeat.
       ...(mode === 'store-mediated' && etcd !== null ? { transport: { kind: 'store-mediated' as const, etcd, prefix: `/kubedirect/bench/${basename(this.dir)}/` } } : {}),
     });

@@ -3,13 +3,13 @@
  * are asked for, wait until the Kubelets have started them, read the timings from the
  * traces, then (unless the cluster is to be replaced) scale back to 0.
  */
-import { roleOf } from '../../machines/index.js';
+import { roleOf, type StageId } from '../../machines/index.js';
 import { sleep } from '../../runtime/cluster/local-cluster.js';
 import type { TransportKind } from '../../runtime/mediated/transport-config.js';
 import { traceFlushMsMax } from '../../runtime/observe/trace.js';
 import { spread, waitQuiet, type BenchCluster } from './cluster.js';
 import { flowBetween, type FlowCounters } from './frames.js';
-import { burstTimings, StartedCounter, TraceCursor, type StageSpan } from './traces.js';
+import { burstTimings, StartedCounter, TraceCursor, type StageSpan, type TraceLine } from './traces.js';
 
 export interface BurstRun {
   readonly mode: TransportKind;
@@ -51,7 +51,10 @@ async function waitStarted(started: StartedCounter, size: number, timeoutMs: num
   return started.count() >= size;
 }
 
-export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean, quietWaitMsMax: number): Promise<BurstRun> {
+/** The burst's trace lines by stage and the wall-clock time of its scale request (for timeline.ts). */
+export type BurstTraces = (linesByStage: ReadonlyMap<StageId, readonly TraceLine[]>, requestedAtMs: number) => void;
+
+export async function runBurst(cluster: BenchCluster, size: number, rep: number, timeoutMs: number, scaleDown: boolean, quietWaitMsMax: number, onTraces?: BurstTraces): Promise<BurstRun> {
   const { mode, functions } = cluster.options;
   const { waitedMs: quietWaitMs, quiet, syncMs } = await waitQuiet(quietWaitMsMax);
   const cursor = new TraceCursor();
@@ -67,7 +70,9 @@ export async function runBurst(cluster: BenchCluster, size: number, rep: number,
   const cpuMs = Object.fromEntries(Object.entries(cpuAfter).map(([stage, ms]) => [stage, ms - (cpuBefore[stage] ?? ms)]));
   const flow = flowBetween(flowBefore, await cluster.flowCounters());
   await sleep(traceFlushMsMax + 200);
-  const timings = burstTimings(new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))])), requestedAt);
+  const lines = new Map(stages.map((s) => [s, cursor.readNew(cluster.traceFileOf(s))]));
+  onTraces?.(lines, requestedAt);
+  const timings = burstTimings(lines, requestedAt);
   const latencyMs = finished && timings.sandboxesStarted >= size ? timings.endMs : null;
   let scaleDownMs: number | null = null;
   if (finished && scaleDown) {

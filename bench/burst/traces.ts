@@ -15,7 +15,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { roleOf, type StageId } from '../../machines/index.js';
 
-interface TraceLine {
+export interface TraceLine {
   readonly t: string;
   readonly event: { readonly type: string; readonly message?: { readonly type: string } };
   readonly effects: ReadonlyArray<{ readonly type: string; readonly message?: { readonly type: string } }>;

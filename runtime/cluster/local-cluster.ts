@@ -107,6 +107,8 @@ export interface ClusterShape {
   readonly cri?: CriSandboxConfig;
   /** A frame size limit below the spec's frameBytesMax (config `flow.frameBytesMax`), e.g. for tests. */
   readonly frameBytesMax?: number;
+  /** The first receive slice (config `flow.receiveSliceMsFirst`, DEC-69), e.g. to compare with every slice as long as allowed. */
+  readonly receiveSliceMsFirst?: number;
   /** Mutual TLS: certificates made (or completed) in DIR/certs by `kd certs`; absent: plaintext on loopback. */
   readonly tls?: { readonly trustDomain: string };
   /** How the links travel (runtime/mediated/transport-config.ts); absent: direct gRPC. */
@@ -141,7 +143,11 @@ export async function writeClusterConfig(dir: string, shape: ClusterShape): Prom
     killDelayMs: shape.killDelayMs,
     ...(shape.cri === undefined ? {} : { cri: shape.cri }),
   };
-  const flow = shape.frameBytesMax === undefined ? {} : { flow: { frameBytesMax: shape.frameBytesMax } };
+  const flowSettings = {
+    ...(shape.frameBytesMax === undefined ? {} : { frameBytesMax: shape.frameBytesMax }),
+    ...(shape.receiveSliceMsFirst === undefined ? {} : { receiveSliceMsFirst: shape.receiveSliceMsFirst }),
+  };
+  const flow = Object.keys(flowSettings).length === 0 ? {} : { flow: flowSettings };
   const config = { chain, stages, sandbox, ...flow, store: shape.store ?? { kind: 'file' }, ...(tls === undefined ? {} : { tls }), ...(shape.transport === undefined ? {} : { transport: shape.transport }) };
   writeFileSync(configFileOf(root), `${JSON.stringify(config, null, 2)}\n`);
   return loadClusterConfig(configFileOf(root));

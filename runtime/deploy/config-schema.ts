@@ -9,7 +9,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { functionNameLengthMax, functionsMax, nodeCapacityMax, nodesMax } from '../../spec/limits.js';
-import { frameBytesMax, frameBytesMin } from '../../spec/limits.js';
+import { frameBytesMax, frameBytesMin, receiveSliceMsMax } from '../../spec/limits.js';
 import { variantNames } from '../../spec/variants.js';
 import { sandboxDrivers } from '../config.js';
 import { defaultMetricsPort, defaultStagePort, hostsMax } from './hosts-file.js';
@@ -95,9 +95,11 @@ export const clusterConfigSchema: Schema = {
     flow: {
       type: 'object',
       additionalProperties: false,
-      required: ['frameBytesMax'],
       description: 'Flow control of the links.',
-      properties: { frameBytesMax: { type: 'integer', minimum: frameBytesMin, maximum: frameBytesMax, description: 'A frame size limit below the spec\'s.' } },
+      properties: {
+        frameBytesMax: { type: 'integer', minimum: frameBytesMin, maximum: frameBytesMax, description: 'A frame size limit below the spec\'s.' },
+        receiveSliceMsFirst: { type: 'integer', minimum: 1, maximum: receiveSliceMsMax, description: 'A shorter first slice of received records after an empty queue, ms, each further slice twice as long up to receiveSliceMsMax (DEC-69); absent: every slice as long as allowed.' },
+      },
     },
     linkDialAddresses: { type: 'object', additionalProperties: { type: 'string', pattern: hostPort }, description: 'Tests of faults: the address the upstream of a link dials instead (loopback).' },
     store: {

@@ -18,6 +18,7 @@
  *   behind one slow peer; dropping single messages would break FIFO delivery within a
  *   session (REQ-SESS-014).
  */
+import { assert } from '../../machines/index.js';
 import { declareMetricFamilies } from '../observe/metric-catalog.js';
 
 /** What the writer needs of a stream: a Node writable stream in object mode taking serialized frames. */
@@ -121,6 +122,8 @@ export interface LinkFlow {
   readonly frameBytesMax: number;
   /** `sessionRecordsQueuedMax`. */
   readonly recordsQueuedMax: number;
+  /** The first receive slice after an empty queue (the config's `flow.receiveSliceMsFirst`, else `receiveSliceMsMax`; DEC-69). */
+  readonly receiveSliceMsFirst: number;
   /** Where flow metrics go (declared by `declareFlowMetrics`); null: none. */
   readonly metrics: FlowMetrics | null;
 }
@@ -181,10 +184,21 @@ export class ReceiveQueue {
   private paused = false;
   private closed = false;
 
+  /** The length of the next slice: `sliceMsFirst` after the queue was empty, doubled after each slice that left frames, up to `sliceMsMax`. */
+  private sliceMs: number;
+
   constructor(
     private readonly stream: PausableStream,
-    private readonly limits: { readonly sliceMsMax: number; readonly framesQueuedMax: number },
-  ) {}
+    private readonly limits: {
+      readonly sliceMsMax: number;
+      readonly framesQueuedMax: number;
+      /** The first slice after the queue was empty (default `sliceMsMax`: every slice as long as allowed). */
+      readonly sliceMsFirst?: number;
+    },
+  ) {
+    this.sliceMs = limits.sliceMsFirst ?? limits.sliceMsMax;
+    assert(this.sliceMs > 0 && this.sliceMs <= limits.sliceMsMax, 'the first receive slice is positive and at most sliceMsMax');
+  }
 
   /** Queues the processing of one frame (a generator yielding after each record it delivers). */
   push(work: Iterator<unknown>): void {
@@ -216,12 +230,20 @@ export class ReceiveQueue {
    * Applies records until the slice's time is up. Reading the clock costs about as much
    * as a small record, so it is read after the first record, then again after as many
    * records as fit, at the pace of the slice so far, in half the time left (at most
-   * twice as many as so far): at a steady pace a slice still ends within about
-   * sliceMsMax, with a few clock reads instead of one per record.
+   * twice as many as so far): at a steady pace a slice still ends within about its
+   * length, with a few clock reads instead of one per record.
+   *
+   * With `sliceMsFirst`, slices start short and double (DEC-69): what a slice sends leaves
+   * only when it ends, so with one long slice a stage handed a large frame sends nothing
+   * downstream until it has applied all of it (a Scheduler applied a 1,000-record frame in
+   * 26 to 50 ms before the first Kubelet got a provision). A short first slice gets the
+   * first records downstream at once; the doubling keeps the slices of a long burst at
+   * `sliceMsMax`, and so its records per frame (DEC-31). Not the default: measured side
+   * by side under load it cost more (smaller frames) than the overlap won (DEC-69).
    */
   private runSlice(): void {
     const start = performance.now();
-    const deadline = start + this.limits.sliceMsMax;
+    const deadline = start + this.sliceMs;
     let steps = 0;
     let nextClockRead = 1;
     while (!this.closed) {
@@ -239,6 +261,9 @@ export class ReceiveQueue {
       this.paused = false;
       this.stream.resume();
     }
-    if (this.frames.length > 0) this.schedule();
+    if (this.frames.length > 0) {
+      this.sliceMs = Math.min(this.limits.sliceMsMax, this.sliceMs * 2);
+      this.schedule();
+    } else this.sliceMs = this.limits.sliceMsFirst ?? this.limits.sliceMsMax;
   }
 }

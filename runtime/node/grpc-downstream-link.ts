@@ -37,7 +37,7 @@ interface ClientSession {
   readonly assembler: SnapshotAssembler;
 }
 
-const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, metrics: null };
+const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, receiveSliceMsFirst: receiveSliceMsMax, metrics: null };
 
 export const linkChannelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': Math.floor(linkDeadMsMax / 2),
@@ -145,7 +145,7 @@ export class GrpcDownstreamLink implements DownstreamLinkTransport {
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
       });
-      const inbox = new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, framesQueuedMax: receivedFramesQueuedMax });
+      const inbox = new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, sliceMsFirst: this.flow.receiveSliceMsFirst, framesQueuedMax: receivedFramesQueuedMax });
       const session: ClientSession = { call, epoch: 0, ended: false, writer, inbox, assembler: new SnapshotAssembler() };
       this.current = session;
       call.on('data', (frame: DownstreamFrame) => inbox.push(this.onFrame(session, frame)));

@@ -72,7 +72,7 @@ function recordsOfUp(message: UpMessage): number {
   return message.type === 'session.snapshot' ? Math.max(1, message.scales.length + message.pods.length + message.tombstones.length) : 1;
 }
 
-const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, metrics: null };
+const defaultFlow: LinkFlow = { frameBytesMax, recordsQueuedMax: sessionRecordsQueuedMax, receiveSliceMsFirst: receiveSliceMsMax, metrics: null };
 
 export class GrpcUpstreamLink implements UpstreamLinkTransport {
   private current: ServerSession | null = null;
@@ -112,7 +112,7 @@ export class GrpcUpstreamLink implements UpstreamLinkTransport {
         recordsQueuedMax: this.flow.recordsQueuedMax,
         ...this.flowObservers,
       }),
-      inbox: new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, framesQueuedMax: receivedFramesQueuedMax }),
+      inbox: new ReceiveQueue(call, { sliceMsMax: receiveSliceMsMax, sliceMsFirst: this.flow.receiveSliceMsFirst, framesQueuedMax: receivedFramesQueuedMax }),
     };
     call.on('data', (frame: UpstreamFrame) => session.inbox.push(this.onFrame(session, frame)));
     // A stream that says no Hello in time holds a call for nothing (REQ-WIRE-015).

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { linkEnds, roleOf, type StageId, type StageState } from '../../machines/index.js';
 import { readCriInventory, type CriInventory } from './cri/cri-sandboxes.js';
 import { sessionRecordsQueuedMax } from '../../spec/limits.js';
-import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, sandboxDriverOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
+import { dialAddressOf, downstreamLinksOf, endpointOf, frameBytesLimitOf, receiveSliceMsFirstOf, sandboxDriverOf, upstreamLinkOf, type ClusterConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { validFunctionName } from '../wire/codec.js';
 import { rejection, statusOf, type Rejection } from '../wire/errors.js';
@@ -72,7 +72,7 @@ export class StageNode {
     this.security = stageSecurityOf(config, stage, log);
     this.driver = new StageDriver(config, stage, log, backing, durableDesired, criInventory);
     // Flow control (flow-control.ts): the link's frame size limit, the send queue bound, and their metrics.
-    const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, metrics: declareFlowMetrics(this.driver.observer.metrics) };
+    const flow: LinkFlow = { frameBytesMax: frameBytesLimitOf(config), recordsQueuedMax: sessionRecordsQueuedMax, receiveSliceMsFirst: receiveSliceMsFirstOf(config), metrics: declareFlowMetrics(this.driver.observer.metrics) };
     // Only received messages are capped on the server: Link frames sent are cut to the limit by the writer, and Inspect answers may be larger.
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': serverReceiveBytesMaxOf(flow.frameBytesMax),

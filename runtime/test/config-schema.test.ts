@@ -50,6 +50,7 @@ describe('the configuration schemas', () => {
       ['cri', { ...base, sandboxDriver: 'cri', cri: { endpoint: 'unix:///run/containerd/containerd.sock' } }],
       ['etcd', { ...base, store: { kind: 'etcd', endpoint: 'http://127.0.0.1:2379', podObjects: false }, transport: { kind: 'store-mediated', etcd: 'http://127.0.0.1:2379' } }],
       ['flow', { ...base, frameBytesMax: 65_536 }],
+      ['first-slice', { ...base, receiveSliceMsFirst: 5 }],
     ];
     for (const [name, shape] of shapes) {
       await writeClusterConfig(join(root, name), shape);
