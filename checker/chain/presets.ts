@@ -145,6 +145,13 @@ function widerWorld(world: WiderWorld): CheckConfig {
   };
 }
 
+/** Functions of priority 0, 5 and 10 (`ranks`, `slow-victim`): a victim chosen between two lower priorities. */
+const threePriorities: ChainConfig['functions'] = [
+  { name: 'lo', priority: 0 },
+  { name: 'mid', priority: 5 },
+  { name: 'hi', priority: 10 },
+];
+
 export const presets: Readonly<Record<string, CheckConfig>> = {
   smoke: {
     name: 'smoke',
@@ -261,11 +268,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     description:
       'Kubelets of capacity 2 and 1 (unequal free capacity); three functions of priority 0, 5 and 10: lo scales to 2 and mid to 1 (the nodes are full), lo to 3 (one lo waits), hi to 1 (hi waits beside lo and preempts; the slot freed must go to hi), then lo down to 1; one fault: a link cut or a controller crash, at any point',
     chain: {
-      functions: [
-        { name: 'lo', priority: 0 },
-        { name: 'mid', priority: 5 },
-        { name: 'hi', priority: 10 },
-      ],
+      functions: threePriorities,
       nodes: [
         { name: 'n1', capacity: 2 },
         { name: 'n2', capacity: 1 },
@@ -291,11 +294,7 @@ export const presets: Readonly<Record<string, CheckConfig>> = {
     description:
       'two Kubelets of capacity 1; functions of priority 0, 5 and 10: lo and mid scale to 1 (the nodes are full), hi to 1 (hi preempts lo), then hi and mid back to 0, each request at any point, so that slots free while the preempted pod is still being killed; no faults',
     chain: {
-      functions: [
-        { name: 'lo', priority: 0 },
-        { name: 'mid', priority: 5 },
-        { name: 'hi', priority: 10 },
-      ],
+      functions: threePriorities,
       nodes: [
         { name: 'n1', capacity: 1 },
         { name: 'n2', capacity: 1 },
