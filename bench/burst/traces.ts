@@ -30,6 +30,21 @@ function handlesBurst(line: TraceLine): boolean {
   return line.effects.some((f) => f.type === 'sandbox.start' || (f.type === 'message.send' && f.message !== undefined && downward.has(f.message.type)));
 }
 
+/** The bytes of `file` past byte `from` (none when it is missing or no longer), with its size now. */
+function bytesAfter(file: string, from: number): { bytes: Buffer; size: number } | null {
+  if (!existsSync(file)) return null;
+  const size = statSync(file).size;
+  if (size <= from) return null;
+  const bytes = Buffer.alloc(size - from);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, bytes, 0, bytes.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes, size };
+}
+
 /** Byte offsets of trace files, to read only what a burst appended. */
 export class TraceCursor {
   private readonly offsets = new Map<string, number>();
@@ -40,18 +55,9 @@ export class TraceCursor {
 
   /** The complete lines appended to `file` since `mark`. */
   readNew(file: string): TraceLine[] {
-    if (!existsSync(file)) return [];
-    const from = this.offsets.get(file) ?? 0;
-    const size = statSync(file).size;
-    if (size <= from) return [];
-    const buffer = Buffer.alloc(size - from);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buffer, 0, buffer.length, from);
-    } finally {
-      closeSync(fd);
-    }
-    const text = buffer.toString('utf8');
+    const appended = bytesAfter(file, this.offsets.get(file) ?? 0);
+    if (appended === null) return [];
+    const text = appended.bytes.toString('utf8');
     const lines: TraceLine[] = [];
     for (const raw of text.split('\n')) {
       if (raw === '') continue;
@@ -89,19 +95,10 @@ export class StartedCounter {
   /** Sandboxes started since the counter was made, as far as the files tell now. */
   count(): number {
     for (const file of this.files) {
-      if (!existsSync(file)) continue;
-      const from = this.offsets.get(file) ?? 0;
-      const size = statSync(file).size;
-      if (size <= from) continue;
-      const fresh = Buffer.alloc(size - from);
-      const fd = openSync(file, 'r');
-      try {
-        readSync(fd, fresh, 0, fresh.length, from);
-      } finally {
-        closeSync(fd);
-      }
-      this.offsets.set(file, size);
-      const bytes = Buffer.concat([this.partial.get(file) ?? Buffer.alloc(0), fresh]);
+      const appended = bytesAfter(file, this.offsets.get(file) ?? 0);
+      if (appended === null) continue;
+      this.offsets.set(file, appended.size);
+      const bytes = Buffer.concat([this.partial.get(file) ?? Buffer.alloc(0), appended.bytes]);
       const complete = bytes.lastIndexOf(0x0a) + 1;
       this.partial.set(file, bytes.subarray(complete));
       for (let at = bytes.indexOf(sandboxStartedNeedle); at >= 0 && at < complete; at = bytes.indexOf(sandboxStartedNeedle, at + 1)) this.started++;
