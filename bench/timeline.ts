@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { parseCommandLineOrExit, type CommandLineSpec } from '../cli/args.js';
 import { exitCodes } from '../cli/exit-codes.js';
 import { receiveSliceMsMax } from '../spec/limits.js';
-import { BenchCluster } from './burst/cluster.js';
+import { BenchCluster, warmUpCyclesDefault, warmUpPodsDefault } from './burst/cluster.js';
 import { runBurst } from './burst/run-burst.js';
 import { median } from './burst/stats.js';
 import { burstTimeline, cpuByGroup, timelineText, type BurstTimeline } from './burst/timeline.js';
@@ -34,8 +34,8 @@ milliseconds it was active and idle, and its CPU during the burst.`,
     size: { kind: 'whole', value: 'N', min: 1, max: 1_000_000, default: 1000, help: 'pods per burst' },
     reps: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 3, help: 'bursts (per cluster)' },
     nodes: { kind: 'whole', value: 'N', min: 1, max: 1_000, default: 8, help: 'Kubelets' },
-    'warm-up': { kind: 'whole', value: 'N', min: 0, max: 1_000_000, default: 5000, help: 'pods of each unmeasured warm-up cycle (0: none)' },
-    'warm-up-cycles': { kind: 'whole', value: 'N', min: 1, max: 100, default: 3, help: 'warm-up cycles' },
+    'warm-up': { kind: 'whole', value: 'N', min: 0, max: 1_000_000, default: warmUpPodsDefault, help: 'pods of each unmeasured warm-up cycle (0: none)' },
+    'warm-up-cycles': { kind: 'whole', value: 'N', min: 1, max: 100, default: warmUpCyclesDefault, help: 'warm-up cycles' },
     'quiet-wait-s': { kind: 'whole', value: 'N', min: 0, max: 3_600, default: 10, help: "longest wait for a quiet machine before each burst (bench:burst's waitQuiet)" },
     'timeout-s': { kind: 'whole', value: 'N', min: 1, max: 86_400, default: 120, help: 'per burst' },
     'compare-first-slice-ms': { kind: 'whole', value: 'N', min: 1, max: receiveSliceMsMax, help: `also a cluster whose stages start each run of received records with an N ms slice, doubling up to ${receiveSliceMsMax} (DEC-69), bursts interleaved` },

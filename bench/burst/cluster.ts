@@ -266,6 +266,21 @@ export class BenchCluster {
  */
 const quietBusyCoresMax = 0.3;
 const quietWindowMs = 500;
+/**
+ * Pods of the warm-up cycle on every fresh cluster (cluster.ts `warmUp`: the hot paths
+ * compiled before anything is measured). Each Kubelet sees only 1/8 of them: with 2,000,
+ * a 5,000-pod burst still cost the Kubelets 0.58 to 0.65 ms of CPU per pod, with 8,000
+ * 0.32 to 0.35 (side by side, same run).
+ */
+export const warmUpPodsDefault = 5000;
+/**
+ * Warm-up cycles. A Kubelet handles a burst in a few dozen frames, so its per-frame code
+ * gets hot slowly: with `--trace-opt`, after one 5,000-pod cycle each Kubelet still
+ * optimized about 100 functions during the next cycle, after three about 30; and in a
+ * burst measured after one cycle, `perf` found 43% of the Kubelets' and the ReplicaSet's
+ * CPU in V8's optimizing compiler threads.
+ */
+export const warmUpCyclesDefault = 3;
 /** Longest wait for quiet by default (`--quiet-wait-s`); then the burst starts anyway, and its run says so. */
 export const quietWaitMsDefault = 30_000;
 

@@ -36,7 +36,7 @@ import { batchRecordsMax, scaleSetsEntriesMax } from '../../spec/limits.js';
 import { measureFloor, type FloorResult } from '../floor/floor.js';
 import { floorText } from '../floor/main.js';
 import { calibrate, type CalibrationSummary } from './calibrate.js';
-import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault, type ScaleCalls } from './cluster.js';
+import { activeClusters, BenchCluster, peakRssOf, quietWaitMsDefault, warmUpCyclesDefault, warmUpPodsDefault, type ScaleCalls } from './cluster.js';
 import { latencyPlotSvg, type PlotSeries } from './plot.js';
 import { replayMinuteMsDefault, runReplay, type ReplayResult } from './replay.js';
 import { distributionOf, median, type Distribution } from './stats.js';
@@ -87,21 +87,6 @@ export interface BenchResult {
 }
 
 const modeOrder: readonly TransportKind[] = ['direct', 'store-mediated'];
-/**
- * Pods of the warm-up cycle on every fresh cluster (cluster.ts `warmUp`: the hot paths
- * compiled before anything is measured). Each Kubelet sees only 1/8 of them: with 2,000,
- * a 5,000-pod burst still cost the Kubelets 0.58 to 0.65 ms of CPU per pod, with 8,000
- * 0.32 to 0.35 (side by side, same run).
- */
-const warmUpPodsDefault = 5000;
-/**
- * Warm-up cycles. A Kubelet handles a burst in a few dozen frames, so its per-frame code
- * gets hot slowly: with `--trace-opt`, after one 5,000-pod cycle each Kubelet still
- * optimized about 100 functions during the next cycle, after three about 30; and in a
- * burst measured after one cycle, `perf` found 43% of the Kubelets' and the ReplicaSet's
- * CPU in V8's optimizing compiler threads.
- */
-const warmUpCyclesDefault = 3;
 /** Measured runs (and as many unmeasured ones first) of the floor for each burst size. */
 const floorRuns = 10;
 
