@@ -175,17 +175,31 @@ export function protocolActions(config: ChainConfig, world: World): WorldAction[
   }
   for (const node of config.nodes) {
     for (const [pod, sandbox] of Object.entries(world.sandboxes[node.name] ?? {})) {
-      if (sandbox.state === 'starting') actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'started' });
-      else if (sandbox.state === 'killing') actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'killed' });
-      // A sandbox may die of itself while starting (REQ-POD-014) or while being killed (its
-      // Kubelet must still acknowledge the kill, REQ-TOMB-005). Not yet while running: a
-      // failure is then enabled in a settled chain, which the checker's notions of
-      // quiescence and of a dead end do not allow for yet.
-      if (sandbox.state !== 'running') actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome: 'failed' });
+      for (const outcome of sandboxOutcomesOf(sandbox)) actions.push({ kind: 'sandboxDone', node: node.name, pod, outcome });
     }
   }
   return actions;
 }
+
+/**
+ * What the sandbox runtime may report next for a sandbox: `started` while starting,
+ * `killed` while being killed, and `failed` (it dies of itself) in both: while starting
+ * (REQ-POD-014) or while being killed (its Kubelet must still acknowledge the kill,
+ * REQ-TOMB-005). Not yet while running: a failure is then enabled in a settled chain,
+ * which the checker's notions of quiescence and of a dead end do not allow for yet.
+ */
+export function sandboxOutcomesOf(sandbox: Sandbox): ReadonlyArray<'started' | 'failed' | 'killed'> {
+  switch (sandbox.state) {
+    case 'starting':
+      return startingOutcomes;
+    case 'killing':
+      return killingOutcomes;
+    default:
+      return [];
+  }
+}
+const startingOutcomes = ['started', 'failed'] as const;
+const killingOutcomes = ['killed', 'failed'] as const;
 
 /** Whether `cut` is meaningful for a link: some session is open or being opened on it. */
 export function linkIsOpen(world: World, link: LinkId): boolean {

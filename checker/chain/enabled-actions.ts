@@ -5,7 +5,7 @@
  * environment's (scale script, faults within budget), each list made once and shared.
  */
 import { clientSideOf, clientWantsSession, InvariantViolation, type ChainConfig, type LinkId, type StageId, type StageState } from '../../machines/index.js';
-import { linkIsOpen, protocolActions, type Sandbox } from '../../simulator/world.js';
+import { linkIsOpen, protocolActions, sandboxOutcomesOf, type Sandbox } from '../../simulator/world.js';
 import type { ActionPlans } from './action-plans.js';
 import type { ChainAction } from './chain-actions.js';
 import type { ChainState } from './chain-state.js';
@@ -176,10 +176,7 @@ export class EnabledActions {
       const node = this.layout.nodes[n] as string;
       const listed: ChainAction[] = [];
       for (const [pod, sandbox] of Object.entries(this.parts.values[sandboxesId] as Record<string, Sandbox>)) {
-        if (sandbox.state === 'starting') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'started' }));
-        else if (sandbox.state === 'killing') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'killed' }));
-        // A sandbox may die of itself while starting or while being killed, under the sandboxFailure budget (not yet while running: see simulator/world.ts).
-        if (sandbox.state !== 'running') listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome: 'failed' }));
+        for (const outcome of sandboxOutcomesOf(sandbox)) listed.push(this.plans.canonical({ kind: 'sandboxDone', node, pod, outcome }));
       }
       actions = listed;
       byId.set(sandboxesId, actions);
