@@ -134,9 +134,10 @@ describe('six hosts, one stage each, an operator elsewhere', () => {
     const hostDir = join(out, 'hosts', 'ctl-s');
     const killed = pidOf(hostDir, 'scheduler') as number;
     process.kill(killed, 'SIGKILL');
-    await waitUntil('the scheduler restarted on its host', () => {
+    // The supervisor writes its state after the new process's pid file: wait for both (the state was read in 'backoff' once).
+    await waitUntil('the scheduler restarted on its host, and its supervisor counted the restart', () => {
       const pid = pidOf(hostDir, 'scheduler');
-      return pid !== null && pid !== killed && processIsAlive(pid);
+      return pid !== null && pid !== killed && processIsAlive(pid) && (readSupervisorState(hostDir)?.stages['scheduler']?.restarts ?? 0) >= 1;
     });
     expect(readSupervisorState(hostDir)?.stages['scheduler']).toMatchObject({ restarts: 1, lastExit: { signal: 'SIGKILL' } });
     const status = await scaleAndConverge(6);
